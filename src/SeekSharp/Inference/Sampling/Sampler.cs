@@ -1,0 +1,157 @@
+namespace SeekSharp.Inference.Sampling;
+
+/// <summary>
+/// Turns logits into the next token. Keeps its candidate buffers and recent-token window between calls,
+/// so choosing a token allocates nothing.
+/// </summary>
+public sealed class Sampler
+{
+    private readonly SamplingOptions _options;
+    private readonly Random _random;
+    private readonly int[] _ids;        // [V] candidate token ids, best first after selection
+    private readonly float[] _logits;   // [V] candidate logits, parallel to _ids
+    private readonly float[] _probs;    // [V]
+    private readonly int[] _recent;     // ring of the last PenaltyLastN accepted tokens
+    private readonly Dictionary<int, int> _counts = new();
+    private int _recentCount, _recentNext;
+
+    /// <summary>Creates a sampler for a vocabulary of <paramref name="vocabSize"/> tokens.</summary>
+    public Sampler(SamplingOptions options, int vocabSize)
+    {
+        _options = options;
+        _random = new Random(options.Seed);
+        _ids = new int[vocabSize];
+        _logits = new float[vocabSize];
+        _probs = new float[vocabSize];
+        _recent = new int[Math.Max(0, options.PenaltyLastN)];
+    }
+
+    /// <summary>Records a token that became part of the context (prompt or generated), for the penalties.</summary>
+    public void Accept(int token)
+    {
+        if (_recent.Length == 0) return;
+        if (_recentCount == _recent.Length)
+        {
+            int old = _recent[_recentNext];
+            if (--_counts[old] == 0) _counts.Remove(old);
+        }
+        else _recentCount++;
+        _recent[_recentNext] = token;
+        _recentNext = (_recentNext + 1) % _recent.Length;
+        _counts[token] = _counts.GetValueOrDefault(token) + 1;
+    }
+
+    /// <summary>Chooses the next token from <paramref name="logits"/> [V].</summary>
+    public int Sample(ReadOnlySpan<float> logits)
+    {
+        int n = logits.Length;
+        logits.CopyTo(_logits);
+        for (int i = 0; i < n; i++) _ids[i] = i;
+        ApplyPenalties();
+
+        if (_options.IsGreedy) return Argmax(n);
+
+        n = TopK(n, _options.TopK);
+        n = TopP(n, _options.TopP);
+        n = MinP(n, _options.MinP);
+        for (int i = 0; i < n; i++) _logits[i] /= _options.Temperature;
+        Softmax(n);
+        double r = _random.NextDouble();
+        double cumulative = 0;
+        for (int i = 0; i < n; i++)
+        {
+            cumulative += _probs[i];
+            if (r < cumulative) return _ids[i];
+        }
+        return _ids[n - 1];
+    }
+
+    // llama.cpp's penalties: repetition divides positive logits and multiplies negative ones (so it always lowers them),
+    // then frequency and presence penalties subtract (OpenAI's definition).
+    private void ApplyPenalties()
+    {
+        if (_options.RepeatPenalty == 1f && _options.FrequencyPenalty == 0f && _options.PresencePenalty == 0f) return;
+        foreach (var (token, count) in _counts)
+        {
+            if ((uint)token >= (uint)_logits.Length) continue;
+            ref float l = ref _logits[token];
+            l = l <= 0 ? l * _options.RepeatPenalty : l / _options.RepeatPenalty;
+            l -= count * _options.FrequencyPenalty + _options.PresencePenalty;
+        }
+    }
+
+    private int Argmax(int n)
+    {
+        int best = 0;
+        for (int i = 1; i < n; i++)
+            if (_logits[i] > _logits[best]) best = i;
+        return _ids[best];
+    }
+
+    // Leaves the best k candidates at the front, sorted best first; k ≤ 0 sorts all.
+    private int TopK(int n, int k)
+    {
+        if (k <= 0 || k > n) k = n;
+        if (k < n) SelectBest(0, n - 1, k);
+        Array.Sort(_logits, _ids, 0, k, DescendingLogits);
+        return k;
+    }
+
+    private static readonly Comparer<float> DescendingLogits = Comparer<float>.Create((a, b) => b.CompareTo(a));
+
+    // Quickselect (Hoare partition, middle pivot): afterwards the k largest logits occupy [0, k) in some order.
+    private void SelectBest(int lo, int hi, int k)
+    {
+        while (lo < hi)
+        {
+            float pivot = _logits[lo + (hi - lo) / 2];
+            int i = lo, j = hi;
+            while (i <= j)
+            {
+                while (_logits[i] > pivot) i++;
+                while (_logits[j] < pivot) j--;
+                if (i <= j)
+                {
+                    (_logits[i], _logits[j]) = (_logits[j], _logits[i]);
+                    (_ids[i], _ids[j]) = (_ids[j], _ids[i]);
+                    i++; j--;
+                }
+            }
+            if (k - 1 <= j) hi = j;
+            else if (k - 1 >= i) lo = i;
+            else return;
+        }
+    }
+
+    private int TopP(int n, float p)
+    {
+        if (p >= 1f) return n;
+        Softmax(n);
+        double cumulative = 0;
+        for (int i = 0; i < n; i++)
+        {
+            cumulative += _probs[i];
+            if (cumulative >= p) return i + 1;
+        }
+        return n;
+    }
+
+    // Candidates are sorted best first, so the survivors are a prefix.
+    private int MinP(int n, float minP)
+    {
+        if (minP <= 0f || n == 0) return n;
+        float threshold = _logits[0] + MathF.Log(minP);
+        int kept = 1;
+        while (kept < n && _logits[kept] >= threshold) kept++;
+        return kept;
+    }
+
+    private void Softmax(int n)
+    {
+        float max = float.NegativeInfinity;
+        for (int i = 0; i < n; i++) max = MathF.Max(max, _logits[i]);
+        double sum = 0;
+        for (int i = 0; i < n; i++) { _probs[i] = MathF.Exp(_logits[i] - max); sum += _probs[i]; }
+        for (int i = 0; i < n; i++) _probs[i] = (float)(_probs[i] / sum);
+    }
+}

@@ -1,0 +1,128 @@
+using SeekSharp.Kernels;
+using SeekSharp.Models.Blocks;
+
+namespace SeekSharp.Models.Architectures;
+
+/// <summary>
+/// The llama decoder (Llama 2/3, DeepSeek-R1-Distill-Llama): pre-norm blocks of grouped-query attention with RoPE
+/// and a SwiGLU feed-forward. Optional q/k/v/o biases make the same stack serve qwen2 (see <see cref="Qwen2"/>),
+/// as llama.cpp's llama graph also accepts them.
+/// Glossary: T tokens in the batch, D width, H query heads, Hkv key/value heads, Dh head width, F feed-forward width, V vocabulary.
+/// </summary>
+internal sealed class Llama : ITransformer
+{
+    private sealed class Layer
+    {
+        public required float[] AttnNorm;   // [D]
+        public required Linear Wq;          // [H · Dh, D]
+        public required Linear Wk;          // [Hkv · Dh, D]
+        public required Linear Wv;          // [Hkv · Dh, D]
+        public required Linear Wo;          // [D, H · Dh]
+        public float[]? Bq, Bk, Bv, Bo;     // [H · Dh], [Hkv · Dh], [Hkv · Dh], [D]
+        public required float[] FfnNorm;    // [D]
+        public required SwiGlu Ffn;
+    }
+
+    private readonly Linear _tokenEmbedding; // [V, D]
+    private readonly Layer[] _layers;        // [L]
+    private readonly float[] _outputNorm;    // [D]
+    private readonly Linear _output;         // [V, D], the embedding itself when tied
+    private readonly Rope _rope;
+
+    public ModelConfig Config { get; }
+
+    public Llama(WeightReader w, ModelConfig c, bool requireQkvBias)
+    {
+        Config = c;
+        int d = c.EmbeddingLength, qDim = c.HeadCount * c.HeadDim, kvDim = c.HeadCountKv * c.HeadDim, f = c.FeedForwardLength;
+        _tokenEmbedding = w.Matrix("token_embd.weight", c.VocabSize, d);
+        _outputNorm = w.Vector("output_norm.weight", d);
+        _output = w.Has("output.weight") ? w.Matrix("output.weight", c.VocabSize, d) : _tokenEmbedding;
+        _rope = new Rope(c, w.OptionalVector("rope_freqs.weight", c.RopeDimensionCount / 2));
+
+        _layers = new Layer[c.BlockCount];
+        for (int i = 0; i < c.BlockCount; i++)
+        {
+            string p = $"blk.{i}.";
+            _layers[i] = new Layer
+            {
+                AttnNorm = w.Vector(p + "attn_norm.weight", d),
+                Wq = w.Matrix(p + "attn_q.weight", qDim, d),
+                Wk = w.Matrix(p + "attn_k.weight", kvDim, d),
+                Wv = w.Matrix(p + "attn_v.weight", kvDim, d),
+                Wo = w.Matrix(p + "attn_output.weight", d, qDim),
+                Bq = requireQkvBias ? w.Vector(p + "attn_q.bias", qDim) : w.OptionalVector(p + "attn_q.bias", qDim),
+                Bk = requireQkvBias ? w.Vector(p + "attn_k.bias", kvDim) : w.OptionalVector(p + "attn_k.bias", kvDim),
+                Bv = requireQkvBias ? w.Vector(p + "attn_v.bias", kvDim) : w.OptionalVector(p + "attn_v.bias", kvDim),
+                Bo = w.OptionalVector(p + "attn_output.bias", d),
+                FfnNorm = w.Vector(p + "ffn_norm.weight", d),
+                Ffn = new SwiGlu(w.Matrix(p + "ffn_gate.weight", f, d), w.Matrix(p + "ffn_up.weight", f, d), w.Matrix(p + "ffn_down.weight", d, f)),
+            };
+        }
+    }
+
+    public void Forward(Batch batch, KvCache cache, Activations a, Span<float> logits, ITraceSink? trace)
+    {
+        var c = Config;
+        int tokens = batch.Count, d = c.EmbeddingLength;
+        int qDim = c.HeadCount * c.HeadDim, kvDim = c.HeadCountKv * c.HeadDim;
+
+        for (int t = 0; t < tokens; t++)
+            _tokenEmbedding.ReadRow(batch.Tokens[t], a.X.AsSpan(t * d, d));
+        trace?.Trace("inp_embd", -1, a.X.AsSpan(0, tokens * d));
+
+        for (int l = 0; l < _layers.Length; l++)
+        {
+            var layer = _layers[l];
+
+            // x = x + attn(norm(x))
+            RmsNorm.Rows(a.X, layer.AttnNorm, c.NormEpsilon, a.Normed, tokens);
+            layer.Wq.Apply(a.Normed, a.Q, tokens);
+            layer.Wk.Apply(a.Normed, a.K, tokens);
+            layer.Wv.Apply(a.Normed, a.V, tokens);
+            AddBias(a.Q, layer.Bq, tokens);
+            AddBias(a.K, layer.Bk, tokens);
+            AddBias(a.V, layer.Bv, tokens);
+            for (int t = 0; t < tokens; t++)
+            {
+                _rope.Angles(batch.Positions[t], a.Cos, a.Sin);
+                _rope.Apply(a.Q.AsSpan(t * qDim, qDim), c.HeadCount, a.Cos, a.Sin);
+                _rope.Apply(a.K.AsSpan(t * kvDim, kvDim), c.HeadCountKv, a.Cos, a.Sin);
+            }
+            trace?.Trace("Qcur", l, a.Q.AsSpan(0, tokens * qDim));
+            trace?.Trace("Kcur", l, a.K.AsSpan(0, tokens * kvDim));
+            Attention.Store(cache, l, batch, a.K, a.V);
+            Attention.Compute(cache, l, batch, a.Q, a.AttnOut, c.HeadCount, c.HeadCountKv, c.HeadDim);
+            trace?.Trace("kqv_out", l, a.AttnOut.AsSpan(0, tokens * qDim));
+            layer.Wo.Apply(a.AttnOut, a.Residual, tokens);
+            AddBias(a.Residual, layer.Bo, tokens);
+            VectorOps.AddInPlace(a.X.AsSpan(0, tokens * d), a.Residual.AsSpan(0, tokens * d));
+            trace?.Trace("ffn_inp", l, a.X.AsSpan(0, tokens * d));
+
+            // x = x + ffn(norm(x))
+            RmsNorm.Rows(a.X, layer.FfnNorm, c.NormEpsilon, a.Normed, tokens);
+            layer.Ffn.Apply(a.Normed, a.Gate, a.Up, a.Residual, tokens);
+            VectorOps.AddInPlace(a.X.AsSpan(0, tokens * d), a.Residual.AsSpan(0, tokens * d));
+            trace?.Trace("l_out", l, a.X.AsSpan(0, tokens * d));
+        }
+
+        // Only rows whose logits are wanted go through the final norm and the [V, D] output matrix.
+        int outputs = 0;
+        for (int t = 0; t < tokens; t++)
+        {
+            if (!batch.WantLogits[t]) continue;
+            VectorOps.RmsNorm(a.X.AsSpan(t * d, d), _outputNorm, c.NormEpsilon, a.Normed.AsSpan(outputs * d, d));
+            outputs++;
+        }
+        trace?.Trace("result_norm", -1, a.Normed.AsSpan(0, outputs * d));
+        if (outputs > 0)
+            _output.Apply(a.Normed, logits, outputs);
+    }
+
+    private static void AddBias(Span<float> rows, float[]? bias, int tokens)
+    {
+        if (bias is null) return;
+        for (int t = 0; t < tokens; t++)
+            VectorOps.AddInPlace(rows.Slice(t * bias.Length, bias.Length), bias);
+    }
+}

@@ -1,0 +1,21 @@
+using SeekSharp.Kernels;
+
+namespace SeekSharp.Models.Blocks;
+
+/// <summary>SwiGLU feed-forward (Shazeer 2020): down(silu(gate(x)) ⊙ up(x)).</summary>
+internal readonly struct SwiGlu(Linear gate, Linear up, Linear down)
+{
+    public readonly Linear Gate = gate; // [F, D]
+    public readonly Linear Up = up;     // [F, D]
+    public readonly Linear Down = down; // [D, F]
+
+    /// <summary>output[T, D] from x[T, D], using gateBuf/upBuf [T, F] as scratch.</summary>
+    public void Apply(ReadOnlySpan<float> x, Span<float> gateBuf, Span<float> upBuf, Span<float> output, int tokens)
+    {
+        int f = Gate.Rows;
+        Gate.Apply(x, gateBuf, tokens);
+        Up.Apply(x, upBuf, tokens);
+        VectorOps.SiluMulInPlace(gateBuf[..(tokens * f)], upBuf[..(tokens * f)]);
+        Down.Apply(gateBuf, output, tokens);
+    }
+}

@@ -1,0 +1,60 @@
+using SeekSharp.Gguf;
+using SeekSharp.Models.Architectures;
+using SeekSharp.Tokenization;
+
+namespace SeekSharp.Models;
+
+/// <summary>A model loaded from a GGUF file: configuration, tokenizer and memory-mapped weights. Thread-safe to share; state lives in contexts.</summary>
+public sealed class Model : IDisposable
+{
+    private Model(GgufFile file, ModelConfig config, Tokenizer tokenizer, ITransformer transformer)
+    {
+        File = file; Config = config; Tokenizer = tokenizer; Transformer = transformer;
+    }
+
+    /// <summary>The mapped GGUF file.</summary>
+    public GgufFile File { get; }
+    /// <summary>Hyper-parameters.</summary>
+    public ModelConfig Config { get; }
+    /// <summary>The tokenizer the file carries.</summary>
+    public Tokenizer Tokenizer { get; }
+    internal ITransformer Transformer { get; }
+
+    /// <summary>Opens <paramref name="path"/>; throws <see cref="GgufFormatException"/> or <see cref="ModelLoadException"/> naming the problem.</summary>
+    public static Model Load(string path)
+    {
+        if (!System.IO.File.Exists(path))
+            throw new FileNotFoundException($"model file '{path}' does not exist", path);
+        var file = GgufFile.Open(path);
+        try
+        {
+            var config = ModelConfig.FromGguf(file);
+            var weights = new WeightReader(file);
+            ITransformer transformer = config.Architecture switch
+            {
+                "llama" => new Llama(weights, config, requireQkvBias: false),
+                "qwen2" => Qwen2.Load(weights, config),
+                _ => throw new ModelLoadException(path, $"unsupported architecture '{config.Architecture}'"),
+            };
+            var tokenizer = Tokenizer.FromGguf(file);
+            if (tokenizer.VocabSize != config.VocabSize)
+                throw new ModelLoadException(path, $"tokenizer has {tokenizer.VocabSize} tokens but token_embd.weight has {config.VocabSize} rows");
+            return new Model(file, config, tokenizer, transformer);
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Parameter count: elements of every tensor in the file.</summary>
+    public long ParameterCount => File.Tensors.Sum(t => t.ElementCount);
+
+    /// <summary>Creates an evaluation context with its own KV cache and scratch buffers.</summary>
+    public Inference.InferenceContext CreateContext(Inference.ContextOptions? options = null)
+        => new(this, options ?? new Inference.ContextOptions());
+
+    /// <inheritdoc/>
+    public void Dispose() => File.Dispose();
+}

@@ -274,3 +274,31 @@ public sealed class GgufRoundTripTests
 
     static string TempPath() => Path.Combine(Path.GetTempPath(), $"seeksharp-gguf-{Guid.NewGuid():N}.gguf");
 }
+
+public sealed class GgufFloatTensorTests
+{
+    [Theory]
+    [InlineData(GgmlType.F32, 0.0)]
+    [InlineData(GgmlType.F16, 1e-3)]
+    [InlineData(GgmlType.BF16, 1e-2)]
+    [InlineData(GgmlType.Q8_0, 2e-2)]
+    [InlineData(GgmlType.Q4_0, 0.2)]
+    public void Float_values_are_encoded_with_the_reference_quantizer(GgmlType type, double tolerance)
+    {
+        var rng = new Random(7);
+        float[] values = Enumerable.Range(0, 64 * 3).Select(_ => (float)(rng.NextDouble() * 4 - 2)).ToArray();
+        var w = new GgufWriter();
+        w.AddTensor("w", type, [64, 3], values);
+        using var file = GgufFile.FromBytes(w.ToBytes(), "q.gguf");
+        var t = file.GetTensor("w");
+
+        var expected = new byte[TensorTypes.RowBytes(type, 64) * 3];
+        TensorTypes.Quantize(type, values, expected);
+        Assert.Equal(expected, file.GetTensorBytes(t).ToArray());
+
+        var decoded = new float[values.Length];
+        TensorTypes.Dequantize(type, file.GetTensorBytes(t), decoded);
+        for (int i = 0; i < values.Length; i++)
+            Assert.True(Math.Abs(decoded[i] - values[i]) <= tolerance * 2, $"{type}[{i}]: {values[i]} -> {decoded[i]}");
+    }
+}

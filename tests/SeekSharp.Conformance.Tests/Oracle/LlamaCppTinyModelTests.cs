@@ -79,6 +79,38 @@ public sealed class LlamaCppTinyModelTests
         Assert.All(first, id => Assert.InRange(id, 0, llama.VocabSize - 1));
     }
 
+    [Theory]
+    [InlineData(TinyArchitecture.Llama, GgmlType.BF16)]
+    [InlineData(TinyArchitecture.Llama, GgmlType.Q4_0)]
+    [InlineData(TinyArchitecture.Qwen2, GgmlType.BF16)]
+    [InlineData(TinyArchitecture.Qwen2, GgmlType.Q4_0)]
+    public void OtherWeightTypesLoadAndEvaluate(TinyArchitecture arch, GgmlType type)
+    {
+        using var llama = LlamaCpp.Load(TinyModelBuilder.GetOrBuild(new TinyModelOptions { Architecture = arch, WeightType = type }));
+        var logits = llama.LastLogits(llama.Tokenize(Text, addSpecial: true, parseSpecial: false));
+
+        Assert.All(logits, v => Assert.True(float.IsFinite(v)));
+        Assert.True(logits.Max() - logits.Min() > 1f);
+    }
+
+    [Fact]
+    public void RealisticVocabWidthLoadsAndEvaluates()
+    {
+        var options = new TinyModelOptions
+        {
+            Architecture = TinyArchitecture.Qwen2, WeightType = GgmlType.Q8_0, TiedOutput = true,
+            Tokenizer = TinyTokenizer.SyntheticPadded(151_936),
+        };
+        using var llama = LlamaCpp.Load(TinyModelBuilder.GetOrBuild(options));
+        var prompt = llama.Tokenize(Text, addSpecial: true, parseSpecial: false)[..64];
+
+        var logits = llama.LastLogits(prompt);
+
+        Assert.Equal(151_936, llama.VocabSize);
+        Assert.Equal(151_936, logits.Length);
+        Assert.All(logits, v => Assert.True(float.IsFinite(v)));
+    }
+
     [Fact]
     public void GreedyFirstTokenIsTheArgMaxOfTheLastLogits()
     {
@@ -176,11 +208,13 @@ public sealed class LlamaCppTinyModelTests
         var prompt = tied.Tokenize(Text, addSpecial: true, parseSpecial: false);
 
         var logits = tied.LastLogits(prompt);
-        var greedy = tied.Greedy(prompt, 24);
+        // A random tied model may settle into repeating one token during greedy decoding, so variety is checked
+        // on the next-token prediction across prompt prefixes instead.
+        var predictions = Enumerable.Range(1, 24).Select(n => LlamaCpp.ArgMax(tied.LastLogits(prompt[..n]))).ToArray();
 
         Assert.All(logits, v => Assert.True(float.IsFinite(v)));
         Assert.NotEqual(untied.LastLogits(prompt), logits);
-        Assert.True(greedy.Distinct().Count() > 3, $"greedy output barely varies: {string.Join(",", greedy)}");
+        Assert.True(predictions.Distinct().Count() > 3, $"predictions barely vary: {string.Join(",", predictions)}");
     }
 
     [Fact]

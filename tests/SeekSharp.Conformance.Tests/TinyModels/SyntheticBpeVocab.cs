@@ -5,7 +5,9 @@ namespace SeekSharp.Conformance.Tests.TinyModels;
 /// <summary>
 /// A minimal GPT-2 style byte-level BPE vocabulary, enough for llama.cpp to load a model without a real tokenizer.
 /// Token ids: 0..255 the bytes (spelled with GPT-2's byte-to-unicode table, so byte 0x20 is "Ġ" and 0x0A is "Ċ"),
-/// then one token per merge in merge order, then BOS and EOS.
+/// then one token per merge in merge order, then BOS and EOS, then optionally unused "[PADn]" tokens up to a
+/// requested size (as convert_hf_to_gguf pads a vocab to the model's vocab_size), to give a model a realistic
+/// output width.
 /// </summary>
 internal static class SyntheticBpeVocab
 {
@@ -20,10 +22,14 @@ internal static class SyntheticBpeVocab
     public static int EosId => BosId + 1;
     public static int VocabSize => EosId + 1;
 
-    public static void Write(GgufWriter w)
+    public static void Write(GgufWriter w) => Write(w, VocabSize);
+
+    public static void Write(GgufWriter w, int paddedSize)
     {
-        var tokens = new string[VocabSize];
-        var types = new int[VocabSize];
+        if (paddedSize < VocabSize)
+            throw new ArgumentOutOfRangeException(nameof(paddedSize), paddedSize, $"The synthetic vocab has {VocabSize} tokens.");
+        var tokens = new string[paddedSize];
+        var types = new int[paddedSize];
         var byteToChar = ByteToUnicode();
         for (int b = 0; b < 256; b++)
         {
@@ -41,6 +47,11 @@ internal static class SyntheticBpeVocab
         tokens[EosId] = "<|eos|>";
         types[BosId] = 3; // LLAMA_TOKEN_TYPE_CONTROL
         types[EosId] = 3;
+        for (int id = VocabSize; id < paddedSize; id++)
+        {
+            tokens[id] = $"[PAD{id}]";
+            types[id] = 5; // LLAMA_TOKEN_TYPE_UNUSED
+        }
 
         w.Set("tokenizer.ggml.model", "gpt2");
         w.Set("tokenizer.ggml.pre", "default");

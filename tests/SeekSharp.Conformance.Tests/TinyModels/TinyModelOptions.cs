@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using SeekSharp.Gguf;
 using SeekSharp.Kernels;
 
@@ -36,6 +37,13 @@ internal sealed record TinyTokenizer(string Name, int VocabSize, Action<GgufWrit
     /// a few merges, then BOS and EOS control tokens; BOS is added when tokenizing with special tokens.
     /// </summary>
     public static TinyTokenizer Synthetic { get; } = new("synthetic-bpe", SyntheticBpeVocab.VocabSize, SyntheticBpeVocab.Write);
+
+    /// <summary><see cref="Synthetic"/> padded with unused tokens to <paramref name="vocabSize"/> ids (e.g. 151936, Qwen2's
+    /// output width), for tests that need a realistic logits row. Equal sizes give equal instances, so the model cache hits.</summary>
+    public static TinyTokenizer SyntheticPadded(int vocabSize) =>
+        PaddedCache.GetOrAdd(vocabSize, n => new TinyTokenizer($"synthetic-bpe-{n}", n, w => SyntheticBpeVocab.Write(w, n)));
+
+    private static readonly ConcurrentDictionary<int, TinyTokenizer> PaddedCache = new();
 
     public override string ToString() => Name;
 }

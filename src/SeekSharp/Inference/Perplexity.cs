@@ -23,9 +23,10 @@ public static class Perplexity
             throw new ArgumentOutOfRangeException(nameof(chunkLength), chunkLength, "perplexity needs a context of at least 2 tokens");
         if (chunkLength > context.ContextLength)
             throw new ContextOverflowException(chunkLength, context.ContextLength);
+        // llama-perplexity asks for two chunks at least; so do we, so that the same text gives the same figure or the same refusal.
+        if (tokens.Length < 2 * chunkLength)
+            throw new ArgumentException($"perplexity needs at least 2 × ctx = {2 * chunkLength} tokens but the text has {tokens.Length}; use a longer text or a smaller --ctx", nameof(tokens));
         int chunks = tokens.Length / chunkLength;
-        if (chunks == 0)
-            throw new ArgumentException($"perplexity needs at least {chunkLength} tokens (one chunk of --ctx {chunkLength}) but the text has {tokens.Length}; use a longer text or a smaller --ctx", nameof(tokens));
 
         int first = chunkLength / 2;
         double nll = 0;
@@ -61,13 +62,13 @@ public static class Perplexity
         return new PerplexityResult(Math.Exp(nll / scored), chunks, scored);
     }
 
-    // log p(target) under softmax(logits), accumulated in double as llama.cpp does.
+    // log p(target) under softmax(logits): exponentials in float, their sum and the log in double, as llama-perplexity does.
     private static double LogSoftmaxAt(ReadOnlySpan<float> logits, int target)
     {
         float max = float.NegativeInfinity;
         foreach (float l in logits) max = MathF.Max(max, l);
         double sum = 0;
-        foreach (float l in logits) sum += Math.Exp(l - max);
+        foreach (float l in logits) sum += MathF.Exp(l - max);
         return logits[target] - max - Math.Log(sum);
     }
 }

@@ -1,5 +1,6 @@
 using SeekSharp.Gguf;
 using SeekSharp.Models.Architectures;
+using SeekSharp.Models.Blocks;
 using SeekSharp.Tokenization;
 
 namespace SeekSharp.Models;

@@ -1,3 +1,5 @@
+using SeekSharp.Models.Blocks;
+
 namespace SeekSharp.Models.Architectures;
 
 /// <summary>

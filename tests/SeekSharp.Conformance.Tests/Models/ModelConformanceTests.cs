@@ -1,0 +1,141 @@
+using SeekSharp.Conformance.Tests.Oracle;
+using SeekSharp.Conformance.Tests.TinyModels;
+using SeekSharp.Inference;
+using SeekSharp.Kernels;
+using SeekSharp.Models;
+using Xunit.Abstractions;
+
+namespace SeekSharp.Conformance.Tests.Models;
+
+/// <summary>
+/// SeekSharp against llama.cpp on the same tiny random-weight GGUF files carrying real tokenizers:
+/// final-position logits, a greedy continuation and llama-perplexity's figure.
+/// </summary>
+public class ModelConformanceTests(ITestOutputHelper output)
+{
+    private const int ContextLength = 256;
+
+    public static TheoryData<string, string, string> Cases => new()
+    {
+        // architecture, weight type, tokenizer (and variant flags in the tokenizer slot's suffix)
+        { "llama", "F32", "llama3_1+rope-scaling" },
+        { "llama", "F16", "llama3_1" },
+        { "llama", "Q8_0", "deepseek_v3+tied" },
+        { "qwen2", "F32", "qwen3" },
+        { "qwen2", "F16", "deepseek_v3+tied" },
+        { "qwen2", "Q8_0", "qwen3" },
+        { "llama", "BF16", "qwen3" },
+        { "qwen2", "Q4_0", "llama3_1" },
+    };
+
+    internal static TinyModelOptions Options(string arch, string type, string variant)
+    {
+        string[] parts = variant.Split('+');
+        bool wide = type is "F32" or "Q8_0"; // vary the shape: dim 128 with 8 heads over 2 kv heads, or dim 64 with 4 over 2
+        return new TinyModelOptions
+        {
+            Architecture = arch == "llama" ? TinyArchitecture.Llama : TinyArchitecture.Qwen2,
+            WeightType = Enum.Parse<GgmlType>(type),
+            Tokenizer = RealTokenizers.ByName(parts[0]),
+            TiedOutput = parts.Contains("tied"),
+            Llama3Scaling = parts.Contains("rope-scaling") ? new Llama3RopeScaling(OriginalContextLength: 32) : null,
+            Dim = wide ? 128 : 64,
+            Heads = wide ? 8 : 4,
+            KvHeads = 2,
+            FfnDim = wide ? 256 : 160,
+            Layers = wide ? 2 : 3,
+            ContextLength = ContextLength,
+            Seed = arch.Length * 31 + type.Length,
+        };
+    }
+
+    internal static string Prompt => string.Join(" ", Enumerable.Repeat(
+        "The quick brown fox jumps over the lazy dog near the riverbank, while 42 curious ducks watch quietly.", 4));
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void FinalLogitsMatchLlamaCpp(string arch, string type, string variant)
+    {
+        string path = TinyModelBuilder.GetOrBuild(Options(arch, type, variant));
+        using var reference = LlamaCpp.Load(path, ContextLength);
+        int[] prompt = reference.Tokenize(Prompt, addSpecial: true, parseSpecial: false);
+        Assert.True(prompt.Length >= 64, $"prompt has {prompt.Length} tokens, want at least 64");
+
+        using var model = Model.Load(path);
+        using var context = model.CreateContext(new ContextOptions { ContextLength = ContextLength, BatchSize = 64 });
+        context.Prefill(prompt);
+        float[] ours = context.Logits(0).ToArray();
+        float[] theirs = reference.LastLogits(prompt);
+
+        Assert.Equal(theirs.Length, ours.Length);
+        float maxDiff = 0, maxAbs = 0;
+        for (int i = 0; i < ours.Length; i++)
+        {
+            maxDiff = MathF.Max(maxDiff, MathF.Abs(ours[i] - theirs[i]));
+            maxAbs = MathF.Max(maxAbs, MathF.Abs(theirs[i]));
+        }
+        output.WriteLine($"{arch} {type} {variant}: {prompt.Length} prompt tokens, max |logit diff| = {maxDiff:E2} (max |logit| {maxAbs:F2})");
+        // F32 must agree to 1e-3. The other types round activations exactly as llama.cpp does, so they are held to the same bound.
+        Assert.True(maxDiff <= 1e-3f, $"max logit difference {maxDiff:E3} exceeds 1e-3");
+        Assert.Equal(LlamaCpp.ArgMax(theirs), LlamaCpp.ArgMax(ours));
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void GreedyContinuationMatchesLlamaCpp(string arch, string type, string variant)
+    {
+        const int n = 32;
+        string path = TinyModelBuilder.GetOrBuild(Options(arch, type, variant));
+        using var reference = LlamaCpp.Load(path, ContextLength);
+        int[] prompt = reference.Tokenize("Once upon a time, in a small village by the sea,", addSpecial: true, parseSpecial: false);
+        int[] theirs = reference.Greedy(prompt, n);
+
+        using var model = Model.Load(path);
+        using var context = model.CreateContext(new ContextOptions { ContextLength = ContextLength });
+        int[] ours = GreedyIds(context, prompt, n);
+        int agree = 0;
+        while (agree < n && ours[agree] == theirs[agree]) agree++;
+        output.WriteLine($"{arch} {type} {variant}: greedy agrees on {agree}/{n} tokens; distinct tokens {theirs.Distinct().Count()}");
+        Assert.Equal(theirs, ours);
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void PerplexityMatchesLlamaCpp(string arch, string type, string variant)
+    {
+        const int chunk = 128;
+        string path = TinyModelBuilder.GetOrBuild(Options(arch, type, variant));
+        using var reference = LlamaCpp.Load(path, ContextLength);
+        string text = File.ReadAllText(Path.Combine(RealTokenizers.RepoRoot(), "tests", "data", "perplexity.txt"));
+        int[] tokens = reference.Tokenize(text, addSpecial: true, parseSpecial: false);
+        var theirs = reference.Perplexity(tokens, chunk);
+
+        using var model = Model.Load(path);
+        using var context = model.CreateContext(new ContextOptions { ContextLength = chunk, BatchSize = 64 });
+        var ours = Perplexity.Compute(context, tokens, chunk, model.Tokenizer.AddBos ? model.Tokenizer.BosId : null);
+
+        double ratio = ours.Value / theirs.Value;
+        output.WriteLine($"{arch} {type} {variant}: {text.Length} chars, {tokens.Length} tokens, ppl ours {ours.Value:F6} llama.cpp {theirs.Value:F6} ratio {ratio:F7} ({ours.TokensScored} scored)");
+        Assert.Equal(theirs.Chunks, ours.Chunks);
+        Assert.Equal(theirs.TokensScored, ours.TokensScored);
+        double tolerance = type is "F32" or "F16" or "BF16" ? 0.001 : 0.01;
+        Assert.InRange(ratio, 1 - tolerance, 1 + tolerance);
+    }
+
+    internal static int[] GreedyIds(InferenceContext context, int[] prompt, int n)
+    {
+        context.Cache.Clear(0);
+        context.Prefill(prompt);
+        var result = new int[n];
+        var batch = new Batch(1);
+        for (int i = 0; i < n; i++)
+        {
+            result[i] = LlamaCpp.ArgMax(context.Logits(0));
+            if (i == n - 1) break;
+            batch.Clear();
+            batch.Add(result[i], prompt.Length + i, 0, wantLogits: true);
+            context.Decode(batch);
+        }
+        return result;
+    }
+}

@@ -59,6 +59,7 @@ public class ModelConformanceTests(ITestOutputHelper output)
         string path = TinyModelBuilder.GetOrBuild(Options(arch, type, variant));
         using var reference = LlamaCpp.Load(path, ContextLength);
         int[] prompt = reference.Tokenize(Prompt, addSpecial: true, parseSpecial: false);
+        prompt = prompt[..Math.Min(prompt.Length, 160)];
         Assert.True(prompt.Length >= 64, $"prompt has {prompt.Length} tokens, want at least 64");
 
         using var model = Model.Load(path);

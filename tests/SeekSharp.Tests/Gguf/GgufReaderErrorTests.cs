@@ -34,7 +34,7 @@ public sealed class GgufReaderErrorTests
             var e = Assert.Throws<GgufFormatException>(() => GgufFile.Open(path));
             Assert.Equal(path, e.FilePath);
             Assert.Equal(0, e.Offset);
-            Assert.Contains("empty", e.Message);
+            Assert.Contains("only 0 bytes", e.Message);
         }
         finally
         {

@@ -23,6 +23,12 @@ internal sealed record GgufHeader(
 /// of its own size in memory. Layout follows the GGUF spec (ggml docs/gguf.md); the acceptance rules follow
 /// ggml's gguf.cpp reader, plus the stricter tensor checks SeekSharp needs before it maps weights.
 /// </summary>
+/// <remarks>
+/// Deliberate differences from ggml's reader: nested arrays are accepted (the spec allows them; ggml refuses them),
+/// tensors may be stored in any order with gaps as long as they are aligned and disjoint (ggml insists on the exact
+/// packed order its writer produces), and zero-sized dimensions or zero dimensions are refused (ggml accepts them,
+/// but no model weight has them and the model code assumes non-empty tensors).
+/// </remarks>
 internal sealed unsafe class GgufParser
 {
     /// <summary>"GGUF" read as a little-endian uint32.</summary>
@@ -339,7 +345,7 @@ internal sealed unsafe class GgufParser
     {
         // The caller checked n * sizeof(T) <= Remaining.
         var values = new T[n];
-        new ReadOnlySpan<byte>(_data + _pos, n * sizeof(T)).CopyTo(MemoryMarshal.AsBytes(values.AsSpan()));
+        new ReadOnlySpan<T>(_data + _pos, n).CopyTo(values);
         _pos += (long)n * sizeof(T);
         return values;
     }

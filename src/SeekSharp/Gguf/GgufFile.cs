@@ -1,0 +1,262 @@
+using System.IO.MemoryMappedFiles;
+using System.Runtime.InteropServices;
+
+namespace SeekSharp.Gguf;
+
+/// <summary>
+/// A GGUF file opened for reading. The file is memory-mapped read-only: metadata and tensor infos are parsed and
+/// validated once in <see cref="Open"/>, and tensor data is served straight from the mapping, never copied.
+/// Dispose the instance to unmap the file; pointers and spans obtained from it are invalid afterwards.
+/// </summary>
+public sealed unsafe class GgufFile : IDisposable
+{
+    readonly GgufHeader _header;
+    readonly long _length;
+    // Exactly one owner keeps _base valid: a file mapping, or (for in-memory data) a pinned array.
+    MemoryMappedFile? _mapping;
+    MemoryMappedViewAccessor? _view;
+    GCHandle _pin;
+    byte* _base;
+
+    GgufFile(string path, byte* data, long length, MemoryMappedFile? mapping, MemoryMappedViewAccessor? view, GCHandle pin)
+    {
+        Path = path;
+        _base = data;
+        _length = length;
+        _mapping = mapping;
+        _view = view;
+        _pin = pin;
+        _header = GgufParser.Parse(data, length, path);
+    }
+
+    /// <summary>Maps <paramref name="path"/> read-only and validates its header and tensor layout.</summary>
+    /// <exception cref="GgufFormatException">The file is corrupt, truncated, or uses an unsupported version or tensor type.</exception>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    public static GgufFile Open(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        long length = stream.Length;
+        if (length == 0)
+        {
+            stream.Dispose();
+            // A zero-length file cannot be mapped at all, so report it before trying.
+            throw new GgufFormatException(path, 0, GgufParser.TooShortForMagic(0));
+        }
+
+        MemoryMappedFile? mapping = null;
+        MemoryMappedViewAccessor? view = null;
+        bool acquired = false;
+        try
+        {
+            mapping = MemoryMappedFile.CreateFromFile(stream, null, 0, MemoryMappedFileAccess.Read, HandleInheritability.None, leaveOpen: false);
+            view = mapping.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
+            byte* p = null;
+            view.SafeMemoryMappedViewHandle.AcquirePointer(ref p);
+            acquired = true;
+            return new GgufFile(path, p + view.PointerOffset, length, mapping, view, default);
+        }
+        catch
+        {
+            if (acquired) view!.SafeMemoryMappedViewHandle.ReleasePointer();
+            view?.Dispose();
+            if (mapping is not null) mapping.Dispose(); else stream.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Parses a GGUF image held in memory (tests, tools); the array is pinned, not copied.</summary>
+    /// <param name="bytes">The whole file.</param>
+    /// <param name="displayPath">Name used in error messages and <see cref="Path"/>.</param>
+    internal static GgufFile FromBytes(byte[] bytes, string displayPath)
+    {
+        var pin = GCHandle.Alloc(bytes, GCHandleType.Pinned);
+        try
+        {
+            return new GgufFile(displayPath, (byte*)pin.AddrOfPinnedObject(), bytes.Length, null, null, pin);
+        }
+        catch
+        {
+            pin.Free();
+            throw;
+        }
+    }
+
+    /// <summary>Path the file was opened from.</summary>
+    public string Path { get; }
+
+    /// <summary>GGUF format version (2 or 3).</summary>
+    public uint Version => _header.Version;
+
+    /// <summary>Alignment of tensor data in bytes (<c>general.alignment</c>, default 32).</summary>
+    public long Alignment => _header.Alignment;
+
+    /// <summary>Absolute file offset where the tensor data section starts; tensor offsets are relative to it.</summary>
+    public long DataOffset => _header.DataOffset;
+
+    /// <summary>Size of the file in bytes.</summary>
+    public long Length => _length;
+
+    /// <summary>All metadata, enumerated in file order. Values are boxed (see <see cref="GgufValueType"/>) or <see cref="GgufArray"/>.</summary>
+    public IReadOnlyDictionary<string, object> Metadata => _header.Metadata;
+
+    /// <summary>All tensor infos, in file order.</summary>
+    public IReadOnlyList<GgufTensorInfo> Tensors => _header.Tensors;
+
+    /// <summary>The tensor named <paramref name="name"/>, or null if the file has none.</summary>
+    public GgufTensorInfo? FindTensor(string name) => _header.TensorsByName.GetValueOrDefault(name);
+
+    /// <summary>The tensor named <paramref name="name"/>.</summary>
+    /// <exception cref="GgufFormatException">The file has no such tensor.</exception>
+    public GgufTensorInfo GetTensor(string name) =>
+        FindTensor(name) ?? throw new GgufFormatException(Path, -1, $"expected a tensor named '{name}' but the file has none ({Tensors.Count} tensors present)");
+
+    /// <summary>Pointer to the first byte of <paramref name="tensor"/>'s data in the mapping (read-only memory: do not write).</summary>
+    /// <exception cref="ArgumentException"><paramref name="tensor"/> does not come from this file.</exception>
+    public byte* GetTensorPointer(GgufTensorInfo tensor)
+    {
+        ObjectDisposedException.ThrowIf(_base == null, this);
+        CheckOwned(tensor);
+        return _base + DataOffset + tensor.Offset;
+    }
+
+    /// <summary>The <see cref="GgufTensorInfo.ByteSize"/> bytes of <paramref name="tensor"/>'s data, read from the mapping.</summary>
+    /// <exception cref="ArgumentException"><paramref name="tensor"/> does not come from this file.</exception>
+    /// <exception cref="NotSupportedException">The tensor is 2 GiB or larger; use <see cref="GetTensorPointer"/>.</exception>
+    public ReadOnlySpan<byte> GetTensorBytes(GgufTensorInfo tensor)
+    {
+        byte* p = GetTensorPointer(tensor);
+        if (tensor.ByteSize > int.MaxValue)
+            throw new NotSupportedException($"tensor '{tensor.Name}' has {tensor.ByteSize} bytes, too many for a span; use GetTensorPointer");
+        return new ReadOnlySpan<byte>(p, (int)tensor.ByteSize);
+    }
+
+    void CheckOwned(GgufTensorInfo tensor)
+    {
+        ArgumentNullException.ThrowIfNull(tensor);
+        // Offset and size are validated against this file only for its own infos; a foreign one could point anywhere.
+        if (FindTensor(tensor.Name) is not { } own || own.Offset != tensor.Offset || own.ByteSize != tensor.ByteSize)
+            throw new ArgumentException($"tensor '{tensor.Name}' does not belong to GGUF file '{Path}'", nameof(tensor));
+    }
+
+    /// <summary>The string stored under <paramref name="key"/>.</summary>
+    /// <exception cref="GgufFormatException">The key is missing or not a string.</exception>
+    public string GetString(string key) => GetStringOrNull(key) ?? throw Missing(key, "string");
+
+    /// <summary>The string stored under <paramref name="key"/>, or null if the key is missing.</summary>
+    /// <exception cref="GgufFormatException">The key exists but is not a string.</exception>
+    public string? GetStringOrNull(string key) => Metadata.TryGetValue(key, out object? v) ? v as string ?? throw WrongType(key, "string", v) : null;
+
+    /// <summary>The integer stored under <paramref name="key"/>; any GGUF integer type is accepted if the value fits in uint32.</summary>
+    /// <exception cref="GgufFormatException">The key is missing, not an integer, or out of range.</exception>
+    public uint GetUInt32(string key) =>
+        Metadata.TryGetValue(key, out object? v) ? ToUInt32(key, v) : throw Missing(key, "uint32");
+
+    /// <summary>Like <see cref="GetUInt32"/> but returns <paramref name="dflt"/> when the key is missing.</summary>
+    public uint GetUInt32OrDefault(string key, uint dflt) =>
+        Metadata.TryGetValue(key, out object? v) ? ToUInt32(key, v) : dflt;
+
+    /// <summary>The float32 stored under <paramref name="key"/>.</summary>
+    /// <exception cref="GgufFormatException">The key is missing or not a float32.</exception>
+    public float GetFloat32(string key) =>
+        Metadata.TryGetValue(key, out object? v) ? v as float? ?? throw WrongType(key, "float32", v) : throw Missing(key, "float32");
+
+    /// <summary>Like <see cref="GetFloat32"/> but returns <paramref name="dflt"/> when the key is missing.</summary>
+    public float GetFloat32OrDefault(string key, float dflt) =>
+        Metadata.TryGetValue(key, out object? v) ? v as float? ?? throw WrongType(key, "float32", v) : dflt;
+
+    /// <summary>The bool stored under <paramref name="key"/>, or <paramref name="dflt"/> when the key is missing.</summary>
+    /// <exception cref="GgufFormatException">The key exists but is not a bool.</exception>
+    public bool GetBoolOrDefault(string key, bool dflt) =>
+        Metadata.TryGetValue(key, out object? v) ? v as bool? ?? throw WrongType(key, "bool", v) : dflt;
+
+    /// <summary>A copy of the string array stored under <paramref name="key"/>, or null if the key is missing.</summary>
+    /// <exception cref="GgufFormatException">The key exists but is not an array of strings.</exception>
+    public string[]? GetStringArrayOrNull(string key) =>
+        Metadata.TryGetValue(key, out object? v) ? (v is GgufArray { Values: string[] s } ? (string[])s.Clone() : throw WrongType(key, "array[string]", v)) : null;
+
+    /// <summary>The integer array stored under <paramref name="key"/> as int32 (any GGUF integer element type whose values fit), or null if the key is missing.</summary>
+    /// <exception cref="GgufFormatException">The key exists but is not an integer array, or a value does not fit in int32.</exception>
+    public int[]? GetInt32ArrayOrNull(string key)
+    {
+        if (!Metadata.TryGetValue(key, out object? v)) return null;
+        if (v is not GgufArray array || !IsInteger(array.ElementType))
+            throw WrongType(key, "array of integers", v);
+        var result = new int[array.Values.Length];
+        for (int i = 0; i < result.Length; i++)
+        {
+            long? x = AsInt64(array.Values.GetValue(i)!);
+            if (x is not { } value || value < int.MinValue || value > int.MaxValue)
+                throw new GgufFormatException(Path, -1, $"metadata key '{key}' element {i} is {array.Values.GetValue(i)}; expected a value that fits in int32");
+            result[i] = (int)value;
+        }
+        return result;
+    }
+
+    /// <summary>A copy of the float32 array stored under <paramref name="key"/>, or null if the key is missing.</summary>
+    /// <exception cref="GgufFormatException">The key exists but is not an array of float32.</exception>
+    public float[]? GetFloat32ArrayOrNull(string key) =>
+        Metadata.TryGetValue(key, out object? v) ? (v is GgufArray { Values: float[] f } ? (float[])f.Clone() : throw WrongType(key, "array[float32]", v)) : null;
+
+    uint ToUInt32(string key, object v)
+    {
+        if (!IsIntegerValue(v)) throw WrongType(key, "an integer type (uint32)", v);
+        ulong? u = v is ulong big ? big : AsInt64(v) is { } s && s >= 0 ? (ulong)s : null;
+        if (u is not { } value || value > uint.MaxValue)
+            throw new GgufFormatException(Path, -1, $"metadata key '{key}' is {v} ({DescribeType(v)}); expected a value that fits in uint32");
+        return (uint)value;
+    }
+
+    static bool IsIntegerValue(object v) => v is byte or sbyte or ushort or short or uint or int or ulong or long;
+
+    static bool IsInteger(GgufValueType t) => t is GgufValueType.UInt8 or GgufValueType.Int8 or GgufValueType.UInt16 or GgufValueType.Int16
+        or GgufValueType.UInt32 or GgufValueType.Int32 or GgufValueType.UInt64 or GgufValueType.Int64;
+
+    /// <summary>Integer value as int64, or null if it is not an integer or a ulong above long.MaxValue.</summary>
+    static long? AsInt64(object v) => v switch
+    {
+        byte x => x, sbyte x => x, ushort x => x, short x => x, uint x => x, int x => x, long x => x,
+        ulong x when x <= long.MaxValue => (long)x,
+        _ => null,
+    };
+
+    GgufFormatException Missing(string key, string expected) =>
+        new(Path, -1, $"expected metadata key '{key}' of type {expected} but the file does not have it");
+
+    GgufFormatException WrongType(string key, string expected, object found) =>
+        new(Path, -1, $"metadata key '{key}' has type {DescribeType(found)}; expected {expected}");
+
+    /// <summary>GGUF name of a metadata value's type, e.g. <c>uint32</c> or <c>array[string]</c>.</summary>
+    internal static string DescribeType(object value) => value switch
+    {
+        GgufArray a => $"array[{TypeName(a.ElementType)}]",
+        byte => "uint8", sbyte => "int8", ushort => "uint16", short => "int16", uint => "uint32", int => "int32",
+        float => "float32", bool => "bool", string => "string", ulong => "uint64", long => "int64", double => "float64",
+        _ => value.GetType().Name,
+    };
+
+    internal static string TypeName(GgufValueType t) => t switch
+    {
+        GgufValueType.UInt8 => "uint8", GgufValueType.Int8 => "int8", GgufValueType.UInt16 => "uint16",
+        GgufValueType.Int16 => "int16", GgufValueType.UInt32 => "uint32", GgufValueType.Int32 => "int32",
+        GgufValueType.Float32 => "float32", GgufValueType.Bool => "bool", GgufValueType.String => "string",
+        GgufValueType.Array => "array", GgufValueType.UInt64 => "uint64", GgufValueType.Int64 => "int64",
+        GgufValueType.Float64 => "float64", _ => $"type {(uint)t}",
+    };
+
+    /// <summary>Unmaps the file. Pointers and spans obtained from this instance must not be used afterwards.</summary>
+    public void Dispose()
+    {
+        if (_base == null) return;
+        _base = null;
+        if (_view is not null)
+        {
+            _view.SafeMemoryMappedViewHandle.ReleasePointer();
+            _view.Dispose();
+            _view = null;
+        }
+        _mapping?.Dispose();
+        _mapping = null;
+        if (_pin.IsAllocated) _pin.Free();
+    }
+}

@@ -16,8 +16,12 @@ namespace SeekSharp.Conformance.Tests.Oracle;
 /// </remarks>
 internal sealed class LlamaCpp : IDisposable
 {
-    /// <summary>Thread count used unless the caller asks otherwise; fixed so that runs are comparable.</summary>
-    public const int DefaultThreads = 2;
+    /// <summary>
+    /// Thread count used unless the caller asks otherwise. One, because ggml's worker threads spin at barriers:
+    /// on a busy machine (parallel test runs, other jobs) two threads made a 64-token prompt up to 100x slower,
+    /// while each output element is computed by a single thread either way, so the numbers do not change.
+    /// </summary>
+    public const int DefaultThreads = 1;
 
     private readonly SafeLlamaModelHandle _model;
     private readonly SafeLLamaContextHandle? _context; // null for a vocab-only load

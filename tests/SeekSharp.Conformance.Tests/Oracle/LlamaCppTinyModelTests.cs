@@ -185,6 +185,20 @@ public sealed class LlamaCppTinyModelTests
         Assert.Equal(first, second);
     }
 
+    [Theory]
+    [InlineData(GgmlType.F32)]
+    [InlineData(GgmlType.Q8_0)]
+    public void ThreadCountDoesNotChangeLogits(GgmlType type)
+    {
+        string path = TinyModelBuilder.GetOrBuild(new TinyModelOptions { Architecture = TinyArchitecture.Qwen2, WeightType = type });
+        using var one = LlamaCpp.Load(path, threads: 1);
+        using var two = LlamaCpp.Load(path, threads: 2);
+        var prompt = one.Tokenize(Text, addSpecial: true, parseSpecial: false);
+
+        Assert.Equal(one.LastLogits(prompt), two.LastLogits(prompt));
+        Assert.Equal(one.Greedy(prompt, 8), two.Greedy(prompt, 8));
+    }
+
     [Fact]
     public void SameOptionsWriteTheSameBytesAndASeedChangesThem()
     {

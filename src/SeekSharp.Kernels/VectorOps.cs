@@ -132,7 +132,8 @@ public static class VectorOps
         double sum = 0.0;
         foreach (float v in x)
         {
-            sum += v * v;
+            float square = v * v;   // rounded to float before widening, as (ggml_float)(x*x)
+            sum += square;
         }
         float mean = (float)(sum / x.Length);
         float scale = 1f / MathF.Sqrt(mean + eps);

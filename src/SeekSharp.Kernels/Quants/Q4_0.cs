@@ -48,8 +48,10 @@ internal static class Q4_0
             MemoryMarshal.Write(block, F16.FromSingle(d));
             for (int j = 0; j < BlockSize / 2; j++)
             {
-                int q0 = Math.Min(15, (int)(sbyte)(x[j] * id + 8.5f));
-                int q1 = Math.Min(15, (int)(sbyte)(x[j + 16] * id + 8.5f));
+                // Each step rounded to float as in C (no wider intermediates, no fused multiply-add).
+                float x0 = x[j] * id, x1 = x[j + 16] * id;
+                int q0 = Math.Min(15, (int)(sbyte)(float)(x0 + 8.5f));
+                int q1 = Math.Min(15, (int)(sbyte)(float)(x1 + 8.5f));
                 block[2 + j] = (byte)(q0 | (q1 << 4));
             }
         }

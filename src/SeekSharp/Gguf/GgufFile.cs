@@ -41,7 +41,7 @@ public sealed unsafe class GgufFile : IDisposable
         {
             stream.Dispose();
             // A zero-length file cannot be mapped at all, so report it before trying.
-            throw new GgufFormatException(path, 0, "expected the 4-byte magic 'GGUF' but the file is empty");
+            throw new GgufFormatException(path, 0, GgufParser.TooShortForMagic(0));
         }
 
         MemoryMappedFile? mapping = null;

@@ -23,6 +23,12 @@ internal sealed record GgufHeader(
 /// of its own size in memory. Layout follows the GGUF spec (ggml docs/gguf.md); the acceptance rules follow
 /// ggml's gguf.cpp reader, plus the stricter tensor checks SeekSharp needs before it maps weights.
 /// </summary>
+/// <remarks>
+/// Deliberate differences from ggml's reader: nested arrays are accepted (the spec allows them; ggml refuses them),
+/// tensors may be stored in any order with gaps as long as they are aligned and disjoint (ggml insists on the exact
+/// packed order its writer produces), and zero-sized dimensions or zero dimensions are refused (ggml accepts them,
+/// but no model weight has them and the model code assumes non-empty tensors).
+/// </remarks>
 internal sealed unsafe class GgufParser
 {
     /// <summary>"GGUF" read as a little-endian uint32.</summary>
@@ -66,6 +72,8 @@ internal sealed unsafe class GgufParser
         return new GgufParser(data, length, path).ParseHeader();
     }
 
+    internal static string TooShortForMagic(long length) => $"expected the 4-byte magic 'GGUF' but the file is only {length} bytes long";
+
     long Remaining => _length - _pos;
 
     GgufFormatException Error(long offset, string message) => new(_path, offset, message);
@@ -73,7 +81,7 @@ internal sealed unsafe class GgufParser
     GgufHeader ParseHeader()
     {
         if (_length < 4)
-            throw Error(0, $"expected the 4-byte magic 'GGUF' but the file is only {_length} bytes long");
+            throw Error(0, TooShortForMagic(_length));
         uint magic = ReadUInt32("magic");
         if (magic != Magic)
             throw Error(0, $"expected the magic 'GGUF' (47 47 55 46) but found {DescribeMagic()}; this is not a GGUF file");
@@ -114,20 +122,21 @@ internal sealed unsafe class GgufParser
 
     OrderedDictionary<string, object> ReadMetadata(long count)
     {
-        var metadata = new OrderedDictionary<string, object>(StringComparer.Ordinal);
-        var keyOffsets = new Dictionary<string, long>(StringComparer.Ordinal);
-        for (long i = 0; i < count; i++)
+        // Presizing is safe: the caller checked count against the bytes left.
+        var metadata = new OrderedDictionary<string, object>((int)count, StringComparer.Ordinal);
+        var keyOffsets = new long[count];
+        for (int i = 0; i < count; i++)
         {
-            long keyAt = _pos;
-            string key = ReadString($"key of metadata pair {i}");
+            long keyAt = keyOffsets[i] = _pos;
+            string key = ReadString(new What("key of metadata pair {index}", index: i));
             if (key.Length == 0)
                 throw Error(keyAt, $"metadata pair {i} has an empty key; expected a non-empty name such as 'general.architecture'");
-            if (keyOffsets.TryGetValue(key, out long firstAt))
-                throw Error(keyAt, $"duplicate metadata key '{key}' (first defined at offset {firstAt}); expected every key once");
-            keyOffsets.Add(key, keyAt);
+            int first = metadata.IndexOf(key);
+            if (first >= 0)
+                throw Error(keyAt, $"duplicate metadata key '{key}' (first defined at offset {keyOffsets[first]}); expected every key once");
 
             long typeAt = _pos;
-            GgufValueType type = ReadValueType($"type of metadata key '{key}'", typeAt);
+            GgufValueType type = ReadValueType(new What("type of metadata key '{name}'", key), typeAt);
             metadata.Add(key, ReadValue(type, key, depth: 0));
         }
         return metadata;
@@ -147,21 +156,22 @@ internal sealed unsafe class GgufParser
 
     (List<GgufTensorInfo> Tensors, Dictionary<string, GgufTensorInfo> ByName, long[] OffsetFieldAt) ReadTensorInfos(long count, long alignment)
     {
-        var tensors = new List<GgufTensorInfo>();
-        var byName = new Dictionary<string, GgufTensorInfo>(StringComparer.Ordinal);
-        var offsetFieldAt = new long[count];   // count was checked against the bytes left, so this is bounded
+        // Presizing is safe: the caller checked count against the bytes left.
+        var tensors = new List<GgufTensorInfo>((int)count);
+        var byName = new Dictionary<string, GgufTensorInfo>((int)count, StringComparer.Ordinal);
+        var offsetFieldAt = new long[count];
         for (long i = 0; i < count; i++)
         {
             long nameAt = _pos;
-            ulong nameBytes = PeekUInt64($"name length of tensor {i}");
+            ulong nameBytes = PeekUInt64(new What("name length of tensor {index}", index: i));
             if (nameBytes > MaxTensorNameBytes)
                 throw Error(nameAt, $"tensor {i} has a name of {nameBytes} bytes; expected at most {MaxTensorNameBytes} (ggml's GGML_MAX_NAME - 1)");
-            string name = ReadString($"name of tensor {i}");
+            string name = ReadString(new What("name of tensor {index}", index: i));
             if (byName.ContainsKey(name))
                 throw Error(nameAt, $"duplicate tensor name '{name}'; expected every tensor name once");
 
             long dimsAt = _pos;
-            uint nDims = ReadUInt32($"dimension count of tensor '{name}'");
+            uint nDims = ReadUInt32(new What("dimension count of tensor '{name}'", name));
             if (nDims is 0 or > MaxDims)
                 throw Error(dimsAt, $"tensor '{name}' has {nDims} dimensions; expected 1 to {MaxDims}");
             var shape = new long[nDims];
@@ -169,7 +179,7 @@ internal sealed unsafe class GgufParser
             for (int d = 0; d < nDims; d++)
             {
                 long dimAt = _pos;
-                long ne = (long)ReadUInt64($"dimension {d} of tensor '{name}'");
+                long ne = (long)ReadUInt64(new What("dimension {index} of tensor '{name}'", name, d));
                 if (ne <= 0)
                     throw Error(dimAt, $"tensor '{name}' dimension {d} is {ne}; expected a positive size");
                 if (elements > long.MaxValue / ne)
@@ -179,7 +189,7 @@ internal sealed unsafe class GgufParser
             }
 
             long typeAt = _pos;
-            uint typeId = ReadUInt32($"type of tensor '{name}'");
+            uint typeId = ReadUInt32(new What("type of tensor '{name}'", name));
             GgmlType type = (GgmlType)typeId;
             if (!Enum.IsDefined(type))
                 throw Error(typeAt, $"tensor '{name}' has unknown ggml type id {typeId}; expected one of: {SupportedTypesText()}");
@@ -194,7 +204,7 @@ internal sealed unsafe class GgufParser
                 throw Error(typeAt, $"tensor '{name}' of type {type} would need more than {long.MaxValue} bytes");
 
             offsetFieldAt[i] = _pos;
-            ulong offset = ReadUInt64($"data offset of tensor '{name}'");
+            ulong offset = ReadUInt64(new What("data offset of tensor '{name}'", name));
             if (offset > long.MaxValue || offset % (ulong)alignment != 0)
                 throw Error(offsetFieldAt[i], $"tensor '{name}' has data offset {offset}; expected a multiple of the alignment {alignment}");
 
@@ -243,7 +253,7 @@ internal sealed unsafe class GgufParser
             case GgufValueType.Int64: return ReadFixed<long>(key);
             case GgufValueType.Float64: return ReadFixed<double>(key);
             case GgufValueType.Bool: return ReadFixed<byte>(key) != 0;   // ggml reads any non-zero byte as true
-            case GgufValueType.String: return ReadString($"string value of '{key}'");
+            case GgufValueType.String: return ReadString(new What("string value of '{name}'", key));
             case GgufValueType.Array: return ReadArray(key, depth);
             default: throw new InvalidOperationException($"unreachable: {type} was validated");
         }
@@ -254,9 +264,9 @@ internal sealed unsafe class GgufParser
         long typeAt = _pos;
         if (depth >= MaxArrayDepth)
             throw Error(typeAt, $"array value of '{key}' is nested more than {MaxArrayDepth} levels deep");
-        GgufValueType elementType = ReadValueType($"element type of array '{key}'", typeAt);
+        GgufValueType elementType = ReadValueType(new What("element type of array '{name}'", key), typeAt);
         long countAt = _pos;
-        ulong count = ReadUInt64($"element count of array '{key}'");
+        ulong count = ReadUInt64(new What("element count of array '{name}'", key));
         long minBytes = MinEncodedBytes(elementType);
         if (count > MaxArrayElements || count > (ulong)(Remaining / minBytes))
             throw Error(countAt, $"array '{key}' claims {count} elements of type {elementType} (at least {minBytes} bytes each) but only {Remaining} bytes are left in the file");
@@ -285,7 +295,7 @@ internal sealed unsafe class GgufParser
             case GgufValueType.String:
             {
                 var values = new string[n];
-                for (int i = 0; i < n; i++) values[i] = ReadString($"element {i} of string array '{key}'");
+                for (int i = 0; i < n; i++) values[i] = ReadString(new What("element {index} of string array '{name}'", key, i));
                 return new GgufArray(elementType, values);
             }
             case GgufValueType.Array:
@@ -309,7 +319,7 @@ internal sealed unsafe class GgufParser
         _ => throw new ArgumentOutOfRangeException(nameof(type)),
     };
 
-    GgufValueType ReadValueType(string what, long at)
+    GgufValueType ReadValueType(What what, long at)
     {
         uint id = ReadUInt32(what);
         if (id > (uint)GgufValueType.Float64)
@@ -317,7 +327,7 @@ internal sealed unsafe class GgufParser
         return (GgufValueType)id;
     }
 
-    void Need(long bytes, string what)
+    void Need(long bytes, What what)
     {
         if (bytes > Remaining)
             throw Error(_pos, $"expected {what} ({bytes} bytes) but the file ends after {Remaining} more bytes (truncated file?)");
@@ -325,7 +335,7 @@ internal sealed unsafe class GgufParser
 
     T ReadFixed<T>(string key) where T : unmanaged
     {
-        Need(sizeof(T), $"{typeof(T).Name} value of '{key}'");
+        Need(sizeof(T), new What(ValueLabel<T>.Template, key));
         T value = Unsafe.ReadUnaligned<T>(_data + _pos);
         _pos += sizeof(T);
         return value;
@@ -335,12 +345,12 @@ internal sealed unsafe class GgufParser
     {
         // The caller checked n * sizeof(T) <= Remaining.
         var values = new T[n];
-        new ReadOnlySpan<byte>(_data + _pos, n * sizeof(T)).CopyTo(MemoryMarshal.AsBytes(values.AsSpan()));
+        new ReadOnlySpan<T>(_data + _pos, n).CopyTo(values);
         _pos += (long)n * sizeof(T);
         return values;
     }
 
-    uint ReadUInt32(string what)
+    uint ReadUInt32(What what)
     {
         Need(4, what);
         uint v = BinaryPrimitives.ReadUInt32LittleEndian(new ReadOnlySpan<byte>(_data + _pos, 4));
@@ -348,23 +358,23 @@ internal sealed unsafe class GgufParser
         return v;
     }
 
-    ulong PeekUInt64(string what)
+    ulong PeekUInt64(What what)
     {
         Need(8, what);
         return BinaryPrimitives.ReadUInt64LittleEndian(new ReadOnlySpan<byte>(_data + _pos, 8));
     }
 
-    ulong ReadUInt64(string what)
+    ulong ReadUInt64(What what)
     {
         ulong v = PeekUInt64(what);
         _pos += 8;
         return v;
     }
 
-    string ReadString(string what)
+    string ReadString(What what)
     {
         long lengthAt = _pos;
-        ulong length = ReadUInt64($"length of {what}");
+        ulong length = ReadUInt64(what.Prefixed("length of "));
         if (length > (ulong)Remaining || length > MaxStringBytes)
             throw Error(lengthAt, $"{what} claims {length} bytes but only {Remaining} bytes are left in the file");
         if (length == 0) return string.Empty;
@@ -381,6 +391,24 @@ internal sealed unsafe class GgufParser
         sb.Append(" '");
         for (int i = 0; i < 4; i++) sb.Append(_data[i] is >= 0x20 and < 0x7F ? (char)_data[i] : '?');
         return sb.Append('\'').ToString();
+    }
+
+    /// <summary>
+    /// Names the field being read for error messages. It is formatted only when an error is reported, so reading a
+    /// valid file allocates no description strings.
+    /// </summary>
+    readonly struct What(string template, string? name = null, long index = -1, string? prefix = null)
+    {
+        public static implicit operator What(string text) => new(text);
+
+        public What Prefixed(string p) => new(template, name, index, p + prefix);
+
+        public override string ToString() => (prefix + template).Replace("{name}", name).Replace("{index}", index.ToString());
+    }
+
+    static class ValueLabel<T>
+    {
+        public static readonly string Template = typeof(T).Name + " value of '{name}'";
     }
 
     static long AlignUp(long value, long alignment) => (value + alignment - 1) & ~(alignment - 1);

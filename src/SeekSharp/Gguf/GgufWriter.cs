@@ -35,6 +35,7 @@ public sealed class GgufWriter
     /// scalars (<c>string[]</c>, <c>int[]</c>, <c>float[]</c>, <c>bool[]</c>, ...) or of <see cref="GgufArray"/> (nested), which is wrapped.
     /// Arrays are copied. <c>general.alignment</c> must be a uint32 power of two.
     /// </summary>
+    /// <remarks>Nested arrays are valid GGUF, but llama.cpp's reader refuses them; avoid them in files meant for llama.cpp.</remarks>
     public void Set(string key, object value)
     {
         ArgumentException.ThrowIfNullOrEmpty(key);

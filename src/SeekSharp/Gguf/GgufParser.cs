@@ -99,16 +99,16 @@ internal sealed unsafe class GgufParser
         ulong tensorCount = ReadUInt64("tensor count");
         long kvCountAt = _pos;
         ulong kvCount = ReadUInt64("metadata key/value count");
-        if (tensorCount > (ulong)(Remaining / MinTensorInfoBytes))
+        if (tensorCount > (ulong)Math.Min(Remaining / MinTensorInfoBytes, Array.MaxLength))
             throw Error(tensorCountAt, $"tensor count {tensorCount} is impossible: each tensor info needs at least {MinTensorInfoBytes} bytes and only {Remaining} bytes follow the header");
-        if (kvCount > (ulong)(Remaining / MinKvBytes))
+        if (kvCount > (ulong)Math.Min(Remaining / MinKvBytes, Array.MaxLength))
             throw Error(kvCountAt, $"metadata key/value count {kvCount} is impossible: each pair needs at least {MinKvBytes} bytes and only {Remaining} bytes follow the header");
         if ((long)tensorCount * MinTensorInfoBytes + (long)kvCount * MinKvBytes > Remaining)
             throw Error(tensorCountAt, $"{tensorCount} tensor infos and {kvCount} key/value pairs cannot fit in the {Remaining} bytes that follow the header");
 
-        var metadata = ReadMetadata((long)kvCount);
-        long alignment = ReadAlignment(metadata);
-        var (tensors, byName, offsetFieldAt) = ReadTensorInfos((long)tensorCount, alignment);
+        var (metadata, keyOffsets) = ReadMetadata((int)kvCount);
+        long alignment = ReadAlignment(metadata, keyOffsets);
+        var (tensors, byName, offsetFieldAt) = ReadTensorInfos((int)tensorCount, alignment);
 
         // The data section starts at the first alignment boundary after the tensor infos (writers zero-pad up to it).
         long dataOffset = AlignUp(_pos, alignment);
@@ -120,10 +120,11 @@ internal sealed unsafe class GgufParser
             new ReadOnlyDictionary<string, object>(metadata), tensors.AsReadOnly(), byName);
     }
 
-    OrderedDictionary<string, object> ReadMetadata(long count)
+    /// <returns>The pairs in file order, and the file offset of each key.</returns>
+    (OrderedDictionary<string, object> Metadata, long[] KeyOffsets) ReadMetadata(int count)
     {
         // Presizing is safe: the caller checked count against the bytes left.
-        var metadata = new OrderedDictionary<string, object>((int)count, StringComparer.Ordinal);
+        var metadata = new OrderedDictionary<string, object>(count, StringComparer.Ordinal);
         var keyOffsets = new long[count];
         for (int i = 0; i < count; i++)
         {
@@ -139,28 +140,31 @@ internal sealed unsafe class GgufParser
             GgufValueType type = ReadValueType(new What("type of metadata key '{name}'", key), typeAt);
             metadata.Add(key, ReadValue(type, key, depth: 0));
         }
-        return metadata;
+        return (metadata, keyOffsets);
     }
 
-    long ReadAlignment(OrderedDictionary<string, object> metadata)
+    long ReadAlignment(OrderedDictionary<string, object> metadata, long[] keyOffsets)
     {
-        if (!metadata.TryGetValue(AlignmentKey, out object? value))
+        int index = metadata.IndexOf(AlignmentKey);
+        if (index < 0)
             return DefaultAlignment;
+        object value = metadata.GetAt(index).Value;
+        long at = keyOffsets[index];
         // ggml insists on uint32 here; accepting other types would make files that llama.cpp refuses.
         if (value is not uint alignment)
-            throw Error(-1, $"metadata key '{AlignmentKey}' must be of type uint32 but is {GgufFile.DescribeType(value)}");
+            throw Error(at, $"metadata key '{AlignmentKey}' must be of type uint32 but is {GgufFile.DescribeType(value)}");
         if (alignment == 0 || (alignment & (alignment - 1)) != 0)
-            throw Error(-1, $"metadata key '{AlignmentKey}' must be a non-zero power of two but is {alignment}");
+            throw Error(at, $"metadata key '{AlignmentKey}' must be a non-zero power of two but is {alignment}");
         return alignment;
     }
 
-    (List<GgufTensorInfo> Tensors, Dictionary<string, GgufTensorInfo> ByName, long[] OffsetFieldAt) ReadTensorInfos(long count, long alignment)
+    (List<GgufTensorInfo> Tensors, Dictionary<string, GgufTensorInfo> ByName, long[] OffsetFieldAt) ReadTensorInfos(int count, long alignment)
     {
         // Presizing is safe: the caller checked count against the bytes left.
-        var tensors = new List<GgufTensorInfo>((int)count);
-        var byName = new Dictionary<string, GgufTensorInfo>((int)count, StringComparer.Ordinal);
+        var tensors = new List<GgufTensorInfo>(count);
+        var byName = new Dictionary<string, GgufTensorInfo>(count, StringComparer.Ordinal);
         var offsetFieldAt = new long[count];
-        for (long i = 0; i < count; i++)
+        for (int i = 0; i < count; i++)
         {
             long nameAt = _pos;
             ulong nameBytes = PeekUInt64(new What("name length of tensor {index}", index: i));

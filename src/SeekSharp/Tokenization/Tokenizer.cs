@@ -116,6 +116,15 @@ public sealed class Tokenizer
         return new Tokenizer(def, fromGguf: false, tokenizerJsonPath);
     }
 
+    /// <summary>Loads the tokenizer stored in a GGUF file's <c>tokenizer.ggml.*</c> metadata, with llama.cpp's defaults and rules.</summary>
+    /// <exception cref="TokenizerFormatException">The metadata describes no supported tokenizer.</exception>
+    /// <exception cref="SeekSharp.Gguf.GgufFormatException">A tokenizer key has the wrong type.</exception>
+    public static Tokenizer FromGguf(SeekSharp.Gguf.GgufFile file)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        return new Tokenizer(GgufTokenizerMetadata.Read(file), fromGguf: true, file.Path);
+    }
+
     internal static string? SiblingConfig(string tokenizerJsonPath)
     {
         string candidate = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(tokenizerJsonPath))!, "tokenizer_config.json");

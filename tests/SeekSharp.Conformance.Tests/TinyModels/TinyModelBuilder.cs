@@ -170,7 +170,8 @@ internal static class TinyModelBuilder
 
     private static string CreateCacheDirectory()
     {
-        string dir = Path.Combine(Path.GetTempPath(), $"seeksharp-tiny-{Environment.ProcessId}");
+        DeleteDirectoriesOfDeadProcesses();
+        string dir = Path.Combine(Path.GetTempPath(), $"{CacheDirectoryPrefix}{Environment.ProcessId}");
         Directory.CreateDirectory(dir);
         AppDomain.CurrentDomain.ProcessExit += (_, _) =>
         {
@@ -179,5 +180,33 @@ internal static class TinyModelBuilder
             catch (UnauthorizedAccessException) { }
         };
         return dir;
+    }
+
+    private const string CacheDirectoryPrefix = "seeksharp-tiny-";
+
+    // The test host may be killed without running ProcessExit handlers; its folder is removed by the next run.
+    private static void DeleteDirectoriesOfDeadProcesses()
+    {
+        foreach (string dir in Directory.EnumerateDirectories(Path.GetTempPath(), CacheDirectoryPrefix + "*"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir)[CacheDirectoryPrefix.Length..], out int pid) || IsAlive(pid))
+                continue;
+            try { Directory.Delete(dir, recursive: true); }
+            catch (IOException) { }
+            catch (UnauthorizedAccessException) { }
+        }
+    }
+
+    private static bool IsAlive(int pid)
+    {
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
     }
 }

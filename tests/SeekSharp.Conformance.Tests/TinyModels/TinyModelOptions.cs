@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using SeekSharp.Gguf;
 using SeekSharp.Kernels;
+using SeekSharp.Tokenization;
 
 namespace SeekSharp.Conformance.Tests.TinyModels;
 
@@ -43,7 +44,20 @@ internal sealed record TinyTokenizer(string Name, int VocabSize, Action<GgufWrit
     public static TinyTokenizer SyntheticPadded(int vocabSize) =>
         PaddedCache.GetOrAdd(vocabSize, n => new TinyTokenizer($"synthetic-bpe-{n}", n, w => SyntheticBpeVocab.Write(w, n)));
 
+    /// <summary>
+    /// A real tokenizer converted as convert_hf_to_gguf would (<see cref="HuggingFaceGgufConverter"/>). The vocab size is
+    /// the converted token count (highest id + 1). Cached per path, so equal options reuse one model file.
+    /// </summary>
+    public static TinyTokenizer FromHuggingFace(string tokenizerJsonPath, string? tokenizerConfigPath = null) =>
+        HuggingFaceCache.GetOrAdd((tokenizerJsonPath, tokenizerConfigPath), key =>
+        {
+            int vocabSize = Tokenizer.FromHuggingFace(key.Json, key.Config).VocabSize;
+            string name = Path.GetFileName(Path.GetDirectoryName(Path.GetDirectoryName(key.Json))) ?? key.Json;
+            return new TinyTokenizer(name, vocabSize, w => HuggingFaceGgufConverter.AddTokenizerMetadata(w, key.Json, key.Config));
+        });
+
     private static readonly ConcurrentDictionary<int, TinyTokenizer> PaddedCache = new();
+    private static readonly ConcurrentDictionary<(string Json, string? Config), TinyTokenizer> HuggingFaceCache = new();
 
     public override string ToString() => Name;
 }

@@ -142,9 +142,12 @@ public sealed class GgufReaderErrorTests
     }
 
     [Fact]
-    public void Alignment_of_the_wrong_type() =>
-        Assert.Contains("'general.alignment' must be of type uint32 but is int32",
-            Fail(OneKv("general.alignment").U32((uint)GgufValueType.Int32).U32(32)).Message);
+    public void Alignment_of_the_wrong_type()
+    {
+        var e = Fail(OneKv("general.alignment").U32((uint)GgufValueType.Int32).U32(32));
+        Assert.Equal(24, e.Offset);
+        Assert.Contains("'general.alignment' must be of type uint32 but is int32", e.Message);
+    }
 
     [Theory]
     [InlineData(0u)]

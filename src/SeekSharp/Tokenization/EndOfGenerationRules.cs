@@ -17,7 +17,8 @@ internal static class EndOfGenerationRules
     [
         "<|eot_id|>", "<|im_end|>", "<|end|>", "<|return|>", "<|call|>", "<end_of_turn>", "<|endoftext|>",
         "<|eom_id|>", "<EOT>", "_<EOT>", "[EOT]", "[EOS]", "<|end_of_text|>", "<end_of_utterance>",
-        "<\uFF5Cend\u2581of\u2581sentence\uFF5C>",
+        "<\uFF5Cend\u2581of\u2581sentence\uFF5C>", "<|flush|>", "<|calls|>", "</s>", "<eos>", "<turn|>",
+        "<|tool_response>", "[e~[",
     ];
 
     static readonly string[][] FimTexts =
@@ -60,6 +61,22 @@ internal static class EndOfGenerationRules
         {
             eog.Remove(end);
             attrs[end] = TokenAttributes.UserDefined;
+        }
+
+        // <|call|>/<|calls|> vocabularies with <|return|> or <|flush|> use <|end|> between messages, not at the end.
+        // (Handled above for <|return|>; <|flush|> is the solar-open spelling.)
+        if (end >= 0 && eog.Contains(end) && Array.IndexOf(texts, "<|calls|>") >= 0 && Array.IndexOf(texts, "<|flush|>") >= 0)
+        {
+            eog.Remove(end);
+            attrs[end] = TokenAttributes.UserDefined;
+        }
+
+        // Vocabularies with <|tool_response> (Gemma 4) use </s> as ordinary text.
+        int closeS = Array.IndexOf(texts, "</s>");
+        if (closeS >= 0 && eog.Contains(closeS) && Array.IndexOf(texts, "<|tool_response>") >= 0)
+        {
+            eog.Remove(closeS);
+            attrs[closeS] = TokenAttributes.Normal;
         }
 
         // Control tokens named "unused" are marked unused too (llama.cpp auto-detection).

@@ -339,7 +339,7 @@ internal sealed class LlamaCpp : IDisposable
     /// Routes llama.cpp's log to a small ring of recent warnings/errors instead of stderr: tests stay quiet, and
     /// load failures can still say why.
     /// </summary>
-    private static class NativeLog
+    internal static class NativeLog
     {
         private static readonly object Gate = new();
         private static readonly ConcurrentQueue<string> Recent = new();

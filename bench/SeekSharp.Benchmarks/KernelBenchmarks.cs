@@ -6,8 +6,13 @@ namespace SeekSharp.Benchmarks;
 
 /// <summary>
 /// One matrix × vector product, y[4096] = W[4096, 4096] · x[4096], per weight type: the decode-step kernel,
-/// bound by how fast the weights stream from memory (64 MB of F32 down to 9 MB of Q4_0; all beyond L3).
+/// ideally bound by how fast the weights stream from memory.
 /// </summary>
+/// <remarks>
+/// The same matrix is read on every call, so a matrix smaller than the last-level cache can stay in it:
+/// F32 (64 MiB) exceeds a 32 MiB L3 and F16/BF16 (32 MiB) fill it; Q8_0 (17 MiB) and Q4_0 (9 MiB) fit, and a
+/// real model, whose layers stream past one another, would see main-memory bandwidth for them instead.
+/// </remarks>
 public unsafe class KernelBenchmarks : IDisposable
 {
     /// <summary>Rows and columns of the weight matrix: a 7B-class model's attention projection.</summary>

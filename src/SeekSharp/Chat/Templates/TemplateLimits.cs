@@ -1,0 +1,23 @@
+namespace SeekSharp.Chat.Templates;
+
+/// <summary>
+/// Bounds that keep an untrusted template from running forever or exhausting memory or the stack.
+/// Real chat templates stay far below every default.
+/// </summary>
+public sealed record TemplateLimits
+{
+    /// <summary>Defaults used when none are given.</summary>
+    public static TemplateLimits Default { get; } = new();
+
+    /// <summary>Total for-loop iterations (all loops together) plus <c>range()</c> elements in one render.</summary>
+    public long MaxLoopIterations { get; init; } = 1_000_000;
+
+    /// <summary>Nesting depth of macro and caller calls in one render.</summary>
+    public int MaxRecursionDepth { get; init; } = 64;
+
+    /// <summary>Nesting depth of expressions and blocks accepted by the parser.</summary>
+    public int MaxNestingDepth { get; init; } = 200;
+
+    /// <summary>Longest string (UTF-16 code units) or list the template may build, including the rendered output.</summary>
+    public int MaxOutputLength { get; init; } = 16 * 1024 * 1024;
+}

@@ -15,6 +15,8 @@ public static class Program
             TokenizeCommand.Create(),
             RunCommand.Create(),
             PerplexityCommand.Create(),
+            ChatCommand.Create(),
+            TemplateCommand.Create(),
         };
         var parse = root.Parse(args);
         return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false, Output = Console.Out, Error = Console.Error });

@@ -26,7 +26,8 @@ internal static class Common
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or GgufFormatException
                                       or ModelLoadException or ContextOverflowException or ArgumentException
-                                      or IOException or UnauthorizedAccessException or NotSupportedException or InvalidDataException)
+                                      or IOException or UnauthorizedAccessException or NotSupportedException or InvalidDataException
+                                      or SeekSharp.Chat.Templates.TemplateException or SeekSharp.Tokenization.TokenizerFormatException)
         {
             Console.Error.WriteLine($"seek: error: {e.Message}");
             return 1;

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Text;
+using SeekSharp.Chat;
 using SeekSharp.Inference;
 using SeekSharp.Inference.Sampling;
 using SeekSharp.Models;
@@ -26,8 +27,12 @@ internal static class RunCommand
         var seed = new Option<int>("--seed", "-s") { Description = "Random seed", DefaultValueFactory = _ => d.Seed };
         var ctx = new Option<int>("--ctx", "-c") { Description = "Context length (0: the model's, at most 4096)", DefaultValueFactory = _ => 0 };
         var json = Common.JsonOption();
-        var command = new Command("run", "Complete a prompt with the model (raw text, no chat template)")
-            { model, prompt, n, temp, topK, topP, minP, repeat, presence, frequency, seed, ctx, json };
+        var chat = new Option<bool>("--chat") { Description = "Treat the prompt as one user message and use the model's chat template; reasoning is split from the answer" };
+        var system = new Option<string?>("--system") { Description = "System prompt (with --chat)" };
+        var template = TemplateCommand.TemplateFileOption();
+        var vars = TemplateCommand.VarOption();
+        var command = new Command("run", "Complete a prompt with the model (raw text; with --chat, one chat turn)")
+            { model, prompt, n, temp, topK, topP, minP, repeat, presence, frequency, seed, ctx, json, chat, system, template, vars };
         command.SetAction(r => Common.Guard(() =>
         {
             var options = new SamplingOptions
@@ -38,9 +43,77 @@ internal static class RunCommand
             };
             int maxTokens = r.GetValue(n);
             if (maxTokens < 0) throw new ArgumentException($"--n-predict must be 0 or more, got {maxTokens}");
+            if (r.GetValue(chat))
+            {
+                // Sampling flags the user did not give follow the model's advised defaults (DeepSeek's for R1).
+                bool Given(Option o) => r.GetResult(o) is { Implicit: false };
+                Func<SamplingOptions, SamplingOptions> overrides = s => s with
+                {
+                    Temperature = Given(temp) ? options.Temperature : s.Temperature,
+                    TopK = Given(topK) ? options.TopK : s.TopK,
+                    TopP = Given(topP) ? options.TopP : s.TopP,
+                    MinP = Given(minP) ? options.MinP : s.MinP,
+                    RepeatPenalty = Given(repeat) ? options.RepeatPenalty : s.RepeatPenalty,
+                    PresencePenalty = Given(presence) ? options.PresencePenalty : s.PresencePenalty,
+                    FrequencyPenalty = Given(frequency) ? options.FrequencyPenalty : s.FrequencyPenalty,
+                    Seed = Given(seed) ? options.Seed : s.Seed,
+                };
+                return RunChat(TokenizeCommand.RequireFile(r.GetValue(model)!), r.GetValue(prompt)!, r.GetValue(system), r.GetValue(template),
+                    TemplateCommand.ParseVars(r.GetValue(vars)), Given(n) ? maxTokens : null, overrides, r.GetValue(ctx), r.GetValue(json));
+            }
             return Run(TokenizeCommand.RequireFile(r.GetValue(model)!), r.GetValue(prompt)!, maxTokens, options, r.GetValue(ctx), r.GetValue(json));
         }));
         return command;
+    }
+
+    private static int RunChat(string path, string prompt, string? system, string? templateFile, Dictionary<string, object?> vars,
+                               int? maxTokens, Func<SamplingOptions, SamplingOptions> sampling, int ctx, bool json)
+    {
+        using var model = Model.Load(path);
+        using var session = new ChatSession(model, ctx, templateFile is null ? null : File.ReadAllText(TokenizeCommand.RequireFile(templateFile), Encoding.UTF8));
+        var messages = new List<ChatMessage>();
+        if (system is not null) messages.Add(ChatMessage.System(system));
+        messages.Add(ChatMessage.User(prompt));
+        var options = new ChatGenerationOptions { Sampling = sampling(session.DefaultSampling), MaxTokens = maxTokens, TemplateVariables = vars };
+
+        if (json)
+        {
+            var reply = session.CompleteAsync(messages, options).GetAwaiter().GetResult();
+            Common.WriteJson(new
+            {
+                reasoning_content = reply.Reasoning,
+                content = reply.Content,
+                finish_reason = reply.FinishReason == FinishReason.Length ? "length" : "stop",
+                usage = new
+                {
+                    prompt_tokens = reply.Usage.PromptTokens,
+                    completion_tokens = reply.Usage.CompletionTokens,
+                    total_tokens = reply.Usage.TotalTokens,
+                    prompt_tokens_details = new { cached_tokens = reply.Usage.CachedPromptTokens },
+                    completion_tokens_details = new { reasoning_tokens = reply.Usage.ReasoningTokens },
+                },
+            });
+            return 0;
+        }
+        // Plain text: the thinking (between the tags the model used) and then the answer, as they stream.
+        ChatUpdateKind? previous = null;
+        ChatUpdate? final = null;
+        var stream = session.StreamAsync(messages, options).GetAsyncEnumerator();
+        while (stream.MoveNextAsync().AsTask().GetAwaiter().GetResult())
+        {
+            var u = stream.Current;
+            if (u.Kind == ChatUpdateKind.Final) { final = u; break; }
+            if (u.Kind == ChatUpdateKind.Reasoning && previous is null) Console.Out.Write("<think>\n");
+            if (u.Kind == ChatUpdateKind.Content && previous == ChatUpdateKind.Reasoning) Console.Out.Write("\n</think>\n\n");
+            Console.Out.Write(u.Text);
+            Console.Out.Flush();
+            previous = u.Kind;
+        }
+        if (previous == ChatUpdateKind.Reasoning) Console.Out.Write("\n</think>");
+        Console.Out.WriteLine();
+        var usage = final!.Usage!;
+        Console.Error.WriteLine($"seek: {usage.PromptTokens} prompt tokens, {usage.CompletionTokens} generated ({usage.ReasoningTokens} thinking) at {final.Timings!.TokensPerSecond(usage.CompletionTokens):F2} tokens/s");
+        return 0;
     }
 
     private static int Run(string path, string prompt, int maxTokens, SamplingOptions options, int ctx, bool json)

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using SeekSharp.Conformance.Tests.Models;
 using SeekSharp.Conformance.Tests.Oracle;
 using SeekSharp.Conformance.Tests.TinyModels;
 using SeekSharp.Kernels;

@@ -8,7 +8,10 @@ internal static class SeekProcess
 {
     public sealed record Result(int ExitCode, string Stdout, string Stderr);
 
-    public static Result Run(params string[] args)
+    public static Result Run(params string[] args) => RunWithInput("", args);
+
+    /// <summary>Runs seek with <paramref name="stdin"/> piped to its standard input (then closed).</summary>
+    public static Result RunWithInput(string stdin, params string[] args)
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -21,6 +24,7 @@ internal static class SeekProcess
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "seek.dll"));
         foreach (var a in args) start.ArgumentList.Add(a);
         using var process = Process.Start(start)!;
+        process.StandardInput.Write(stdin);
         process.StandardInput.Close();
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();

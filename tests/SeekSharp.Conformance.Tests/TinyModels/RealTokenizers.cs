@@ -1,8 +1,7 @@
 using System.Text.Json;
-using SeekSharp.Conformance.Tests.TinyModels;
 using SeekSharp.Tokenization;
 
-namespace SeekSharp.Conformance.Tests.Models;
+namespace SeekSharp.Conformance.Tests.TinyModels;
 
 /// <summary>The real tokenizers from the npm test-data packages, as <see cref="TinyTokenizer"/>s a tiny model can carry.</summary>
 internal static class RealTokenizers

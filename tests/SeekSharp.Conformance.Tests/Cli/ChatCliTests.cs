@@ -63,6 +63,40 @@ public class ChatCliTests
     }
 
     [Fact]
+    public async Task InterruptStopsTheAnswerButNotTheSession()
+    {
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet")
+        {
+            RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true,
+            StandardOutputEncoding = System.Text.Encoding.UTF8,
+        };
+        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "seek.dll"), "chat", "-m", R1Model.Value, "-n", "100000", "--ctx", "4096" })
+            start.ArgumentList.Add(a);
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var stdout = new System.Text.StringBuilder();
+        var sawThinking = new TaskCompletionSource();
+        process.OutputDataReceived += (_, e) =>
+        {
+            lock (stdout) stdout.AppendLine(e.Data);
+            if (e.Data?.Contains("Thinking") == true) sawThinking.TrySetResult();
+        };
+        process.BeginOutputReadLine();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.StandardInput.WriteLineAsync("Tell me everything.");
+        await process.StandardInput.FlushAsync();
+        await sawThinking.Task.WaitAsync(TimeSpan.FromMinutes(1));
+
+        using (var kill = System.Diagnostics.Process.Start("kill", ["-INT", process.Id.ToString()])) kill.WaitForExit();
+        await process.StandardInput.WriteLineAsync("/exit");
+        process.StandardInput.Close();
+        Assert.True(process.WaitForExit(TimeSpan.FromMinutes(1)), "seek chat did not end after Ctrl+C and /exit");
+        string output;
+        lock (stdout) output = stdout.ToString();
+        Assert.True(process.ExitCode == 0, await stderr);
+        Assert.Contains("[stopped]", output);
+    }
+
+    [Fact]
     public void ChatEndsAtTheEndOfPipedInputAndReportsBadCommands()
     {
         var r = SeekProcess.RunWithInput("/set nonsense 1\n/load /nonexistent.json\n", "chat", "-m", R1Model.Value);

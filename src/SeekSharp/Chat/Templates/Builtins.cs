@@ -127,11 +127,14 @@ internal static class Builtins
         return new ArrayValue(items);
     }
 
+    // English names, as node's default Intl locale gives them; no culture data is needed (invariant globalization).
+    private static readonly string[] MonthNames =
+        ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
+
     private static Value StrftimeNow(List<Value> args)
     {
         if (args.Count == 0 || args[0] is not StringValue format) throw new BuiltinException("strftime_now expects a format string");
         var now = DateTime.Now;
-        var culture = CultureInfo.GetCultureInfo("en-US");
         var sb = new StringBuilder();
         string f = format.Text;
         for (int i = 0; i < f.Length; i++)
@@ -143,8 +146,8 @@ internal static class Builtins
                     'Y' => now.Year.ToString(CultureInfo.InvariantCulture),
                     'm' => now.Month.ToString("00", CultureInfo.InvariantCulture),
                     'd' => now.Day.ToString("00", CultureInfo.InvariantCulture),
-                    'b' => now.ToString("MMM", culture),
-                    'B' => now.ToString("MMMM", culture),
+                    'b' => MonthNames[now.Month - 1][..3],
+                    'B' => MonthNames[now.Month - 1],
                     'H' => now.Hour.ToString("00", CultureInfo.InvariantCulture),
                     'M' => now.Minute.ToString("00", CultureInfo.InvariantCulture),
                     '%' => "%",

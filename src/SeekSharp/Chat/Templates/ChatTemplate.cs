@@ -71,7 +71,7 @@ public sealed class ChatTemplate
 
     /// <summary>
     /// Renders a conversation with the variables transformers' apply_chat_template passes: <c>messages</c>,
-    /// <c>tools</c> (null when none), <c>add_generation_prompt</c>, <c>bos_token</c>, <c>eos_token</c>, plus
+    /// <c>tools</c> (null when none), <c>add_generation_prompt</c>, <c>bos_token</c> and <c>eos_token</c> (when given), plus
     /// <paramref name="extraVariables"/> such as <c>enable_thinking</c> or <c>thinking</c>.
     /// </summary>
     /// <param name="messages">OpenAI-style messages: dictionaries with role, content, and optionally reasoning_content, tool_calls, tool_call_id.</param>
@@ -89,9 +89,10 @@ public sealed class ChatTemplate
             ["messages"] = messages,
             ["tools"] = tools,
             ["add_generation_prompt"] = addGenerationPrompt,
-            ["bos_token"] = bosToken ?? "",
-            ["eos_token"] = eosToken ?? "",
         };
+        // transformers passes only the special tokens the tokenizer defines.
+        if (bosToken != null) variables["bos_token"] = bosToken;
+        if (eosToken != null) variables["eos_token"] = eosToken;
         if (extraVariables != null)
             foreach (var (key, value) in extraVariables) variables[key] = value;
         return variables;

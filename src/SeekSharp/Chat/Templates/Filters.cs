@@ -40,9 +40,9 @@ internal static class Filters
                 switch (name)
                 {
                     case "list": return operand;
-                    // Reference returns a JavaScript undefined here; as a value that behaves as undefined.
-                    case "first": return items.Count > 0 ? items[0] : UndefinedValue.Instance;
-                    case "last": return items.Count > 0 ? items[^1] : UndefinedValue.Instance;
+                    // On an empty list the reference yields a raw JavaScript undefined that fails wherever it is used.
+                    case "first": return items.Count > 0 ? items[0] : throw new BuiltinException("first of an empty list");
+                    case "last": return items.Count > 0 ? items[^1] : throw new BuiltinException("last of an empty list");
                     case "length": return new IntegerValue(items.Count);
                     case "reverse": return new ArrayValue(Enumerable.Reverse(items).ToList());
                     case "sort": return new ArrayValue(Builtins.StableSort(items, (a, b) => Builtins.Compare(a, b, false)));

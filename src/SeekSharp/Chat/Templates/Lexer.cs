@@ -339,8 +339,16 @@ internal sealed class Lexer
             {
                 int start = _pos;
                 ++_pos;
-                if (_pos >= _src.Length) throw Error("Unterminated string literal", start);
-                string str = ConsumeWhile(c => c != ch);
+                string str;
+                try
+                {
+                    if (_pos >= _src.Length) throw Error("Unexpected end of input", _pos);
+                    str = ConsumeWhile(c => c != ch);
+                }
+                catch (TemplateSyntaxException e) when (e.Message.StartsWith("Unexpected end", StringComparison.Ordinal))
+                {
+                    throw Error("Unterminated string literal", start);
+                }
                 Add(TokenType.StringLiteral, str, start);
                 ++_pos;
                 continue;

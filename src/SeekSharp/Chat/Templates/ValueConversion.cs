@@ -63,13 +63,8 @@ internal static class ValueConversion
         var entries = new OrderedDictionary<string, Value>(StringComparer.Ordinal);
         List<KeyValuePair<string, object?>>? indexKeys = null;
         foreach (var pair in dict)
-        {
             if (IsArrayIndex(pair.Key))
-            {
                 (indexKeys ??= []).Add(pair);
-                continue;
-            }
-        }
         if (indexKeys != null)
         {
             indexKeys.Sort((a, b) => ulong.Parse(a.Key, CultureInfo.InvariantCulture).CompareTo(ulong.Parse(b.Key, CultureInfo.InvariantCulture)));
@@ -112,7 +107,7 @@ internal static class ValueConversion
             }
             case JsonValueKind.String: return element.GetString();
             case JsonValueKind.Number:
-                return element.TryGetInt64(out long l) ? l : element.GetDouble();
+                return element.TryGetInt64(out long l) ? (object)l : element.GetDouble();
             case JsonValueKind.True: return true;
             case JsonValueKind.False: return false;
             default: return null;

@@ -38,7 +38,7 @@ public sealed class ChatPromptFormatter
     public string Render(IReadOnlyList<ChatMessage> messages, bool addGenerationPrompt,
                          IReadOnlyList<string>? toolsJson = null, IReadOnlyDictionary<string, object?>? variables = null)
         => RenderValues(messages.Select(ToTemplateValue).ToList<object?>(), addGenerationPrompt,
-                        toolsJson?.Select(ChatTemplate.FromJson).ToList(), variables);
+                        toolsJson is { Count: > 0 } ? toolsJson.Select(ChatTemplate.FromJson).ToList() : null, variables);
 
     /// <summary>
     /// Renders messages and tools given as OpenAI-style JSON arrays, passed to the template untouched (so a tool call's
@@ -65,8 +65,7 @@ public sealed class ChatPromptFormatter
             ["bos_token"] = BosText,
             ["eos_token"] = EosText,
         };
-        if (tools is { Count: > 0 })
-            vars["tools"] = tools;
+        vars["tools"] = tools; // always present, null when absent, as transformers' apply_chat_template passes it
         if (variables is not null)
             foreach (var (k, v) in variables) vars[k] = v;
         return _template.Render(vars);

@@ -262,7 +262,7 @@ internal sealed partial class Interpreter
         {
             if (op == "+")
             {
-                CheckLength((long)la.Items.Count + ra.Items.Count);
+                CheckListLength((long)la.Items.Count + ra.Items.Count);
                 return new ArrayValue([.. la.Items, .. ra.Items]);
             }
         }

@@ -52,7 +52,13 @@ internal sealed partial class Interpreter
     internal void CheckLength(long length)
     {
         if (length > _limits.MaxOutputLength)
-            throw new TemplateLimitException($"Template produced a string or list longer than {_limits.MaxOutputLength}.");
+            throw new TemplateLimitException($"Template produced a string longer than {_limits.MaxOutputLength}.");
+    }
+
+    internal void CheckListLength(long length)
+    {
+        if (length > _limits.MaxListLength)
+            throw new TemplateLimitException($"Template produced a list longer than {_limits.MaxListLength}.");
     }
 
     internal StringValue NewString(string s)

@@ -18,6 +18,12 @@ public sealed record TemplateLimits
     /// <summary>Nesting depth of expressions and blocks accepted by the parser.</summary>
     public int MaxNestingDepth { get; init; } = 200;
 
-    /// <summary>Longest string (UTF-16 code units) or list the template may build, including the rendered output.</summary>
+    /// <summary>Longest string (UTF-16 code units) the template may build, including the rendered output.</summary>
     public int MaxOutputLength { get; init; } = 16 * 1024 * 1024;
+
+    /// <summary>
+    /// Longest list the template may build. Lower than the string bound because list elements are objects: doubling a
+    /// list up to 16M entries copies hundreds of megabytes and takes seconds, while real templates build lists of a few items.
+    /// </summary>
+    public int MaxListLength { get; init; } = 1024 * 1024;
 }

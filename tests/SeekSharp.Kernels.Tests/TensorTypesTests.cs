@@ -8,6 +8,9 @@ public class TensorTypesTests
     [InlineData(GgmlType.BF16, 1, 2)]
     [InlineData(GgmlType.Q8_0, 32, 34)]
     [InlineData(GgmlType.Q4_0, 32, 18)]
+    [InlineData(GgmlType.Q4_K, 256, 144)]
+    [InlineData(GgmlType.Q5_K, 256, 176)]
+    [InlineData(GgmlType.Q6_K, 256, 210)]
     public void BlockSizesMatchGgml(GgmlType t, int blockSize, int blockBytes)
     {
         Assert.True(TensorTypes.IsSupported(t));
@@ -27,8 +30,8 @@ public class TensorTypesTests
     }
 
     [Theory]
-    [InlineData(GgmlType.Q4_K)]
-    [InlineData(GgmlType.Q6_K)]
+    [InlineData(GgmlType.Q2_K)]
+    [InlineData(GgmlType.Q3_K)]
     [InlineData(GgmlType.IQ2_XXS)]
     public void UnsupportedTypesThrowNamingTheType(GgmlType t)
     {

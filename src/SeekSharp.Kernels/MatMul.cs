@@ -1,7 +1,7 @@
-using System.Buffers;
 using System.Diagnostics;
 using SeekSharp.Kernels.Quants;
 using SeekSharp.Kernels.Simd;
+using SeekSharp.Kernels.Threading;
 
 namespace SeekSharp.Kernels;
 
@@ -14,7 +14,8 @@ namespace SeekSharp.Kernels;
 /// is first converted once per call to the weight type's vec_dot_type and every row is dotted against it:
 /// F32 → float dot; F16 → activation rounded to F16; BF16 → rounded to BF16; Q8_0 and Q4_0 → activation
 /// quantized to Q8_0 (x86 CPU backend rounding) and an exact integer dot per 32-block scaled by d_w·d_x.
-/// Rows are split across threads; the result does not depend on the split.
+/// Rows are split across the threads of a <see cref="WorkerPool"/> (<see cref="WorkerPool.Shared"/> unless one is
+/// given); the result does not depend on the split.
 /// </remarks>
 public static class MatMul
 {
@@ -45,6 +46,108 @@ public static class MatMul
     /// <exception cref="NotSupportedException">The weight type is not supported yet.</exception>
     public static unsafe void MatMulRows(GgmlType type, byte* w, int rows, int cols, ReadOnlySpan<float> x, Span<float> y, int n)
     {
+        Validate(type, w, rows, cols, x, y, n);
+        Multiply(type, w, rows, cols, x, y, n, SimdCapabilities.Best, WorkerPool.Shared);
+    }
+
+    /// <inheritdoc cref="MatMulRows(GgmlType, byte*, int, int, ReadOnlySpan{float}, Span{float}, int)"/>
+    /// <param name="pool">Threads that share the rows (for example a context's pool sized by its thread option).</param>
+    public static unsafe void MatMulRows(GgmlType type, byte* w, int rows, int cols, ReadOnlySpan<float> x, Span<float> y, int n, WorkerPool pool)
+    {
+        ArgumentNullException.ThrowIfNull(pool);
+        Validate(type, w, rows, cols, x, y, n);
+        Multiply(type, w, rows, cols, x, y, n, SimdCapabilities.Best, pool);
+    }
+
+    internal static unsafe void Multiply(GgmlType type, byte* w, int rows, int cols, ReadOnlySpan<float> x, Span<float> y, int n, SimdTier tier, bool parallel) =>
+        Multiply(type, w, rows, cols, x, y, n, tier, parallel ? WorkerPool.Shared : null);
+
+    internal static unsafe void Multiply(GgmlType type, byte* w, int rows, int cols, ReadOnlySpan<float> x, Span<float> y, int n, SimdTier tier, WorkerPool? pool)
+    {
+        Debug.Assert(x.Length == n * cols && y.Length == n * rows);
+        if (rows == 0 || n == 0)
+        {
+            return;
+        }
+        long actStride = ActivationRowBytes(type, cols);
+        byte[] activation = ActivationScratch(actStride * n);
+        fixed (float* px = x)
+        fixed (byte* pa = activation)
+        fixed (float* py = y)
+        {
+            ConvertActivation(type, px, pa, n * cols, tier);
+            var work = new RowBlocks
+            {
+                Type = type, W = w, RowBytes = TensorTypes.RowBytes(type, cols), Rows = rows, Cols = cols,
+                A = pa, ActStride = actStride, Y = py, N = n, Tier = tier,
+                TokenTile = (int)Math.Clamp(TokenTileBytes / actStride, 1, n),
+            };
+            long macs = (long)rows * cols * n;
+            int threads = pool?.ThreadCount ?? 1;
+            if (pool is null || threads == 1 || macs < ParallelThreshold)
+            {
+                work.ChunkRows = rows;
+                work.Run(0);
+            }
+            else
+            {
+                // A few chunks per thread so that a core slowed by other work does not hold up the call.
+                work.ChunkRows = Math.Max(1, (rows + threads * 4 - 1) / (threads * 4));
+                pool.For((rows + work.ChunkRows - 1) / work.ChunkRows, ref work);
+            }
+        }
+    }
+
+    // Activations of a batch are tiled so that a tile stays in L2 while a chunk of weight rows (each read from
+    // memory once per tile, and from L1 for every token of the tile) is dotted against it.
+    private const long TokenTileBytes = 128 * 1024;
+
+    /// <summary>One chunk of weight rows against all n activation rows, tiled over tokens.</summary>
+    private unsafe struct RowBlocks : IParallelWork
+    {
+        public GgmlType Type;
+        public byte* W;          // [Rows, RowBytes]
+        public long RowBytes;
+        public int Rows, Cols;
+        public byte* A;          // [N, ActStride] activation in the vec_dot_type
+        public long ActStride;
+        public float* Y;         // [N, Rows]
+        public int N, ChunkRows, TokenTile;
+        public SimdTier Tier;
+
+        public void Run(int chunk)
+        {
+            int r0 = chunk * ChunkRows, r1 = Math.Min(Rows, r0 + ChunkRows);
+            for (int i0 = 0; i0 < N; i0 += TokenTile)
+            {
+                int i1 = Math.Min(N, i0 + TokenTile);
+                for (int r = r0; r < r1; r++)
+                {
+                    byte* wr = W + r * RowBytes;
+                    for (int i = i0; i < i1; i++)
+                    {
+                        Y[(long)i * Rows + r] = RowDot(Type, wr, A + i * ActStride, Cols, Tier);
+                    }
+                }
+            }
+        }
+    }
+
+    [ThreadStatic] private static byte[]? t_activation;
+
+    /// <summary>A per-thread buffer for the converted activation, grown on demand and then reused: no allocation per call.</summary>
+    private static byte[] ActivationScratch(long bytes)
+    {
+        byte[]? buffer = t_activation;
+        if (buffer is null || buffer.Length < bytes)
+        {
+            buffer = t_activation = new byte[Math.Max(bytes, 64 * 1024)];
+        }
+        return buffer;
+    }
+
+    private static unsafe void Validate(GgmlType type, byte* w, int rows, int cols, ReadOnlySpan<float> x, Span<float> y, int n)
+    {
         if (!TensorTypes.IsSupported(type))
         {
             throw TensorTypes.Unsupported(type);
@@ -65,63 +168,6 @@ public static class MatMul
         if (w == null && rows > 0 && cols > 0)
         {
             throw new ArgumentNullException(nameof(w));
-        }
-        Multiply(type, w, rows, cols, x, y, n, SimdCapabilities.Best, parallel: true);
-    }
-
-    internal static unsafe void Multiply(GgmlType type, byte* w, int rows, int cols, ReadOnlySpan<float> x, Span<float> y, int n, SimdTier tier, bool parallel)
-    {
-        Debug.Assert(x.Length == n * cols && y.Length == n * rows);
-        if (rows == 0 || n == 0)
-        {
-            return;
-        }
-        long rowBytes = TensorTypes.RowBytes(type, cols);
-        long actStride = ActivationRowBytes(type, cols);
-
-        byte[] activation = ArrayPool<byte>.Shared.Rent((int)(actStride * n));
-        try
-        {
-            fixed (float* px = x)
-            fixed (byte* pa = activation)
-            fixed (float* py = y)
-            {
-                ConvertActivation(type, px, pa, n * cols, tier);
-
-                nint wAddr = (nint)w, aAddr = (nint)pa, yAddr = (nint)py;
-                void RunRows(int r0, int r1)
-                {
-                    byte* wp = (byte*)wAddr;
-                    byte* ap = (byte*)aAddr;
-                    float* yp = (float*)yAddr;
-                    for (int r = r0; r < r1; r++)
-                    {
-                        byte* wr = wp + r * rowBytes;
-                        for (int i = 0; i < n; i++)
-                        {
-                            yp[(long)i * rows + r] = RowDot(type, wr, ap + i * actStride, cols, tier);
-                        }
-                    }
-                }
-
-                long work = (long)rows * cols * n;
-                int threads = Environment.ProcessorCount;
-                if (!parallel || threads == 1 || work < ParallelThreshold)
-                {
-                    RunRows(0, rows);
-                }
-                else
-                {
-                    // A few chunks per core so that a core slowed by other work does not hold up the call.
-                    int chunkRows = Math.Max(1, (rows + threads * 4 - 1) / (threads * 4));
-                    int chunks = (rows + chunkRows - 1) / chunkRows;
-                    Parallel.For(0, chunks, c => RunRows(c * chunkRows, Math.Min(rows, (c + 1) * chunkRows)));
-                }
-            }
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(activation);
         }
     }
 
@@ -144,9 +190,7 @@ public static class MatMul
                 break;
             case GgmlType.F16:
                 xs.CopyTo(ds);
-                Half[] scratch = ArrayPool<Half>.Shared.Rent(count);
-                F16.RoundActivation(ds, scratch);
-                ArrayPool<Half>.Shared.Return(scratch);
+                F16.RoundActivation(ds);
                 break;
             case GgmlType.BF16:
                 xs.CopyTo(ds);

@@ -80,48 +80,45 @@ internal static class F16
     /// A float holding a half value multiplies exactly like the half would, so the matmul can convert the
     /// activation once (ggml's vec_dot_type for F16 is F16) and keep float loads in the inner loop.
     /// </summary>
-    public static void RoundActivation(Span<float> x, Span<Half> scratch)
+    public static void RoundActivation(Span<float> x)
     {
-        Debug.Assert(scratch.Length >= x.Length);
-        Span<Half> h = scratch[..x.Length];
-        TensorPrimitives.ConvertToHalf(x, h);
-        TensorPrimitives.ConvertToSingle(h, x);
+        Span<Half> h = stackalloc Half[256];
+        for (int i = 0; i < x.Length; i += h.Length)
+        {
+            Span<float> part = x.Slice(i, Math.Min(h.Length, x.Length - i));
+            TensorPrimitives.ConvertToHalf(part, h[..part.Length]);
+            TensorPrimitives.ConvertToSingle(h[..part.Length], part);
+        }
     }
 
     /// <summary>
-    /// Widens 8 half values (zero-extended to uint32 lanes) to float, exactly, for every class of input:
-    /// normals are rebiased, subnormals are renormalised with a float subtraction, inf/NaN get exponent 255
-    /// and NaNs are quieted (as .NET's (float)Half, F16C and ggml's portable routine all do).
+    /// Widens 8 half values (zero-extended to uint32 lanes) to float, exactly, for every class of input.
+    /// The magnitude bits shifted into float position read as a float 2^-112 times the value (float's exponent
+    /// bias is 112 more than half's), so one multiplication by 2^112 rebiases normals and also renormalises
+    /// subnormals, which land on float subnormals, exactly. Exponent 31 (inf/NaN) comes out as 2^16 or more and
+    /// is then forced to exponent 255, NaNs quieted (as .NET's (float)Half, F16C and ggml's portable routine do).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Widen(Vector256<uint> h)
     {
-        Vector256<uint> sign = (h & Vector256.Create(0x8000u)) << 16;
-        Vector256<uint> bits = (h & Vector256.Create(0x7FFFu)) << 13;        // exponent+mantissa aligned to float
-        Vector256<uint> exp = bits & Vector256.Create(0x0F800000u);
-        bits += Vector256.Create((127u - 15u) << 23);                         // rebias
-        Vector256<uint> quiet = ~Vector256.Equals(h & Vector256.Create(0x03FFu), Vector256<uint>.Zero) & Vector256.Create(0x00400000u);
-        bits = Vector256.ConditionalSelect(Vector256.Equals(exp, Vector256.Create(0x0F800000u)),
-            (bits + Vector256.Create((128u - 16u) << 23)) | quiet, bits);                // inf/NaN: exponent all ones
-        Vector256<float> sub = (bits + Vector256.Create(1u << 23)).AsSingle() - Vector256.Create(113u << 23).AsSingle();
-        bits = Vector256.ConditionalSelect(Vector256.Equals(exp, Vector256<uint>.Zero), sub.AsUInt32(), bits);
-        return (bits | sign).AsSingle();
+        Vector256<int> bits = ((h & Vector256.Create(0x7FFFu)) << 13).AsInt32();
+        Vector256<int> f = (bits.AsSingle() * Vector256.Create(0x77800000).AsSingle()).AsInt32();
+        Vector256<int> special = f | Vector256.Create(0x7F800000);
+        special |= Vector256.GreaterThan(special, Vector256.Create(0x7F800000)) & Vector256.Create(0x00400000);
+        f = Vector256.ConditionalSelect(Vector256.GreaterThan(bits, Vector256.Create(0x0F7FFFFF)), special, f);
+        return (f.AsUInt32() | ((h & Vector256.Create(0x8000u)) << 16)).AsSingle();
     }
 
     /// <inheritdoc cref="Widen(Vector256{uint})"/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Widen(Vector512<uint> h)
     {
-        Vector512<uint> sign = (h & Vector512.Create(0x8000u)) << 16;
-        Vector512<uint> bits = (h & Vector512.Create(0x7FFFu)) << 13;
-        Vector512<uint> exp = bits & Vector512.Create(0x0F800000u);
-        bits += Vector512.Create((127u - 15u) << 23);
-        Vector512<uint> quiet = ~Vector512.Equals(h & Vector512.Create(0x03FFu), Vector512<uint>.Zero) & Vector512.Create(0x00400000u);
-        bits = Vector512.ConditionalSelect(Vector512.Equals(exp, Vector512.Create(0x0F800000u)),
-            (bits + Vector512.Create((128u - 16u) << 23)) | quiet, bits);
-        Vector512<float> sub = (bits + Vector512.Create(1u << 23)).AsSingle() - Vector512.Create(113u << 23).AsSingle();
-        bits = Vector512.ConditionalSelect(Vector512.Equals(exp, Vector512<uint>.Zero), sub.AsUInt32(), bits);
-        return (bits | sign).AsSingle();
+        Vector512<int> bits = ((h & Vector512.Create(0x7FFFu)) << 13).AsInt32();
+        Vector512<int> f = (bits.AsSingle() * Vector512.Create(0x77800000).AsSingle()).AsInt32();
+        Vector512<int> special = f | Vector512.Create(0x7F800000);
+        special |= Vector512.GreaterThan(special, Vector512.Create(0x7F800000)) & Vector512.Create(0x00400000);
+        f = Vector512.ConditionalSelect(Vector512.GreaterThan(bits, Vector512.Create(0x0F7FFFFF)), special, f);
+        return (f.AsUInt32() | ((h & Vector512.Create(0x8000u)) << 16)).AsSingle();
     }
 
     /// <summary>
@@ -167,5 +164,33 @@ internal static class F16
             sum += ToSingle(w[i]) * x[i];
         }
         return sum;
+    }
+
+    /// <summary><c>y[i] += a · x[i]</c> for half x (widened exactly), one rounding per element (fused).</summary>
+    public static unsafe void Axpy(float a, ushort* x, float* y, int n, SimdTier tier)
+    {
+        int i = 0;
+        if (tier >= SimdTier.Vector512)
+        {
+            Vector512<float> va = Vector512.Create(a);
+            for (; i <= n - 16; i += 16)
+            {
+                Vector512<float> xv = Widen(Vector512.WidenLower(Vector256.Load(x + i).ToVector512()));
+                Vector512.FusedMultiplyAdd(va, xv, Vector512.Load(y + i)).Store(y + i);
+            }
+        }
+        if (tier >= SimdTier.Vector256)
+        {
+            Vector256<float> va = Vector256.Create(a);
+            for (; i <= n - 8; i += 8)
+            {
+                Vector256<float> xv = Widen(Vector256.WidenLower(Vector128.Load(x + i).ToVector256()));
+                Vector256.FusedMultiplyAdd(va, xv, Vector256.Load(y + i)).Store(y + i);
+            }
+        }
+        for (; i < n; i++)
+        {
+            y[i] = MathF.FusedMultiplyAdd(a, ToSingle(x[i]), y[i]);
+        }
     }
 }

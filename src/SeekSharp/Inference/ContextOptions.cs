@@ -1,3 +1,5 @@
+using SeekSharp.Kernels;
+
 namespace SeekSharp.Inference;
 
 /// <summary>Sizes of an evaluation context.</summary>
@@ -9,4 +11,14 @@ public sealed record ContextOptions
     public int Sequences { get; init; } = 1;
     /// <summary>Most tokens one <see cref="InferenceContext.Decode"/> call evaluates (llama.cpp's n_ubatch); longer inputs are split by callers.</summary>
     public int BatchSize { get; init; } = 128;
+    /// <summary>
+    /// Threads that evaluate a batch, the caller included (llama.cpp's <c>-t</c>); 0 shares the process-wide pool of
+    /// <see cref="Kernels.Threading.WorkerPool.DefaultThreadCount"/> threads, a positive count gives the context its own.
+    /// </summary>
+    public int Threads { get; init; }
+    /// <summary>
+    /// Element type of the KV cache: <see cref="GgmlType.F16"/> (the default, as llama.cpp's, half the memory and
+    /// bandwidth) or <see cref="GgmlType.F32"/> (exact keys and values).
+    /// </summary>
+    public GgmlType KvCacheType { get; init; } = GgmlType.F16;
 }

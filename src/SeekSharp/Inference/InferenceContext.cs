@@ -1,3 +1,4 @@
+using SeekSharp.Kernels.Threading;
 using SeekSharp.Models;
 
 namespace SeekSharp.Inference;
@@ -11,6 +12,7 @@ public sealed class InferenceContext : IDisposable
     private readonly Activations _activations;
     private readonly float[] _logits; // [BatchSize, V]
     private readonly int[] _nextPosition; // [nSeq] scratch for validating a batch
+    private readonly WorkerPool? _ownPool; // null when the context shares WorkerPool.Shared
     private int _outputs;
 
     internal InferenceContext(Model model, ContextOptions options)
@@ -20,9 +22,11 @@ public sealed class InferenceContext : IDisposable
         int ctx = options.ContextLength > 0 ? options.ContextLength : Math.Min(c.ContextLength, 4096);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.Sequences, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.BatchSize, 1);
+        ArgumentOutOfRangeException.ThrowIfNegative(options.Threads);
         BatchSize = options.BatchSize;
-        Cache = new KvCache(c.BlockCount, options.Sequences, ctx, c.HeadCountKv * c.HeadDim);
-        _activations = new Activations(c, BatchSize);
+        Cache = new KvCache(c.BlockCount, options.Sequences, ctx, c.HeadCountKv * c.HeadDim, options.KvCacheType);
+        _ownPool = options.Threads > 0 ? new WorkerPool(options.Threads) : null;
+        _activations = new Activations(c, BatchSize, _ownPool ?? WorkerPool.Shared);
         _logits = new float[(long)BatchSize * c.VocabSize];
         _nextPosition = new int[options.Sequences];
     }
@@ -35,6 +39,8 @@ public sealed class InferenceContext : IDisposable
     public int ContextLength => Cache.ContextLength;
     /// <summary>Most tokens per <see cref="Decode"/>.</summary>
     public int BatchSize { get; }
+    /// <summary>Threads that evaluate a batch, the caller included.</summary>
+    public int Threads => _activations.Pool.ThreadCount;
     /// <summary>Receives named intermediates when set (diagnostics; slows evaluation).</summary>
     public ITraceSink? Trace { get; set; }
 
@@ -94,5 +100,9 @@ public sealed class InferenceContext : IDisposable
     }
 
     /// <inheritdoc/>
-    public void Dispose() => Cache.Dispose();
+    public void Dispose()
+    {
+        Cache.Dispose();
+        _ownPool?.Dispose();
+    }
 }

@@ -1,11 +1,17 @@
+using SeekSharp.Kernels.Threading;
+
 namespace SeekSharp.Models;
 
-/// <summary>Scratch buffers for one forward pass of up to <see cref="MaxTokens"/> tokens, allocated once per context.</summary>
+/// <summary>
+/// Scratch buffers for one forward pass of up to <see cref="MaxTokens"/> tokens, allocated once per context, and the
+/// threads that evaluate it: a forward pass allocates nothing.
+/// </summary>
 internal sealed class Activations
 {
-    public Activations(ModelConfig c, int maxTokens)
+    public Activations(ModelConfig c, int maxTokens, WorkerPool pool)
     {
         MaxTokens = maxTokens;
+        Pool = pool;
         X = new float[maxTokens * c.EmbeddingLength];
         Normed = new float[maxTokens * c.EmbeddingLength];
         Q = new float[maxTokens * c.HeadCount * c.HeadDim];
@@ -20,6 +26,7 @@ internal sealed class Activations
     }
 
     public int MaxTokens { get; }
+    public WorkerPool Pool { get; }  // runs the matmuls and attention
     public float[] X { get; }        // [T, D] residual stream
     public float[] Normed { get; }   // [T, D] RMSNorm output; also the rows whose logits are wanted, packed
     public float[] Q { get; }        // [T, H · Dh]

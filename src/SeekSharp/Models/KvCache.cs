@@ -1,23 +1,28 @@
 using System.Runtime.InteropServices;
+using SeekSharp.Kernels;
 
 namespace SeekSharp.Models;
 
 /// <summary>
 /// Keys and values of every evaluated position, per layer and sequence, in native memory so that
 /// large caches are not limited by array sizes and do not burden the GC.
-/// Layout of each of K and V: [L][nSeq][ctx][Hkv · Dh], F32.
+/// Layout of each of K and V: [L][nSeq][ctx][Hkv · Dh], elements of <see cref="ElementType"/> (F16 or F32).
 /// </summary>
 public sealed unsafe class KvCache : IDisposable
 {
-    private float* _k, _v;
+    private byte* _k, _v;
     private readonly int[] _lengths; // [nSeq] positions filled, 0..ctx
 
-    internal KvCache(int layers, int sequences, int contextLength, int kvDim)
+    internal KvCache(int layers, int sequences, int contextLength, int kvDim, GgmlType elementType)
     {
+        if (elementType is not (GgmlType.F32 or GgmlType.F16))
+            throw new ArgumentException($"KV cache type {elementType} is not supported; use F16 or F32", nameof(elementType));
         Layers = layers; Sequences = sequences; ContextLength = contextLength; KvDim = kvDim;
-        nuint count = (nuint)layers * (nuint)sequences * (nuint)contextLength * (nuint)kvDim;
-        _k = (float*)NativeMemory.AlignedAlloc(count * sizeof(float), 64);
-        _v = (float*)NativeMemory.AlignedAlloc(count * sizeof(float), 64);
+        ElementType = elementType;
+        ElementBytes = elementType == GgmlType.F16 ? sizeof(ushort) : sizeof(float);
+        nuint bytes = (nuint)layers * (nuint)sequences * (nuint)contextLength * (nuint)kvDim * (nuint)ElementBytes;
+        _k = (byte*)NativeMemory.AlignedAlloc(bytes, 64);
+        _v = (byte*)NativeMemory.AlignedAlloc(bytes, 64);
         _lengths = new int[sequences];
     }
 
@@ -25,6 +30,9 @@ public sealed unsafe class KvCache : IDisposable
     public int ContextLength { get; }
     /// <summary>Sequences the cache holds independently.</summary>
     public int Sequences { get; }
+    /// <summary>How keys and values are stored: <see cref="GgmlType.F16"/> or <see cref="GgmlType.F32"/>.</summary>
+    public GgmlType ElementType { get; }
+    internal int ElementBytes { get; }
     internal int Layers { get; }
     internal int KvDim { get; }
 
@@ -48,15 +56,17 @@ public sealed unsafe class KvCache : IDisposable
         ArgumentOutOfRangeException.ThrowIfGreaterThan(length, _lengths[from]);
         for (int l = 0; l < Layers; l++)
         {
-            long bytes = (long)length * KvDim * sizeof(float);
+            long bytes = (long)length * KvDim * ElementBytes;
             Buffer.MemoryCopy(Key(l, from, 0), Key(l, to, 0), bytes, bytes);
             Buffer.MemoryCopy(Value(l, from, 0), Value(l, to, 0), bytes, bytes);
         }
         _lengths[to] = length;
     }
 
-    internal float* Key(int layer, int sequence, int position) => _k + Index(layer, sequence, position);
-    internal float* Value(int layer, int sequence, int position) => _v + Index(layer, sequence, position);
+    /// <summary>Start of the key row [Hkv · Dh] of one position.</summary>
+    internal byte* Key(int layer, int sequence, int position) => _k + Index(layer, sequence, position) * (nuint)ElementBytes;
+    /// <summary>Start of the value row [Hkv · Dh] of one position.</summary>
+    internal byte* Value(int layer, int sequence, int position) => _v + Index(layer, sequence, position) * (nuint)ElementBytes;
 
     internal void MarkFilled(int sequence, int position)
     {

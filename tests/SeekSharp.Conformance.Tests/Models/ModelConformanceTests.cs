@@ -63,7 +63,7 @@ public class ModelConformanceTests(ITestOutputHelper output)
         Assert.True(prompt.Length >= 64, $"prompt has {prompt.Length} tokens, want at least 64");
 
         using var model = Model.Load(path);
-        using var context = model.CreateContext(new ContextOptions { ContextLength = ContextLength, BatchSize = 64 });
+        using var context = model.CreateContext(new ContextOptions { ContextLength = ContextLength, BatchSize = 64, KvCacheType = GgmlType.F32 });
         context.Prefill(prompt);
         float[] ours = context.Logits(0).ToArray();
         float[] theirs = reference.LastLogits(prompt);
@@ -108,7 +108,7 @@ public class ModelConformanceTests(ITestOutputHelper output)
         int[] theirs = reference.Greedy(prompt, n);
 
         using var model = Model.Load(path);
-        using var context = model.CreateContext(new ContextOptions { ContextLength = ContextLength });
+        using var context = model.CreateContext(new ContextOptions { ContextLength = ContextLength, KvCacheType = GgmlType.F32 });
         int[] ours = GreedyIds(context, prompt, n);
         int agree = 0;
         while (agree < n && ours[agree] == theirs[agree]) agree++;
@@ -138,7 +138,7 @@ public class ModelConformanceTests(ITestOutputHelper output)
         var theirs = reference.Perplexity(tokens, chunk);
 
         using var model = Model.Load(path);
-        using var context = model.CreateContext(new ContextOptions { ContextLength = chunk, BatchSize = 64 });
+        using var context = model.CreateContext(new ContextOptions { ContextLength = chunk, BatchSize = 64, KvCacheType = GgmlType.F32 });
         var ours = Perplexity.Compute(context, tokens, chunk, model.Tokenizer.AddBos ? model.Tokenizer.BosId : null);
 
         double ratio = ours.Value / theirs.Value;

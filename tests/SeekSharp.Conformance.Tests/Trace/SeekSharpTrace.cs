@@ -1,4 +1,5 @@
 using SeekSharp.Inference;
+using SeekSharp.Kernels;
 using SeekSharp.Models;
 
 namespace SeekSharp.Conformance.Tests.Trace;
@@ -21,7 +22,7 @@ internal sealed class SeekSharpTrace : ITraceSink
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(tokens.Length, 1);
         using var model = Model.Load(ggufPath);
-        using var context = model.CreateContext(new ContextOptions { ContextLength = tokens.Length, BatchSize = tokens.Length });
+        using var context = model.CreateContext(new ContextOptions { ContextLength = tokens.Length, BatchSize = tokens.Length, KvCacheType = GgmlType.F32 });
         var batch = new Batch(tokens.Length);
         for (int i = 0; i < tokens.Length; i++)
             batch.Add(tokens[i], i, sequence: 0, wantLogits: true);

@@ -83,9 +83,9 @@ internal sealed class Llama : ITransformer
             // x = x + attn(norm(x))
             RmsNorm.Rows(a.X, layer.AttnNorm, c.NormEpsilon, a.Normed, tokens);
             trace?.Trace("attn_norm", l, a.Normed.AsSpan(0, tokens * d));
-            layer.Wq.Apply(a.Normed, a.Q, tokens);
-            layer.Wk.Apply(a.Normed, a.K, tokens);
-            layer.Wv.Apply(a.Normed, a.V, tokens);
+            layer.Wq.Apply(a.Normed, a.Q, tokens, a.Pool);
+            layer.Wk.Apply(a.Normed, a.K, tokens, a.Pool);
+            layer.Wv.Apply(a.Normed, a.V, tokens, a.Pool);
             AddBias(a.Q, layer.Bq, tokens);
             AddBias(a.K, layer.Bk, tokens);
             AddBias(a.V, layer.Bv, tokens);
@@ -99,9 +99,9 @@ internal sealed class Llama : ITransformer
             trace?.Trace("Kcur", l, a.K.AsSpan(0, tokens * kvDim));
             trace?.Trace("Vcur", l, a.V.AsSpan(0, tokens * kvDim));
             Attention.Store(cache, l, batch, a.K, a.V);
-            Attention.Compute(cache, l, batch, a.Q, a.AttnOut, c.HeadCount, c.HeadCountKv, c.HeadDim);
+            Attention.Compute(cache, l, batch, a.Q, a.AttnOut, c.HeadCount, c.HeadCountKv, c.HeadDim, a.Pool);
             trace?.Trace("kqv_out", l, a.AttnOut.AsSpan(0, tokens * qDim));
-            layer.Wo.Apply(a.AttnOut, a.Residual, tokens);
+            layer.Wo.Apply(a.AttnOut, a.Residual, tokens, a.Pool);
             AddBias(a.Residual, layer.Bo, tokens);
             trace?.Trace("attn_out", l, a.Residual.AsSpan(0, tokens * d));
             VectorOps.AddInPlace(a.X.AsSpan(0, tokens * d), a.Residual.AsSpan(0, tokens * d));
@@ -110,7 +110,7 @@ internal sealed class Llama : ITransformer
             // x = x + ffn(norm(x))
             RmsNorm.Rows(a.X, layer.FfnNorm, c.NormEpsilon, a.Normed, tokens);
             trace?.Trace("ffn_norm", l, a.Normed.AsSpan(0, tokens * d));
-            layer.Ffn.Apply(a.Normed, a.Gate, a.Up, a.Residual, tokens);
+            layer.Ffn.Apply(a.Normed, a.Gate, a.Up, a.Residual, tokens, a.Pool);
             trace?.Trace("ffn_out", l, a.Residual.AsSpan(0, tokens * d));
             VectorOps.AddInPlace(a.X.AsSpan(0, tokens * d), a.Residual.AsSpan(0, tokens * d));
             trace?.Trace("l_out", l, a.X.AsSpan(0, tokens * d));
@@ -126,7 +126,7 @@ internal sealed class Llama : ITransformer
         }
         trace?.Trace("result_norm", -1, a.Normed.AsSpan(0, outputs * d));
         if (outputs > 0)
-            _output.Apply(a.Normed, logits, outputs);
+            _output.Apply(a.Normed, logits, outputs, a.Pool);
         trace?.Trace("result_output", -1, logits[..(outputs * c.VocabSize)]);
     }
 

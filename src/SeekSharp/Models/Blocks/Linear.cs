@@ -1,5 +1,6 @@
 using SeekSharp.Gguf;
 using SeekSharp.Kernels;
+using SeekSharp.Kernels.Threading;
 
 namespace SeekSharp.Models.Blocks;
 
@@ -19,9 +20,9 @@ internal readonly unsafe struct Linear
         Data = data; Type = type; Rows = rows; Cols = cols;
     }
 
-    /// <summary>y[T, Rows] = x[T, Cols] · Wᵀ.</summary>
-    public void Apply(ReadOnlySpan<float> x, Span<float> y, int tokens)
-        => MatMul.MatMulRows(Type, Data, Rows, Cols, x[..(tokens * Cols)], y[..(tokens * Rows)], tokens);
+    /// <summary>y[T, Rows] = x[T, Cols] · Wᵀ, rows shared among the threads of <paramref name="pool"/>.</summary>
+    public void Apply(ReadOnlySpan<float> x, Span<float> y, int tokens, WorkerPool pool)
+        => MatMul.MatMulRows(Type, Data, Rows, Cols, x[..(tokens * Cols)], y[..(tokens * Rows)], tokens, pool);
 
     /// <summary>Copies row <paramref name="row"/> out as floats (used for embedding look-up).</summary>
     public void ReadRow(int row, Span<float> dst)

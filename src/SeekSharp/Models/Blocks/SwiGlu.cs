@@ -1,4 +1,5 @@
 using SeekSharp.Kernels;
+using SeekSharp.Kernels.Threading;
 
 namespace SeekSharp.Models.Blocks;
 
@@ -10,12 +11,12 @@ internal readonly struct SwiGlu(Linear gate, Linear up, Linear down)
     public readonly Linear Down = down; // [D, F]
 
     /// <summary>output[T, D] from x[T, D], using gateBuf/upBuf [T, F] as scratch.</summary>
-    public void Apply(ReadOnlySpan<float> x, Span<float> gateBuf, Span<float> upBuf, Span<float> output, int tokens)
+    public void Apply(ReadOnlySpan<float> x, Span<float> gateBuf, Span<float> upBuf, Span<float> output, int tokens, WorkerPool pool)
     {
         int f = Gate.Rows;
-        Gate.Apply(x, gateBuf, tokens);
-        Up.Apply(x, upBuf, tokens);
+        Gate.Apply(x, gateBuf, tokens, pool);
+        Up.Apply(x, upBuf, tokens, pool);
         VectorOps.SiluMulInPlace(gateBuf[..(tokens * f)], upBuf[..(tokens * f)]);
-        Down.Apply(gateBuf, output, tokens);
+        Down.Apply(gateBuf, output, tokens, pool);
     }
 }

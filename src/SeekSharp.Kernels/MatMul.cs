@@ -129,6 +129,7 @@ public static class MatMul
     private static long ActivationRowBytes(GgmlType type, int cols) => type switch
     {
         GgmlType.Q8_0 or GgmlType.Q4_0 => TensorTypes.RowBytes(GgmlType.Q8_0, cols),
+        GgmlType.Q4_K or GgmlType.Q5_K or GgmlType.Q6_K => (long)cols / Q8_K.BlockSize * Q8_K.BlockBytes,
         _ => (long)cols * sizeof(float), // F32, and F16/BF16 held as floats carrying half/bf16 values
     };
 
@@ -155,6 +156,11 @@ public static class MatMul
             case GgmlType.Q4_0:
                 Q8_0.QuantizeActivation(x, dst, count, tier);
                 break;
+            case GgmlType.Q4_K:
+            case GgmlType.Q5_K:
+            case GgmlType.Q6_K:
+                Q8_K.QuantizeActivation(x, dst, count, tier);
+                break;
             default:
                 throw TensorTypes.Unsupported(type);
         }
@@ -167,6 +173,9 @@ public static class MatMul
         GgmlType.BF16 => BF16.Dot((ushort*)w, (float*)a, cols, tier),
         GgmlType.Q8_0 => Q8_0.Dot(w, a, cols / Q8_0.BlockSize, tier),
         GgmlType.Q4_0 => Q4_0.Dot(w, a, cols / Q4_0.BlockSize, tier),
+        GgmlType.Q4_K => Q4_K.Dot(w, a, cols / Q8_K.BlockSize, tier),
+        GgmlType.Q5_K => Q5_K.Dot(w, a, cols / Q8_K.BlockSize, tier),
+        GgmlType.Q6_K => Q6_K.Dot(w, a, cols / Q8_K.BlockSize, tier),
         _ => throw TensorTypes.Unsupported(type),
     };
 }

@@ -1,0 +1,334 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using SeekSharp.Kernels.Simd;
+
+namespace SeekSharp.Kernels.Quants;
+
+/// <summary>
+/// GGML_TYPE_Q4_K: super-blocks of 256 weights in 8 sub-blocks of 32, 144 bytes each (ggml-common.h block_q4_K):
+/// <code>
+/// offset  0  ushort d          super-block scale of the sub-block scales, IEEE half
+/// offset  2  ushort dmin       super-block scale of the sub-block minimums, IEEE half
+/// offset  4  byte   scales[12] 8 six-bit scales sc[j] and 8 six-bit minimums m[j] (see <see cref="UnpackScaleMins"/>)
+/// offset 16  byte   qs[128]    chunk c (0..3) is qs[32c .. 32c+31]: low nibble of qs[32c+l] → element 64c+l
+///                              (sub-block 2c), high nibble → element 64c+32+l (sub-block 2c+1)
+/// value = d·sc[j]·q − dmin·m[j]  for element of sub-block j with 4-bit quant q
+/// </code>
+/// Its vec_dot_type is Q8_K. Q5_K shares the header (d, dmin, 12 scale bytes) and the quantizer's fitting.
+/// </summary>
+internal static class Q4_K
+{
+    public const int BlockSize = Q8_K.BlockSize;
+    public const int BlockBytes = 144;
+    private const int ScalesOffset = 4;
+    private const int QsOffset = 16;
+
+    /// <summary>
+    /// Reference quantizer (ggml-quants.c quantize_row_q4_K_ref): per sub-block an affine fit (make_qkx2_quants,
+    /// 4-bit levels, 21 candidate scales), scales and minimums quantized to 6 bits against the super-block
+    /// maxima, then every weight requantized against the stored (rounded) scale and minimum.
+    /// </summary>
+    public static void QuantizeReference(ReadOnlySpan<float> src, Span<byte> dst)
+    {
+        Debug.Assert(src.Length % BlockSize == 0 && dst.Length == src.Length / BlockSize * BlockBytes);
+        Span<byte> levels = stackalloc byte[BlockSize];
+        for (int b = 0; b < src.Length / BlockSize; b++)
+        {
+            Span<byte> block = dst.Slice(b * BlockBytes, BlockBytes);
+            QuantizeAffineSuperBlock(src.Slice(b * BlockSize, BlockSize), block[..QsOffset], levels, nmax: 15, rmin: -1f, nstep: 20);
+            Span<byte> qs = block[QsOffset..];
+            for (int c = 0; c < 4; c++)
+            {
+                for (int l = 0; l < 32; l++)
+                {
+                    qs[32 * c + l] = (byte)(levels[64 * c + l] | (levels[64 * c + 32 + l] << 4));
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// The fitting shared by Q4_K and Q5_K (quantize_row_q{4,5}_K_ref): fills the 16-byte header
+    /// (d, dmin, scales[12]) and the levels 0..<paramref name="nmax"/> of the 256 weights of one super-block.
+    /// </summary>
+    internal static void QuantizeAffineSuperBlock(ReadOnlySpan<float> x, Span<byte> header, Span<byte> levels, int nmax, float rmin, int nstep)
+    {
+        Span<float> scales = stackalloc float[8];
+        Span<float> mins = stackalloc float[8];
+        Span<float> weights = stackalloc float[32];
+        Span<byte> aux = stackalloc byte[32];
+
+        float maxScale = 0f, maxMin = 0f; // the minimum is subtracted, so both are non-negative
+        for (int j = 0; j < 8; j++)
+        {
+            ReadOnlySpan<float> xs = x.Slice(32 * j, 32);
+            float sumX2 = 0f;
+            foreach (float v in xs)
+            {
+                sumX2 += v * v;
+            }
+            // Weights favour large magnitudes: |x| plus the sub-block's RMS.
+            float avX = MathF.Sqrt(sumX2 / 32);
+            for (int l = 0; l < 32; l++)
+            {
+                weights[l] = avX + MathF.Abs(xs[l]);
+            }
+            scales[j] = MakeQkx2Quants(nmax, xs, weights, levels.Slice(32 * j, 32), out mins[j], aux, rmin, 0.1f, nstep);
+            if (scales[j] > maxScale) maxScale = scales[j];
+            if (mins[j] > maxMin) maxMin = mins[j];
+        }
+
+        float invScale = maxScale > 0 ? 63f / maxScale : 0f;
+        float invMin = maxMin > 0 ? 63f / maxMin : 0f;
+        Span<byte> packed = header.Slice(ScalesOffset, 12);
+        for (int j = 0; j < 8; j++)
+        {
+            // C stores nearest_int into a uint8_t before clamping: keep the truncation.
+            byte ls = Math.Min((byte)63, (byte)Q8_K.NearestInt(invScale * scales[j]));
+            byte lm = Math.Min((byte)63, (byte)Q8_K.NearestInt(invMin * mins[j]));
+            if (j < 4)
+            {
+                packed[j] = ls;
+                packed[j + 4] = lm;
+            }
+            else
+            {
+                packed[j + 4] = (byte)((ls & 0xF) | ((lm & 0xF) << 4));
+                packed[j - 4] |= (byte)((ls >> 4) << 6);
+                packed[j] |= (byte)((lm >> 4) << 6);
+            }
+        }
+        ushort dBits = F16.FromSingle(maxScale / 63f), dminBits = F16.FromSingle(maxMin / 63f);
+        MemoryMarshal.Write(header, dBits);
+        MemoryMarshal.Write(header[2..], dminBits);
+
+        // Requantize against what a reader will see: the half super-scales times the 6-bit codes.
+        float dAll = F16.ToSingle(dBits), dminAll = F16.ToSingle(dminBits);
+        Span<byte> sc = stackalloc byte[8], mn = stackalloc byte[8];
+        UnpackScaleMins(packed, sc, mn);
+        for (int j = 0; j < 8; j++)
+        {
+            float d = dAll * sc[j];
+            if (d == 0f)
+            {
+                continue; // keeps the levels of the fit, as ggml does
+            }
+            float dm = dminAll * mn[j];
+            for (int l = 0; l < 32; l++)
+            {
+                int q = Q8_K.NearestInt((x[32 * j + l] + dm) / d);
+                levels[32 * j + l] = (byte)Math.Clamp(q, 0, nmax);
+            }
+        }
+    }
+
+    /// <summary>
+    /// ggml-quants.c make_qkx2_quants (use_mad = false): the weighted least-squares affine fit
+    /// <c>x ≈ scale·L + min</c> with levels L in 0..nmax and min ≤ 0, trying the start
+    /// <c>iscale = nmax / (max − min)</c> and then <c>(rmin + rdelta·is + nmax) / (max − min)</c> for is = 0..nstep,
+    /// keeping the candidate of least weighted squared error. Returns the scale; <paramref name="theMin"/> = −min.
+    /// Every operation is a single float operation in C's order (no fused multiply-add), so levels match ggml's.
+    /// </summary>
+    internal static float MakeQkx2Quants(int nmax, ReadOnlySpan<float> x, ReadOnlySpan<float> weights, Span<byte> levels,
+        out float theMin, Span<byte> aux, float rmin, float rdelta, int nstep)
+    {
+        int n = x.Length;
+        float min = x[0], max = x[0];
+        float sumW = weights[0];
+        float sumX = sumW * x[0];
+        for (int i = 1; i < n; i++)
+        {
+            if (x[i] < min) min = x[i];
+            if (x[i] > max) max = x[i];
+            float w = weights[i];
+            sumW += w;
+            sumX += w * x[i];
+        }
+        if (min > 0) min = 0;
+        if (max == min)
+        {
+            levels[..n].Clear();
+            theMin = -min;
+            return 0f;
+        }
+        float iscale = nmax / (max - min);
+        float scale = 1 / iscale;
+        float bestError = 0;
+        for (int i = 0; i < n; i++)
+        {
+            int l = Q8_K.NearestInt(iscale * (x[i] - min));
+            levels[i] = (byte)Math.Clamp(l, 0, nmax);
+            float diff = scale * levels[i] + min - x[i];
+            bestError += weights[i] * (diff * diff);
+        }
+        for (int step = 0; step <= nstep; step++)
+        {
+            iscale = (rmin + rdelta * step + nmax) / (max - min);
+            float sumL = 0, sumL2 = 0, sumXL = 0;
+            for (int i = 0; i < n; i++)
+            {
+                int l = Math.Clamp(Q8_K.NearestInt(iscale * (x[i] - min)), 0, nmax);
+                aux[i] = (byte)l;
+                float w = weights[i];
+                sumL += w * l;
+                sumL2 += w * l * l;
+                sumXL += w * l * x[i];
+            }
+            float det = sumW * sumL2 - sumL * sumL;
+            if (det > 0)
+            {
+                float thisScale = (sumW * sumXL - sumX * sumL) / det;
+                float thisMin = (sumL2 * sumX - sumL * sumXL) / det;
+                if (thisMin > 0)
+                {
+                    thisMin = 0;
+                    thisScale = sumXL / sumL2;
+                }
+                float error = 0;
+                for (int i = 0; i < n; i++)
+                {
+                    float diff = thisScale * aux[i] + thisMin - x[i];
+                    error += weights[i] * (diff * diff);
+                }
+                if (error < bestError)
+                {
+                    aux[..n].CopyTo(levels);
+                    bestError = error;
+                    scale = thisScale;
+                    min = thisMin;
+                }
+            }
+        }
+        theMin = -min;
+        return scale;
+    }
+
+    /// <summary>
+    /// ggml's get_scale_min_k4 for j = 0..7: sub-blocks 0..3 keep their 6 bits in the low bits of bytes j (scale)
+    /// and j+4 (minimum); sub-blocks 4..7 keep their low 4 bits in the nibbles of byte j+4 and their top 2 bits
+    /// in the top bits of bytes j−4 (scale) and j (minimum).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void UnpackScaleMins(ReadOnlySpan<byte> q, Span<byte> scales, Span<byte> mins)
+    {
+        for (int j = 0; j < 4; j++)
+        {
+            scales[j] = (byte)(q[j] & 63);
+            mins[j] = (byte)(q[j + 4] & 63);
+            scales[j + 4] = (byte)((q[j + 8] & 0xF) | ((q[j] >> 6) << 4));
+            mins[j + 4] = (byte)((q[j + 8] >> 4) | ((q[j + 4] >> 6) << 4));
+        }
+    }
+
+    /// <summary>dequantize_row_q4_K: <c>y = (d·sc)·q − dmin·m</c>, each product rounded to float.</summary>
+    public static void Dequantize(ReadOnlySpan<byte> src, Span<float> dst)
+    {
+        Debug.Assert(dst.Length % BlockSize == 0 && src.Length == dst.Length / BlockSize * BlockBytes);
+        Span<byte> sc = stackalloc byte[8], mn = stackalloc byte[8];
+        for (int b = 0; b < dst.Length / BlockSize; b++)
+        {
+            ReadOnlySpan<byte> block = src.Slice(b * BlockBytes, BlockBytes);
+            Span<float> y = dst.Slice(b * BlockSize, BlockSize);
+            float d = F16.ToSingle(MemoryMarshal.Read<ushort>(block));
+            float dmin = F16.ToSingle(MemoryMarshal.Read<ushort>(block[2..]));
+            UnpackScaleMins(block.Slice(ScalesOffset, 12), sc, mn);
+            ReadOnlySpan<byte> qs = block[QsOffset..];
+            for (int c = 0; c < 4; c++)
+            {
+                float d1 = d * sc[2 * c], m1 = dmin * mn[2 * c];
+                float d2 = d * sc[2 * c + 1], m2 = dmin * mn[2 * c + 1];
+                for (int l = 0; l < 32; l++)
+                {
+                    y[64 * c + l] = d1 * (qs[32 * c + l] & 0xF) - m1;
+                    y[64 * c + 32 + l] = d2 * (qs[32 * c + l] >> 4) - m2;
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Q4_K row · Q8_K activation over <paramref name="blocks"/> super-blocks. Per super-block the integer sums
+    /// <c>S = Σ_j sc[j]·Σ_l q·y</c> and <c>M = Σ_j m[j]·(bsums[2j] + bsums[2j+1])</c> are exact, then
+    /// <c>sum += (d·y.d)·S; sum −= (dmin·y.d)·M</c> in float, super-blocks in order
+    /// (ggml_vec_dot_q4_K_q8_K: the same integers; ggml spreads the float part over 8 lanes, so it agrees to
+    /// float rounding). Every tier gives the same bits.
+    /// </summary>
+    public static unsafe float Dot(byte* w, byte* x, int blocks, SimdTier tier)
+    {
+        byte* sc = stackalloc byte[8];
+        byte* mn = stackalloc byte[8];
+        float sum = 0f;
+        for (int b = 0; b < blocks; b++)
+        {
+            byte* wb = w + (long)b * BlockBytes;
+            byte* xb = x + (long)b * Q8_K.BlockBytes;
+            UnpackScaleMins(new ReadOnlySpan<byte>(wb + ScalesOffset, 12), new Span<byte>(sc, 8), new Span<byte>(mn, 8));
+            byte* q = wb + QsOffset;
+            sbyte* y = (sbyte*)(xb + Q8_K.QsOffset);
+            int s = tier switch
+            {
+                SimdTier.Vector512 => Sum512(q, y, sc),
+                SimdTier.Vector256 => Sum256(q, y, sc),
+                _ => SumScalar(q, y, sc),
+            };
+            short* bsums = (short*)(xb + Q8_K.BsumsOffset);
+            int m = 0;
+            for (int j = 0; j < 8; j++)
+            {
+                m += mn[j] * (bsums[2 * j] + bsums[2 * j + 1]);
+            }
+            float yd = Unsafe.ReadUnaligned<float>(xb);
+            sum += F16.ToSingleFast(Unsafe.ReadUnaligned<ushort>(wb)) * yd * s;
+            sum -= F16.ToSingleFast(Unsafe.ReadUnaligned<ushort>(wb + 2)) * yd * m;
+        }
+        return sum;
+    }
+
+    private static unsafe int SumScalar(byte* q, sbyte* y, byte* sc)
+    {
+        int total = 0;
+        for (int c = 0; c < 4; c++)
+        {
+            int lo = 0, hi = 0;
+            for (int l = 0; l < 32; l++)
+            {
+                lo += (q[32 * c + l] & 0xF) * y[64 * c + l];
+                hi += (q[32 * c + l] >> 4) * y[64 * c + 32 + l];
+            }
+            total += sc[2 * c] * lo + sc[2 * c + 1] * hi;
+        }
+        return total;
+    }
+
+    private static unsafe int Sum256(byte* q, sbyte* y, byte* sc)
+    {
+        Vector256<int> acc = Vector256<int>.Zero;
+        Vector256<byte> mask = Vector256.Create((byte)0x0F);
+        for (int c = 0; c < 4; c++)
+        {
+            Vector256<byte> packed = Vector256.Load(q + 32 * c);
+            Vector256<byte> lo = packed & mask;
+            Vector256<byte> hi = Vector256.ShiftRightLogical(packed.AsUInt16(), 4).AsByte() & mask;
+            acc = Q8_K.MultiplyAddScaled(acc, lo, Vector256.Load(y + 64 * c), sc[2 * c], sc[2 * c]);
+            acc = Q8_K.MultiplyAddScaled(acc, hi, Vector256.Load(y + 64 * c + 32), sc[2 * c + 1], sc[2 * c + 1]);
+        }
+        return Vector256.Sum(acc);
+    }
+
+    // One chunk per step: its low nibbles then its high nibbles are elements 64c .. 64c+63 in order,
+    // so the 64 activation quants load contiguously.
+    private static unsafe int Sum512(byte* q, sbyte* y, byte* sc)
+    {
+        Vector512<int> acc = Vector512<int>.Zero;
+        Vector256<byte> mask = Vector256.Create((byte)0x0F);
+        for (int c = 0; c < 4; c++)
+        {
+            Vector256<byte> packed = Vector256.Load(q + 32 * c);
+            Vector512<byte> v = Vector512.Create(packed & mask, Vector256.ShiftRightLogical(packed.AsUInt16(), 4).AsByte() & mask);
+            acc = Q8_K.MultiplyAddScaled(acc, v, Vector512.Load(y + 64 * c), sc[2 * c], sc[2 * c], sc[2 * c + 1], sc[2 * c + 1]);
+        }
+        return Vector512.Sum(acc);
+    }
+}

@@ -41,6 +41,50 @@ public class BenchQuantizeCliTests
     public void QuantizeWritesLlamaCppsTypesAndData(GgmlType inputType, string type, LLamaFtype ftype) =>
         CompareWithLlamaCpp(Legacy with { WeightType = inputType }, type, ftype);
 
+    // Rows of 256 are whole K blocks, so the output projection takes Q6_K; 8 layers make use_more_bits choose
+    // layers 0, 3, 6 and 7 (first and last eighth, every third between) for attn_v / ffn_down in the _M mixes.
+    private static readonly TinyModelOptions KBlocks = new()
+    {
+        Architecture = TinyArchitecture.Qwen2, Dim = 256, Heads = 4, KvHeads = 2, FfnDim = 512, Layers = 8, ContextLength = 128, Seed = 12,
+    };
+
+    [Theory]
+    [InlineData(GgmlType.F32, "Q4_K_M", LLamaFtype.MOSTLY_Q4_K_M)]
+    [InlineData(GgmlType.F16, "Q5_K_M", LLamaFtype.MOSTLY_Q5_K_M)]
+    [InlineData(GgmlType.F32, "Q6_K", LLamaFtype.MOSTLY_Q6_K)]
+    [InlineData(GgmlType.F32, "Q4_0", LLamaFtype.MOSTLY_Q4_0)]
+    public void QuantizeKMixesWritesLlamaCppsTypesAndData(GgmlType inputType, string type, LLamaFtype ftype) =>
+        CompareWithLlamaCpp(KBlocks with { WeightType = inputType }, type, ftype);
+
+    [Fact]
+    public void Q4KMGivesQ6KToTheMoreBitsLayers()
+    {
+        string dir = Directory.CreateTempSubdirectory("seek-quantize-").FullName;
+        try
+        {
+            string output = Path.Combine(dir, "q4km.gguf");
+            var r = SeekProcess.Run("quantize", TinyModelBuilder.GetOrBuild(KBlocks), output, "q4_k_m");
+            Assert.True(r.ExitCode == 0, r.Stderr);
+            using var f = GgufFile.Open(output);
+            int[] moreBits = [0, 3, 6, 7];
+            for (int layer = 0; layer < KBlocks.Layers; layer++)
+            {
+                var expected = moreBits.Contains(layer) ? GgmlType.Q6_K : GgmlType.Q4_K;
+                Assert.Equal(expected, f.GetTensor($"blk.{layer}.attn_v.weight").Type);
+                Assert.Equal(expected, f.GetTensor($"blk.{layer}.ffn_down.weight").Type);
+                Assert.Equal(GgmlType.Q4_K, f.GetTensor($"blk.{layer}.attn_q.weight").Type);
+                Assert.Equal(GgmlType.F32, f.GetTensor($"blk.{layer}.attn_norm.weight").Type);
+            }
+            Assert.Equal(GgmlType.Q6_K, f.GetTensor("output.weight").Type);
+            Assert.Equal(GgmlType.Q4_K, f.GetTensor("token_embd.weight").Type);
+            Assert.Equal(15u, f.GetUInt32("general.file_type"));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     [Fact]
     public void BadTypeIsOneClearLine()
     {

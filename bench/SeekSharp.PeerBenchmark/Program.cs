@@ -80,8 +80,9 @@ internal static class Program
                 Line($"| {type} | | SeekSharp | n/a | n/a | | | {why} |");
         }
         Line();
-        Line($"- load average (1/5/15 min) at start: {startLoad}; at end: {LoadAverage()}. Other jobs share this machine: absolute numbers drop when it is busy; " +
-             "the alternating runs expose both engines to the same conditions, so the ratios are the figure to read.");
+        Line($"- load average (1/5/15 min) at start: {startLoad}; at end: {LoadAverage()}. A load above the thread count means other jobs " +
+             "competed for the CPUs: llama.cpp's worker threads spin at barriers and lose far more than SeekSharp then, so such runs favour SeekSharp; " +
+             "compare engines only on runs made at low load.");
         Line();
         Line("Ratios are SeekSharp / llama.cpp of the medians: above 1 is faster for t/s; below 1 is better for load time and RSS.");
         if (outFile is not null) File.WriteAllText(outFile, report.ToString());

@@ -17,6 +17,8 @@ public static class Program
             PerplexityCommand.Create(),
             ChatCommand.Create(),
             TemplateCommand.Create(),
+            BenchCommand.Create(),
+            QuantizeCommand.Create(),
         };
         var parse = root.Parse(args);
         return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false, Output = Console.Out, Error = Console.Error });

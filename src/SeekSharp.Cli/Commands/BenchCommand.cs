@@ -1,0 +1,123 @@
+using System.CommandLine;
+using System.Diagnostics;
+using SeekSharp.Inference;
+using SeekSharp.Models;
+
+namespace SeekSharp.Cli.Commands;
+
+/// <summary>
+/// <c>seek bench</c>: llama-bench's two measures on one model. pp = a prompt of <c>-p</c> random tokens evaluated in
+/// batches from an empty cache; tg = <c>-n</c> single-token decodes from an empty cache. Each is the median over
+/// <c>-r</c> repetitions after one warm-up, in tokens per second.
+/// </summary>
+internal static class BenchCommand
+{
+    public static Command Create()
+    {
+        var model = Common.ModelOption();
+        var prompt = new Option<int>("--n-prompt", "-p") { Description = "Prompt tokens for the pp test (0 skips it)", DefaultValueFactory = _ => 512 };
+        var gen = new Option<int>("--n-gen", "-n") { Description = "Generated tokens for the tg test (0 skips it)", DefaultValueFactory = _ => 128 };
+        var threads = new Option<int>("--threads", "-t") { Description = "Threads (0: all cores)", DefaultValueFactory = _ => 0 };
+        var reps = new Option<int>("--repetitions", "-r") { Description = "Repetitions of each test; the median is reported", DefaultValueFactory = _ => 5 };
+        var batch = new Option<int>("--ubatch-size", "-ub") { Description = "Tokens per forward pass in the pp test", DefaultValueFactory = _ => 512 };
+        var json = new Option<bool>("--json") { Description = "Print only {\"pp_tps\":x,\"tg_tps\":y,\"load_s\":z,\"rss_mb\":w}" };
+        var command = new Command("bench", "Measure prompt processing and generation speed, as llama-bench does") { model, prompt, gen, threads, reps, batch, json };
+        command.SetAction(r => Common.Guard(() =>
+        {
+            int p = r.GetValue(prompt), n = r.GetValue(gen), t = r.GetValue(threads), repetitions = r.GetValue(reps), ub = r.GetValue(batch);
+            if (p < 0 || n < 0 || p + n == 0) throw new ArgumentException($"-p and -n must be 0 or more and not both 0, got -p {p} -n {n}");
+            if (repetitions < 1) throw new ArgumentException($"-r must be at least 1, got {repetitions}");
+            if (ub < 1) throw new ArgumentException($"-ub must be at least 1, got {ub}");
+            if (t < 0) throw new ArgumentException($"-t must be 0 or more, got {t}");
+            // The kernels parallelise over the runtime's thread pool, which follows the processor count: a thread
+            // count can only be imposed from outside (DOTNET_PROCESSOR_COUNT) until ContextOptions takes one.
+            if (t != 0 && t != Environment.ProcessorCount)
+                Console.Error.WriteLine($"seek: warning: -t {t} is not applied: SeekSharp uses {Environment.ProcessorCount} threads here (set DOTNET_PROCESSOR_COUNT={t} to change that)");
+            var result = Run(TokenizeCommand.RequireFile(r.GetValue(model)!), p, n, repetitions, ub);
+            if (r.GetValue(json))
+                Common.WriteJson(new { pp_tps = result.PromptTps, tg_tps = result.GenerationTps, load_s = result.LoadSeconds, rss_mb = result.PeakRssMb });
+            else
+            {
+                Console.Out.WriteLine($"model      {Path.GetFileName(r.GetValue(model))} ({result.Parameters / 1e9:F2} B parameters, {result.FileBytes / 1048576.0:F0} MiB)");
+                Console.Out.WriteLine($"threads    {Environment.ProcessorCount}, repetitions {repetitions}");
+                if (p > 0) Console.Out.WriteLine($"pp{p,-7} {result.PromptTps,10:F2} tokens/s  (median; min {result.PromptRange.Min:F2}, max {result.PromptRange.Max:F2})");
+                if (n > 0) Console.Out.WriteLine($"tg{n,-7} {result.GenerationTps,10:F2} tokens/s  (median; min {result.GenerationRange.Min:F2}, max {result.GenerationRange.Max:F2})");
+                Console.Out.WriteLine($"load       {result.LoadSeconds,10:F3} s");
+                Console.Out.WriteLine($"peak RSS   {result.PeakRssMb,10:F1} MiB");
+            }
+            return 0;
+        }));
+        return command;
+    }
+
+    private sealed record Result(double PromptTps, (double Min, double Max) PromptRange, double GenerationTps, (double Min, double Max) GenerationRange,
+                                 double LoadSeconds, double PeakRssMb, long Parameters, long FileBytes);
+
+    private static Result Run(string path, int p, int n, int repetitions, int ubatch)
+    {
+        var clock = Stopwatch.StartNew();
+        using var model = Model.Load(path);
+        double load = clock.Elapsed.TotalSeconds;
+        using var context = model.CreateContext(new ContextOptions { ContextLength = Math.Max(p, n) + 1, BatchSize = Math.Max(1, Math.Min(ubatch, Math.Max(p, 1))) });
+        // Random ids as llama-bench uses: the speed of a dense model does not depend on which tokens it sees.
+        var rng = new Random(42);
+        int vocab = model.Config.VocabSize;
+        int[] promptTokens = Enumerable.Range(0, p).Select(_ => rng.Next(vocab)).ToArray();
+        var one = new Batch(1);
+
+        double Prompt()
+        {
+            context.Cache.Clear(0);
+            var c = Stopwatch.StartNew();
+            context.Prefill(promptTokens);
+            return p / c.Elapsed.TotalSeconds;
+        }
+        double Generate(int count)
+        {
+            context.Cache.Clear(0);
+            int token = model.Tokenizer.BosId ?? 0;
+            var c = Stopwatch.StartNew();
+            for (int i = 0; i < count; i++)
+            {
+                one.Clear();
+                one.Add(token, i, 0, wantLogits: true);
+                context.Decode(one);
+                token = rng.Next(vocab);
+            }
+            return count / c.Elapsed.TotalSeconds;
+        }
+
+        // Warm-up, as llama-bench does: first touches of the mapped weights and JIT tiering are not measured.
+        if (p > 0) { context.Cache.Clear(0); context.Prefill(promptTokens.AsSpan(0, Math.Min(p, context.BatchSize))); }
+        if (n > 0) Generate(Math.Min(n, 4));
+        var pp = new double[p > 0 ? repetitions : 0];
+        var tg = new double[n > 0 ? repetitions : 0];
+        for (int i = 0; i < repetitions; i++)
+        {
+            if (p > 0) pp[i] = Prompt();
+            if (n > 0) tg[i] = Generate(n);
+        }
+        return new Result(Median(pp), Range(pp), Median(tg), Range(tg), load, PeakRssMb(), model.ParameterCount, new FileInfo(path).Length);
+    }
+
+    private static double Median(double[] values)
+    {
+        if (values.Length == 0) return 0;
+        var sorted = values.Order().ToArray();
+        int mid = sorted.Length / 2;
+        return sorted.Length % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+    }
+
+    private static (double, double) Range(double[] values) => values.Length == 0 ? (0, 0) : (values.Min(), values.Max());
+
+    /// <summary>Peak resident set (VmHWM of /proc/self/status) in MiB; mapped weight pages count once touched.</summary>
+    internal static double PeakRssMb()
+    {
+        const string status = "/proc/self/status";
+        if (File.Exists(status))
+            foreach (string line in File.ReadLines(status))
+                if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+                    return long.Parse(line.AsSpan(6).Trim().ToString().Split(' ')[0]) / 1024.0;
+        return Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0;
+    }
+}

@@ -1,0 +1,82 @@
+using System.Runtime.InteropServices;
+using SeekSharp.Gguf;
+using SeekSharp.Kernels;
+
+namespace SeekSharp.Quantization;
+
+/// <summary>Progress of <see cref="GgufQuantizer.Quantize"/>: tensor <see cref="Index"/> (1-based) of <see cref="Count"/> is done.</summary>
+public sealed record QuantizeProgress(int Index, int Count, TensorPlan Tensor);
+
+/// <summary>
+/// Rewrites a GGUF model in a <see cref="LlamaFileType"/> mix, as llama-quantize does: same metadata (plus
+/// <c>general.file_type</c> and <c>general.quantization_version</c>), tensors in llama.cpp's order, each encoded in the
+/// type <see cref="QuantizationRecipe"/> chooses with ggml's reference quantizers, so the output equals llama.cpp's
+/// own quantization of the same input (no importance matrix).
+/// </summary>
+public static class GgufQuantizer
+{
+    /// <summary>ggml's GGML_QNT_VERSION, which llama-quantize writes as <c>general.quantization_version</c>.</summary>
+    public const uint QuantizationVersion = 2;
+
+    /// <summary>Rows encoded per parallel work item: enough work to amortise scheduling, small enough to balance.</summary>
+    private const int ChunkElements = 1 << 18;
+
+    /// <summary>
+    /// Quantizes <paramref name="inputPath"/> into <paramref name="outputPath"/>. Non-F32 inputs (F16, BF16, Q8_0, ...)
+    /// are decoded to F32 first; tensors whose type does not change are copied byte for byte.
+    /// </summary>
+    /// <returns>The plan that was written, in file order.</returns>
+    /// <exception cref="GgufFormatException">The input is not a valid GGUF model.</exception>
+    /// <exception cref="NotSupportedException">A chosen type (e.g. llama.cpp's Q5_0 fallback) cannot be encoded yet.</exception>
+    public static IReadOnlyList<TensorPlan> Quantize(string inputPath, string outputPath, LlamaFileType mix, IProgress<QuantizeProgress>? progress = null)
+    {
+        if (Path.GetFullPath(inputPath) == Path.GetFullPath(outputPath))
+            throw new ArgumentException($"the output '{outputPath}' must differ from the input: the input is memory-mapped while the output is written");
+        using var input = GgufFile.Open(inputPath);
+        var plan = QuantizationRecipe.Plan(input, mix);
+        foreach (var p in plan)
+            if (p.Target != p.Source.Type && !TensorTypes.IsSupported(p.Target))
+                throw new NotSupportedException(
+                    $"tensor '{p.Source.Name}' needs {p.Target}{(p.FallbackFrom is { } f ? $" (llama.cpp's fallback for {f}: its rows of {p.Source.Shape[0]} are not whole {f} blocks)" : "")}, which SeekSharp cannot encode yet");
+
+        var writer = new GgufWriter(input.Version);
+        foreach (var (key, value) in input.Metadata)
+            writer.Set(key, value);
+        writer.Set("general.quantization_version", QuantizationVersion);
+        writer.Set("general.file_type", (uint)mix);
+
+        for (int i = 0; i < plan.Count; i++)
+        {
+            var p = plan[i];
+            ReadOnlyMemory<byte> data = p.Target == p.Source.Type ? input.GetTensorBytes(p.Source).ToArray() : Encode(input, p.Source, p.Target);
+            writer.AddTensor(p.Source.Name, p.Target, p.Source.Shape, data);
+            progress?.Report(new QuantizeProgress(i + 1, plan.Count, p));
+        }
+        writer.Write(outputPath);
+        return plan;
+    }
+
+    // Decodes and re-encodes a tensor in chunks of whole rows, in parallel; each row is independent in every ggml type.
+    private static unsafe byte[] Encode(GgufFile input, GgufTensorInfo t, GgmlType target)
+    {
+        long cols = t.Shape[0];
+        long rows = t.ElementCount / cols;
+        long srcRowBytes = TensorTypes.RowBytes(t.Type, cols), dstRowBytes = TensorTypes.RowBytes(target, cols);
+        var output = new byte[checked(dstRowBytes * rows)];
+        byte* src = input.GetTensorPointer(t);
+        int rowsPerChunk = (int)Math.Max(1, ChunkElements / cols);
+        long chunks = (rows + rowsPerChunk - 1) / rowsPerChunk;
+        Parallel.For(0L, chunks, () => new float[rowsPerChunk * cols], (c, _, floats) =>
+        {
+            long first = c * rowsPerChunk;
+            int n = (int)Math.Min(rowsPerChunk, rows - first);
+            var values = floats.AsSpan(0, (int)(n * cols));
+            var from = new ReadOnlySpan<byte>(src + first * srcRowBytes, (int)(n * srcRowBytes));
+            if (t.Type == GgmlType.F32) MemoryMarshal.Cast<byte, float>(from).CopyTo(values);
+            else TensorTypes.Dequantize(t.Type, from, values);
+            TensorTypes.Quantize(target, values, output.AsSpan((int)(first * dstRowBytes), (int)(n * dstRowBytes)));
+            return floats;
+        }, _ => { });
+        return output;
+    }
+}

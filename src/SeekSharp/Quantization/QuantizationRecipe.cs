@@ -1,0 +1,225 @@
+using SeekSharp.Gguf;
+using SeekSharp.Kernels;
+
+namespace SeekSharp.Quantization;
+
+/// <summary>
+/// Chooses the type of every tensor for a <see cref="LlamaFileType"/> mix, as llama.cpp's quantizer does
+/// (src/llama-quant.cpp: tensor_allows_quantization, llama_tensor_get_type, tensor_type_fallback), so that a file we
+/// quantize has the same per-tensor types as one llama-quantize writes from the same input.
+/// </summary>
+/// <remarks>
+/// The rules that matter for the mixes we write:
+/// <list type="bullet">
+/// <item>Only weights of two or more dimensions are quantized; norms, biases and other 1-D tensors keep their type.</item>
+/// <item>The output projection (and the token embedding when it doubles as the output, i.e. no <c>output.weight</c>)
+/// gets Q6_K, unless the mix is Q8_0 (stays Q8_0) or its rows are not whole 256-blocks (Q8_0).</item>
+/// <item>Q4_K_M / Q5_K_M give Q6_K to attn_v and ffn_down of the "more bits" layers: the first and last eighth of the
+/// stack and every third layer between (llama.cpp's use_more_bits).</item>
+/// <item>A tensor whose rows are not whole blocks of its type falls back: Q4_K → Q5_0, Q5_K → Q5_1, Q6_K → Q8_0, and
+/// F16 when even that does not divide.</item>
+/// </list>
+/// The counters that number attn_v / ffn_down layers advance in llama.cpp's tensor order (by layer, then by name),
+/// which <see cref="Plan"/> also uses as the output order.
+/// </remarks>
+public static class QuantizationRecipe
+{
+    /// <summary>The names <c>seek quantize</c> accepts, with their mix.</summary>
+    public static IReadOnlyDictionary<string, LlamaFileType> Names { get; } = new Dictionary<string, LlamaFileType>(StringComparer.OrdinalIgnoreCase)
+    {
+        ["Q8_0"] = LlamaFileType.MostlyQ8_0,
+        ["Q4_0"] = LlamaFileType.MostlyQ4_0,
+        ["Q4_K_M"] = LlamaFileType.MostlyQ4_K_M,
+        ["Q5_K_M"] = LlamaFileType.MostlyQ5_K_M,
+        ["Q6_K"] = LlamaFileType.MostlyQ6_K,
+        ["F16"] = LlamaFileType.MostlyF16,
+    };
+
+    /// <summary>The mix called <paramref name="name"/> (case-insensitive: Q8_0, Q4_0, Q4_K_M, Q5_K_M, Q6_K, F16).</summary>
+    /// <exception cref="ArgumentException">Unknown name; the message lists the known ones.</exception>
+    public static LlamaFileType Parse(string name) =>
+        Names.TryGetValue(name, out var t) ? t
+            : throw new ArgumentException($"unknown quantization type '{name}'; expected one of {string.Join(", ", Names.Keys)}", nameof(name));
+
+    /// <summary>The type most weights of <paramref name="mix"/> get (llama.cpp's llama_ftype_get_default_type).</summary>
+    public static GgmlType DefaultType(LlamaFileType mix) => mix switch
+    {
+        LlamaFileType.AllF32 => GgmlType.F32,
+        LlamaFileType.MostlyF16 => GgmlType.F16,
+        LlamaFileType.MostlyQ4_0 => GgmlType.Q4_0,
+        LlamaFileType.MostlyQ8_0 => GgmlType.Q8_0,
+        LlamaFileType.MostlyQ4_K_M => GgmlType.Q4_K,
+        LlamaFileType.MostlyQ5_K_M => GgmlType.Q5_K,
+        LlamaFileType.MostlyQ6_K => GgmlType.Q6_K,
+        _ => throw new ArgumentOutOfRangeException(nameof(mix), mix, "not a mix SeekSharp writes"),
+    };
+
+    /// <summary>
+    /// The tensors of <paramref name="file"/> in llama.cpp's processing order (non-layer tensors first, then by layer
+    /// number, each group by name) with the type each is written in under <paramref name="mix"/>.
+    /// </summary>
+    /// <exception cref="GgufFormatException">Required metadata (architecture, block count) is missing.</exception>
+    public static IReadOnlyList<TensorPlan> Plan(GgufFile file, LlamaFileType mix)
+    {
+        var model = ModelFacts.Read(file);
+        var ordered = file.Tensors.OrderBy(t => LayerOf(t.Name)).ThenBy(t => t.Name, StringComparer.Ordinal).ToList();
+        var state = new Counters
+        {
+            AttentionV = ordered.Count(t => IsAttentionV(t.Name)),
+            Layers = model.Layers,
+            TiedEmbeddings = !ordered.Any(t => t.Name == "output.weight"),
+        };
+        GgmlType defaultType = DefaultType(mix);
+        var plan = new List<TensorPlan>(ordered.Count);
+        foreach (var t in ordered)
+        {
+            if (!AllowsQuantization(t))
+            {
+                plan.Add(new TensorPlan(t, t.Type));
+                continue;
+            }
+            GgmlType type = IsQuantized(defaultType) ? ChooseInMix(state, model, t, defaultType, mix) : defaultType;
+            GgmlType fallback = IsQuantized(type) ? Fallback(t, type) : type;
+            plan.Add(new TensorPlan(t, fallback, fallback != type ? type : null));
+        }
+        return plan;
+    }
+
+    /// <summary>Facts about the model that steer the mix (llama.cpp reads them from hparams).</summary>
+    private sealed record ModelFacts(string Architecture, int Layers, int Experts, bool Is70B)
+    {
+        public static ModelFacts Read(GgufFile f)
+        {
+            string arch = f.GetString("general.architecture");
+            int layers = (int)f.GetUInt32($"{arch}.block_count");
+            int experts = (int)f.GetUInt32OrDefault($"{arch}.expert_count", 0);
+            uint heads = f.GetUInt32OrDefault($"{arch}.attention.head_count", 0);
+            uint kvHeads = f.GetUInt32OrDefault($"{arch}.attention.head_count_kv", heads);
+            // llama.cpp types an 80-layer llama with grouped-query attention as LLM_TYPE_70B (with equal counts: 65B).
+            return new ModelFacts(arch, layers, experts, arch == "llama" && layers == 80 && heads != kvHeads);
+        }
+    }
+
+    private sealed class Counters
+    {
+        public int AttentionV, Layers;
+        public int NextAttentionV, NextFfnDown;
+        public bool TiedEmbeddings;
+    }
+
+    // llama_tensor_get_type_impl restricted to the K and legacy mixes above; each branch names the llama.cpp rule.
+    private static GgmlType ChooseInMix(Counters s, ModelFacts m, GgufTensorInfo t, GgmlType type, LlamaFileType mix)
+    {
+        string name = t.Name;
+        bool isOutput = name == "output.weight";
+        bool isTokenEmbedding = name is "token_embd.weight" or "per_layer_token_embd.weight";
+        if (isOutput || (s.TiedEmbeddings && isTokenEmbedding))
+        {
+            // The output projection decides every logit, so it keeps more bits than the mix.
+            if (m.Architecture == "falcon" || t.Shape[0] % BlockSize(type) != 0) return GgmlType.Q8_0;
+            return type == GgmlType.Q8_0 ? type : GgmlType.Q6_K;
+        }
+        if (isTokenEmbedding) return type;
+        bool moreBitsMix = mix is LlamaFileType.MostlyQ4_K_M or LlamaFileType.MostlyQ5_K_M;
+        if (IsAttentionV(name))
+        {
+            if (moreBitsMix && UseMoreBits(s.NextAttentionV, s.AttentionV)) type = GgmlType.Q6_K;
+            // A 70B model shares each attn_v among 8 heads, so it is small and cheap to keep finer.
+            if (m.Is70B && type is GgmlType.Q3_K or GgmlType.Q4_K) type = GgmlType.Q5_K;
+            if (m.Experts == 8) type = GgmlType.Q8_0;
+            s.NextAttentionV++;
+            return type;
+        }
+        if (name.Contains("attn_k.weight", StringComparison.Ordinal))
+            return m.Experts == 8 ? GgmlType.Q8_0 : type;
+        if (name.Contains("ffn_down", StringComparison.Ordinal))
+        {
+            int layer = m.Experts > 1 ? LayerOf(name) : s.NextFfnDown;
+            if (mix == LlamaFileType.MostlyQ4_K_M)
+            {
+                if (m.Architecture == "falcon")
+                    type = layer < s.Layers / 16 ? GgmlType.Q6_K : UseMoreBits(layer, s.Layers) ? GgmlType.Q5_K : GgmlType.Q4_K;
+                else if (UseMoreBits(layer, s.Layers))
+                    type = GgmlType.Q6_K;
+            }
+            else if (mix == LlamaFileType.MostlyQ5_K_M && UseMoreBits(layer, s.Layers))
+                type = GgmlType.Q6_K;
+            s.NextFfnDown++;
+            return type;
+        }
+        if (name.Contains("attn_output.weight", StringComparison.Ordinal))
+            return m.Architecture != "falcon" && m.Experts == 8 && mix == LlamaFileType.MostlyQ4_K_M ? GgmlType.Q5_K : type;
+        if (name.Contains("attn_qkv.weight", StringComparison.Ordinal))
+            return mix switch { LlamaFileType.MostlyQ4_K_M => GgmlType.Q5_K, LlamaFileType.MostlyQ5_K_M => GgmlType.Q6_K, _ => type };
+        return type;
+    }
+
+    // The first and last eighth of the layers, and every third layer in between.
+    private static bool UseMoreBits(int layer, int layers) =>
+        layer < layers / 8 || layer >= 7 * layers / 8 || (layer - layers / 8) % 3 == 2;
+
+    // tensor_type_fallback: a row must be whole blocks of its type, else a 32-block type of similar size is used.
+    private static GgmlType Fallback(GgufTensorInfo t, GgmlType type)
+    {
+        long cols = t.Shape[0];
+        if (cols % BlockSize(type) == 0) return type;
+        GgmlType fallback = type switch
+        {
+            GgmlType.Q4_K => GgmlType.Q5_0,
+            GgmlType.Q5_K => GgmlType.Q5_1,
+            GgmlType.Q6_K => GgmlType.Q8_0,
+            GgmlType.Q2_K or GgmlType.Q3_K => GgmlType.Q4_0,
+            _ => throw new NotSupportedException($"tensor '{t.Name}' has rows of {cols} elements, not whole blocks of {type}, and llama.cpp defines no fallback for {type}"),
+        };
+        return cols % BlockSize(fallback) == 0 ? fallback : GgmlType.F16;
+    }
+
+    // tensor_allows_quantization: named weights of 2+ dimensions, minus the small or sensitive ones llama.cpp keeps.
+    private static bool AllowsQuantization(GgufTensorInfo t)
+    {
+        if (Dimensions(t.Shape) < 2) return false;
+        string n = t.Name;
+        if (!n.EndsWith("weight", StringComparison.Ordinal)) return false;
+        string[] kept =
+        [
+            "_norm.weight", "ffn_gate_inp.weight", "ffn_gate_tid2eid.weight", "altup", "laurel", "per_layer_model_proj",
+            "ssm_conv1d", "shortconv.conv.weight", "time_mix_", "attn_rel_b.weight", ".position_embd", ".rel_pos",
+            ".patch_embd", ".patch_merger", "indexer.k_proj.weight", "indexer.q_proj.weight",
+        ];
+        foreach (string k in kept)
+            if (n.Contains(k, StringComparison.Ordinal)) return false;
+        return n is not ("position_embd.weight" or "token_types.weight");
+    }
+
+    // ggml_n_dims: trailing dimensions of size 1 do not count.
+    private static int Dimensions(long[] shape)
+    {
+        for (int i = shape.Length - 1; i >= 1; i--)
+            if (shape[i] > 1) return i + 1;
+        return 1;
+    }
+
+    private static bool IsAttentionV(string name) =>
+        name.Contains("attn_v.weight", StringComparison.Ordinal) || name.Contains("attn_qkv.weight", StringComparison.Ordinal)
+        || name.Contains("attn_kv_b.weight", StringComparison.Ordinal);
+
+    // llama.cpp's loader orders weights by the number after "blk." (-1 for the others), then by name.
+    private static int LayerOf(string name)
+    {
+        if (!name.StartsWith("blk.", StringComparison.Ordinal)) return -1;
+        int end = name.IndexOf('.', 4);
+        return end > 4 && int.TryParse(name.AsSpan(4, end - 4), out int layer) ? layer : -1;
+    }
+
+    private static bool IsQuantized(GgmlType t) => t is not (GgmlType.F32 or GgmlType.F16 or GgmlType.BF16);
+
+    // Elements per block of the types a mix can choose (ggml's QK_K = 256 for the K types, 32 for the legacy ones),
+    // known here so a plan can be made even for types the kernels cannot encode yet.
+    internal static int BlockSize(GgmlType t) => t switch
+    {
+        GgmlType.F32 or GgmlType.F16 or GgmlType.BF16 => 1,
+        GgmlType.Q4_0 or GgmlType.Q4_1 or GgmlType.Q5_0 or GgmlType.Q5_1 or GgmlType.Q8_0 => 32,
+        GgmlType.Q2_K or GgmlType.Q3_K or GgmlType.Q4_K or GgmlType.Q5_K or GgmlType.Q6_K => 256,
+        _ => throw new NotSupportedException($"no block size known for {t}"),
+    };
+}

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using SeekSharp.Kernels.Simd;
 
 namespace SeekSharp.Kernels.Quants;
@@ -83,6 +84,17 @@ internal static class Q4_0
         return nibbles.AsSByte() - Vector256.Create((sbyte)8);
     }
 
+    /// <summary>Partial sums of one Q4_0 × Q8_0 block pair: nibbles widened to int16 and re-centred by −8.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe Vector256<int> Partials(byte* w, byte* x)
+    {
+        Vector128<byte> q = Vector128.Load(w + 2);
+        Vector256<short> eight = Vector256.Create((short)8);
+        Vector256<short> lo = Avx2.ConvertToVector256Int16(q & Vector128.Create((byte)0x0F)) - eight;
+        Vector256<short> hi = Avx2.ConvertToVector256Int16(Vector128.ShiftRightLogical(q, 4)) - eight;
+        return Int8BlockDot.Partials(lo, hi, Int8BlockDot.Load16((sbyte*)(x + 2)), Int8BlockDot.Load16((sbyte*)(x + 18)));
+    }
+
     /// <summary>
     /// Q4_0 row · Q8_0 activation over <paramref name="blocks"/> blocks:
     /// <c>Σ_b (float)(Σ_j (nibble_j − 8)·x.qs[j]) · (w.d · x.d)</c>, blocks summed in order in float
@@ -102,6 +114,23 @@ internal static class Q4_0
                     Vector512.Create(Vector256.Load((sbyte*)(x0 + 2)), Vector256.Load((sbyte*)(x0 + Q8_0.BlockBytes + 2))));
                 sum += s0 * Q8_0.Scale(w0, x0);
                 sum += s1 * Q8_0.Scale(w0 + BlockBytes, x0 + Q8_0.BlockBytes);
+            }
+        }
+        if (tier == SimdTier.Vector256 && Avx2.IsSupported)
+        {
+            // Four blocks per step, as in Q8_0.Dot: one reduction, then scale and add in block order.
+            for (; b + 4 <= blocks; b += 4)
+            {
+                byte* wb = w + b * BlockBytes, xb = x + b * Q8_0.BlockBytes;
+                Vector128<int> dots = Int8BlockDot.Reduce4(Partials(wb, xb), Partials(wb + BlockBytes, xb + Q8_0.BlockBytes),
+                    Partials(wb + 2 * BlockBytes, xb + 2 * Q8_0.BlockBytes), Partials(wb + 3 * BlockBytes, xb + 3 * Q8_0.BlockBytes));
+                Vector128<float> terms = Vector128.ConvertToSingle(dots) * Vector128.Create(
+                    Q8_0.Scale(wb, xb), Q8_0.Scale(wb + BlockBytes, xb + Q8_0.BlockBytes),
+                    Q8_0.Scale(wb + 2 * BlockBytes, xb + 2 * Q8_0.BlockBytes), Q8_0.Scale(wb + 3 * BlockBytes, xb + 3 * Q8_0.BlockBytes));
+                sum += terms.GetElement(0);
+                sum += terms.GetElement(1);
+                sum += terms.GetElement(2);
+                sum += terms.GetElement(3);
             }
         }
         if (tier >= SimdTier.Vector256)

@@ -17,7 +17,7 @@ internal static class BenchCommand
         var model = Common.ModelOption();
         var prompt = new Option<int>("--n-prompt", "-p") { Description = "Prompt tokens for the pp test (0 skips it)", DefaultValueFactory = _ => 512 };
         var gen = new Option<int>("--n-gen", "-n") { Description = "Generated tokens for the tg test (0 skips it)", DefaultValueFactory = _ => 128 };
-        var threads = new Option<int>("--threads", "-t") { Description = "Threads (0: all cores)", DefaultValueFactory = _ => 0 };
+        var threads = new Option<int>("--threads", "-t") { Description = "Threads (0: the shared pool, one per logical processor)", DefaultValueFactory = _ => 0 };
         var reps = new Option<int>("--repetitions", "-r") { Description = "Repetitions of each test; the median is reported", DefaultValueFactory = _ => 5 };
         var batch = new Option<int>("--ubatch-size", "-ub") { Description = "Tokens per forward pass in the pp test", DefaultValueFactory = _ => 512 };
         var json = new Option<bool>("--json") { Description = "Print only {\"pp_tps\":x,\"tg_tps\":y,\"load_s\":z,\"rss_mb\":w}" };
@@ -29,17 +29,13 @@ internal static class BenchCommand
             if (repetitions < 1) throw new ArgumentException($"-r must be at least 1, got {repetitions}");
             if (ub < 1) throw new ArgumentException($"-ub must be at least 1, got {ub}");
             if (t < 0) throw new ArgumentException($"-t must be 0 or more, got {t}");
-            // The kernels parallelise over the runtime's thread pool, which follows the processor count: a thread
-            // count can only be imposed from outside (DOTNET_PROCESSOR_COUNT) until ContextOptions takes one.
-            if (t != 0 && t != Environment.ProcessorCount)
-                Console.Error.WriteLine($"seek: warning: -t {t} is not applied: SeekSharp uses {Environment.ProcessorCount} threads here (set DOTNET_PROCESSOR_COUNT={t} to change that)");
-            var result = Run(TokenizeCommand.RequireFile(r.GetValue(model)!), p, n, repetitions, ub);
+            var result = Run(TokenizeCommand.RequireFile(r.GetValue(model)!), p, n, repetitions, ub, t);
             if (r.GetValue(json))
                 Common.WriteJson(new { pp_tps = result.PromptTps, tg_tps = result.GenerationTps, load_s = result.LoadSeconds, rss_mb = result.PeakRssMb });
             else
             {
                 Console.Out.WriteLine($"model      {Path.GetFileName(r.GetValue(model))} ({result.Parameters / 1e9:F2} B parameters, {result.FileBytes / 1048576.0:F0} MiB)");
-                Console.Out.WriteLine($"threads    {Environment.ProcessorCount}, repetitions {repetitions}");
+                Console.Out.WriteLine($"threads    {result.Threads}, repetitions {repetitions}");
                 if (p > 0) Console.Out.WriteLine($"pp{p,-7} {result.PromptTps,10:F2} tokens/s  (median; min {result.PromptRange.Min:F2}, max {result.PromptRange.Max:F2})");
                 if (n > 0) Console.Out.WriteLine($"tg{n,-7} {result.GenerationTps,10:F2} tokens/s  (median; min {result.GenerationRange.Min:F2}, max {result.GenerationRange.Max:F2})");
                 Console.Out.WriteLine($"load       {result.LoadSeconds,10:F3} s");
@@ -51,14 +47,14 @@ internal static class BenchCommand
     }
 
     private sealed record Result(double PromptTps, (double Min, double Max) PromptRange, double GenerationTps, (double Min, double Max) GenerationRange,
-                                 double LoadSeconds, double PeakRssMb, long Parameters, long FileBytes);
+                                 double LoadSeconds, double PeakRssMb, long Parameters, long FileBytes, int Threads);
 
-    private static Result Run(string path, int p, int n, int repetitions, int ubatch)
+    private static Result Run(string path, int p, int n, int repetitions, int ubatch, int threads)
     {
         var clock = Stopwatch.StartNew();
         using var model = Model.Load(path);
         double load = clock.Elapsed.TotalSeconds;
-        using var context = model.CreateContext(new ContextOptions { ContextLength = Math.Max(p, n) + 1, BatchSize = Math.Max(1, Math.Min(ubatch, Math.Max(p, 1))) });
+        using var context = model.CreateContext(new ContextOptions { ContextLength = Math.Max(p, n) + 1, BatchSize = Math.Max(1, Math.Min(ubatch, Math.Max(p, 1))), Threads = threads });
         // Random ids as llama-bench uses: the speed of a dense model does not depend on which tokens it sees.
         var rng = new Random(42);
         int vocab = model.Config.VocabSize;
@@ -97,7 +93,7 @@ internal static class BenchCommand
             if (p > 0) pp[i] = Prompt();
             if (n > 0) tg[i] = Generate(n);
         }
-        return new Result(Median(pp), Range(pp), Median(tg), Range(tg), load, PeakRssMb(), model.ParameterCount, new FileInfo(path).Length);
+        return new Result(Median(pp), Range(pp), Median(tg), Range(tg), load, PeakRssMb(), model.ParameterCount, new FileInfo(path).Length, context.Threads);
     }
 
     private static double Median(double[] values)

@@ -47,7 +47,7 @@ internal static class Program
         Line($"- tests: pp{prompt} (prompt of {prompt} random tokens from an empty cache) and tg{gen} ({gen} single-token decodes from an empty cache)");
         Line($"- {reps} alternating runs per engine, each a fresh process doing a warm-up then one measured pp and tg; medians shown (min-max in brackets)");
         Line("- llama.cpp: llama-bench defaults (mmap, CPU repacking on, n_batch 2048, n_ubatch 512, F16 KV cache), flash attention off; " +
-             "SeekSharp: `seek bench` (mmap, ubatch 512, F32 KV cache), DOTNET_PROCESSOR_COUNT set to the thread count");
+             "SeekSharp: `seek bench` (mmap, ubatch 512, F16 KV cache), DOTNET_PROCESSOR_COUNT set to the thread count");
         Line();
         Line($"| type | file MiB | engine | pp{prompt} t/s | tg{gen} t/s | tg × file GB/s | load s | peak RSS MiB |");
         Line("|---|---:|---|---:|---:|---:|---:|---:|");

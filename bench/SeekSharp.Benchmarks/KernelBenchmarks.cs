@@ -23,7 +23,7 @@ public unsafe class KernelBenchmarks : IDisposable
     float[] y = null!;
 
     /// <summary>Weight storage type.</summary>
-    [Params(GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_0)]
+    [Params(GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q6_K)]
     public GgmlType Type { get; set; }
 
     /// <summary>Weight bytes one MatVec reads: the figure behind the GB/s column.</summary>

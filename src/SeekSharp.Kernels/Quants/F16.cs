@@ -3,6 +3,7 @@ using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using SeekSharp.Kernels.Simd;
 
 namespace SeekSharp.Kernels.Quants;
@@ -144,7 +145,7 @@ internal static class F16
             }
             sum = Vector512.Sum(acc0 + acc1);
         }
-        else if (tier >= SimdTier.Vector256 && n >= Vector256<float>.Count)
+        else if (tier >= SimdTier.Vector256 && n >= Vector256<float>.Count && !(Avx2.IsSupported && TryDotSignExtend(w, x, n, ref i, ref sum)))
         {
             Vector256<float> acc0 = Vector256<float>.Zero, acc1 = Vector256<float>.Zero;
             for (; i <= n - 16; i += 16)
@@ -164,6 +165,46 @@ internal static class F16
             sum += ToSingle(w[i]) * x[i];
         }
         return sum;
+    }
+
+    /// <summary>
+    /// The Vector256 loop of <see cref="Dot"/> (same steps, same accumulators, so the same bits) with a cheaper
+    /// widening that holds for finite halves only: vpmovsxwd straight from memory puts the sign in bits 31..16,
+    /// so after a shift by 13 bit 31 is the sign, bits 28..30 are sign copies to clear and bits 27..13 the
+    /// magnitude; the 2^112 rebias of <see cref="Widen(Vector256{uint})"/> then follows. Infinities and NaNs
+    /// (exponent 31) would come out finite, so their presence is tracked with one unsigned max per 16 halves
+    /// (<c>h &lt;&lt; 1 ≥ 0xF800</c>) and the caller falls back to the exact widening when any is seen.
+    /// </summary>
+    /// <returns>false (and <paramref name="i"/>, <paramref name="sum"/> untouched) when the row holds an inf or NaN.</returns>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe bool TryDotSignExtend(ushort* w, float* x, int n, ref int i, ref float sum)
+    {
+        Vector256<int> keep = Vector256.Create(unchecked((int)0x8FFFE000));
+        Vector256<float> rebias = Vector256.Create(0x77800000).AsSingle();
+        Vector256<float> acc0 = Vector256<float>.Zero, acc1 = Vector256<float>.Zero;
+        Vector256<ushort> top = Vector256<ushort>.Zero;
+        int j = i;
+        for (; j <= n - 16; j += 16)
+        {
+            top = Avx2.Max(top, Vector256.Load(w + j) << 1);
+            Vector256<float> lo = ((Avx2.ConvertToVector256Int32((short*)(w + j)) << 13) & keep).AsSingle() * rebias;
+            Vector256<float> hi = ((Avx2.ConvertToVector256Int32((short*)(w + j + 8)) << 13) & keep).AsSingle() * rebias;
+            acc0 = Vector256.FusedMultiplyAdd(lo, Vector256.Load(x + j), acc0);
+            acc1 = Vector256.FusedMultiplyAdd(hi, Vector256.Load(x + j + 8), acc1);
+        }
+        for (; j <= n - 8; j += 8)
+        {
+            top = Avx2.Max(top, Vector256.Create(Vector128.Load(w + j) << 1, Vector128<ushort>.Zero));
+            Vector256<float> v = ((Avx2.ConvertToVector256Int32((short*)(w + j)) << 13) & keep).AsSingle() * rebias;
+            acc0 = Vector256.FusedMultiplyAdd(v, Vector256.Load(x + j), acc0);
+        }
+        if (Vector256.GreaterThanOrEqualAny(top, Vector256.Create((ushort)0xF800)))
+        {
+            return false;
+        }
+        i = j;
+        sum = Vector256.Sum(acc0 + acc1);
+        return true;
     }
 
     /// <summary><c>y[i] += a · x[i]</c> for half x (widened exactly), one rounding per element (fused).</summary>

@@ -84,15 +84,20 @@ internal static class Q4_0
         return nibbles.AsSByte() - Vector256.Create((sbyte)8);
     }
 
-    /// <summary>Partial sums of one Q4_0 × Q8_0 block pair: nibbles widened to int16 and re-centred by −8.</summary>
+    /// <summary>
+    /// Partial sums of one Q4_0 × Q8_0 block pair. The nibbles stay unsigned (0..15), which is what vpmaddubsw
+    /// wants in its first operand; with the activation as the signed operand each int16 pair sum is at most
+    /// 2·15·128 &lt; 32767, so it cannot saturate, and neither can 2·8·128 for the offset term. Subtracting
+    /// 8·(x_{2k} + x_{2k+1}) re-centres every pair exactly (|result| ≤ 2·8·128) before vpmaddwd widens to int32.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static unsafe Vector256<int> Partials(byte* w, byte* x)
     {
-        Vector128<byte> q = Vector128.Load(w + 2);
-        Vector256<short> eight = Vector256.Create((short)8);
-        Vector256<short> lo = Avx2.ConvertToVector256Int16(q & Vector128.Create((byte)0x0F)) - eight;
-        Vector256<short> hi = Avx2.ConvertToVector256Int16(Vector128.ShiftRightLogical(q, 4)) - eight;
-        return Int8BlockDot.Partials(lo, hi, Int8BlockDot.Load16((sbyte*)(x + 2)), Int8BlockDot.Load16((sbyte*)(x + 18)));
+        Vector128<ushort> q = Vector128.Load((ushort*)(w + 2));
+        Vector256<byte> nibbles = Vector256.Create(q, q >>> 4).AsByte() & Vector256.Create((byte)0x0F);
+        Vector256<sbyte> xq = Vector256.Load((sbyte*)(x + 2));
+        Vector256<short> pairs = Avx2.MultiplyAddAdjacent(nibbles, xq) - Avx2.MultiplyAddAdjacent(Vector256.Create((byte)8), xq);
+        return Avx2.MultiplyAddAdjacent(pairs, Vector256.Create((short)1));
     }
 
     /// <summary>

@@ -177,4 +177,29 @@ public class F16Tests
             Assert.True(Math.Abs(vec - scalar) <= TestData.SummationBound(n, sumAbs), $"vec {vec} scalar {scalar}");
         }
     }
+
+    /// <summary>
+    /// The Vector256 dot widens finite halves by a shortcut that would turn inf and NaN into finite values; a
+    /// weight row holding one must take the exact widening and give the scalar result (±inf or NaN).
+    /// </summary>
+    [Theory]
+    [InlineData(0x7C00, 5), InlineData(0xFC00, 17), InlineData(0x7E00, 40), InlineData(0xFD01, 63)]
+    public unsafe void DotPropagatesInfAndNaNWeights(int special, int at)
+    {
+        foreach (Tier t in new[] { Tier.Vector256, Tier.Vector512 })
+        {
+            float[] wf = TestData.Random(64, 23), x = TestData.Random(64, 24);
+            ushort[] w = wf.Select(F16.FromSingle).ToArray();
+            w[at] = (ushort)special;
+            x[at] = 0.5f;
+            fixed (ushort* pw = w)
+            fixed (float* px = x)
+            {
+                float vec = F16.Dot(pw, px, w.Length, (SimdTier)t);
+                float scalar = F16.Dot(pw, px, w.Length, SimdTier.Scalar);
+                Assert.True(float.IsInfinity(scalar) || float.IsNaN(scalar), $"scalar {scalar}");
+                Assert.Equal(scalar, vec);
+            }
+        }
+    }
 }

@@ -1,3 +1,5 @@
+using SeekSharp.Kernels.Quants;
+
 namespace SeekSharp.Kernels.Tests.Quants;
 
 public class Q4_KTests() : KQuantTests(GgmlType.Q4_K)
@@ -32,6 +34,26 @@ public class Q4_KTests() : KQuantTests(GgmlType.Q4_K)
         Assert.Equal(1 * 33 * 3 - 0.5f * 50, y[128]);
         Assert.Equal(-0.5f * 50, y[129]);
         Assert.Equal(0f, y[160]);          // sub-block 5: sc = m = 0
+    }
+
+    [Fact]
+    public unsafe void WordwiseScaleUnpackMatchesBytewise()
+    {
+        // Random headers cover every 6-bit code in every position, including the split codes of sub-blocks 4..7.
+        var rng = new Random(41);
+        byte[] packed = new byte[12];
+        byte[] sc = new byte[8], mn = new byte[8], sc2 = new byte[8], mn2 = new byte[8];
+        for (int trial = 0; trial < 2000; trial++)
+        {
+            rng.NextBytes(packed);
+            Q4_K.UnpackScaleMins(packed, sc, mn);
+            fixed (byte* pq = packed, ps = sc2, pm = mn2)
+            {
+                Q4_K.UnpackScaleMins(pq, ps, pm);
+            }
+            Assert.Equal(sc, sc2);
+            Assert.Equal(mn, mn2);
+        }
     }
 
     [Fact]

@@ -22,6 +22,10 @@ public static class MatMul
     // Below this many multiply-adds a call runs on the calling thread: scheduling would cost more.
     private const long ParallelThreshold = 1L << 16;
 
+    // Converting the activation costs about one pass over it, tiny next to the product; it only pays to share it
+    // across threads (one more barrier, costly on a loaded machine) for very large batches.
+    private const long ParallelConvertThreshold = 1L << 22;
+
     /// <summary><c>y[r] = Σ_c W[r, c] · x[c]</c>.</summary>
     /// <param name="type">Weight type.</param>
     /// <param name="w">Weights [rows, cols], row-major, <c>rows * RowBytes(type, cols)</c> bytes.</param>
@@ -79,7 +83,7 @@ public static class MatMul
         fixed (float* py = y)
         {
             var convert = new ActivationRows { Type = type, X = px, A = pa, Cols = cols, ActStride = actStride, N = n, Tier = tier };
-            if (parallel && n > 1)
+            if (parallel && n * (long)cols >= ParallelConvertThreshold)
             {
                 // Each token row converts on its own (blocks never straddle rows), so the split cannot change a bit.
                 convert.ChunkRows = (n + threads - 1) / threads;
@@ -121,7 +125,7 @@ public static class MatMul
     // each weight row and each activation row is reused from L1 across the micro-block instead of re-read from L2.
     // Every output is still one call of the type's dot on (weight row, activation row): results do not depend on
     // the tiling.
-    private const long TokenTileBytes = 384 * 1024;
+    private const long TokenTileBytes = 128 * 1024;
     private const long L1TileBytes = 24 * 1024;
     private const int MaxRowTile = 8;
     private const int MaxTokenMicro = 8;

@@ -22,6 +22,10 @@ public static class MatMul
     // Below this many multiply-adds a call runs on the calling thread: scheduling would cost more.
     private const long ParallelThreshold = 1L << 16;
 
+    // Converting the activation costs about one pass over it, tiny next to the product; it only pays to share it
+    // across threads (one more barrier, costly on a loaded machine) for very large batches.
+    private const long ParallelConvertThreshold = 1L << 22;
+
     /// <summary><c>y[r] = Σ_c W[r, c] · x[c]</c>.</summary>
     /// <param name="type">Weight type.</param>
     /// <param name="w">Weights [rows, cols], row-major, <c>rows * RowBytes(type, cols)</c> bytes.</param>
@@ -71,38 +75,80 @@ public static class MatMul
         }
         long actStride = ActivationRowBytes(type, cols);
         byte[] activation = ActivationScratch(actStride * n);
+        long macs = (long)rows * cols * n;
+        int threads = pool?.ThreadCount ?? 1;
+        bool parallel = pool is not null && threads > 1 && macs >= ParallelThreshold;
         fixed (float* px = x)
         fixed (byte* pa = activation)
         fixed (float* py = y)
         {
-            ConvertActivation(type, px, pa, n * cols, tier);
+            var convert = new ActivationRows { Type = type, X = px, A = pa, Cols = cols, ActStride = actStride, N = n, Tier = tier };
+            if (parallel && n * (long)cols >= ParallelConvertThreshold)
+            {
+                // Each token row converts on its own (blocks never straddle rows), so the split cannot change a bit.
+                convert.ChunkRows = (n + threads - 1) / threads;
+                pool!.For((n + convert.ChunkRows - 1) / convert.ChunkRows, ref convert);
+            }
+            else
+            {
+                convert.ChunkRows = n;
+                convert.Run(0);
+            }
+            long rowBytes = TensorTypes.RowBytes(type, cols);
             var work = new RowBlocks
             {
-                Type = type, W = w, RowBytes = TensorTypes.RowBytes(type, cols), Rows = rows, Cols = cols,
+                Type = type, W = w, RowBytes = rowBytes, Rows = rows, Cols = cols,
                 A = pa, ActStride = actStride, Y = py, N = n, Tier = tier,
                 TokenTile = (int)Math.Clamp(TokenTileBytes / actStride, 1, n),
+                RowTile = (int)Math.Clamp(L1TileBytes / 2 / Math.Max(1, rowBytes), 1, MaxRowTile),
+                TokenMicro = (int)Math.Clamp(L1TileBytes / 2 / actStride, 1, MaxTokenMicro),
             };
-            long macs = (long)rows * cols * n;
-            int threads = pool?.ThreadCount ?? 1;
-            if (pool is null || threads == 1 || macs < ParallelThreshold)
+            if (!parallel)
             {
                 work.ChunkRows = rows;
                 work.Run(0);
             }
             else
             {
-                // A few chunks per thread so that a core slowed by other work does not hold up the call.
-                work.ChunkRows = Math.Max(1, (rows + threads * 4 - 1) / (threads * 4));
-                pool.For((rows + work.ChunkRows - 1) / work.ChunkRows, ref work);
+                // A few chunks per thread so that a core slowed by other work does not hold up the call; chunks are
+                // whole row tiles so that every tile keeps its L1 shape.
+                int chunk = Math.Max(1, (rows + threads * 4 - 1) / (threads * 4));
+                work.ChunkRows = (chunk + work.RowTile - 1) / work.RowTile * work.RowTile;
+                pool!.For((rows + work.ChunkRows - 1) / work.ChunkRows, ref work);
             }
         }
     }
 
-    // Activations of a batch are tiled so that a tile stays in L2 while a chunk of weight rows (each read from
-    // memory once per tile, and from L1 for every token of the tile) is dotted against it.
+    // Three levels of blocking for a batch (prompt processing), each sized so that its operands stay in one cache
+    // level: a tile of activation rows stays in L2 while a chunk of weight rows is swept against it (each weight row
+    // is read from memory once per tile); inside it, a few weight rows × a few activation rows together fit L1, so
+    // each weight row and each activation row is reused from L1 across the micro-block instead of re-read from L2.
+    // Every output is still one call of the type's dot on (weight row, activation row): results do not depend on
+    // the tiling.
     private const long TokenTileBytes = 128 * 1024;
+    private const long L1TileBytes = 24 * 1024;
+    private const int MaxRowTile = 8;
+    private const int MaxTokenMicro = 8;
 
-    /// <summary>One chunk of weight rows against all n activation rows, tiled over tokens.</summary>
+    /// <summary>Converts token rows to the vec_dot_type, a chunk of rows per work item.</summary>
+    private unsafe struct ActivationRows : IParallelWork
+    {
+        public GgmlType Type;
+        public float* X;         // [N, Cols]
+        public byte* A;          // [N, ActStride]
+        public int Cols, N, ChunkRows;
+        public long ActStride;
+        public SimdTier Tier;
+
+        public void Run(int chunk)
+        {
+            int i0 = chunk * ChunkRows, i1 = Math.Min(N, i0 + ChunkRows);
+            // Every vec_dot_type layout packs whole blocks with no row padding, so a run of rows converts as one span.
+            ConvertActivation(Type, X + (long)i0 * Cols, A + i0 * ActStride, (i1 - i0) * Cols, Tier);
+        }
+    }
+
+    /// <summary>One chunk of weight rows against all n activation rows, tiled over tokens and rows.</summary>
     private unsafe struct RowBlocks : IParallelWork
     {
         public GgmlType Type;
@@ -112,21 +158,37 @@ public static class MatMul
         public byte* A;          // [N, ActStride] activation in the vec_dot_type
         public long ActStride;
         public float* Y;         // [N, Rows]
-        public int N, ChunkRows, TokenTile;
+        public int N, ChunkRows, TokenTile, RowTile, TokenMicro;
         public SimdTier Tier;
 
         public void Run(int chunk)
         {
             int r0 = chunk * ChunkRows, r1 = Math.Min(Rows, r0 + ChunkRows);
+            if (N == 1)
+            {
+                for (int r = r0; r < r1; r++)
+                {
+                    Y[r] = RowDot(Type, W + r * RowBytes, A, Cols, Tier);
+                }
+                return;
+            }
             for (int i0 = 0; i0 < N; i0 += TokenTile)
             {
                 int i1 = Math.Min(N, i0 + TokenTile);
-                for (int r = r0; r < r1; r++)
+                for (int rb = r0; rb < r1; rb += RowTile)
                 {
-                    byte* wr = W + r * RowBytes;
-                    for (int i = i0; i < i1; i++)
+                    int rb1 = Math.Min(r1, rb + RowTile);
+                    for (int ib = i0; ib < i1; ib += TokenMicro)
                     {
-                        Y[(long)i * Rows + r] = RowDot(Type, wr, A + i * ActStride, Cols, Tier);
+                        int ib1 = Math.Min(i1, ib + TokenMicro);
+                        for (int r = rb; r < rb1; r++)
+                        {
+                            byte* wr = W + r * RowBytes;
+                            for (int i = ib; i < ib1; i++)
+                            {
+                                Y[(long)i * Rows + r] = RowDot(Type, wr, A + i * ActStride, Cols, Tier);
+                            }
+                        }
                     }
                 }
             }

@@ -1,0 +1,45 @@
+using SeekSharp.Kernels.Simd;
+
+namespace SeekSharp.Kernels.Tests;
+
+/// <summary>
+/// The batched path tiles rows and tokens for cache reuse and converts activations in parallel; every output must
+/// still be bit-identical to the single-token dot of the same weight row and activation row.
+/// </summary>
+public class MatMulTilingTests
+{
+    // cols 512 gives several rows and tokens per L1 micro-block; F32 at 16384 cols makes each activation row 64 KiB,
+    // so a batch spans several L2 token tiles and the row tile shrinks to one row.
+    [Theory]
+    [InlineData(GgmlType.F32, 512)]
+    [InlineData(GgmlType.F32, 16384)]
+    [InlineData(GgmlType.F16, 512)]
+    [InlineData(GgmlType.BF16, 512)]
+    [InlineData(GgmlType.Q8_0, 512)]
+    [InlineData(GgmlType.Q4_0, 512)]
+    [InlineData(GgmlType.Q4_K, 512)]
+    [InlineData(GgmlType.Q5_K, 512)]
+    [InlineData(GgmlType.Q6_K, 512)]
+    public unsafe void BatchEqualsTokenByTokenBitForBit(GgmlType t, int cols)
+    {
+        const int rows = 53, n = 21;   // neither a multiple of any tile size
+        float[] wf = TestData.Random(rows * cols, 80), x = TestData.Random(n * cols, 81, 2f);
+        byte[] w = new byte[rows * TensorTypes.RowBytes(t, cols)];
+        TensorTypes.Quantize(t, wf, w);
+        float[] batched = new float[n * rows], serial = new float[n * rows], single = new float[rows];
+        fixed (byte* pw = w)
+        {
+            MatMul.MatMulRows(t, pw, rows, cols, x, batched, n);
+            MatMul.Multiply(t, pw, rows, cols, x, serial, n, SimdCapabilities.Best, parallel: false);
+            for (int i = 0; i < n; i++)
+            {
+                MatMul.Multiply(t, pw, rows, cols, x.AsSpan(i * cols, cols), single, 1, SimdCapabilities.Best, parallel: false);
+                for (int r = 0; r < rows; r++)
+                {
+                    Assert.Equal(BitConverter.SingleToInt32Bits(single[r]), BitConverter.SingleToInt32Bits(batched[i * rows + r]));
+                }
+            }
+        }
+        Assert.Equal(serial, batched);
+    }
+}

@@ -59,19 +59,7 @@ public class KQuantConformanceTests(ITestOutputHelper output)
         using var reference = LlamaCpp.Load(path, ContextLength);
         int[] prompt = reference.Tokenize(ModelConformanceTests.Prompt, addSpecial: true, parseSpecial: false)[..160];
 
-        using var model = Model.Load(path);
-        using var context = model.CreateContext(new ContextOptions { ContextLength = ContextLength, BatchSize = 64 });
-        context.Prefill(prompt);
-        float[] ours = context.Logits(0).ToArray();
-        float[] theirs = reference.LastLogits(prompt);
-
-        Assert.Equal(theirs.Length, ours.Length);
-        float maxDiff = 0, maxAbs = 0;
-        for (int i = 0; i < ours.Length; i++)
-        {
-            maxDiff = MathF.Max(maxDiff, MathF.Abs(ours[i] - theirs[i]));
-            maxAbs = MathF.Max(maxAbs, MathF.Abs(theirs[i]));
-        }
+        var (_, _, maxDiff, maxAbs) = LlamaCppComparison.FinalLogits(path, reference, prompt, ContextLength);
         output.WriteLine($"{arch} {type}: {prompt.Length} prompt tokens, max |logit diff| = {maxDiff:E2} (max |logit| {maxAbs:F2})");
         Assert.True(maxDiff <= LogitBound, $"max logit difference {maxDiff:E3} exceeds {LogitBound:E0} for {type}");
     }
@@ -84,23 +72,15 @@ public class KQuantConformanceTests(ITestOutputHelper output)
         string path = TinyModelBuilder.GetOrBuild(Options(arch, Enum.Parse<GgmlType>(type)));
         using var reference = LlamaCpp.Load(path, ContextLength);
         int[] prompt = reference.Tokenize("Once upon a time, in a small village by the sea,", addSpecial: true, parseSpecial: false);
-        int[] theirs = reference.Greedy(prompt, n);
-
-        using var model = Model.Load(path);
-        using var context = model.CreateContext(new ContextOptions { ContextLength = ContextLength });
-        int[] ours = ModelConformanceTests.GreedyIds(context, prompt, n);
-        int agree = 0;
-        while (agree < n && ours[agree] == theirs[agree]) agree++;
+        var (_, theirs, agree, margin) = LlamaCppComparison.GreedyContinuation(path, reference, prompt, n, ContextLength);
         if (agree == n)
         {
             output.WriteLine($"{arch} {type}: greedy agrees on {n}/{n} tokens; distinct tokens {theirs.Distinct().Count()}");
             return;
         }
         // We may part ways only where llama.cpp itself nearly ties.
-        float[] at = reference.LastLogits([.. prompt, .. theirs[..agree]]);
-        float margin = at[theirs[agree]] - at[ours[agree]];
         output.WriteLine($"{arch} {type}: greedy agrees on {agree}/{n} tokens, then llama.cpp's margin between the two choices is {margin:E2}");
-        Assert.InRange(margin, 0f, LogitBound);
+        Assert.InRange(margin!.Value, 0f, LogitBound);
     }
 
     [Theory]
@@ -113,11 +93,7 @@ public class KQuantConformanceTests(ITestOutputHelper output)
         string text = File.ReadAllText(Path.Combine(RealTokenizers.RepoRoot(), "tests", "data", "perplexity.txt"));
         int[] tokens = reference.Tokenize(text, addSpecial: true, parseSpecial: false);
         tokens = tokens[..Math.Min(tokens.Length, 4 * chunk)];
-        var theirs = reference.Perplexity(tokens, chunk);
-
-        using var model = Model.Load(path);
-        using var context = model.CreateContext(new ContextOptions { ContextLength = chunk, BatchSize = 64 });
-        var ours = Perplexity.Compute(context, tokens, chunk, model.Tokenizer.AddBos ? model.Tokenizer.BosId : null);
+        var (ours, theirs) = LlamaCppComparison.Perplexity(path, reference, tokens, chunk);
 
         double ratio = ours.Value / theirs.Value;
         output.WriteLine($"{arch} {type}: {tokens.Length} tokens, ppl ours {ours.Value:F6} llama.cpp {theirs.Value:F6} ratio {ratio:F7} ({ours.TokensScored} scored)");

@@ -62,19 +62,7 @@ public class ModelConformanceTests(ITestOutputHelper output)
         prompt = prompt[..Math.Min(prompt.Length, 160)];
         Assert.True(prompt.Length >= 64, $"prompt has {prompt.Length} tokens, want at least 64");
 
-        using var model = Model.Load(path);
-        using var context = model.CreateContext(new ContextOptions { ContextLength = ContextLength, BatchSize = 64, KvCacheType = GgmlType.F32 });
-        context.Prefill(prompt);
-        float[] ours = context.Logits(0).ToArray();
-        float[] theirs = reference.LastLogits(prompt);
-
-        Assert.Equal(theirs.Length, ours.Length);
-        float maxDiff = 0, maxAbs = 0;
-        for (int i = 0; i < ours.Length; i++)
-        {
-            maxDiff = MathF.Max(maxDiff, MathF.Abs(ours[i] - theirs[i]));
-            maxAbs = MathF.Max(maxAbs, MathF.Abs(theirs[i]));
-        }
+        var (ours, theirs, maxDiff, maxAbs) = LlamaCppComparison.FinalLogits(path, reference, prompt, ContextLength);
         output.WriteLine($"{arch} {type} {variant}: {prompt.Length} prompt tokens, max |logit diff| = {maxDiff:E2} (max |logit| {maxAbs:F2})");
         Assert.True(maxDiff <= LogitBound(type), $"max logit difference {maxDiff:E3} exceeds {LogitBound(type):E0} for {type}");
         if (type == "F32")
@@ -105,13 +93,7 @@ public class ModelConformanceTests(ITestOutputHelper output)
         string path = TinyModelBuilder.GetOrBuild(Options(arch, type, variant));
         using var reference = LlamaCpp.Load(path, ContextLength);
         int[] prompt = reference.Tokenize("Once upon a time, in a small village by the sea,", addSpecial: true, parseSpecial: false);
-        int[] theirs = reference.Greedy(prompt, n);
-
-        using var model = Model.Load(path);
-        using var context = model.CreateContext(new ContextOptions { ContextLength = ContextLength, KvCacheType = GgmlType.F32 });
-        int[] ours = GreedyIds(context, prompt, n);
-        int agree = 0;
-        while (agree < n && ours[agree] == theirs[agree]) agree++;
+        var (ours, theirs, agree, margin) = LlamaCppComparison.GreedyContinuation(path, reference, prompt, n, ContextLength);
         if (agree == n || type is "F32" or "F16")
         {
             output.WriteLine($"{arch} {type} {variant}: greedy agrees on {agree}/{n} tokens; distinct tokens {theirs.Distinct().Count()}");
@@ -120,10 +102,8 @@ public class ModelConformanceTests(ITestOutputHelper output)
         }
         // Other types may part ways only where llama.cpp itself nearly ties: its logit for its own choice must exceed
         // its logit for ours by less than the logit bound of the type.
-        float[] at = reference.LastLogits([.. prompt, .. theirs[..agree]]);
-        float margin = at[theirs[agree]] - at[ours[agree]];
         output.WriteLine($"{arch} {type} {variant}: greedy agrees on {agree}/{n} tokens, then llama.cpp's margin between the two choices is {margin:E2}");
-        Assert.InRange(margin, 0f, LogitBound(type));
+        Assert.InRange(margin!.Value, 0f, LogitBound(type));
     }
 
     [Theory]
@@ -135,11 +115,7 @@ public class ModelConformanceTests(ITestOutputHelper output)
         using var reference = LlamaCpp.Load(path, ContextLength);
         string text = File.ReadAllText(Path.Combine(RealTokenizers.RepoRoot(), "tests", "data", "perplexity.txt"));
         int[] tokens = reference.Tokenize(text, addSpecial: true, parseSpecial: false);
-        var theirs = reference.Perplexity(tokens, chunk);
-
-        using var model = Model.Load(path);
-        using var context = model.CreateContext(new ContextOptions { ContextLength = chunk, BatchSize = 64, KvCacheType = GgmlType.F32 });
-        var ours = Perplexity.Compute(context, tokens, chunk, model.Tokenizer.AddBos ? model.Tokenizer.BosId : null);
+        var (ours, theirs) = LlamaCppComparison.Perplexity(path, reference, tokens, chunk);
 
         double ratio = ours.Value / theirs.Value;
         output.WriteLine($"{arch} {type} {variant}: {text.Length} chars, {tokens.Length} tokens, ppl ours {ours.Value:F6} llama.cpp {theirs.Value:F6} ratio {ratio:F7} ({ours.TokensScored} scored)");
@@ -147,22 +123,5 @@ public class ModelConformanceTests(ITestOutputHelper output)
         Assert.Equal(theirs.TokensScored, ours.TokensScored);
         double tolerance = type is "F32" or "F16" or "BF16" ? 0.001 : 0.01;
         Assert.InRange(ratio, 1 - tolerance, 1 + tolerance);
-    }
-
-    internal static int[] GreedyIds(InferenceContext context, int[] prompt, int n)
-    {
-        context.Cache.Clear(0);
-        context.Prefill(prompt);
-        var result = new int[n];
-        var batch = new Batch(1);
-        for (int i = 0; i < n; i++)
-        {
-            result[i] = LlamaCpp.ArgMax(context.Logits(0));
-            if (i == n - 1) break;
-            batch.Clear();
-            batch.Add(result[i], prompt.Length + i, 0, wantLogits: true);
-            context.Decode(batch);
-        }
-        return result;
     }
 }

@@ -101,7 +101,7 @@ public static class MatMul
                 A = pa, ActStride = actStride, Y = py, N = n, Tier = tier,
                 TokenTile = (int)Math.Clamp(TokenTileBytes / actStride, 1, n),
                 RowTile = (int)Math.Clamp(L1TileBytes / 2 / Math.Max(1, rowBytes), 1, MaxRowTile),
-                TokenMicro = (int)Math.Clamp(L1TileBytes / 2 / actStride, 1, MaxTokenMicro),
+                TokenMicro = TokenMicroBlock(type, actStride),
             };
             if (!parallel)
             {
@@ -129,6 +129,14 @@ public static class MatMul
     private const long L1TileBytes = 24 * 1024;
     private const int MaxRowTile = 8;
     private const int MaxTokenMicro = 8;
+
+    // Types with a four-token kernel take micro-blocks of whole groups of four, even if that overfills L1 a little:
+    // a leftover token would take the slower single-token dot.
+    private static int TokenMicroBlock(GgmlType type, long actStride)
+    {
+        int fit = (int)Math.Clamp(L1TileBytes / 2 / actStride, 1, MaxTokenMicro);
+        return HasDot4(type) ? Math.Max(4, fit / 4 * 4) : fit;
+    }
 
     /// <summary>Converts token rows to the vec_dot_type, a chunk of rows per work item.</summary>
     private unsafe struct ActivationRows : IParallelWork
@@ -184,7 +192,15 @@ public static class MatMul
                         for (int r = rb; r < rb1; r++)
                         {
                             byte* wr = W + r * RowBytes;
-                            for (int i = ib; i < ib1; i++)
+                            int i = ib;
+                            if (HasDot4(Type))
+                            {
+                                for (; i + 4 <= ib1; i += 4)
+                                {
+                                    RowDot4(Type, wr, A + i * ActStride, ActStride, Cols, Y + (long)i * Rows + r, Rows, Tier);
+                                }
+                            }
+                            for (; i < ib1; i++)
                             {
                                 Y[(long)i * Rows + r] = RowDot(Type, wr, A + i * ActStride, Cols, Tier);
                             }
@@ -269,6 +285,22 @@ public static class MatMul
                 break;
             default:
                 throw TensorTypes.Unsupported(type);
+        }
+    }
+
+    private static bool HasDot4(GgmlType type) => type is GgmlType.Q8_0 or GgmlType.Q4_0;
+
+    /// <summary>
+    /// One weight row against four activation rows (<c>a + t·actStride</c>), written to <c>y[t·yStride]</c>; each output
+    /// is bit for bit what <see cref="RowDot"/> gives for its pair, so the batch split never changes a result.
+    /// </summary>
+    private static unsafe void RowDot4(GgmlType type, byte* w, byte* a, long actStride, int cols, float* y, long yStride, SimdTier tier)
+    {
+        switch (type)
+        {
+            case GgmlType.Q8_0: Q8_0.Dot4(w, a, actStride, cols / Q8_0.BlockSize, y, yStride, tier); break;
+            case GgmlType.Q4_0: Q4_0.Dot4(w, a, actStride, cols / Q4_0.BlockSize, y, yStride, tier); break;
+            default: throw TensorTypes.Unsupported(type);
         }
     }
 

@@ -94,7 +94,8 @@ public class MatMulTests
     [Fact]
     public unsafe void QuantizedMatVecIsTheBlockwiseIntegerFormula()
     {
-        // Restates llama.cpp's generic q4_0·q8_0: per block (float)Σ q_w·q_x times (d_w·d_x), blocks in order.
+        // Restates llama.cpp's AVX2 q4_0·q8_0 order: eight float lanes, lane l taking elements 4l..4l+3 of every
+        // block as fma(d_w·d_x, Σ q_w·q_x, lane), then the halves added and the four sums paired.
         const int rows = 5, cols = 96;
         float[] wf = TestData.Random(rows * cols, 72), x = TestData.Random(cols, 73);
         byte[] w = new byte[rows * 3 * 18];
@@ -112,17 +113,23 @@ public class MatMulTests
         }
         for (int r = 0; r < rows; r++)
         {
-            float sum = 0;
+            float[] lane = new float[8];
             for (int b = 0; b < 3; b++)
             {
-                int wo = (r * 3 + b) * 18, xo = b * 34, isum = 0;
-                for (int j = 0; j < 16; j++)
+                int wo = (r * 3 + b) * 18, xo = b * 34;
+                float scale = F16.ToSingle(BitConverter.ToUInt16(w, wo)) * F16.ToSingle(BitConverter.ToUInt16(xq, xo));
+                for (int l = 0; l < 8; l++)
                 {
-                    isum += ((w[wo + 2 + j] & 0xF) - 8) * (sbyte)xq[xo + 2 + j];
-                    isum += ((w[wo + 2 + j] >> 4) - 8) * (sbyte)xq[xo + 2 + j + 16];
+                    int isum = 0;
+                    for (int j = 4 * l; j < 4 * l + 4; j++)
+                    {
+                        int nibble = j < 16 ? w[wo + 2 + j] & 0xF : w[wo + 2 + j - 16] >> 4;
+                        isum += (nibble - 8) * (sbyte)xq[xo + 2 + j];
+                    }
+                    lane[l] = MathF.FusedMultiplyAdd(scale, isum, lane[l]);
                 }
-                sum += isum * (F16.ToSingle(BitConverter.ToUInt16(w, wo)) * F16.ToSingle(BitConverter.ToUInt16(xq, xo)));
             }
+            float sum = ((lane[0] + lane[4]) + (lane[2] + lane[6])) + ((lane[1] + lane[5]) + (lane[3] + lane[7]));
             Assert.Equal(sum, y[r]);
         }
     }

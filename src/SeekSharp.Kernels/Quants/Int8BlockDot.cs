@@ -5,81 +5,96 @@ using System.Runtime.Intrinsics.X86;
 namespace SeekSharp.Kernels.Quants;
 
 /// <summary>
-/// Exact integer dot products of 32-element int8 blocks, the inner step of every Q*_0 × Q8_0 dot.
-/// Integer sums are order independent, so every tier returns the same value as the scalar loop.
-/// Products of int8 values fit in int16 (|q| ≤ 128 → |q·q| ≤ 16384); pairs are summed in int32.
+/// The inner step of every Q*_0 × Q8_0 dot: exact integer products of a 32-element int8 block pair, left as eight
+/// int32 lanes, lane l holding <c>Σ_{j=4l}^{4l+3} w_j·x_j</c>, and the float accumulation of those lanes.
 /// </summary>
+/// <remarks>
+/// Dots accumulate in eight float lanes, block by block, <c>acc_l = fma(d_w·d_x, lane_l, acc_l)</c>, and end with
+/// <see cref="Sum"/>: the order of llama.cpp's AVX2 ggml_vec_dot_q8_0_q8_0. Keeping the block's eight partial sums
+/// apart instead of reducing each block to one integer saves a horizontal reduction per 32 weights, which is most of
+/// the cost of a block. The scalar twins follow the same lanes, so every tier gives the same bits, and so does the
+/// multi-token kernel of the batched matmul.
+/// </remarks>
 internal static class Int8BlockDot
 {
+    public const int Lanes = 8;
+
+    /// <summary>Scalar twin of <see cref="Partials(Vector256{sbyte}, Vector256{sbyte})"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static unsafe int Scalar(sbyte* a, sbyte* b)
+    public static unsafe int Lane(sbyte* w, sbyte* x, int lane)
     {
-        int sum = 0;
-        for (int j = 0; j < 32; j++)
-        {
-            sum += a[j] * b[j];
-        }
-        return sum;
+        int j = 4 * lane;
+        return w[j] * x[j] + w[j + 1] * x[j + 1] + w[j + 2] * x[j + 2] + w[j + 3] * x[j + 3];
     }
 
-    /// <summary>One block: 32 × int8 in each operand.</summary>
+    /// <summary>
+    /// The eight lane sums of one block pair. The activation <paramref name="x"/> must not hold −128, which
+    /// <see cref="Q8_0.QuantizeActivation"/> never produces (|q| ≤ 127); the weight may.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static int Dot(Vector256<sbyte> a, Vector256<sbyte> b)
+    public static Vector256<int> Partials(Vector256<sbyte> w, Vector256<sbyte> x)
     {
-        var (aLo, aHi) = Vector256.Widen(a);
-        var (bLo, bHi) = Vector256.Widen(b);
-        Vector256<int> pairs;
         if (Avx2.IsSupported)
         {
-            // vpmaddwd: multiply int16 lanes and add adjacent pairs into int32.
-            pairs = Avx2.MultiplyAddAdjacent(aLo, bLo) + Avx2.MultiplyAddAdjacent(aHi, bHi);
+            // vpmaddubsw needs an unsigned operand: |w| (−128 becomes 128, read unsigned) against x carrying w's sign.
+            // An int16 pair sum is at most 2·128·127 < 32767, so it cannot saturate; vpmaddwd by ones then adds
+            // adjacent pairs, giving lane l the bytes 4l..4l+3.
+            Vector256<short> pairs = Avx2.MultiplyAddAdjacent(Avx2.Abs(w), Avx2.Sign(x, w));
+            return Avx2.MultiplyAddAdjacent(pairs, Vector256.Create((short)1));
         }
-        else
-        {
-            var (p0, p1) = Vector256.Widen(aLo * bLo);
-            var (p2, p3) = Vector256.Widen(aHi * bHi);
-            pairs = (p0 + p1) + (p2 + p3);
-        }
-        return Vector256.Sum(pairs);
-    }
-
-    /// <summary>Two blocks at once: lanes 0..31 are block 0, lanes 32..63 block 1.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static (int Block0, int Block1) Dot(Vector512<sbyte> a, Vector512<sbyte> b)
-    {
-        // Widen splits exactly at the block boundary: the lower half holds block 0.
-        var (aLo, aHi) = Vector512.Widen(a);
-        var (bLo, bHi) = Vector512.Widen(b);
-        if (Avx512BW.IsSupported)
-        {
-            return (Vector512.Sum(Avx512BW.MultiplyAddAdjacent(aLo, bLo)), Vector512.Sum(Avx512BW.MultiplyAddAdjacent(aHi, bHi)));
-        }
-        var (p0, p1) = Vector512.Widen(aLo * bLo);
-        var (p2, p3) = Vector512.Widen(aHi * bHi);
-        return (Vector512.Sum(p0 + p1), Vector512.Sum(p2 + p3));
+        return Portable(w, x);
     }
 
     /// <summary>
-    /// Eight int32 partial sums of one block whose 32 values arrive as two sign-extended halves (int16 lanes):
-    /// vpmaddwd multiplies exactly (|q| ≤ 128) and adds adjacent pairs; the lanes add up to the block's dot.
+    /// As <see cref="Partials(Vector256{sbyte}, Vector256{sbyte})"/> for a weight held as unsigned values 0..15 minus
+    /// an offset of 8 (Q4_0): the nibbles go straight into vpmaddubsw's unsigned operand and the offset is taken off
+    /// each int16 pair sum (|15·127·2| and |8·127·2| both fit), so no sign fix-up of the weights is needed.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<int> Partials(Vector256<short> aLo, Vector256<short> aHi, Vector256<short> bLo, Vector256<short> bHi) =>
-        Avx2.MultiplyAddAdjacent(aLo, bLo) + Avx2.MultiplyAddAdjacent(aHi, bHi);
-
-    /// <summary>Sign-extends 16 int8 values at <paramref name="p"/> to int16 lanes (vpmovsxbw from memory).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static unsafe Vector256<short> Load16(sbyte* p) => Avx2.ConvertToVector256Int16(p);
-
-    /// <summary>
-    /// Reduces the partial sums of four blocks to their four dots at once: two rounds of vphaddd pair the lanes of
-    /// all four inputs, leaving each 128-bit half with one partial per block, and the halves are added.
-    /// Integer addition is exact in any order, so this equals four separate sums, at a fraction of the shuffles.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<int> Reduce4(Vector256<int> p0, Vector256<int> p1, Vector256<int> p2, Vector256<int> p3)
+    public static Vector256<int> PartialsOffset8(Vector256<byte> nibbles, Vector256<sbyte> x)
     {
-        Vector256<int> h = Avx2.HorizontalAdd(Avx2.HorizontalAdd(p0, p1), Avx2.HorizontalAdd(p2, p3));
-        return h.GetLower() + h.GetUpper();
+        if (Avx2.IsSupported)
+        {
+            Vector256<short> pairs = Avx2.MultiplyAddAdjacent(nibbles, x) - Avx2.MultiplyAddAdjacent(Vector256.Create((byte)8), x);
+            return Avx2.MultiplyAddAdjacent(pairs, Vector256.Create((short)1));
+        }
+        return Portable(nibbles.AsSByte() - Vector256.Create((sbyte)8), x);
     }
+
+    // Without AVX2 the Vector256 tier only runs when a test forces it; the lanes come from the scalar twin.
+    private static unsafe Vector256<int> Portable(Vector256<sbyte> w, Vector256<sbyte> x)
+    {
+        sbyte* pw = stackalloc sbyte[32], px = stackalloc sbyte[32];
+        w.Store(pw);
+        x.Store(px);
+        return Vector256.Create(Lane(pw, px, 0), Lane(pw, px, 1), Lane(pw, px, 2), Lane(pw, px, 3),
+            Lane(pw, px, 4), Lane(pw, px, 5), Lane(pw, px, 6), Lane(pw, px, 7));
+    }
+
+    /// <summary>One block's step of the lane accumulation: <c>acc_l = fma(scale, lane_l, acc_l)</c>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Accumulate(Vector256<float> acc, float scale, Vector256<int> partials) =>
+        Vector256.FusedMultiplyAdd(Vector256.Create(scale), Vector256.ConvertToSingle(partials), acc);
+
+    /// <summary>Scalar twin of <see cref="Accumulate"/> (lane sums are below 2^24, so the conversion is exact).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe void Accumulate(float* acc, float scale, sbyte* w, sbyte* x)
+    {
+        for (int l = 0; l < Lanes; l++)
+        {
+            acc[l] = MathF.FusedMultiplyAdd(scale, Lane(w, x, l), acc[l]);
+        }
+    }
+
+    /// <summary>The final reduction, halves first: <c>((a0+a4)+(a2+a6)) + ((a1+a5)+(a3+a7))</c>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Sum(Vector256<float> acc)
+    {
+        Vector128<float> h = acc.GetLower() + acc.GetUpper();
+        return (h.GetElement(0) + h.GetElement(2)) + (h.GetElement(1) + h.GetElement(3));
+    }
+
+    /// <summary>Scalar twin of <see cref="Sum(Vector256{float})"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe float Sum(float* a) => ((a[0] + a[4]) + (a[2] + a[6])) + ((a[1] + a[5]) + (a[3] + a[7]));
 }

@@ -75,89 +75,86 @@ internal static class Q4_0
         }
     }
 
-    /// <summary>The 32 signed values (nibble − 8) of one block, in element order.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe Vector256<sbyte> Unpack(byte* block)
-    {
-        Vector128<byte> q = Vector128.Load(block + 2);
-        Vector256<byte> nibbles = Vector256.Create(q & Vector128.Create((byte)0x0F), Vector128.ShiftRightLogical(q, 4));
-        return nibbles.AsSByte() - Vector256.Create((sbyte)8);
-    }
-
     /// <summary>
-    /// Partial sums of one Q4_0 × Q8_0 block pair. The nibbles stay unsigned (0..15), which is what vpmaddubsw
-    /// wants in its first operand; with the activation as the signed operand each int16 pair sum is at most
-    /// 2·15·128 &lt; 32767, so it cannot saturate, and neither can 2·8·128 for the offset term. Subtracting
-    /// 8·(x_{2k} + x_{2k+1}) re-centres every pair exactly (|result| ≤ 2·8·128) before vpmaddwd widens to int32.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe Vector256<int> Partials(byte* w, byte* x)
-    {
-        Vector128<ushort> q = Vector128.Load((ushort*)(w + 2));
-        Vector256<byte> nibbles = Vector256.Create(q, q >>> 4).AsByte() & Vector256.Create((byte)0x0F);
-        Vector256<sbyte> xq = Vector256.Load((sbyte*)(x + 2));
-        Vector256<short> pairs = Avx2.MultiplyAddAdjacent(nibbles, xq) - Avx2.MultiplyAddAdjacent(Vector256.Create((byte)8), xq);
-        return Avx2.MultiplyAddAdjacent(pairs, Vector256.Create((short)1));
-    }
-
-    /// <summary>
-    /// Q4_0 row · Q8_0 activation over <paramref name="blocks"/> blocks:
-    /// <c>Σ_b (float)(Σ_j (nibble_j − 8)·x.qs[j]) · (w.d · x.d)</c>, blocks summed in order in float
-    /// (ggml_vec_dot_q4_0_q8_0_generic). Every tier gives the same bits.
+    /// Q4_0 row · Q8_0 activation over <paramref name="blocks"/> blocks: <c>Σ_b d_w·d_x · Σ_j (nibble_j − 8)·x.qs[j]</c>,
+    /// accumulated in the eight float lanes of <see cref="Int8BlockDot"/> as for Q8_0. Element j of a block is the
+    /// low nibble of byte j for j &lt; 16 and the high nibble of byte j − 16 otherwise. Every tier gives the same bits.
     /// </summary>
     public static unsafe float Dot(byte* w, byte* x, int blocks, SimdTier tier)
     {
-        float sum = 0f;
-        int b = 0;
-        if (tier >= SimdTier.Vector512)
+        if (tier == SimdTier.Scalar)
         {
-            for (; b + 2 <= blocks; b += 2)
-            {
-                byte* w0 = w + b * BlockBytes, x0 = x + b * Q8_0.BlockBytes;
-                var (s0, s1) = Int8BlockDot.Dot(
-                    Vector512.Create(Unpack(w0), Unpack(w0 + BlockBytes)),
-                    Vector512.Create(Vector256.Load((sbyte*)(x0 + 2)), Vector256.Load((sbyte*)(x0 + Q8_0.BlockBytes + 2))));
-                sum += s0 * Q8_0.Scale(w0, x0);
-                sum += s1 * Q8_0.Scale(w0 + BlockBytes, x0 + Q8_0.BlockBytes);
-            }
+            return DotScalar(w, x, blocks);
         }
-        if (tier == SimdTier.Vector256 && Avx2.IsSupported)
-        {
-            // Four blocks per step, as in Q8_0.Dot: one reduction, then scale and add in block order.
-            for (; b + 4 <= blocks; b += 4)
-            {
-                byte* wb = w + b * BlockBytes, xb = x + b * Q8_0.BlockBytes;
-                Vector128<int> dots = Int8BlockDot.Reduce4(Partials(wb, xb), Partials(wb + BlockBytes, xb + Q8_0.BlockBytes),
-                    Partials(wb + 2 * BlockBytes, xb + 2 * Q8_0.BlockBytes), Partials(wb + 3 * BlockBytes, xb + 3 * Q8_0.BlockBytes));
-                Vector128<float> terms = Vector128.ConvertToSingle(dots) * Vector128.Create(
-                    Q8_0.Scale(wb, xb), Q8_0.Scale(wb + BlockBytes, xb + Q8_0.BlockBytes),
-                    Q8_0.Scale(wb + 2 * BlockBytes, xb + 2 * Q8_0.BlockBytes), Q8_0.Scale(wb + 3 * BlockBytes, xb + 3 * Q8_0.BlockBytes));
-                sum += terms.GetElement(0);
-                sum += terms.GetElement(1);
-                sum += terms.GetElement(2);
-                sum += terms.GetElement(3);
-            }
-        }
-        if (tier >= SimdTier.Vector256)
-        {
-            for (; b < blocks; b++)
-            {
-                byte* wb = w + b * BlockBytes, xb = x + b * Q8_0.BlockBytes;
-                sum += Int8BlockDot.Dot(Unpack(wb), Vector256.Load((sbyte*)(xb + 2))) * Q8_0.Scale(wb, xb);
-            }
-        }
-        for (; b < blocks; b++)
+        Vector256<float> acc = Vector256<float>.Zero;
+        for (int b = 0; b < blocks; b++)
         {
             byte* wb = w + b * BlockBytes, xb = x + b * Q8_0.BlockBytes;
-            sbyte* xq = (sbyte*)(xb + 2);
-            int s = 0;
+            acc = Int8BlockDot.Accumulate(acc, Q8_0.Scale(wb, xb), Int8BlockDot.PartialsOffset8(Nibbles(wb), ActivationQuants(xb)));
+        }
+        return Int8BlockDot.Sum(acc);
+    }
+
+    /// <summary>
+    /// <see cref="Dot"/> of one weight row with four activation rows (<c>x + t·xStride</c>), written to
+    /// <c>y[t·yStride]</c>; the nibbles are unpacked once for the four tokens. Each output is <see cref="Dot"/> of its
+    /// pair bit for bit.
+    /// </summary>
+    public static unsafe void Dot4(byte* w, byte* x, long xStride, int blocks, float* y, long yStride, SimdTier tier)
+    {
+        if (tier == SimdTier.Scalar)
+        {
+            for (int t = 0; t < 4; t++)
+            {
+                y[t * yStride] = DotScalar(w, x + t * xStride, blocks);
+            }
+            return;
+        }
+        Vector256<float> acc0 = Vector256<float>.Zero, acc1 = acc0, acc2 = acc0, acc3 = acc0;
+        byte* x0 = x, x1 = x + xStride, x2 = x + 2 * xStride, x3 = x + 3 * xStride;
+        for (int b = 0; b < blocks; b++)
+        {
+            byte* wb = w + (long)b * BlockBytes;
+            long o = (long)b * Q8_0.BlockBytes;
+            Vector256<byte> q = Nibbles(wb);
+            float dw = F16.ToSingleFast(Unsafe.ReadUnaligned<ushort>(wb));
+            acc0 = Int8BlockDot.Accumulate(acc0, dw * Q8_0.XScale(x0 + o), Int8BlockDot.PartialsOffset8(q, ActivationQuants(x0 + o)));
+            acc1 = Int8BlockDot.Accumulate(acc1, dw * Q8_0.XScale(x1 + o), Int8BlockDot.PartialsOffset8(q, ActivationQuants(x1 + o)));
+            acc2 = Int8BlockDot.Accumulate(acc2, dw * Q8_0.XScale(x2 + o), Int8BlockDot.PartialsOffset8(q, ActivationQuants(x2 + o)));
+            acc3 = Int8BlockDot.Accumulate(acc3, dw * Q8_0.XScale(x3 + o), Int8BlockDot.PartialsOffset8(q, ActivationQuants(x3 + o)));
+        }
+        y[0] = Int8BlockDot.Sum(acc0);
+        y[yStride] = Int8BlockDot.Sum(acc1);
+        y[2 * yStride] = Int8BlockDot.Sum(acc2);
+        y[3 * yStride] = Int8BlockDot.Sum(acc3);
+    }
+
+    private static unsafe float DotScalar(byte* w, byte* x, int blocks)
+    {
+        float* acc = stackalloc float[Int8BlockDot.Lanes];
+        new Span<float>(acc, Int8BlockDot.Lanes).Clear();
+        sbyte* q = stackalloc sbyte[BlockSize];
+        for (int b = 0; b < blocks; b++)
+        {
+            byte* wb = w + b * BlockBytes, xb = x + b * Q8_0.BlockBytes;
             for (int j = 0; j < BlockSize / 2; j++)
             {
-                s += ((wb[2 + j] & 0x0F) - 8) * xq[j];
-                s += ((wb[2 + j] >> 4) - 8) * xq[j + 16];
+                q[j] = (sbyte)((wb[2 + j] & 0x0F) - 8);
+                q[j + 16] = (sbyte)((wb[2 + j] >> 4) - 8);
             }
-            sum += s * Q8_0.Scale(wb, xb);
+            Int8BlockDot.Accumulate(acc, Q8_0.Scale(wb, xb), q, (sbyte*)(xb + 2));
         }
-        return sum;
+        return Int8BlockDot.Sum(acc);
     }
+
+    /// <summary>The block's 32 quants as unsigned nibbles 0..15 in element order (low nibbles, then high nibbles).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe Vector256<byte> Nibbles(byte* block)
+    {
+        Vector128<ushort> q = Vector128.Load((ushort*)(block + 2));
+        return Vector256.Create(q, q >>> 4).AsByte() & Vector256.Create((byte)0x0F);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe Vector256<sbyte> ActivationQuants(byte* block) => Vector256.Load((sbyte*)(block + 2));
 }

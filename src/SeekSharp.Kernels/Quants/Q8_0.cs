@@ -140,65 +140,78 @@ internal static class Q8_0
     }
 
     /// <summary>
-    /// Q8_0 row · Q8_0 activation over <paramref name="blocks"/> blocks:
-    /// <c>Σ_b (float)(Σ_j w.qs[j]·x.qs[j]) · (w.d · x.d)</c>, blocks summed in order in float
-    /// (the order of ggml_vec_dot_q8_0_q8_0_generic). Every tier gives the same bits.
+    /// Q8_0 row · Q8_0 activation over <paramref name="blocks"/> blocks: <c>Σ_b d_w·d_x · Σ_j w.qs[j]·x.qs[j]</c>,
+    /// accumulated in the eight float lanes of <see cref="Int8BlockDot"/> (llama.cpp's AVX2 order). Every tier gives
+    /// the same bits; the Vector512 tier runs the 256-bit code, since a 512-bit accumulator would pair the lanes
+    /// differently.
     /// </summary>
     public static unsafe float Dot(byte* w, byte* x, int blocks, SimdTier tier)
     {
-        float sum = 0f;
-        int b = 0;
-        if (tier >= SimdTier.Vector512)
+        if (tier == SimdTier.Scalar)
         {
-            for (; b + 2 <= blocks; b += 2)
-            {
-                byte* w0 = w + b * BlockBytes, x0 = x + b * BlockBytes;
-                var (s0, s1) = Int8BlockDot.Dot(
-                    Vector512.Create(Vector256.Load((sbyte*)(w0 + 2)), Vector256.Load((sbyte*)(w0 + BlockBytes + 2))),
-                    Vector512.Create(Vector256.Load((sbyte*)(x0 + 2)), Vector256.Load((sbyte*)(x0 + BlockBytes + 2))));
-                sum += s0 * Scale(w0, x0);
-                sum += s1 * Scale(w0 + BlockBytes, x0 + BlockBytes);
-            }
+            return DotScalar(w, x, blocks);
         }
-        if (tier == SimdTier.Vector256 && Avx2.IsSupported)
-        {
-            // Four blocks per step: their integer dots come out of one reduction, then scale and add in block order.
-            for (; b + 4 <= blocks; b += 4)
-            {
-                byte* wb = w + b * BlockBytes, xb = x + b * BlockBytes;
-                Vector128<int> dots = Int8BlockDot.Reduce4(Partials(wb, xb), Partials(wb + BlockBytes, xb + BlockBytes),
-                    Partials(wb + 2 * BlockBytes, xb + 2 * BlockBytes), Partials(wb + 3 * BlockBytes, xb + 3 * BlockBytes));
-                Vector128<float> terms = Vector128.ConvertToSingle(dots) * Vector128.Create(
-                    Scale(wb, xb), Scale(wb + BlockBytes, xb + BlockBytes),
-                    Scale(wb + 2 * BlockBytes, xb + 2 * BlockBytes), Scale(wb + 3 * BlockBytes, xb + 3 * BlockBytes));
-                sum += terms.GetElement(0);
-                sum += terms.GetElement(1);
-                sum += terms.GetElement(2);
-                sum += terms.GetElement(3);
-            }
-        }
-        if (tier >= SimdTier.Vector256)
-        {
-            for (; b < blocks; b++)
-            {
-                byte* wb = w + b * BlockBytes, xb = x + b * BlockBytes;
-                int s = Int8BlockDot.Dot(Vector256.Load((sbyte*)(wb + 2)), Vector256.Load((sbyte*)(xb + 2)));
-                sum += s * Scale(wb, xb);
-            }
-        }
-        for (; b < blocks; b++)
+        Vector256<float> acc = Vector256<float>.Zero;
+        for (int b = 0; b < blocks; b++)
         {
             byte* wb = w + b * BlockBytes, xb = x + b * BlockBytes;
-            sum += Int8BlockDot.Scalar((sbyte*)(wb + 2), (sbyte*)(xb + 2)) * Scale(wb, xb);
+            acc = Int8BlockDot.Accumulate(acc, Scale(wb, xb), Int8BlockDot.Partials(Quants(wb), Quants(xb)));
         }
-        return sum;
+        return Int8BlockDot.Sum(acc);
     }
 
-    /// <summary>Partial sums of one Q8_0 × Q8_0 block pair (quants start 2 bytes into each block).</summary>
+    /// <summary>
+    /// <see cref="Dot"/> of one weight row with four activation rows (<c>x + t·xStride</c>), written to
+    /// <c>y[t·yStride]</c>: the batched matmul's inner kernel. Each weight block is loaded once for the four
+    /// tokens, and each output is <see cref="Dot"/> of its pair bit for bit.
+    /// </summary>
+    public static unsafe void Dot4(byte* w, byte* x, long xStride, int blocks, float* y, long yStride, SimdTier tier)
+    {
+        if (tier == SimdTier.Scalar)
+        {
+            for (int t = 0; t < 4; t++)
+            {
+                y[t * yStride] = DotScalar(w, x + t * xStride, blocks);
+            }
+            return;
+        }
+        Vector256<float> acc0 = Vector256<float>.Zero, acc1 = acc0, acc2 = acc0, acc3 = acc0;
+        byte* x0 = x, x1 = x + xStride, x2 = x + 2 * xStride, x3 = x + 3 * xStride;
+        for (int b = 0; b < blocks; b++)
+        {
+            long o = (long)b * BlockBytes;
+            byte* wb = w + o;
+            Vector256<sbyte> q = Quants(wb);
+            float dw = F16.ToSingleFast(Unsafe.ReadUnaligned<ushort>(wb));
+            acc0 = Int8BlockDot.Accumulate(acc0, dw * XScale(x0 + o), Int8BlockDot.Partials(q, Quants(x0 + o)));
+            acc1 = Int8BlockDot.Accumulate(acc1, dw * XScale(x1 + o), Int8BlockDot.Partials(q, Quants(x1 + o)));
+            acc2 = Int8BlockDot.Accumulate(acc2, dw * XScale(x2 + o), Int8BlockDot.Partials(q, Quants(x2 + o)));
+            acc3 = Int8BlockDot.Accumulate(acc3, dw * XScale(x3 + o), Int8BlockDot.Partials(q, Quants(x3 + o)));
+        }
+        y[0] = Int8BlockDot.Sum(acc0);
+        y[yStride] = Int8BlockDot.Sum(acc1);
+        y[2 * yStride] = Int8BlockDot.Sum(acc2);
+        y[3 * yStride] = Int8BlockDot.Sum(acc3);
+    }
+
+    private static unsafe float DotScalar(byte* w, byte* x, int blocks)
+    {
+        float* acc = stackalloc float[Int8BlockDot.Lanes];
+        new Span<float>(acc, Int8BlockDot.Lanes).Clear();
+        for (int b = 0; b < blocks; b++)
+        {
+            byte* wb = w + b * BlockBytes, xb = x + b * BlockBytes;
+            Int8BlockDot.Accumulate(acc, Scale(wb, xb), (sbyte*)(wb + 2), (sbyte*)(xb + 2));
+        }
+        return Int8BlockDot.Sum(acc);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe Vector256<int> Partials(byte* w, byte* x) => Int8BlockDot.Partials(
-        Int8BlockDot.Load16((sbyte*)(w + 2)), Int8BlockDot.Load16((sbyte*)(w + 18)),
-        Int8BlockDot.Load16((sbyte*)(x + 2)), Int8BlockDot.Load16((sbyte*)(x + 18)));
+    private static unsafe Vector256<sbyte> Quants(byte* block) => Vector256.Load((sbyte*)(block + 2));
+
+    /// <summary>The half scale of a Q8_0 block (activation or weight) as a float.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static unsafe float XScale(byte* block) => F16.ToSingleFast(Unsafe.ReadUnaligned<ushort>(block));
 
     /// <summary><c>d_w · d_x</c> of two blocks that both start with a half scale.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

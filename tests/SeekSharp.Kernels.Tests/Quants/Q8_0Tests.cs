@@ -135,11 +135,11 @@ public class Q8_0Tests
         byte[] w = new byte[blocks * 34], a = new byte[blocks * 34];
         TensorTypes.Quantize(GgmlType.Q8_0, TestData.Random(blocks * 32, 42), w);
         TensorTypes.Quantize(GgmlType.Q8_0, TestData.Random(blocks * 32, 43), a);
-        // Include the extreme quant -128 (legal in files, never produced by the quantizer).
+        // Include the extreme weight quant -128 (legal in files, never produced by the quantizer). The activation
+        // never holds it: the activation quantizer stays within ±127 (tested below).
         if (blocks > 0)
         {
             w[2] = 0x80;
-            a[2] = 0x80;
         }
         fixed (byte* pw = w, pa = a)
         {
@@ -168,6 +168,109 @@ public class Q8_0Tests
             Assert.Equal(0f, Q8_0.Dot(pw, px, 2, SimdTier.Scalar));
             Assert.Equal(1056f * 0.125f, Q8_0.Dot(pw, px, 1, SimdTier.Vector256));
             Assert.Equal(0f, Q8_0.Dot(pw, px, 2, SimdTier.Vector512));
+        }
+    }
+
+    public static TheoryData<Tier, int> TiersWithScalar()
+    {
+        var data = new TheoryData<Tier, int>();
+        foreach (int blocks in new[] { 0, 1, 3, 8, 17 })
+        {
+            data.Add((Tier)SimdTier.Scalar, blocks);
+            data.Add(Tier.Vector256, blocks);
+            data.Add(Tier.Vector512, blocks);
+        }
+        return data;
+    }
+
+    [Theory, MemberData(nameof(TiersWithScalar))]
+    public unsafe void FourTokenDotEqualsSingleDotsBitForBit(Tier t, int blocks)
+    {
+        var tier = (SimdTier)t;
+        const long stride = 3 * 34 + 34 * 17;   // activation rows further apart than one row, as in a batch
+        byte[] w = new byte[blocks * 34], a = new byte[4 * stride];
+        TensorTypes.Quantize(GgmlType.Q8_0, TestData.Random(blocks * 32, 42), w);
+        for (int i = 0; i < 4; i++)
+        {
+            float[] x = TestData.Random(blocks * 32, 60 + i, 3f);
+            fixed (float* px = x)
+            fixed (byte* pa = a)
+            {
+                Q8_0.QuantizeActivation(px, pa + i * stride, x.Length, SimdTier.Scalar);
+            }
+        }
+        float[] y = new float[4 * 5];
+        fixed (byte* pw = w, pa = a)
+        fixed (float* py = y)
+        {
+            Q8_0.Dot4(pw, pa, stride, blocks, py, 5, tier);
+            for (int i = 0; i < 4; i++)
+            {
+                Assert.Equal(BitConverter.SingleToInt32Bits(Q8_0.Dot(pw, pa + i * stride, blocks, tier)), BitConverter.SingleToInt32Bits(y[i * 5]));
+            }
+        }
+    }
+
+    [Theory, MemberData(nameof(TiersWithScalar))]
+    public unsafe void DotMatchesDequantizedProductInDouble(Tier t, int blocks)
+    {
+        var tier = (SimdTier)t;
+        byte[] w = new byte[blocks * 34], a = new byte[blocks * 34];
+        TensorTypes.Quantize(GgmlType.Q8_0, TestData.Random(blocks * 32, 71), w);
+        float[] x = TestData.Random(blocks * 32, 72, 2f);
+        fixed (float* px = x)
+        fixed (byte* pa = a)
+        {
+            Q8_0.QuantizeActivation(px, pa, x.Length, SimdTier.Scalar);
+        }
+        float[] wv = new float[blocks * 32], xv = new float[blocks * 32];
+        TensorTypes.Dequantize(GgmlType.Q8_0, w, wv);
+        TensorTypes.Dequantize(GgmlType.Q8_0, a, xv);
+        double exact = 0, magnitude = 0;
+        for (int j = 0; j < wv.Length; j++)
+        {
+            exact += (double)wv[j] * xv[j];
+            magnitude += Math.Abs((double)wv[j] * xv[j]);
+        }
+        fixed (byte* pw = w, pa = a)
+        {
+            float dot = Q8_0.Dot(pw, pa, blocks, tier);
+            // One rounding of d_w·d_x, one fused step per block and lane, and the final lane sums: a few float ulps
+            // of the magnitude per block.
+            Assert.True(Math.Abs(dot - exact) <= (blocks + 4) * 4 * TestData.U * magnitude, $"{dot} vs {exact}");
+        }
+    }
+
+    [Fact]
+    public unsafe void ActivationQuantizerNeverProducesMinus128()
+    {
+        // The lane dot relies on it (vpsignb cannot negate -128). The most negative value of a block is -amax,
+        // which quantizes to exactly -127; random blocks and one-hot blocks must stay in range on every tier.
+        var rng = new Random(5);
+        float[] x = new float[32 * 64];
+        for (int i = 0; i < x.Length; i++)
+        {
+            x[i] = (float)(rng.NextDouble() - 0.5) * MathF.Pow(2, rng.Next(-20, 20));
+        }
+        for (int b = 0; b < 64; b += 4)
+        {
+            x[b * 32 + b % 32] = -1e30f;
+        }
+        byte[] q = new byte[64 * 34];
+        foreach (SimdTier tier in new[] { SimdTier.Scalar, SimdTier.Vector256, SimdTier.Vector512 })
+        {
+            fixed (float* px = x)
+            fixed (byte* pq = q)
+            {
+                Q8_0.QuantizeActivation(px, pq, x.Length, tier);
+            }
+            for (int b = 0; b < 64; b++)
+            {
+                for (int j = 0; j < 32; j++)
+                {
+                    Assert.NotEqual(-128, (sbyte)q[b * 34 + 2 + j]);
+                }
+            }
         }
     }
 }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using SeekSharp.Kernels.Simd;
 
 namespace SeekSharp.Kernels.Quants;
@@ -289,17 +290,98 @@ internal static class Q4_K
                 SimdTier.Vector256 => Sum256(q, y, sc),
                 _ => SumScalar(q, y, sc),
             };
-            short* bsums = (short*)(xb + Q8_K.BsumsOffset);
-            int m = 0;
-            for (int j = 0; j < 8; j++)
+            int m;
+            if (tier != SimdTier.Scalar && Avx2.IsSupported)
             {
-                m += mn[j] * (bsums[2 * j] + bsums[2 * j + 1]);
+                m = Q8_K.GroupSumDot(MinsPerGroup(Unsafe.ReadUnaligned<ulong>(mn)), xb);
+            }
+            else
+            {
+                short* bsums = (short*)(xb + Q8_K.BsumsOffset);
+                m = 0;
+                for (int j = 0; j < 8; j++)
+                {
+                    m += mn[j] * (bsums[2 * j] + bsums[2 * j + 1]);
+                }
             }
             float yd = Unsafe.ReadUnaligned<float>(xb);
             sum += F16.ToSingleFast(Unsafe.ReadUnaligned<ushort>(wb)) * yd * s;
             sum -= F16.ToSingleFast(Unsafe.ReadUnaligned<ushort>(wb + 2)) * yd * m;
         }
         return sum;
+    }
+
+    /// <summary>
+    /// <see cref="Dot"/> of one weight row with four activation rows (<c>x + t·xStride</c>), written to
+    /// <c>y[t·yStride]</c>: the nibbles, scales and minimums of each super-block are unpacked once for the four tokens.
+    /// Every output is <see cref="Dot"/> of its pair bit for bit (the integer sums are exact; the float steps are the same).
+    /// </summary>
+    public static unsafe void Dot4(byte* w, byte* x, long xStride, int blocks, float* y, long yStride, SimdTier tier)
+    {
+        if (tier == SimdTier.Scalar || !Avx2.IsSupported)
+        {
+            for (int t = 0; t < 4; t++)
+            {
+                y[t * yStride] = Dot(w, x + t * xStride, blocks, tier);
+            }
+            return;
+        }
+        float sum0 = 0f, sum1 = 0f, sum2 = 0f, sum3 = 0f;
+        Vector256<byte> mask = Vector256.Create((byte)0x0F);
+        ulong scalesAndMins = 0;
+        byte* sc = (byte*)&scalesAndMins;
+        ulong minsOnly = 0;
+        byte* mn = (byte*)&minsOnly;
+        for (int b = 0; b < blocks; b++)
+        {
+            byte* wb = w + (long)b * BlockBytes;
+            long o = (long)b * Q8_K.BlockBytes;
+            byte* x0 = x + o, x1 = x0 + xStride, x2 = x1 + xStride, x3 = x2 + xStride;
+            UnpackScaleMins(wb + ScalesOffset, sc, mn);
+            Vector256<int> acc0 = Vector256<int>.Zero, acc1 = acc0, acc2 = acc0, acc3 = acc0;
+            for (int c = 0; c < 4; c++)
+            {
+                Vector256<byte> packed = Vector256.Load(wb + QsOffset + 32 * c);
+                Vector256<byte> lo = packed & mask;
+                Vector256<byte> hi = Vector256.ShiftRightLogical(packed.AsUInt16(), 4).AsByte() & mask;
+                Vector256<short> sLo = Vector256.Create((short)sc[2 * c]), sHi = Vector256.Create((short)sc[2 * c + 1]);
+                int yo = Q8_K.QsOffset + 64 * c;
+                acc0 = Q8_K.MultiplyAddScaled(Q8_K.MultiplyAddScaled(acc0, lo, Vector256.Load((sbyte*)(x0 + yo)), sLo), hi, Vector256.Load((sbyte*)(x0 + yo + 32)), sHi);
+                acc1 = Q8_K.MultiplyAddScaled(Q8_K.MultiplyAddScaled(acc1, lo, Vector256.Load((sbyte*)(x1 + yo)), sLo), hi, Vector256.Load((sbyte*)(x1 + yo + 32)), sHi);
+                acc2 = Q8_K.MultiplyAddScaled(Q8_K.MultiplyAddScaled(acc2, lo, Vector256.Load((sbyte*)(x2 + yo)), sLo), hi, Vector256.Load((sbyte*)(x2 + yo + 32)), sHi);
+                acc3 = Q8_K.MultiplyAddScaled(Q8_K.MultiplyAddScaled(acc3, lo, Vector256.Load((sbyte*)(x3 + yo)), sLo), hi, Vector256.Load((sbyte*)(x3 + yo + 32)), sHi);
+            }
+            Vector256<short> mins = MinsPerGroup(minsOnly);
+            float d = F16.ToSingleFast(Unsafe.ReadUnaligned<ushort>(wb)), dmin = F16.ToSingleFast(Unsafe.ReadUnaligned<ushort>(wb + 2));
+            sum0 = Step(sum0, d, dmin, Unsafe.ReadUnaligned<float>(x0), Vector256.Sum(acc0), Q8_K.GroupSumDot(mins, x0));
+            sum1 = Step(sum1, d, dmin, Unsafe.ReadUnaligned<float>(x1), Vector256.Sum(acc1), Q8_K.GroupSumDot(mins, x1));
+            sum2 = Step(sum2, d, dmin, Unsafe.ReadUnaligned<float>(x2), Vector256.Sum(acc2), Q8_K.GroupSumDot(mins, x2));
+            sum3 = Step(sum3, d, dmin, Unsafe.ReadUnaligned<float>(x3), Vector256.Sum(acc3), Q8_K.GroupSumDot(mins, x3));
+        }
+        y[0] = sum0;
+        y[yStride] = sum1;
+        y[2 * yStride] = sum2;
+        y[3 * yStride] = sum3;
+    }
+
+    /// <summary>One super-block's float steps of <see cref="Dot"/>, in its order: <c>+ d·y_d·s</c>, then <c>− dmin·y_d·m</c>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float Step(float sum, float d, float dmin, float yd, int s, int m)
+    {
+        sum += d * yd * s;
+        sum -= dmin * yd * m;
+        return sum;
+    }
+
+    /// <summary>
+    /// The eight 6-bit minimums (bytes of <paramref name="mins"/>) as 16 int16 lanes, each twice, so that lanes 2j and
+    /// 2j+1 meet the two 16-quant group sums of sub-block j in <see cref="Q8_K.GroupSumDot"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<short> MinsPerGroup(ulong mins)
+    {
+        Vector128<short> m = Sse41.ConvertToVector128Int16(Vector128.CreateScalar(mins).AsByte());
+        return Vector256.Create(Sse2.UnpackLow(m, m), Sse2.UnpackHigh(m, m));
     }
 
     private static unsafe int SumScalar(byte* q, sbyte* y, byte* sc)

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using SeekSharp.Kernels.Simd;
 
 namespace SeekSharp.Kernels.Quants;
@@ -216,13 +217,7 @@ internal static class Q6_K
             else
             {
                 s = tier == SimdTier.Vector512 ? Sum512(wb, y, sc) : Sum256(wb, y, sc);
-                short* bsums = (short*)(xb + Q8_K.BsumsOffset);
-                int offset = 0;
-                for (int g = 0; g < 16; g++)
-                {
-                    offset += sc[g] * bsums[g];
-                }
-                s -= 32 * offset;
+                s -= 32 * Offset(sc, xb);
             }
             sum += F16.ToSingleFast(Unsafe.ReadUnaligned<ushort>(wb + DOffset)) * Unsafe.ReadUnaligned<float>(xb) * s;
         }
@@ -266,6 +261,77 @@ internal static class Q6_K
         Vector256<byte> lowTop = Vector256.ShiftLeft(shifted, 4).AsByte() & three;
         Vector256<byte> highTop = shifted.AsByte() & three;
         return ((ql & mask) | lowTop, (Vector256.ShiftRightLogical(ql.AsUInt16(), 4).AsByte() & mask) | highTop);
+    }
+
+    /// <summary>
+    /// <c>Σ_g sc[g]·bsums[g]</c>: the weights' offset of 32, taken out of the unsigned quants' sum, over the activation's
+    /// 16-quant group sums; exact, so any order gives the same integer.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe int Offset(sbyte* sc, byte* xb)
+    {
+        if (Avx2.IsSupported)
+        {
+            return Q8_K.GroupSumDot(Avx2.ConvertToVector256Int16(sc), xb);
+        }
+        short* bsums = (short*)(xb + Q8_K.BsumsOffset);
+        int offset = 0;
+        for (int g = 0; g < 16; g++)
+        {
+            offset += sc[g] * bsums[g];
+        }
+        return offset;
+    }
+
+    /// <summary>
+    /// <see cref="Dot"/> of one weight row with four activation rows (<c>x + t·xStride</c>), written to
+    /// <c>y[t·yStride]</c>: each super-block's 6-bit quants and scales are unpacked once for the four tokens. Every
+    /// output is <see cref="Dot"/> of its pair bit for bit (exact integer sums, the same float step).
+    /// </summary>
+    public static unsafe void Dot4(byte* w, byte* x, long xStride, int blocks, float* y, long yStride, SimdTier tier)
+    {
+        if (tier == SimdTier.Scalar || !Avx2.IsSupported)
+        {
+            for (int t = 0; t < 4; t++)
+            {
+                y[t * yStride] = Dot(w, x + t * xStride, blocks, tier);
+            }
+            return;
+        }
+        float sum0 = 0f, sum1 = 0f, sum2 = 0f, sum3 = 0f;
+        for (int b = 0; b < blocks; b++)
+        {
+            byte* wb = w + (long)b * BlockBytes;
+            long o = (long)b * Q8_K.BlockBytes;
+            byte* x0 = x + o, x1 = x0 + xStride, x2 = x1 + xStride, x3 = x2 + xStride;
+            sbyte* sc = (sbyte*)(wb + ScalesOffset);
+            Vector256<int> acc0 = Vector256<int>.Zero, acc1 = acc0, acc2 = acc0, acc3 = acc0;
+            for (int h = 0; h < 2; h++)
+            {
+                Vector256<byte> qh = Vector256.Load(wb + QhOffset + 32 * h);
+                sbyte* s = sc + 8 * h;
+                for (int k = 0; k < 2; k++)
+                {
+                    var (qa, qb) = Unpack(Vector256.Load(wb + 64 * h + 32 * k), qh, 2 * k);
+                    Vector256<short> sa = Q8_K.Scales(s[2 * k], s[2 * k + 1]), sb = Q8_K.Scales(s[2 * k + 4], s[2 * k + 5]);
+                    int ya = Q8_K.QsOffset + 128 * h + 32 * k, yb = ya + 64;
+                    acc0 = Q8_K.MultiplyAddScaled(Q8_K.MultiplyAddScaled(acc0, qa, Vector256.Load((sbyte*)(x0 + ya)), sa), qb, Vector256.Load((sbyte*)(x0 + yb)), sb);
+                    acc1 = Q8_K.MultiplyAddScaled(Q8_K.MultiplyAddScaled(acc1, qa, Vector256.Load((sbyte*)(x1 + ya)), sa), qb, Vector256.Load((sbyte*)(x1 + yb)), sb);
+                    acc2 = Q8_K.MultiplyAddScaled(Q8_K.MultiplyAddScaled(acc2, qa, Vector256.Load((sbyte*)(x2 + ya)), sa), qb, Vector256.Load((sbyte*)(x2 + yb)), sb);
+                    acc3 = Q8_K.MultiplyAddScaled(Q8_K.MultiplyAddScaled(acc3, qa, Vector256.Load((sbyte*)(x3 + ya)), sa), qb, Vector256.Load((sbyte*)(x3 + yb)), sb);
+                }
+            }
+            Vector256<short> groupScales = Avx2.ConvertToVector256Int16(sc);
+            float d = F16.ToSingleFast(Unsafe.ReadUnaligned<ushort>(wb + DOffset));
+            sum0 += d * Unsafe.ReadUnaligned<float>(x0) * (Vector256.Sum(acc0) - 32 * Q8_K.GroupSumDot(groupScales, x0));
+            sum1 += d * Unsafe.ReadUnaligned<float>(x1) * (Vector256.Sum(acc1) - 32 * Q8_K.GroupSumDot(groupScales, x1));
+            sum2 += d * Unsafe.ReadUnaligned<float>(x2) * (Vector256.Sum(acc2) - 32 * Q8_K.GroupSumDot(groupScales, x2));
+            sum3 += d * Unsafe.ReadUnaligned<float>(x3) * (Vector256.Sum(acc3) - 32 * Q8_K.GroupSumDot(groupScales, x3));
+        }
+        y[0] = sum0;
+        y[yStride] = sum1;
+        y[2 * yStride] = sum2;
+        y[3 * yStride] = sum3;
     }
 
     private static unsafe int Sum256(byte* wb, sbyte* y, sbyte* sc)

@@ -1,7 +1,14 @@
+using SeekSharp.Kernels.Quants;
+using SeekSharp.Kernels.Simd;
+
 namespace SeekSharp.Kernels.Tests.Quants;
 
 public class Q6_KTests() : KQuantTests(GgmlType.Q6_K)
 {
+    [Theory, MemberData(nameof(TiersWithScalarAndBlocks))]
+    public unsafe void FourTokenDotEqualsSingleDots(int tier, int blocks) =>
+        AssertFourTokenDotEqualsSingleDots((SimdTier)tier, blocks, Q6_K.Dot4);
+
     [Fact]
     public void DequantizeKnownBlock()
     {

@@ -167,6 +167,49 @@ public abstract class KQuantTests(GgmlType type)
         Assert.Equal(Dot(w, x, blocks, SimdTier.Scalar), Dot(w, x, blocks, (SimdTier)tier));
     }
 
+    public static TheoryData<int, int> TiersWithScalarAndBlocks()
+    {
+        var data = new TheoryData<int, int>();
+        foreach (SimdTier tier in new[] { SimdTier.Scalar, SimdTier.Vector256, SimdTier.Vector512 })
+        {
+            foreach (int blocks in new[] { 0, 1, 3 })
+            {
+                data.Add((int)tier, blocks);
+            }
+        }
+        return data;
+    }
+
+    /// <summary>The four-token kernel of the batched matmul: each output equals the single dot of its pair, bit for bit.</summary>
+    internal unsafe delegate void FourTokenDot(byte* w, byte* x, long xStride, int blocks, float* y, long yStride, SimdTier tier);
+
+    internal unsafe void AssertFourTokenDotEqualsSingleDots(SimdTier tier, int blocks, FourTokenDot dot4)
+    {
+        byte[] w = RandomWeights(blocks, 120 + blocks);
+        long stride = blocks * Q8_K.BlockBytes + 100;   // rows further apart than one row, as in a batch
+        byte[] x = new byte[4 * stride];
+        for (int t = 0; t < 4; t++)
+        {
+            byte[] row = Q8_KTests.Quantize(TestData.Random(blocks * 256, 121 + t, 2f), SimdTier.Scalar);
+            if (t == 3 && blocks > 0)
+            {
+                row.AsSpan(Q8_K.QsOffset, 32).Fill(0x80);   // extreme activation quants in one token
+            }
+            row.CopyTo(x, t * stride);
+        }
+        float[] y = new float[4 * 3];
+        fixed (byte* pw = w, px = x)
+        fixed (float* py = y)
+        {
+            dot4(pw, px, stride, blocks, py, 3, tier);
+        }
+        for (int t = 0; t < 4; t++)
+        {
+            float single = Dot(w, x[(int)(t * stride)..], blocks, tier);
+            Assert.Equal(BitConverter.SingleToInt32Bits(single), BitConverter.SingleToInt32Bits(y[t * 3]));
+        }
+    }
+
     [Theory]
     [InlineData(Tier.Vector256)]
     [InlineData(Tier.Vector512)]

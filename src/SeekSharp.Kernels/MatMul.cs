@@ -288,7 +288,7 @@ public static class MatMul
         }
     }
 
-    private static bool HasDot4(GgmlType type) => type is GgmlType.Q8_0 or GgmlType.Q4_0 or GgmlType.Q4_K or GgmlType.Q6_K;
+    private static bool HasDot4(GgmlType type) => type is GgmlType.F16 or GgmlType.Q8_0 or GgmlType.Q4_0 or GgmlType.Q4_K or GgmlType.Q6_K;
 
     /// <summary>
     /// One weight row against four activation rows (<c>a + t·actStride</c>), written to <c>y[t·yStride]</c>; each output
@@ -298,6 +298,7 @@ public static class MatMul
     {
         switch (type)
         {
+            case GgmlType.F16: F16.Dot4((ushort*)w, (float*)a, actStride / sizeof(float), cols, y, yStride, tier); break;
             case GgmlType.Q8_0: Q8_0.Dot4(w, a, actStride, cols / Q8_0.BlockSize, y, yStride, tier); break;
             case GgmlType.Q4_0: Q4_0.Dot4(w, a, actStride, cols / Q4_0.BlockSize, y, yStride, tier); break;
             case GgmlType.Q4_K: Q4_K.Dot4(w, a, actStride, cols / Q8_K.BlockSize, y, yStride, tier); break;

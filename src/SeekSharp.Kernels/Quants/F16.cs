@@ -207,6 +207,82 @@ internal static class F16
         return true;
     }
 
+    /// <summary>
+    /// <see cref="Dot"/> of one weight row with four activation rows (<c>x + t·xStride</c>), written to
+    /// <c>y[t·yStride]</c>: each 16 halves are widened once for the four tokens. On the AVX2 path every output is
+    /// <see cref="Dot"/> of its pair bit for bit (same accumulators, same steps); other tiers, and rows holding an
+    /// infinity or NaN, take four single dots.
+    /// </summary>
+    public static unsafe void Dot4(ushort* w, float* x, long xStride, int n, float* y, long yStride, SimdTier tier)
+    {
+        if (tier != SimdTier.Vector256 || !Avx2.IsSupported || n < Vector256<float>.Count || !TryDot4SignExtend(w, x, xStride, n, y, yStride))
+        {
+            for (int t = 0; t < 4; t++)
+            {
+                y[t * yStride] = Dot(w, x + t * xStride, n, tier);
+            }
+        }
+    }
+
+    /// <summary>The four-token form of <see cref="TryDotSignExtend"/>, with the scalar tail of <see cref="Dot"/>.</summary>
+    private static unsafe bool TryDot4SignExtend(ushort* w, float* x, long xStride, int n, float* y, long yStride)
+    {
+        Vector256<int> keep = Vector256.Create(unchecked((int)0x8FFFE000));
+        Vector256<float> rebias = Vector256.Create(0x77800000).AsSingle();
+        Vector256<ushort> top = Vector256<ushort>.Zero;
+        int j = 0;
+        for (; j <= n - 16; j += 16)
+        {
+            top = Avx2.Max(top, Vector256.Load(w + j) << 1);
+        }
+        for (; j <= n - 8; j += 8)
+        {
+            top = Avx2.Max(top, Vector256.Create(Vector128.Load(w + j) << 1, Vector128<ushort>.Zero));
+        }
+        if (Vector256.GreaterThanOrEqualAny(top, Vector256.Create((ushort)0xF800)))
+        {
+            return false;
+        }
+        float* x0 = x, x1 = x + xStride, x2 = x1 + xStride, x3 = x2 + xStride;
+        Vector256<float> a0 = Vector256<float>.Zero, b0 = a0, a1 = a0, b1 = a0, a2 = a0, b2 = a0, a3 = a0, b3 = a0;
+        int i = 0;
+        for (; i <= n - 16; i += 16)
+        {
+            Vector256<float> lo = ((Avx2.ConvertToVector256Int32((short*)(w + i)) << 13) & keep).AsSingle() * rebias;
+            Vector256<float> hi = ((Avx2.ConvertToVector256Int32((short*)(w + i + 8)) << 13) & keep).AsSingle() * rebias;
+            a0 = Vector256.FusedMultiplyAdd(lo, Vector256.Load(x0 + i), a0);
+            b0 = Vector256.FusedMultiplyAdd(hi, Vector256.Load(x0 + i + 8), b0);
+            a1 = Vector256.FusedMultiplyAdd(lo, Vector256.Load(x1 + i), a1);
+            b1 = Vector256.FusedMultiplyAdd(hi, Vector256.Load(x1 + i + 8), b1);
+            a2 = Vector256.FusedMultiplyAdd(lo, Vector256.Load(x2 + i), a2);
+            b2 = Vector256.FusedMultiplyAdd(hi, Vector256.Load(x2 + i + 8), b2);
+            a3 = Vector256.FusedMultiplyAdd(lo, Vector256.Load(x3 + i), a3);
+            b3 = Vector256.FusedMultiplyAdd(hi, Vector256.Load(x3 + i + 8), b3);
+        }
+        for (; i <= n - 8; i += 8)
+        {
+            Vector256<float> v = ((Avx2.ConvertToVector256Int32((short*)(w + i)) << 13) & keep).AsSingle() * rebias;
+            a0 = Vector256.FusedMultiplyAdd(v, Vector256.Load(x0 + i), a0);
+            a1 = Vector256.FusedMultiplyAdd(v, Vector256.Load(x1 + i), a1);
+            a2 = Vector256.FusedMultiplyAdd(v, Vector256.Load(x2 + i), a2);
+            a3 = Vector256.FusedMultiplyAdd(v, Vector256.Load(x3 + i), a3);
+        }
+        float s0 = Vector256.Sum(a0 + b0), s1 = Vector256.Sum(a1 + b1), s2 = Vector256.Sum(a2 + b2), s3 = Vector256.Sum(a3 + b3);
+        for (; i < n; i++)
+        {
+            float wv = ToSingle(w[i]);
+            s0 += wv * x0[i];
+            s1 += wv * x1[i];
+            s2 += wv * x2[i];
+            s3 += wv * x3[i];
+        }
+        y[0] = s0;
+        y[yStride] = s1;
+        y[2 * yStride] = s2;
+        y[3 * yStride] = s3;
+        return true;
+    }
+
     /// <summary><c>y[i] += a · x[i]</c> for half x (widened exactly), one rounding per element (fused).</summary>
     public static unsafe void Axpy(float a, ushort* x, float* y, int n, SimdTier tier)
     {

@@ -202,4 +202,46 @@ public class F16Tests
             }
         }
     }
+
+    public static TheoryData<int, int> FourTokenCases()
+    {
+        var data = new TheoryData<int, int>();
+        foreach (SimdTier tier in new[] { SimdTier.Scalar, SimdTier.Vector256, SimdTier.Vector512 })
+        {
+            foreach (int n in new[] { 0, 1, 7, 8, 9, 16, 17, 24, 31, 33, 259 })
+            {
+                data.Add((int)tier, n);
+            }
+        }
+        return data;
+    }
+
+    /// <summary>The four-token kernel of the batched matmul: each output equals the single dot of its pair, bit for bit,
+    /// including rows with an infinity (which take the exact widening).</summary>
+    [Theory, MemberData(nameof(FourTokenCases))]
+    public unsafe void FourTokenDotEqualsSingleDots(int t, int n)
+    {
+        var tier = (SimdTier)t;
+        foreach (bool withInfinity in new[] { false, true })
+        {
+            ushort[] w = TestData.Random(n, 25).Select(F16.FromSingle).ToArray();
+            if (withInfinity && n > 0)
+            {
+                w[n / 2] = 0x7C00;
+            }
+            int stride = n + 5;
+            float[] x = TestData.Random(4 * stride, 26).Select(v => F16.ToSingle(F16.FromSingle(v))).ToArray();
+            float[] y = new float[4 * 2];
+            fixed (ushort* pw = w)
+            fixed (float* px = x, py = y)
+            {
+                F16.Dot4(pw, px, stride, n, py, 2, tier);
+                for (int i = 0; i < 4; i++)
+                {
+                    float single = F16.Dot(pw, px + i * stride, n, tier);
+                    Assert.Equal(BitConverter.SingleToInt32Bits(single), BitConverter.SingleToInt32Bits(y[i * 2]));
+                }
+            }
+        }
+    }
 }

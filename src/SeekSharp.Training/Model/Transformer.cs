@@ -218,7 +218,7 @@ public sealed class Transformer
             RmsNorm.Forward(mid, w.FfnNorm.Of(p), c.NormEpsilon, a.FfnNorm[l], a.FfnRstd[l], n);
             Linear.Forward(a.FfnNorm[l], w.Gate.Of(p), a.Gate[l], n, d, f, _pool);
             Linear.Forward(a.FfnNorm[l], w.Up.Of(p), a.Up[l], n, d, f, _pool);
-            SwiGlu.Forward(a.Gate[l].AsSpan(0, n * f), a.Up[l], a.Hidden[l]);
+            SwiGlu.Forward(a.Gate[l].AsSpan(0, n * f), a.Up[l].AsSpan(0, n * f), a.Hidden[l].AsSpan(0, n * f));
             mid.AsSpan(0, n * d).CopyTo(next);
             Linear.Forward(a.Hidden[l], w.Down.Of(p), next, n, f, d, _pool, accumulate: true);
         }

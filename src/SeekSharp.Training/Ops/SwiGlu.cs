@@ -3,7 +3,7 @@ namespace SeekSharp.Training.Ops;
 /// <summary>The SwiGLU gate (Shazeer 2020), <c>h = silu(gate) ⊙ up</c>, elementwise over [N, F].</summary>
 internal static class SwiGlu
 {
-    /// <summary>h = silu(gate) ⊙ up, with silu(g) = g·σ(g).</summary>
+    /// <summary>h = silu(gate) ⊙ up, with silu(g) = g·σ(g), over the length of <paramref name="h"/>.</summary>
     public static void Forward(ReadOnlySpan<float> gate, ReadOnlySpan<float> up, Span<float> h)
     {
         for (int i = 0; i < h.Length; i++)

@@ -44,7 +44,7 @@ internal sealed class ParameterLayout
     public TensorSlice OutputNorm { get; }      // [D]
     public TensorSlice Output { get; }          // [V, D]; the embedding's slice when tied
     /// <summary>Every distinct tensor in storage order (a tied output appears once, as the embedding).</summary>
-    public IReadOnlyList<TensorSlice> All { get; }
+    public TensorSlice[] All { get; }
     /// <summary>Total floats.</summary>
     public int Count { get; }
 
@@ -82,7 +82,7 @@ internal sealed class ParameterLayout
         }
         OutputNorm = Add("output_norm.weight", 1, d, matrix: false);
         Output = c.TiedEmbeddings ? TokenEmbedding : Add("output.weight", c.VocabSize, d);
-        All = all;
+        All = all.ToArray();
         Count = (int)offset;
     }
 }

@@ -224,7 +224,7 @@ public sealed class Transformer
         }
         RmsNorm.Forward(a.Residual[c.Layers], _layout.OutputNorm.Of(p), c.NormEpsilon, a.FinalNorm, a.FinalRstd, n);
         Linear.Forward(a.FinalNorm, _layout.Output.Of(p), a.Logits, n, d, c.VocabSize, _pool);
-        CrossEntropy.Forward(a.Logits, targets, a.LogSumExp, a.LogProbs, c.VocabSize);
+        CrossEntropy.Forward(a.Logits, targets, a.LogSumExp, a.LogProbs, c.VocabSize, _pool);
         _hasForward = true;
     }
 
@@ -241,7 +241,7 @@ public sealed class Transformer
 
         var dLogits = a.DLogits.AsSpan(0, n * v);
         dLogits.Clear();
-        CrossEntropy.Backward(a.DLogProbs.AsSpan(0, n), a.Logits, a.Targets.AsSpan(0, n), a.LogSumExp, dLogits, v);
+        CrossEntropy.Backward(a.DLogProbs.AsSpan(0, n), a.Logits, a.Targets.AsSpan(0, n), a.LogSumExp, dLogits, v, _pool);
         var dNorm = a.DNorm.AsSpan(0, n * d);
         dNorm.Clear();
         Linear.Backward(dLogits, a.FinalNorm, _layout.Output.Of(p), dNorm, _layout.Output.Of(g), n, d, v, _pool);

@@ -96,9 +96,7 @@ internal static unsafe class Attention
                 for (int j = 0; j <= i; j++)
                 {
                     p[j] *= inv;
-                    var value = new ReadOnlySpan<float>(v0 + (long)j * kvStride, dh);
-                    for (int c = 0; c < dh; c++)
-                        o[c] += p[j] * value[c];
+                    TensorPrimitives.MultiplyAdd(new ReadOnlySpan<float>(v0 + (long)j * kvStride, dh), p[j], o, o);
                 }
             }
         }
@@ -124,8 +122,7 @@ internal static unsafe class Attention
                     ds[j] = TensorPrimitives.Dot(dOut, new ReadOnlySpan<float>(_v + row, dh));
                     pdp += p[j] * ds[j];
                     var dValue = new Span<float>(_dv + row, dh);
-                    for (int c = 0; c < dh; c++)
-                        dValue[c] += p[j] * dOut[c];
+                    TensorPrimitives.MultiplyAdd(dOut, p[j], dValue, dValue);
                 }
                 for (int j = 0; j <= i; j++)
                 {
@@ -133,11 +130,8 @@ internal static unsafe class Attention
                     float g = p[j] * (ds[j] - pdp) * scale;
                     var key = new ReadOnlySpan<float>(_k + row, dh);
                     var dKey = new Span<float>(_dk + row, dh);
-                    for (int c = 0; c < dh; c++)
-                    {
-                        dQuery[c] += g * key[c];
-                        dKey[c] += g * query[c];
-                    }
+                    TensorPrimitives.MultiplyAdd(key, g, dQuery, dQuery);
+                    TensorPrimitives.MultiplyAdd(query, g, dKey, dKey);
                 }
             }
         }

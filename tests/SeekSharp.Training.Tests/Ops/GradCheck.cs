@@ -6,8 +6,9 @@ namespace SeekSharp.Training.Tests.Ops;
 /// </summary>
 /// <remarks>
 /// Tolerance: |numeric − analytic| ≤ Atol + Rtol · max(|numeric|, |analytic|). With h = 1e-2 and O(1) inputs the
-/// truncation error h²·f‴/6 is ~2e-5 and the rounding noise ~1e-5, so Atol 1e-3 and Rtol 1e-2 leave a margin of
-/// about 50× while any real backward bug (a missing term, a wrong sign, a transposed index) misses by O(1).
+/// truncation error h²·f‴/6 is ~2e-5 and the rounding noise ~1e-5. Measured: every op also passes with a bound ten
+/// times tighter, and the whole model (checked with h = 3e-3, as its deeper composition curves more) nearly so, while
+/// mutating one backward term by 2% already fails both (tried on RMSNorm's r³ term).
 /// </remarks>
 internal static class GradCheck
 {

@@ -166,10 +166,10 @@ public class OpGradientTests
         int[] targets = [4, 0, 6];
         float[] logits = Random(rng, n * vocab, 3.0), r = Random(rng, n), lse = new float[n], lp = new float[n];
         r[1] = 0f; // a masked row contributes nothing
-        double Objective() { SeekSharp.Training.Ops.CrossEntropy.Forward(logits, targets, lse, lp, vocab); return Dot(r, lp); }
+        double Objective() { SeekSharp.Training.Ops.CrossEntropy.Forward(logits, targets, lse, lp, vocab, Pool); return Dot(r, lp); }
         Objective();
         float[] dlogits = new float[logits.Length];
-        SeekSharp.Training.Ops.CrossEntropy.Backward(r, logits, targets, lse, dlogits, vocab);
+        SeekSharp.Training.Ops.CrossEntropy.Backward(r, logits, targets, lse, dlogits, vocab, Pool);
         Check("dlogits", logits, dlogits, Objective);
     }
 
@@ -178,7 +178,7 @@ public class OpGradientTests
     {
         float[] logits = [1f, 2f, 3f, 1000f, 1001f, 999f];
         float[] lse = new float[2], lp = new float[2];
-        SeekSharp.Training.Ops.CrossEntropy.Forward(logits, [2, 1], lse, lp, 3);
+        SeekSharp.Training.Ops.CrossEntropy.Forward(logits, [2, 1], lse, lp, 3, Pool);
         double z0 = Math.Log(Math.Exp(1) + Math.Exp(2) + Math.Exp(3));
         Assert.Equal(3 - z0, lp[0], 5);
         Assert.Equal(3 - z0, lp[1], 4); // the same row shifted by 998: finite, as the max is subtracted

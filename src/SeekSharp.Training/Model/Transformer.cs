@@ -122,17 +122,18 @@ public sealed class Transformer
         return count == 0 ? 0f : (float)(sum / count);
     }
 
-    /// <summary>Adds the gradient of the last <see cref="Loss"/> to <see cref="Gradients"/>.</summary>
+    /// <summary>Adds the gradient of <paramref name="scale"/> × the last <see cref="Loss"/> to <see cref="Gradients"/>.</summary>
+    /// <param name="scale">Multiplier of the loss, e.g. 1 / micro-batches when several batches accumulate into one step.</param>
     /// <exception cref="InvalidOperationException">The last forward was not <see cref="Loss"/>.</exception>
-    public void LossBackward()
+    public void LossBackward(float scale = 1f)
     {
         if (!_lossForward)
             throw new InvalidOperationException("LossBackward needs a preceding Loss call (the last forward was LogProbs or none).");
         int n = _batch * _seqLen;
         var dlp = _act.DLogProbs.AsSpan(0, n);
-        float scale = _lossTokens == 0 ? 0f : -1f / _lossTokens;
+        float perToken = _lossTokens == 0 ? 0f : -scale / _lossTokens;
         for (int i = 0; i < n; i++)
-            dlp[i] = _act.Weights[i] * scale;
+            dlp[i] = _act.Weights[i] * perToken;
         Backward();
     }
 

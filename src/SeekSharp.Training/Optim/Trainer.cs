@@ -2,13 +2,6 @@ using SeekSharp.Training.Model;
 
 namespace SeekSharp.Training.Optim;
 
-/// <summary>What one optimizer step did.</summary>
-/// <param name="Step">Steps completed after this one.</param>
-/// <param name="Loss">The loss of the step's forward (NaN when the caller ran its own backward).</param>
-/// <param name="GradNorm">Global gradient norm before clipping.</param>
-/// <param name="LearningRate">Learning rate applied.</param>
-public readonly record struct StepResult(long Step, float Loss, double GradNorm, float LearningRate);
-
 /// <summary>
 /// The training state that a checkpoint captures: a model, AdamW's moments, the step counter and a random generator
 /// for the recipe's data sampling. One step is zero-grad, forward, backward, clip, schedule, AdamW.

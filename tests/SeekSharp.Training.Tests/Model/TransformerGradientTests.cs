@@ -117,6 +117,27 @@ public class TransformerGradientTests
     }
 
     [Fact]
+    public void ScaledMicroBatchesAccumulateToTheFullBatchGradient()
+    {
+        const int t = 4;
+        var model = Create(false, out int[] tokens, out int[] targets, 2, t);
+        float[] ones = [1, 1, 1, 1, 1, 1, 1, 1];
+        model.ZeroGradients();
+        model.Loss(tokens, targets, ones, 2, t);
+        model.LossBackward();
+        var full = (float[])model.Gradients.Clone();
+
+        model.ZeroGradients();
+        for (int s = 0; s < 2; s++)
+        {
+            model.Loss(tokens.AsSpan(s * t, t), targets.AsSpan(s * t, t), ones.AsSpan(0, t), 1, t);
+            model.LossBackward(scale: 0.5f); // equal token counts: the mean of the two means is the full mean
+        }
+        for (int i = 0; i < full.Length; i++)
+            Assert.True(MathF.Abs(full[i] - model.Gradients[i]) <= 1e-6f + 1e-4f * MathF.Abs(full[i]), $"gradient {i}: {full[i]} vs {model.Gradients[i]}");
+    }
+
+    [Fact]
     public void SmallerBatchThanAllocatedGivesTheSameLossAsAnExactFit()
     {
         var big = Create(false, out int[] tokens, out int[] targets, 3, 7);

@@ -19,7 +19,7 @@ internal readonly record struct TensorSlice(string Name, int Offset, int Rows, i
     public Span<float> Of(float[] flat) => flat.AsSpan(Offset, Length);
 }
 
-/// <summary>The tensors of one block, in forward order.</summary>
+/// <summary>The tensors of one block, in forward order (which the fused <see cref="Qkv"/> and <see cref="GateUp"/> views rely on).</summary>
 internal sealed record LayerSlices(
     TensorSlice AttnNorm, // [D]
     TensorSlice Wq,       // [H · Dh, D]
@@ -29,7 +29,14 @@ internal sealed record LayerSlices(
     TensorSlice FfnNorm,  // [D]
     TensorSlice Gate,     // [F, D]
     TensorSlice Up,       // [F, D]
-    TensorSlice Down);    // [D, F]
+    TensorSlice Down)     // [D, F]
+{
+    /// <summary>Wq, Wk and Wv, stored back to back, as one [(H + 2·Hkv)·Dh, D] matrix: one product computes all three.</summary>
+    public TensorSlice Qkv => new("qkv", Wq.Offset, Wq.Rows + Wk.Rows + Wv.Rows, Wq.Cols, IsMatrix: true, IsEmbedding: false);
+
+    /// <summary>Gate and Up, stored back to back, as one [2F, D] matrix.</summary>
+    public TensorSlice GateUp => new("gate_up", Gate.Offset, Gate.Rows + Up.Rows, Gate.Cols, IsMatrix: true, IsEmbedding: false);
+}
 
 /// <summary>
 /// Where every parameter tensor lives in the single flat array (llm.c's layout): one allocation each for parameters,

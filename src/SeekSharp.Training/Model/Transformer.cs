@@ -194,7 +194,7 @@ public sealed class Transformer
         var c = Config;
         var a = _act;
         var p = Parameters;
-        int n = batch * seqLen, d = c.Dim, hd = c.HeadDim, qDim = c.Heads * hd, kvDim = c.KvHeads * hd, f = c.FfnDim;
+        int n = batch * seqLen, d = c.Dim, hd = c.HeadDim, qDim = c.Heads * hd, kvDim = c.KvHeads * hd, qkvDim = qDim + 2 * kvDim, f = c.FfnDim;
         _batch = batch;
         _seqLen = seqLen;
         tokens.CopyTo(a.Tokens);
@@ -207,19 +207,20 @@ public sealed class Transformer
             float[] x = a.Residual[l], mid = a.ResidualMid[l], next = a.Residual[l + 1];
 
             RmsNorm.Forward(x, w.AttnNorm.Of(p), c.NormEpsilon, a.AttnNorm[l], a.AttnRstd[l], n);
-            Linear.Forward(a.AttnNorm[l], w.Wq.Of(p), a.Q[l], n, d, qDim, _pool);
-            Linear.Forward(a.AttnNorm[l], w.Wk.Of(p), a.K[l], n, d, kvDim, _pool);
-            Linear.Forward(a.AttnNorm[l], w.Wv.Of(p), a.V[l], n, d, kvDim, _pool);
-            Rope.Forward(a.Q[l], a.RopeCos, a.RopeSin, a.Q[l], n, seqLen, c.Heads, hd);
-            Rope.Forward(a.K[l], a.RopeCos, a.RopeSin, a.K[l], n, seqLen, c.KvHeads, hd);
-            Attention.Forward(a.Q[l], a.K[l], a.V[l], a.Att[l], a.AttnOut[l], batch, seqLen, c.Heads, c.KvHeads, hd, _pool);
+            float[] qkv = a.Qkv[l]; // [N, Q + 2K]
+            Linear.Forward(a.AttnNorm[l], w.Qkv.Of(p), qkv, n, d, qkvDim, _pool);
+            // q and k are adjacent in each row: one pass rotates H + Hkv heads.
+            Rope.Forward(qkv, a.RopeCos, a.RopeSin, qkv, n, seqLen, c.Heads + c.KvHeads, hd, qkvDim);
+            Attention.Forward(qkv, qkv.AsSpan(qDim), qkv.AsSpan(qDim + kvDim), a.Att[l], a.AttnOut[l],
+                batch, seqLen, c.Heads, c.KvHeads, hd, qkvDim, qkvDim, _pool);
             x.AsSpan(0, n * d).CopyTo(mid);
             Linear.Forward(a.AttnOut[l], w.Wo.Of(p), mid, n, qDim, d, _pool, accumulate: true);
 
             RmsNorm.Forward(mid, w.FfnNorm.Of(p), c.NormEpsilon, a.FfnNorm[l], a.FfnRstd[l], n);
-            Linear.Forward(a.FfnNorm[l], w.Gate.Of(p), a.Gate[l], n, d, f, _pool);
-            Linear.Forward(a.FfnNorm[l], w.Up.Of(p), a.Up[l], n, d, f, _pool);
-            SwiGlu.Forward(a.Gate[l].AsSpan(0, n * f), a.Up[l].AsSpan(0, n * f), a.Hidden[l].AsSpan(0, n * f));
+            float[] gateUp = a.GateUp[l]; // [N, 2F]
+            Linear.Forward(a.FfnNorm[l], w.GateUp.Of(p), gateUp, n, d, 2 * f, _pool);
+            for (int row = 0; row < n; row++)
+                SwiGlu.Forward(gateUp.AsSpan(row * 2 * f, f), gateUp.AsSpan(row * 2 * f + f, f), a.Hidden[l].AsSpan(row * f, f));
             mid.AsSpan(0, n * d).CopyTo(next);
             Linear.Forward(a.Hidden[l], w.Down.Of(p), next, n, f, d, _pool, accumulate: true);
         }
@@ -238,7 +239,7 @@ public sealed class Transformer
         var p = Parameters;
         var g = Gradients;
         int batch = _batch, seqLen = _seqLen;
-        int n = batch * seqLen, d = c.Dim, hd = c.HeadDim, qDim = c.Heads * hd, kvDim = c.KvHeads * hd, f = c.FfnDim, v = c.VocabSize;
+        int n = batch * seqLen, d = c.Dim, hd = c.HeadDim, qDim = c.Heads * hd, kvDim = c.KvHeads * hd, qkvDim = qDim + 2 * kvDim, f = c.FfnDim, v = c.VocabSize;
 
         var dLogits = a.DLogits.AsSpan(0, n * v);
         dLogits.Clear();
@@ -256,39 +257,39 @@ public sealed class Transformer
 
             // feed-forward branch: next = mid + down(swiglu(gate(norm(mid)), up(norm(mid))))
             var dHidden = a.DHidden.AsSpan(0, n * f);
-            var dGate = a.DGate.AsSpan(0, n * f);
-            var dUp = a.DUp.AsSpan(0, n * f);
+            var dGateUp = a.DGateUp.AsSpan(0, n * 2 * f);
+            float[] gateUp = a.GateUp[l];
             dHidden.Clear();
-            dGate.Clear();
-            dUp.Clear();
+            dGateUp.Clear();
             dNorm.Clear();
             Linear.Backward(dRes, a.Hidden[l], w.Down.Of(p), dHidden, w.Down.Of(g), n, f, d, _pool);
-            SwiGlu.Backward(dHidden, a.Gate[l], a.Up[l], dGate, dUp);
-            Linear.Backward(dGate, a.FfnNorm[l], w.Gate.Of(p), dNorm, w.Gate.Of(g), n, d, f, _pool);
-            Linear.Backward(dUp, a.FfnNorm[l], w.Up.Of(p), dNorm, w.Up.Of(g), n, d, f, _pool);
+            for (int row = 0; row < n; row++)
+                SwiGlu.Backward(dHidden.Slice(row * f, f), gateUp.AsSpan(row * 2 * f, f), gateUp.AsSpan(row * 2 * f + f, f),
+                    dGateUp.Slice(row * 2 * f, f), dGateUp.Slice(row * 2 * f + f, f));
+            Linear.Backward(dGateUp, a.FfnNorm[l], w.GateUp.Of(p), dNorm, w.GateUp.Of(g), n, d, 2 * f, _pool);
             RmsNorm.Backward(dNorm, a.ResidualMid[l], w.FfnNorm.Of(p), a.FfnRstd[l], dRes, w.FfnNorm.Of(g), n);
 
             // attention branch: mid = x + o(attention(rope(q(norm(x))), rope(k(norm(x))), v(norm(x))))
             var dAttnOut = a.DAttnOut.AsSpan(0, n * qDim);
-            var dQ = a.DQ.AsSpan(0, n * qDim);
-            var dQPre = a.DQPre.AsSpan(0, n * qDim);
-            var dK = a.DK.AsSpan(0, n * kvDim);
-            var dKPre = a.DKPre.AsSpan(0, n * kvDim);
-            var dV = a.DV.AsSpan(0, n * kvDim);
+            var dQkv = a.DQkv.AsSpan(0, n * qkvDim);
+            var dQkvPre = a.DQkvPre.AsSpan(0, n * qkvDim);
+            float[] qkv = a.Qkv[l];
             dAttnOut.Clear();
-            dQ.Clear();
-            dQPre.Clear();
-            dK.Clear();
-            dKPre.Clear();
-            dV.Clear();
+            dQkv.Clear();
+            dQkvPre.Clear();
             dNorm.Clear();
             Linear.Backward(dRes, a.AttnOut[l], w.Wo.Of(p), dAttnOut, w.Wo.Of(g), n, qDim, d, _pool);
-            Attention.Backward(dAttnOut, a.Q[l], a.K[l], a.V[l], a.Att[l], dQ, dK, dV, batch, seqLen, c.Heads, c.KvHeads, hd, _pool);
-            Rope.Backward(dQ, a.RopeCos, a.RopeSin, dQPre, n, seqLen, c.Heads, hd);
-            Rope.Backward(dK, a.RopeCos, a.RopeSin, dKPre, n, seqLen, c.KvHeads, hd);
-            Linear.Backward(dQPre, a.AttnNorm[l], w.Wq.Of(p), dNorm, w.Wq.Of(g), n, d, qDim, _pool);
-            Linear.Backward(dKPre, a.AttnNorm[l], w.Wk.Of(p), dNorm, w.Wk.Of(g), n, d, kvDim, _pool);
-            Linear.Backward(dV, a.AttnNorm[l], w.Wv.Of(p), dNorm, w.Wv.Of(g), n, d, kvDim, _pool);
+            Attention.Backward(dAttnOut, qkv, qkv.AsSpan(qDim), qkv.AsSpan(qDim + kvDim), a.Att[l],
+                dQkv, dQkv[qDim..], dQkv[(qDim + kvDim)..], batch, seqLen, c.Heads, c.KvHeads, hd, qkvDim, qkvDim, _pool);
+            Rope.Backward(dQkv, a.RopeCos, a.RopeSin, dQkvPre, n, seqLen, c.Heads + c.KvHeads, hd, qkvDim);
+            for (int row = 0; row < n; row++) // v is not rotated: its gradient passes through
+            {
+                var dvIn = dQkv.Slice(row * qkvDim + qDim + kvDim, kvDim);
+                var dvOut = dQkvPre.Slice(row * qkvDim + qDim + kvDim, kvDim);
+                for (int i = 0; i < kvDim; i++)
+                    dvOut[i] += dvIn[i];
+            }
+            Linear.Backward(dQkvPre, a.AttnNorm[l], w.Qkv.Of(p), dNorm, w.Qkv.Of(g), n, d, qkvDim, _pool);
             RmsNorm.Backward(dNorm, a.Residual[l], w.AttnNorm.Of(p), a.AttnRstd[l], dRes, w.AttnNorm.Of(g), n);
         }
         Embedding.Backward(dRes, a.Tokens.AsSpan(0, n), _layout.TokenEmbedding.Of(g), d);

@@ -5,6 +5,8 @@ namespace SeekSharp.Training.Model;
 /// largest batch [maxB, maxT] so a training step allocates nothing. Calls with a smaller batch use the leading part
 /// of each buffer with their own strides.
 /// Glossary: N = maxB · maxT rows, L layers, D width, Q = H · Dh query width, K = Hkv · Dh key/value width, F feed-forward width, V vocabulary.
+/// Q, K and V share one row of width Q + 2K, and gate and up one row of width 2F, because each pair or triple comes
+/// from one fused matrix product (see <see cref="LayerSlices.Qkv"/>); ops address the blocks through row strides.
 /// </summary>
 internal sealed class TransformerActivations
 {
@@ -19,15 +21,12 @@ internal sealed class TransformerActivations
     public readonly float[][] ResidualMid;// [L][N, D] after the attention branch
     public readonly float[][] AttnNorm;   // [L][N, D]
     public readonly float[][] AttnRstd;   // [L][N]
-    public readonly float[][] Q;          // [L][N, Q] rotated
-    public readonly float[][] K;          // [L][N, K] rotated
-    public readonly float[][] V;          // [L][N, K]
+    public readonly float[][] Qkv;        // [L][N, Q + 2K]: q | k (both rotated) | v
     public readonly float[][] Att;        // [L][B, H, T, T] softmax probabilities
     public readonly float[][] AttnOut;    // [L][N, Q] before the output projection
     public readonly float[][] FfnNorm;    // [L][N, D]
     public readonly float[][] FfnRstd;    // [L][N]
-    public readonly float[][] Gate;       // [L][N, F]
-    public readonly float[][] Up;         // [L][N, F]
+    public readonly float[][] GateUp;     // [L][N, 2F]: gate | up
     public readonly float[][] Hidden;     // [L][N, F] silu(gate) ⊙ up
     public readonly float[] FinalNorm;    // [N, D]
     public readonly float[] FinalRstd;    // [N]
@@ -43,10 +42,10 @@ internal sealed class TransformerActivations
     public readonly float[] DResidual;    // [N, D] gradient of the residual stream at the current point
     public readonly float[] DNorm;        // [N, D]
     public readonly float[] DAttnOut;     // [N, Q]
-    public readonly float[] DQ, DQPre;    // [N, Q] after / before RoPE
-    public readonly float[] DK, DKPre;    // [N, K] after / before RoPE
-    public readonly float[] DV;           // [N, K]
-    public readonly float[] DGate, DUp, DHidden; // [N, F]
+    public readonly float[] DQkv;         // [N, Q + 2K] gradient after RoPE
+    public readonly float[] DQkvPre;      // [N, Q + 2K] gradient before RoPE (v passes through)
+    public readonly float[] DGateUp;      // [N, 2F]
+    public readonly float[] DHidden;      // [N, F]
 
     public TransformerActivations(TransformerConfig c, int maxBatch, int maxSeqLen)
     {
@@ -65,15 +64,12 @@ internal sealed class TransformerActivations
         ResidualMid = PerLayer(l, (long)n * d);
         AttnNorm = PerLayer(l, (long)n * d);
         AttnRstd = PerLayer(l, n);
-        Q = PerLayer(l, (long)n * q);
-        K = PerLayer(l, (long)n * kv);
-        V = PerLayer(l, (long)n * kv);
+        Qkv = PerLayer(l, (long)n * (q + 2 * kv));
         Att = PerLayer(l, att);
         AttnOut = PerLayer(l, (long)n * q);
         FfnNorm = PerLayer(l, (long)n * d);
         FfnRstd = PerLayer(l, n);
-        Gate = PerLayer(l, (long)n * f);
-        Up = PerLayer(l, (long)n * f);
+        GateUp = PerLayer(l, (long)n * 2 * f);
         Hidden = PerLayer(l, (long)n * f);
         FinalNorm = new float[n * d];
         FinalRstd = new float[n];
@@ -88,13 +84,9 @@ internal sealed class TransformerActivations
         DResidual = new float[n * d];
         DNorm = new float[n * d];
         DAttnOut = new float[n * q];
-        DQ = new float[n * q];
-        DQPre = new float[n * q];
-        DK = new float[n * kv];
-        DKPre = new float[n * kv];
-        DV = new float[n * kv];
-        DGate = new float[n * f];
-        DUp = new float[n * f];
+        DQkv = new float[n * (q + 2 * kv)];
+        DQkvPre = new float[n * (q + 2 * kv)];
+        DGateUp = new float[n * 2 * f];
         DHidden = new float[n * f];
     }
 }

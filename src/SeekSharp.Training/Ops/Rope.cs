@@ -26,11 +26,12 @@ internal static class Rope
         }
     }
 
-    /// <summary>y[N, heads · Dh] = x rotated by each row's position; y may be x (in place).</summary>
+    /// <summary>y[N, heads · Dh] = x rotated by each row's position; y may be x (in place). Rows are
+    /// <paramref name="rowStride"/> floats apart, so the rotated heads may be the leading columns of a wider fused row.</summary>
     public static void Forward(ReadOnlySpan<float> x, ReadOnlySpan<float> cos, ReadOnlySpan<float> sin, Span<float> y,
-        int n, int seqLen, int heads, int headDim)
+        int n, int seqLen, int heads, int headDim, int rowStride)
     {
-        int half = headDim / 2, width = heads * headDim;
+        int half = headDim / 2, width = rowStride;
         for (int row = 0; row < n; row++)
         {
             var c = cos.Slice(row % seqLen * half, half);
@@ -48,11 +49,11 @@ internal static class Rope
         }
     }
 
-    /// <summary>dx += Rᵀ · dy: the rotation is orthogonal, so its backward rotates by the opposite angle.</summary>
+    /// <summary>dx += Rᵀ · dy: the rotation is orthogonal, so its backward rotates by the opposite angle. Strides as in <see cref="Forward"/>.</summary>
     public static void Backward(ReadOnlySpan<float> dy, ReadOnlySpan<float> cos, ReadOnlySpan<float> sin, Span<float> dx,
-        int n, int seqLen, int heads, int headDim)
+        int n, int seqLen, int heads, int headDim, int rowStride)
     {
-        int half = headDim / 2, width = heads * headDim;
+        int half = headDim / 2, width = rowStride;
         for (int row = 0; row < n; row++)
         {
             var c = cos.Slice(row % seqLen * half, half);

@@ -75,9 +75,9 @@ public class OpGradientTests
         float[] cos = new float[t * hd / 2], sin = new float[t * hd / 2];
         SeekSharp.Training.Ops.Rope.Table(10000f, hd, t, cos, sin);
         float[] x = Random(rng, n * heads * hd), r = Random(rng, x.Length), y = new float[x.Length];
-        double Objective() { SeekSharp.Training.Ops.Rope.Forward(x, cos, sin, y, n, t, heads, hd); return Dot(r, y); }
+        double Objective() { SeekSharp.Training.Ops.Rope.Forward(x, cos, sin, y, n, t, heads, hd, heads * hd); return Dot(r, y); }
         float[] dx = new float[x.Length];
-        SeekSharp.Training.Ops.Rope.Backward(r, cos, sin, dx, n, t, heads, hd);
+        SeekSharp.Training.Ops.Rope.Backward(r, cos, sin, dx, n, t, heads, hd, heads * hd);
         Check("dx", x, dx, Objective);
     }
 
@@ -97,7 +97,7 @@ public class OpGradientTests
         SeekSharp.Training.Ops.Rope.Table(10000f, 8, t, cos, sin);
         var rng = new Random(6);
         float[] x = Random(rng, t * 16), y = new float[x.Length], expected = (float[])x.Clone();
-        SeekSharp.Training.Ops.Rope.Forward(x, cos, sin, y, t, t, 2, 8);
+        SeekSharp.Training.Ops.Rope.Forward(x, cos, sin, y, t, t, 2, 8, 16);
         for (int pos = 0; pos < t; pos++)
         {
             inference.Angles(pos, c, s);
@@ -116,13 +116,32 @@ public class OpGradientTests
         int b = 2, t = 4, hd = 4, n = b * t;
         float[] q = Random(rng, n * heads * hd), k = Random(rng, n * kvHeads * hd), v = Random(rng, n * kvHeads * hd);
         float[] att = new float[b * heads * t * t], y = new float[n * heads * hd], r = Random(rng, y.Length);
-        double Objective() { SeekSharp.Training.Ops.Attention.Forward(q, k, v, att, y, b, t, heads, kvHeads, hd, Pool); return Dot(r, y); }
+        double Objective() { SeekSharp.Training.Ops.Attention.Forward(q, k, v, att, y, b, t, heads, kvHeads, hd, heads * hd, kvHeads * hd, Pool); return Dot(r, y); }
         Objective();
         float[] dq = new float[q.Length], dk = new float[k.Length], dv = new float[v.Length];
-        SeekSharp.Training.Ops.Attention.Backward(r, q, k, v, att, dq, dk, dv, b, t, heads, kvHeads, hd, Pool);
+        SeekSharp.Training.Ops.Attention.Backward(r, q, k, v, att, dq, dk, dv, b, t, heads, kvHeads, hd, heads * hd, kvHeads * hd, Pool);
         Check("dq", q, dq, Objective);
         Check("dk", k, dk, Objective);
         Check("dv", v, dv, Objective);
+    }
+
+    [Fact]
+    public void AttentionOnColumnBlocksOfOneFusedProjection()
+    {
+        // The model's layout: each row is q | k | v, so all three share one row stride.
+        var rng = new Random(12);
+        int b = 2, t = 3, heads = 4, kvHeads = 2, hd = 4, n = b * t, qDim = heads * hd, kvDim = kvHeads * hd, stride = qDim + 2 * kvDim;
+        float[] qkv = Random(rng, n * stride), att = new float[b * heads * t * t], y = new float[n * qDim], r = Random(rng, y.Length);
+        double Objective()
+        {
+            SeekSharp.Training.Ops.Attention.Forward(qkv, qkv.AsSpan(qDim), qkv.AsSpan(qDim + kvDim), att, y, b, t, heads, kvHeads, hd, stride, stride, Pool);
+            return Dot(r, y);
+        }
+        Objective();
+        float[] dqkv = new float[qkv.Length];
+        SeekSharp.Training.Ops.Attention.Backward(r, qkv, qkv.AsSpan(qDim), qkv.AsSpan(qDim + kvDim), att,
+            dqkv, dqkv.AsSpan(qDim), dqkv.AsSpan(qDim + kvDim), b, t, heads, kvHeads, hd, stride, stride, Pool);
+        Check("dqkv", qkv, dqkv, Objective);
     }
 
     [Fact]
@@ -133,9 +152,9 @@ public class OpGradientTests
         int b = 2, t = 5, heads = 2, hd = 4, n = b * t, w = heads * hd;
         float[] q = Random(rng, n * w), k = Random(rng, n * w), v = Random(rng, n * w);
         float[] att = new float[b * heads * t * t], y1 = new float[n * w], y2 = new float[n * w];
-        SeekSharp.Training.Ops.Attention.Forward(q, k, v, att, y1, b, t, heads, heads, hd, Pool);
+        SeekSharp.Training.Ops.Attention.Forward(q, k, v, att, y1, b, t, heads, heads, hd, w, w, Pool);
         for (int c = 0; c < w; c++) { k[3 * w + c] += 1f; v[3 * w + c] -= 1f; } // sequence 0, position 3
-        SeekSharp.Training.Ops.Attention.Forward(q, k, v, att, y2, b, t, heads, heads, hd, Pool);
+        SeekSharp.Training.Ops.Attention.Forward(q, k, v, att, y2, b, t, heads, heads, hd, w, w, Pool);
         for (int i = 0; i < n * w; i++)
         {
             int row = i / w;

@@ -19,6 +19,8 @@ public sealed class Transformer
     private readonly ParameterLayout _layout;
     private readonly TransformerActivations _act;
     private readonly WorkerPool _pool;
+    private readonly AttentionKernel _attention;
+    private readonly float[] _attentionScratch; // [B · Hkv, T·T + 6·T·Dh] for AttentionKernel.Gemm
     private int _batch, _seqLen;       // shape of the last forward
     private bool _hasForward;
     private bool _lossForward;         // the last forward was Loss (so LossBackward may run)
@@ -29,7 +31,8 @@ public sealed class Transformer
     /// <param name="maxBatch">Most sequences per call.</param>
     /// <param name="maxSeqLen">Most positions per sequence (at most the context length).</param>
     /// <param name="pool">Threads for matrix products and attention; <see cref="WorkerPool.Shared"/> when null.</param>
-    public Transformer(TransformerConfig config, int maxBatch, int maxSeqLen, WorkerPool? pool = null)
+    /// <param name="attention">Attention algorithm.</param>
+    public Transformer(TransformerConfig config, int maxBatch, int maxSeqLen, WorkerPool? pool = null, AttentionKernel attention = AttentionKernel.Gemm)
     {
         config.Validate();
         ArgumentOutOfRangeException.ThrowIfLessThan(maxBatch, 1);
@@ -40,6 +43,10 @@ public sealed class Transformer
         Config = config;
         _layout = new ParameterLayout(config);
         _act = new TransformerActivations(config, maxBatch, maxSeqLen);
+        _attention = attention;
+        _attentionScratch = attention == AttentionKernel.Gemm
+            ? new float[checked((long)maxBatch * config.KvHeads * AttentionGemm.ScratchPerItem(maxSeqLen, config.HeadDim))]
+            : [];
         _pool = pool ?? WorkerPool.Shared;
         Parameters = new float[_layout.Count];
         Gradients = new float[_layout.Count];
@@ -211,8 +218,12 @@ public sealed class Transformer
             Linear.Forward(a.AttnNorm[l], w.Qkv.Of(p), qkv, n, d, qkvDim, _pool);
             // q and k are adjacent in each row: one pass rotates H + Hkv heads.
             Rope.Forward(qkv, a.RopeCos, a.RopeSin, qkv, n, seqLen, c.Heads + c.KvHeads, hd, qkvDim);
-            Attention.Forward(qkv, qkv.AsSpan(qDim), qkv.AsSpan(qDim + kvDim), a.Att[l], a.AttnOut[l],
-                batch, seqLen, c.Heads, c.KvHeads, hd, qkvDim, qkvDim, _pool);
+            if (_attention == AttentionKernel.Gemm)
+                AttentionGemm.Forward(qkv, qkv.AsSpan(qDim), qkv.AsSpan(qDim + kvDim), a.Att[l], a.AttnOut[l],
+                    batch, seqLen, c.Heads, c.KvHeads, hd, qkvDim, qkvDim, _attentionScratch, _pool);
+            else
+                Attention.Forward(qkv, qkv.AsSpan(qDim), qkv.AsSpan(qDim + kvDim), a.Att[l], a.AttnOut[l],
+                    batch, seqLen, c.Heads, c.KvHeads, hd, qkvDim, qkvDim, _pool);
             x.AsSpan(0, n * d).CopyTo(mid);
             Linear.Forward(a.AttnOut[l], w.Wo.Of(p), mid, n, qDim, d, _pool, accumulate: true);
 
@@ -279,8 +290,12 @@ public sealed class Transformer
             dQkvPre.Clear();
             dNorm.Clear();
             Linear.Backward(dRes, a.AttnOut[l], w.Wo.Of(p), dAttnOut, w.Wo.Of(g), n, qDim, d, _pool);
-            Attention.Backward(dAttnOut, qkv, qkv.AsSpan(qDim), qkv.AsSpan(qDim + kvDim), a.Att[l],
-                dQkv, dQkv[qDim..], dQkv[(qDim + kvDim)..], batch, seqLen, c.Heads, c.KvHeads, hd, qkvDim, qkvDim, _pool);
+            if (_attention == AttentionKernel.Gemm)
+                AttentionGemm.Backward(dAttnOut, qkv, qkv.AsSpan(qDim), qkv.AsSpan(qDim + kvDim), a.Att[l],
+                    dQkv, dQkv[qDim..], dQkv[(qDim + kvDim)..], batch, seqLen, c.Heads, c.KvHeads, hd, qkvDim, qkvDim, _attentionScratch, _pool);
+            else
+                Attention.Backward(dAttnOut, qkv, qkv.AsSpan(qDim), qkv.AsSpan(qDim + kvDim), a.Att[l],
+                    dQkv, dQkv[qDim..], dQkv[(qDim + kvDim)..], batch, seqLen, c.Heads, c.KvHeads, hd, qkvDim, qkvDim, _pool);
             Rope.Backward(dQkv, a.RopeCos, a.RopeSin, dQkvPre, n, seqLen, c.Heads + c.KvHeads, hd, qkvDim);
             for (int row = 0; row < n; row++) // v is not rotated: its gradient passes through
             {

@@ -101,6 +101,24 @@ public class TransformerGradientTests
     }
 
     [Fact]
+    public void BothAttentionKernelsGiveTheSameLossAndGradients()
+    {
+        const int b = 2, t = 5;
+        var gemm = Create(false, out int[] tokens, out int[] targets, b, t);
+        var direct = new Transformer(Config(false), b, t, Pool, AttentionKernel.Direct);
+        gemm.Parameters.CopyTo(direct.Parameters, 0);
+        float[] w = Enumerable.Repeat(1f, b * t).ToArray();
+        float lossGemm = gemm.Loss(tokens, targets, w, b, t), lossDirect = direct.Loss(tokens, targets, w, b, t);
+        Assert.Equal(lossDirect, lossGemm, 5);
+        gemm.ZeroGradients();
+        direct.ZeroGradients();
+        gemm.LossBackward();
+        direct.LossBackward();
+        for (int i = 0; i < gemm.Gradients.Length; i++)
+            Assert.True(MathF.Abs(gemm.Gradients[i] - direct.Gradients[i]) <= 1e-5f + 1e-4f * MathF.Abs(direct.Gradients[i]), $"gradient {i}");
+    }
+
+    [Fact]
     public void BackwardAccumulatesAcrossCalls()
     {
         const int b = 1, t = 4;

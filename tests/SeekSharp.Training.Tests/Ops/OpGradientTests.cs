@@ -125,6 +125,38 @@ public class OpGradientTests
         Check("dv", v, dv, Objective);
     }
 
+    [Theory]
+    [InlineData(4, 2, 5)]
+    [InlineData(2, 1, 1)]
+    [InlineData(3, 3, 7)]
+    public void AttentionGemmMatchesTheDirectReferenceAndFiniteDifferences(int heads, int kvHeads, int t)
+    {
+        var rng = new Random(13);
+        int b = 2, hd = 4, n = b * t, qs = heads * hd, ks = kvHeads * hd;
+        float[] q = Random(rng, n * qs), k = Random(rng, n * ks), v = Random(rng, n * ks), r = Random(rng, n * qs);
+        float[] scratch = new float[b * kvHeads * SeekSharp.Training.Ops.AttentionGemm.ScratchPerItem(t, hd)];
+        float[] attRef = new float[b * heads * t * t], yRef = new float[n * qs], att = new float[attRef.Length], y = new float[yRef.Length];
+        SeekSharp.Training.Ops.Attention.Forward(q, k, v, attRef, yRef, b, t, heads, kvHeads, hd, qs, ks, Pool);
+        double Objective()
+        {
+            SeekSharp.Training.Ops.AttentionGemm.Forward(q, k, v, att, y, b, t, heads, kvHeads, hd, qs, ks, scratch, Pool);
+            return Dot(r, y);
+        }
+        Objective();
+        for (int i = 0; i < y.Length; i++) Assert.Equal(yRef[i], y[i], 5);
+
+        float[] dqRef = new float[q.Length], dkRef = new float[k.Length], dvRef = new float[v.Length];
+        float[] dq = Random(rng, q.Length), dk = Random(rng, k.Length), dv = Random(rng, v.Length); // backward accumulates: start non-zero
+        float[] dq0 = (float[])dq.Clone(), dk0 = (float[])dk.Clone(), dv0 = (float[])dv.Clone();
+        SeekSharp.Training.Ops.Attention.Backward(r, q, k, v, attRef, dqRef, dkRef, dvRef, b, t, heads, kvHeads, hd, qs, ks, Pool);
+        SeekSharp.Training.Ops.AttentionGemm.Backward(r, q, k, v, att, dq, dk, dv, b, t, heads, kvHeads, hd, qs, ks, scratch, Pool);
+        for (int i = 0; i < dq.Length; i++) Assert.Equal(dq0[i] + dqRef[i], dq[i], 5);
+        for (int i = 0; i < dk.Length; i++) Assert.Equal(dk0[i] + dkRef[i], dk[i], 5);
+        for (int i = 0; i < dv.Length; i++) Assert.Equal(dv0[i] + dvRef[i], dv[i], 5);
+        Check("dq", q, dqRef, Objective);
+        Check("dk", k, dkRef, Objective);
+    }
+
     [Fact]
     public void AttentionOnColumnBlocksOfOneFusedProjection()
     {

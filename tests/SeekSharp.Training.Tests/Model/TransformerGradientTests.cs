@@ -119,6 +119,41 @@ public class TransformerGradientTests
     }
 
     [Fact]
+    public void MaskedTokensTargetsDoNotReachTheGradients()
+    {
+        // SFT: with weight 0 a token's target (e.g. a user-turn token) must not matter at all.
+        const int b = 1, t = 5;
+        var model = Create(false, out int[] tokens, out int[] targets, b, t);
+        float[] w = [0, 1, 0, 1, 1];
+        model.ZeroGradients();
+        float loss = model.Loss(tokens, targets, w, b, t);
+        model.LossBackward();
+        var before = (float[])model.Gradients.Clone();
+        targets[0] = (targets[0] + 1) % 11;
+        targets[2] = (targets[2] + 3) % 11;
+        model.ZeroGradients();
+        Assert.Equal(loss, model.Loss(tokens, targets, w, b, t));
+        model.LossBackward();
+        Assert.Equal(before, model.Gradients);
+    }
+
+    [Fact]
+    public void LogProbsAreTheLogSoftmaxOfTheLogitsAtTheTargets()
+    {
+        const int b = 2, t = 3, v = 11;
+        var model = Create(true, out int[] tokens, out int[] targets, b, t);
+        var logProbs = new float[b * t];
+        model.LogProbs(tokens, targets, b, t, logProbs);
+        var logits = model.Logits;
+        for (int i = 0; i < b * t; i++)
+        {
+            double sum = 0;
+            for (int j = 0; j < v; j++) sum += Math.Exp(logits[i * v + j]);
+            Assert.Equal(logits[i * v + targets[i]] - Math.Log(sum), logProbs[i], 5);
+        }
+    }
+
+    [Fact]
     public void BackwardAccumulatesAcrossCalls()
     {
         const int b = 1, t = 4;

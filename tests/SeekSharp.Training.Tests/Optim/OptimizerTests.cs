@@ -40,6 +40,19 @@ public class OptimizerTests
     }
 
     [Fact]
+    public void DecayEmbeddingDecaysTheEmbeddingButNeverTheNorms()
+    {
+        var layout = new ParameterLayout(Config);
+        var adam = new AdamW(layout, new AdamWOptions { WeightDecay = 0.5f, DecayEmbedding = true });
+        var p = Enumerable.Repeat(1f, layout.Count).ToArray();
+        adam.Update(p, new float[layout.Count], lr: 0.1f, t: 1); // zero gradients: only the decay moves weights
+        Assert.Equal(0.95f, layout.TokenEmbedding.Of(p)[0], 6);
+        Assert.Equal(0.95f, layout.Layers[0].Wq.Of(p)[0], 6);
+        Assert.Equal(1f, layout.OutputNorm.Of(p)[0]);
+        Assert.Equal(1f, layout.Layers[0].AttnNorm.Of(p)[0]);
+    }
+
+    [Fact]
     public void ClippingScalesToTheBoundAndReportsTheNormBefore()
     {
         float[] g = [3f, 4f];

@@ -213,7 +213,7 @@ public sealed class Transformer
             var w = _layout.Layers[l];
             float[] x = a.Residual[l], mid = a.ResidualMid[l], next = a.Residual[l + 1];
 
-            RmsNorm.Forward(x, w.AttnNorm.Of(p), c.NormEpsilon, a.AttnNorm[l], a.AttnRstd[l], n);
+            RmsNorm.Forward(x, w.AttnNorm.Of(p), c.NormEpsilon, a.AttnNorm[l], a.AttnRstd[l], n, _pool);
             float[] qkv = a.Qkv[l]; // [N, Q + 2K]
             Linear.Forward(a.AttnNorm[l], w.Qkv.Of(p), qkv, n, d, qkvDim, _pool);
             // q and k are adjacent in each row: one pass rotates H + Hkv heads.
@@ -227,15 +227,14 @@ public sealed class Transformer
             x.AsSpan(0, n * d).CopyTo(mid);
             Linear.Forward(a.AttnOut[l], w.Wo.Of(p), mid, n, qDim, d, _pool, accumulate: true);
 
-            RmsNorm.Forward(mid, w.FfnNorm.Of(p), c.NormEpsilon, a.FfnNorm[l], a.FfnRstd[l], n);
+            RmsNorm.Forward(mid, w.FfnNorm.Of(p), c.NormEpsilon, a.FfnNorm[l], a.FfnRstd[l], n, _pool);
             float[] gateUp = a.GateUp[l]; // [N, 2F]
             Linear.Forward(a.FfnNorm[l], w.GateUp.Of(p), gateUp, n, d, 2 * f, _pool);
-            for (int row = 0; row < n; row++)
-                SwiGlu.Forward(gateUp.AsSpan(row * 2 * f, f), gateUp.AsSpan(row * 2 * f + f, f), a.Hidden[l].AsSpan(row * f, f));
+            SwiGlu.Forward(gateUp, a.Hidden[l], n, f, _pool);
             mid.AsSpan(0, n * d).CopyTo(next);
             Linear.Forward(a.Hidden[l], w.Down.Of(p), next, n, f, d, _pool, accumulate: true);
         }
-        RmsNorm.Forward(a.Residual[c.Layers], _layout.OutputNorm.Of(p), c.NormEpsilon, a.FinalNorm, a.FinalRstd, n);
+        RmsNorm.Forward(a.Residual[c.Layers], _layout.OutputNorm.Of(p), c.NormEpsilon, a.FinalNorm, a.FinalRstd, n, _pool);
         Linear.Forward(a.FinalNorm, _layout.Output.Of(p), a.Logits, n, d, c.VocabSize, _pool);
         CrossEntropy.Forward(a.Logits, targets, a.LogSumExp, a.LogProbs, c.VocabSize, _pool);
         _hasForward = true;
@@ -260,7 +259,7 @@ public sealed class Transformer
         Linear.Backward(dLogits, a.FinalNorm, _layout.Output.Of(p), dNorm, _layout.Output.Of(g), n, d, v, _pool);
         var dRes = a.DResidual.AsSpan(0, n * d);
         dRes.Clear();
-        RmsNorm.Backward(dNorm, a.Residual[c.Layers], _layout.OutputNorm.Of(p), a.FinalRstd, dRes, _layout.OutputNorm.Of(g), n);
+        RmsNorm.Backward(dNorm, a.Residual[c.Layers], _layout.OutputNorm.Of(p), a.FinalRstd, dRes, _layout.OutputNorm.Of(g), n, _pool);
 
         for (int l = c.Layers - 1; l >= 0; l--)
         {
@@ -274,11 +273,9 @@ public sealed class Transformer
             dGateUp.Clear();
             dNorm.Clear();
             Linear.Backward(dRes, a.Hidden[l], w.Down.Of(p), dHidden, w.Down.Of(g), n, f, d, _pool);
-            for (int row = 0; row < n; row++)
-                SwiGlu.Backward(dHidden.Slice(row * f, f), gateUp.AsSpan(row * 2 * f, f), gateUp.AsSpan(row * 2 * f + f, f),
-                    dGateUp.Slice(row * 2 * f, f), dGateUp.Slice(row * 2 * f + f, f));
+            SwiGlu.Backward(dHidden, gateUp, dGateUp, n, f, _pool);
             Linear.Backward(dGateUp, a.FfnNorm[l], w.GateUp.Of(p), dNorm, w.GateUp.Of(g), n, d, 2 * f, _pool);
-            RmsNorm.Backward(dNorm, a.ResidualMid[l], w.FfnNorm.Of(p), a.FfnRstd[l], dRes, w.FfnNorm.Of(g), n);
+            RmsNorm.Backward(dNorm, a.ResidualMid[l], w.FfnNorm.Of(p), a.FfnRstd[l], dRes, w.FfnNorm.Of(g), n, _pool);
 
             // attention branch: mid = x + o(attention(rope(q(norm(x))), rope(k(norm(x))), v(norm(x))))
             var dAttnOut = a.DAttnOut.AsSpan(0, n * qDim);
@@ -305,7 +302,7 @@ public sealed class Transformer
                     dvOut[i] += dvIn[i];
             }
             Linear.Backward(dQkvPre, a.AttnNorm[l], w.Qkv.Of(p), dNorm, w.Qkv.Of(g), n, d, qkvDim, _pool);
-            RmsNorm.Backward(dNorm, a.Residual[l], w.AttnNorm.Of(p), a.AttnRstd[l], dRes, w.AttnNorm.Of(g), n);
+            RmsNorm.Backward(dNorm, a.Residual[l], w.AttnNorm.Of(p), a.AttnRstd[l], dRes, w.AttnNorm.Of(g), n, _pool);
         }
         Embedding.Backward(dRes, a.Tokens.AsSpan(0, n), _layout.TokenEmbedding.Of(g), d);
     }

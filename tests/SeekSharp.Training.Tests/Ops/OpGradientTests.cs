@@ -59,10 +59,10 @@ public class OpGradientTests
         var rng = new Random(4);
         int n = 3, d = 8;
         float[] x = Random(rng, n * d), w = Random(rng, d, 0.3, 1.0), r = Random(rng, n * d), y = new float[n * d], rstd = new float[n];
-        double Objective() { SeekSharp.Training.Ops.RmsNorm.Forward(x, w, 1e-5f, y, rstd, n); return Dot(r, y); }
+        double Objective() { SeekSharp.Training.Ops.RmsNorm.Forward(x, w, 1e-5f, y, rstd, n, Pool); return Dot(r, y); }
         Objective();
         float[] dx = new float[x.Length], dw = new float[w.Length];
-        SeekSharp.Training.Ops.RmsNorm.Backward(r, x, w, rstd, dx, dw, n);
+        SeekSharp.Training.Ops.RmsNorm.Backward(r, x, w, rstd, dx, dw, n, Pool);
         Check("dx", x, dx, Objective);
         Check("dw", w, dw, Objective);
     }
@@ -200,13 +200,26 @@ public class OpGradientTests
     public void SwiGlu()
     {
         var rng = new Random(9);
-        int len = 24;
-        float[] gate = Random(rng, len, 3.0), up = Random(rng, len), r = Random(rng, len), h = new float[len];
-        double Objective() { SeekSharp.Training.Ops.SwiGlu.Forward(gate, up, h); return Dot(r, h); }
-        float[] dgate = new float[len], dup = new float[len];
-        SeekSharp.Training.Ops.SwiGlu.Backward(r, gate, up, dgate, dup);
-        Check("dgate", gate, dgate, Objective);
-        Check("dup", up, dup, Objective);
+        int n = 3, f = 300; // f above the 256-float backward chunk
+        float[] gateUp = Random(rng, n * 2 * f, 3.0), r = Random(rng, n * f), h = new float[n * f];
+        double Objective() { SeekSharp.Training.Ops.SwiGlu.Forward(gateUp, h, n, f, Pool); return Dot(r, h); }
+        float[] dGateUp = new float[gateUp.Length];
+        SeekSharp.Training.Ops.SwiGlu.Backward(r, gateUp, dGateUp, n, f, Pool);
+        Check("dgateUp", gateUp, dGateUp, Objective, indices: Enumerable.Range(0, gateUp.Length).Where(i => i % 7 == 0 || i % (2 * f) >= 250 && i % (2 * f) < 300));
+    }
+
+    [Fact]
+    public void RmsNormWeightGradientSpansSeveralColumnBlocks()
+    {
+        var rng = new Random(14);
+        int n = 4, d = 130; // three 64-column blocks, the last partial
+        float[] x = Random(rng, n * d), w = Random(rng, d, 0.3, 1.0), r = Random(rng, n * d), y = new float[n * d], rstd = new float[n];
+        double Objective() { SeekSharp.Training.Ops.RmsNorm.Forward(x, w, 1e-5f, y, rstd, n, Pool); return Dot(r, y); }
+        Objective();
+        float[] dx = new float[x.Length], dw = new float[w.Length];
+        SeekSharp.Training.Ops.RmsNorm.Backward(r, x, w, rstd, dx, dw, n, Pool);
+        Check("dw", w, dw, Objective);
+        Check("dx", x, dx, Objective, indices: Enumerable.Range(0, x.Length).Where(i => i % 5 == 0));
     }
 
     [Fact]

@@ -37,7 +37,7 @@ public sealed class AdditionTask : IReasoningTask
         ArgumentNullException.ThrowIfNull(rng);
         long a = RandomOperands.WithDigits(rng, minDigits, maxDigits);
         long b = RandomOperands.WithDigits(rng, minDigits, maxDigits);
-        string prompt = string.Format(CultureInfo.InvariantCulture, RandomOperands.Pick(rng, Templates), a, b);
+        string prompt = PromptPhrasing.Format(rng, Templates, a, b);
         var trace = new StringBuilder("Add the digits column by column from the right, carrying tens.\n");
         ColumnArithmetic.Addition(trace, a, b);
         // Addition commutes: a+b and b+a are one problem for the held-out split.

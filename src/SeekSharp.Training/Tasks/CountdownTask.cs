@@ -80,7 +80,7 @@ public sealed class CountdownTask : IReasoningTask
             if (target < minTarget || target > maxTarget || numbers.Contains(target)) continue;
 
             string list = ListText(numbers);
-            string prompt = string.Format(CultureInfo.InvariantCulture, RandomOperands.Pick(rng, Templates), list, target);
+            string prompt = PromptPhrasing.Format(rng, Templates, list, target);
             string answer = parts[0].Text;
             string reasoning = $"Combine two numbers at a time until only the target is left.\n{steps}{answer} = {target}";
             string key = string.Join(",", numbers.Order()) + "->" + target.ToString(CultureInfo.InvariantCulture);

@@ -40,7 +40,7 @@ public sealed class MultiplicationTask : IReasoningTask
         ArgumentNullException.ThrowIfNull(rng);
         long a = RandomOperands.WithDigits(rng, 1, maxLeftDigits);
         long b = RandomOperands.WithDigits(rng, 1, maxRightDigits);
-        string prompt = string.Format(CultureInfo.InvariantCulture, RandomOperands.Pick(rng, Templates), a, b);
+        string prompt = PromptPhrasing.Format(rng, Templates, a, b);
         var trace = new StringBuilder("Multiply by each digit of the second number from the right, then add the partial products.\n");
         ColumnArithmetic.Multiplication(trace, a, b);
         // Multiplication commutes: a×b and b×a are one problem for the held-out split, although their traces differ.

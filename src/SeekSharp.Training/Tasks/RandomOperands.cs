@@ -24,6 +24,4 @@ internal static class RandomOperands
         if (minDigits < 1 || maxDigits < minDigits || maxDigits > limit)
             throw new ArgumentOutOfRangeException(name, $"digit counts must satisfy 1 <= min ({minDigits}) <= max ({maxDigits}) <= {limit}.");
     }
-
-    public static string Pick(Random rng, IReadOnlyList<string> templates) => templates[rng.Next(templates.Count)];
 }

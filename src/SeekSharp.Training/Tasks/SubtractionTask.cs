@@ -38,7 +38,7 @@ public sealed class SubtractionTask : IReasoningTask
         long a = RandomOperands.WithDigits(rng, minDigits, maxDigits);
         long b = RandomOperands.WithDigits(rng, minDigits, maxDigits);
         if (a < b) (a, b) = (b, a);
-        string prompt = string.Format(CultureInfo.InvariantCulture, RandomOperands.Pick(rng, Templates), a, b);
+        string prompt = PromptPhrasing.Format(rng, Templates, a, b);
         var trace = new StringBuilder("Subtract the digits column by column from the right, borrowing when a column is negative.\n");
         ColumnArithmetic.Subtraction(trace, a, b);
         string key = string.Create(CultureInfo.InvariantCulture, $"{a}-{b}");

@@ -48,6 +48,9 @@ public static class BpeTrainer
         {
             if (string.IsNullOrEmpty(t.Content)) throw new ArgumentException("An added token is empty.", nameof(o));
             if (!seen.Add(t.Content)) throw new ArgumentException($"Added token '{t.Content}' is listed twice.", nameof(o));
+            // The vocabulary stores byte symbols and added tokens side by side; one text may name only one id.
+            if (t.Content.Length == 1 && ByteLevel.CharToByte(t.Content[0]) >= 0)
+                throw new ArgumentException($"Added token '{t.Content}' is spelled like a byte symbol of the base vocabulary; choose a longer text.", nameof(o));
         }
         foreach (var (role, content) in new[] { ("BosToken", o.BosToken), ("EosToken", o.EosToken) })
             if (content is not null && !seen.Contains(content))

@@ -65,6 +65,17 @@ public sealed class BpeTrainerTests
     }
 
     [Fact]
+    public void APairSpelledLikeAnAddedToken_IsNeverMerged()
+    {
+        // " x" is "Ġx" in the byte-level alphabet: learning it would give two ids the same text.
+        var t = BpeTrainer.Train([" x x x xy xy"],
+            new BpeTrainerOptions { VocabSize = 300, MinPairCount = 1, AddedTokens = [new("Ġx", false)], BosToken = null, EosToken = null });
+        Assert.DoesNotContain("Ġ x", t.Merges);
+        Assert.Equal("x y", t.Merges[0]);
+        Assert.Equal([t.IdOf("Ġx")], t.CreateTokenizer().Encode("Ġx", addSpecial: false));
+    }
+
+    [Fact]
     public void Training_IsDeterministic()
     {
         var a = BpeTrainer.Train(TrainingCorpus.Files, new BpeTrainerOptions { VocabSize = 600 });
@@ -80,5 +91,7 @@ public sealed class BpeTrainerTests
         Assert.Throws<ArgumentException>(() => BpeTrainer.Train(["x"], new BpeTrainerOptions { BosToken = "<s>" }));
         Assert.Throws<ArgumentException>(() => BpeTrainer.Train(["x"],
             new BpeTrainerOptions { AddedTokens = [new("<a>", true), new("<a>", false)], BosToken = null, EosToken = null }));
+        Assert.Throws<ArgumentException>(() => BpeTrainer.Train(["x"],
+            new BpeTrainerOptions { AddedTokens = [new("a", true)], BosToken = null, EosToken = null }));
     }
 }

@@ -1,3 +1,6 @@
+// The template text is the ChatTemplate constant below; the engine's parsed template type gets another name here.
+using JinjaTemplate = SeekSharp.Chat.Templates.ChatTemplate;
+
 namespace SeekSharp.Training.Tokenizers;
 
 /// <summary>
@@ -58,4 +61,21 @@ public static class R1ChatFormat
         "{%- endif -%}\n" +
         "{%- endfor -%}\n" +
         "{%- if add_generation_prompt -%}{{- '" + Assistant + ThinkOpen + "\\n' -}}{%- endif -%}\n";
+
+    static readonly Lazy<JinjaTemplate> Parsed = new(() => JinjaTemplate.Parse(ChatTemplate));
+
+    /// <summary>
+    /// A single-turn prompt rendered with <see cref="ChatTemplate"/> and the generation prompt:
+    /// <c>BOS [system] &lt;｜User｜&gt;text &lt;｜Assistant｜&gt;&lt;think&gt;\n</c>. Training text for one example is this
+    /// prompt, the completion (reasoning, <c>&lt;/think&gt;</c>, answer) and <see cref="Eos"/>; SFT puts the loss on
+    /// the completion and EOS only.
+    /// </summary>
+    public static string RenderPrompt(string userText, string? systemText = null)
+    {
+        ArgumentNullException.ThrowIfNull(userText);
+        var messages = new List<object?>();
+        if (systemText is not null) messages.Add(new Dictionary<string, object?> { ["role"] = "system", ["content"] = systemText });
+        messages.Add(new Dictionary<string, object?> { ["role"] = "user", ["content"] = userText });
+        return Parsed.Value.Render(messages, addGenerationPrompt: true, bosToken: Bos, eosToken: Eos);
+    }
 }

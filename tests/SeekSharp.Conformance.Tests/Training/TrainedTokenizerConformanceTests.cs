@@ -14,17 +14,13 @@ namespace SeekSharp.Conformance.Tests.Training;
 /// </summary>
 public sealed class TrainedTokenizerConformanceTests(ITestOutputHelper output)
 {
-    static readonly string[] Roles = ["user", "assistant"];
-
     /// <summary>Chat-formatted examples of every task: R1 prompt with generation prompt, completion, EOS.</summary>
     static List<string> ChatTexts(int perTask, int seed)
     {
-        var template = ChatTemplate.Parse(R1ChatFormat.ChatTemplate);
         var texts = new List<string>();
         foreach (var name in TaskRegistry.Names)
             foreach (var p in ProblemSets.Generate(TaskRegistry.Create(name), ProblemSplit.Train, seed, perTask))
-                texts.Add(template.Render([Message(Roles[0], p.Prompt)], addGenerationPrompt: true, bosToken: R1ChatFormat.Bos)
-                    + p.Completion + R1ChatFormat.Eos);
+                texts.Add(R1ChatFormat.RenderPrompt(p.Prompt) + p.Completion + R1ChatFormat.Eos);
         return texts;
     }
 

@@ -14,14 +14,10 @@ public sealed class TrainedTokenizerTests(ITestOutputHelper output)
     /// <summary>Chat-formatted training examples (prompt with R1's generation prompt, completion, EOS) of every task.</summary>
     internal static List<string> ChatTexts(int perTask, int seed)
     {
-        var template = ChatTemplate.Parse(R1ChatFormat.ChatTemplate);
         var texts = new List<string>();
         foreach (var name in TaskRegistry.Names)
             foreach (var p in ProblemSets.Generate(TaskRegistry.Create(name), ProblemSplit.Train, seed, perTask))
-            {
-                var messages = new List<object?> { new Dictionary<string, object?> { ["role"] = "user", ["content"] = p.Prompt } };
-                texts.Add(template.Render(messages, addGenerationPrompt: true, bosToken: R1ChatFormat.Bos) + p.Completion + R1ChatFormat.Eos);
-            }
+                texts.Add(R1ChatFormat.RenderPrompt(p.Prompt) + p.Completion + R1ChatFormat.Eos);
         return texts;
     }
 
@@ -153,6 +149,8 @@ public sealed class TrainedTokenizerTests(ITestOutputHelper output)
             template.Render(messages, addGenerationPrompt: true, bosToken: B, eosToken: E));
         Assert.Equal($"{B}{U}Hi{A}Hello{E}",
             template.Render([M("user", "Hi"), M("assistant", "Hello")], addGenerationPrompt: false, bosToken: B, eosToken: E));
+        Assert.Equal($"{B}{U}Hi{A}<think>\n", R1ChatFormat.RenderPrompt("Hi"));
+        Assert.Equal($"{B}Sys{U}Hi{A}<think>\n", R1ChatFormat.RenderPrompt("Hi", "Sys"));
     }
 
     [Fact]

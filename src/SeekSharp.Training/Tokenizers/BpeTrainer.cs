@@ -19,6 +19,11 @@ namespace SeekSharp.Training.Tokenizers;
 /// </remarks>
 public static class BpeTrainer
 {
+    // Dimensions: nWords = distinct pre-tokens, len = symbols of one word (shrinks as merges apply), pair key =
+    // (left id << 32) | right id.
+
+    const int ByteLevelSymbols = 256;
+
     /// <summary>Trains a tokenizer on <paramref name="texts"/>.</summary>
     /// <param name="texts">The corpus; each string is pre-tokenized on its own (no pre-token spans two strings).</param>
     /// <param name="options">Vocabulary size, added tokens, chat metadata.</param>
@@ -56,8 +61,6 @@ public static class BpeTrainer
             if (content is not null && !seen.Contains(content))
                 throw new ArgumentException($"{role} '{content}' is not one of the added tokens; add it to AddedTokens.", nameof(o));
     }
-
-    const int ByteLevelSymbols = 256;
 
     /// <summary>Distinct pre-tokens, in the byte-level alphabet, with how often each occurs; sorted for determinism.</summary>
     internal static List<(string Word, long Count)> CountPreTokens(IEnumerable<string> texts, IReadOnlyList<AddedToken> added)

@@ -105,7 +105,9 @@ public sealed class TrainedTokenizer
 
     /// <summary>
     /// Writes tokenizer.json and tokenizer_config.json into <paramref name="directory"/> (created if missing), in the
-    /// shapes Hugging Face tokenizers and transformers read; see <see cref="HuggingFaceTokenizerJson"/>.
+    /// shapes Hugging Face tokenizers and transformers read: BPE with the merges, the qwen2 Split regex then ByteLevel,
+    /// a ByteLevel decoder, a post-processor that prepends BOS, and tokenizer_config.json with bos/eos and the chat
+    /// template. Loaded by <see cref="Tokenizer.FromHuggingFace"/> it tokenizes exactly as the GGUF metadata does.
     /// </summary>
     public void SaveHuggingFace(string directory)
     {

@@ -124,6 +124,21 @@ public sealed class TrainedTokenizerTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void PromptAndCompletion_TokenizeAlike_ApartAndTogether()
+    {
+        // SFT puts the loss on the completion's ids; that needs the prompt's ids to be a prefix of the example's.
+        var tok = Shared.Value.CreateTokenizer();
+        foreach (var name in TaskRegistry.Names)
+            foreach (var p in ProblemSets.Generate(TaskRegistry.Create(name), ProblemSplit.Train, 9, 30))
+            {
+                string prompt = R1ChatFormat.RenderPrompt(p.Prompt), completion = p.Completion + R1ChatFormat.Eos;
+                int[] whole = tok.Encode(prompt + completion, addSpecial: false, parseSpecial: true);
+                int[] apart = [.. tok.Encode(prompt, addSpecial: false, parseSpecial: true), .. tok.Encode(completion, addSpecial: false, parseSpecial: true)];
+                Assert.Equal(whole, apart);
+            }
+    }
+
+    [Fact]
     public void Digits_AreSingleTokens_InTaskText()
     {
         var tok = Shared.Value.CreateTokenizer();

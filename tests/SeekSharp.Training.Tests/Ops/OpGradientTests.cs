@@ -1,0 +1,250 @@
+using SeekSharp.Kernels.Threading;
+using SeekSharp.Training.Ops;
+using static SeekSharp.Training.Tests.Ops.GradCheck;
+
+namespace SeekSharp.Training.Tests.Ops;
+
+/// <summary>Every op's backward against central differences of its forward, through the objective Σ r·y with random r.</summary>
+public class OpGradientTests
+{
+    private static readonly WorkerPool Pool = new(2);
+
+    [Fact]
+    public void Linear()
+    {
+        var rng = new Random(1);
+        int n = 3, inDim = 5, outDim = 4;
+        float[] x = Random(rng, n * inDim), w = Random(rng, outDim * inDim), r = Random(rng, n * outDim), y = new float[n * outDim];
+        double Objective() { SeekSharp.Training.Ops.Linear.Forward(x, w, y, n, inDim, outDim, Pool); return Dot(r, y); }
+        float[] dx = new float[x.Length], dw = new float[w.Length];
+        SeekSharp.Training.Ops.Linear.Backward(r, x, w, dx, dw, n, inDim, outDim, Pool);
+        Check("dx", x, dx, Objective);
+        Check("dw", w, dw, Objective);
+    }
+
+    [Fact]
+    public void LinearForwardAccumulatesIntoTheOutputAndBackwardAccumulatesGradients()
+    {
+        var rng = new Random(2);
+        int n = 2, inDim = 3, outDim = 2;
+        float[] x = Random(rng, n * inDim), w = Random(rng, outDim * inDim), r = Random(rng, n * outDim);
+        float[] y = new float[n * outDim], y2 = [1, 2, 3, 4];
+        SeekSharp.Training.Ops.Linear.Forward(x, w, y, n, inDim, outDim, Pool);
+        SeekSharp.Training.Ops.Linear.Forward(x, w, y2, n, inDim, outDim, Pool, accumulate: true);
+        for (int i = 0; i < y.Length; i++) Assert.Equal(y[i] + (i + 1), y2[i], 5);
+        float[] dx1 = new float[x.Length], dw1 = new float[w.Length], dx2 = new float[x.Length], dw2 = new float[w.Length];
+        SeekSharp.Training.Ops.Linear.Backward(r, x, w, dx1, dw1, n, inDim, outDim, Pool);
+        SeekSharp.Training.Ops.Linear.Backward(r, x, w, dx2, dw2, n, inDim, outDim, Pool);
+        SeekSharp.Training.Ops.Linear.Backward(r, x, w, dx2, dw2, n, inDim, outDim, Pool);
+        for (int i = 0; i < dx1.Length; i++) Assert.Equal(2 * dx1[i], dx2[i], 5);
+        for (int i = 0; i < dw1.Length; i++) Assert.Equal(2 * dw1[i], dw2[i], 5);
+    }
+
+    [Fact]
+    public void Embedding()
+    {
+        var rng = new Random(3);
+        int v = 6, d = 4;
+        int[] tokens = [2, 5, 2, 0, 2]; // repeats must sum
+        float[] table = Random(rng, v * d), r = Random(rng, tokens.Length * d), x = new float[tokens.Length * d];
+        double Objective() { SeekSharp.Training.Ops.Embedding.Forward(tokens, table, x, d); return Dot(r, x); }
+        float[] dtable = new float[table.Length];
+        SeekSharp.Training.Ops.Embedding.Backward(r, tokens, dtable, d);
+        Check("dtable", table, dtable, Objective);
+    }
+
+    [Fact]
+    public void RmsNorm()
+    {
+        var rng = new Random(4);
+        int n = 3, d = 8;
+        float[] x = Random(rng, n * d), w = Random(rng, d, 0.3, 1.0), r = Random(rng, n * d), y = new float[n * d], rstd = new float[n];
+        double Objective() { SeekSharp.Training.Ops.RmsNorm.Forward(x, w, 1e-5f, y, rstd, n, Pool); return Dot(r, y); }
+        Objective();
+        float[] dx = new float[x.Length], dw = new float[w.Length];
+        SeekSharp.Training.Ops.RmsNorm.Backward(r, x, w, rstd, dx, dw, n, Pool);
+        Check("dx", x, dx, Objective);
+        Check("dw", w, dw, Objective);
+    }
+
+    [Fact]
+    public void Rope()
+    {
+        var rng = new Random(5);
+        int b = 2, t = 3, heads = 2, hd = 4, n = b * t;
+        float[] cos = new float[t * hd / 2], sin = new float[t * hd / 2];
+        SeekSharp.Training.Ops.Rope.Table(10000f, hd, t, cos, sin);
+        float[] x = Random(rng, n * heads * hd), r = Random(rng, x.Length), y = new float[x.Length];
+        double Objective() { SeekSharp.Training.Ops.Rope.Forward(x, cos, sin, y, n, t, heads, hd, heads * hd); return Dot(r, y); }
+        float[] dx = new float[x.Length];
+        SeekSharp.Training.Ops.Rope.Backward(r, cos, sin, dx, n, t, heads, hd, heads * hd);
+        Check("dx", x, dx, Objective);
+    }
+
+    [Fact]
+    public void RopeMatchesInferenceRotation()
+    {
+        // The training table and rotation must equal what SeekSharp's inference applies for llama (adjacent pairs).
+        var config = new SeekSharp.Models.ModelConfig
+        {
+            Architecture = "llama", ContextLength = 16, EmbeddingLength = 16, BlockCount = 1, FeedForwardLength = 8, VocabSize = 4,
+            HeadCount = 2, HeadCountKv = 2, HeadDim = 8, NormEpsilon = 1e-5f, RopeFreqBase = 10000f, RopeDimensionCount = 8,
+            RopeFreqScale = 1f, RopeMode = SeekSharp.Models.RopeMode.Adjacent,
+        };
+        var inference = new SeekSharp.Models.Blocks.Rope(config, null);
+        int t = 7;
+        float[] cos = new float[t * 4], sin = new float[t * 4], c = new float[4], s = new float[4];
+        SeekSharp.Training.Ops.Rope.Table(10000f, 8, t, cos, sin);
+        var rng = new Random(6);
+        float[] x = Random(rng, t * 16), y = new float[x.Length], expected = (float[])x.Clone();
+        SeekSharp.Training.Ops.Rope.Forward(x, cos, sin, y, t, t, 2, 8, 16);
+        for (int pos = 0; pos < t; pos++)
+        {
+            inference.Angles(pos, c, s);
+            inference.Apply(expected.AsSpan(pos * 16, 16), 2, c, s);
+        }
+        Assert.Equal(expected, y);
+    }
+
+    [Theory]
+    [InlineData(4, 2)] // grouped-query: two query heads per key/value head
+    [InlineData(2, 2)]
+    [InlineData(2, 1)]
+    public void Attention(int heads, int kvHeads)
+    {
+        var rng = new Random(7);
+        int b = 2, t = 4, hd = 4, n = b * t;
+        float[] q = Random(rng, n * heads * hd), k = Random(rng, n * kvHeads * hd), v = Random(rng, n * kvHeads * hd);
+        float[] att = new float[b * heads * t * t], y = new float[n * heads * hd], r = Random(rng, y.Length);
+        double Objective() { SeekSharp.Training.Ops.Attention.Forward(q, k, v, att, y, b, t, heads, kvHeads, hd, heads * hd, kvHeads * hd, Pool); return Dot(r, y); }
+        Objective();
+        float[] dq = new float[q.Length], dk = new float[k.Length], dv = new float[v.Length];
+        SeekSharp.Training.Ops.Attention.Backward(r, q, k, v, att, dq, dk, dv, b, t, heads, kvHeads, hd, heads * hd, kvHeads * hd, Pool);
+        Check("dq", q, dq, Objective);
+        Check("dk", k, dk, Objective);
+        Check("dv", v, dv, Objective);
+    }
+
+    [Theory]
+    [InlineData(4, 2, 5)]
+    [InlineData(2, 1, 1)]
+    [InlineData(3, 3, 7)]
+    public void AttentionGemmMatchesTheDirectReferenceAndFiniteDifferences(int heads, int kvHeads, int t)
+    {
+        var rng = new Random(13);
+        int b = 2, hd = 4, n = b * t, qs = heads * hd, ks = kvHeads * hd;
+        float[] q = Random(rng, n * qs), k = Random(rng, n * ks), v = Random(rng, n * ks), r = Random(rng, n * qs);
+        float[] scratch = new float[b * kvHeads * SeekSharp.Training.Ops.AttentionGemm.ScratchPerItem(t, hd)];
+        float[] attRef = new float[b * heads * t * t], yRef = new float[n * qs], att = new float[attRef.Length], y = new float[yRef.Length];
+        SeekSharp.Training.Ops.Attention.Forward(q, k, v, attRef, yRef, b, t, heads, kvHeads, hd, qs, ks, Pool);
+        double Objective()
+        {
+            SeekSharp.Training.Ops.AttentionGemm.Forward(q, k, v, att, y, b, t, heads, kvHeads, hd, qs, ks, scratch, Pool);
+            return Dot(r, y);
+        }
+        Objective();
+        for (int i = 0; i < y.Length; i++) Assert.Equal(yRef[i], y[i], 5);
+
+        float[] dqRef = new float[q.Length], dkRef = new float[k.Length], dvRef = new float[v.Length];
+        float[] dq = Random(rng, q.Length), dk = Random(rng, k.Length), dv = Random(rng, v.Length); // backward accumulates: start non-zero
+        float[] dq0 = (float[])dq.Clone(), dk0 = (float[])dk.Clone(), dv0 = (float[])dv.Clone();
+        SeekSharp.Training.Ops.Attention.Backward(r, q, k, v, attRef, dqRef, dkRef, dvRef, b, t, heads, kvHeads, hd, qs, ks, Pool);
+        SeekSharp.Training.Ops.AttentionGemm.Backward(r, q, k, v, att, dq, dk, dv, b, t, heads, kvHeads, hd, qs, ks, scratch, Pool);
+        for (int i = 0; i < dq.Length; i++) Assert.Equal(dq0[i] + dqRef[i], dq[i], 5);
+        for (int i = 0; i < dk.Length; i++) Assert.Equal(dk0[i] + dkRef[i], dk[i], 5);
+        for (int i = 0; i < dv.Length; i++) Assert.Equal(dv0[i] + dvRef[i], dv[i], 5);
+        Check("dq", q, dqRef, Objective);
+        Check("dk", k, dkRef, Objective);
+    }
+
+    [Fact]
+    public void AttentionOnColumnBlocksOfOneFusedProjection()
+    {
+        // The model's layout: each row is q | k | v, so all three share one row stride.
+        var rng = new Random(12);
+        int b = 2, t = 3, heads = 4, kvHeads = 2, hd = 4, n = b * t, qDim = heads * hd, kvDim = kvHeads * hd, stride = qDim + 2 * kvDim;
+        float[] qkv = Random(rng, n * stride), att = new float[b * heads * t * t], y = new float[n * qDim], r = Random(rng, y.Length);
+        double Objective()
+        {
+            SeekSharp.Training.Ops.Attention.Forward(qkv, qkv.AsSpan(qDim), qkv.AsSpan(qDim + kvDim), att, y, b, t, heads, kvHeads, hd, stride, stride, Pool);
+            return Dot(r, y);
+        }
+        Objective();
+        float[] dqkv = new float[qkv.Length];
+        SeekSharp.Training.Ops.Attention.Backward(r, qkv, qkv.AsSpan(qDim), qkv.AsSpan(qDim + kvDim), att,
+            dqkv, dqkv.AsSpan(qDim), dqkv.AsSpan(qDim + kvDim), b, t, heads, kvHeads, hd, stride, stride, Pool);
+        Check("dqkv", qkv, dqkv, Objective);
+    }
+
+    [Fact]
+    public void AttentionIsCausalAndPerSequence()
+    {
+        // Changing a later position, or another sequence, must not change an earlier output.
+        var rng = new Random(8);
+        int b = 2, t = 5, heads = 2, hd = 4, n = b * t, w = heads * hd;
+        float[] q = Random(rng, n * w), k = Random(rng, n * w), v = Random(rng, n * w);
+        float[] att = new float[b * heads * t * t], y1 = new float[n * w], y2 = new float[n * w];
+        SeekSharp.Training.Ops.Attention.Forward(q, k, v, att, y1, b, t, heads, heads, hd, w, w, Pool);
+        for (int c = 0; c < w; c++) { k[3 * w + c] += 1f; v[3 * w + c] -= 1f; } // sequence 0, position 3
+        SeekSharp.Training.Ops.Attention.Forward(q, k, v, att, y2, b, t, heads, heads, hd, w, w, Pool);
+        for (int i = 0; i < n * w; i++)
+        {
+            int row = i / w;
+            bool affected = row is 3 or 4;
+            if (affected) Assert.NotEqual(y1[i], y2[i]);
+            else Assert.Equal(y1[i], y2[i]);
+        }
+    }
+
+    [Fact]
+    public void SwiGlu()
+    {
+        var rng = new Random(9);
+        int n = 3, f = 300; // f above the 256-float backward chunk
+        float[] gateUp = Random(rng, n * 2 * f, 3.0), r = Random(rng, n * f), h = new float[n * f];
+        double Objective() { SeekSharp.Training.Ops.SwiGlu.Forward(gateUp, h, n, f, Pool); return Dot(r, h); }
+        float[] dGateUp = new float[gateUp.Length];
+        SeekSharp.Training.Ops.SwiGlu.Backward(r, gateUp, dGateUp, n, f, Pool);
+        Check("dgateUp", gateUp, dGateUp, Objective, indices: Enumerable.Range(0, gateUp.Length).Where(i => i % 7 == 0 || i % (2 * f) >= 250 && i % (2 * f) < 300));
+    }
+
+    [Fact]
+    public void RmsNormWeightGradientSpansSeveralColumnBlocks()
+    {
+        var rng = new Random(14);
+        int n = 4, d = 130; // three 64-column blocks, the last partial
+        float[] x = Random(rng, n * d), w = Random(rng, d, 0.3, 1.0), r = Random(rng, n * d), y = new float[n * d], rstd = new float[n];
+        double Objective() { SeekSharp.Training.Ops.RmsNorm.Forward(x, w, 1e-5f, y, rstd, n, Pool); return Dot(r, y); }
+        Objective();
+        float[] dx = new float[x.Length], dw = new float[w.Length];
+        SeekSharp.Training.Ops.RmsNorm.Backward(r, x, w, rstd, dx, dw, n, Pool);
+        Check("dw", w, dw, Objective);
+        Check("dx", x, dx, Objective, indices: Enumerable.Range(0, x.Length).Where(i => i % 5 == 0));
+    }
+
+    [Fact]
+    public void CrossEntropy()
+    {
+        var rng = new Random(10);
+        int n = 3, vocab = 7;
+        int[] targets = [4, 0, 6];
+        float[] logits = Random(rng, n * vocab, 3.0), r = Random(rng, n), lse = new float[n], lp = new float[n];
+        r[1] = 0f; // a masked row contributes nothing
+        double Objective() { SeekSharp.Training.Ops.CrossEntropy.Forward(logits, targets, lse, lp, vocab, Pool); return Dot(r, lp); }
+        Objective();
+        float[] dlogits = new float[logits.Length];
+        SeekSharp.Training.Ops.CrossEntropy.Backward(r, logits, targets, lse, dlogits, vocab, Pool);
+        Check("dlogits", logits, dlogits, Objective);
+    }
+
+    [Fact]
+    public void CrossEntropyForwardIsTheLogSoftmaxOfTheTarget()
+    {
+        float[] logits = [1f, 2f, 3f, 1000f, 1001f, 999f];
+        float[] lse = new float[2], lp = new float[2];
+        SeekSharp.Training.Ops.CrossEntropy.Forward(logits, [2, 1], lse, lp, 3, Pool);
+        double z0 = Math.Log(Math.Exp(1) + Math.Exp(2) + Math.Exp(3));
+        Assert.Equal(3 - z0, lp[0], 5);
+        Assert.Equal(3 - z0, lp[1], 4); // the same row shifted by 998: finite, as the max is subtracted
+    }
+}

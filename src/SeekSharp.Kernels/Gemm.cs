@@ -201,7 +201,7 @@ public static partial class Gemm
                 return;
             }
 
-            float* packedA = GemmScratch.PackedA((long)CeilDiv(mc, Mr) * Mr * Kc);   // [ceil(mc / Mr)][Kc, Mr]
+            float* packedA = GemmScratch.PackedA((long)CeilDiv(mc, Mr) * Mr * Kc + GemmPacking.Slack);   // [ceil(mc / Mr)][Kc, Mr]
             GemmPacking.PackA(A, M, K, TransposeA, i0, mc, P0, Kc, Mr, packedA);
 
             float* edge = stackalloc float[GemmMicroKernel.MR256 * GemmMicroKernel.NR256];   // [Mr, Nr] partial tile

@@ -11,6 +11,12 @@ public static partial class Gemm
     /// registers only (no memory traffic), at the widest vector width <see cref="Multiply"/> uses here.
     /// The denominator of model FLOPs utilisation (MFU): a multiply-add counts as 2 FLOPs.
     /// </summary>
+    /// <remarks>
+    /// Each thread times its loop in windows of about half a millisecond and keeps its fastest window: a window in which
+    /// another process took the core only runs slower, so the fastest one is the core's own rate even on a shared
+    /// machine. The threads' rates are summed, so pass at most the number of physical cores (two SMT threads of one
+    /// core share its FMA units).
+    /// </remarks>
     /// <param name="threads">Threads to run at once, at least 1 (the number of cores to measure the whole machine).</param>
     /// <param name="duration">How long every thread runs, at least 1 ms; 100-500 ms give a stable figure.</param>
     /// <returns>FLOP/s summed over the threads.</returns>
@@ -20,28 +26,28 @@ public static partial class Gemm
         ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(duration, TimeSpan.FromMilliseconds(1));
         bool vector = Vector256.IsHardwareAccelerated;
-        long flops = 0;
+        long windowTicks = Math.Max(1, Stopwatch.Frequency / 2000);
+        var best = new double[threads];   // [threads] fastest window of each thread, FLOP/s
         using var start = new Barrier(threads);
         var workers = new Thread[threads];
-        long begin = 0, end = 0;
         for (int t = 0; t < threads; t++)
         {
+            int id = t;
             workers[t] = new Thread(() =>
             {
                 start.SignalAndWait();
-                long t0 = Stopwatch.GetTimestamp();
-                Interlocked.CompareExchange(ref begin, t0, 0);
-                long deadline = t0 + (long)(duration.TotalSeconds * Stopwatch.Frequency);
-                long done = 0;
-                while (Stopwatch.GetTimestamp() < deadline)
+                long now = Stopwatch.GetTimestamp();
+                long deadline = now + (long)(duration.TotalSeconds * Stopwatch.Frequency);
+                while (now < deadline)
                 {
-                    done += vector ? FmaBurst256() : FmaBurstScalar();
-                }
-                long t1 = Stopwatch.GetTimestamp();
-                Interlocked.Add(ref flops, done);
-                long seen;
-                while ((seen = Interlocked.Read(ref end)) < t1 && Interlocked.CompareExchange(ref end, t1, seen) != seen)
-                {
+                    long windowStart = now, flops = 0;
+                    do
+                    {
+                        flops += vector ? FmaBurst256() : FmaBurstScalar();
+                        now = Stopwatch.GetTimestamp();
+                    }
+                    while (now - windowStart < windowTicks);
+                    best[id] = Math.Max(best[id], flops * (double)Stopwatch.Frequency / (now - windowStart));
                 }
             }) { IsBackground = true, Name = "SeekSharp peak FLOP/s" };
             workers[t].Start();
@@ -50,9 +56,7 @@ public static partial class Gemm
         {
             w.Join();
         }
-        // From the first thread's start to the last thread's end: threads that the OS did not run at once count as
-        // the slower machine they saw.
-        return flops / ((double)(end - begin) / Stopwatch.Frequency);
+        return best.Sum();
     }
 
     private const int BurstSteps = 4096;
@@ -85,14 +89,14 @@ public static partial class Gemm
     private static long FmaBurstScalar()
     {
         float s = 0.999f, t = 0.001f;
-        float x0 = 1f, x1 = 1f, x2 = 1f, x3 = 1f, x4 = 1f, x5 = 1f, x6 = 1f, x7 = 1f;
+        float x0 = 1f, x1 = 1f, x2 = 1f, x3 = 1f, x4 = 1f, x5 = 1f, x6 = 1f, x7 = 1f, x8 = 1f, x9 = 1f, x10 = 1f, x11 = 1f;
         for (int i = 0; i < BurstSteps; i++)
         {
-            x0 = x0 * s + t; x1 = x1 * s + t; x2 = x2 * s + t; x3 = x3 * s + t;
-            x4 = x4 * s + t; x5 = x5 * s + t; x6 = x6 * s + t; x7 = x7 * s + t;
+            x0 = x0 * s + t; x1 = x1 * s + t; x2 = x2 * s + t; x3 = x3 * s + t; x4 = x4 * s + t; x5 = x5 * s + t;
+            x6 = x6 * s + t; x7 = x7 * s + t; x8 = x8 * s + t; x9 = x9 * s + t; x10 = x10 * s + t; x11 = x11 * s + t;
         }
-        Sink = x0 + x1 + x2 + x3 + x4 + x5 + x6 + x7;
-        return BurstSteps * 8L * 2;
+        Sink = x0 + x1 + x2 + x3 + x4 + x5 + x6 + x7 + x8 + x9 + x10 + x11;
+        return BurstSteps * 12L * 2;
     }
 
     // Keeps the bursts' results observable so the JIT cannot drop the loops.

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace SeekSharp.Kernels;
 
@@ -34,6 +35,17 @@ internal static unsafe class GemmMicroKernel
     public static void Tile6x16(int kc, float* a, float* b, float* c, nint ldc, bool add)
     {
         Debug.Assert(kc > 0);
+        if (Sse.IsSupported)
+        {
+            // The tile's 6 rows of C are in 6 far-apart places (L3 or memory); start fetching them now so that the
+            // final load-add-store does not wait ~100s of cycles for each, while the loop below needs no memory but L1
+            // and L2. A row of 16 floats spans at most 2 cache lines.
+            for (int r = 0; r < 6; r++)
+            {
+                Sse.Prefetch0(c + r * ldc);
+                Sse.Prefetch0(c + r * ldc + 15);
+            }
+        }
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
         // Two steps per iteration halve the loop overhead (pointer bumps, compare, branch) per FMA.

@@ -92,6 +92,8 @@ public static partial class Gemm
             return;
         }
 
+        // AVX-512 machines run the Vector256 tile as well: a 512-bit tile is not written yet (this code is tuned on
+        // AVX2 machines, where Vector512 is emulated in software and would be slower).
         bool vector = tier >= SimdTier.Vector256;
         int mr = vector ? GemmMicroKernel.MR256 : GemmMicroKernel.MRScalar;
         int nr = vector ? GemmMicroKernel.NR256 : GemmMicroKernel.NRScalar;

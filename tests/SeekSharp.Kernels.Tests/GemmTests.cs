@@ -100,8 +100,9 @@ public class GemmTests
     public void ResultDoesNotDependOnTheThreadCount(GemmTile tile)
     {
         // Each element is summed in the same order (k blocks of KC, in order, each step in order) however the tiles
-        // are shared out, so one, two and three threads give the same bits.
-        const int m = 150, k = 300, n = 70;
+        // are shared out, so one, two and three threads give the same bits. At this size the A blocks are 78 rows on
+        // one thread and 48 on two or three, and the columns are split in two parts on two and three threads.
+        const int m = 300, k = 300, n = 70;
         var (a, b, _) = Operands(m, k, n, seed: 5);
         float[] serial = new float[m * n], two = new float[m * n], three = new float[m * n];
         using var pool3 = new WorkerPool(3);

@@ -98,6 +98,16 @@ public static partial class Gemm
         int mr = vector ? GemmMicroKernel.MR256 : GemmMicroKernel.MRScalar;
         int nr = vector ? GemmMicroKernel.NR256 : GemmMicroKernel.NRScalar;
         int threads = pool is not null && (long)m * k * n >= ParallelThreshold ? pool.ThreadCount : 1;
+        if (m <= GemmFewRows.MaxRows)
+        {
+            fixed (float* pa = a)
+            fixed (float* pb = b)
+            fixed (float* pc = c)
+            {
+                GemmFewRows.Multiply(pa, pb, pc, m, k, n, transposeA, transposeB, accumulate, tier, pool, threads);
+            }
+            return;
+        }
 
         // Enough A blocks that every thread gets about four work items (items are claimed dynamically, so a core slowed
         // by other load takes fewer), but no block taller than MC nor, when m allows, shorter than MinMC.

@@ -15,7 +15,8 @@ public enum GemmTile
 /// <summary>
 /// Gemm.Multiply against the exact product (double) and the reference triple loop: every transpose combination,
 /// with and without accumulation, both tiles, on the calling thread and on a pool, at sizes below, at and above the
-/// tile (6 × 16, 4 × 4) and block sizes (KC = 256 deep, MC = 144 rows, NC = 3072 columns).
+/// tile (6 × 16, 4 × 4) and block sizes (KC = 256 deep, MC = 144 rows, NC = 3072 columns), and with one or two rows
+/// (the unpacked vector × matrix path).
 /// </summary>
 /// <remarks>
 /// Dimensions: m, k, n as in C[m, n] (+)= op(A)[m, k] · op(B)[k, n].
@@ -39,6 +40,8 @@ public class GemmTests
         (143, 3, 17), (144, 5, 16), (145, 7, 3), (289, 2, 9),
         (3, 2, 3071), (2, 3, 3072), (2, 2, 3089),
         (129, 257, 95),
+        // One and two rows take the unpacked vector × matrix path: 32-column blocks, their edge, and threads.
+        (1, 9, 65), (2, 40, 100), (1, 300, 1000), (2, 130, 1100),
     ];
 
     public static TheoryData<GemmTile, bool, bool, bool, bool> Cases()
@@ -95,20 +98,23 @@ public class GemmTests
     }
 
     [Theory]
-    [InlineData(GemmTile.Scalar)]
-    [InlineData(GemmTile.Vector256)]
-    public void ResultDoesNotDependOnTheThreadCount(GemmTile tile)
+    [InlineData(GemmTile.Scalar, 300, false)]
+    [InlineData(GemmTile.Vector256, 300, false)]
+    [InlineData(GemmTile.Vector256, 1, false)]
+    [InlineData(GemmTile.Vector256, 2, true)]
+    public void ResultDoesNotDependOnTheThreadCount(GemmTile tile, int m, bool transposeB)
     {
         // Each element is summed in the same order (k blocks of KC, in order, each step in order) however the tiles
-        // are shared out, so one, two and three threads give the same bits. At this size the A blocks are 78 rows on
+        // are shared out, so one, two and three threads give the same bits. At m = 300 the A blocks are 78 rows on
         // one thread and 48 on two or three, and the columns are split in two parts on two and three threads.
-        const int m = 300, k = 300, n = 70;
+        // With one or two rows, the columns are split in 32-column runs whose count changes with the threads.
+        int k = 300, n = m > 2 ? 70 : 1100;
         var (a, b, _) = Operands(m, k, n, seed: 5);
         float[] serial = new float[m * n], two = new float[m * n], three = new float[m * n];
         using var pool3 = new WorkerPool(3);
-        Gemm.Multiply(a, b, serial, m, k, n, false, true, false, (SimdTier)tile, null);
-        Gemm.Multiply(a, b, two, m, k, n, false, true, false, (SimdTier)tile, TwoThreads);
-        Gemm.Multiply(a, b, three, m, k, n, false, true, false, (SimdTier)tile, pool3);
+        Gemm.Multiply(a, b, serial, m, k, n, false, transposeB, false, (SimdTier)tile, null);
+        Gemm.Multiply(a, b, two, m, k, n, false, transposeB, false, (SimdTier)tile, TwoThreads);
+        Gemm.Multiply(a, b, three, m, k, n, false, transposeB, false, (SimdTier)tile, pool3);
         Assert.Equal(serial, two);
         Assert.Equal(serial, three);
     }

@@ -14,6 +14,7 @@ namespace SeekSharp.Kernels;
 /// products stay on the calling thread). Results agree with the plain triple loop up to float rounding: each element
 /// is the same sum of k products, added in a different order (and with fused multiply-adds where the CPU has them).
 /// The order does not depend on the number of threads, so neither do the results.
+/// Products of one or two rows (a decode step) run as vector × matrix without packing.
 /// </remarks>
 public static partial class Gemm
 {
@@ -51,6 +52,7 @@ public static partial class Gemm
     //             C[ic+ir.., jc+jr..] (+)= tile
     //
     // C is overwritten by the first k block (unless the caller accumulates) and added to by the later ones.
+    // Products of at most GemmFewRows.MaxRows rows skip all of this (see GemmFewRows).
 
     // Depth of a block: a B micro-panel is KC × 16 floats = 16 KiB, half of a 32 KiB L1d, leaving room for the A
     // micro-panel (6 KiB) and the C tile; also long enough that loading and storing the C tile once per block is

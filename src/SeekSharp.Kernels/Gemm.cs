@@ -34,13 +34,13 @@ public static partial class Gemm
         bool transposeA = false, bool transposeB = false, bool accumulate = false, WorkerPool? pool = null)
     {
         Validate(a, b, c, m, k, n);
-        Multiply(a, b, c, m, k, n, transposeA, transposeB, accumulate, SimdCapabilities.Best, pool ?? WorkerPool.Shared);
+        Multiply(a, b, c, m, k, n, transposeA, transposeB, accumulate, GemmTiles.For(SimdCapabilities.Best), pool ?? WorkerPool.Shared);
     }
 
     // ---- the blocked product (GotoBLAS / BLIS loop nest) ----
     //
     // Dimensions: m, k, n = sizes of the product; mc, kc, nc = the current block of rows of C, of depth, of columns of
-    // C; mr × nr = the register tile of the micro-kernel (6 × 16 with Vector256, 4 × 4 scalar).
+    // C; mr × nr = the register tile of the micro-kernel (6 × 16 with Vector256, 6 × 8 with Vector128, 4 × 4 scalar).
     //
     //   for jc over n in steps of NC:            B block [kc, nc] packed once, shared by all threads (L3)
     //     for pc over k in steps of KC:
@@ -75,9 +75,9 @@ public static partial class Gemm
     // of dispatch and barrier, as much as ~10^5 multiply-adds on one core.
     internal const long ParallelThreshold = 1L << 18;
 
-    /// <summary>The blocked product at <paramref name="tier"/>, on <paramref name="pool"/> (null: calling thread only).</summary>
+    /// <summary>The blocked product with <paramref name="tile"/>, on <paramref name="pool"/> (null: calling thread only).</summary>
     internal static unsafe void Multiply(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c, int m, int k, int n,
-        bool transposeA, bool transposeB, bool accumulate, SimdTier tier, WorkerPool? pool)
+        bool transposeA, bool transposeB, bool accumulate, GemmTileKind tile, WorkerPool? pool)
     {
         Debug.Assert(a.Length >= (long)m * k && b.Length >= (long)k * n && c.Length >= (long)m * n);
         if (m == 0 || n == 0)
@@ -96,9 +96,12 @@ public static partial class Gemm
 
         // AVX-512 machines run the Vector256 tile as well: a 512-bit tile is not written yet (this code is tuned on
         // AVX2 machines, where Vector512 is emulated in software and would be slower).
-        bool vector = tier >= SimdTier.Vector256;
-        int mr = vector ? GemmMicroKernel.MR256 : GemmMicroKernel.MRScalar;
-        int nr = vector ? GemmMicroKernel.NR256 : GemmMicroKernel.NRScalar;
+        var (mr, nr) = tile switch
+        {
+            GemmTileKind.Vector256 => (GemmMicroKernel.MR256, GemmMicroKernel.NR256),
+            GemmTileKind.Vector128 => (GemmMicroKernel.MR128, GemmMicroKernel.NR128),
+            _ => (GemmMicroKernel.MRScalar, GemmMicroKernel.NRScalar),
+        };
         int threads = pool is not null && (long)m * k * n >= ParallelThreshold ? pool.ThreadCount : 1;
         if (m <= GemmFewRows.MaxRows)
         {
@@ -106,6 +109,8 @@ public static partial class Gemm
             fixed (float* pb = b)
             fixed (float* pc = c)
             {
+                // Its vector code is Vector256 or nothing: one or two rows are bound by reading B, not by arithmetic.
+                var tier = tile == GemmTileKind.Vector256 ? SimdTier.Vector256 : SimdTier.Scalar;
                 GemmFewRows.Multiply(pa, pb, pc, m, k, n, transposeA, transposeB, accumulate, tier, pool, threads);
             }
             return;
@@ -132,7 +137,12 @@ public static partial class Gemm
             {
                 A = pa, C = pc, M = m, K = k, N = n, TransposeA = transposeA, Mr = mr, Nr = nr, Mc = mc,
                 PackedB = packedB,
-                Kernel = vector ? &GemmMicroKernel.Tile6x16 : &GemmMicroKernel.Tile4x4,
+                Kernel = tile switch
+                {
+                    GemmTileKind.Vector256 => &GemmMicroKernel.Tile6x16,
+                    GemmTileKind.Vector128 => &GemmMicroKernel.Tile6x8,
+                    _ => &GemmMicroKernel.Tile4x4,
+                },
             };
             for (int jc = 0; jc < n; jc += NC)
             {

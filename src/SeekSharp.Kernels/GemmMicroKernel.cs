@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.Arm;
 using System.Runtime.Intrinsics.X86;
 
 namespace SeekSharp.Kernels;
@@ -24,6 +25,11 @@ internal static unsafe class GemmMicroKernel
     // within the 2-3 loads per cycle those cores sustain alongside 2 FMAs.
     public const int MR256 = 6;
     public const int NR256 = 16;
+
+    // Vector128 tile: the same 6 rows × 2 vectors, 8 columns: 12 accumulators as above for the FMA pipes of ARM64 cores
+    // (which have 32 vector registers, so this tile leaves room a wider one could use).
+    public const int MR128 = 6;
+    public const int NR128 = 8;
 
     // Scalar tile: 4 × 4 = 16 accumulators, as many as the 16 xmm registers hold with room for the operands spilled to
     // the stack on loads; it keeps the reuse (4 multiply-adds per loaded value) without vector instructions.
@@ -97,6 +103,51 @@ internal static unsafe class GemmMicroKernel
         }
         Vector256.Store(v0, c);
         Vector256.Store(v1, c + 8);
+    }
+
+    /// <summary>C[0..6, 0..8] (+)= A·B over kc steps with Vector128; <paramref name="add"/> adds to C.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Tile6x8(int kc, float* a, float* b, float* c, nint ldc, bool add)
+    {
+        Debug.Assert(kc > 0);
+        Vector128<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+        Vector128<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        for (int p = 0; p < kc; p++)
+        {
+            Vector128<float> b0 = Vector128.Load(b), b1 = Vector128.Load(b + 4), av;
+            av = Vector128.Create(a[0]); c00 = MulAdd(av, b0, c00); c01 = MulAdd(av, b1, c01);
+            av = Vector128.Create(a[1]); c10 = MulAdd(av, b0, c10); c11 = MulAdd(av, b1, c11);
+            av = Vector128.Create(a[2]); c20 = MulAdd(av, b0, c20); c21 = MulAdd(av, b1, c21);
+            av = Vector128.Create(a[3]); c30 = MulAdd(av, b0, c30); c31 = MulAdd(av, b1, c31);
+            av = Vector128.Create(a[4]); c40 = MulAdd(av, b0, c40); c41 = MulAdd(av, b1, c41);
+            av = Vector128.Create(a[5]); c50 = MulAdd(av, b0, c50); c51 = MulAdd(av, b1, c51);
+            a += 6;
+            b += 8;
+        }
+        StoreRow(c, c00, c01, add);
+        StoreRow(c + ldc, c10, c11, add);
+        StoreRow(c + 2 * ldc, c20, c21, add);
+        StoreRow(c + 3 * ldc, c30, c31, add);
+        StoreRow(c + 4 * ldc, c40, c41, add);
+        StoreRow(c + 5 * ldc, c50, c51, add);
+    }
+
+    /// <summary>a·b + c, fused where the CPU has an instruction for it (ARM64, x86 with FMA); x86 machines without FMA
+    /// would get a slow software emulation of the fused form, so they multiply and add.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector128<float> MulAdd(Vector128<float> a, Vector128<float> b, Vector128<float> c) =>
+        Fma.IsSupported || AdvSimd.IsSupported ? Vector128.FusedMultiplyAdd(a, b, c) : a * b + c;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRow(float* c, Vector128<float> v0, Vector128<float> v1, bool add)
+    {
+        if (add)
+        {
+            v0 += Vector128.Load(c);
+            v1 += Vector128.Load(c + 4);
+        }
+        Vector128.Store(v0, c);
+        Vector128.Store(v1, c + 4);
     }
 
     /// <summary>C[0..4, 0..4] (+)= A·B over kc steps, in plain float arithmetic (no vector instructions).</summary>

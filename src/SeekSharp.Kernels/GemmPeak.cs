@@ -12,43 +12,51 @@ public static partial class Gemm
     /// The denominator of model FLOPs utilisation (MFU): a multiply-add counts as 2 FLOPs.
     /// </summary>
     /// <remarks>
-    /// Each thread times its loop in windows of about half a millisecond and keeps its fastest window: a window in which
-    /// another process took the core only runs slower, so the fastest one is the core's own rate even on a shared
-    /// machine. The threads' rates are summed, so pass at most the number of physical cores (two SMT threads of one
-    /// core share its FMA units).
+    /// Each thread times its bursts of FMAs in 2 ms windows and keeps its fastest window: a window in which another
+    /// process took the core only comes out slower, so the fastest one is the core's own rate even on a shared machine.
+    /// The threads' rates are summed, which is the usual peak (cores × FLOPs per cycle × clock) when every thread has a
+    /// core of its own: pass the number of physical cores, as two SMT threads (or two virtual CPUs placed on one physical
+    /// core by the hypervisor) share one core's FMA units and would count it twice.
     /// </remarks>
     /// <param name="threads">Threads to run at once, at least 1 (the number of cores to measure the whole machine).</param>
-    /// <param name="duration">How long every thread runs, at least 1 ms; 100-500 ms give a stable figure.</param>
+    /// <param name="duration">How long every thread runs, at least 10 ms; 0.5-1 s give a stable figure.</param>
     /// <returns>FLOP/s summed over the threads.</returns>
-    /// <exception cref="ArgumentOutOfRangeException">threads &lt; 1 or duration &lt; 1 ms.</exception>
-    public static double MeasurePeakFlops(int threads, TimeSpan duration)
+    /// <exception cref="ArgumentOutOfRangeException">threads &lt; 1 or duration &lt; 10 ms.</exception>
+    public static double MeasurePeakFlops(int threads, TimeSpan duration) => MeasurePeak(threads, duration).PerCoreSum;
+
+    /// <summary>
+    /// Both readings of one FMA run: <c>PerCoreSum</c>, the sum of each thread's fastest window (the public peak), and
+    /// <c>Concurrent</c>, the fastest window of all the threads together, which reaches the sum only if the threads
+    /// really ran at full rate at the same time (independent, otherwise idle cores).
+    /// </summary>
+    internal static (double PerCoreSum, double Concurrent) MeasurePeak(int threads, TimeSpan duration)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
-        ArgumentOutOfRangeException.ThrowIfLessThan(duration, TimeSpan.FromMilliseconds(1));
+        ArgumentOutOfRangeException.ThrowIfLessThan(duration, TimeSpan.FromMilliseconds(10));
         // The widths of GemmTiles.For: Vector256, else Vector128, else scalar.
         int width = Vector256.IsHardwareAccelerated ? 256 : Vector128.IsHardwareAccelerated ? 128 : 32;
-        long windowTicks = Math.Max(1, Stopwatch.Frequency / 2000);
-        var best = new double[threads];   // [threads] fastest window of each thread, FLOP/s
-        using var start = new Barrier(threads);
+        long windowTicks = Math.Max(1, Stopwatch.Frequency / 500);
+        int windows = (int)Math.Max(1, duration.TotalSeconds * Stopwatch.Frequency / windowTicks);
+        // [threads, windows] FLOPs of the bursts each thread finished in each window (windows shared by all threads).
+        var flops = new long[threads * windows];
+        long start = 0;
+        using var ready = new Barrier(threads, _ => start = Stopwatch.GetTimestamp());
         var workers = new Thread[threads];
         for (int t = 0; t < threads; t++)
         {
             int id = t;
             workers[t] = new Thread(() =>
             {
-                start.SignalAndWait();
-                long now = Stopwatch.GetTimestamp();
-                long deadline = now + (long)(duration.TotalSeconds * Stopwatch.Frequency);
-                while (now < deadline)
+                ready.SignalAndWait();
+                while (true)
                 {
-                    long windowStart = now, flops = 0;
-                    do
+                    long done = width == 256 ? FmaBurst256() : width == 128 ? FmaBurst128() : FmaBurstScalar();
+                    long window = (Stopwatch.GetTimestamp() - start) / windowTicks;
+                    if (window >= windows)
                     {
-                        flops += width == 256 ? FmaBurst256() : width == 128 ? FmaBurst128() : FmaBurstScalar();
-                        now = Stopwatch.GetTimestamp();
+                        return;
                     }
-                    while (now - windowStart < windowTicks);
-                    best[id] = Math.Max(best[id], flops * (double)Stopwatch.Frequency / (now - windowStart));
+                    flops[id * windows + window] += done;
                 }
             }) { IsBackground = true, Name = "SeekSharp peak FLOP/s" };
             workers[t].Start();
@@ -57,7 +65,27 @@ public static partial class Gemm
         {
             w.Join();
         }
-        return best.Sum();
+        long perCoreSum = 0, concurrent = 0;
+        for (int t = 0; t < threads; t++)
+        {
+            long best = 0;
+            for (int w = 0; w < windows; w++)
+            {
+                best = Math.Max(best, flops[t * windows + w]);
+            }
+            perCoreSum += best;
+        }
+        for (int w = 0; w < windows; w++)
+        {
+            long total = 0;
+            for (int t = 0; t < threads; t++)
+            {
+                total += flops[t * windows + w];
+            }
+            concurrent = Math.Max(concurrent, total);
+        }
+        double perSecond = (double)Stopwatch.Frequency / windowTicks;
+        return (perCoreSum * perSecond, concurrent * perSecond);
     }
 
     private const int BurstSteps = 4096;

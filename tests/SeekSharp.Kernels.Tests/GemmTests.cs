@@ -18,7 +18,7 @@ public enum GemmTile
 /// <summary>
 /// Gemm.Multiply against the exact product (double) and the reference triple loop: every transpose combination,
 /// with and without accumulation, every tile (each runs on any machine, in software where not accelerated), on the calling thread and on a pool, at sizes below, at and above the
-/// tile (6 × 16, 4 × 4) and block sizes (KC = 256 deep, MC = 144 rows, NC = 3072 columns), and with one or two rows
+/// tile (6 × 16, 6 × 8, 4 × 4) and block sizes (KC = 256 deep, MC = 144 rows, NC = 3072 columns), and with one or two rows
 /// (the unpacked vector × matrix path).
 /// </summary>
 /// <remarks>

@@ -7,8 +7,41 @@ using BenchmarkDotNet.Running;
 using SeekSharp.Benchmarks;
 
 // Usage: dotnet run -c Release --project bench/SeekSharp.Benchmarks -- [--quick] [BenchmarkDotNet args, e.g. --filter '*']
+//        dotnet run -c Release --project bench/SeekSharp.Benchmarks -- --peak
 // The default job is sized so the whole suite finishes in a few minutes on a 2-core machine; --quick trades
 // precision for about half that time. The GitHub-markdown reports (one per class) are copied to bench/results/<cpu>/.
+// --peak measures the machine's peak FP32 FLOP/s with an FMA loop (the denominator of the GEMM figures and of model
+// FLOPs utilisation) on 1 thread and on every processor, and writes it beside the reports.
+if (args.Contains("--peak"))
+{
+    string peakFile = Path.Combine(RepoPaths.Root, "bench", "results", MachineName(), "peak-flops.md");
+    Directory.CreateDirectory(Path.GetDirectoryName(peakFile)!);
+    var duration = TimeSpan.FromSeconds(1);
+    // Best of three: the FMA loop cannot run faster than the hardware, only slower when other processes take a core.
+    var one = Enumerable.Range(0, 3).Select(_ => SeekSharp.Kernels.Gemm.MeasurePeak(1, duration)).Max(r => r.PerCoreSum);
+    var runs = Enumerable.Range(0, 3).Select(_ => SeekSharp.Kernels.Gemm.MeasurePeak(Environment.ProcessorCount, duration)).ToList();
+    double all = runs.Max(r => r.PerCoreSum), together = runs.Max(r => r.Concurrent);
+    string text = $"""
+        # Peak FP32 FLOP/s (`--peak`: `Gemm.MeasurePeakFlops`, FMA loop, best of 3 × 1 s)
+
+        | Threads | GFLOP/s (sum of each thread's fastest 2 ms) | GFLOP/s (fastest 2 ms of all threads at once) |
+        |---:|---:|---:|
+        | 1 | {one / 1e9:F1} | |
+        | {Environment.ProcessorCount} | {all / 1e9:F1} | {together / 1e9:F1} |
+
+        The first column is the peak `Gemm.MeasurePeakFlops` returns (cores × one core's rate). The second reaches it
+        only if the threads ran at full rate at the same time; below it, the cores were shared (other processes, SMT
+        siblings, or virtual CPUs on one physical core) for the whole run.
+
+        Measured {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, load average before the run: {LoadAverage()}.
+
+        """;
+    File.WriteAllText(peakFile, text);
+    Console.Write(text);
+    Console.WriteLine($"Report: {peakFile}");
+    return;
+}
+
 bool quick = args.Contains("--quick");
 string[] bdnArgs = [.. args.Where(a => a != "--quick")];
 
@@ -42,6 +75,9 @@ foreach (var summary in summaries)
         Console.WriteLine($"Report: {target}");
     }
 }
+
+static string LoadAverage() =>
+    File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "unknown";
 
 // "AMD EPYC" with 2 CPUs -> "amd-epyc-2cpu": one results folder per machine kind.
 static string MachineName()

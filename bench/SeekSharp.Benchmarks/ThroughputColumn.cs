@@ -22,7 +22,7 @@ internal sealed class ThroughputColumn : IColumn
     public int PriorityInCategory => 0;
     public bool IsNumeric => false;
     public UnitType UnitType => UnitType.Dimensionless;
-    public string Legend => "Bytes processed per second at the median time (tokenizers: UTF-8 text, 1 MB = 10^6 B; MatVec: weight bytes; vector ops: input bytes); GEMM: GFLOP/s, 2·m·k·n FLOPs per call";
+    public string Legend => "Bytes processed per second at the median time (tokenizers: UTF-8 text, 1 MB = 10^6 B; MatVec: weight bytes; vector ops: input bytes); GEMM and MatMulBatch: GFLOP/s, 2·m·k·n FLOPs per call";
 
     public bool IsAvailable(Summary summary) => true;
 
@@ -38,7 +38,8 @@ internal sealed class ThroughputColumn : IColumn
             return "-";
         }
         double bytesPerSecond = bytes / (medianNs.Value * 1e-9);
-        if (benchmarkCase.Descriptor.Type == typeof(GemmBenchmarks) || benchmarkCase.Descriptor.Type == typeof(GemmReferenceBenchmarks))
+        if (benchmarkCase.Descriptor.Type == typeof(GemmBenchmarks) || benchmarkCase.Descriptor.Type == typeof(GemmReferenceBenchmarks)
+            || IsBatchedMatMul(benchmarkCase))
         {
             return $"{bytesPerSecond / 1e9:F1} GFLOP/s";
         }
@@ -47,13 +48,21 @@ internal sealed class ThroughputColumn : IColumn
             : $"{bytesPerSecond / 1e9:F2} GB/s";
     }
 
-    /// <summary>Bytes per call, or FLOPs per call for the GEMM classes.</summary>
+    // The batched kernel (prompt processing) is compute-bound: its figure is GFLOP/s, as for the GEMM classes.
+    static bool IsBatchedMatMul(BenchmarkCase benchmarkCase) =>
+        benchmarkCase.Descriptor.Type == typeof(KernelBenchmarks) && benchmarkCase.Descriptor.WorkloadMethod.Name == nameof(KernelBenchmarks.MatMulBatch);
+
+    /// <summary>Bytes per call, or FLOPs per call for the GEMM classes and the batched kernel.</summary>
     static long? BytesPerOperation(BenchmarkCase benchmarkCase)
     {
         var type = benchmarkCase.Descriptor.Type;
         if (type == typeof(TokenizerBenchmarks))
         {
             return BenchText.Utf8Bytes;
+        }
+        if (IsBatchedMatMul(benchmarkCase))
+        {
+            return KernelBenchmarks.BatchFlops;
         }
         if (type == typeof(KernelBenchmarks))
         {

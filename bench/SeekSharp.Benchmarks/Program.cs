@@ -7,8 +7,36 @@ using BenchmarkDotNet.Running;
 using SeekSharp.Benchmarks;
 
 // Usage: dotnet run -c Release --project bench/SeekSharp.Benchmarks -- [--quick] [BenchmarkDotNet args, e.g. --filter '*']
+//        dotnet run -c Release --project bench/SeekSharp.Benchmarks -- --peak
 // The default job is sized so the whole suite finishes in a few minutes on a 2-core machine; --quick trades
 // precision for about half that time. The GitHub-markdown reports (one per class) are copied to bench/results/<cpu>/.
+// --peak measures the machine's peak FP32 FLOP/s with an FMA loop (the denominator of the GEMM figures and of model
+// FLOPs utilisation) on 1 thread and on every processor, and writes it beside the reports.
+if (args.Contains("--peak"))
+{
+    string peakFile = Path.Combine(RepoPaths.Root, "bench", "results", MachineName(), "peak-flops.md");
+    Directory.CreateDirectory(Path.GetDirectoryName(peakFile)!);
+    var duration = TimeSpan.FromSeconds(1);
+    // Best of three: the FMA loop cannot run faster than the hardware, only slower when other processes take a core.
+    double one = Enumerable.Range(0, 3).Max(_ => SeekSharp.Kernels.Gemm.MeasurePeakFlops(1, duration));
+    double all = Enumerable.Range(0, 3).Max(_ => SeekSharp.Kernels.Gemm.MeasurePeakFlops(Environment.ProcessorCount, duration));
+    string text = $"""
+        # Peak FP32 FLOP/s (`--peak`: `Gemm.MeasurePeakFlops`, FMA loop, best of 3 × 1 s)
+
+        | Threads | GFLOP/s |
+        |---:|---:|
+        | 1 | {one / 1e9:F1} |
+        | {Environment.ProcessorCount} | {all / 1e9:F1} |
+
+        Measured {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, load average before the run: {LoadAverage()}.
+
+        """;
+    File.WriteAllText(peakFile, text);
+    Console.Write(text);
+    Console.WriteLine($"Report: {peakFile}");
+    return;
+}
+
 bool quick = args.Contains("--quick");
 string[] bdnArgs = [.. args.Where(a => a != "--quick")];
 
@@ -42,6 +70,9 @@ foreach (var summary in summaries)
         Console.WriteLine($"Report: {target}");
     }
 }
+
+static string LoadAverage() =>
+    File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "unknown";
 
 // "AMD EPYC" with 2 CPUs -> "amd-epyc-2cpu": one results folder per machine kind.
 static string MachineName()

@@ -1,0 +1,15 @@
+namespace SeekSharp.Training.Tasks;
+
+/// <summary>A family of problems with a generator and an exact verifier, for SFT data, RL prompts and evaluation.</summary>
+public interface IReasoningTask
+{
+    /// <summary>The registry name ("addition", "countdown", ...).</summary>
+    string Name { get; }
+
+    /// <summary>Draws one problem; the same <paramref name="rng"/> state gives the same problem.</summary>
+    Problem Generate(Random rng);
+
+    /// <summary>True when <paramref name="answer"/> (the text after <c>&lt;/think&gt;</c>, surrounding whitespace
+    /// allowed) correctly answers <paramref name="problem"/>. Never throws on malformed answers.</summary>
+    bool Verify(Problem problem, string answer);
+}

@@ -50,7 +50,10 @@ public sealed class GrpoRecipe : IDisposable
     /// <param name="tokenizerMetadata">Writes the tokenizer keys into each exported GGUF (e.g. <c>TrainedTokenizer.WriteGgufMetadata</c>).</param>
     /// <param name="task">Source of training problems and verifier of answers.</param>
     /// <param name="options">Settings; validated.</param>
-    public GrpoRecipe(Trainer policy, Tokenizer tokenizer, Action<GgufWriter> tokenizerMetadata, IReasoningTask task, GrpoOptions options)
+    /// <param name="reference">The frozen reference of the KL term (β &gt; 0), same shape as the policy; null copies the
+    /// policy's weights now. A run resumed from a checkpoint passes the initial policy here, not the resumed one.</param>
+    public GrpoRecipe(Trainer policy, Tokenizer tokenizer, Action<GgufWriter> tokenizerMetadata, IReasoningTask task, GrpoOptions options,
+                      Transformer? reference = null)
     {
         ArgumentNullException.ThrowIfNull(policy);
         ArgumentNullException.ThrowIfNull(tokenizer);
@@ -83,10 +86,12 @@ public sealed class GrpoRecipe : IDisposable
         _weights = new double[n];
         _dLogProbs = new double[n];
         _microAdvantages = new double[_microBatch];
+        if (reference is not null && (reference.Config != model.Config || reference.MaxBatch < _microBatch || reference.MaxSeqLen < model.MaxSeqLen))
+            throw new ArgumentException($"the reference model must have the policy's config and hold {_microBatch} sequences of {model.MaxSeqLen} positions", nameof(reference));
         if (options.KlBeta > 0)
         {
-            _reference = new Transformer(model.Config, _microBatch, model.MaxSeqLen);
-            model.Parameters.CopyTo(_reference.Parameters, 0);
+            _reference = reference ?? new Transformer(model.Config, _microBatch, model.MaxSeqLen);
+            if (reference is null) model.Parameters.CopyTo(_reference.Parameters, 0);
         }
         _directory = Directory.CreateTempSubdirectory("seeksharp-grpo-").FullName;
     }

@@ -147,14 +147,18 @@ public sealed class GrpoRecipe : IDisposable
         }
         GroupAdvantages.Compute(rewards, group, o.DrGrpo, o.AdvantageEpsilon, advantages);
 
+        // Without a KL term a completion of advantage 0 (every one of a group whose rewards tie, common early and late
+        // in training) adds exactly 0 to the loss and its gradient, so it is not run through the model at all.
         // Micro-batches of similar lengths waste less compute on padding; the gradient is a sum, so order is free.
-        int[] order = [.. Enumerable.Range(0, count).OrderBy(i => prompts[completions[i].PromptIndex].Length + completions[i].Tokens.Length)];
+        int[] order = [.. Enumerable.Range(0, count)
+            .Where(i => _reference is not null || advantages[i] != 0)
+            .OrderBy(i => prompts[completions[i].PromptIndex].Length + completions[i].Tokens.Length)];
         model.ZeroGradients();
         double loss = 0, klSum = 0;
         int lossTokens = 0;
-        for (int start = 0; start < count; start += _microBatch)
+        for (int start = 0; start < order.Length; start += _microBatch)
         {
-            int rows = Math.Min(_microBatch, count - start);
+            int rows = Math.Min(_microBatch, order.Length - start);
             var (microLoss, microKl, microTokens) = TrainMicroBatch(order.AsSpan(start, rows), prompts, completions, advantages);
             loss += microLoss;
             klSum += microKl;

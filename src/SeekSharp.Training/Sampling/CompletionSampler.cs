@@ -29,6 +29,13 @@ public sealed class CompletionSampler : IDisposable
     /// when they do not fit); settable so tests can force the split.</summary>
     internal int PrefillBatchLimit { get; init; } = 512;
 
+    /// <summary>
+    /// Element type of the KV cache: <see cref="GgmlType.F32"/> (the default) keeps the sampling distribution as close to
+    /// the training forward's as the arithmetic allows, which keeps GRPO's importance ratio near 1; <see cref="GgmlType.F16"/>
+    /// halves the cache of a large model (a distillation teacher).
+    /// </summary>
+    public GgmlType KvCacheType { get; init; } = GgmlType.F32;
+
     /// <summary>Creates a sampler for <paramref name="model"/>.</summary>
     /// <param name="model">The model to sample from; not owned.</param>
     /// <param name="tokenizer">Decodes completions and says which tokens end generation (usually the model's own).</param>
@@ -192,11 +199,9 @@ public sealed class CompletionSampler : IDisposable
             return c;
         _context?.Dispose();
         _context = null;
-        // F32 keys and values: the sampling distribution then matches the training forward's as closely as the
-        // arithmetic allows, which keeps GRPO's importance ratio near 1 on its first update.
         _context = _model.CreateContext(new ContextOptions
         {
-            ContextLength = positions, Sequences = sequences, BatchSize = batchSize, Threads = _threads, KvCacheType = GgmlType.F32,
+            ContextLength = positions, Sequences = sequences, BatchSize = batchSize, Threads = _threads, KvCacheType = KvCacheType,
         });
         return _context;
     }

@@ -19,6 +19,7 @@ public static class Program
             TemplateCommand.Create(),
             BenchCommand.Create(),
             QuantizeCommand.Create(),
+            TrainCommand.Create(),
         };
         var parse = root.Parse(args);
         return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false, Output = Console.Out, Error = Console.Error });

@@ -20,6 +20,7 @@ public static class Program
             BenchCommand.Create(),
             QuantizeCommand.Create(),
             TrainCommand.Create(),
+            EvalCommand.Create(),
         };
         var parse = root.Parse(args);
         return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false, Output = Console.Out, Error = Console.Error });

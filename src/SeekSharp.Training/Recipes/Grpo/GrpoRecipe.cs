@@ -1,0 +1,259 @@
+using System.Diagnostics;
+using SeekSharp.Gguf;
+using SeekSharp.Inference.Sampling;
+using SeekSharp.Tokenization;
+using SeekSharp.Training.Export;
+using SeekSharp.Training.Model;
+using SeekSharp.Training.Optim;
+using SeekSharp.Training.Rewards;
+using SeekSharp.Training.Sampling;
+using SeekSharp.Training.Tasks;
+
+namespace SeekSharp.Training.Recipes.Grpo;
+
+/// <summary>
+/// Group Relative Policy Optimization on a reasoning task. Each <see cref="RunStep"/>: draw training problems, render
+/// them with R1's chat template, sample a group of completions per prompt from the current policy (exported to GGUF
+/// and run by SeekSharp's inference engine), score them with rule-based rewards, turn rewards into group-relative
+/// advantages and take one optimizer step on the clipped-ratio objective (<see cref="GrpoObjective"/>).
+/// Glossary: P prompts per step, G group size, N = P·G completions, M micro-batch sequences, T positions of a micro-batch.
+/// </summary>
+/// <remarks>
+/// One update per sampling round (DeepSeekMath's μ = 1): π_old is the policy that sampled, whose log-probabilities the
+/// training forward computes before the update, so ρ = 1 in value while its gradient ρ·∇log π stays live. Those
+/// log-probabilities are at temperature 1, the policy itself, whatever temperature sampled (as TRL does without
+/// temperature scaling). A completion that ended by itself is trained with its end-of-sequence token too, so the
+/// policy also learns when to stop.
+/// </remarks>
+public sealed class GrpoRecipe : IDisposable
+{
+    private readonly Trainer _policy;
+    private readonly Tokenizer _tokenizer;
+    private readonly Action<GgufWriter> _tokenizerMetadata;
+    private readonly IReasoningTask _task;
+    private readonly GrpoOptions _options;
+    private readonly Func<Problem, string, double> _reward;
+    private readonly AnswerReward _answer;
+    private readonly FormatReward _format = new(promptOpensThinking: true);
+    private readonly Transformer? _reference;       // frozen copy of the initial policy, when β > 0
+    private readonly string _directory;             // temporary folder of the exported policy
+    private readonly int _microBatch;               // M
+    private readonly int[] _tokens, _targets;       // [M, T] inputs and next tokens of a micro-batch
+    private readonly float[] _logProbs, _oldLogProbs, _refLogProbs, _dLogProbsFloat; // [M, T]
+    private readonly double[] _weights, _dLogProbs; // [M, T]
+    private readonly double[] _microAdvantages;     // [M]
+
+    /// <summary>Prepares GRPO for the model that <paramref name="policy"/> trains.</summary>
+    /// <param name="policy">The trainer of the policy; its model's MaxSeqLen must hold the longest prompt plus
+    /// <see cref="GrpoOptions.MaxCompletionTokens"/>.</param>
+    /// <param name="tokenizer">The policy's tokenizer: encodes prompts, decodes completions, ends generation.</param>
+    /// <param name="tokenizerMetadata">Writes the tokenizer keys into each exported GGUF (e.g. <c>TrainedTokenizer.WriteGgufMetadata</c>).</param>
+    /// <param name="task">Source of training problems and verifier of answers.</param>
+    /// <param name="options">Settings; validated.</param>
+    public GrpoRecipe(Trainer policy, Tokenizer tokenizer, Action<GgufWriter> tokenizerMetadata, IReasoningTask task, GrpoOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        ArgumentNullException.ThrowIfNull(tokenizerMetadata);
+        ArgumentNullException.ThrowIfNull(task);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        var model = policy.Model;
+        if (tokenizer.VocabSize != model.Config.VocabSize)
+            throw new ArgumentException($"the tokenizer has {tokenizer.VocabSize} tokens but the policy's vocabulary is {model.Config.VocabSize}", nameof(tokenizer));
+        if (options.MaxCompletionTokens >= model.MaxSeqLen)
+            throw new ArgumentException($"MaxCompletionTokens ({options.MaxCompletionTokens}) leaves no room for a prompt in the model's {model.MaxSeqLen} positions (MaxSeqLen); build the Transformer with a longer maxSeqLen", nameof(options));
+        _policy = policy;
+        _tokenizer = tokenizer;
+        _tokenizerMetadata = tokenizerMetadata;
+        _task = task;
+        _options = options;
+        _answer = new AnswerReward(task, promptOpensThinking: true);
+        var combined = new WeightedReward((_answer, 1.0), (_format, 0.1));
+        _reward = options.Reward ?? combined.Score;
+
+        _microBatch = Math.Min(options.MicroBatchSize, model.MaxBatch);
+        int n = _microBatch * model.MaxSeqLen;
+        _tokens = new int[n];
+        _targets = new int[n];
+        _logProbs = new float[n];
+        _oldLogProbs = new float[n];
+        _refLogProbs = new float[n];
+        _dLogProbsFloat = new float[n];
+        _weights = new double[n];
+        _dLogProbs = new double[n];
+        _microAdvantages = new double[_microBatch];
+        if (options.KlBeta > 0)
+        {
+            _reference = new Transformer(model.Config, _microBatch, model.MaxSeqLen);
+            model.Parameters.CopyTo(_reference.Parameters, 0);
+        }
+        _directory = Directory.CreateTempSubdirectory("seeksharp-grpo-").FullName;
+    }
+
+    /// <summary>The settings.</summary>
+    public GrpoOptions Options => _options;
+
+    /// <summary>
+    /// A trainer for GRPO on <paramref name="model"/>: AdamW at <see cref="GrpoOptions.LearningRate"/>, constant after a
+    /// short warmup, no weight decay (the KL term, not decay, is what keeps an RL policy near its start).
+    /// </summary>
+    public static Trainer CreateTrainer(Transformer model, GrpoOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        var adam = new AdamWOptions { LearningRate = options.LearningRate, WeightDecay = 0f, MaxGradNorm = 1f };
+        return new Trainer(model, adam, new LearningRateSchedule { WarmupSteps = Math.Min(5, options.Steps / 10) }, options.Seed);
+    }
+
+    /// <summary>Samples, scores and updates once; returns the step's metrics.</summary>
+    public GrpoStepMetrics RunStep()
+    {
+        var o = _options;
+        var model = _policy.Model;
+        int group = o.GroupSize;
+        long step = _policy.Step;
+
+        var clock = Stopwatch.StartNew();
+        Problem[] problems = [.. ProblemSets.Generate(_task, ProblemSplit.Train, (int)(Mix(o.Seed, 2 * (ulong)step) & int.MaxValue), o.PromptsPerStep)];
+        int[][] prompts = [.. problems.Select(p => R1Prompt.Encode(_tokenizer, p.Prompt))];
+        int longestPrompt = prompts.Max(p => p.Length);
+        if (longestPrompt + o.MaxCompletionTokens > model.MaxSeqLen)
+            throw new InvalidOperationException($"a rendered prompt of {longestPrompt} tokens plus {o.MaxCompletionTokens} completion tokens exceeds the model's {model.MaxSeqLen} positions (MaxSeqLen); lower MaxCompletionTokens or build the Transformer with a longer maxSeqLen");
+        var completions = Sample(prompts, Mix(o.Seed, 2 * (ulong)step + 1));
+        double sampleSeconds = clock.Elapsed.TotalSeconds;
+
+        clock.Restart();
+        int count = completions.Count;
+        var rewards = new double[count];
+        var advantages = new double[count];
+        double correct = 0, formatted = 0, length = 0;
+        for (int i = 0; i < count; i++)
+        {
+            var problem = problems[completions[i].PromptIndex];
+            string text = completions[i].Text;
+            rewards[i] = _reward(problem, text);
+            if (!double.IsFinite(rewards[i]))
+                throw new InvalidOperationException($"the reward function returned {rewards[i]} for a completion of '{problem.Prompt}'; rewards must be finite");
+            correct += _answer.Score(problem, text);
+            formatted += _format.Score(problem, text);
+            length += completions[i].Tokens.Length;
+        }
+        GroupAdvantages.Compute(rewards, group, o.DrGrpo, o.AdvantageEpsilon, advantages);
+
+        // Micro-batches of similar lengths waste less compute on padding; the gradient is a sum, so order is free.
+        int[] order = [.. Enumerable.Range(0, count).OrderBy(i => prompts[completions[i].PromptIndex].Length + completions[i].Tokens.Length)];
+        model.ZeroGradients();
+        double loss = 0, klSum = 0;
+        int lossTokens = 0;
+        for (int start = 0; start < count; start += _microBatch)
+        {
+            int rows = Math.Min(_microBatch, count - start);
+            var (microLoss, microKl, microTokens) = TrainMicroBatch(order.AsSpan(start, rows), prompts, completions, advantages);
+            loss += microLoss;
+            klSum += microKl;
+            lossTokens += microTokens;
+        }
+        var result = _policy.ApplyGradients((float)loss);
+        double trainSeconds = clock.Elapsed.TotalSeconds;
+
+        double mean = rewards.Average();
+        double std = Math.Sqrt(rewards.Sum(r => (r - mean) * (r - mean)) / count);
+        double kl = _reference is null || lossTokens == 0 ? 0 : klSum / lossTokens;
+        return new GrpoStepMetrics(result.Step, mean, std, correct / count, formatted / count, length / count, kl, loss,
+            sampleSeconds, trainSeconds);
+    }
+
+    // The current policy as a GGUF run by the inference engine: batched, KV-cached sampling is far faster than the
+    // training forward would be for token-by-token generation.
+    private IReadOnlyList<Completion> Sample(int[][] prompts, ulong seed)
+    {
+        string path = Path.Combine(_directory, "policy.gguf");
+        GgufExport.Write(_policy.Model, path, _tokenizerMetadata, name: "grpo-policy");
+        using var model = SeekSharp.Models.Model.Load(path);
+        using var sampler = new CompletionSampler(model, _tokenizer, _options.SamplerThreads);
+        var sampling = new SamplingOptions { Temperature = _options.Temperature, TopK = 0, TopP = 1f, MinP = 0f };
+        return sampler.Sample(prompts, _options.GroupSize, _options.MaxCompletionTokens, sampling, seed);
+    }
+
+    // One forward/backward over the sequences order[..] (prompt, completion, and EOS when the model stopped by itself),
+    // padded to the longest; returns this micro-batch's share of J, its k3 sum and its completion-token count.
+    private (double Loss, double KlSum, int Tokens) TrainMicroBatch(ReadOnlySpan<int> rows, int[][] prompts,
+        IReadOnlyList<Completion> completions, double[] advantages)
+    {
+        var o = _options;
+        var model = _policy.Model;
+        int batch = rows.Length, count = completions.Count;
+        int? eos = _tokenizer.EosId;
+        int SequenceLength(Completion c) => prompts[c.PromptIndex].Length + c.Tokens.Length + (StopsWithEos(c, eos) ? 1 : 0);
+        int seqLen = 1;
+        foreach (int i in rows) seqLen = Math.Max(seqLen, SequenceLength(completions[i]) - 1); // inputs exclude the last token
+        int n = batch * seqLen;
+        var tokens = _tokens.AsSpan(0, n);
+        var targets = _targets.AsSpan(0, n);
+        var weights = _weights.AsSpan(0, n);
+        tokens.Clear();
+        targets.Clear();
+        weights.Clear();
+        int lossTokens = 0;
+        for (int b = 0; b < batch; b++)
+        {
+            var c = completions[rows[b]];
+            int[] prompt = prompts[c.PromptIndex];
+            int completionTokens = c.Tokens.Length + (StopsWithEos(c, eos) ? 1 : 0);
+            int total = prompt.Length + completionTokens;
+            double w = GrpoObjective.SequenceWeight(o.DrGrpo, completionTokens, count, o.MaxCompletionTokens);
+            int row = b * seqLen;
+            for (int t = 0; t + 1 < total; t++)
+            {
+                tokens[row + t] = At(prompt, c, eos, t);
+                targets[row + t] = At(prompt, c, eos, t + 1);
+                // Position t predicts token t + 1: only predictions of completion tokens carry loss.
+                if (t + 1 >= prompt.Length) weights[row + t] = w;
+            }
+            lossTokens += completionTokens;
+            _microAdvantages[b] = advantages[rows[b]];
+        }
+
+        var logProbs = _logProbs.AsSpan(0, n);
+        model.LogProbs(tokens, targets, batch, seqLen, logProbs);
+        // μ = 1: the policy that sampled is the one being trained, so its log-probabilities are this forward's.
+        logProbs.CopyTo(_oldLogProbs);
+        var refLogProbs = Span<float>.Empty;
+        if (_reference is not null)
+        {
+            refLogProbs = _refLogProbs.AsSpan(0, n);
+            _reference.LogProbs(tokens, targets, batch, seqLen, refLogProbs);
+        }
+        double loss = GrpoObjective.Evaluate(logProbs, _oldLogProbs.AsSpan(0, n), refLogProbs, weights,
+            _microAdvantages.AsSpan(0, batch), seqLen, o.ClipEpsilon, _reference is null ? 0 : o.KlBeta,
+            _dLogProbs.AsSpan(0, n), out double klSum);
+        var dLogProbs = _dLogProbsFloat.AsSpan(0, n);
+        for (int i = 0; i < n; i++) dLogProbs[i] = (float)_dLogProbs[i];
+        model.LogProbsBackward(dLogProbs);
+        return (loss, klSum, lossTokens);
+    }
+
+    private static bool StopsWithEos(Completion c, int? eos) => c.Finish == Completion.Stop && eos is not null;
+
+    // Token t of the sequence prompt ++ completion ++ [EOS].
+    private static int At(int[] prompt, Completion c, int? eos, int t) =>
+        t < prompt.Length ? prompt[t] : t - prompt.Length < c.Tokens.Length ? c.Tokens[t - prompt.Length] : eos!.Value;
+
+    // SplitMix64 finaliser of (seed, stream): distinct, well-mixed seeds for each step's problems and draws.
+    private static ulong Mix(ulong seed, ulong stream)
+    {
+        ulong z = seed + 0x9E3779B97F4A7C15UL * (stream + 1);
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return z ^ (z >> 31);
+    }
+
+    /// <summary>Deletes the temporary folder of exported policies.</summary>
+    public void Dispose()
+    {
+        try { Directory.Delete(_directory, recursive: true); }
+        catch (IOException) { }
+    }
+}

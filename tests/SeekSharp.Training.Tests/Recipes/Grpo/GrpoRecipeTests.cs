@@ -1,0 +1,79 @@
+using SeekSharp.Training.Recipes.Grpo;
+using SeekSharp.Training.Tasks;
+using SeekSharp.Training.Tokenizers;
+using Xunit.Abstractions;
+
+namespace SeekSharp.Training.Tests.Recipes.Grpo;
+
+/// <summary>GRPO end to end on a tiny model: sampling through the inference engine, rewards, update.</summary>
+public sealed class GrpoRecipeTests(ITestOutputHelper output)
+{
+    private static GrpoRecipe Recipe(GrpoOptions options, ulong modelSeed = 3)
+    {
+        var tokenizer = RecipeFixtures.Tokenizer;
+        var model = RecipeFixtures.Policy(maxBatch: 8, maxSeqLen: 64, seed: modelSeed);
+        var trainer = GrpoRecipe.CreateTrainer(model, options);
+        return new GrpoRecipe(trainer, tokenizer.CreateTokenizer(), tokenizer.WriteGgufMetadata, TaskRegistry.Create("addition"), options);
+    }
+
+    [Theory]
+    [InlineData(false, 0f)]
+    [InlineData(true, 0f)]
+    [InlineData(false, 0.05f)]
+    public void RewardRisesWithAToyReward(bool drGrpo, float beta)
+    {
+        // Toy reward: 1 when the completion contains the digit 7, which a random policy emits now and then.
+        var options = new GrpoOptions
+        {
+            GroupSize = 8, PromptsPerStep = 4, MaxCompletionTokens = 8, Temperature = 1f, LearningRate = 1e-2f, Steps = 30,
+            DrGrpo = drGrpo, KlBeta = beta, Reward = (_, text) => text.Contains('7') ? 1 : 0, SamplerThreads = 1,
+        };
+        using var recipe = Recipe(options);
+        var metrics = new List<GrpoStepMetrics>();
+        for (int i = 0; i < options.Steps; i++)
+        {
+            var m = recipe.RunStep();
+            metrics.Add(m);
+            output.WriteLine($"{m.Step} reward {m.RewardMean:F3} ±{m.RewardStd:F3} len {m.MeanResponseLength:F1} kl {m.Kl:F4} loss {m.Loss:F4} sample {m.SampleSeconds:F3}s train {m.TrainSeconds:F3}s");
+        }
+        double first = metrics.Take(5).Average(m => m.RewardMean), last = metrics.TakeLast(5).Average(m => m.RewardMean);
+        Assert.True(last > first + 0.3, $"reward should rise clearly: first 5 steps {first:F3}, last 5 steps {last:F3}");
+        Assert.Equal(Enumerable.Range(1, options.Steps).Select(i => (long)i), metrics.Select(m => m.Step));
+        Assert.All(metrics, m => Assert.InRange(m.MeanResponseLength, 0, options.MaxCompletionTokens));
+        if (beta == 0) Assert.All(metrics, m => Assert.Equal(0, m.Kl));
+        else
+        {
+            // The first step samples from the reference itself; the policy then drifts away from it.
+            Assert.Equal(0, metrics[0].Kl, 9);
+            Assert.True(metrics[^1].Kl > 0.01, $"KL to the reference should grow, got {metrics[^1].Kl}");
+        }
+    }
+
+    [Fact]
+    public void DefaultRewardScoresAnswersAndFormatOfTheTask()
+    {
+        // An untrained policy neither answers nor closes its reasoning: reward, accuracy and format rate are 0, and
+        // with no signal the step leaves the loss at 0.
+        var options = new GrpoOptions { GroupSize = 4, PromptsPerStep = 2, MaxCompletionTokens = 6, SamplerThreads = 1 };
+        using var recipe = Recipe(options);
+        var m = recipe.RunStep();
+        Assert.Equal(1, m.Step);
+        Assert.Equal(0, m.RewardMean);
+        Assert.Equal(0, m.Accuracy);
+        Assert.Equal(0, m.FormatRate);
+        Assert.Equal(0, m.Loss);
+        Assert.True(m.SampleSeconds > 0 && m.TrainSeconds > 0);
+    }
+
+    [Fact]
+    public void PromptsAreRenderedWithTheR1GenerationPrompt()
+    {
+        Assert.Equal(R1ChatFormat.Bos + R1ChatFormat.User + "What is 2 + 3?" + R1ChatFormat.Assistant + R1ChatFormat.ThinkOpen + "\n",
+            R1Prompt.Render("What is 2 + 3?"));
+        var tokenizer = RecipeFixtures.Tokenizer;
+        int[] ids = R1Prompt.Encode(tokenizer.CreateTokenizer(), "What is 2 + 3?");
+        Assert.Equal(tokenizer.BosId, ids[0]);
+        Assert.Equal(1, ids.Count(id => id == tokenizer.BosId));
+        Assert.Contains(tokenizer.IdOf(R1ChatFormat.Assistant), ids);
+    }
+}

@@ -6,8 +6,8 @@ namespace SeekSharp.Cli.Commands;
 internal static class TrainRecipes
 {
     public static TrainingResult Grpo(TrainConfig config, bool resume, Action<TrainingProgress> progress, CancellationToken cancel) =>
-        throw new NotSupportedException("seek train grpo is not available in this build yet.");
+        GrpoRun.Run(config, resume, progress, cancel);
 
     public static TrainingResult Distill(TrainConfig config, bool resume, Action<TrainingProgress> progress, CancellationToken cancel) =>
-        throw new NotSupportedException("seek train distill is not available in this build yet.");
+        DistillRun.Run(config, resume, progress, cancel);
 }

@@ -93,8 +93,8 @@ internal static class TrainCommand
             bool finished = result.Steps >= config.Steps;
             Console.Out.WriteLine(finished
                 ? $"seek: {name} finished {result.Steps} steps in {result.Elapsed.TotalMinutes:F1} min ({result.ParameterCount:N0} parameters)"
-                : $"seek: {name} stopped at step {result.Steps}; continue with --resume");
-            if (finished) Console.Out.WriteLine($"model       {result.ModelPath}");
+                : $"seek: {name} stopped at step {result.Steps} of {config.Steps}; continue with --resume");
+            Console.Out.WriteLine($"model       {result.ModelPath}");
             Console.Out.WriteLine($"log         {result.LogPath}");
             Console.Out.WriteLine($"plot        {result.PlotPath}");
             Console.Out.WriteLine($"checkpoint  {result.CheckpointPath}");

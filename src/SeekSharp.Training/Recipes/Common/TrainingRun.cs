@@ -118,7 +118,8 @@ internal sealed class TrainingRun : IDisposable
     /// <summary>
     /// Runs steps until <see cref="TrainConfig.Steps"/>: each <paramref name="step"/> call performs one optimizer step and
     /// returns the values of <paramref name="metrics"/> and the tokens it processed. Logs every step, checkpoints every
-    /// <see cref="TrainConfig.CheckpointEvery"/> steps and at the end (or on cancellation), then exports the model.
+    /// <see cref="TrainConfig.CheckpointEvery"/> steps and at the end (or on cancellation), then exports the model
+    /// (also when cancelled, so a stopped run leaves a usable GGUF).
     /// </summary>
     public TrainingResult Loop(IReadOnlyList<string> metrics, IReadOnlyList<string> headline, Func<(double[] Values, long Tokens)> step,
         Action<TrainingProgress>? progress, CancellationToken cancel)
@@ -155,12 +156,10 @@ internal sealed class TrainingRun : IDisposable
             Checkpoint.Save(Trainer, checkpointPath);
             CurvePlot.Write(logPath, plotPath, title, metrics);
         }
+        // A stopped run exports too: its weights are a usable model, and --resume continues from the checkpoint.
         string modelPath = PathOf(Config.ModelFile);
-        if (Trainer.Step >= Config.Steps)
-        {
-            GgufExport.Write(Model, modelPath, Tokenizer.WriteMetadata, Config.Name);
-            if (!File.Exists(plotPath)) CurvePlot.Write(logPath, plotPath, title, metrics);
-        }
+        GgufExport.Write(Model, modelPath, Tokenizer.WriteMetadata, Config.Name);
+        if (!File.Exists(plotPath)) CurvePlot.Write(logPath, plotPath, title, metrics);
         return new TrainingResult(modelPath, logPath, plotPath, checkpointPath, Trainer.Step, clock.Elapsed, Model.ParameterCount);
     }
 

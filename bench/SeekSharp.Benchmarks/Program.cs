@@ -43,7 +43,8 @@ if (args.Contains("--train"))
     // Training throughput and MFU of the bundled model's configuration; --steps N times N optimizer steps.
     int at = Array.IndexOf(args, "--steps");
     int steps = at >= 0 && at + 1 < args.Length ? int.Parse(args[at + 1], System.Globalization.CultureInfo.InvariantCulture) : 10;
-    string report = SeekSharp.Benchmarks.TrainingThroughput.Run(Path.Combine(RepoPaths.Root, "models", "configs", "pretrain.json"), steps);
+    string report = SeekSharp.Benchmarks.TrainingThroughput.Run(Path.Combine(RepoPaths.Root, "models", "configs", "pretrain.json"),
+        Path.Combine(RepoPaths.Root, "models", "seeksharp-r1-tiny.gguf"), steps);
     string file = Path.Combine(RepoPaths.Root, "bench", "results", MachineName(), "training-throughput.md");
     Directory.CreateDirectory(Path.GetDirectoryName(file)!);
     File.WriteAllText(file, report);

@@ -6,7 +6,8 @@ using SeekSharp.Training.Recipes.Common;
 namespace SeekSharp.Benchmarks;
 
 /// <summary>
-/// <c>--train</c>: training throughput of the bundled model's shape (models/configs/pretrain.json) and its model
+/// <c>--train</c>: training throughput of the bundled model's shape (models/seeksharp-r1-tiny.gguf, with the batch
+/// and sequence length of models/configs/pretrain.json) and its model
 /// FLOPs utilisation, MFU = 6 · N · tokens/s ÷ peak FP32 FLOP/s (N parameters; 6 = forward 2 + backward 4 FLOPs per
 /// parameter and token, Kaplan et al. 2020), the peak from <c>Gemm.MeasurePeakFlops</c> on every core.
 /// </summary>
@@ -19,10 +20,12 @@ namespace SeekSharp.Benchmarks;
 /// </remarks>
 internal static class TrainingThroughput
 {
-    public static string Run(string configPath, int steps)
+    public static string Run(string configPath, string bundledModel, int steps)
     {
         var config = TrainConfig.Load(configPath);
-        var shape = config.Model.ToTransformerConfig(config.Tokenizer.VocabSize);
+        // The bundled model's own shape when it exists: its trained tokenizer may stop below the configured vocabulary.
+        var shape = File.Exists(bundledModel) ? TransformerGguf.ReadConfig(bundledModel) : config.Model.ToTransformerConfig(config.Tokenizer.VocabSize);
+        string source = File.Exists(bundledModel) ? $"`{Path.GetFileName(bundledModel)}`, batch and length from `{Path.GetFileName(configPath)}`" : $"`{Path.GetFileName(configPath)}`";
         int b = config.BatchSize, t = config.SeqLen, n = b * t;
         var model = new Transformer(shape, b, t);
         model.InitializeWeights(new TrainingRandom(1));
@@ -64,7 +67,7 @@ internal static class TrainingThroughput
         return $"""
             # Training throughput and MFU (`--train`)
 
-            Model: the bundled model's shape from `{Path.GetFileName(configPath)}`: V {shape.VocabSize}, D {shape.Dim}, L {shape.Layers},
+            Model: the bundled model's shape from {source}: V {shape.VocabSize}, D {shape.Dim}, L {shape.Layers},
             H {shape.Heads} / Hkv {shape.KvHeads}, F {shape.FfnDim}, untied: **{p:N0} parameters**. One optimizer step = forward,
             backward, clipping and AdamW on B {b} × T {t} = {n:N0} tokens, {cores} threads (shared pool). {steps} timed steps after 2 warm-up steps.
             Peak FP32: {peak / 1e9:F1} GFLOP/s (`Gemm.MeasurePeakFlops`, {cores} threads, best of 3 × 0.5 s).

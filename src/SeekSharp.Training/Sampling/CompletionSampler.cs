@@ -25,6 +25,17 @@ public sealed class CompletionSampler : IDisposable
     private readonly int _threads;
     private InferenceContext? _context; // reused while calls fit its sequences, positions and batch size
 
+    /// <summary>Most prompt tokens evaluated per prefill batch (prompts are packed together, split across batches
+    /// when they do not fit); settable so tests can force the split.</summary>
+    internal int PrefillBatchLimit { get; init; } = 512;
+
+    /// <summary>
+    /// Element type of the KV cache: <see cref="GgmlType.F32"/> (the default) keeps the sampling distribution as close to
+    /// the training forward's as the arithmetic allows, which keeps GRPO's importance ratio near 1; <see cref="GgmlType.F16"/>
+    /// halves the cache of a large model (a distillation teacher).
+    /// </summary>
+    public GgmlType KvCacheType { get; init; } = GgmlType.F32;
+
     /// <summary>Creates a sampler for <paramref name="model"/>.</summary>
     /// <param name="model">The model to sample from; not owned.</param>
     /// <param name="tokenizer">Decodes completions and says which tokens end generation (usually the model's own).</param>
@@ -75,7 +86,7 @@ public sealed class CompletionSampler : IDisposable
         if (positions > _model.Config.ContextLength)
             throw new ContextOverflowException(positions, _model.Config.ContextLength);
 
-        var context = ContextFor(sequences, positions, Math.Min(promptTotal, 512));
+        var context = ContextFor(sequences, positions, Math.Min(promptTotal, PrefillBatchLimit));
         for (int s = 0; s < sequences; s++) context.Cache.Clear(s);
 
         var samplers = new Sampler[sequences];
@@ -85,7 +96,7 @@ public sealed class CompletionSampler : IDisposable
             foreach (int t in promptTokens[s / group]) samplers[s].Accept(t);
         }
 
-        float[] promptLogits = Prefill(context, promptTokens, group); // [P, V]
+        float[] promptLogits = Prefill(context, promptTokens, group, Math.Min(context.BatchSize, PrefillBatchLimit)); // [P, V]
 
         var generated = new List<int>[sequences];
         var finish = new string?[sequences];
@@ -147,11 +158,11 @@ public sealed class CompletionSampler : IDisposable
     // Evaluates each prompt once, in sequence p·G, packing several prompts into each batch, then forks the cache to the
     // rest of the group. Returns the last-position logits of every prompt [P, V]: they seed each group's first draw and
     // would otherwise be overwritten by the next batch.
-    private static float[] Prefill(InferenceContext context, IReadOnlyList<int[]> promptTokens, int group)
+    private static float[] Prefill(InferenceContext context, IReadOnlyList<int[]> promptTokens, int group, int batchSize)
     {
         int vocab = context.Model.Config.VocabSize, promptCount = promptTokens.Count;
         var logits = new float[promptCount * vocab];
-        var batch = new Batch(context.BatchSize);
+        var batch = new Batch(batchSize);
         var lastInBatch = new List<int>(promptCount); // prompts whose last token is in the current batch, in output order
         for (int p = 0; p < promptCount; p++)
         {
@@ -188,11 +199,9 @@ public sealed class CompletionSampler : IDisposable
             return c;
         _context?.Dispose();
         _context = null;
-        // F32 keys and values: the sampling distribution then matches the training forward's as closely as the
-        // arithmetic allows, which keeps GRPO's importance ratio near 1 on its first update.
         _context = _model.CreateContext(new ContextOptions
         {
-            ContextLength = positions, Sequences = sequences, BatchSize = batchSize, Threads = _threads, KvCacheType = GgmlType.F32,
+            ContextLength = positions, Sequences = sequences, BatchSize = batchSize, Threads = _threads, KvCacheType = KvCacheType,
         });
         return _context;
     }

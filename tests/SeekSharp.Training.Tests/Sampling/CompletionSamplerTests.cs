@@ -38,14 +38,17 @@ public sealed class CompletionSamplerTests : IDisposable
         return (tokens, tokens.Length < maxNew);
     }
 
-    [Fact]
-    public void GreedyCompletionsEqualSingleSequenceGeneration()
+    [Theory]
+    [InlineData(512)] // all prompts in one prefill batch
+    [InlineData(5)]   // prompts split across prefill batches, several sharing one
+    public void GreedyCompletionsEqualSingleSequenceGeneration(int prefillBatch)
     {
         using var model = LoadModel();
         int[][] prompts = Prompts(model);
         Assert.True(prompts.Select(p => p.Length).Distinct().Count() == prompts.Length, "prompts should have different lengths");
+        Assert.True(prompts.Sum(p => p.Length) > 2 * prefillBatch || prefillBatch > 100);
         const int group = 3, maxNew = 12;
-        using var sampler = new CompletionSampler(model, model.Tokenizer, threads: 1);
+        using var sampler = new CompletionSampler(model, model.Tokenizer, threads: 1) { PrefillBatchLimit = prefillBatch };
         var completions = sampler.Sample(prompts, group, maxNew, SamplingOptions.Greedy, seed: 5);
 
         Assert.Equal(prompts.Length * group, completions.Count);

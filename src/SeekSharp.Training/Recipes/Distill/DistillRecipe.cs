@@ -58,7 +58,8 @@ public static class DistillRecipe
         var tokenizer = teacher.Tokenizer;
         string? template = teacher.File.GetStringOrNull("tokenizer.chat_template");
         var formatter = template is null ? null : new ChatPromptFormatter(template, tokenizer);
-        using var sampler = new CompletionSampler(teacher, tokenizer, threads);
+        // F16 keys and values, as llama.cpp keeps them: a teacher may be large, and its traces need no exact match.
+        using var sampler = new CompletionSampler(teacher, tokenizer, threads) { KvCacheType = SeekSharp.Kernels.GgmlType.F16 };
 
         Problem[] problems = [.. ProblemSets.Generate(task, ProblemSplit.Train, seed, count)];
         string? directory = Path.GetDirectoryName(Path.GetFullPath(outJsonl));

@@ -50,7 +50,10 @@ public sealed class GrpoRecipe : IDisposable
     /// <param name="tokenizerMetadata">Writes the tokenizer keys into each exported GGUF (e.g. <c>TrainedTokenizer.WriteGgufMetadata</c>).</param>
     /// <param name="task">Source of training problems and verifier of answers.</param>
     /// <param name="options">Settings; validated.</param>
-    public GrpoRecipe(Trainer policy, Tokenizer tokenizer, Action<GgufWriter> tokenizerMetadata, IReasoningTask task, GrpoOptions options)
+    /// <param name="reference">The frozen reference of the KL term (β &gt; 0), same shape as the policy; null copies the
+    /// policy's weights now. A run resumed from a checkpoint passes the initial policy here, not the resumed one.</param>
+    public GrpoRecipe(Trainer policy, Tokenizer tokenizer, Action<GgufWriter> tokenizerMetadata, IReasoningTask task, GrpoOptions options,
+                      Transformer? reference = null)
     {
         ArgumentNullException.ThrowIfNull(policy);
         ArgumentNullException.ThrowIfNull(tokenizer);
@@ -83,10 +86,12 @@ public sealed class GrpoRecipe : IDisposable
         _weights = new double[n];
         _dLogProbs = new double[n];
         _microAdvantages = new double[_microBatch];
+        if (reference is not null && (reference.Config != model.Config || reference.MaxBatch < _microBatch || reference.MaxSeqLen < model.MaxSeqLen))
+            throw new ArgumentException($"the reference model must have the policy's config and hold {_microBatch} sequences of {model.MaxSeqLen} positions", nameof(reference));
         if (options.KlBeta > 0)
         {
-            _reference = new Transformer(model.Config, _microBatch, model.MaxSeqLen);
-            model.Parameters.CopyTo(_reference.Parameters, 0);
+            _reference = reference ?? new Transformer(model.Config, _microBatch, model.MaxSeqLen);
+            if (reference is null) model.Parameters.CopyTo(_reference.Parameters, 0);
         }
         _directory = Directory.CreateTempSubdirectory("seeksharp-grpo-").FullName;
     }
@@ -142,14 +147,18 @@ public sealed class GrpoRecipe : IDisposable
         }
         GroupAdvantages.Compute(rewards, group, o.DrGrpo, o.AdvantageEpsilon, advantages);
 
+        // Without a KL term a completion of advantage 0 (every one of a group whose rewards tie, common early and late
+        // in training) adds exactly 0 to the loss and its gradient, so it is not run through the model at all.
         // Micro-batches of similar lengths waste less compute on padding; the gradient is a sum, so order is free.
-        int[] order = [.. Enumerable.Range(0, count).OrderBy(i => prompts[completions[i].PromptIndex].Length + completions[i].Tokens.Length)];
+        int[] order = [.. Enumerable.Range(0, count)
+            .Where(i => _reference is not null || advantages[i] != 0)
+            .OrderBy(i => prompts[completions[i].PromptIndex].Length + completions[i].Tokens.Length)];
         model.ZeroGradients();
         double loss = 0, klSum = 0;
         int lossTokens = 0;
-        for (int start = 0; start < count; start += _microBatch)
+        for (int start = 0; start < order.Length; start += _microBatch)
         {
-            int rows = Math.Min(_microBatch, count - start);
+            int rows = Math.Min(_microBatch, order.Length - start);
             var (microLoss, microKl, microTokens) = TrainMicroBatch(order.AsSpan(start, rows), prompts, completions, advantages);
             loss += microLoss;
             klSum += microKl;

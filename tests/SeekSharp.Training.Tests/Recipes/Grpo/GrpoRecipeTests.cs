@@ -66,6 +66,22 @@ public sealed class GrpoRecipeTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void AGivenReferenceIsTheOneTheKlMeasures()
+    {
+        // A reference other than the starting policy (as after resuming) shows KL from the first step.
+        var options = new GrpoOptions { GroupSize = 2, PromptsPerStep = 2, MaxCompletionTokens = 4, KlBeta = 0.1f, SamplerThreads = 1 };
+        var tokenizer = RecipeFixtures.Tokenizer;
+        var policy = RecipeFixtures.Policy(maxBatch: 8, maxSeqLen: 64, seed: 3);
+        var reference = RecipeFixtures.Policy(maxBatch: 8, maxSeqLen: 64, seed: 4);
+        using var recipe = new GrpoRecipe(GrpoRecipe.CreateTrainer(policy, options), tokenizer.CreateTokenizer(), tokenizer.WriteGgufMetadata,
+            TaskRegistry.Create("addition"), options, reference);
+        Assert.True(recipe.RunStep().Kl > 1e-4);
+        var tooSmall = RecipeFixtures.Policy(maxBatch: 8, maxSeqLen: 32);
+        Assert.Throws<ArgumentException>(() => new GrpoRecipe(GrpoRecipe.CreateTrainer(policy, options), tokenizer.CreateTokenizer(),
+            tokenizer.WriteGgufMetadata, TaskRegistry.Create("addition"), options, tooSmall));
+    }
+
+    [Fact]
     public void PromptsAreRenderedWithTheR1GenerationPrompt()
     {
         Assert.Equal(R1ChatFormat.Bos + R1ChatFormat.User + "What is 2 + 3?" + R1ChatFormat.Assistant + R1ChatFormat.ThinkOpen + "\n",

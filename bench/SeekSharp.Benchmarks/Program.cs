@@ -8,6 +8,7 @@ using SeekSharp.Benchmarks;
 
 // Usage: dotnet run -c Release --project bench/SeekSharp.Benchmarks -- [--quick] [BenchmarkDotNet args, e.g. --filter '*']
 //        dotnet run -c Release --project bench/SeekSharp.Benchmarks -- --peak
+//        dotnet run -c Release --project bench/SeekSharp.Benchmarks -- --train [--steps N]
 // The default job is sized so the whole suite finishes in a few minutes on a 2-core machine; --quick trades
 // precision for about half that time. The GitHub-markdown reports (one per class) are copied to bench/results/<cpu>/.
 // --peak measures the machine's peak FP32 FLOP/s with an FMA loop (the denominator of the GEMM figures and of model
@@ -39,6 +40,21 @@ if (args.Contains("--peak"))
     File.WriteAllText(peakFile, text);
     Console.Write(text);
     Console.WriteLine($"Report: {peakFile}");
+    return;
+}
+
+if (args.Contains("--train"))
+{
+    // Training throughput and MFU of the bundled model's configuration; --steps N times N optimizer steps.
+    int at = Array.IndexOf(args, "--steps");
+    int steps = at >= 0 && at + 1 < args.Length ? int.Parse(args[at + 1], System.Globalization.CultureInfo.InvariantCulture) : 10;
+    string report = SeekSharp.Benchmarks.TrainingThroughput.Run(Path.Combine(RepoPaths.Root, "models", "configs", "pretrain.json"),
+        Path.Combine(RepoPaths.Root, "models", "seeksharp-r1-tiny.gguf"), steps);
+    string file = Path.Combine(RepoPaths.Root, "bench", "results", MachineName(), "training-throughput.md");
+    Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+    File.WriteAllText(file, report);
+    Console.Write(report);
+    Console.WriteLine($"Report: {file}");
     return;
 }
 

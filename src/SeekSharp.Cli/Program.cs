@@ -19,6 +19,8 @@ public static class Program
             TemplateCommand.Create(),
             BenchCommand.Create(),
             QuantizeCommand.Create(),
+            TrainCommand.Create(),
+            EvalCommand.Create(),
         };
         var parse = root.Parse(args);
         return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false, Output = Console.Out, Error = Console.Error });

@@ -24,7 +24,7 @@ internal static class ChatCommand
 
     public static Command Create()
     {
-        var model = Common.ModelOption();
+        var model = DefaultModel.Option();
         var system = new Option<string?>("--system") { Description = "System prompt (none by default; DeepSeek advises none for R1)" };
         var hide = new Option<bool>("--hide-thinking") { Description = "Do not print the model's reasoning, only how long it thought" };
         var template = TemplateCommand.TemplateFileOption();
@@ -32,7 +32,7 @@ internal static class ChatCommand
         var maxTokens = new Option<int?>("--n-predict", "-n") { Description = "Most tokens per answer, thinking included (default: until the context is full)" };
         var vars = TemplateCommand.VarOption();
         var command = new Command("chat", "Chat with a model in the terminal using its own chat template") { model, system, hide, template, ctx, maxTokens, vars };
-        command.SetAction(r => Common.Guard(() => Run(TokenizeCommand.RequireFile(r.GetValue(model)!), r.GetValue(system), r.GetValue(hide),
+        command.SetAction(r => Common.Guard(() => Run(DefaultModel.Resolve(r.GetValue(model)), r.GetValue(system), r.GetValue(hide),
             r.GetValue(template), r.GetValue(ctx), r.GetValue(maxTokens), TemplateCommand.ParseVars(r.GetValue(vars)))));
         return command;
     }

@@ -14,7 +14,7 @@ internal static class RunCommand
     public static Command Create()
     {
         var d = new SamplingOptions();
-        var model = Common.ModelOption();
+        var model = DefaultModel.Option();
         var prompt = new Option<string>("--prompt", "-p") { Description = "Prompt text", Required = true };
         var n = new Option<int>("--n-predict", "-n") { Description = "Tokens to generate", DefaultValueFactory = _ => 128 };
         var temp = new Option<float>("--temp") { Description = "Temperature; 0 is greedy", DefaultValueFactory = _ => d.Temperature };
@@ -58,10 +58,10 @@ internal static class RunCommand
                     FrequencyPenalty = Given(frequency) ? options.FrequencyPenalty : s.FrequencyPenalty,
                     Seed = Given(seed) ? options.Seed : s.Seed,
                 };
-                return RunChat(TokenizeCommand.RequireFile(r.GetValue(model)!), r.GetValue(prompt)!, r.GetValue(system), r.GetValue(template),
+                return RunChat(DefaultModel.Resolve(r.GetValue(model)), r.GetValue(prompt)!, r.GetValue(system), r.GetValue(template),
                     TemplateCommand.ParseVars(r.GetValue(vars)), Given(n) ? maxTokens : null, overrides, r.GetValue(ctx), r.GetValue(json));
             }
-            return Run(TokenizeCommand.RequireFile(r.GetValue(model)!), r.GetValue(prompt)!, maxTokens, options, r.GetValue(ctx), r.GetValue(json));
+            return Run(DefaultModel.Resolve(r.GetValue(model)), r.GetValue(prompt)!, maxTokens, options, r.GetValue(ctx), r.GetValue(json));
         }));
         return command;
     }

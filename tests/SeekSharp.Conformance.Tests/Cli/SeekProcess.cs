@@ -11,17 +11,24 @@ internal static class SeekProcess
     public static Result Run(params string[] args) => RunWithInput("", args);
 
     /// <summary>Runs seek with <paramref name="stdin"/> piped to its standard input (then closed).</summary>
-    public static Result RunWithInput(string stdin, params string[] args)
+    public static Result RunWithInput(string stdin, params string[] args) =>
+        Start(stdin, null, Path.Combine(AppContext.BaseDirectory, "seek.dll"), args);
+
+    /// <summary>Runs the seek app at <paramref name="seekDll"/> with <paramref name="workingDirectory"/> as current directory.</summary>
+    public static Result RunIn(string workingDirectory, string seekDll, params string[] args) => Start("", workingDirectory, seekDll, args);
+
+    static Result Start(string stdin, string? workingDirectory, string seekDll, string[] args)
     {
         var start = new ProcessStartInfo("dotnet")
         {
+            WorkingDirectory = workingDirectory ?? "",
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             RedirectStandardInput = true,
             StandardOutputEncoding = Encoding.UTF8,
             StandardErrorEncoding = Encoding.UTF8,
         };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "seek.dll"));
+        start.ArgumentList.Add(seekDll);
         foreach (var a in args) start.ArgumentList.Add(a);
         using var process = Process.Start(start)!;
         process.StandardInput.Write(stdin);

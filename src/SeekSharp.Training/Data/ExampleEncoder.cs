@@ -1,0 +1,35 @@
+using SeekSharp.Tokenization;
+
+namespace SeekSharp.Training.Data;
+
+/// <summary>Turns (user text, assistant completion) pairs into <see cref="TokenizedExample"/>s with one tokenizer.</summary>
+/// <remarks>
+/// Prompt and assistant text are encoded separately, as at inference time the prompt is encoded alone and the model's
+/// tokens are appended one by one: a BPE merge across the boundary would give training ids the model never sees.
+/// Control tokens written in the text (BOS, roles, EOS) are parsed as single ids; BOS comes from the text, so the
+/// tokenizer is told not to add its own.
+/// </remarks>
+internal sealed class ExampleEncoder
+{
+    readonly Tokenizer tokenizer;
+
+    public ExampleEncoder(Tokenizer tokenizer, string? system = null)
+    {
+        this.tokenizer = tokenizer;
+        System = system;
+    }
+
+    /// <summary>System text placed before the user turn (none by default).</summary>
+    public string? System { get; }
+
+    /// <summary>The prompt ids of <paramref name="user"/> (ending with the generation prompt).</summary>
+    public int[] EncodePrompt(string user) => tokenizer.Encode(R1ChatText.Prompt(user, System), addSpecial: false, parseSpecial: true);
+
+    /// <summary>The whole example: prompt ids, then the completion's ids and EOS.</summary>
+    public TokenizedExample Encode(string user, string completion)
+    {
+        int[] prompt = EncodePrompt(user);
+        int[] answer = tokenizer.Encode(R1ChatText.AssistantTurn(completion), addSpecial: false, parseSpecial: true);
+        return new TokenizedExample([.. prompt, .. answer], prompt.Length);
+    }
+}

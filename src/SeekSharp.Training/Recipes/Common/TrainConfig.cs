@@ -1,0 +1,221 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using SeekSharp.Training.Model;
+
+namespace SeekSharp.Training.Recipes.Common;
+
+/// <summary>
+/// A training run as read from its JSON config file (camelCase keys, comments and trailing commas allowed, unknown keys
+/// rejected so a typo cannot silently fall back to a default). Every field has a default, so a config names only what
+/// it changes. Relative paths are relative to the current directory.
+/// </summary>
+public sealed record TrainConfig
+{
+    // model and tokenizer
+    /// <summary>Shape of a new model (ignored when <see cref="InitFrom"/> gives the model).</summary>
+    public ModelShape Model { get; init; } = new();
+    /// <summary>Where the tokenizer comes from.</summary>
+    public TokenizerSettings Tokenizer { get; init; } = new();
+    /// <summary>
+    /// Starting weights: a GGUF exported by SeekSharp (F32 llama tensors) or a checkpoint file (<c>.ckpt</c>); null
+    /// starts from random weights of <see cref="Model"/>'s shape. A GGUF also supplies the tokenizer.
+    /// </summary>
+    public string? InitFrom { get; init; }
+
+    // data
+    /// <summary>Tasks whose generated problems make the training data (pretrain, SFT) or the prompts (GRPO).</summary>
+    public IReadOnlyList<TaskWeight> Tasks { get; init; } = [new("addition", 1)];
+    /// <summary>JSONL traces (<c>prompt</c>, <c>completion</c>) to train on instead of the tasks' own traces (SFT only).</summary>
+    public string? Traces { get; init; }
+
+    // optimisation
+    /// <summary>Optimizer steps of the run.</summary>
+    public int Steps { get; init; } = 1000;
+    /// <summary>Sequences per step (B); for GRPO, prompts per step are set in <see cref="Grpo"/>.</summary>
+    public int BatchSize { get; init; } = 16;
+    /// <summary>Positions per sequence (T), at most the model's context length.</summary>
+    public int SeqLen { get; init; } = 256;
+    /// <summary>Peak learning rate.</summary>
+    public float LearningRate { get; init; } = 1e-3f;
+    /// <summary>Linear warmup steps.</summary>
+    public int WarmupSteps { get; init; } = 50;
+    /// <summary>Cosine floor as a fraction of the peak rate.</summary>
+    public float MinLrRatio { get; init; } = 0.1f;
+    /// <summary>AdamW decoupled weight decay.</summary>
+    public float WeightDecay { get; init; } = 0.1f;
+    /// <summary>Global gradient-norm clip (0 disables).</summary>
+    public float MaxGradNorm { get; init; } = 1f;
+    /// <summary>AdamW β2.</summary>
+    public float Beta2 { get; init; } = 0.95f;
+
+    // run
+    /// <summary>Seed of weight initialisation and data sampling.</summary>
+    public ulong Seed { get; init; } = 1;
+    /// <summary>Directory for the CSV log, plot, checkpoint and final GGUF.</summary>
+    public string OutputDir { get; init; } = "runs/train";
+    /// <summary>File name of the exported model inside <see cref="OutputDir"/>.</summary>
+    public string ModelFile { get; init; } = "model.gguf";
+    /// <summary>Steps between checkpoints (the last step always saves one).</summary>
+    public int CheckpointEvery { get; init; } = 200;
+    /// <summary>Worker threads (0: all cores).</summary>
+    public int Threads { get; init; }
+    /// <summary>Written as <c>general.name</c> in the exported GGUF.</summary>
+    public string Name { get; init; } = "seeksharp";
+
+    // recipe sections
+    /// <summary>GRPO settings (<c>seek train grpo</c>).</summary>
+    public GrpoSettings Grpo { get; init; } = new();
+    /// <summary>Distillation settings (<c>seek train distill</c>).</summary>
+    public DistillSettings Distill { get; init; } = new();
+
+    static readonly JsonSerializerOptions Options = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        ReadCommentHandling = JsonCommentHandling.Skip,
+        AllowTrailingCommas = true,
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+        WriteIndented = true,
+    };
+
+    /// <summary>Reads and validates a config file.</summary>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="ArgumentException">The JSON is invalid, has an unknown key or an out-of-range value.</exception>
+    public static TrainConfig Load(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"Config file '{path}' does not exist.", path);
+        TrainConfig? config;
+        try
+        {
+            config = JsonSerializer.Deserialize<TrainConfig>(File.ReadAllText(path), Options);
+        }
+        catch (JsonException e)
+        {
+            throw new ArgumentException($"{path}: {e.Message} (keys are camelCase, e.g. \"batchSize\"; see TrainConfig for all of them).", e);
+        }
+        if (config is null) throw new ArgumentException($"{path}: the file holds JSON null, expected an object.");
+        config.Validate();
+        return config;
+    }
+
+    /// <summary>This config as indented JSON (what a run saves beside its outputs).</summary>
+    public string ToJson() => JsonSerializer.Serialize(this, Options);
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid field.</summary>
+    public void Validate()
+    {
+        if (Steps < 1) throw new ArgumentException($"steps must be at least 1, got {Steps}.");
+        if (BatchSize < 1) throw new ArgumentException($"batchSize must be at least 1, got {BatchSize}.");
+        if (SeqLen < 2) throw new ArgumentException($"seqLen must be at least 2, got {SeqLen}.");
+        if (!(LearningRate > 0)) throw new ArgumentException($"learningRate must be positive, got {LearningRate}.");
+        if (WarmupSteps < 0) throw new ArgumentException($"warmupSteps must not be negative, got {WarmupSteps}.");
+        if (CheckpointEvery < 1) throw new ArgumentException($"checkpointEvery must be at least 1, got {CheckpointEvery}.");
+        if (Threads < 0) throw new ArgumentException($"threads must be 0 (all cores) or more, got {Threads}.");
+        if (Tasks.Count == 0) throw new ArgumentException("tasks is empty; name at least one task, e.g. [{\"name\": \"addition\", \"weight\": 1}].");
+        foreach (var t in Tasks) SeekSharp.Training.Tasks.TaskRegistry.Create(t.Name);
+        if (string.IsNullOrWhiteSpace(OutputDir)) throw new ArgumentException("outputDir is empty.");
+        if (InitFrom is null)
+        {
+            Model.ToTransformerConfig(Tokenizer.VocabSize).Validate();
+            if (SeqLen > Model.ContextLength)
+                throw new ArgumentException($"seqLen {SeqLen} exceeds the model's contextLength {Model.ContextLength}.");
+        }
+        Tokenizer.Validate();
+        Grpo.Validate();
+    }
+}
+
+/// <summary>The shape of a new model; see <see cref="TransformerConfig"/> for each field's meaning.</summary>
+public sealed record ModelShape
+{
+    /// <summary>D: residual width.</summary>
+    public int Dim { get; init; } = 256;
+    /// <summary>L: blocks.</summary>
+    public int Layers { get; init; } = 4;
+    /// <summary>H: query heads.</summary>
+    public int Heads { get; init; } = 8;
+    /// <summary>Hkv: key/value heads.</summary>
+    public int KvHeads { get; init; } = 4;
+    /// <summary>F: SwiGLU hidden width.</summary>
+    public int FfnDim { get; init; } = 704;
+    /// <summary>Context length advertised in the GGUF and the longest trained sequence.</summary>
+    public int ContextLength { get; init; } = 256;
+    /// <summary>Share the token embedding with the output projection.</summary>
+    public bool TiedEmbeddings { get; init; }
+    /// <summary>RoPE base.</summary>
+    public float RopeTheta { get; init; } = 10000f;
+    /// <summary>Standard deviation of the initial weights.</summary>
+    public float InitStd { get; init; } = 0.02f;
+
+    /// <summary>The transformer configuration for a vocabulary of <paramref name="vocabSize"/> ids.</summary>
+    public TransformerConfig ToTransformerConfig(int vocabSize) => new()
+    {
+        VocabSize = vocabSize, ContextLength = ContextLength, Dim = Dim, Layers = Layers, Heads = Heads, KvHeads = KvHeads,
+        FfnDim = FfnDim, RopeTheta = RopeTheta, TiedEmbeddings = TiedEmbeddings,
+    };
+}
+
+/// <summary>
+/// The run's tokenizer: taken from <see cref="FromGguf"/> (or from <see cref="TrainConfig.InitFrom"/> when that is a
+/// GGUF), else trained with byte-level BPE on the rendered chat text of generated problems of every task.
+/// </summary>
+public sealed record TokenizerSettings
+{
+    /// <summary>Vocabulary size of a newly trained tokenizer (bytes, merges and R1's added tokens).</summary>
+    public int VocabSize { get; init; } = 1024;
+    /// <summary>Generated problems per task in the tokenizer's training corpus.</summary>
+    public int ExamplesPerTask { get; init; } = 2000;
+    /// <summary>A GGUF whose tokenizer to reuse.</summary>
+    public string? FromGguf { get; init; }
+
+    internal void Validate()
+    {
+        if (FromGguf is null && VocabSize < 263) throw new ArgumentException($"tokenizer.vocabSize must be at least 263 (256 bytes and R1's added tokens), got {VocabSize}.");
+        if (ExamplesPerTask < 1) throw new ArgumentException($"tokenizer.examplesPerTask must be at least 1, got {ExamplesPerTask}.");
+    }
+}
+
+/// <summary>One task of the data mix.</summary>
+/// <param name="Name">A <see cref="Tasks.TaskRegistry"/> name.</param>
+/// <param name="Weight">Relative share of examples.</param>
+public sealed record TaskWeight(string Name, double Weight = 1);
+
+/// <summary>GRPO settings mapped onto the GRPO recipe's options.</summary>
+public sealed record GrpoSettings
+{
+    /// <summary>G: completions sampled per prompt.</summary>
+    public int GroupSize { get; init; } = 8;
+    /// <summary>Prompts per optimizer step.</summary>
+    public int PromptsPerStep { get; init; } = 8;
+    /// <summary>Most tokens per completion.</summary>
+    public int MaxCompletionTokens { get; init; } = 160;
+    /// <summary>Sampling temperature of the rollouts.</summary>
+    public float Temperature { get; init; } = 1f;
+    /// <summary>PPO-style clip range ε of the policy ratio.</summary>
+    public float ClipEpsilon { get; init; } = 0.2f;
+    /// <summary>β of the k3 KL penalty to the starting model (0: no reference model).</summary>
+    public float KlBeta { get; init; }
+    /// <summary>Dr. GRPO: no division by the group's reward std nor by the response length.</summary>
+    public bool DrGrpo { get; init; }
+
+    internal void Validate()
+    {
+        if (GroupSize < 2) throw new ArgumentException($"grpo.groupSize must be at least 2 (advantages compare samples of one prompt), got {GroupSize}.");
+        if (PromptsPerStep < 1) throw new ArgumentException($"grpo.promptsPerStep must be at least 1, got {PromptsPerStep}.");
+        if (MaxCompletionTokens < 1) throw new ArgumentException($"grpo.maxCompletionTokens must be at least 1, got {MaxCompletionTokens}.");
+        if (!(Temperature > 0)) throw new ArgumentException($"grpo.temperature must be positive, got {Temperature}.");
+        if (!(KlBeta >= 0)) throw new ArgumentException($"grpo.klBeta must be 0 or more, got {KlBeta}.");
+    }
+}
+
+/// <summary>Distillation settings: a teacher writes traces, a new student of <see cref="TrainConfig.Model"/>'s shape learns them by SFT.</summary>
+public sealed record DistillSettings
+{
+    /// <summary>The teacher GGUF (any model SeekSharp runs); its tokenizer is also the student's.</summary>
+    public string? Teacher { get; init; }
+    /// <summary>Problems per task the teacher answers (only verified-correct traces are kept).</summary>
+    public int TracesPerTask { get; init; } = 1000;
+    /// <summary>Teacher sampling temperature (0: greedy).</summary>
+    public float Temperature { get; init; }
+    /// <summary>Most tokens per teacher trace.</summary>
+    public int MaxNewTokens { get; init; } = 200;
+}

@@ -1,0 +1,167 @@
+using System.Diagnostics;
+using SeekSharp.Kernels.Threading;
+using SeekSharp.Training.Checkpoints;
+using SeekSharp.Training.Export;
+using SeekSharp.Training.Model;
+using SeekSharp.Training.Optim;
+
+namespace SeekSharp.Training.Recipes.Common;
+
+/// <summary>
+/// What every recipe shares: the output directory, the tokenizer, the model and its trainer (new, initialised from a
+/// GGUF or checkpoint, or resumed), and the step loop with its CSV log, progress reports, checkpoints, curve plot and
+/// final GGUF export. A recipe supplies only its step.
+/// </summary>
+/// <remarks>
+/// Output directory: <c>config.json</c> (the effective config), <c>tokenizer.gguf</c>, <c>checkpoint.ckpt</c>,
+/// <c>log.csv</c>, <c>curves.png</c> and the exported model (<see cref="TrainConfig.ModelFile"/>).
+/// </remarks>
+internal sealed class TrainingRun : IDisposable
+{
+    public const string CheckpointFile = "checkpoint.ckpt";
+    public const string LogFile = "log.csv";
+    public const string PlotFile = "curves.png";
+
+    readonly WorkerPool? ownedPool;
+
+    TrainingRun(string recipe, TrainConfig config, Trainer trainer, RunTokenizer tokenizer, bool resumed, WorkerPool? ownedPool)
+    {
+        Recipe = recipe;
+        Config = config;
+        Trainer = trainer;
+        Tokenizer = tokenizer;
+        Resumed = resumed;
+        this.ownedPool = ownedPool;
+    }
+
+    public string Recipe { get; }
+    public TrainConfig Config { get; }
+    public Trainer Trainer { get; }
+    public Transformer Model => Trainer.Model;
+    public RunTokenizer Tokenizer { get; }
+    public bool Resumed { get; }
+    public string Directory => Config.OutputDir;
+    public string PathOf(string file) => Path.Combine(Config.OutputDir, file);
+
+    /// <summary>
+    /// Prepares a run: with <paramref name="resume"/> the checkpoint and tokenizer of the output directory; otherwise
+    /// the tokenizer (<paramref name="tokenizer"/> when given, else per the config) and the model (from
+    /// <see cref="TrainConfig.InitFrom"/> or new of the config's shape).
+    /// </summary>
+    /// <param name="recipe">Recipe name for logs.</param>
+    /// <param name="config">The run's config.</param>
+    /// <param name="resume">Continue from the output directory's checkpoint.</param>
+    /// <param name="maxBatch">Largest batch the model runs in one forward.</param>
+    /// <param name="tokenizer">A tokenizer the recipe imposes (distillation: the teacher's).</param>
+    public static TrainingRun Start(string recipe, TrainConfig config, bool resume, int maxBatch, RunTokenizer? tokenizer = null)
+    {
+        config.Validate();
+        System.IO.Directory.CreateDirectory(config.OutputDir);
+        string checkpoint = Path.Combine(config.OutputDir, CheckpointFile);
+        string tokenizerFile = Path.Combine(config.OutputDir, RunTokenizer.FileName);
+        var pool = config.Threads > 0 ? new WorkerPool(config.Threads) : null;
+        var adamW = new AdamWOptions
+        {
+            LearningRate = config.LearningRate, WeightDecay = config.WeightDecay, MaxGradNorm = config.MaxGradNorm, Beta2 = config.Beta2,
+        };
+        adamW.Validate();
+        var schedule = new LearningRateSchedule { WarmupSteps = config.WarmupSteps, TotalSteps = config.Steps, MinRatio = config.MinLrRatio };
+
+        if (resume)
+        {
+            if (!File.Exists(checkpoint))
+                throw new FileNotFoundException($"--resume: no checkpoint at '{checkpoint}'; start the run without --resume first.", checkpoint);
+            var shape = Checkpoint.ReadConfig(checkpoint);
+            var runTokenizer = RunTokenizer.FromGguf(tokenizerFile);
+            var model = new Transformer(shape, maxBatch, Math.Min(config.SeqLen, shape.ContextLength), pool);
+            var trainer = new Trainer(model, adamW, schedule, config.Seed);
+            Checkpoint.Restore(trainer, checkpoint);
+            return new TrainingRun(recipe, config, trainer, runTokenizer, resumed: true, pool);
+        }
+
+        Transformer m;
+        RunTokenizer tok;
+        string? init = config.InitFrom;
+        if (init is not null && !init.EndsWith(".ckpt", StringComparison.OrdinalIgnoreCase))
+        {
+            m = TransformerGguf.Load(init, maxBatch, config.SeqLen, pool);
+            tok = tokenizer ?? RunTokenizer.FromGguf(config.Tokenizer.FromGguf ?? init);
+        }
+        else if (init is not null)
+        {
+            var shape = Checkpoint.ReadConfig(init);
+            m = new Transformer(shape, maxBatch, Math.Min(config.SeqLen, shape.ContextLength), pool);
+            // Only the weights carry over: the new run has its own optimizer state, schedule and data stream.
+            var loader = new Trainer(m, adamW, schedule, config.Seed);
+            Checkpoint.Restore(loader, init);
+            string beside = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(init))!, RunTokenizer.FileName);
+            tok = tokenizer ?? RunTokenizer.FromGguf(config.Tokenizer.FromGguf ?? beside);
+        }
+        else
+        {
+            tok = tokenizer
+                ?? (config.Tokenizer.FromGguf is string from
+                    ? RunTokenizer.FromGguf(from)
+                    : RunTokenizer.Train(config.Tasks.Select(t => t.Name), config.Tokenizer, (int)(config.Seed % int.MaxValue)));
+            var shape = config.Model.ToTransformerConfig(tok.Tokenizer.VocabSize);
+            m = new Transformer(shape, maxBatch, Math.Min(config.SeqLen, shape.ContextLength), pool);
+            m.InitializeWeights(new TrainingRandom(config.Seed), config.Model.InitStd);
+        }
+        if (m.Config.VocabSize != tok.Tokenizer.VocabSize)
+            throw new ArgumentException($"The model has a vocabulary of {m.Config.VocabSize} ids but the tokenizer has {tok.Tokenizer.VocabSize}; use the tokenizer the model was trained with.");
+        tok.Save(tokenizerFile);
+        File.WriteAllText(Path.Combine(config.OutputDir, "config.json"), config.ToJson());
+        var t = new Trainer(m, adamW, schedule, config.Seed);
+        return new TrainingRun(recipe, config, t, tok, resumed: false, pool);
+    }
+
+    /// <summary>
+    /// Runs steps until <see cref="TrainConfig.Steps"/>: each <paramref name="step"/> call performs one optimizer step and
+    /// returns the values of <paramref name="metrics"/> and the tokens it processed. Logs every step, checkpoints every
+    /// <see cref="TrainConfig.CheckpointEvery"/> steps and at the end (or on cancellation), then exports the model
+    /// (also when cancelled, so a stopped run leaves a usable GGUF).
+    /// </summary>
+    public TrainingResult Loop(IReadOnlyList<string> metrics, IReadOnlyList<string> headline, Func<(double[] Values, long Tokens)> step,
+        Action<TrainingProgress>? progress, CancellationToken cancel)
+    {
+        string logPath = PathOf(LogFile), plotPath = PathOf(PlotFile), checkpointPath = PathOf(CheckpointFile);
+        string title = $"seek train {Recipe}: {Path.GetFileName(Path.GetFullPath(Config.OutputDir))}";
+        int[] headlineIndex = [.. headline.Select(h => metrics.ToList().IndexOf(h))];
+        Debug.Assert(headlineIndex.All(i => i >= 0));
+        using var log = new RunLog(logPath, metrics, Resumed ? Trainer.Step : null);
+        var clock = Stopwatch.StartNew();
+        long tokens = 0, firstStep = Trainer.Step;
+        while (Trainer.Step < Config.Steps && !cancel.IsCancellationRequested)
+        {
+            var (values, used) = step();
+            tokens += used;
+            log.Write(Trainer.Step, values);
+            bool last = Trainer.Step >= Config.Steps;
+            if (Trainer.Step % Config.CheckpointEvery == 0 || last)
+            {
+                Checkpoint.Save(Trainer, checkpointPath);
+                CurvePlot.Write(logPath, plotPath, title, metrics);
+            }
+            if (progress is not null)
+            {
+                double seconds = clock.Elapsed.TotalSeconds;
+                long done = Trainer.Step - firstStep;
+                var eta = TimeSpan.FromSeconds(seconds / Math.Max(done, 1) * (Config.Steps - Trainer.Step));
+                progress(new TrainingProgress(Recipe, Trainer.Step, Config.Steps, [.. headlineIndex.Select(i => (metrics[i], values[i]))],
+                    tokens / Math.Max(seconds, 1e-9), clock.Elapsed, eta));
+            }
+        }
+        if (cancel.IsCancellationRequested && Trainer.Step % Config.CheckpointEvery != 0)
+        {
+            Checkpoint.Save(Trainer, checkpointPath);
+            CurvePlot.Write(logPath, plotPath, title, metrics);
+        }
+        // A stopped run exports too: its weights are a usable model, and --resume continues from the checkpoint.
+        string modelPath = PathOf(Config.ModelFile);
+        GgufExport.Write(Model, modelPath, Tokenizer.WriteMetadata, Config.Name);
+        if (!File.Exists(plotPath)) CurvePlot.Write(logPath, plotPath, title, metrics);
+        return new TrainingResult(modelPath, logPath, plotPath, checkpointPath, Trainer.Step, clock.Elapsed, Model.ParameterCount);
+    }
+
+    public void Dispose() => ownedPool?.Dispose();
+}

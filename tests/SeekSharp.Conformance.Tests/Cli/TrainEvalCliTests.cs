@@ -1,0 +1,121 @@
+using System.Text.Json;
+using SeekSharp.Models;
+
+namespace SeekSharp.Conformance.Tests.Cli;
+
+/// <summary><c>seek train</c>, <c>seek eval</c> and the bundled-model lookup, end to end on a tiny model trained for a few steps.</summary>
+public class TrainEvalCliTests
+{
+    static readonly Lazy<string> Pretrained = new(() =>
+    {
+        string dir = NewDirectory();
+        string config = WriteConfig(dir, steps: 4, checkpointEvery: 2);
+        var r = SeekProcess.Run("train", "pretrain", "--config", config);
+        Assert.True(r.ExitCode == 0, r.Stderr + r.Stdout);
+        return dir;
+    });
+
+    static string NewDirectory()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), "seek-train-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        return dir;
+    }
+
+    static string WriteConfig(string dir, int steps, int checkpointEvery, string? initFrom = null)
+    {
+        string path = Path.Combine(dir, "config.in.json");
+        var config = new Dictionary<string, object?>
+        {
+            ["model"] = new { dim = 32, layers = 1, heads = 2, kvHeads = 1, ffnDim = 64, contextLength = 128 },
+            ["tokenizer"] = new { vocabSize = 300, examplesPerTask = 40 },
+            ["tasks"] = new object[] { new { name = "addition", weight = 2 }, new { name = "countdown", weight = 1 } },
+            ["steps"] = steps, ["batchSize"] = 2, ["seqLen"] = 64, ["warmupSteps"] = 1,
+            ["outputDir"] = Path.Combine(dir, "out"), ["checkpointEvery"] = checkpointEvery, ["threads"] = 1,
+        };
+        if (initFrom is not null) config["initFrom"] = initFrom;
+        File.WriteAllText(path, JsonSerializer.Serialize(config));
+        return path;
+    }
+
+    [Fact]
+    public void PretrainWritesTheLogPlotCheckpointAndALoadableGgufWithTheR1Template()
+    {
+        string outDir = Path.Combine(Pretrained.Value, "out");
+        string[] log = File.ReadAllLines(Path.Combine(outDir, "log.csv"));
+        Assert.StartsWith("step,loss,", log[0]);
+        Assert.Equal(["1", "2", "3", "4"], log.Skip(1).Select(l => l.Split(',')[0]));
+        Assert.All(log.Skip(1), l => Assert.True(double.Parse(l.Split(',')[1], System.Globalization.CultureInfo.InvariantCulture) > 0));
+        byte[] png = File.ReadAllBytes(Path.Combine(outDir, "curves.png"));
+        Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, png[..4]);
+        Assert.True(File.Exists(Path.Combine(outDir, "checkpoint.ckpt")));
+
+        using var model = Model.Load(Path.Combine(outDir, "model.gguf"));
+        Assert.Equal(300, model.Config.VocabSize);
+        Assert.Contains("<think>", model.File.GetString("tokenizer.chat_template"));
+    }
+
+    [Fact]
+    public void ResumeContinuesTheLogFromTheCheckpointAndSftStartsFromTheGguf()
+    {
+        // Copy the finished 4-step run, resume it to 6 steps: the log goes on at step 5, as one run.
+        string dir = NewDirectory();
+        foreach (string f in Directory.GetFiles(Path.Combine(Pretrained.Value, "out")))
+        {
+            Directory.CreateDirectory(Path.Combine(dir, "out"));
+            File.Copy(f, Path.Combine(dir, "out", Path.GetFileName(f)));
+        }
+        string config = WriteConfig(dir, steps: 6, checkpointEvery: 2);
+        var r = SeekProcess.Run("train", "pretrain", "--config", config, "--resume");
+        Assert.True(r.ExitCode == 0, r.Stderr + r.Stdout);
+        Assert.Equal(["1", "2", "3", "4", "5", "6"], File.ReadAllLines(Path.Combine(dir, "out", "log.csv")).Skip(1).Select(l => l.Split(',')[0]));
+
+        string sftConfig = WriteConfig(dir, steps: 2, checkpointEvery: 2, initFrom: Path.Combine(dir, "out", "model.gguf"));
+        var sft = SeekProcess.Run("train", "sft", "--config", sftConfig, "--output", Path.Combine(dir, "sft"));
+        Assert.True(sft.ExitCode == 0, sft.Stderr + sft.Stdout);
+        Assert.True(File.Exists(Path.Combine(dir, "sft", "model.gguf")));
+        Assert.Contains("sft step 2/2", sft.Stdout);
+    }
+
+    [Fact]
+    public void ResumeWithoutACheckpointIsAClearError()
+    {
+        string dir = NewDirectory();
+        var r = SeekProcess.Run("train", "sft", "--config", WriteConfig(dir, 2, 1), "--resume");
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains("no checkpoint", r.Stderr);
+    }
+
+    [Fact]
+    public void EvalJsonPrintsExactlyTaskNAccuracyAndFormatRate()
+    {
+        string model = Path.Combine(Pretrained.Value, "out", "model.gguf");
+        var r = SeekProcess.Run("eval", "-m", model, "--task", "addition", "--n", "6", "--seed", "3", "--max-tokens", "16", "--json");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        using var doc = JsonDocument.Parse(r.Stdout);
+        Assert.Equal(["task", "n", "accuracy", "format_rate"], doc.RootElement.EnumerateObject().Select(p => p.Name));
+        Assert.Equal("addition", doc.RootElement.GetProperty("task").GetString());
+        Assert.Equal(6, doc.RootElement.GetProperty("n").GetInt32());
+        Assert.InRange(doc.RootElement.GetProperty("accuracy").GetDouble(), 0, 1);
+        Assert.InRange(doc.RootElement.GetProperty("format_rate").GetDouble(), 0, 1);
+
+        var unknown = SeekProcess.Run("eval", "-m", model, "--task", "poetry", "--json");
+        Assert.Equal(1, unknown.ExitCode);
+        Assert.Contains("Unknown task 'poetry'", unknown.Stderr);
+    }
+
+    [Fact]
+    public void WithoutAModelAndWithoutTheBundledOneRunExplainsWhatToDo()
+    {
+        // A copy of the app outside any checkout, started from an empty directory, finds no models/ folder.
+        string app = NewDirectory(), cwd = NewDirectory();
+        foreach (string f in Directory.GetFiles(AppContext.BaseDirectory))
+            if (f.EndsWith(".dll", StringComparison.Ordinal) || Path.GetFileName(f).StartsWith("seek.", StringComparison.Ordinal))
+                File.Copy(f, Path.Combine(app, Path.GetFileName(f)));
+        var r = SeekProcess.RunIn(cwd, Path.Combine(app, "seek.dll"), "run", "-p", "hi");
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains("seeksharp-r1-tiny.gguf", r.Stderr);
+        Assert.Contains("-m", r.Stderr);
+        Assert.Contains("train-default-model.sh", r.Stderr);
+    }
+}

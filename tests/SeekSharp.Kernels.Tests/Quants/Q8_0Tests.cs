@@ -171,75 +171,15 @@ public class Q8_0Tests
         }
     }
 
-    public static TheoryData<Tier, int> TiersWithScalar()
-    {
-        var data = new TheoryData<Tier, int>();
-        foreach (int blocks in new[] { 0, 1, 3, 8, 17 })
-        {
-            data.Add((Tier)SimdTier.Scalar, blocks);
-            data.Add(Tier.Vector256, blocks);
-            data.Add(Tier.Vector512, blocks);
-        }
-        return data;
-    }
+    public static TheoryData<Tier, int> TiersWithScalar() => Q8_0ActivationDotChecks.TiersWithScalar();
 
     [Theory, MemberData(nameof(TiersWithScalar))]
-    public unsafe void FourTokenDotEqualsSingleDotsBitForBit(Tier t, int blocks)
-    {
-        var tier = (SimdTier)t;
-        const long stride = 3 * 34 + 34 * 17;   // activation rows further apart than one row, as in a batch
-        byte[] w = new byte[blocks * 34], a = new byte[4 * stride];
-        TensorTypes.Quantize(GgmlType.Q8_0, TestData.Random(blocks * 32, 42), w);
-        for (int i = 0; i < 4; i++)
-        {
-            float[] x = TestData.Random(blocks * 32, 60 + i, 3f);
-            fixed (float* px = x)
-            fixed (byte* pa = a)
-            {
-                Q8_0.QuantizeActivation(px, pa + i * stride, x.Length, SimdTier.Scalar);
-            }
-        }
-        float[] y = new float[4 * 5];
-        fixed (byte* pw = w, pa = a)
-        fixed (float* py = y)
-        {
-            Q8_0.Dot4(pw, pa, stride, blocks, py, 5, tier);
-            for (int i = 0; i < 4; i++)
-            {
-                Assert.Equal(BitConverter.SingleToInt32Bits(Q8_0.Dot(pw, pa + i * stride, blocks, tier)), BitConverter.SingleToInt32Bits(y[i * 5]));
-            }
-        }
-    }
+    public unsafe void FourTokenDotEqualsSingleDotsBitForBit(Tier t, int blocks) =>
+        Q8_0ActivationDotChecks.AssertFourTokenDotEqualsSingleDots(GgmlType.Q8_0, Q8_0.Dot, Q8_0.Dot4, (SimdTier)t, blocks);
 
     [Theory, MemberData(nameof(TiersWithScalar))]
-    public unsafe void DotMatchesDequantizedProductInDouble(Tier t, int blocks)
-    {
-        var tier = (SimdTier)t;
-        byte[] w = new byte[blocks * 34], a = new byte[blocks * 34];
-        TensorTypes.Quantize(GgmlType.Q8_0, TestData.Random(blocks * 32, 71), w);
-        float[] x = TestData.Random(blocks * 32, 72, 2f);
-        fixed (float* px = x)
-        fixed (byte* pa = a)
-        {
-            Q8_0.QuantizeActivation(px, pa, x.Length, SimdTier.Scalar);
-        }
-        float[] wv = new float[blocks * 32], xv = new float[blocks * 32];
-        TensorTypes.Dequantize(GgmlType.Q8_0, w, wv);
-        TensorTypes.Dequantize(GgmlType.Q8_0, a, xv);
-        double exact = 0, magnitude = 0;
-        for (int j = 0; j < wv.Length; j++)
-        {
-            exact += (double)wv[j] * xv[j];
-            magnitude += Math.Abs((double)wv[j] * xv[j]);
-        }
-        fixed (byte* pw = w, pa = a)
-        {
-            float dot = Q8_0.Dot(pw, pa, blocks, tier);
-            // One rounding of d_w·d_x, one fused step per block and lane, and the final lane sums: a few float ulps
-            // of the magnitude per block.
-            Assert.True(Math.Abs(dot - exact) <= (blocks + 4) * 4 * TestData.U * magnitude, $"{dot} vs {exact}");
-        }
-    }
+    public unsafe void DotMatchesDequantizedProductInDouble(Tier t, int blocks) =>
+        Q8_0ActivationDotChecks.AssertDotMatchesDequantizedProductInDouble(GgmlType.Q8_0, Q8_0.Dot, (SimdTier)t, blocks);
 
     [Fact]
     public unsafe void ActivationQuantizerNeverProducesMinus128()

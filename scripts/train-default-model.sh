@@ -8,7 +8,7 @@
 #      sft4      a fourth SFT round, same mix, new data, lower rate                (models/configs/sft4.json)
 #                -> models/seeksharp-r1-tiny.gguf
 #   3. grpo      rule-based rewards, group-relative advantages, on subtraction    (models/configs/grpo.json)
-#                an experiment: it did not beat its starting model, so its output stays in runs/grpo
+#                +7 points on subtraction but lower addition, so its output stays in runs/grpo (not bundled)
 #   4. distill   the model's verified traces train a smaller student by SFT        (models/configs/distill.json)
 #                -> models/seeksharp-r1-tiny-student.gguf
 # then evaluates every stage's model on 500 held-out problems of every task. Run outputs (CSV logs, PNG curves,

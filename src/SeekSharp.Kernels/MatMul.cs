@@ -99,7 +99,7 @@ public static class MatMul
             {
                 Type = type, W = w, RowBytes = rowBytes, Rows = rows, Cols = cols,
                 A = pa, ActStride = actStride, Y = py, N = n, Tier = tier,
-                TokenTile = (int)Math.Clamp(TokenTileBytes / actStride, 1, n),
+                TokenTile = TokenTileFor(type, actStride, n),
                 RowTile = (int)Math.Clamp(L1TileBytes / 2 / Math.Max(1, rowBytes), 1, MaxRowTile),
                 TokenMicro = TokenMicroBlock(type, actStride),
             };
@@ -129,6 +129,15 @@ public static class MatMul
     private const long L1TileBytes = 24 * 1024;
     private const int MaxRowTile = 8;
     private const int MaxTokenMicro = 8;
+
+    // The L2 token tile holds whole micro-blocks: wide F32/F16 rows (an FFN down projection's 8960 floats) would
+    // otherwise fit fewer than four tokens and never reach the four-token kernel.
+    private static int TokenTileFor(GgmlType type, long actStride, int n)
+    {
+        int micro = TokenMicroBlock(type, actStride);
+        int fit = (int)Math.Max(1, TokenTileBytes / actStride);
+        return Math.Min(n, Math.Max(micro, fit / micro * micro));
+    }
 
     // Types with a four-token kernel take micro-blocks of whole groups of four, even if that overfills L1 a little:
     // a leftover token would take the slower single-token dot.

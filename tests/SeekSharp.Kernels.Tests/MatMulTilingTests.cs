@@ -14,6 +14,7 @@ public class MatMulTilingTests
     [InlineData(GgmlType.F32, 512)]
     [InlineData(GgmlType.F32, 16384)]
     [InlineData(GgmlType.F16, 512)]
+    [InlineData(GgmlType.F16, 16384)]
     [InlineData(GgmlType.BF16, 512)]
     [InlineData(GgmlType.Q8_0, 512)]
     [InlineData(GgmlType.Q4_0, 512)]

@@ -95,13 +95,14 @@ public static class MatMul
                 convert.Run(0);
             }
             long rowBytes = TensorTypes.RowBytes(type, cols);
+            int tokenMicro = TokenMicroBlock(type, actStride);
             var work = new RowBlocks
             {
                 Type = type, W = w, RowBytes = rowBytes, Rows = rows, Cols = cols,
                 A = pa, ActStride = actStride, Y = py, N = n, Tier = tier,
-                TokenTile = TokenTileFor(type, actStride, n),
+                TokenTile = TokenTileFor(tokenMicro, actStride, n),
                 RowTile = (int)Math.Clamp(L1TileBytes / 2 / Math.Max(1, rowBytes), 1, MaxRowTile),
-                TokenMicro = TokenMicroBlock(type, actStride),
+                TokenMicro = tokenMicro,
             };
             if (!parallel)
             {
@@ -132,9 +133,8 @@ public static class MatMul
 
     // The L2 token tile holds whole micro-blocks: wide F32/F16 rows (an FFN down projection's 8960 floats) would
     // otherwise fit fewer than four tokens and never reach the four-token kernel.
-    private static int TokenTileFor(GgmlType type, long actStride, int n)
+    private static int TokenTileFor(int micro, long actStride, int n)
     {
-        int micro = TokenMicroBlock(type, actStride);
         int fit = (int)Math.Max(1, TokenTileBytes / actStride);
         return Math.Min(n, Math.Max(micro, fit / micro * micro));
     }

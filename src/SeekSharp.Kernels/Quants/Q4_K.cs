@@ -304,9 +304,8 @@ internal static class Q4_K
                     m += mn[j] * (bsums[2 * j] + bsums[2 * j + 1]);
                 }
             }
-            float yd = Unsafe.ReadUnaligned<float>(xb);
-            sum += F16.ToSingleFast(Unsafe.ReadUnaligned<ushort>(wb)) * yd * s;
-            sum -= F16.ToSingleFast(Unsafe.ReadUnaligned<ushort>(wb + 2)) * yd * m;
+            sum = Step(sum, F16.ToSingleFast(Unsafe.ReadUnaligned<ushort>(wb)), F16.ToSingleFast(Unsafe.ReadUnaligned<ushort>(wb + 2)),
+                Unsafe.ReadUnaligned<float>(xb), s, m);
         }
         return sum;
     }

@@ -131,6 +131,19 @@ public class OpGradientTests
     [InlineData(3, 3, 7)]
     public void AttentionGemmMatchesTheDirectReferenceAndFiniteDifferences(int heads, int kvHeads, int t)
     {
+        AttentionGemmMatchesTheDirectReference(heads, kvHeads, t, finiteDifferences: true);
+    }
+
+    // Longer than a query block: several blocks, a partial last one, and the diagonal blocks' masked corners.
+    [Theory]
+    [InlineData(4, 2, 2 * SeekSharp.Training.Ops.AttentionGemm.QueryBlock + 5)]
+    [InlineData(2, 2, SeekSharp.Training.Ops.AttentionGemm.QueryBlock + 1)]
+    [InlineData(2, 1, SeekSharp.Training.Ops.AttentionGemm.QueryBlock)]
+    public void AttentionGemmOverSeveralQueryBlocksMatchesTheDirectReference(int heads, int kvHeads, int t) =>
+        AttentionGemmMatchesTheDirectReference(heads, kvHeads, t, finiteDifferences: false);
+
+    private static void AttentionGemmMatchesTheDirectReference(int heads, int kvHeads, int t, bool finiteDifferences)
+    {
         var rng = new Random(13);
         int b = 2, hd = 4, n = b * t, qs = heads * hd, ks = kvHeads * hd;
         float[] q = Random(rng, n * qs), k = Random(rng, n * ks), v = Random(rng, n * ks), r = Random(rng, n * qs);
@@ -156,6 +169,9 @@ public class OpGradientTests
         for (int i = 0; i < dq.Length; i++) Assert.Equal(dq0[i] + dqRef[i], dq[i], Agreement);
         for (int i = 0; i < dk.Length; i++) Assert.Equal(dk0[i] + dkRef[i], dk[i], Agreement);
         for (int i = 0; i < dv.Length; i++) Assert.Equal(dv0[i] + dvRef[i], dv[i], Agreement);
+        for (int i = 0; i < att.Length; i++) Assert.Equal(attRef[i], att[i], Agreement);
+        if (!finiteDifferences)
+            return;
         Check("dq", q, dqRef, Objective);
         Check("dk", k, dkRef, Objective);
     }

@@ -285,7 +285,8 @@ internal static class Q4_K
     /// 4l .. 4l+3 of each 32-byte chunk, low and high nibbles, each product times its sub-block scale) and the minimum
     /// terms into four exact lanes M_k = m[2k]·(bsums[4k] + bsums[4k+1]) + m[2k+1]·(bsums[4k+2] + bsums[4k+3]). They
     /// are scaled into float lanes, <c>acc_l = fma(y_d·d, S_l, acc_l)</c> and <c>accm_k = fma(−y_d·dmin, M_k, accm_k)</c>,
-    /// and reduced once at the end, halves first. Every tier gives the same bits.
+    /// and reduced once at the end, halves first. Every tier gives the same bits; the Vector512 tier runs the 256-bit
+    /// lanes (a 512-bit version needs an AVX-512 machine to measure and test it on).
     /// </summary>
     public static unsafe float Dot(byte* w, byte* x, int blocks, SimdTier tier)
     {
@@ -302,7 +303,7 @@ internal static class Q4_K
             var (scales, mins) = UnpackScaleMinsWords(wb + ScalesOffset);
             byte* q = wb + QsOffset;
             sbyte* y = (sbyte*)(xb + Q8_K.QsOffset);
-            Vector256<int> lanes = tier == SimdTier.Vector512 && Avx512BW.IsSupported ? Lanes512(q, y, scales) : Lanes256(q, y, scales);
+            Vector256<int> lanes = Lanes256(q, y, scales);
             float yd = Unsafe.ReadUnaligned<float>(xb);
             acc = Vector256.FusedMultiplyAdd(Vector256.Create(yd * F16.ToSingleFast(Unsafe.ReadUnaligned<ushort>(wb))), Vector256.ConvertToSingle(lanes), acc);
             accMin = Vector128.FusedMultiplyAdd(Vector128.Create(-yd * F16.ToSingleFast(Unsafe.ReadUnaligned<ushort>(wb + 2))),
@@ -496,21 +497,4 @@ internal static class Q4_K
         }
         return Vector256.Load(lanes);
     }
-
-    // One chunk per step: its low nibbles then its high nibbles are elements 64c .. 64c+63 in order, so the 64
-    // activation quants load contiguously; lane l of the low half and lane l of the high half add up to lane l.
-    private static unsafe Vector256<int> Lanes512(byte* q, sbyte* y, ulong scaleWord)
-    {
-        byte* sc = (byte*)&scaleWord;
-        Vector512<int> acc = Vector512<int>.Zero;
-        Vector256<byte> mask = Vector256.Create((byte)0x0F);
-        for (int c = 0; c < 4; c++)
-        {
-            Vector256<byte> packed = Vector256.Load(q + 32 * c);
-            Vector512<byte> v = Vector512.Create(packed & mask, Vector256.ShiftRightLogical(packed.AsUInt16(), 4).AsByte() & mask);
-            acc = Q8_K.MultiplyAddScaled(acc, v, Vector512.Load(y + 64 * c), sc[2 * c], sc[2 * c], sc[2 * c + 1], sc[2 * c + 1]);
-        }
-        return acc.GetLower() + acc.GetUpper();
-    }
-
 }

@@ -239,6 +239,20 @@ internal static class Q4_K
         Unsafe.WriteUnaligned(mins + 4, ((u2 >> 4) & Low4) | (((u1 >> 6) & Low2) << 4));
     }
 
+    /// <summary>
+    /// <see cref="UnpackScaleMins(byte*, byte*, byte*)"/> into two little-endian words (byte j of each is sub-block j's
+    /// scale or minimum), so the dots keep them in registers.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static unsafe (ulong Scales, ulong Mins) UnpackScaleMinsWords(byte* q)
+    {
+        const uint Low6 = 0x3F3F3F3F, Low4 = 0x0F0F0F0F, Low2 = 0x03030303;
+        uint u0 = Unsafe.ReadUnaligned<uint>(q), u1 = Unsafe.ReadUnaligned<uint>(q + 4), u2 = Unsafe.ReadUnaligned<uint>(q + 8);
+        ulong scales = (u0 & Low6) | ((ulong)((u2 & Low4) | (((u0 >> 6) & Low2) << 4)) << 32);
+        ulong mins = (u1 & Low6) | ((ulong)(((u2 >> 4) & Low4) | (((u1 >> 6) & Low2) << 4)) << 32);
+        return (scales, mins);
+    }
+
     /// <summary>dequantize_row_q4_K: <c>y = (d·sc)·q − dmin·m</c>, each product rounded to float.</summary>
     public static void Dequantize(ReadOnlySpan<byte> src, Span<float> dst)
     {
@@ -266,54 +280,42 @@ internal static class Q4_K
     }
 
     /// <summary>
-    /// Q4_K row · Q8_K activation over <paramref name="blocks"/> super-blocks. Per super-block the integer sums
-    /// <c>S = Σ_j sc[j]·Σ_l q·y</c> and <c>M = Σ_j m[j]·(bsums[2j] + bsums[2j+1])</c> are exact, then
-    /// <c>sum += (d·y.d)·S; sum −= (dmin·y.d)·M</c> in float, super-blocks in order
-    /// (ggml_vec_dot_q4_K_q8_K: the same integers; ggml spreads the float part over 8 lanes, so it agrees to
-    /// float rounding). Every tier gives the same bits.
+    /// Q4_K row · Q8_K activation over <paramref name="blocks"/> super-blocks, in the order of llama.cpp's AVX2
+    /// ggml_vec_dot_q4_K_q8_K. Per super-block the products go into eight exact int32 lanes S_l (lane l takes bytes
+    /// 4l .. 4l+3 of each 32-byte chunk, low and high nibbles, each product times its sub-block scale) and the minimum
+    /// terms into four exact lanes M_k = m[2k]·(bsums[4k] + bsums[4k+1]) + m[2k+1]·(bsums[4k+2] + bsums[4k+3]). They
+    /// are scaled into float lanes, <c>acc_l = fma(y_d·d, S_l, acc_l)</c> and <c>accm_k = fma(−y_d·dmin, M_k, accm_k)</c>,
+    /// and reduced once at the end, halves first. Every tier gives the same bits; the Vector512 tier runs the 256-bit
+    /// lanes (a 512-bit version needs an AVX-512 machine to measure and test it on).
     /// </summary>
     public static unsafe float Dot(byte* w, byte* x, int blocks, SimdTier tier)
     {
-        byte* sc = stackalloc byte[8];
-        byte* mn = stackalloc byte[8];
-        float sum = 0f;
+        if (tier == SimdTier.Scalar)
+        {
+            return DotScalar(w, x, blocks);
+        }
+        Vector256<float> acc = Vector256<float>.Zero;
+        Vector128<float> accMin = Vector128<float>.Zero;
         for (int b = 0; b < blocks; b++)
         {
             byte* wb = w + (long)b * BlockBytes;
             byte* xb = x + (long)b * Q8_K.BlockBytes;
-            UnpackScaleMins(wb + ScalesOffset, sc, mn);
+            var (scales, mins) = UnpackScaleMinsWords(wb + ScalesOffset);
             byte* q = wb + QsOffset;
             sbyte* y = (sbyte*)(xb + Q8_K.QsOffset);
-            int s = tier switch
-            {
-                SimdTier.Vector512 => Sum512(q, y, sc),
-                SimdTier.Vector256 => Sum256(q, y, sc),
-                _ => SumScalar(q, y, sc),
-            };
-            int m;
-            if (tier != SimdTier.Scalar && Avx2.IsSupported)
-            {
-                m = Q8_K.GroupSumDot(MinsPerGroup(Unsafe.ReadUnaligned<ulong>(mn)), xb);
-            }
-            else
-            {
-                short* bsums = (short*)(xb + Q8_K.BsumsOffset);
-                m = 0;
-                for (int j = 0; j < 8; j++)
-                {
-                    m += mn[j] * (bsums[2 * j] + bsums[2 * j + 1]);
-                }
-            }
-            sum = Step(sum, F16.ToSingleFast(Unsafe.ReadUnaligned<ushort>(wb)), F16.ToSingleFast(Unsafe.ReadUnaligned<ushort>(wb + 2)),
-                Unsafe.ReadUnaligned<float>(xb), s, m);
+            Vector256<int> lanes = Lanes256(q, y, scales);
+            float yd = Unsafe.ReadUnaligned<float>(xb);
+            acc = Vector256.FusedMultiplyAdd(Vector256.Create(yd * F16.ToSingleFast(Unsafe.ReadUnaligned<ushort>(wb))), Vector256.ConvertToSingle(lanes), acc);
+            accMin = Vector128.FusedMultiplyAdd(Vector128.Create(-yd * F16.ToSingleFast(Unsafe.ReadUnaligned<ushort>(wb + 2))),
+                Vector128.ConvertToSingle(MinLanes(mins, xb)), accMin);
         }
-        return sum;
+        return Int8BlockDot.Sum(acc) + SumMin(accMin);
     }
 
     /// <summary>
     /// <see cref="Dot"/> of one weight row with four activation rows (<c>x + t·xStride</c>), written to
-    /// <c>y[t·yStride]</c>: the nibbles, scales and minimums of each super-block are unpacked once for the four tokens.
-    /// Every output is <see cref="Dot"/> of its pair bit for bit (the integer sums are exact; the float steps are the same).
+    /// <c>y[t·yStride]</c>: the nibbles and scales of each super-block are unpacked once for the four tokens.
+    /// Every output is <see cref="Dot"/> of its pair bit for bit (the same lanes, the same float steps).
     /// </summary>
     public static unsafe void Dot4(byte* w, byte* x, long xStride, int blocks, float* y, long yStride, SimdTier tier)
     {
@@ -325,107 +327,174 @@ internal static class Q4_K
             }
             return;
         }
-        float sum0 = 0f, sum1 = 0f, sum2 = 0f, sum3 = 0f;
-        Vector256<byte> mask = Vector256.Create((byte)0x0F);
-        ulong scalesAndMins = 0;
-        byte* sc = (byte*)&scalesAndMins;
-        ulong minsOnly = 0;
-        byte* mn = (byte*)&minsOnly;
+        Vector256<float> acc0 = Vector256<float>.Zero, acc1 = acc0, acc2 = acc0, acc3 = acc0;
+        Vector128<float> min0 = Vector128<float>.Zero, min1 = min0, min2 = min0, min3 = min0;
+        Vector256<byte> mask = Vector256.Create((byte)0x0F), step = Vector256.Create((byte)2);
         for (int b = 0; b < blocks; b++)
         {
             byte* wb = w + (long)b * BlockBytes;
             long o = (long)b * Q8_K.BlockBytes;
             byte* x0 = x + o, x1 = x0 + xStride, x2 = x1 + xStride, x3 = x2 + xStride;
-            UnpackScaleMins(wb + ScalesOffset, sc, mn);
-            Vector256<int> acc0 = Vector256<int>.Zero, acc1 = acc0, acc2 = acc0, acc3 = acc0;
+            var (scaleWord, mins) = UnpackScaleMinsWords(wb + ScalesOffset);
+            Vector256<byte> scales = ScalesPerHalf(scaleWord), pick = Vector256.Create((ushort)0x0100).AsByte();
+            Vector256<int> s0 = Vector256<int>.Zero, s1 = s0, s2 = s0, s3 = s0;
             for (int c = 0; c < 4; c++)
             {
                 Vector256<byte> packed = Vector256.Load(wb + QsOffset + 32 * c);
                 Vector256<byte> lo = packed & mask;
                 Vector256<byte> hi = Vector256.ShiftRightLogical(packed.AsUInt16(), 4).AsByte() & mask;
-                Vector256<short> sLo = Vector256.Create((short)sc[2 * c]), sHi = Vector256.Create((short)sc[2 * c + 1]);
+                Vector256<short> sLo = Avx2.Shuffle(scales, pick).AsInt16(), sHi = Avx2.Shuffle(scales, pick + step).AsInt16();
+                pick += step + step;
                 int yo = Q8_K.QsOffset + 64 * c;
-                acc0 = Q8_K.MultiplyAddScaled(Q8_K.MultiplyAddScaled(acc0, lo, Vector256.Load((sbyte*)(x0 + yo)), sLo), hi, Vector256.Load((sbyte*)(x0 + yo + 32)), sHi);
-                acc1 = Q8_K.MultiplyAddScaled(Q8_K.MultiplyAddScaled(acc1, lo, Vector256.Load((sbyte*)(x1 + yo)), sLo), hi, Vector256.Load((sbyte*)(x1 + yo + 32)), sHi);
-                acc2 = Q8_K.MultiplyAddScaled(Q8_K.MultiplyAddScaled(acc2, lo, Vector256.Load((sbyte*)(x2 + yo)), sLo), hi, Vector256.Load((sbyte*)(x2 + yo + 32)), sHi);
-                acc3 = Q8_K.MultiplyAddScaled(Q8_K.MultiplyAddScaled(acc3, lo, Vector256.Load((sbyte*)(x3 + yo)), sLo), hi, Vector256.Load((sbyte*)(x3 + yo + 32)), sHi);
+                s0 = Q8_K.MultiplyAddScaled(Q8_K.MultiplyAddScaled(s0, lo, Vector256.Load((sbyte*)(x0 + yo)), sLo), hi, Vector256.Load((sbyte*)(x0 + yo + 32)), sHi);
+                s1 = Q8_K.MultiplyAddScaled(Q8_K.MultiplyAddScaled(s1, lo, Vector256.Load((sbyte*)(x1 + yo)), sLo), hi, Vector256.Load((sbyte*)(x1 + yo + 32)), sHi);
+                s2 = Q8_K.MultiplyAddScaled(Q8_K.MultiplyAddScaled(s2, lo, Vector256.Load((sbyte*)(x2 + yo)), sLo), hi, Vector256.Load((sbyte*)(x2 + yo + 32)), sHi);
+                s3 = Q8_K.MultiplyAddScaled(Q8_K.MultiplyAddScaled(s3, lo, Vector256.Load((sbyte*)(x3 + yo)), sLo), hi, Vector256.Load((sbyte*)(x3 + yo + 32)), sHi);
             }
-            Vector256<short> mins = MinsPerGroup(minsOnly);
             float d = F16.ToSingleFast(Unsafe.ReadUnaligned<ushort>(wb)), dmin = F16.ToSingleFast(Unsafe.ReadUnaligned<ushort>(wb + 2));
-            sum0 = Step(sum0, d, dmin, Unsafe.ReadUnaligned<float>(x0), Vector256.Sum(acc0), Q8_K.GroupSumDot(mins, x0));
-            sum1 = Step(sum1, d, dmin, Unsafe.ReadUnaligned<float>(x1), Vector256.Sum(acc1), Q8_K.GroupSumDot(mins, x1));
-            sum2 = Step(sum2, d, dmin, Unsafe.ReadUnaligned<float>(x2), Vector256.Sum(acc2), Q8_K.GroupSumDot(mins, x2));
-            sum3 = Step(sum3, d, dmin, Unsafe.ReadUnaligned<float>(x3), Vector256.Sum(acc3), Q8_K.GroupSumDot(mins, x3));
+            Vector128<short> m = MinsAsShorts(mins);
+            acc0 = Step(acc0, ref min0, d, dmin, m, x0, s0);
+            acc1 = Step(acc1, ref min1, d, dmin, m, x1, s1);
+            acc2 = Step(acc2, ref min2, d, dmin, m, x2, s2);
+            acc3 = Step(acc3, ref min3, d, dmin, m, x3, s3);
         }
-        y[0] = sum0;
-        y[yStride] = sum1;
-        y[2 * yStride] = sum2;
-        y[3 * yStride] = sum3;
+        y[0] = Int8BlockDot.Sum(acc0) + SumMin(min0);
+        y[yStride] = Int8BlockDot.Sum(acc1) + SumMin(min1);
+        y[2 * yStride] = Int8BlockDot.Sum(acc2) + SumMin(min2);
+        y[3 * yStride] = Int8BlockDot.Sum(acc3) + SumMin(min3);
     }
 
-    /// <summary>One super-block's float steps of <see cref="Dot"/>, in its order: <c>+ d·y_d·s</c>, then <c>− dmin·y_d·m</c>.</summary>
+    /// <summary>One super-block's float steps of <see cref="Dot"/> for one token of <see cref="Dot4"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float Step(float sum, float d, float dmin, float yd, int s, int m)
+    private static unsafe Vector256<float> Step(Vector256<float> acc, ref Vector128<float> accMin, float d, float dmin, Vector128<short> mins, byte* xb, Vector256<int> lanes)
     {
-        sum += d * yd * s;
-        sum -= dmin * yd * m;
-        return sum;
+        float yd = Unsafe.ReadUnaligned<float>(xb);
+        accMin = Vector128.FusedMultiplyAdd(Vector128.Create(-yd * dmin), Vector128.ConvertToSingle(MinLanes(mins, xb)), accMin);
+        return Vector256.FusedMultiplyAdd(Vector256.Create(yd * d), Vector256.ConvertToSingle(lanes), acc);
     }
 
-    /// <summary>
-    /// The eight 6-bit minimums (bytes of <paramref name="mins"/>) as 16 int16 lanes, each twice, so that lanes 2j and
-    /// 2j+1 meet the two 16-quant group sums of sub-block j in <see cref="Q8_K.GroupSumDot"/>.
-    /// </summary>
+    /// <summary>The minimum lanes' reduction, as ggml's movehl / movehdup pair: <c>(m0 + m2) + (m1 + m3)</c>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<short> MinsPerGroup(ulong mins)
-    {
-        Vector128<short> m = Sse41.ConvertToVector128Int16(Vector128.CreateScalar(mins).AsByte());
-        return Vector256.Create(Sse2.UnpackLow(m, m), Sse2.UnpackHigh(m, m));
-    }
+    private static float SumMin(Vector128<float> m) => (m.GetElement(0) + m.GetElement(2)) + (m.GetElement(1) + m.GetElement(3));
 
-    private static unsafe int SumScalar(byte* q, sbyte* y, byte* sc)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<short> MinsAsShorts(ulong mins) =>
+        Sse41.IsSupported ? Sse41.ConvertToVector128Int16(Vector128.CreateScalar(mins).AsByte()) : Vector128.WidenLower(Vector128.CreateScalar(mins).AsByte()).AsInt16();
+
+    /// <summary>The four exact minimum lanes of <see cref="Dot"/>: M_k = m[2k]·g[2k] + m[2k+1]·g[2k+1], g[j] = bsums[2j] + bsums[2j+1].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe Vector128<int> MinLanes(ulong mins, byte* xb) => MinLanes(MinsAsShorts(mins), xb);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe Vector128<int> MinLanes(Vector128<short> mins, byte* xb)
     {
-        int total = 0;
-        for (int c = 0; c < 4; c++)
+        short* bsums = (short*)(xb + Q8_K.BsumsOffset);
+        if (Ssse3.IsSupported)
         {
-            int lo = 0, hi = 0;
-            for (int l = 0; l < 32; l++)
-            {
-                lo += (q[32 * c + l] & 0xF) * y[64 * c + l];
-                hi += (q[32 * c + l] >> 4) * y[64 * c + 32 + l];
-            }
-            total += sc[2 * c] * lo + sc[2 * c + 1] * hi;
+            // Group sums are at most 16·128 in magnitude, so the pairwise int16 adds cannot overflow.
+            Vector128<short> g = Ssse3.HorizontalAdd(Vector128.Load(bsums), Vector128.Load(bsums + 8));
+            return Sse2.MultiplyAddAdjacent(mins, g);
         }
-        return total;
+        return Vector128.Create(
+            mins.GetElement(0) * (bsums[0] + bsums[1]) + mins.GetElement(1) * (bsums[2] + bsums[3]),
+            mins.GetElement(2) * (bsums[4] + bsums[5]) + mins.GetElement(3) * (bsums[6] + bsums[7]),
+            mins.GetElement(4) * (bsums[8] + bsums[9]) + mins.GetElement(5) * (bsums[10] + bsums[11]),
+            mins.GetElement(6) * (bsums[12] + bsums[13]) + mins.GetElement(7) * (bsums[14] + bsums[15]));
     }
 
-    private static unsafe int Sum256(byte* q, sbyte* y, byte* sc)
+    /// <summary>Scalar twin of <see cref="Dot"/>: the same lanes and float steps, one element at a time.</summary>
+    private static unsafe float DotScalar(byte* w, byte* x, int blocks)
     {
+        byte* sc = stackalloc byte[8];
+        byte* mn = stackalloc byte[8];
+        float* acc = stackalloc float[8];
+        float* accMin = stackalloc float[4];
+        new Span<float>(acc, 8).Clear();
+        new Span<float>(accMin, 4).Clear();
+        for (int b = 0; b < blocks; b++)
+        {
+            byte* wb = w + (long)b * BlockBytes;
+            byte* xb = x + (long)b * Q8_K.BlockBytes;
+            UnpackScaleMins(wb + ScalesOffset, sc, mn);
+            byte* q = wb + QsOffset;
+            sbyte* y = (sbyte*)(xb + Q8_K.QsOffset);
+            short* bsums = (short*)(xb + Q8_K.BsumsOffset);
+            float yd = Unsafe.ReadUnaligned<float>(xb);
+            float d = yd * F16.ToSingle(Unsafe.ReadUnaligned<ushort>(wb));
+            float dmin = -yd * F16.ToSingle(Unsafe.ReadUnaligned<ushort>(wb + 2));
+            for (int l = 0; l < 8; l++)
+            {
+                int lane = 0;
+                for (int c = 0; c < 4; c++)
+                {
+                    for (int i = 4 * l; i < 4 * l + 4; i++)
+                    {
+                        lane += sc[2 * c] * (q[32 * c + i] & 0xF) * y[64 * c + i];
+                        lane += sc[2 * c + 1] * (q[32 * c + i] >> 4) * y[64 * c + 32 + i];
+                    }
+                }
+                acc[l] = MathF.FusedMultiplyAdd(d, lane, acc[l]);
+            }
+            for (int k = 0; k < 4; k++)
+            {
+                int lane = mn[2 * k] * (bsums[4 * k] + bsums[4 * k + 1]) + mn[2 * k + 1] * (bsums[4 * k + 2] + bsums[4 * k + 3]);
+                accMin[k] = MathF.FusedMultiplyAdd(dmin, lane, accMin[k]);
+            }
+        }
+        return Int8BlockDot.Sum(acc) + ((accMin[0] + accMin[2]) + (accMin[1] + accMin[3]));
+    }
+
+    /// <summary>The eight lanes of one super-block (see <see cref="Dot"/>), 32 nibbles per vector.</summary>
+    private static unsafe Vector256<int> Lanes256(byte* q, sbyte* y, ulong scaleWord)
+    {
+        if (!Avx2.IsSupported)
+        {
+            return LanesPortable(q, y, (byte*)&scaleWord);
+        }
         Vector256<int> acc = Vector256<int>.Zero;
         Vector256<byte> mask = Vector256.Create((byte)0x0F);
+        Vector256<byte> scales = ScalesPerHalf(scaleWord);
+        Vector256<byte> pick = Vector256.Create((ushort)0x0100).AsByte(), step = Vector256.Create((byte)2);
         for (int c = 0; c < 4; c++)
         {
             Vector256<byte> packed = Vector256.Load(q + 32 * c);
             Vector256<byte> lo = packed & mask;
             Vector256<byte> hi = Vector256.ShiftRightLogical(packed.AsUInt16(), 4).AsByte() & mask;
-            acc = Q8_K.MultiplyAddScaled(acc, lo, Vector256.Load(y + 64 * c), sc[2 * c], sc[2 * c]);
-            acc = Q8_K.MultiplyAddScaled(acc, hi, Vector256.Load(y + 64 * c + 32), sc[2 * c + 1], sc[2 * c + 1]);
+            acc = Q8_K.MultiplyAddScaled(acc, lo, Vector256.Load(y + 64 * c), Avx2.Shuffle(scales, pick).AsInt16());
+            pick += step;
+            acc = Q8_K.MultiplyAddScaled(acc, hi, Vector256.Load(y + 64 * c + 32), Avx2.Shuffle(scales, pick).AsInt16());
+            pick += step;
         }
-        return Vector256.Sum(acc);
+        return acc;
     }
 
-    // One chunk per step: its low nibbles then its high nibbles are elements 64c .. 64c+63 in order,
-    // so the 64 activation quants load contiguously.
-    private static unsafe int Sum512(byte* q, sbyte* y, byte* sc)
+    /// <summary>
+    /// The eight scales as int16 in each 128-bit half: a byte shuffle with (2j, 2j+1) in every pair then broadcasts
+    /// sub-block j's scale, one instruction instead of a move and a broadcast from a general register.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<byte> ScalesPerHalf(ulong scaleWord)
     {
-        Vector512<int> acc = Vector512<int>.Zero;
-        Vector256<byte> mask = Vector256.Create((byte)0x0F);
-        for (int c = 0; c < 4; c++)
+        Vector128<short> s8 = Sse41.ConvertToVector128Int16(Vector128.CreateScalar(scaleWord).AsByte());
+        return Vector256.Create(s8, s8).AsByte();
+    }
+
+    // Without AVX2 the Vector256 tier only runs when a test forces it; the lanes come from the scalar formula.
+    private static unsafe Vector256<int> LanesPortable(byte* q, sbyte* y, byte* sc)
+    {
+        int* lanes = stackalloc int[8];
+        for (int l = 0; l < 8; l++)
         {
-            Vector256<byte> packed = Vector256.Load(q + 32 * c);
-            Vector512<byte> v = Vector512.Create(packed & mask, Vector256.ShiftRightLogical(packed.AsUInt16(), 4).AsByte() & mask);
-            acc = Q8_K.MultiplyAddScaled(acc, v, Vector512.Load(y + 64 * c), sc[2 * c], sc[2 * c], sc[2 * c + 1], sc[2 * c + 1]);
+            int lane = 0;
+            for (int c = 0; c < 4; c++)
+            {
+                for (int i = 4 * l; i < 4 * l + 4; i++)
+                {
+                    lane += sc[2 * c] * (q[32 * c + i] & 0xF) * y[64 * c + i] + sc[2 * c + 1] * (q[32 * c + i] >> 4) * y[64 * c + 32 + i];
+                }
+            }
+            lanes[l] = lane;
         }
-        return Vector512.Sum(acc);
+        return Vector256.Load(lanes);
     }
 }

@@ -195,57 +195,84 @@ internal static class Q6_K
     }
 
     /// <summary>
-    /// Q6_K row · Q8_K activation over <paramref name="blocks"/> super-blocks. Per super-block the integer sum
-    /// <c>S = Σ_g scales[g]·Σ (q − 32)·y</c> is exact (the vector tiers take Σ q·y and subtract
-    /// <c>32·Σ_g scales[g]·bsums[g]</c>), then <c>sum += (d·y.d)·S</c> in float, super-blocks in order
-    /// (ggml_vec_dot_q6_K_q8_K: the same integers, float part spread over 8 lanes). Every tier gives the same bits.
+    /// Q6_K row · Q8_K activation over <paramref name="blocks"/> super-blocks, in the order of llama.cpp's AVX2
+    /// ggml_vec_dot_q6_K_q8_K. Per super-block the products go into eight exact int32 lanes S_l: lane l takes bytes
+    /// 4l .. 4l+3 of each of the eight 32-quant quarters, <c>scales[g]·Σ (q − 32)·y</c> with g the bytes' group. They
+    /// are scaled into float lanes, <c>acc_l = fma(y_d·d, S_l, acc_l)</c>, and reduced once at the end, halves first.
+    /// Every tier gives the same bits; the Vector512 tier runs the 256-bit lanes (a 512-bit version needs an AVX-512
+    /// machine to measure and test it on).
     /// </summary>
     public static unsafe float Dot(byte* w, byte* x, int blocks, SimdTier tier)
     {
-        float sum = 0f;
+        if (tier == SimdTier.Scalar)
+        {
+            return DotScalar(w, x, blocks);
+        }
+        Vector256<float> acc = Vector256<float>.Zero;
         for (int b = 0; b < blocks; b++)
         {
             byte* wb = w + (long)b * BlockBytes;
             byte* xb = x + (long)b * Q8_K.BlockBytes;
-            sbyte* sc = (sbyte*)(wb + ScalesOffset);
-            sbyte* y = (sbyte*)(xb + Q8_K.QsOffset);
-            int s;
-            if (tier == SimdTier.Scalar)
-            {
-                s = SumScalar(wb, y, sc);
-            }
-            else
-            {
-                s = tier == SimdTier.Vector512 ? Sum512(wb, y, sc) : Sum256(wb, y, sc);
-                s -= 32 * Offset(sc, xb);
-            }
-            sum += F16.ToSingleFast(Unsafe.ReadUnaligned<ushort>(wb + DOffset)) * Unsafe.ReadUnaligned<float>(xb) * s;
+            Vector256<int> lanes = Avx2.IsSupported ? Lanes256(wb, (sbyte*)(xb + Q8_K.QsOffset)) : LanesPortable(wb, (sbyte*)(xb + Q8_K.QsOffset));
+            float d = Unsafe.ReadUnaligned<float>(xb) * F16.ToSingleFast(Unsafe.ReadUnaligned<ushort>(wb + DOffset));
+            acc = Vector256.FusedMultiplyAdd(Vector256.Create(d), Vector256.ConvertToSingle(lanes), acc);
         }
-        return sum;
+        return Int8BlockDot.Sum(acc);
     }
 
-    private static unsafe int SumScalar(byte* wb, sbyte* y, sbyte* sc)
+    /// <summary>Scalar twin of <see cref="Dot"/>: the same lanes and float steps.</summary>
+    private static unsafe float DotScalar(byte* w, byte* x, int blocks)
     {
-        int total = 0;
-        for (int h = 0; h < 2; h++)
+        float* acc = stackalloc float[8];
+        int* lanes = stackalloc int[8];
+        new Span<float>(acc, 8).Clear();
+        for (int b = 0; b < blocks; b++)
         {
-            byte* ql = wb + 64 * h, qh = wb + QhOffset + 32 * h;
-            sbyte* yh = y + 128 * h;
-            for (int k = 0; k < 4; k++)
+            byte* wb = w + (long)b * BlockBytes;
+            byte* xb = x + (long)b * Q8_K.BlockBytes;
+            ScalarLanes(wb, (sbyte*)(xb + Q8_K.QsOffset), lanes);
+            float d = Unsafe.ReadUnaligned<float>(xb) * F16.ToSingle(Unsafe.ReadUnaligned<ushort>(wb + DOffset));
+            for (int l = 0; l < 8; l++)
             {
-                // Quarter k: elements 32k .. 32k+31 of the half, groups 8h+2k and 8h+2k+1.
-                int s0 = 0, s1 = 0;
-                for (int l = 0; l < 32; l++)
-                {
-                    int low = (k & 1) == 0 ? ql[l] : ql[l + 32];
-                    int q = ((k < 2 ? low & 0xF : low >> 4) | (((qh[l] >> (2 * k)) & 3) << 4)) - 32;
-                    if (l < 16) s0 += q * yh[32 * k + l];
-                    else s1 += q * yh[32 * k + l];
-                }
-                total += sc[8 * h + 2 * k] * s0 + sc[8 * h + 2 * k + 1] * s1;
+                acc[l] = MathF.FusedMultiplyAdd(d, lanes[l], acc[l]);
             }
         }
-        return total;
+        return Int8BlockDot.Sum(acc);
+    }
+
+    /// <summary>The eight lanes of one super-block (see <see cref="Dot"/>), element by element.</summary>
+    private static unsafe void ScalarLanes(byte* wb, sbyte* y, int* lanes)
+    {
+        sbyte* sc = (sbyte*)(wb + ScalesOffset);
+        for (int l = 0; l < 8; l++)
+        {
+            int lane = 0;
+            for (int h = 0; h < 2; h++)
+            {
+                byte* ql = wb + 64 * h, qh = wb + QhOffset + 32 * h;
+                for (int k = 0; k < 4; k++)
+                {
+                    // Quarter k of half h: elements 128h+32k .. +31, groups 8h+2k (bytes 0..15) and 8h+2k+1.
+                    int part = 0;
+                    for (int i = 4 * l; i < 4 * l + 4; i++)
+                    {
+                        int low = (k & 1) == 0 ? ql[i] : ql[i + 32];
+                        int q = ((k < 2 ? low & 0xF : low >> 4) | (((qh[i] >> (2 * k)) & 3) << 4)) - 32;
+                        part += q * y[128 * h + 32 * k + i];
+                    }
+                    lane += sc[8 * h + 2 * k + (l >= 4 ? 1 : 0)] * part;
+                }
+            }
+            lanes[l] = lane;
+        }
+    }
+
+    // Without AVX2 the Vector256 tier only runs when a test forces it; the lanes come from the scalar formula.
+    private static unsafe Vector256<int> LanesPortable(byte* wb, sbyte* y)
+    {
+        int* lanes = stackalloc int[8];
+        ScalarLanes(wb, y, lanes);
+        return Vector256.Load(lanes);
     }
 
     /// <summary>
@@ -264,29 +291,52 @@ internal static class Q6_K
     }
 
     /// <summary>
-    /// <c>Σ_g sc[g]·bsums[g]</c>: the weights' offset of 32, taken out of the unsigned quants' sum, over the activation's
-    /// 16-quant group sums; exact, so any order gives the same integer.
+    /// The four quarters of half <paramref name="h"/> as unsigned quants, in element order, and their scales
+    /// (bytes 0..15 of quarter k take group 8h+2k, bytes 16..31 group 8h+2k+1) as int16 for vpmaddwd. AVX2 only.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe int Offset(sbyte* sc, byte* xb)
+    private static unsafe void UnpackHalf(byte* wb, int h, Vector128<sbyte> groupScales,
+        out Vector256<byte> q0, out Vector256<byte> q1, out Vector256<byte> q2, out Vector256<byte> q3,
+        out Vector256<short> s0, out Vector256<short> s1, out Vector256<short> s2, out Vector256<short> s3)
     {
-        if (Avx2.IsSupported)
+        Vector256<byte> qh = Vector256.Load(wb + QhOffset + 32 * h);
+        (q0, q2) = Unpack(Vector256.Load(wb + 64 * h), qh, 0);
+        (q1, q3) = Unpack(Vector256.Load(wb + 64 * h + 32), qh, 2);
+        // Byte pattern (g ×8, g+1 ×8) picks a quarter's two group scales; they are then widened to int16.
+        Vector128<sbyte> pick = Vector128.Create(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1) + Vector128.Create((sbyte)(8 * h));
+        Vector128<sbyte> two = Vector128.Create((sbyte)2);
+        s0 = Avx2.ConvertToVector256Int16(Ssse3.Shuffle(groupScales, pick));
+        s1 = Avx2.ConvertToVector256Int16(Ssse3.Shuffle(groupScales, pick + two));
+        s2 = Avx2.ConvertToVector256Int16(Ssse3.Shuffle(groupScales, pick + two + two));
+        s3 = Avx2.ConvertToVector256Int16(Ssse3.Shuffle(groupScales, pick + two + two + two));
+    }
+
+    /// <summary>One quarter's lanes: <c>scales · Σ pairs (q − 32)·y</c> (each int16 pair sum fits: |q·y| ≤ 63·128).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> QuarterLanes(Vector256<byte> q, Vector256<sbyte> y, Vector256<short> scales)
+    {
+        Vector256<short> products = Avx2.MultiplyAddAdjacent(q, y) - Avx2.MultiplyAddAdjacent(Vector256.Create((byte)32), y);
+        return Avx2.MultiplyAddAdjacent(products, scales);
+    }
+
+    private static unsafe Vector256<int> Lanes256(byte* wb, sbyte* y)
+    {
+        Vector128<sbyte> groupScales = Vector128.Load((sbyte*)(wb + ScalesOffset));
+        Vector256<int> acc = Vector256<int>.Zero;
+        for (int h = 0; h < 2; h++)
         {
-            return Q8_K.GroupSumDot(Avx2.ConvertToVector256Int16(sc), xb);
+            UnpackHalf(wb, h, groupScales, out var q0, out var q1, out var q2, out var q3, out var s0, out var s1, out var s2, out var s3);
+            sbyte* yh = y + 128 * h;
+            acc += QuarterLanes(q0, Vector256.Load(yh), s0) + QuarterLanes(q1, Vector256.Load(yh + 32), s1)
+                + QuarterLanes(q2, Vector256.Load(yh + 64), s2) + QuarterLanes(q3, Vector256.Load(yh + 96), s3);
         }
-        short* bsums = (short*)(xb + Q8_K.BsumsOffset);
-        int offset = 0;
-        for (int g = 0; g < 16; g++)
-        {
-            offset += sc[g] * bsums[g];
-        }
-        return offset;
+        return acc;
     }
 
     /// <summary>
     /// <see cref="Dot"/> of one weight row with four activation rows (<c>x + t·xStride</c>), written to
     /// <c>y[t·yStride]</c>: each super-block's 6-bit quants and scales are unpacked once for the four tokens. Every
-    /// output is <see cref="Dot"/> of its pair bit for bit (exact integer sums, the same float step).
+    /// output is <see cref="Dot"/> of its pair bit for bit (the same lanes, the same float steps).
     /// </summary>
     public static unsafe void Dot4(byte* w, byte* x, long xStride, int blocks, float* y, long yStride, SimdTier tier)
     {
@@ -298,77 +348,38 @@ internal static class Q6_K
             }
             return;
         }
-        float sum0 = 0f, sum1 = 0f, sum2 = 0f, sum3 = 0f;
+        Vector256<float> acc0 = Vector256<float>.Zero, acc1 = acc0, acc2 = acc0, acc3 = acc0;
         for (int b = 0; b < blocks; b++)
         {
             byte* wb = w + (long)b * BlockBytes;
             long o = (long)b * Q8_K.BlockBytes;
             byte* x0 = x + o, x1 = x0 + xStride, x2 = x1 + xStride, x3 = x2 + xStride;
-            sbyte* sc = (sbyte*)(wb + ScalesOffset);
-            Vector256<int> acc0 = Vector256<int>.Zero, acc1 = acc0, acc2 = acc0, acc3 = acc0;
+            Vector128<sbyte> groupScales = Vector128.Load((sbyte*)(wb + ScalesOffset));
+            Vector256<int> l0 = Vector256<int>.Zero, l1 = l0, l2 = l0, l3 = l0;
             for (int h = 0; h < 2; h++)
             {
-                Vector256<byte> qh = Vector256.Load(wb + QhOffset + 32 * h);
-                sbyte* s = sc + 8 * h;
-                for (int k = 0; k < 2; k++)
-                {
-                    var (qa, qb) = Unpack(Vector256.Load(wb + 64 * h + 32 * k), qh, 2 * k);
-                    Vector256<short> sa = Q8_K.Scales(s[2 * k], s[2 * k + 1]), sb = Q8_K.Scales(s[2 * k + 4], s[2 * k + 5]);
-                    int ya = Q8_K.QsOffset + 128 * h + 32 * k, yb = ya + 64;
-                    acc0 = Q8_K.MultiplyAddScaled(Q8_K.MultiplyAddScaled(acc0, qa, Vector256.Load((sbyte*)(x0 + ya)), sa), qb, Vector256.Load((sbyte*)(x0 + yb)), sb);
-                    acc1 = Q8_K.MultiplyAddScaled(Q8_K.MultiplyAddScaled(acc1, qa, Vector256.Load((sbyte*)(x1 + ya)), sa), qb, Vector256.Load((sbyte*)(x1 + yb)), sb);
-                    acc2 = Q8_K.MultiplyAddScaled(Q8_K.MultiplyAddScaled(acc2, qa, Vector256.Load((sbyte*)(x2 + ya)), sa), qb, Vector256.Load((sbyte*)(x2 + yb)), sb);
-                    acc3 = Q8_K.MultiplyAddScaled(Q8_K.MultiplyAddScaled(acc3, qa, Vector256.Load((sbyte*)(x3 + ya)), sa), qb, Vector256.Load((sbyte*)(x3 + yb)), sb);
-                }
+                UnpackHalf(wb, h, groupScales, out var q0, out var q1, out var q2, out var q3, out var s0, out var s1, out var s2, out var s3);
+                int yo = Q8_K.QsOffset + 128 * h;
+                l0 += Quarters(q0, q1, q2, q3, s0, s1, s2, s3, (sbyte*)(x0 + yo));
+                l1 += Quarters(q0, q1, q2, q3, s0, s1, s2, s3, (sbyte*)(x1 + yo));
+                l2 += Quarters(q0, q1, q2, q3, s0, s1, s2, s3, (sbyte*)(x2 + yo));
+                l3 += Quarters(q0, q1, q2, q3, s0, s1, s2, s3, (sbyte*)(x3 + yo));
             }
-            Vector256<short> groupScales = Avx2.ConvertToVector256Int16(sc);
             float d = F16.ToSingleFast(Unsafe.ReadUnaligned<ushort>(wb + DOffset));
-            sum0 += d * Unsafe.ReadUnaligned<float>(x0) * (Vector256.Sum(acc0) - 32 * Q8_K.GroupSumDot(groupScales, x0));
-            sum1 += d * Unsafe.ReadUnaligned<float>(x1) * (Vector256.Sum(acc1) - 32 * Q8_K.GroupSumDot(groupScales, x1));
-            sum2 += d * Unsafe.ReadUnaligned<float>(x2) * (Vector256.Sum(acc2) - 32 * Q8_K.GroupSumDot(groupScales, x2));
-            sum3 += d * Unsafe.ReadUnaligned<float>(x3) * (Vector256.Sum(acc3) - 32 * Q8_K.GroupSumDot(groupScales, x3));
+            acc0 = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.ReadUnaligned<float>(x0) * d), Vector256.ConvertToSingle(l0), acc0);
+            acc1 = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.ReadUnaligned<float>(x1) * d), Vector256.ConvertToSingle(l1), acc1);
+            acc2 = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.ReadUnaligned<float>(x2) * d), Vector256.ConvertToSingle(l2), acc2);
+            acc3 = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.ReadUnaligned<float>(x3) * d), Vector256.ConvertToSingle(l3), acc3);
         }
-        y[0] = sum0;
-        y[yStride] = sum1;
-        y[2 * yStride] = sum2;
-        y[3 * yStride] = sum3;
+        y[0] = Int8BlockDot.Sum(acc0);
+        y[yStride] = Int8BlockDot.Sum(acc1);
+        y[2 * yStride] = Int8BlockDot.Sum(acc2);
+        y[3 * yStride] = Int8BlockDot.Sum(acc3);
     }
 
-    private static unsafe int Sum256(byte* wb, sbyte* y, sbyte* sc)
-    {
-        Vector256<int> acc = Vector256<int>.Zero;
-        for (int h = 0; h < 2; h++)
-        {
-            byte* ql = wb + 64 * h;
-            Vector256<byte> qh = Vector256.Load(wb + QhOffset + 32 * h);
-            sbyte* yh = y + 128 * h;
-            sbyte* s = sc + 8 * h;
-            for (int k = 0; k < 2; k++)
-            {
-                // Quarter k from bits 2k-2k+1 of qh and the low nibbles; quarter k+2 from bits 2k+4-2k+5 and the high nibbles.
-                var (qa, qb) = Unpack(Vector256.Load(ql + 32 * k), qh, 2 * k);
-                acc = Q8_K.MultiplyAddScaled(acc, qa, Vector256.Load(yh + 32 * k), s[2 * k], s[2 * k + 1]);
-                acc = Q8_K.MultiplyAddScaled(acc, qb, Vector256.Load(yh + 32 * k + 64), s[2 * k + 4], s[2 * k + 5]);
-            }
-        }
-        return Vector256.Sum(acc);
-    }
-
-    private static unsafe int Sum512(byte* wb, sbyte* y, sbyte* sc)
-    {
-        Vector512<int> acc = Vector512<int>.Zero;
-        for (int h = 0; h < 2; h++)
-        {
-            byte* ql = wb + 64 * h;
-            Vector256<byte> qh = Vector256.Load(wb + QhOffset + 32 * h);
-            sbyte* yh = y + 128 * h;
-            sbyte* s = sc + 8 * h;
-            var (q0, q2) = Unpack(Vector256.Load(ql), qh, 0);
-            var (q1, q3) = Unpack(Vector256.Load(ql + 32), qh, 2);
-            // Quarters 0 and 1 are elements 0..63 of the half, quarters 2 and 3 elements 64..127.
-            acc = Q8_K.MultiplyAddScaled(acc, Vector512.Create(q0, q1), Vector512.Load(yh), s[0], s[1], s[2], s[3]);
-            acc = Q8_K.MultiplyAddScaled(acc, Vector512.Create(q2, q3), Vector512.Load(yh + 64), s[4], s[5], s[6], s[7]);
-        }
-        return Vector512.Sum(acc);
-    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe Vector256<int> Quarters(Vector256<byte> q0, Vector256<byte> q1, Vector256<byte> q2, Vector256<byte> q3,
+        Vector256<short> s0, Vector256<short> s1, Vector256<short> s2, Vector256<short> s3, sbyte* y) =>
+        QuarterLanes(q0, Vector256.Load(y), s0) + QuarterLanes(q1, Vector256.Load(y + 32), s1)
+        + QuarterLanes(q2, Vector256.Load(y + 64), s2) + QuarterLanes(q3, Vector256.Load(y + 96), s3);
 }

@@ -8,7 +8,8 @@
 #      sft4      a fourth SFT round, same mix, new data, lower rate                (models/configs/sft4.json)
 #                -> models/seeksharp-r1-tiny.gguf
 #   3. grpo      rule-based rewards, group-relative advantages, on subtraction    (models/configs/grpo.json)
-#                +7 points on subtraction but lower addition, so its output stays in runs/grpo (not bundled)
+#                -> models/seeksharp-r1-tiny-grpo.gguf: +16 points on subtraction, but addition falls below the
+#                SFT model's, so the default stays the SFT model
 #   4. distill   the model's verified traces train a smaller student by SFT        (models/configs/distill.json)
 #                -> models/seeksharp-r1-tiny-student.gguf
 # then evaluates every stage's model on 500 held-out problems of every task. Run outputs (CSV logs, PNG curves,
@@ -44,11 +45,12 @@ for s in "${order[@]}"; do
     sft3)     stage sft3 seek train sft --config models/configs/sft3.json ;;
     sft4)     stage sft4 seek train sft --config models/configs/sft4.json
               cp runs/sft4/seeksharp-r1-tiny-sft4.gguf models/seeksharp-r1-tiny.gguf ;;
-    grpo)     stage grpo seek train grpo --config models/configs/grpo.json ;;
+    grpo)     stage grpo seek train grpo --config models/configs/grpo.json
+              cp runs/grpo/seeksharp-r1-tiny-grpo.gguf models/seeksharp-r1-tiny-grpo.gguf ;;
     distill)  stage distill seek train distill --config models/configs/distill.json
               cp runs/distill/seeksharp-r1-tiny-student.gguf models/seeksharp-r1-tiny-student.gguf ;;
     eval)
-      for m in runs/sft/seeksharp-r1-tiny-sft.gguf runs/sft2/seeksharp-r1-tiny-sft2.gguf runs/sft3/seeksharp-r1-tiny-sft3.gguf models/seeksharp-r1-tiny.gguf runs/grpo/seeksharp-r1-tiny-grpo.gguf models/seeksharp-r1-tiny-student.gguf; do
+      for m in runs/sft/seeksharp-r1-tiny-sft.gguf runs/sft2/seeksharp-r1-tiny-sft2.gguf runs/sft3/seeksharp-r1-tiny-sft3.gguf models/seeksharp-r1-tiny.gguf models/seeksharp-r1-tiny-grpo.gguf models/seeksharp-r1-tiny-student.gguf; do
         echo "== $m" | tee -a runs/eval.txt
         stage "eval $(basename "$m")" seek eval -m "$m" --task all --n 500 | tee -a runs/eval.txt
       done ;;

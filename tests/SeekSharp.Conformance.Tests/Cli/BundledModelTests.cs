@@ -4,7 +4,7 @@ using SeekSharp.Conformance.Tests.TinyModels;
 
 namespace SeekSharp.Conformance.Tests.Cli;
 
-/// <summary>The bundled models/seeksharp-r1-tiny.gguf: found without -m, runs in llama.cpp with the same greedy tokens, reasons in R1's format.</summary>
+/// <summary>The bundled models: seeksharp-r1-tiny.gguf is found without -m; each runs in llama.cpp with the same greedy tokens and reasons in R1's format.</summary>
 public class BundledModelTests
 {
     static string Bundled => Path.Combine(RealTokenizers.RepoRoot(), "models", "seeksharp-r1-tiny.gguf");
@@ -13,21 +13,46 @@ public class BundledModelTests
     public void RunWithoutAModelUsesTheBundledOneAndMatchesLlamaCppsGreedyTokens()
     {
         Assert.True(File.Exists(Bundled), $"{Bundled} is missing; scripts/train-default-model.sh trains it.");
+        string text = GreedyMatchesLlamaCpp(Bundled, "What is 347 + 829?", modelArgument: false);
+        // The bundled model writes its reasoning, closes it, and answers with a number (whether it is the right one is
+        // what seek eval measures over hundreds of problems, models/README.md).
+        AssertReasonsThenAnswersANumber(text);
+    }
+
+    // The GRPO-trained sibling and the distilled student ship beside the default model (models/README.md).
+    [Theory]
+    [InlineData("seeksharp-r1-tiny-grpo.gguf", "What is 902 - 457?")]
+    [InlineData("seeksharp-r1-tiny-student.gguf", "What is 347 + 829?")]
+    public void TheOtherBundledModelsMatchLlamaCppsGreedyTokens(string file, string question)
+    {
+        string path = Path.Combine(RealTokenizers.RepoRoot(), "models", file);
+        Assert.True(File.Exists(path), $"{path} is missing; scripts/train-default-model.sh trains it.");
+        AssertReasonsThenAnswersANumber(GreedyMatchesLlamaCpp(path, question, modelArgument: true));
+    }
+
+    /// <summary>Greedy <c>seek run</c> on the R1 prompt of <paramref name="question"/> gives llama.cpp's tokens; returns the text.</summary>
+    private static string GreedyMatchesLlamaCpp(string model, string question, bool modelArgument)
+    {
         // The R1 generation prompt without BOS text: the tokenizer adds BOS itself.
-        const string prompt = "<｜User｜>What is 347 + 829?<｜Assistant｜><think>\n";
-        var r = SeekProcess.Run("run", "-p", prompt, "-n", "120", "--temp", "0", "--json");
+        string prompt = $"<｜User｜>{question}<｜Assistant｜><think>\n";
+        string[] args = modelArgument
+            ? ["run", "-m", model, "-p", prompt, "-n", "120", "--temp", "0", "--json"]
+            : ["run", "-p", prompt, "-n", "120", "--temp", "0", "--json"];
+        var r = SeekProcess.Run(args);
         Assert.True(r.ExitCode == 0, r.Stderr);
         using var doc = JsonDocument.Parse(r.Stdout);
         int[] promptTokens = doc.RootElement.GetProperty("prompt_tokens").Deserialize<int[]>()!;
         int[] tokens = doc.RootElement.GetProperty("tokens").Deserialize<int[]>()!;
-        string text = doc.RootElement.GetProperty("text").GetString()!;
 
-        using var reference = LlamaCpp.Load(Bundled, 256);
+        using var reference = LlamaCpp.Load(model, 256);
         Assert.Equal(reference.Tokenize(prompt, addSpecial: true, parseSpecial: true), promptTokens);
         int[] expected = reference.Greedy(promptTokens, tokens.Length + 1);
         Assert.Equal(expected[..tokens.Length], tokens);
-        // The bundled model writes its reasoning, closes it, and answers with a number (whether it is the right one is
-        // what seek eval measures over hundreds of problems, models/README.md).
+        return doc.RootElement.GetProperty("text").GetString()!;
+    }
+
+    private static void AssertReasonsThenAnswersANumber(string text)
+    {
         int close = text.IndexOf("</think>", StringComparison.Ordinal);
         Assert.True(close > 0, text);
         Assert.Matches(@"^\s*-?\d+\s*$", text[(close + "</think>".Length)..]);

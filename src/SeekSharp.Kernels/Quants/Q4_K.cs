@@ -409,6 +409,7 @@ internal static class Q4_K
         byte* mn = stackalloc byte[8];
         float* acc = stackalloc float[8];
         float* accMin = stackalloc float[4];
+        int* lanes = stackalloc int[8];
         new Span<float>(acc, 8).Clear();
         new Span<float>(accMin, 4).Clear();
         for (int b = 0; b < blocks; b++)
@@ -422,18 +423,10 @@ internal static class Q4_K
             float yd = Unsafe.ReadUnaligned<float>(xb);
             float d = yd * F16.ToSingle(Unsafe.ReadUnaligned<ushort>(wb));
             float dmin = -yd * F16.ToSingle(Unsafe.ReadUnaligned<ushort>(wb + 2));
+            ScalarLanes(q, y, sc, lanes);
             for (int l = 0; l < 8; l++)
             {
-                int lane = 0;
-                for (int c = 0; c < 4; c++)
-                {
-                    for (int i = 4 * l; i < 4 * l + 4; i++)
-                    {
-                        lane += sc[2 * c] * (q[32 * c + i] & 0xF) * y[64 * c + i];
-                        lane += sc[2 * c + 1] * (q[32 * c + i] >> 4) * y[64 * c + 32 + i];
-                    }
-                }
-                acc[l] = MathF.FusedMultiplyAdd(d, lane, acc[l]);
+                acc[l] = MathF.FusedMultiplyAdd(d, lanes[l], acc[l]);
             }
             for (int k = 0; k < 4; k++)
             {
@@ -483,6 +476,13 @@ internal static class Q4_K
     private static unsafe Vector256<int> LanesPortable(byte* q, sbyte* y, byte* sc)
     {
         int* lanes = stackalloc int[8];
+        ScalarLanes(q, y, sc, lanes);
+        return Vector256.Load(lanes);
+    }
+
+    /// <summary>The eight lanes of one super-block (see <see cref="Dot"/>), element by element.</summary>
+    private static unsafe void ScalarLanes(byte* q, sbyte* y, byte* sc, int* lanes)
+    {
         for (int l = 0; l < 8; l++)
         {
             int lane = 0;
@@ -495,6 +495,5 @@ internal static class Q4_K
             }
             lanes[l] = lane;
         }
-        return Vector256.Load(lanes);
     }
 }

@@ -206,26 +206,14 @@ internal static class Q8_K
         return acc + (a0 + a1) * scale0 + (b0 + b1) * scale1;
     }
 
-    /// <summary>The scale operand of <see cref="MultiplyAddScaled(Vector256{int}, Vector256{byte}, Vector256{sbyte}, Vector256{short})"/>: bytes 0..15 take <paramref name="scale0"/>, bytes 16..31 <paramref name="scale1"/>.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<short> Scales(short scale0, short scale1) =>
-        Vector256.Create(Vector128.Create(scale0), Vector128.Create(scale1));
-
     /// <summary>
     /// As <see cref="MultiplyAddScaled(Vector256{int}, Vector256{byte}, Vector256{sbyte}, short, short)"/> with the
-    /// scales already broadcast (see <see cref="Scales"/>), for kernels that reuse them across tokens. AVX2 only.
+    /// scales already broadcast (int16 lanes 0..7 for bytes 0..15, lanes 8..15 for bytes 16..31), for kernels that build
+    /// them once per sub-block and reuse them. AVX2 only.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<int> MultiplyAddScaled(Vector256<int> acc, Vector256<byte> q, Vector256<sbyte> y, Vector256<short> scales) =>
         acc + Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(q, y), scales);
-
-    /// <summary>
-    /// <c>Σ_g weights[g]·bsums[g]</c> over the 16 group sums of a Q8_K block, exactly (each product is below 2^18):
-    /// the minimum or offset term of the K-quant dots. AVX2 only.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static unsafe int GroupSumDot(Vector256<short> weights, byte* block) =>
-        Vector256.Sum(Avx2.MultiplyAddAdjacent(Vector256.Load((short*)(block + BsumsOffset)), weights));
 
     /// <summary>As the 256-bit overload over 64 quants: bytes 16k .. 16k+15 take scale k.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -231,17 +231,14 @@ internal static class Q4_K
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static unsafe void UnpackScaleMins(byte* q, byte* scales, byte* mins)
     {
-        const uint Low6 = 0x3F3F3F3F, Low4 = 0x0F0F0F0F, Low2 = 0x03030303;
-        uint u0 = Unsafe.ReadUnaligned<uint>(q), u1 = Unsafe.ReadUnaligned<uint>(q + 4), u2 = Unsafe.ReadUnaligned<uint>(q + 8);
-        Unsafe.WriteUnaligned(scales, u0 & Low6);
-        Unsafe.WriteUnaligned(scales + 4, (u2 & Low4) | (((u0 >> 6) & Low2) << 4));
-        Unsafe.WriteUnaligned(mins, u1 & Low6);
-        Unsafe.WriteUnaligned(mins + 4, ((u2 >> 4) & Low4) | (((u1 >> 6) & Low2) << 4));
+        var (s, m) = UnpackScaleMinsWords(q);
+        Unsafe.WriteUnaligned(scales, s);
+        Unsafe.WriteUnaligned(mins, m);
     }
 
     /// <summary>
-    /// <see cref="UnpackScaleMins(byte*, byte*, byte*)"/> into two little-endian words (byte j of each is sub-block j's
-    /// scale or minimum), so the dots keep them in registers.
+    /// The word-wise unpack of <see cref="UnpackScaleMins(byte*, byte*, byte*)"/> as two little-endian words (byte j of
+    /// each is sub-block j's scale or minimum), so the dots keep them in registers.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static unsafe (ulong Scales, ulong Mins) UnpackScaleMinsWords(byte* q)
@@ -303,11 +300,8 @@ internal static class Q4_K
             var (scales, mins) = UnpackScaleMinsWords(wb + ScalesOffset);
             byte* q = wb + QsOffset;
             sbyte* y = (sbyte*)(xb + Q8_K.QsOffset);
-            Vector256<int> lanes = Lanes256(q, y, scales);
-            float yd = Unsafe.ReadUnaligned<float>(xb);
-            acc = Vector256.FusedMultiplyAdd(Vector256.Create(yd * F16.ToSingleFast(Unsafe.ReadUnaligned<ushort>(wb))), Vector256.ConvertToSingle(lanes), acc);
-            accMin = Vector128.FusedMultiplyAdd(Vector128.Create(-yd * F16.ToSingleFast(Unsafe.ReadUnaligned<ushort>(wb + 2))),
-                Vector128.ConvertToSingle(MinLanes(mins, xb)), accMin);
+            acc = Step(acc, ref accMin, F16.ToSingleFast(Unsafe.ReadUnaligned<ushort>(wb)), F16.ToSingleFast(Unsafe.ReadUnaligned<ushort>(wb + 2)),
+                MinsAsShorts(mins), xb, Lanes256(q, y, scales));
         }
         return Int8BlockDot.Sum(acc) + SumMin(accMin);
     }
@@ -364,7 +358,7 @@ internal static class Q4_K
         y[3 * yStride] = Int8BlockDot.Sum(acc3) + SumMin(min3);
     }
 
-    /// <summary>One super-block's float steps of <see cref="Dot"/> for one token of <see cref="Dot4"/>.</summary>
+    /// <summary>One super-block's float steps of <see cref="Dot"/> (and of each token of <see cref="Dot4"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static unsafe Vector256<float> Step(Vector256<float> acc, ref Vector128<float> accMin, float d, float dmin, Vector128<short> mins, byte* xb, Vector256<int> lanes)
     {
@@ -382,9 +376,6 @@ internal static class Q4_K
         Sse41.IsSupported ? Sse41.ConvertToVector128Int16(Vector128.CreateScalar(mins).AsByte()) : Vector128.WidenLower(Vector128.CreateScalar(mins).AsByte()).AsInt16();
 
     /// <summary>The four exact minimum lanes of <see cref="Dot"/>: M_k = m[2k]·g[2k] + m[2k+1]·g[2k+1], g[j] = bsums[2j] + bsums[2j+1].</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe Vector128<int> MinLanes(ulong mins, byte* xb) => MinLanes(MinsAsShorts(mins), xb);
-
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static unsafe Vector128<int> MinLanes(Vector128<short> mins, byte* xb)
     {

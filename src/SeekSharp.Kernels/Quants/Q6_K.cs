@@ -214,8 +214,7 @@ internal static class Q6_K
             byte* wb = w + (long)b * BlockBytes;
             byte* xb = x + (long)b * Q8_K.BlockBytes;
             Vector256<int> lanes = Avx2.IsSupported ? Lanes256(wb, (sbyte*)(xb + Q8_K.QsOffset)) : LanesPortable(wb, (sbyte*)(xb + Q8_K.QsOffset));
-            float d = Unsafe.ReadUnaligned<float>(xb) * F16.ToSingleFast(Unsafe.ReadUnaligned<ushort>(wb + DOffset));
-            acc = Vector256.FusedMultiplyAdd(Vector256.Create(d), Vector256.ConvertToSingle(lanes), acc);
+            acc = Step(acc, F16.ToSingleFast(Unsafe.ReadUnaligned<ushort>(wb + DOffset)), xb, lanes);
         }
         return Int8BlockDot.Sum(acc);
     }
@@ -327,8 +326,7 @@ internal static class Q6_K
         {
             UnpackHalf(wb, h, groupScales, out var q0, out var q1, out var q2, out var q3, out var s0, out var s1, out var s2, out var s3);
             sbyte* yh = y + 128 * h;
-            acc += QuarterLanes(q0, Vector256.Load(yh), s0) + QuarterLanes(q1, Vector256.Load(yh + 32), s1)
-                + QuarterLanes(q2, Vector256.Load(yh + 64), s2) + QuarterLanes(q3, Vector256.Load(yh + 96), s3);
+            acc += Quarters(q0, q1, q2, q3, s0, s1, s2, s3, yh);
         }
         return acc;
     }
@@ -366,10 +364,10 @@ internal static class Q6_K
                 l3 += Quarters(q0, q1, q2, q3, s0, s1, s2, s3, (sbyte*)(x3 + yo));
             }
             float d = F16.ToSingleFast(Unsafe.ReadUnaligned<ushort>(wb + DOffset));
-            acc0 = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.ReadUnaligned<float>(x0) * d), Vector256.ConvertToSingle(l0), acc0);
-            acc1 = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.ReadUnaligned<float>(x1) * d), Vector256.ConvertToSingle(l1), acc1);
-            acc2 = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.ReadUnaligned<float>(x2) * d), Vector256.ConvertToSingle(l2), acc2);
-            acc3 = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.ReadUnaligned<float>(x3) * d), Vector256.ConvertToSingle(l3), acc3);
+            acc0 = Step(acc0, d, x0, l0);
+            acc1 = Step(acc1, d, x1, l1);
+            acc2 = Step(acc2, d, x2, l2);
+            acc3 = Step(acc3, d, x3, l3);
         }
         y[0] = Int8BlockDot.Sum(acc0);
         y[yStride] = Int8BlockDot.Sum(acc1);
@@ -377,6 +375,12 @@ internal static class Q6_K
         y[3 * yStride] = Int8BlockDot.Sum(acc3);
     }
 
+    /// <summary>One super-block's float step of <see cref="Dot"/> (and of each token of <see cref="Dot4"/>): <c>acc_l = fma(y_d·d, S_l, acc_l)</c>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe Vector256<float> Step(Vector256<float> acc, float d, byte* xb, Vector256<int> lanes) =>
+        Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.ReadUnaligned<float>(xb) * d), Vector256.ConvertToSingle(lanes), acc);
+
+    /// <summary>The lanes of one half's four quarters against the half's 128 activation quants at <paramref name="y"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static unsafe Vector256<int> Quarters(Vector256<byte> q0, Vector256<byte> q1, Vector256<byte> q2, Vector256<byte> q3,
         Vector256<short> s0, Vector256<short> s1, Vector256<short> s2, Vector256<short> s3, sbyte* y) =>

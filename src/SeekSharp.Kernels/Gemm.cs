@@ -94,14 +94,6 @@ public static partial class Gemm
             return;
         }
 
-        // AVX-512 machines run the Vector256 tile as well: a 512-bit tile is not written yet (this code is tuned on
-        // AVX2 machines, where Vector512 is emulated in software and would be slower).
-        var (mr, nr) = tile switch
-        {
-            GemmTileKind.Vector256 => (GemmMicroKernel.MR256, GemmMicroKernel.NR256),
-            GemmTileKind.Vector128 => (GemmMicroKernel.MR128, GemmMicroKernel.NR128),
-            _ => (GemmMicroKernel.MRScalar, GemmMicroKernel.NRScalar),
-        };
         int threads = pool is not null && (long)m * k * n >= ParallelThreshold ? pool.ThreadCount : 1;
         if (m <= GemmFewRows.MaxRows)
         {
@@ -116,6 +108,47 @@ public static partial class Gemm
             return;
         }
 
+        fixed (float* pa = a)
+        fixed (float* pb = b)
+        fixed (float* pc = c)
+        {
+            var pack = new PackBlockOfB { B = pb, K = k, N = n, TransposeB = transposeB };
+            Blocked(pa, ref pack, pc, m, k, n, transposeA, accumulate, tile, pool, threads);
+        }
+    }
+
+    /// <summary>
+    /// <c>C[m, n] = A[m, k] · Wᵀ</c> for a weight matrix W stored [n, k] row-major in <paramref name="type"/> (rows of
+    /// <c>RowBytes(type, k)</c> bytes): each k block of W is decoded to float as it is packed, so the whole matrix is
+    /// never held in float. Every product and sum is in float, as in <see cref="Multiply(ReadOnlySpan{float},
+    /// ReadOnlySpan{float}, Span{float}, int, int, int, bool, bool, bool, WorkerPool?)"/>.
+    /// </summary>
+    /// <remarks>k must be a whole number of the type's blocks, and KC of them, so that no k block splits a quant block.</remarks>
+    internal static unsafe void MultiplyByWeights(float* a, GgmlType type, byte* w, float* c, int m, int k, int n,
+        GemmTileKind tile, WorkerPool? pool)
+    {
+        Debug.Assert(KC % TensorTypes.BlockSize(type) == 0 && k % TensorTypes.BlockSize(type) == 0);
+        if (m == 0 || n == 0 || k == 0)
+        {
+            new Span<float>(c, m * n).Clear();
+            return;
+        }
+        int threads = pool is not null && (long)m * k * n >= ParallelThreshold ? pool.ThreadCount : 1;
+        var pack = new PackBlockOfB { K = k, N = n, TransposeB = true, WeightType = type, Weights = w, WeightRowBytes = TensorTypes.RowBytes(type, k) };
+        Blocked(a, ref pack, c, m, k, n, transposeA: false, accumulate: false, tile, pool, threads);
+    }
+
+    private static unsafe void Blocked(float* pa, ref PackBlockOfB pack, float* pc, int m, int k, int n,
+        bool transposeA, bool accumulate, GemmTileKind tile, WorkerPool? pool, int threads)
+    {
+        // AVX-512 machines run the Vector256 tile as well: a 512-bit tile is not written yet (this code is tuned on
+        // AVX2 machines, where Vector512 is emulated in software and would be slower).
+        var (mr, nr) = tile switch
+        {
+            GemmTileKind.Vector256 => (GemmMicroKernel.MR256, GemmMicroKernel.NR256),
+            GemmTileKind.Vector128 => (GemmMicroKernel.MR128, GemmMicroKernel.NR128),
+            _ => (GemmMicroKernel.MRScalar, GemmMicroKernel.NRScalar),
+        };
         // Enough A blocks that every thread gets about four work items (items are claimed dynamically, so a core slowed
         // by other load takes fewer), but no block taller than MC nor, when m allows, shorter than MinMC.
         int blocks = Math.Max(CeilDiv(m, MC), Math.Min(4 * threads, CeilDiv(m, MinMC)));
@@ -125,59 +158,52 @@ public static partial class Gemm
         int kcMax = Math.Min(k, KC), ncMax = Math.Min(n, NC);
         float* packedB = GemmScratch.PackedB((long)kcMax * CeilDiv(ncMax, nr) * nr);
 
-        fixed (float* pa = a)
-        fixed (float* pb = b)
-        fixed (float* pc = c)
+        pack.Nr = nr;
+        pack.Packed = packedB;
+        var tiles = new TileBlocks
         {
-            var pack = new PackBlockOfB
+            A = pa, C = pc, M = m, K = k, N = n, TransposeA = transposeA, Mr = mr, Nr = nr, Mc = mc,
+            PackedB = packedB,
+            Kernel = tile switch
             {
-                B = pb, K = k, N = n, TransposeB = transposeB, Nr = nr, Packed = packedB,
-            };
-            var tiles = new TileBlocks
+                GemmTileKind.Vector256 => &GemmMicroKernel.Tile6x16,
+                GemmTileKind.Vector128 => &GemmMicroKernel.Tile6x8,
+                _ => &GemmMicroKernel.Tile4x4,
+            },
+        };
+        for (int jc = 0; jc < n; jc += NC)
+        {
+            int nc = Math.Min(NC, n - jc);
+            int panels = CeilDiv(nc, nr);
+            // Split the columns too when there are fewer A blocks than the threads need items.
+            int parts = Math.Min(panels, CeilDiv(4 * threads, mBlocks));
+            for (int p0 = 0; p0 < k; p0 += KC)
             {
-                A = pa, C = pc, M = m, K = k, N = n, TransposeA = transposeA, Mr = mr, Nr = nr, Mc = mc,
-                PackedB = packedB,
-                Kernel = tile switch
-                {
-                    GemmTileKind.Vector256 => &GemmMicroKernel.Tile6x16,
-                    GemmTileKind.Vector128 => &GemmMicroKernel.Tile6x8,
-                    _ => &GemmMicroKernel.Tile4x4,
-                },
-            };
-            for (int jc = 0; jc < n; jc += NC)
-            {
-                int nc = Math.Min(NC, n - jc);
-                int panels = CeilDiv(nc, nr);
-                // Split the columns too when there are fewer A blocks than the threads need items.
-                int parts = Math.Min(panels, CeilDiv(4 * threads, mBlocks));
-                for (int p0 = 0; p0 < k; p0 += KC)
-                {
-                    int kc = Math.Min(KC, k - p0);
-                    pack.P0 = p0; pack.Kc = kc; pack.J0 = jc; pack.Nc = nc;
-                    pack.PanelsPerItem = CeilDiv(panels, Math.Min(panels, 2 * threads));
-                    int packItems = CeilDiv(panels, pack.PanelsPerItem);
+                int kc = Math.Min(KC, k - p0);
+                pack.P0 = p0; pack.Kc = kc; pack.J0 = jc; pack.Nc = nc;
+                pack.PanelsPerItem = CeilDiv(panels, Math.Min(panels, 2 * threads));
+                int packItems = CeilDiv(panels, pack.PanelsPerItem);
 
-                    tiles.P0 = p0; tiles.Kc = kc; tiles.J0 = jc; tiles.Nc = nc;
-                    tiles.Add = accumulate || p0 > 0;
-                    tiles.Parts = parts;
-                    tiles.PanelsPerPart = CeilDiv(panels, parts);
-                    int tileItems = mBlocks * parts;
+                tiles.P0 = p0; tiles.Kc = kc; tiles.J0 = jc; tiles.Nc = nc;
+                tiles.Add = accumulate || p0 > 0;
+                tiles.Parts = parts;
+                tiles.PanelsPerPart = CeilDiv(panels, parts);
+                int tileItems = mBlocks * parts;
 
-                    if (threads > 1)
+                if (threads > 1)
+                {
+                    pool!.For(packItems, ref pack);
+                    pool.For(tileItems, ref tiles);
+                }
+                else
+                {
+                    for (int i = 0; i < packItems; i++)
                     {
-                        pool!.For(packItems, ref pack);
-                        pool.For(tileItems, ref tiles);
+                        pack.Run(i);
                     }
-                    else
+                    for (int i = 0; i < tileItems; i++)
                     {
-                        for (int i = 0; i < packItems; i++)
-                        {
-                            pack.Run(i);
-                        }
-                        for (int i = 0; i < tileItems; i++)
-                        {
-                            tiles.Run(i);
-                        }
+                        tiles.Run(i);
                     }
                 }
             }
@@ -189,9 +215,12 @@ public static partial class Gemm
     /// <summary>Packs a run of B micro-panels of the current block per work item.</summary>
     private unsafe struct PackBlockOfB : IParallelWork
     {
-        public float* B;                 // [K, N], or [N, K] when TransposeB
+        public float* B;                 // [K, N], or [N, K] when TransposeB; unused when Weights is set
         public int K, N, Nr;
         public bool TransposeB;
+        public byte* Weights;            // [N, WeightRowBytes] in WeightType: B = the decoded rows, transposed
+        public GgmlType WeightType;
+        public long WeightRowBytes;
         public int P0, Kc, J0, Nc, PanelsPerItem;
         public float* Packed;            // [ceil(Nc / Nr)][Kc, Nr]
 
@@ -199,7 +228,14 @@ public static partial class Gemm
         {
             int panels = CeilDiv(Nc, Nr);
             int q0 = index * PanelsPerItem, q1 = Math.Min(panels, q0 + PanelsPerItem);
-            GemmPacking.PackB(B, K, N, TransposeB, P0, Kc, J0, Nc, Nr, q0, q1, Packed);
+            if (Weights != null)
+            {
+                GemmPacking.PackWeightRows(WeightType, Weights, WeightRowBytes, P0, Kc, J0, Nc, Nr, q0, q1, Packed);
+            }
+            else
+            {
+                GemmPacking.PackB(B, K, N, TransposeB, P0, Kc, J0, Nc, Nr, q0, q1, Packed);
+            }
         }
     }
 

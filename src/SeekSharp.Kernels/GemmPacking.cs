@@ -2,6 +2,8 @@ using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using SeekSharp.Kernels.Quants;
+using SeekSharp.Kernels.Simd;
 
 namespace SeekSharp.Kernels;
 
@@ -162,6 +164,38 @@ internal static unsafe class GemmPacking
                     }
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// Packs micro-panels <paramref name="panel0"/>.. <paramref name="panel1"/> (exclusive) of Wᵀ[p0..p0+kc,
+    /// j0..j0+nc] for a weight matrix W stored [n, k] in <paramref name="type"/>: each panel's nr rows are decoded to
+    /// float (exactly, as <see cref="TensorTypes.Dequantize"/> does) into a small buffer, then packed as a transposed
+    /// float B. p0 must start a quant block.
+    /// </summary>
+    public static void PackWeightRows(GgmlType type, byte* w, long rowBytes, int p0, int kc, int j0, int nc, int nr,
+        int panel0, int panel1, float* dst)
+    {
+        Debug.Assert(kc <= Gemm.KC && nr <= GemmMicroKernel.NR256 && p0 % TensorTypes.BlockSize(type) == 0);
+        float* rows = stackalloc float[GemmMicroKernel.NR256 * Gemm.KC];   // [cols, kc]: the panel's rows, decoded
+        long offset = p0 / TensorTypes.BlockSize(type) * (long)TensorTypes.BlockBytes(type);
+        int bytes = (int)TensorTypes.RowBytes(type, kc);
+        for (int q = panel0; q < panel1; q++)
+        {
+            int jr = q * nr, cols = Math.Min(nr, nc - jr);
+            for (int c = 0; c < cols; c++)
+            {
+                byte* src = w + (j0 + jr + c) * rowBytes + offset;
+                if (type == GgmlType.Q8_0)
+                {
+                    Q8_0.Decode(src, rows + c * kc, kc / Q8_0.BlockSize, SimdCapabilities.Best);
+                }
+                else
+                {
+                    TensorTypes.Dequantize(type, new ReadOnlySpan<byte>(src, bytes), new Span<float>(rows + c * kc, kc));
+                }
+            }
+            PackB(rows, kc, cols, transposeB: true, 0, kc, 0, cols, nr, 0, 1, dst + (long)q * kc * nr);
         }
     }
 

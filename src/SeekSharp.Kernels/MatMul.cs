@@ -16,6 +16,10 @@ namespace SeekSharp.Kernels;
 /// quantized to Q8_0 (x86 CPU backend rounding) and an exact integer dot per 32-block scaled by d_w·d_x.
 /// Rows are split across the threads of a <see cref="WorkerPool"/> (<see cref="WorkerPool.Shared"/> unless one is
 /// given); the result does not depend on the split.
+/// Batches of <see cref="GemmMinTokens"/> tokens or more (prompt processing) take a float GEMM instead, except for
+/// Q4_K and Q6_K: the weights are decoded block by block as the GEMM packs them and multiplied with the converted
+/// activation decoded back to float, so each output is the same sum of the same products, rounded in another order
+/// (within float summation error of the dot, as llama.cpp's batched paths are of its vector dots).
 /// </remarks>
 public static class MatMul
 {
@@ -25,6 +29,12 @@ public static class MatMul
     // Converting the activation costs about one pass over it, tiny next to the product; it only pays to share it
     // across threads (one more barrier, costly on a loaded machine) for very large batches.
     private const long ParallelConvertThreshold = 1L << 22;
+
+    // From this many tokens a batch runs as a float GEMM on weights decoded as they are packed (see Gemm): decoding
+    // each weight once per batch costs little next to the n multiply-adds it feeds, and the register-tiled float
+    // kernel outruns the per-row integer and half dots. Smaller batches (decoding, small server batches) keep the
+    // dots, whose results are bit for bit those of a single token.
+    internal const int GemmMinTokens = 48;
 
     /// <summary><c>y[r] = Σ_c W[r, c] · x[c]</c>.</summary>
     /// <param name="type">Weight type.</param>
@@ -78,11 +88,18 @@ public static class MatMul
         long macs = (long)rows * cols * n;
         int threads = pool?.ThreadCount ?? 1;
         bool parallel = pool is not null && threads > 1 && macs >= ParallelThreshold;
+        bool gemm = n >= GemmMinTokens && PrefersGemm(type);
+        bool decode = gemm && ActivationIsQuantized(type);
+        float[] decoded = decode ? DecodedScratch((long)n * cols) : [];
         fixed (float* px = x)
         fixed (byte* pa = activation)
+        fixed (float* pd = decoded)
         fixed (float* py = y)
         {
-            var convert = new ActivationRows { Type = type, X = px, A = pa, Cols = cols, ActStride = actStride, N = n, Tier = tier };
+            var convert = new ActivationRows
+            {
+                Type = type, X = px, A = pa, Cols = cols, ActStride = actStride, N = n, Tier = tier, Decoded = decode ? pd : null,
+            };
             if (parallel && n * (long)cols >= ParallelConvertThreshold)
             {
                 // Each token row converts on its own (blocks never straddle rows), so the split cannot change a bit.
@@ -93,6 +110,14 @@ public static class MatMul
             {
                 convert.ChunkRows = n;
                 convert.Run(0);
+            }
+            if (gemm)
+            {
+                // The weights go through the float GEMM, decoded block by block; the activation it multiplies holds the
+                // values the integer or half dot would see (quantized, or rounded to half, then decoded).
+                float* a = decode ? pd : (float*)pa;
+                Gemm.MultiplyByWeights(a, type, w, py, n, cols, rows, GemmTiles.For(tier), parallel ? pool : null);
+                return;
             }
             long rowBytes = TensorTypes.RowBytes(type, cols);
             int tokenMicro = TokenMicroBlock(type, actStride);
@@ -156,12 +181,17 @@ public static class MatMul
         public int Cols, N, ChunkRows;
         public long ActStride;
         public SimdTier Tier;
+        public float* Decoded;   // [N, Cols] the quantized activation decoded back to float, for the GEMM path; or null
 
         public void Run(int chunk)
         {
             int i0 = chunk * ChunkRows, i1 = Math.Min(N, i0 + ChunkRows);
             // Every vec_dot_type layout packs whole blocks with no row padding, so a run of rows converts as one span.
             ConvertActivation(Type, X + (long)i0 * Cols, A + i0 * ActStride, (i1 - i0) * Cols, Tier);
+            if (Decoded != null)
+            {
+                DecodeActivation(Type, A + i0 * ActStride, Decoded + (long)i0 * Cols, (i1 - i0) * Cols, Tier);
+            }
         }
     }
 
@@ -221,6 +251,17 @@ public static class MatMul
     }
 
     [ThreadStatic] private static byte[]? t_activation;
+    [ThreadStatic] private static float[]? t_decoded;
+
+    private static float[] DecodedScratch(long floats)
+    {
+        float[]? buffer = t_decoded;
+        if (buffer is null || buffer.Length < floats)
+        {
+            buffer = t_decoded = GC.AllocateUninitializedArray<float>(checked((int)floats));
+        }
+        return buffer;
+    }
 
     /// <summary>A per-thread buffer for the converted activation, grown on demand and then reused: no allocation per call.</summary>
     private static byte[] ActivationScratch(long bytes)
@@ -296,6 +337,26 @@ public static class MatMul
                 throw TensorTypes.Unsupported(type);
         }
     }
+
+    private static bool ActivationIsQuantized(GgmlType type) =>
+        type is GgmlType.Q8_0 or GgmlType.Q4_0 or GgmlType.Q4_K or GgmlType.Q5_K or GgmlType.Q6_K;
+
+    /// <summary>The vec_dot_type blocks back to float: <c>d · q</c> per value, each one rounding, as dequantize_row does.</summary>
+    private static unsafe void DecodeActivation(GgmlType type, byte* src, float* dst, int count, SimdTier tier)
+    {
+        if (type is GgmlType.Q8_0 or GgmlType.Q4_0)
+        {
+            Q8_0.Decode(src, dst, count / Q8_0.BlockSize, tier);
+        }
+        else
+        {
+            Q8_K.Dequantize(new ReadOnlySpan<byte>(src, count / Q8_K.BlockSize * Q8_K.BlockBytes), new Span<float>(dst, count));
+        }
+    }
+
+    // Q4_K and Q6_K keep their integer dots at every batch size: those run as fast as the float GEMM on decoded
+    // weights (their decoding costs more), and they give llama.cpp's bits.
+    private static bool PrefersGemm(GgmlType type) => type is not (GgmlType.Q4_K or GgmlType.Q6_K);
 
     private static bool HasDot4(GgmlType type) => type is GgmlType.F16 or GgmlType.Q8_0 or GgmlType.Q4_0 or GgmlType.Q4_K or GgmlType.Q6_K;
 

@@ -140,6 +140,32 @@ internal static class Q8_0
     }
 
     /// <summary>
+    /// Decodes <paramref name="blocks"/> whole blocks to float, eight values per vector step: each value is
+    /// <c>qs[j] * d</c> with one rounding, so every tier gives <see cref="Dequantize"/>'s bits.
+    /// </summary>
+    public static unsafe void Decode(byte* src, float* dst, int blocks, SimdTier tier)
+    {
+        if (tier == SimdTier.Scalar)
+        {
+            Dequantize(new ReadOnlySpan<byte>(src, blocks * BlockBytes), new Span<float>(dst, blocks * BlockSize));
+            return;
+        }
+        for (int b = 0; b < blocks; b++)
+        {
+            byte* block = src + (long)b * BlockBytes;
+            float* o = dst + (long)b * BlockSize;
+            Vector256<float> d = Vector256.Create(XScale(block));
+            (Vector256<short> lo, Vector256<short> hi) = Vector256.Widen(Quants(block));
+            (Vector256<int> q0, Vector256<int> q1) = Vector256.Widen(lo);
+            (Vector256<int> q2, Vector256<int> q3) = Vector256.Widen(hi);
+            Vector256.Store(Vector256.ConvertToSingle(q0) * d, o);
+            Vector256.Store(Vector256.ConvertToSingle(q1) * d, o + 8);
+            Vector256.Store(Vector256.ConvertToSingle(q2) * d, o + 16);
+            Vector256.Store(Vector256.ConvertToSingle(q3) * d, o + 24);
+        }
+    }
+
+    /// <summary>
     /// Q8_0 row · Q8_0 activation over <paramref name="blocks"/> blocks: <c>Σ_b d_w·d_x · Σ_j w.qs[j]·x.qs[j]</c>,
     /// accumulated in the eight float lanes of <see cref="Int8BlockDot"/> (llama.cpp's AVX2 order). Every tier gives
     /// the same bits; the Vector512 tier runs the 256-bit code, since a 512-bit accumulator would pair the lanes

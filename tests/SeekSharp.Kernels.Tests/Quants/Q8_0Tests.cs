@@ -76,6 +76,28 @@ public class Q8_0Tests
         Assert.All(y[2..31], v => Assert.Equal(0f, v));
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(2)]
+    public unsafe void DecodeGivesDequantizesBitsAtEveryTier(int tier)
+    {
+        foreach (int blocks in TestData.BlockCounts)
+        {
+            float[] x = TestData.Random(blocks * 32, 40 + blocks, 100f);
+            byte[] q = new byte[blocks * 34];
+            TensorTypes.Quantize(GgmlType.Q8_0, x, q);
+            float[] expected = new float[x.Length], actual = new float[x.Length];
+            TensorTypes.Dequantize(GgmlType.Q8_0, q, expected);
+            fixed (byte* pq = q)
+            fixed (float* pa = actual)
+            {
+                Q8_0.Decode(pq, pa, blocks, (SimdTier)tier);
+            }
+            Assert.Equal(expected.Select(BitConverter.SingleToInt32Bits), actual.Select(BitConverter.SingleToInt32Bits));
+        }
+    }
+
     [Fact]
     public void ZeroBlockHasZeroScaleAndQuants()
     {

@@ -50,24 +50,31 @@ public class BatchTests
         AssertClose(expected, context.Logits(0));
     }
 
-    [Fact]
-    public void InterleavedSequencesInOneBatchMatchEachAlone()
+    // 32 tokens in all: the batch's matrix products take the per-row dots, bit for bit those of each sequence alone, so
+    // only attention's order differs. 50 tokens: they take the GEMM (MatMul.GemmMinTokens), whose sums round in another
+    // order than the 13 to 20-token solo prompts' dots; over two layers of this random model that moved logits (up to
+    // 3.4 in size) by at most 5.8e-5 when measured, and a batching bug moves them by far more.
+    [Theory]
+    [InlineData(12, 9, 11, 1e-5f)]
+    [InlineData(20, 13, 17, 2e-4f)]
+    public void InterleavedSequencesInOneBatchMatchEachAlone(int lengthA, int lengthB, int lengthC, float tolerance)
     {
         using var model = Model.Load(TinyModelBuilder.GetOrBuild(Tiny));
-        int[] a = Tokens(20, 2), b = Tokens(13, 3), c = Tokens(17, 4);
+        int[] a = Tokens(lengthA, 2), b = Tokens(lengthB, 3), c = Tokens(lengthC, 4);
+        Assert.True(lengthA > lengthC && lengthC > lengthB);
         using var context = model.CreateContext(new ContextOptions { ContextLength = 64, Sequences = 3, BatchSize = 64 });
         var batch = new Batch(64);
         // Round-robin one token of each sequence at a time, logits only at each sequence's last token.
         int[][] seqs = [a, b, c];
-        for (int i = 0; i < 20; i++)
+        for (int i = 0; i < lengthA; i++)
             for (int s = 0; s < 3; s++)
                 if (i < seqs[s].Length)
                     batch.Add(seqs[s][i], i, s, wantLogits: i == seqs[s].Length - 1);
         context.Decode(batch);
-        // Outputs come in batch order: b ends first (i = 12), then c (16), then a (19).
-        AssertClose(SoloLogits(model, b), context.Logits(0));
-        AssertClose(SoloLogits(model, c), context.Logits(1));
-        AssertClose(SoloLogits(model, a), context.Logits(2));
+        // Outputs come in batch order: b ends first, then c, then a.
+        AssertClose(SoloLogits(model, b), context.Logits(0), tolerance);
+        AssertClose(SoloLogits(model, c), context.Logits(1), tolerance);
+        AssertClose(SoloLogits(model, a), context.Logits(2), tolerance);
     }
 
     [Fact]

@@ -135,6 +135,7 @@ internal static class F16
             Vector512<float> acc0 = Vector512<float>.Zero, acc1 = Vector512<float>.Zero;
             for (; i <= n - 32; i += 32)
             {
+                StreamPrefetch.Ahead((byte*)(w + i));
                 var (lo, hi) = Vector512.Widen(Vector512.Load(w + i));
                 acc0 = Vector512.FusedMultiplyAdd(Widen(lo), Vector512.Load(x + i), acc0);
                 acc1 = Vector512.FusedMultiplyAdd(Widen(hi), Vector512.Load(x + i + 16), acc1);
@@ -186,6 +187,7 @@ internal static class F16
         int j = i;
         for (; j <= n - 16; j += 16)
         {
+            StreamPrefetch.Ahead((byte*)(w + j));
             top = Avx2.Max(top, Vector256.Load(w + j) << 1);
             Vector256<float> lo = ((Avx2.ConvertToVector256Int32((short*)(w + j)) << 13) & keep).AsSingle() * rebias;
             Vector256<float> hi = ((Avx2.ConvertToVector256Int32((short*)(w + j + 8)) << 13) & keep).AsSingle() * rebias;

@@ -297,6 +297,9 @@ internal static class Q4_K
         {
             byte* wb = w + (long)b * BlockBytes;
             byte* xb = x + (long)b * Q8_K.BlockBytes;
+            StreamPrefetch.Ahead(wb);
+            StreamPrefetch.Ahead(wb + 64);
+            StreamPrefetch.Ahead(wb + 128);
             var (scales, mins) = UnpackScaleMinsWords(wb + ScalesOffset);
             byte* q = wb + QsOffset;
             sbyte* y = (sbyte*)(xb + Q8_K.QsOffset);

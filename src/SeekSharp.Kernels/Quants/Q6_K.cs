@@ -213,6 +213,10 @@ internal static class Q6_K
         {
             byte* wb = w + (long)b * BlockBytes;
             byte* xb = x + (long)b * Q8_K.BlockBytes;
+            StreamPrefetch.Ahead(wb);
+            StreamPrefetch.Ahead(wb + 64);
+            StreamPrefetch.Ahead(wb + 128);
+            StreamPrefetch.Ahead(wb + 192);
             Vector256<int> lanes = Avx2.IsSupported ? Lanes256(wb, (sbyte*)(xb + Q8_K.QsOffset)) : LanesPortable(wb, (sbyte*)(xb + Q8_K.QsOffset));
             acc = Step(acc, F16.ToSingleFast(Unsafe.ReadUnaligned<ushort>(wb + DOffset)), xb, lanes);
         }

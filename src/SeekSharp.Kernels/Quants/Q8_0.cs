@@ -181,6 +181,7 @@ internal static class Q8_0
         for (int b = 0; b < blocks; b++)
         {
             byte* wb = w + b * BlockBytes, xb = x + b * BlockBytes;
+            StreamPrefetch.Ahead(wb);
             acc = Int8BlockDot.Accumulate(acc, Scale(wb, xb), Int8BlockDot.Partials(Quants(wb), Quants(xb)));
         }
         return Int8BlockDot.Sum(acc);

@@ -7,7 +7,8 @@ namespace SeekSharp.Kernels;
 /// <summary>
 /// Single-precision matrix products for training: <c>C = op(A) · op(B)</c> (or <c>C += ...</c>) on row-major
 /// float matrices, where op is the identity or the transpose. Forward passes use <c>A · Bᵀ</c> (activations times
-/// weights stored [out, in]), and backward passes the other two forms.
+/// weights stored [out, in]), and backward passes the other two forms. Inference's prompt batches use the same blocked
+/// product on quantized weights (<see cref="MultiplyByWeights"/>, called by <see cref="MatMul"/>).
 /// </summary>
 /// <remarks>
 /// The product runs in parallel over tiles of C (on <see cref="WorkerPool.Shared"/> unless a pool is given; small
@@ -123,7 +124,8 @@ public static partial class Gemm
     /// never held in float. Every product and sum is in float, as in <see cref="Multiply(ReadOnlySpan{float},
     /// ReadOnlySpan{float}, Span{float}, int, int, int, bool, bool, bool, WorkerPool?)"/>.
     /// </summary>
-    /// <remarks>k must be a whole number of the type's blocks, and KC of them, so that no k block splits a quant block.</remarks>
+    /// <remarks>k must be a whole number of the type's blocks. KC is a whole number of every type's blocks (32 or 256
+    /// values), so no k block splits a quant block.</remarks>
     internal static unsafe void MultiplyByWeights(float* a, GgmlType type, byte* w, float* c, int m, int k, int n,
         GemmTileKind tile, WorkerPool? pool)
     {

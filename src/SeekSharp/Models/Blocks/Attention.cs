@@ -42,10 +42,21 @@ internal static unsafe class Attention
         }
     }
 
-    /// <summary>output[T, H · Dh] = softmax(q · kᵀ / √Dh) · v for every token and head, (token, head) pairs spread over the pool.</summary>
+    /// <summary>
+    /// output[T, H · Dh] = softmax(q · kᵀ / √Dh) · v for every token and head. A work item is one token and some of the
+    /// query heads that share a KV head, so each cached key and value row is read (and, in an F16 cache, widened) once
+    /// for several heads (see <see cref="AttentionKernels"/>). An item takes fewer than the whole group only when there
+    /// are too few tokens to keep every thread busy (decoding); a head's arithmetic is the same whatever item it is in.
+    /// </summary>
     public static void Compute(KvCache cache, int layer, Batch batch, ReadOnlySpan<float> q, Span<float> output,
                                int nHead, int nHeadKv, int headDim, WorkerPool pool)
     {
+        int group = nHead / nHeadKv;
+        int heads = group;
+        while (heads > 1 && (long)batch.Count * nHead / heads < 2L * pool.ThreadCount)
+        {
+            heads = LargestDivisorBelow(group, heads);
+        }
         fixed (float* qp = q, op = output)
         fixed (int* seqs = batch.Sequences, positions = batch.Positions)
         {
@@ -55,13 +66,23 @@ internal static unsafe class Attention
                 SequenceStride = (long)cache.ContextLength * cache.KvDim, KvDim = cache.KvDim,
                 Half = cache.ElementType == GgmlType.F16,
                 Q = qp, Output = op, Sequences = seqs, Positions = positions,
-                NHead = nHead, Group = nHead / nHeadKv, HeadDim = headDim, Scale = 1f / MathF.Sqrt(headDim),
+                NHead = nHead, Group = group, HeadsPerItem = heads, HeadDim = headDim, Scale = 1f / MathF.Sqrt(headDim),
             };
-            pool.For(batch.Count * nHead, ref work);
+            pool.For(batch.Count * (nHead / heads), ref work);
         }
     }
 
-    /// <summary>One (token, head) pair: online softmax over positions 0..pos of the token's sequence.</summary>
+    private static int LargestDivisorBelow(int n, int below)
+    {
+        int d = below - 1;
+        while (n % d != 0)
+        {
+            d--;
+        }
+        return d;
+    }
+
+    /// <summary>One token and <see cref="HeadsPerItem"/> query heads of one KV head: online softmax over positions 0..pos of the token's sequence.</summary>
     private struct HeadWork : IParallelWork
     {
         public byte* Keys, Values;   // layer's [nSeq][ctx][Hkv · Dh], F16 or F32
@@ -70,57 +91,58 @@ internal static unsafe class Attention
         public bool Half;
         public float* Q, Output;     // [T, H · Dh]
         public int* Sequences, Positions;
-        public int NHead, Group, HeadDim;
+        public int NHead, Group, HeadsPerItem, HeadDim;
         public float Scale;
 
         public void Run(int item)
         {
-            int t = item / NHead, h = item % NHead;
+            int itemsPerToken = NHead / HeadsPerItem;
+            int t = item / itemsPerToken, h0 = item % itemsPerToken * HeadsPerItem;   // first query head of the item
             int seq = Sequences[t], length = Positions[t] + 1;
             int elementBytes = Half ? sizeof(ushort) : sizeof(float);
-            long first = seq * SequenceStride + h / Group * HeadDim; // element offset of position 0, this KV head
-            var query = new ReadOnlySpan<float>(Q + (long)t * NHead * HeadDim + h * HeadDim, HeadDim);
-            var o = new Span<float>(Output + (long)t * NHead * HeadDim + h * HeadDim, HeadDim);
+            long first = seq * SequenceStride + h0 / Group * HeadDim;   // element offset of position 0, this KV head
+            float* q = Q + (long)t * NHead * HeadDim + h0 * HeadDim;     // the item's heads are adjacent: [heads, Dh]
+            float* o = Output + (long)t * NHead * HeadDim + h0 * HeadDim;
+            int heads = HeadsPerItem;
 
-            Span<float> scores = stackalloc float[BlockPositions];
-            o.Clear();
-            float max = float.NegativeInfinity;
-            double sum = 0.0;
+            float* scores = stackalloc float[heads * BlockPositions];    // [heads, block]
+            float* max = stackalloc float[heads];
+            double* sum = stackalloc double[heads];
+            new Span<float>(o, heads * HeadDim).Clear();
+            for (int h = 0; h < heads; h++)
+            {
+                max[h] = float.NegativeInfinity;
+                sum[h] = 0.0;
+            }
             for (int j0 = 0; j0 < length; j0 += BlockPositions)
             {
                 int nb = Math.Min(BlockPositions, length - j0);
-                Span<float> s = scores[..nb];
-                for (int j = 0; j < nb; j++)
+                long row = (first + (long)j0 * KvDim) * elementBytes;
+                AttentionKernels.Scores(Keys + row, Half, KvDim, nb, q, heads, HeadDim, Scale, scores, BlockPositions);
+                for (int h = 0; h < heads; h++)
                 {
-                    byte* key = Keys + (first + (long)(j0 + j) * KvDim) * elementBytes;
-                    s[j] = (Half
-                        ? VectorOps.Dot(new ReadOnlySpan<Half>(key, HeadDim), query)
-                        : VectorOps.Dot(new ReadOnlySpan<float>(key, HeadDim), query)) * Scale;
-                }
-                float blockMax = TensorPrimitives.Max(s);
-                if (blockMax > max)
-                {
-                    if (sum != 0.0)
+                    var s = new Span<float>(scores + h * BlockPositions, nb);
+                    float blockMax = TensorPrimitives.Max(s);
+                    if (blockMax > max[h])
                     {
-                        float rescale = MathF.Exp(max - blockMax);
-                        sum *= rescale;
-                        VectorOps.ScaleInPlace(o, rescale);
+                        if (sum[h] != 0.0)
+                        {
+                            float rescale = MathF.Exp(max[h] - blockMax);
+                            sum[h] *= rescale;
+                            VectorOps.ScaleInPlace(new Span<float>(o + h * HeadDim, HeadDim), rescale);
+                        }
+                        max[h] = blockMax;
                     }
-                    max = blockMax;
+                    TensorPrimitives.Subtract(s, max[h], s);
+                    TensorPrimitives.Exp(s, s);
+                    sum[h] += TensorPrimitives.Sum(s);
                 }
-                TensorPrimitives.Subtract(s, max, s);
-                TensorPrimitives.Exp(s, s);
-                sum += TensorPrimitives.Sum(s);
-                for (int j = 0; j < nb; j++)
-                {
-                    byte* value = Values + (first + (long)(j0 + j) * KvDim) * elementBytes;
-                    if (Half)
-                        VectorOps.Axpy(s[j], new ReadOnlySpan<Half>(value, HeadDim), o);
-                    else
-                        VectorOps.Axpy(s[j], new ReadOnlySpan<float>(value, HeadDim), o);
-                }
+                AttentionKernels.AccumulateValues(Values + row, Half, KvDim, nb, scores, BlockPositions, heads, HeadDim, o);
             }
-            VectorOps.ScaleInPlace(o, (float)(1.0 / sum));
+            for (int h = 0; h < heads; h++)
+            {
+                VectorOps.ScaleInPlace(new Span<float>(o + h * HeadDim, HeadDim), (float)(1.0 / sum[h]));
+            }
         }
     }
 }

@@ -4,7 +4,7 @@ using SeekSharp.Kernels.Simd;
 namespace SeekSharp.Kernels.Tests;
 
 /// <summary>
-/// Batches of at least <see cref="MatMul.GemmMinTokens"/> tokens run as a float GEMM on weights decoded while they are
+/// Batches of at least <see cref="MatMul.GemmThreshold"/> tokens run as a float GEMM on weights decoded while they are
 /// packed. Each output must be the product of the decoded weight row and the activation exactly as the type's dot sees
 /// it (quantized to Q8_0 / Q8_K and decoded, or rounded to half / bfloat16), within the float summation bound; and it
 /// must not depend on the thread count.
@@ -29,7 +29,8 @@ public class MatMulGemmPathTests
     [InlineData(GgmlType.Q5_K, 768)]
     public unsafe void EqualsTheExactProductOfWhatTheDotSeesWithinTheSummationBound(GgmlType t, int cols)
     {
-        const int rows = 37, n = MatMul.GemmMinTokens + 5;   // rows not a multiple of the 16-wide tile
+        const int rows = 37;   // not a multiple of the 16-wide tile
+        int n = MatMul.GemmThreshold(t) + 5;
         float[] wf = TestData.Random(rows * cols, 90), x = TestData.Random(n * cols, 91, 3f);
         byte[] w = new byte[rows * TensorTypes.RowBytes(t, cols)];
         TensorTypes.Quantize(t, wf, w);
@@ -69,7 +70,8 @@ public class MatMulGemmPathTests
     [InlineData(GgmlType.Q5_K)]
     public unsafe void ResultDoesNotDependOnTheThreadCount(GgmlType t)
     {
-        const int rows = 70, cols = 1024, n = 100;
+        const int rows = 70, cols = 1024;
+        int n = MatMul.GemmThreshold(t) + 4;
         float[] wf = TestData.Random(rows * cols, 92), x = TestData.Random(n * cols, 93);
         byte[] w = new byte[rows * TensorTypes.RowBytes(t, cols)];
         TensorTypes.Quantize(t, wf, w);

@@ -3,7 +3,7 @@ using SeekSharp.Kernels.Simd;
 namespace SeekSharp.Kernels.Tests;
 
 /// <summary>
-/// Batches below <see cref="MatMul.GemmMinTokens"/> tokens (and Q4_K / Q6_K batches of any size) tile rows and tokens
+/// Batches below <see cref="MatMul.GemmThreshold"/> tokens (and Q4_K / Q6_K batches of any size) tile rows and tokens
 /// for cache reuse and convert activations in parallel; every output must still be bit-identical to the single-token
 /// dot of the same weight row and activation row. Larger batches take the GEMM path (MatMulGemmPathTests).
 /// </summary>
@@ -25,7 +25,7 @@ public class MatMulTilingTests
     public unsafe void BatchEqualsTokenByTokenBitForBit(GgmlType t, int cols)
     {
         const int rows = 53, n = 21;   // neither a multiple of any tile size
-        Assert.True(n < MatMul.GemmMinTokens);
+        Assert.True(n < MatMul.GemmThreshold(t));
         float[] wf = TestData.Random(rows * cols, 80), x = TestData.Random(n * cols, 81, 2f);
         byte[] w = new byte[rows * TensorTypes.RowBytes(t, cols)];
         TensorTypes.Quantize(t, wf, w);

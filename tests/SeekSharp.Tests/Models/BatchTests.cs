@@ -50,8 +50,8 @@ public class BatchTests
         AssertClose(expected, context.Logits(0));
     }
 
-    // 32 tokens in all: the batch's matrix products take the per-row dots, bit for bit those of each sequence alone, so
-    // only attention's order differs. 50 tokens: they take the GEMM (MatMul.GemmMinTokens), whose sums round in another
+    // 32 tokens in all: the batch's matrix products take the per-row dots, bit for bit those of each sequence alone.
+    // 50 tokens: they take the GEMM (MatMul.GemmThreshold of F32), whose sums round in another
     // order than the 13 to 20-token solo prompts' dots; over two layers of this random model that moved logits (up to
     // 3.4 in size) by at most 5.8e-5 when measured, and a batching bug moves them by far more.
     [Theory]

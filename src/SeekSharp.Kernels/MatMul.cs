@@ -35,7 +35,7 @@ public static class MatMul
     // kernel outruns the per-row integer and half dots. Smaller batches (decoding, small server batches) keep the
     // dots, whose results are bit for bit those of a single token. The integer dots of Q8_0, Q4_0 and Q5_K hold out
     // longer than the half and float ones: on 4096 × 4096 (2 threads) the GEMM was level with them at 48-64 tokens
-    // and 1.1-1.3× faster at 96, while F16's GEMM was already ahead at 48.
+    // and 1.0-1.3× faster at 96 (Q8_0 1.2-1.3×, Q4_0 1.0-1.1×), while F16's GEMM was already ahead at 48.
     internal const int GemmMinTokens = 48;
     internal const int GemmMinTokensQuantized = 96;
 

@@ -93,6 +93,9 @@ internal static class Q5_K
         {
             byte* wb = w + (long)b * BlockBytes;
             byte* xb = x + (long)b * Q8_K.BlockBytes;
+            StreamPrefetch.Ahead(wb);
+            StreamPrefetch.Ahead(wb + 64);
+            StreamPrefetch.Ahead(wb + 128);
             Q4_K.UnpackScaleMins(new ReadOnlySpan<byte>(wb + ScalesOffset, 12), new Span<byte>(sc, 8), new Span<byte>(mn, 8));
             sbyte* y = (sbyte*)(xb + Q8_K.QsOffset);
             int s = tier switch

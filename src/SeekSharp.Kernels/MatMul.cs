@@ -19,7 +19,7 @@ namespace SeekSharp.Kernels;
 /// Batches of <see cref="GemmThreshold"/> tokens or more (prompt processing) take a float GEMM instead, except for
 /// Q4_K and Q6_K: the weights are decoded block by block as the GEMM packs them and multiplied with the converted
 /// activation decoded back to float, so each output is the same sum of the same products, rounded in another order
-/// (within float summation error of the dot, as llama.cpp's batched paths are of its vector dots).
+/// (within float summation error of the dot).
 /// </remarks>
 public static class MatMul
 {

@@ -72,33 +72,6 @@ public static class VectorOps
         Elementwise.Apply(new AxpyOperator(a), x, y, y, SimdCapabilities.Best);
     }
 
-    /// <summary>
-    /// <c>Σ a[i]·b[i]</c> with half-precision <paramref name="a"/> (an F16 KV cache row): each half is widened
-    /// exactly, so every product is exact in float; the sum is in float.
-    /// </summary>
-    /// <exception cref="ArgumentException">The spans differ in length.</exception>
-    public static unsafe float Dot(ReadOnlySpan<Half> a, ReadOnlySpan<float> b)
-    {
-        CheckSameLength(a.Length, b.Length, nameof(b));
-        fixed (Half* pa = a)
-        fixed (float* pb = b)
-        {
-            return Quants.F16.Dot((ushort*)pa, pb, a.Length, SimdCapabilities.Best);
-        }
-    }
-
-    /// <summary><c>y[i] += a · x[i]</c> with half-precision <paramref name="x"/> widened exactly, fused (one rounding per element).</summary>
-    /// <exception cref="ArgumentException">The spans differ in length.</exception>
-    public static unsafe void Axpy(float a, ReadOnlySpan<Half> x, Span<float> y)
-    {
-        CheckSameLength(y.Length, x.Length, nameof(x));
-        fixed (Half* px = x)
-        fixed (float* py = y)
-        {
-            Quants.F16.Axpy(a, (ushort*)px, py, x.Length, SimdCapabilities.Best);
-        }
-    }
-
     // ---- per-tier implementations (tests drive every tier through these) ----
 
     internal static unsafe float Dot(float* a, float* b, int n, SimdTier tier)

@@ -284,32 +284,4 @@ internal static class F16
         y[3 * yStride] = s3;
         return true;
     }
-
-    /// <summary><c>y[i] += a · x[i]</c> for half x (widened exactly), one rounding per element (fused).</summary>
-    public static unsafe void Axpy(float a, ushort* x, float* y, int n, SimdTier tier)
-    {
-        int i = 0;
-        if (tier >= SimdTier.Vector512)
-        {
-            Vector512<float> va = Vector512.Create(a);
-            for (; i <= n - 16; i += 16)
-            {
-                Vector512<float> xv = Widen(Vector512.WidenLower(Vector256.Load(x + i).ToVector512()));
-                Vector512.FusedMultiplyAdd(va, xv, Vector512.Load(y + i)).Store(y + i);
-            }
-        }
-        if (tier >= SimdTier.Vector256)
-        {
-            Vector256<float> va = Vector256.Create(a);
-            for (; i <= n - 8; i += 8)
-            {
-                Vector256<float> xv = Widen(Vector256.WidenLower(Vector128.Load(x + i).ToVector256()));
-                Vector256.FusedMultiplyAdd(va, xv, Vector256.Load(y + i)).Store(y + i);
-            }
-        }
-        for (; i < n; i++)
-        {
-            y[i] = MathF.FusedMultiplyAdd(a, ToSingle(x[i]), y[i]);
-        }
-    }
 }

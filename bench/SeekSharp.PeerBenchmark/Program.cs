@@ -24,6 +24,11 @@ internal static class Program
     {
         if (args is ["llama-child", var childModel, var p, var n, var t])
             return LlamaCppChild.Run(childModel, int.Parse(p), int.Parse(n), int.Parse(t));
+        if (args is ["bandwidth", var bt])
+        {
+            Console.WriteLine($"{BandwidthProbe.MeasureGBps(int.Parse(bt)).ToString("F1", CultureInfo.InvariantCulture)} GB/s");
+            return 0;
+        }
 
         bool quick = args.Contains("--quick");
         int threads = IntArg(args, "-t", Environment.ProcessorCount);
@@ -49,13 +54,19 @@ internal static class Program
         Line("- llama.cpp: llama-bench defaults (mmap, CPU repacking on, n_batch 2048, n_ubatch 512, F16 KV cache), flash attention off; " +
              "SeekSharp: `seek bench` (mmap, ubatch 512, F16 KV cache), DOTNET_PROCESSOR_COUNT set to the thread count");
         Line();
-        Line($"| type | file MiB | engine | pp{prompt} t/s | tg{gen} t/s | tg × file GB/s | load s | peak RSS MiB |");
-        Line("|---|---:|---|---:|---:|---:|---:|---:|");
+        Line($"- bandwidth: after each pair of engine runs, {threads} threads sum their shares of a 1 GiB buffer (median of 7 sweeps); " +
+             "a type's figure is the median over its rounds. Weights read per token: every tensor but the token embedding, of which one row is read");
+        Line();
+        Line($"| type | file MiB | engine | pp{prompt} t/s | tg{gen} t/s | tg × weights GB/s | of bandwidth | load s | peak RSS MiB |");
+        Line("|---|---:|---|---:|---:|---:|---:|---:|---:|");
+        var bandwidthLines = new List<string>();
 
         foreach (string type in types)
         {
             string model = EnsureModel(cache, layers, type);
             double fileGb = new FileInfo(model).Length / 1e9;
+            double weightsGb = WeightsReadPerToken(model) / 1e9;
+            var bandwidth = new List<double>();
             bool seekCan = SeekCanLoad(model, out string? why);
             var llama = new List<EngineRun>();
             var seek = new List<EngineRun>();
@@ -66,19 +77,27 @@ internal static class Program
                 if (llamaFirst) llama.Add(RunLlama(model, prompt, gen, threads));
                 if (seekCan) seek.Add(RunSeek(model, prompt, gen, threads));
                 if (!llamaFirst) llama.Add(RunLlama(model, prompt, gen, threads));
-                Console.Error.WriteLine($"[{type} run {i + 1}/{reps}] llama.cpp {Show(llama[^1])}{(seekCan ? $" | SeekSharp {Show(seek[^1])}" : "")}");
+                bandwidth.Add(BandwidthProbe.MeasureGBps(threads));
+                Console.Error.WriteLine($"[{type} run {i + 1}/{reps}] llama.cpp {Show(llama[^1])}{(seekCan ? $" | SeekSharp {Show(seek[^1])}" : "")} | " +
+                                        $"read bandwidth {bandwidth[^1].ToString("F1", CultureInfo.InvariantCulture)} GB/s");
             }
             string mib = (fileGb * 1e9 / 1048576).ToString("F0", CultureInfo.InvariantCulture);
-            Line(Row(type, mib, "llama.cpp", llama, fileGb));
+            double gbps = Median(bandwidth, b => b);
+            bandwidthLines.Add(string.Create(CultureInfo.InvariantCulture,
+                $"- {type}: weights read per token {weightsGb:F2} GB; read bandwidth {gbps:F1} GB/s ({bandwidth.Min():F1}-{bandwidth.Max():F1}), " +
+                $"so at most {gbps / weightsGb:F2} t/s"));
+            Line(Row(type, mib, "llama.cpp", llama, weightsGb, gbps));
             if (seekCan)
             {
-                Line(Row(type, mib, "SeekSharp", seek, fileGb));
-                Line($"| {type} | | **ratio** | **{Ratio(seek, llama, r => r.PromptTps)}** | **{Ratio(seek, llama, r => r.GenerationTps)}** | | " +
+                Line(Row(type, mib, "SeekSharp", seek, weightsGb, gbps));
+                Line($"| {type} | | **ratio** | **{Ratio(seek, llama, r => r.PromptTps)}** | **{Ratio(seek, llama, r => r.GenerationTps)}** | | | " +
                      $"{Ratio(seek, llama, r => r.LoadSeconds)} | {Ratio(seek, llama, r => r.PeakRssMb)} |");
             }
             else
-                Line($"| {type} | | SeekSharp | n/a | n/a | | | {why} |");
+                Line($"| {type} | | SeekSharp | n/a | n/a | | | | {why} |");
         }
+        Line();
+        foreach (string l in bandwidthLines) Line(l);
         Line();
         Line($"- load average (1/5/15 min) at start: {startLoad}; at end: {LoadAverage()}. A load above the thread count means other jobs " +
              "competed for the CPUs: llama.cpp's worker threads spin at barriers and lose far more than SeekSharp then, so such runs favour SeekSharp; " +
@@ -150,9 +169,20 @@ internal static class Program
         return JsonSerializer.Deserialize<EngineRun>(stdout.Result.Trim().Split('\n')[^1])!;
     }
 
-    private static string Row(string type, string mib, string engine, List<EngineRun> runs, double fileGb) =>
-        $"| {type} | {mib} | {engine} | {Stat(runs, r => r.PromptTps, "F1")} | {Stat(runs, r => r.GenerationTps, "F2")} | " +
-        $"{(Median(runs, r => r.GenerationTps) * fileGb).ToString("F1", CultureInfo.InvariantCulture)} | {Stat(runs, r => r.LoadSeconds, "F2")} | {Stat(runs, r => r.PeakRssMb, "F0")} |";
+    private static string Row(string type, string mib, string engine, List<EngineRun> runs, double weightsGb, double bandwidthGbps)
+    {
+        double moved = Median(runs, r => r.GenerationTps) * weightsGb;
+        return $"| {type} | {mib} | {engine} | {Stat(runs, r => r.PromptTps, "F1")} | {Stat(runs, r => r.GenerationTps, "F2")} | " +
+               $"{moved.ToString("F1", CultureInfo.InvariantCulture)} | {(moved / bandwidthGbps * 100).ToString("F0", CultureInfo.InvariantCulture)} % | " +
+               $"{Stat(runs, r => r.LoadSeconds, "F2")} | {Stat(runs, r => r.PeakRssMb, "F0")} |";
+    }
+
+    // A decode step reads every weight once, except the token embedding, of which it reads one row.
+    private static long WeightsReadPerToken(string model)
+    {
+        using var f = GgufFile.Open(model);
+        return f.Tensors.Where(t => t.Name != "token_embd.weight").Sum(t => t.ByteSize);
+    }
 
     private static string Stat(List<EngineRun> runs, Func<EngineRun, double> f, string format) =>
         $"{Median(runs, f).ToString(format, CultureInfo.InvariantCulture)} ({runs.Min(f).ToString(format, CultureInfo.InvariantCulture)}-{runs.Max(f).ToString(format, CultureInfo.InvariantCulture)})";
@@ -160,7 +190,7 @@ internal static class Program
     private static string Ratio(List<EngineRun> a, List<EngineRun> b, Func<EngineRun, double> f) =>
         (Median(a, f) / Median(b, f)).ToString("F2", CultureInfo.InvariantCulture) + "×";
 
-    private static double Median(List<EngineRun> runs, Func<EngineRun, double> f)
+    private static double Median<T>(List<T> runs, Func<T, double> f)
     {
         var v = runs.Select(f).Order().ToArray();
         return v.Length % 2 == 1 ? v[v.Length / 2] : (v[v.Length / 2 - 1] + v[v.Length / 2]) / 2;

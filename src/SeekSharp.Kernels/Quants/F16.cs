@@ -148,18 +148,21 @@ internal static class F16
         }
         else if (tier >= SimdTier.Vector256 && n >= Vector256<float>.Count && !(Avx2.IsSupported && TryDotSignExtend(w, x, n, ref i, ref sum)))
         {
-            Vector256<float> acc0 = Vector256<float>.Zero, acc1 = Vector256<float>.Zero;
-            for (; i <= n - 16; i += 16)
+            Vector256<float> acc0 = Vector256<float>.Zero, acc1 = acc0, acc2 = acc0, acc3 = acc0;
+            for (; i <= n - 32; i += 32)
             {
-                var (lo, hi) = Vector256.Widen(Vector256.Load(w + i));
-                acc0 = Vector256.FusedMultiplyAdd(Widen(lo), Vector256.Load(x + i), acc0);
-                acc1 = Vector256.FusedMultiplyAdd(Widen(hi), Vector256.Load(x + i + 8), acc1);
+                var (a, b) = Vector256.Widen(Vector256.Load(w + i));
+                var (c, d) = Vector256.Widen(Vector256.Load(w + i + 16));
+                acc0 = Vector256.FusedMultiplyAdd(Widen(a), Vector256.Load(x + i), acc0);
+                acc1 = Vector256.FusedMultiplyAdd(Widen(b), Vector256.Load(x + i + 8), acc1);
+                acc2 = Vector256.FusedMultiplyAdd(Widen(c), Vector256.Load(x + i + 16), acc2);
+                acc3 = Vector256.FusedMultiplyAdd(Widen(d), Vector256.Load(x + i + 24), acc3);
             }
             for (; i <= n - 8; i += 8)
             {
                 acc0 = Vector256.FusedMultiplyAdd(Widen(Vector256.WidenLower(Vector128.Load(w + i).ToVector256())), Vector256.Load(x + i), acc0);
             }
-            sum = Vector256.Sum(acc0 + acc1);
+            sum = Vector256.Sum((acc0 + acc1) + (acc2 + acc3));
         }
         for (; i < n; i++)
         {
@@ -173,7 +176,7 @@ internal static class F16
     /// widening that holds for finite halves only: vpmovsxwd straight from memory puts the sign in bits 31..16,
     /// so after a shift by 13 bit 31 is the sign, bits 28..30 are sign copies to clear and bits 27..13 the
     /// magnitude; the 2^112 rebias of <see cref="Widen(Vector256{uint})"/> then follows. Infinities and NaNs
-    /// (exponent 31) would come out finite, so their presence is tracked with one unsigned max per 16 halves
+    /// (exponent 31) would come out finite, so their presence is tracked with unsigned maxima (two per 32 halves)
     /// (<c>h &lt;&lt; 1 ≥ 0xF800</c>) and the caller falls back to the exact widening when any is seen.
     /// </summary>
     /// <returns>false (and <paramref name="i"/>, <paramref name="sum"/> untouched) when the row holds an inf or NaN.</returns>
@@ -182,17 +185,21 @@ internal static class F16
     {
         Vector256<int> keep = Vector256.Create(unchecked((int)0x8FFFE000));
         Vector256<float> rebias = Vector256.Create(0x77800000).AsSingle();
-        Vector256<float> acc0 = Vector256<float>.Zero, acc1 = Vector256<float>.Zero;
+        Vector256<float> acc0 = Vector256<float>.Zero, acc1 = acc0, acc2 = acc0, acc3 = acc0;
         Vector256<ushort> top = Vector256<ushort>.Zero;
         int j = i;
-        for (; j <= n - 16; j += 16)
+        for (; j <= n - 32; j += 32)
         {
             StreamPrefetch.Ahead((byte*)(w + j));
-            top = Avx2.Max(top, Vector256.Load(w + j) << 1);
-            Vector256<float> lo = ((Avx2.ConvertToVector256Int32((short*)(w + j)) << 13) & keep).AsSingle() * rebias;
-            Vector256<float> hi = ((Avx2.ConvertToVector256Int32((short*)(w + j + 8)) << 13) & keep).AsSingle() * rebias;
-            acc0 = Vector256.FusedMultiplyAdd(lo, Vector256.Load(x + j), acc0);
-            acc1 = Vector256.FusedMultiplyAdd(hi, Vector256.Load(x + j + 8), acc1);
+            top = Avx2.Max(top, Avx2.Max(Vector256.Load(w + j) << 1, Vector256.Load(w + j + 16) << 1));
+            Vector256<float> a = ((Avx2.ConvertToVector256Int32((short*)(w + j)) << 13) & keep).AsSingle() * rebias;
+            Vector256<float> b = ((Avx2.ConvertToVector256Int32((short*)(w + j + 8)) << 13) & keep).AsSingle() * rebias;
+            Vector256<float> c = ((Avx2.ConvertToVector256Int32((short*)(w + j + 16)) << 13) & keep).AsSingle() * rebias;
+            Vector256<float> d = ((Avx2.ConvertToVector256Int32((short*)(w + j + 24)) << 13) & keep).AsSingle() * rebias;
+            acc0 = Vector256.FusedMultiplyAdd(a, Vector256.Load(x + j), acc0);
+            acc1 = Vector256.FusedMultiplyAdd(b, Vector256.Load(x + j + 8), acc1);
+            acc2 = Vector256.FusedMultiplyAdd(c, Vector256.Load(x + j + 16), acc2);
+            acc3 = Vector256.FusedMultiplyAdd(d, Vector256.Load(x + j + 24), acc3);
         }
         for (; j <= n - 8; j += 8)
         {
@@ -205,13 +212,13 @@ internal static class F16
             return false;
         }
         i = j;
-        sum = Vector256.Sum(acc0 + acc1);
+        sum = Vector256.Sum((acc0 + acc1) + (acc2 + acc3));
         return true;
     }
 
     /// <summary>
     /// <see cref="Dot"/> of one weight row with four activation rows (<c>x + t·xStride</c>), written to
-    /// <c>y[t·yStride]</c>: each 16 halves are widened once for the four tokens. On the AVX2 path every output is
+    /// <c>y[t·yStride]</c>: each 32 halves are widened once per pair of tokens. On the AVX2 path every output is
     /// <see cref="Dot"/> of its pair bit for bit (same accumulators, same steps); other tiers, and rows holding an
     /// infinity or NaN, take four single dots.
     /// </summary>
@@ -229,8 +236,6 @@ internal static class F16
     /// <summary>The four-token form of <see cref="TryDotSignExtend"/>, with the scalar tail of <see cref="Dot"/>.</summary>
     private static unsafe bool TryDot4SignExtend(ushort* w, float* x, long xStride, int n, float* y, long yStride)
     {
-        Vector256<int> keep = Vector256.Create(unchecked((int)0x8FFFE000));
-        Vector256<float> rebias = Vector256.Create(0x77800000).AsSingle();
         Vector256<ushort> top = Vector256<ushort>.Zero;
         int j = 0;
         for (; j <= n - 16; j += 16)
@@ -245,43 +250,49 @@ internal static class F16
         {
             return false;
         }
-        float* x0 = x, x1 = x + xStride, x2 = x1 + xStride, x3 = x2 + xStride;
-        Vector256<float> a0 = Vector256<float>.Zero, b0 = a0, a1 = a0, b1 = a0, a2 = a0, b2 = a0, a3 = a0, b3 = a0;
+        // Four tokens would need sixteen accumulators, all the AVX2 registers, so the tokens go in two pairs; the
+        // second pair finds the row in L1.
+        DotPairSignExtend(w, x, x + xStride, n, y, y + yStride);
+        DotPairSignExtend(w, x + 2 * xStride, x + 3 * xStride, n, y + 2 * yStride, y + 3 * yStride);
+        return true;
+    }
+
+    /// <summary><see cref="TryDotSignExtend"/>'s steps for two tokens at once, on a row known to be finite.</summary>
+    private static unsafe void DotPairSignExtend(ushort* w, float* x0, float* x1, int n, float* y0, float* y1)
+    {
+        Vector256<int> keep = Vector256.Create(unchecked((int)0x8FFFE000));
+        Vector256<float> rebias = Vector256.Create(0x77800000).AsSingle();
+        Vector256<float> a0 = Vector256<float>.Zero, a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
         int i = 0;
-        for (; i <= n - 16; i += 16)
+        for (; i <= n - 32; i += 32)
         {
-            Vector256<float> lo = ((Avx2.ConvertToVector256Int32((short*)(w + i)) << 13) & keep).AsSingle() * rebias;
-            Vector256<float> hi = ((Avx2.ConvertToVector256Int32((short*)(w + i + 8)) << 13) & keep).AsSingle() * rebias;
-            a0 = Vector256.FusedMultiplyAdd(lo, Vector256.Load(x0 + i), a0);
-            b0 = Vector256.FusedMultiplyAdd(hi, Vector256.Load(x0 + i + 8), b0);
-            a1 = Vector256.FusedMultiplyAdd(lo, Vector256.Load(x1 + i), a1);
-            b1 = Vector256.FusedMultiplyAdd(hi, Vector256.Load(x1 + i + 8), b1);
-            a2 = Vector256.FusedMultiplyAdd(lo, Vector256.Load(x2 + i), a2);
-            b2 = Vector256.FusedMultiplyAdd(hi, Vector256.Load(x2 + i + 8), b2);
-            a3 = Vector256.FusedMultiplyAdd(lo, Vector256.Load(x3 + i), a3);
-            b3 = Vector256.FusedMultiplyAdd(hi, Vector256.Load(x3 + i + 8), b3);
+            Vector256<float> w0 = ((Avx2.ConvertToVector256Int32((short*)(w + i)) << 13) & keep).AsSingle() * rebias;
+            Vector256<float> w1 = ((Avx2.ConvertToVector256Int32((short*)(w + i + 8)) << 13) & keep).AsSingle() * rebias;
+            Vector256<float> w2 = ((Avx2.ConvertToVector256Int32((short*)(w + i + 16)) << 13) & keep).AsSingle() * rebias;
+            Vector256<float> w3 = ((Avx2.ConvertToVector256Int32((short*)(w + i + 24)) << 13) & keep).AsSingle() * rebias;
+            a0 = Vector256.FusedMultiplyAdd(w0, Vector256.Load(x0 + i), a0);
+            a1 = Vector256.FusedMultiplyAdd(w1, Vector256.Load(x0 + i + 8), a1);
+            a2 = Vector256.FusedMultiplyAdd(w2, Vector256.Load(x0 + i + 16), a2);
+            a3 = Vector256.FusedMultiplyAdd(w3, Vector256.Load(x0 + i + 24), a3);
+            b0 = Vector256.FusedMultiplyAdd(w0, Vector256.Load(x1 + i), b0);
+            b1 = Vector256.FusedMultiplyAdd(w1, Vector256.Load(x1 + i + 8), b1);
+            b2 = Vector256.FusedMultiplyAdd(w2, Vector256.Load(x1 + i + 16), b2);
+            b3 = Vector256.FusedMultiplyAdd(w3, Vector256.Load(x1 + i + 24), b3);
         }
         for (; i <= n - 8; i += 8)
         {
             Vector256<float> v = ((Avx2.ConvertToVector256Int32((short*)(w + i)) << 13) & keep).AsSingle() * rebias;
             a0 = Vector256.FusedMultiplyAdd(v, Vector256.Load(x0 + i), a0);
-            a1 = Vector256.FusedMultiplyAdd(v, Vector256.Load(x1 + i), a1);
-            a2 = Vector256.FusedMultiplyAdd(v, Vector256.Load(x2 + i), a2);
-            a3 = Vector256.FusedMultiplyAdd(v, Vector256.Load(x3 + i), a3);
+            b0 = Vector256.FusedMultiplyAdd(v, Vector256.Load(x1 + i), b0);
         }
-        float s0 = Vector256.Sum(a0 + b0), s1 = Vector256.Sum(a1 + b1), s2 = Vector256.Sum(a2 + b2), s3 = Vector256.Sum(a3 + b3);
+        float s0 = Vector256.Sum((a0 + a1) + (a2 + a3)), s1 = Vector256.Sum((b0 + b1) + (b2 + b3));
         for (; i < n; i++)
         {
             float wv = ToSingle(w[i]);
             s0 += wv * x0[i];
             s1 += wv * x1[i];
-            s2 += wv * x2[i];
-            s3 += wv * x3[i];
         }
-        y[0] = s0;
-        y[yStride] = s1;
-        y[2 * yStride] = s2;
-        y[3 * yStride] = s3;
-        return true;
+        *y0 = s0;
+        *y1 = s1;
     }
 }

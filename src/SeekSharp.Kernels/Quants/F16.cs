@@ -172,12 +172,21 @@ internal static class F16
     }
 
     /// <summary>
-    /// The Vector256 loop of <see cref="Dot"/> (same steps, same accumulators, so the same bits) with a cheaper
-    /// widening that holds for finite halves only: vpmovsxwd straight from memory puts the sign in bits 31..16,
-    /// so after a shift by 13 bit 31 is the sign, bits 28..30 are sign copies to clear and bits 27..13 the
-    /// magnitude; the 2^112 rebias of <see cref="Widen(Vector256{uint})"/> then follows. Infinities and NaNs
-    /// (exponent 31) would come out finite, so their presence is tracked with unsigned maxima (two per 32 halves)
-    /// (<c>h &lt;&lt; 1 ≥ 0xF800</c>) and the caller falls back to the exact widening when any is seen.
+    /// Eight halves at <paramref name="h"/> to float, exactly for finite values: vpmovsxwd straight from memory puts
+    /// the sign in bits 31..16, so after a shift by 13 bit 31 is the sign, bits 28..30 are sign copies that
+    /// <paramref name="keep"/> clears and bits 27..13 the magnitude; the 2^112 <paramref name="rebias"/> of
+    /// <see cref="Widen(Vector256{uint})"/> then follows. Infinities and NaNs come out finite (callers screen for them).
+    /// The constants are parameters so that the loops keep them in registers.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe Vector256<float> WidenFinite(ushort* h, Vector256<int> keep, Vector256<float> rebias) =>
+        ((Avx2.ConvertToVector256Int32((short*)h) << 13) & keep).AsSingle() * rebias;
+
+    /// <summary>
+    /// The Vector256 loop of <see cref="Dot"/> (same steps, same accumulators, so the same bits) with the cheaper
+    /// <see cref="WidenFinite"/>. Infinities and NaNs (exponent 31) would come out finite, so their presence is
+    /// tracked with unsigned maxima (two per 32 halves) of <c>h &lt;&lt; 1</c> (≥ 0xF800 for them) and the caller
+    /// falls back to the exact widening when any is seen.
     /// </summary>
     /// <returns>false (and <paramref name="i"/>, <paramref name="sum"/> untouched) when the row holds an inf or NaN.</returns>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -192,10 +201,10 @@ internal static class F16
         {
             StreamPrefetch.Ahead((byte*)(w + j));
             top = Avx2.Max(top, Avx2.Max(Vector256.Load(w + j) << 1, Vector256.Load(w + j + 16) << 1));
-            Vector256<float> a = ((Avx2.ConvertToVector256Int32((short*)(w + j)) << 13) & keep).AsSingle() * rebias;
-            Vector256<float> b = ((Avx2.ConvertToVector256Int32((short*)(w + j + 8)) << 13) & keep).AsSingle() * rebias;
-            Vector256<float> c = ((Avx2.ConvertToVector256Int32((short*)(w + j + 16)) << 13) & keep).AsSingle() * rebias;
-            Vector256<float> d = ((Avx2.ConvertToVector256Int32((short*)(w + j + 24)) << 13) & keep).AsSingle() * rebias;
+            Vector256<float> a = WidenFinite(w + j, keep, rebias);
+            Vector256<float> b = WidenFinite(w + j + 8, keep, rebias);
+            Vector256<float> c = WidenFinite(w + j + 16, keep, rebias);
+            Vector256<float> d = WidenFinite(w + j + 24, keep, rebias);
             acc0 = Vector256.FusedMultiplyAdd(a, Vector256.Load(x + j), acc0);
             acc1 = Vector256.FusedMultiplyAdd(b, Vector256.Load(x + j + 8), acc1);
             acc2 = Vector256.FusedMultiplyAdd(c, Vector256.Load(x + j + 16), acc2);
@@ -204,7 +213,7 @@ internal static class F16
         for (; j <= n - 8; j += 8)
         {
             top = Avx2.Max(top, Vector256.Create(Vector128.Load(w + j) << 1, Vector128<ushort>.Zero));
-            Vector256<float> v = ((Avx2.ConvertToVector256Int32((short*)(w + j)) << 13) & keep).AsSingle() * rebias;
+            Vector256<float> v = WidenFinite(w + j, keep, rebias);
             acc0 = Vector256.FusedMultiplyAdd(v, Vector256.Load(x + j), acc0);
         }
         if (Vector256.GreaterThanOrEqualAny(top, Vector256.Create((ushort)0xF800)))
@@ -266,10 +275,10 @@ internal static class F16
         int i = 0;
         for (; i <= n - 32; i += 32)
         {
-            Vector256<float> w0 = ((Avx2.ConvertToVector256Int32((short*)(w + i)) << 13) & keep).AsSingle() * rebias;
-            Vector256<float> w1 = ((Avx2.ConvertToVector256Int32((short*)(w + i + 8)) << 13) & keep).AsSingle() * rebias;
-            Vector256<float> w2 = ((Avx2.ConvertToVector256Int32((short*)(w + i + 16)) << 13) & keep).AsSingle() * rebias;
-            Vector256<float> w3 = ((Avx2.ConvertToVector256Int32((short*)(w + i + 24)) << 13) & keep).AsSingle() * rebias;
+            Vector256<float> w0 = WidenFinite(w + i, keep, rebias);
+            Vector256<float> w1 = WidenFinite(w + i + 8, keep, rebias);
+            Vector256<float> w2 = WidenFinite(w + i + 16, keep, rebias);
+            Vector256<float> w3 = WidenFinite(w + i + 24, keep, rebias);
             a0 = Vector256.FusedMultiplyAdd(w0, Vector256.Load(x0 + i), a0);
             a1 = Vector256.FusedMultiplyAdd(w1, Vector256.Load(x0 + i + 8), a1);
             a2 = Vector256.FusedMultiplyAdd(w2, Vector256.Load(x0 + i + 16), a2);
@@ -281,7 +290,7 @@ internal static class F16
         }
         for (; i <= n - 8; i += 8)
         {
-            Vector256<float> v = ((Avx2.ConvertToVector256Int32((short*)(w + i)) << 13) & keep).AsSingle() * rebias;
+            Vector256<float> v = WidenFinite(w + i, keep, rebias);
             a0 = Vector256.FusedMultiplyAdd(v, Vector256.Load(x0 + i), a0);
             b0 = Vector256.FusedMultiplyAdd(v, Vector256.Load(x1 + i), b0);
         }

@@ -15,8 +15,9 @@ namespace SeekSharp.PeerBenchmark;
 /// </summary>
 /// <remarks>
 /// Usage: <c>dotnet run -c Release --project bench/SeekSharp.PeerBenchmark -- [--quick] [-t N] [-r REPS] [-p 512] [-n 128]
-/// [--types F16,Q8_0,Q4_K_M] [--cache DIR] [--out FILE]</c>. The models (random weights, R1-Distill-Qwen-1.5B's shape;
-/// 4 layers with --quick) are written once to the cache folder and reused.
+/// [--types F16,Q8_0,Q4_K_M] [--cache DIR] [--out FILE]</c>, or <c>-- bandwidth THREADS</c> for the read-bandwidth
+/// probe alone. The models (random weights, R1-Distill-Qwen-1.5B's shape; 4 layers with --quick) are written once to
+/// the cache folder and reused.
 /// </remarks>
 internal static class Program
 {
@@ -177,11 +178,13 @@ internal static class Program
                $"{Stat(runs, r => r.LoadSeconds, "F2")} | {Stat(runs, r => r.PeakRssMb, "F0")} |";
     }
 
-    // A decode step reads every weight once, except the token embedding, of which it reads one row.
+    // A decode step reads every weight once, except the token embedding, of which it reads one row; a model without
+    // an output matrix reads the whole embedding again as its output (tied weights).
     private static long WeightsReadPerToken(string model)
     {
         using var f = GgufFile.Open(model);
-        return f.Tensors.Where(t => t.Name != "token_embd.weight").Sum(t => t.ByteSize);
+        bool tied = f.FindTensor("output.weight") is null;
+        return f.Tensors.Where(t => tied || t.Name != "token_embd.weight").Sum(t => t.ByteSize);
     }
 
     private static string Stat(List<EngineRun> runs, Func<EngineRun, double> f, string format) =>

@@ -90,19 +90,23 @@ internal static class BF16
         }
         else if (tier >= SimdTier.Vector256 && n >= Vector256<float>.Count)
         {
-            Vector256<float> acc0 = Vector256<float>.Zero, acc1 = Vector256<float>.Zero;
-            for (; i <= n - 16; i += 16)
+            Vector256<float> acc0 = Vector256<float>.Zero, acc1 = acc0, acc2 = acc0, acc3 = acc0;
+            for (; i <= n - 32; i += 32)
             {
-                var (lo, hi) = Vector256.Widen(Vector256.Load(w + i));
-                acc0 = Vector256.FusedMultiplyAdd((lo << 16).AsSingle(), Vector256.Load(x + i), acc0);
-                acc1 = Vector256.FusedMultiplyAdd((hi << 16).AsSingle(), Vector256.Load(x + i + 8), acc1);
+                StreamPrefetch.Ahead((byte*)(w + i));
+                var (a, b) = Vector256.Widen(Vector256.Load(w + i));
+                var (c, d) = Vector256.Widen(Vector256.Load(w + i + 16));
+                acc0 = Vector256.FusedMultiplyAdd((a << 16).AsSingle(), Vector256.Load(x + i), acc0);
+                acc1 = Vector256.FusedMultiplyAdd((b << 16).AsSingle(), Vector256.Load(x + i + 8), acc1);
+                acc2 = Vector256.FusedMultiplyAdd((c << 16).AsSingle(), Vector256.Load(x + i + 16), acc2);
+                acc3 = Vector256.FusedMultiplyAdd((d << 16).AsSingle(), Vector256.Load(x + i + 24), acc3);
             }
             for (; i <= n - 8; i += 8)
             {
-                Vector256<uint> b = Vector256.WidenLower(Vector128.Load(w + i).ToVector256());
-                acc0 = Vector256.FusedMultiplyAdd((b << 16).AsSingle(), Vector256.Load(x + i), acc0);
+                Vector256<uint> v = Vector256.WidenLower(Vector128.Load(w + i).ToVector256());
+                acc0 = Vector256.FusedMultiplyAdd((v << 16).AsSingle(), Vector256.Load(x + i), acc0);
             }
-            sum = Vector256.Sum(acc0 + acc1);
+            sum = Vector256.Sum((acc0 + acc1) + (acc2 + acc3));
         }
         for (; i < n; i++)
         {

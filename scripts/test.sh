@@ -20,8 +20,9 @@ run() { # name, env..., project
   [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 }
 run all dotnet test SeekSharp.slnx -c Release --no-build -nologo
-run kernels-no-avx512 DOTNET_EnableAVX512F=0 dotnet test tests/SeekSharp.Kernels.Tests -c Release --no-build -nologo
-run kernels-no-avx2 DOTNET_EnableAVX512F=0 DOTNET_EnableAVX2=0 dotnet test tests/SeekSharp.Kernels.Tests -c Release --no-build -nologo
+# .NET 10 reads DOTNET_EnableAVX512 (the whole AVX-512 group); DOTNET_EnableAVX512F is the name older runtimes read.
+run kernels-no-avx512 DOTNET_EnableAVX512=0 DOTNET_EnableAVX512F=0 dotnet test tests/SeekSharp.Kernels.Tests -c Release --no-build -nologo
+run kernels-no-avx2 DOTNET_EnableAVX512=0 DOTNET_EnableAVX512F=0 DOTNET_EnableAVX2=0 dotnet test tests/SeekSharp.Kernels.Tests -c Release --no-build -nologo
 
 # Each test project prints "Failed: a, Passed: b, Skipped: c, Total: d"; sum them over every run.
 cat "$log"/*.txt | grep -oE 'Failed: +[0-9]+, Passed: +[0-9]+' | awk -F'[:,]' '{f+=$2; p+=$4} END {printf "%d passed, %d failed\n", p, f}' > "$log/summary"

@@ -19,7 +19,7 @@ internal static class SimdCapabilities
 {
     /// <summary>
     /// The widest tier the JIT accelerates on this process. Honours the runtime's feature switches,
-    /// e.g. <c>DOTNET_EnableAVX512F=0</c> makes Vector512 unaccelerated and <c>DOTNET_EnableAVX2=0</c>
+    /// e.g. <c>DOTNET_EnableAVX512=0</c> (.NET 10; <c>DOTNET_EnableAVX512F=0</c> before) makes Vector512 unaccelerated and <c>DOTNET_EnableAVX2=0</c>
     /// makes Vector256 unaccelerated, so the same test suite exercises the narrower paths.
     /// </summary>
     public static readonly SimdTier Best =

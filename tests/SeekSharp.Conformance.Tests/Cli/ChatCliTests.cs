@@ -11,16 +11,22 @@ public class ChatCliTests
 {
     private static string TemplatePath(string name) => Path.Combine(RealTokenizers.RepoRoot(), "tests", "data", "chat", "templates", name);
 
-    private static readonly Lazy<string> R1Model = new(() =>
+    private static readonly Lazy<string> R1Model = new(() => BuildR1Model(contextLength: 512));
+
+    // A context this long takes the tiny model tens of seconds to fill, so an answer is still running when the
+    // interrupt arrives even on a loaded machine (with 512 it could end first, and the test would see no "[stopped]").
+    private static readonly Lazy<string> R1LongContextModel = new(() => BuildR1Model(contextLength: 32768));
+
+    private static string BuildR1Model(int contextLength)
     {
         string template = File.ReadAllText(TemplatePath("deepseek-r1-distill.jinja"));
         var t = RealTokenizers.DeepSeekV3;
         return TinyModelBuilder.GetOrBuild(new TinyModelOptions
         {
-            Architecture = TinyArchitecture.Qwen2, Dim = 64, Heads = 4, KvHeads = 2, FfnDim = 128, Layers = 2, ContextLength = 512, Seed = 21,
+            Architecture = TinyArchitecture.Qwen2, Dim = 64, Heads = 4, KvHeads = 2, FfnDim = 128, Layers = 2, ContextLength = contextLength, Seed = 21,
             Tokenizer = new TinyTokenizer("deepseek_v3-r1-cli", t.VocabSize, w => { t.Write(w); w.Set("tokenizer.chat_template", template); }),
         });
-    });
+    }
 
     [Fact]
     public void RunChatJsonSplitsReasoningFromContent()
@@ -65,12 +71,14 @@ public class ChatCliTests
     [Fact]
     public async Task InterruptStopsTheAnswerButNotTheSession()
     {
-        var start = new System.Diagnostics.ProcessStartInfo("dotnet")
+        // A test run started in the background of a non-interactive shell has SIGINT ignored, and a child inherits that,
+        // so Ctrl+C would never reach seek: env (coreutils) restores the default disposition before it runs dotnet.
+        var start = new System.Diagnostics.ProcessStartInfo("env")
         {
             RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true,
             StandardOutputEncoding = System.Text.Encoding.UTF8,
         };
-        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "seek.dll"), "chat", "-m", R1Model.Value, "-n", "100000", "--ctx", "4096" })
+        foreach (var a in new[] { "--default-signal=INT", "dotnet", Path.Combine(AppContext.BaseDirectory, "seek.dll"), "chat", "-m", R1LongContextModel.Value, "--ctx", "32768" })
             start.ArgumentList.Add(a);
         using var process = System.Diagnostics.Process.Start(start)!;
         var stdout = new System.Text.StringBuilder();

@@ -6,12 +6,15 @@ using SeekSharp.Kernels.Simd;
 namespace SeekSharp.Kernels.Tests.Simd;
 
 /// <summary>
-/// Proves which tier the public kernels run at, so that runs with <c>DOTNET_EnableAVX512F=0</c> or
+/// Proves which tier the public kernels run at, so that runs with <c>DOTNET_EnableAVX512=0</c> or
 /// <c>DOTNET_EnableAVX2=0</c> really exercise the narrower paths.
 /// </summary>
 public class SimdTierTests
 {
     private static bool Disabled(string feature) => Environment.GetEnvironmentVariable("DOTNET_Enable" + feature) == "0";
+
+    // .NET 10 switches AVX-512 off as one group (DOTNET_EnableAVX512) and ignores the older per-subset DOTNET_EnableAVX512F.
+    private static bool Avx512Disabled() => Disabled("AVX512") || (Disabled("AVX512F") && Environment.Version.Major < 10);
 
     [Fact]
     public void BestTierFollowsRuntimeFeatureSwitches()
@@ -22,7 +25,7 @@ public class SimdTierTests
             Assert.False(Vector512.IsHardwareAccelerated);
             Assert.Equal(SimdTier.Scalar, SimdCapabilities.Best);
         }
-        else if (Disabled("AVX512F"))
+        else if (Avx512Disabled())
         {
             Assert.False(Vector512.IsHardwareAccelerated);
             Assert.NotEqual(SimdTier.Vector512, SimdCapabilities.Best);
@@ -44,7 +47,7 @@ public class SimdTierTests
         {
             return;
         }
-        if (Disabled("AVX2") || Disabled("AVX") || Disabled("AVX512F") || Disabled("HWIntrinsic")
+        if (Disabled("AVX2") || Disabled("AVX") || Avx512Disabled() || Disabled("AVX512F") || Disabled("HWIntrinsic")
             || Environment.GetEnvironmentVariable("DOTNET_PreferredVectorBitWidth") is not null)
         {
             return;

@@ -41,7 +41,8 @@ public static partial class Gemm
     // ---- the blocked product (GotoBLAS / BLIS loop nest) ----
     //
     // Dimensions: m, k, n = sizes of the product; mc, kc, nc = the current block of rows of C, of depth, of columns of
-    // C; mr × nr = the register tile of the micro-kernel (6 × 16 with Vector256, 6 × 8 with Vector128, 4 × 4 scalar).
+    // C; mr × nr = the register tile of the micro-kernel (12 × 16 with Vector512, 6 × 16 with Vector256, 6 × 8 with
+    // Vector128, 4 × 4 scalar).
     //
     //   for jc over n in steps of NC:            B block [kc, nc] packed once, shared by all threads (L3)
     //     for pc over k in steps of KC:
@@ -103,7 +104,7 @@ public static partial class Gemm
             fixed (float* pc = c)
             {
                 // Its vector code is Vector256 or nothing: one or two rows are bound by reading B, not by arithmetic.
-                var tier = tile == GemmTileKind.Vector256 ? SimdTier.Vector256 : SimdTier.Scalar;
+                var tier = tile >= GemmTileKind.Vector256 ? SimdTier.Vector256 : SimdTier.Scalar;
                 GemmFewRows.Multiply(pa, pb, pc, m, k, n, transposeA, transposeB, accumulate, tier, pool, threads);
             }
             return;
@@ -143,10 +144,9 @@ public static partial class Gemm
     private static unsafe void Blocked(float* pa, ref PackBlockOfB pack, float* pc, int m, int k, int n,
         bool transposeA, bool accumulate, GemmTileKind tile, WorkerPool? pool, int threads)
     {
-        // AVX-512 machines run the Vector256 tile as well: a 512-bit tile is not written yet (this code is tuned on
-        // AVX2 machines, where Vector512 is emulated in software and would be slower).
         var (mr, nr) = tile switch
         {
+            GemmTileKind.Vector512 => (GemmMicroKernel.MR512, GemmMicroKernel.NR512),
             GemmTileKind.Vector256 => (GemmMicroKernel.MR256, GemmMicroKernel.NR256),
             GemmTileKind.Vector128 => (GemmMicroKernel.MR128, GemmMicroKernel.NR128),
             _ => (GemmMicroKernel.MRScalar, GemmMicroKernel.NRScalar),
@@ -168,6 +168,7 @@ public static partial class Gemm
             PackedB = packedB,
             Kernel = tile switch
             {
+                GemmTileKind.Vector512 => &GemmMicroKernel.Tile12x16,
                 GemmTileKind.Vector256 => &GemmMicroKernel.Tile6x16,
                 GemmTileKind.Vector128 => &GemmMicroKernel.Tile6x8,
                 _ => &GemmMicroKernel.Tile4x4,
@@ -266,7 +267,7 @@ public static partial class Gemm
             float* packedA = GemmScratch.PackedA((long)CeilDiv(mc, Mr) * Mr * Kc + GemmPacking.Slack);   // [ceil(mc / Mr)][Kc, Mr]
             GemmPacking.PackA(A, M, K, TransposeA, i0, mc, P0, Kc, Mr, packedA);
 
-            float* edge = stackalloc float[GemmMicroKernel.MR256 * GemmMicroKernel.NR256];   // [Mr, Nr] partial tile
+            float* edge = stackalloc float[GemmMicroKernel.MaxTileFloats];   // [Mr, Nr] partial tile
             for (int q = q0; q < q1; q++)
             {
                 int jr = q * Nr, cols = Math.Min(Nr, Nc - jr);

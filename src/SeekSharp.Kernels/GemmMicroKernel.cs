@@ -26,6 +26,17 @@ internal static unsafe class GemmMicroKernel
     public const int MR256 = 6;
     public const int NR256 = 16;
 
+    // Vector512 tile: 12 rows × 16 columns = 12 zmm accumulators, one zmm for the B row and the broadcast A values
+    // (folded into the multiply-adds as embedded broadcasts). Each step is 1 load of B and 12 broadcasts for 12 FMAs of
+    // 16 floats: twice the Vector256 tile's work per instruction, with the same 12 chains for 2 FMA pipes × 4-cycle
+    // latency. NR stays 16, so the B panel (KC × 16 floats = 16 KiB) and its packing are the Vector256 tile's, and the
+    // A panel (KC × 12 floats = 12 KiB) still leaves room in a 32-48 KiB L1d.
+    public const int MR512 = 12;
+    public const int NR512 = 16;
+
+    // The largest tile, for buffers shared by every kind.
+    public const int MaxTileFloats = MR512 * NR512;
+
     // Vector128 tile: the same 6 rows × 2 vectors, 8 columns: 12 accumulators as above for the FMA pipes of ARM64 cores
     // (which have 32 vector registers, so this tile leaves room a wider one could use).
     public const int MR128 = 6;
@@ -91,6 +102,94 @@ internal static unsafe class GemmMicroKernel
         StoreRow(c + 3 * ldc, c30, c31, add);
         StoreRow(c + 4 * ldc, c40, c41, add);
         StoreRow(c + 5 * ldc, c50, c51, add);
+    }
+
+    /// <summary>C[0..12, 0..16] (+)= A·B over kc steps with Vector512; <paramref name="add"/> adds to C.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Tile12x16(int kc, float* a, float* b, float* c, nint ldc, bool add)
+    {
+        Debug.Assert(kc > 0);
+        if (Sse.IsSupported)
+        {
+            // As in Tile6x16: fetch the tile's rows of C (16 floats, at most 2 lines each) while the loop runs from L1/L2.
+            for (int r = 0; r < 12; r++)
+            {
+                Sse.Prefetch0(c + r * ldc);
+                Sse.Prefetch0(c + r * ldc + 15);
+            }
+        }
+        Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default;
+        Vector512<float> c6 = default, c7 = default, c8 = default, c9 = default, c10 = default, c11 = default;
+        int p = 0;
+        for (; p + 1 < kc; p += 2)
+        {
+            Vector512<float> b0 = Vector512.Load(b);
+            c0 = Vector512.FusedMultiplyAdd(Vector512.Create(a[0]), b0, c0);
+            c1 = Vector512.FusedMultiplyAdd(Vector512.Create(a[1]), b0, c1);
+            c2 = Vector512.FusedMultiplyAdd(Vector512.Create(a[2]), b0, c2);
+            c3 = Vector512.FusedMultiplyAdd(Vector512.Create(a[3]), b0, c3);
+            c4 = Vector512.FusedMultiplyAdd(Vector512.Create(a[4]), b0, c4);
+            c5 = Vector512.FusedMultiplyAdd(Vector512.Create(a[5]), b0, c5);
+            c6 = Vector512.FusedMultiplyAdd(Vector512.Create(a[6]), b0, c6);
+            c7 = Vector512.FusedMultiplyAdd(Vector512.Create(a[7]), b0, c7);
+            c8 = Vector512.FusedMultiplyAdd(Vector512.Create(a[8]), b0, c8);
+            c9 = Vector512.FusedMultiplyAdd(Vector512.Create(a[9]), b0, c9);
+            c10 = Vector512.FusedMultiplyAdd(Vector512.Create(a[10]), b0, c10);
+            c11 = Vector512.FusedMultiplyAdd(Vector512.Create(a[11]), b0, c11);
+            Vector512<float> b1 = Vector512.Load(b + 16);
+            c0 = Vector512.FusedMultiplyAdd(Vector512.Create(a[12]), b1, c0);
+            c1 = Vector512.FusedMultiplyAdd(Vector512.Create(a[13]), b1, c1);
+            c2 = Vector512.FusedMultiplyAdd(Vector512.Create(a[14]), b1, c2);
+            c3 = Vector512.FusedMultiplyAdd(Vector512.Create(a[15]), b1, c3);
+            c4 = Vector512.FusedMultiplyAdd(Vector512.Create(a[16]), b1, c4);
+            c5 = Vector512.FusedMultiplyAdd(Vector512.Create(a[17]), b1, c5);
+            c6 = Vector512.FusedMultiplyAdd(Vector512.Create(a[18]), b1, c6);
+            c7 = Vector512.FusedMultiplyAdd(Vector512.Create(a[19]), b1, c7);
+            c8 = Vector512.FusedMultiplyAdd(Vector512.Create(a[20]), b1, c8);
+            c9 = Vector512.FusedMultiplyAdd(Vector512.Create(a[21]), b1, c9);
+            c10 = Vector512.FusedMultiplyAdd(Vector512.Create(a[22]), b1, c10);
+            c11 = Vector512.FusedMultiplyAdd(Vector512.Create(a[23]), b1, c11);
+            a += 24;
+            b += 32;
+        }
+        if (p < kc)
+        {
+            Vector512<float> b0 = Vector512.Load(b);
+            c0 = Vector512.FusedMultiplyAdd(Vector512.Create(a[0]), b0, c0);
+            c1 = Vector512.FusedMultiplyAdd(Vector512.Create(a[1]), b0, c1);
+            c2 = Vector512.FusedMultiplyAdd(Vector512.Create(a[2]), b0, c2);
+            c3 = Vector512.FusedMultiplyAdd(Vector512.Create(a[3]), b0, c3);
+            c4 = Vector512.FusedMultiplyAdd(Vector512.Create(a[4]), b0, c4);
+            c5 = Vector512.FusedMultiplyAdd(Vector512.Create(a[5]), b0, c5);
+            c6 = Vector512.FusedMultiplyAdd(Vector512.Create(a[6]), b0, c6);
+            c7 = Vector512.FusedMultiplyAdd(Vector512.Create(a[7]), b0, c7);
+            c8 = Vector512.FusedMultiplyAdd(Vector512.Create(a[8]), b0, c8);
+            c9 = Vector512.FusedMultiplyAdd(Vector512.Create(a[9]), b0, c9);
+            c10 = Vector512.FusedMultiplyAdd(Vector512.Create(a[10]), b0, c10);
+            c11 = Vector512.FusedMultiplyAdd(Vector512.Create(a[11]), b0, c11);
+        }
+        StoreRow(c, c0, add);
+        StoreRow(c + ldc, c1, add);
+        StoreRow(c + 2 * ldc, c2, add);
+        StoreRow(c + 3 * ldc, c3, add);
+        StoreRow(c + 4 * ldc, c4, add);
+        StoreRow(c + 5 * ldc, c5, add);
+        StoreRow(c + 6 * ldc, c6, add);
+        StoreRow(c + 7 * ldc, c7, add);
+        StoreRow(c + 8 * ldc, c8, add);
+        StoreRow(c + 9 * ldc, c9, add);
+        StoreRow(c + 10 * ldc, c10, add);
+        StoreRow(c + 11 * ldc, c11, add);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRow(float* c, Vector512<float> v, bool add)
+    {
+        if (add)
+        {
+            v += Vector512.Load(c);
+        }
+        Vector512.Store(v, c);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

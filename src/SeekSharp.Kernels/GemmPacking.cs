@@ -35,6 +35,25 @@ internal static unsafe class GemmPacking
         for (int ir = 0; ir < mc; ir += mr)
         {
             int rows = Math.Min(mr, mc - ir);
+            if (mr == 12 && rows == 12 && Avx.IsSupported)
+            {
+                if (transposeA)
+                {
+                    // Each step's 12 floats are consecutive in A: one 8-float and one 4-float copy, nothing read beyond.
+                    float* src = a + (long)p0 * m + i0 + ir;
+                    for (int p = 0; p < kc; p++, src += m)
+                    {
+                        Vector256.Store(Vector256.Load(src), dst + p * 12);
+                        Vector128.Store(Vector128.Load(src + 8), dst + p * 12 + 8);
+                    }
+                }
+                else
+                {
+                    PackRows12Avx(a + (long)(i0 + ir) * k + p0, k, kc, dst);
+                }
+                dst += (long)kc * mr;
+                continue;
+            }
             if (mr == 6 && rows == 6 && Avx.IsSupported)
             {
                 if (transposeA)
@@ -176,8 +195,8 @@ internal static unsafe class GemmPacking
     public static void PackWeightRows(GgmlType type, byte* w, long rowBytes, int p0, int kc, int j0, int nc, int nr,
         int panel0, int panel1, float* dst)
     {
-        Debug.Assert(kc <= Gemm.KC && nr <= GemmMicroKernel.NR256 && p0 % TensorTypes.BlockSize(type) == 0);
-        float* rows = stackalloc float[GemmMicroKernel.NR256 * Gemm.KC];   // [cols, kc]: the panel's rows, decoded
+        Debug.Assert(kc <= Gemm.KC && nr <= GemmMicroKernel.NR512 && p0 % TensorTypes.BlockSize(type) == 0);
+        float* rows = stackalloc float[GemmMicroKernel.NR512 * Gemm.KC];   // [cols, kc]: the panel's rows, decoded
         long offset = p0 / TensorTypes.BlockSize(type) * (long)TensorTypes.BlockBytes(type);
         int bytes = (int)TensorTypes.RowBytes(type, kc);
         for (int q = panel0; q < panel1; q++)
@@ -231,6 +250,43 @@ internal static unsafe class GemmPacking
             d[3] = r3[p];
             d[4] = r4[p];
             d[5] = r5[p];
+        }
+    }
+
+    /// <summary>
+    /// [kc, 12] ← 12 rows of a row-major matrix (row stride <paramref name="ld"/>), 8 steps at a time: rows 0-7 and rows
+    /// 8-11 (with 4 zero rows) are transposed in registers. Each step stores rows 8-11 as 8 floats, whose last 4 spill
+    /// into the next step's rows 0-3, and then rows 0-7, so every spill is overwritten by the step after it.
+    /// </summary>
+    private static void PackRows12Avx(float* src, int ld, int kc, float* dst)
+    {
+        int p = 0;
+        for (; p + 8 <= kc; p += 8)
+        {
+            float* r = src + p;
+            Transpose8x8(Vector256.Load(r), Vector256.Load(r + ld), Vector256.Load(r + 2L * ld), Vector256.Load(r + 3L * ld),
+                Vector256.Load(r + 4L * ld), Vector256.Load(r + 5L * ld), Vector256.Load(r + 6L * ld), Vector256.Load(r + 7L * ld),
+                out var s0, out var s1, out var s2, out var s3, out var s4, out var s5, out var s6, out var s7);
+            Transpose8x8(Vector256.Load(r + 8L * ld), Vector256.Load(r + 9L * ld), Vector256.Load(r + 10L * ld), Vector256.Load(r + 11L * ld),
+                Vector256<float>.Zero, Vector256<float>.Zero, Vector256<float>.Zero, Vector256<float>.Zero,
+                out var t0, out var t1, out var t2, out var t3, out var t4, out var t5, out var t6, out var t7);
+            float* d = dst + p * 12;
+            Vector256.Store(t0, d + 8); Vector256.Store(s0, d);
+            Vector256.Store(t1, d + 20); Vector256.Store(s1, d + 12);
+            Vector256.Store(t2, d + 32); Vector256.Store(s2, d + 24);
+            Vector256.Store(t3, d + 44); Vector256.Store(s3, d + 36);
+            Vector256.Store(t4, d + 56); Vector256.Store(s4, d + 48);
+            Vector256.Store(t5, d + 68); Vector256.Store(s5, d + 60);
+            Vector256.Store(t6, d + 80); Vector256.Store(s6, d + 72);
+            Vector256.Store(t7, d + 92); Vector256.Store(s7, d + 84);
+        }
+        for (; p < kc; p++)
+        {
+            float* d = dst + p * 12;
+            for (int r = 0; r < 12; r++)
+            {
+                d[r] = src[r * (long)ld + p];
+            }
         }
     }
 

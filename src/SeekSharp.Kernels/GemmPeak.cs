@@ -33,8 +33,14 @@ public static partial class Gemm
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(duration, TimeSpan.FromMilliseconds(10));
-        // The widths of GemmTiles.For: Vector256, else Vector128, else scalar.
-        int width = Vector256.IsHardwareAccelerated ? 256 : Vector128.IsHardwareAccelerated ? 128 : 32;
+        // The widths of GemmTiles.For: Vector512, else Vector256, else Vector128, else scalar.
+        int width = GemmTiles.For(Simd.SimdCapabilities.Best) switch
+        {
+            GemmTileKind.Vector512 => 512,
+            GemmTileKind.Vector256 => 256,
+            GemmTileKind.Vector128 => 128,
+            _ => 32,
+        };
         long windowTicks = Math.Max(1, Stopwatch.Frequency / 500);
         int windows = (int)Math.Max(1, duration.TotalSeconds * Stopwatch.Frequency / windowTicks);
         // [threads, windows] FLOPs of the bursts each thread finished in each window (windows shared by all threads).
@@ -50,7 +56,7 @@ public static partial class Gemm
                 ready.SignalAndWait();
                 while (true)
                 {
-                    long done = width == 256 ? FmaBurst256() : width == 128 ? FmaBurst128() : FmaBurstScalar();
+                    long done = width switch { 512 => FmaBurst512(), 256 => FmaBurst256(), 128 => FmaBurst128(), _ => FmaBurstScalar() };
                     long window = (Stopwatch.GetTimestamp() - start) / windowTicks;
                     if (window >= windows)
                     {
@@ -111,6 +117,27 @@ public static partial class Gemm
         }
         Sink = Vector256.Sum(x0 + x1 + x2 + x3 + x4 + x5 + x6 + x7 + x8 + x9 + x10 + x11);
         return BurstSteps * 12L * Vector256<float>.Count * 2;
+    }
+
+    /// <summary>The Vector512 tile's rate, with its 12 chains.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static long FmaBurst512()
+    {
+        var s = Vector512.Create(0.999f);
+        var t = Vector512.Create(0.001f);
+        Vector512<float> x0 = Vector512.Create(1f), x1 = x0, x2 = x0, x3 = x0, x4 = x0, x5 = x0;
+        Vector512<float> x6 = x0, x7 = x0, x8 = x0, x9 = x0, x10 = x0, x11 = x0;
+        for (int i = 0; i < BurstSteps; i++)
+        {
+            x0 = Vector512.FusedMultiplyAdd(x0, s, t); x1 = Vector512.FusedMultiplyAdd(x1, s, t);
+            x2 = Vector512.FusedMultiplyAdd(x2, s, t); x3 = Vector512.FusedMultiplyAdd(x3, s, t);
+            x4 = Vector512.FusedMultiplyAdd(x4, s, t); x5 = Vector512.FusedMultiplyAdd(x5, s, t);
+            x6 = Vector512.FusedMultiplyAdd(x6, s, t); x7 = Vector512.FusedMultiplyAdd(x7, s, t);
+            x8 = Vector512.FusedMultiplyAdd(x8, s, t); x9 = Vector512.FusedMultiplyAdd(x9, s, t);
+            x10 = Vector512.FusedMultiplyAdd(x10, s, t); x11 = Vector512.FusedMultiplyAdd(x11, s, t);
+        }
+        Sink = Vector512.Sum(x0 + x1 + x2 + x3 + x4 + x5 + x6 + x7 + x8 + x9 + x10 + x11);
+        return BurstSteps * 12L * Vector512<float>.Count * 2;
     }
 
     /// <summary>The Vector128 tile's rate: fused multiply-adds where the CPU has them (as the tile uses).</summary>

@@ -10,8 +10,10 @@ internal enum GemmTileKind
     Scalar = 0,
     /// <summary>6 × 8 in Vector128: ARM64 NEON (and x86 machines without AVX2).</summary>
     Vector128 = 1,
-    /// <summary>6 × 16 in Vector256: AVX2 + FMA (and AVX-512) machines.</summary>
+    /// <summary>6 × 16 in Vector256: AVX2 + FMA machines.</summary>
     Vector256 = 2,
+    /// <summary>12 × 16 in Vector512: AVX-512 machines.</summary>
+    Vector512 = 3,
 }
 
 internal static class GemmTiles
@@ -22,6 +24,7 @@ internal static class GemmTiles
     /// would multiply matrices one float at a time.
     /// </summary>
     public static GemmTileKind For(SimdTier tier) =>
+        tier >= SimdTier.Vector512 ? GemmTileKind.Vector512 :
         tier >= SimdTier.Vector256 ? GemmTileKind.Vector256 :
         Vector128.IsHardwareAccelerated ? GemmTileKind.Vector128 :
         GemmTileKind.Scalar;

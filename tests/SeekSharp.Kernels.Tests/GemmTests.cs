@@ -13,12 +13,14 @@ public enum GemmTile
     Vector128 = GemmTileKind.Vector128,
     /// <summary>6 × 16 tile of Vector256 fused multiply-adds.</summary>
     Vector256 = GemmTileKind.Vector256,
+    /// <summary>12 × 16 tile of Vector512 fused multiply-adds.</summary>
+    Vector512 = GemmTileKind.Vector512,
 }
 
 /// <summary>
 /// Gemm.Multiply against the exact product (double) and the reference triple loop: every transpose combination,
 /// with and without accumulation, every tile (each runs on any machine, in software where not accelerated), on the calling thread and on a pool, at sizes below, at and above the
-/// tile (6 × 16, 6 × 8, 4 × 4) and block sizes (KC = 256 deep, MC = 144 rows, NC = 3072 columns), and with one or two rows
+/// tile (12 × 16, 6 × 16, 6 × 8, 4 × 4) and block sizes (KC = 256 deep, MC = 144 rows, NC = 3072 columns), and with one or two rows
 /// (the unpacked vector × matrix path).
 /// </summary>
 /// <remarks>
@@ -31,7 +33,7 @@ public enum GemmTile
 /// </remarks>
 public class GemmTests
 {
-    // Shapes around every size the kernel switches at: 0 (empty), 1, tile edges (4, 6, 16), the depth block (256),
+    // Shapes around every size the kernel switches at: 0 (empty), 1, tile edges (4, 6, 12, 16), the depth block (256),
     // the row block (144) and, for n, the column block (3072).
     private static readonly (int M, int K, int N)[] Shapes =
     [
@@ -39,6 +41,7 @@ public class GemmTests
         (1, 1, 1), (2, 2, 2), (3, 3, 3), (5, 5, 5), (7, 7, 7), (8, 8, 8),
         (15, 15, 15), (16, 16, 16), (17, 17, 17), (31, 31, 31), (33, 33, 33), (65, 65, 65),
         (1, 17, 33), (33, 1, 17), (17, 33, 1), (6, 5, 16), (12, 3, 32), (13, 9, 47), (4, 2, 4), (9, 4, 7),
+        (11, 19, 16), (24, 17, 33), (25, 9, 15),
         (7, 255, 17), (6, 256, 16), (5, 257, 18), (3, 513, 5),
         (143, 3, 17), (144, 5, 16), (145, 7, 3), (289, 2, 9),
         (3, 2, 3071), (2, 3, 3072), (2, 2, 3089),
@@ -50,7 +53,7 @@ public class GemmTests
     public static TheoryData<GemmTile, bool, bool, bool, bool> Cases()
     {
         var data = new TheoryData<GemmTile, bool, bool, bool, bool>();
-        foreach (GemmTile tile in new[] { GemmTile.Scalar, GemmTile.Vector128, GemmTile.Vector256 })
+        foreach (GemmTile tile in new[] { GemmTile.Scalar, GemmTile.Vector128, GemmTile.Vector256, GemmTile.Vector512 })
         {
             foreach (bool transposeA in new[] { false, true })
             {
@@ -106,6 +109,7 @@ public class GemmTests
     [InlineData(GemmTile.Vector256, 300, false)]
     [InlineData(GemmTile.Vector256, 1, false)]
     [InlineData(GemmTile.Vector256, 2, true)]
+    [InlineData(GemmTile.Vector512, 300, true)]
     public void ResultDoesNotDependOnTheThreadCount(GemmTile tile, int m, bool transposeB)
     {
         // Each element is summed in the same order (k blocks of KC, in order, each step in order) however the tiles
@@ -126,9 +130,11 @@ public class GemmTests
     [Fact]
     public void PublicEntryRunsAtTheTierTheHardwareAccelerates()
     {
-        // Vector256 when the runtime accelerates it (AVX2), else Vector128 (SSE, NEON), else scalar: under
-        // DOTNET_EnableAVX2=0 this is the Vector128 tile, and with hardware intrinsics off the scalar one.
-        GemmTileKind expected = Vector256.IsHardwareAccelerated ? GemmTileKind.Vector256
+        // Vector512 when the runtime accelerates it (AVX-512), else Vector256 (AVX2), else Vector128 (SSE, NEON), else
+        // scalar: under DOTNET_EnableAVX512=0 this is the Vector256 tile, under DOTNET_EnableAVX2=0 the Vector128 tile,
+        // and with hardware intrinsics off the scalar one.
+        GemmTileKind expected = Vector512.IsHardwareAccelerated ? GemmTileKind.Vector512
+            : Vector256.IsHardwareAccelerated ? GemmTileKind.Vector256
             : Vector128.IsHardwareAccelerated ? GemmTileKind.Vector128 : GemmTileKind.Scalar;
         Assert.Equal(expected, GemmTiles.For(SimdCapabilities.Best));
         // And the public entry gives exactly that tile's result (tiles that all fuse, or all do not, agree bit for bit,
@@ -167,6 +173,7 @@ public class GemmTests
     [InlineData(GemmTile.Scalar)]
     [InlineData(GemmTile.Vector128)]
     [InlineData(GemmTile.Vector256)]
+    [InlineData(GemmTile.Vector512)]
     public void AllocatesNothingOnceWarm(GemmTile tile)
     {
         const int m = 100, k = 300, n = 80;

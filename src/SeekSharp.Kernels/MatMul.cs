@@ -335,6 +335,9 @@ public static class MatMul
                 Q8_0.QuantizeActivation(x, dst, count, tier);
                 break;
             case GgmlType.Q4_K:
+                Q8_K.QuantizeActivation(x, dst, count, tier);
+                Q4_K.PrepareActivation(dst, count / Q8_K.BlockSize, tier);
+                break;
             case GgmlType.Q5_K:
             case GgmlType.Q6_K:
                 Q8_K.QuantizeActivation(x, dst, count, tier);

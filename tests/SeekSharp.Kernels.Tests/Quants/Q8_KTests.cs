@@ -123,8 +123,10 @@ public abstract class KQuantTests(GgmlType type)
         return data;
     }
 
+    /// <summary>The dot of w with the Q8_K activation x (in Q8_K's own order; put into the tier's order on a copy).</summary>
     internal unsafe float Dot(byte[] w, byte[] x, int blocks, SimdTier tier)
     {
+        x = Prepared(x, blocks, tier);
         fixed (byte* pw = w, px = x)
         {
             return type switch
@@ -135,6 +137,20 @@ public abstract class KQuantTests(GgmlType type)
                 _ => throw new ArgumentOutOfRangeException(nameof(type)),
             };
         }
+    }
+
+    /// <summary>A copy of the activation blocks at the start of x in the order the tier's dot of this type reads.</summary>
+    private unsafe byte[] Prepared(byte[] x, int blocks, SimdTier tier)
+    {
+        byte[] copy = (byte[])x.Clone();
+        if (type == GgmlType.Q4_K)
+        {
+            fixed (byte* p = copy)
+            {
+                Q4_K.PrepareActivation(p, blocks, tier);
+            }
+        }
+        return copy;
     }
 
     /// <summary>Random bytes (every bit pattern of the quants and 6/8-bit scales is legal) with finite half scales.</summary>
@@ -197,8 +213,13 @@ public abstract class KQuantTests(GgmlType type)
             }
             row.CopyTo(x, t * stride);
         }
+        byte[] prepared = (byte[])x.Clone();
+        for (int t = 0; t < 4; t++)
+        {
+            Prepared(x[(int)(t * stride)..], blocks, tier).AsSpan(0, blocks * Q8_K.BlockBytes).CopyTo(prepared.AsSpan((int)(t * stride)));
+        }
         float[] y = new float[4 * 3];
-        fixed (byte* pw = w, px = x)
+        fixed (byte* pw = w, px = prepared)
         fixed (float* py = y)
         {
             dot4(pw, px, stride, blocks, py, 3, tier);

@@ -406,7 +406,8 @@ internal static class Q4_K
     /// vectors (AVX-512BW) the four 32-quant pieces of each 128-quant half are stored in the order 0, 2, 1, 3: the quants
     /// that meet the low nibbles of chunks c and c+1 are then one 64-byte load, and those that meet their high nibbles
     /// the next. Gathering them from two 32-byte loads instead costs a cross-lane insert per load, which made such a
-    /// 512-bit dot slower than the 256-bit one (10.3 against 7.8 ns per super-block and 4 tokens; 4.0 with this order).
+    /// 512-bit dot slower than the 256-bit one (its inner loop alone: 10.3 against 7.8 ns per super-block and 4 tokens,
+    /// and 4.0 in this order).
     /// The first eight of the 16 group sums are replaced by the pair sums the minimum terms use (bsums[2j] +
     /// bsums[2j+1], at most 32·127 in magnitude), which each dot would otherwise form again for every weight row. Other
     /// tiers read Q8_K as it is.

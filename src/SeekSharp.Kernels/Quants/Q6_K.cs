@@ -199,8 +199,8 @@ internal static class Q6_K
     /// ggml_vec_dot_q6_K_q8_K. Per super-block the products go into eight exact int32 lanes S_l: lane l takes bytes
     /// 4l .. 4l+3 of each of the eight 32-quant quarters, <c>scales[g]·Σ (q − 32)·y</c> with g the bytes' group. They
     /// are scaled into float lanes, <c>acc_l = fma(y_d·d, S_l, acc_l)</c>, and reduced once at the end, halves first.
-    /// Every tier gives the same bits; the Vector512 tier runs the 256-bit lanes (a 512-bit version needs an AVX-512
-    /// machine to measure and test it on).
+    /// Every tier gives the same bits: the Vector512 tier computes quarters k and k+1 in the two halves of a 512-bit
+    /// vector and adds the halves at the end, which is exact in integers.
     /// </summary>
     public static unsafe float Dot(byte* w, byte* x, int blocks, SimdTier tier)
     {
@@ -217,7 +217,8 @@ internal static class Q6_K
             StreamPrefetch.Ahead(wb + 64);
             StreamPrefetch.Ahead(wb + 128);
             StreamPrefetch.Ahead(wb + 192);
-            Vector256<int> lanes = Avx2.IsSupported ? Lanes256(wb, (sbyte*)(xb + Q8_K.QsOffset)) : LanesPortable(wb, (sbyte*)(xb + Q8_K.QsOffset));
+            sbyte* y = (sbyte*)(xb + Q8_K.QsOffset);
+            Vector256<int> lanes = Uses512(tier) ? Lanes512(wb, y) : Avx2.IsSupported ? Lanes256(wb, y) : LanesPortable(wb, y);
             acc = Step(acc, F16.ToSingleFast(Unsafe.ReadUnaligned<ushort>(wb + DOffset)), xb, lanes);
         }
         return Int8BlockDot.Sum(acc);
@@ -350,6 +351,11 @@ internal static class Q6_K
             }
             return;
         }
+        if (Uses512(tier))
+        {
+            Dot4Vector512(w, x, xStride, blocks, y, yStride);
+            return;
+        }
         Vector256<float> acc0 = Vector256<float>.Zero, acc1 = acc0, acc2 = acc0, acc3 = acc0;
         for (int b = 0; b < blocks; b++)
         {
@@ -377,6 +383,114 @@ internal static class Q6_K
         y[yStride] = Int8BlockDot.Sum(acc1);
         y[2 * yStride] = Int8BlockDot.Sum(acc2);
         y[3 * yStride] = Int8BlockDot.Sum(acc3);
+    }
+
+    /// <summary><see cref="Dot4"/> with the 512-bit lanes of <see cref="Lanes512"/>: every output keeps <see cref="Dot"/>'s bits.</summary>
+    private static unsafe void Dot4Vector512(byte* w, byte* x, long xStride, int blocks, float* y, long yStride)
+    {
+        Vector256<float> acc0 = Vector256<float>.Zero, acc1 = acc0, acc2 = acc0, acc3 = acc0;
+        for (int b = 0; b < blocks; b++)
+        {
+            byte* wb = w + (long)b * BlockBytes;
+            long o = (long)b * Q8_K.BlockBytes;
+            byte* x0 = x + o, x1 = x0 + xStride, x2 = x1 + xStride, x3 = x2 + xStride;
+            Vector512<short> groupScales = GroupScales(wb);
+            Vector512<int> l0 = Vector512<int>.Zero, l1 = l0, l2 = l0, l3 = l0;
+            for (int h = 0; h < 2; h++)
+            {
+                UnpackHalf512(wb, h, out var low, out var high);
+                Vector512<short> sLow = Avx512BW.PermuteVar32x16(groupScales, h == 0 ? PickGroups0123 : PickGroups89AB);
+                Vector512<short> sHigh = Avx512BW.PermuteVar32x16(groupScales, h == 0 ? PickGroups4567 : PickGroupsCDEF);
+                int yo = Q8_K.QsOffset + 128 * h;
+                l0 = HalfLanes512(l0, low, high, sLow, sHigh, (sbyte*)(x0 + yo));
+                l1 = HalfLanes512(l1, low, high, sLow, sHigh, (sbyte*)(x1 + yo));
+                l2 = HalfLanes512(l2, low, high, sLow, sHigh, (sbyte*)(x2 + yo));
+                l3 = HalfLanes512(l3, low, high, sLow, sHigh, (sbyte*)(x3 + yo));
+            }
+            float d = F16.ToSingleFast(Unsafe.ReadUnaligned<ushort>(wb + DOffset));
+            acc0 = Step(acc0, d, x0, l0.GetLower() + l0.GetUpper());
+            acc1 = Step(acc1, d, x1, l1.GetLower() + l1.GetUpper());
+            acc2 = Step(acc2, d, x2, l2.GetLower() + l2.GetUpper());
+            acc3 = Step(acc3, d, x3, l3.GetLower() + l3.GetUpper());
+        }
+        y[0] = Int8BlockDot.Sum(acc0);
+        y[yStride] = Int8BlockDot.Sum(acc1);
+        y[2 * yStride] = Int8BlockDot.Sum(acc2);
+        y[3 * yStride] = Int8BlockDot.Sum(acc3);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool Uses512(SimdTier tier) => tier == SimdTier.Vector512 && Avx512BW.IsSupported;
+
+    /// <summary>
+    /// The eight lanes of one super-block with 512-bit vectors (AVX-512BW): per half, quarters 0 and 1 fill one vector
+    /// and quarters 2 and 3 another, each against 64 consecutive activation quants, so no activation needs reordering;
+    /// the halves of the lanes are added at the end, giving <see cref="Lanes256"/>'s lanes exactly.
+    /// </summary>
+    private static unsafe Vector256<int> Lanes512(byte* wb, sbyte* y)
+    {
+        Vector512<short> groupScales = GroupScales(wb);
+        UnpackHalf512(wb, 0, out var low, out var high);
+        Vector512<int> acc = HalfLanes512(Vector512<int>.Zero, low, high,
+            Avx512BW.PermuteVar32x16(groupScales, PickGroups0123), Avx512BW.PermuteVar32x16(groupScales, PickGroups4567), y);
+        UnpackHalf512(wb, 1, out low, out high);
+        acc = HalfLanes512(acc, low, high,
+            Avx512BW.PermuteVar32x16(groupScales, PickGroups89AB), Avx512BW.PermuteVar32x16(groupScales, PickGroupsCDEF), y + 128);
+        return acc.GetLower() + acc.GetUpper();
+    }
+
+    /// <summary>The 16 group scales sign-extended to int16 (in the low 256 bits), for the group picks.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe Vector512<short> GroupScales(byte* wb) =>
+        Avx2.ConvertToVector256Int16(Vector128.Load((sbyte*)(wb + ScalesOffset))).ToVector512Unsafe();
+
+    // vpermw indices giving each 128-bit quarter of a vector one group's scale (8 int16 lanes): groups 8h+0..3 for the
+    // vector of quarters 0 and 1 of half h (bytes 0-15 and 16-31 of each quarter take consecutive groups), 8h+4..7 for
+    // quarters 2 and 3.
+    private static readonly Vector512<short> PickGroups0123 = PickGroups(0), PickGroups4567 = PickGroups(4),
+        PickGroups89AB = PickGroups(8), PickGroupsCDEF = PickGroups(12);
+
+    private static Vector512<short> PickGroups(int first)
+    {
+        var idx = new short[32];
+        for (int i = 0; i < 32; i++)
+        {
+            idx[i] = (short)(first + i / 8);
+        }
+        return Vector512.Create(idx);
+    }
+
+    // Right shifts of qh per 256-bit half: 0 for quarter 0 (and 2), 2 for quarter 1 (and 3).
+    private static readonly Vector512<ushort> QhShifts = Vector512.Create(Vector256<ushort>.Zero, Vector256.Create((ushort)2));
+
+    /// <summary>
+    /// Half <paramref name="h"/>'s quants as unsigned 6-bit values: <paramref name="low"/> = quarters 0 and 1 (the low
+    /// nibbles of ql[0..32] and ql[32..64] with qh bits 0-1 and 2-3), <paramref name="high"/> = quarters 2 and 3 (their
+    /// high nibbles with qh bits 4-5 and 6-7), qh in both halves.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void UnpackHalf512(byte* wb, int h, out Vector512<byte> low, out Vector512<byte> high)
+    {
+        Vector512<byte> mask = Vector512.Create((byte)0x0F), three = Vector512.Create((byte)0x30);
+        Vector512<byte> ql = Vector512.Load(wb + 64 * h);
+        // Not Avx512F.BroadcastVector256ToVector512(ulong*): on .NET 10.0.12 it broadcast the pointer's own bytes.
+        Vector256<ushort> qh256 = Vector256.Load((ushort*)(wb + QhOffset + 32 * h));
+        Vector512<ushort> qh = Vector512.Create(qh256, qh256);
+        Vector512<ushort> shifted = Avx512BW.ShiftRightLogicalVariable(qh, QhShifts);
+        low = (ql & mask) | (Vector512.ShiftLeft(shifted, 4).AsByte() & three);
+        high = (Vector512.ShiftRightLogical(ql.AsUInt16(), 4).AsByte() & mask) | (shifted.AsByte() & three);
+    }
+
+    /// <summary>One half's lanes added to acc: <c>scales · Σ pairs (q − 32)·y</c> for both quant vectors of the half.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe Vector512<int> HalfLanes512(Vector512<int> acc, Vector512<byte> low, Vector512<byte> high,
+        Vector512<short> sLow, Vector512<short> sHigh, sbyte* y)
+    {
+        Vector512<byte> offset = Vector512.Create((byte)32);
+        Vector512<sbyte> yLow = Vector512.Load(y), yHigh = Vector512.Load(y + 64);
+        Vector512<short> pLow = Avx512BW.MultiplyAddAdjacent(low, yLow) - Avx512BW.MultiplyAddAdjacent(offset, yLow);
+        Vector512<short> pHigh = Avx512BW.MultiplyAddAdjacent(high, yHigh) - Avx512BW.MultiplyAddAdjacent(offset, yHigh);
+        return acc + Avx512BW.MultiplyAddAdjacent(pLow, sLow) + Avx512BW.MultiplyAddAdjacent(pHigh, sHigh);
     }
 
     /// <summary>One super-block's float step of <see cref="Dot"/> (and of each token of <see cref="Dot4"/>): <c>acc_l = fma(y_d·d, S_l, acc_l)</c>.</summary>

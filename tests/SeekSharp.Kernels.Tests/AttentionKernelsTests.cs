@@ -18,7 +18,7 @@ public class AttentionKernelsTests
         {
             foreach (int heads in new[] { 1, 2, 3, 4, 6, 7 })
             {
-                foreach (int headDim in new[] { 8, 12, 64 })
+                foreach (int headDim in new[] { 8, 12, 40, 64 })
                 {
                     data.Add(tier, heads, headDim, heads % 2 == 0);
                 }

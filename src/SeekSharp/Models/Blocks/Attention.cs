@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics.Tensors;
 using SeekSharp.Kernels;
 using SeekSharp.Kernels.Threading;
@@ -94,6 +95,9 @@ internal static unsafe class Attention
         public int NHead, Group, HeadsPerItem, HeadDim;
         public float Scale;
 
+        // The score block is written before it is read: zeroing it (and the maxima and sums, set below) for every item
+        // was a visible part of prompt processing.
+        [SkipLocalsInit]
         public void Run(int item)
         {
             int itemsPerToken = NHead / HeadsPerItem;

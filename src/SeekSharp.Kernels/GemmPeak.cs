@@ -33,14 +33,8 @@ public static partial class Gemm
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(duration, TimeSpan.FromMilliseconds(10));
-        // The widths of GemmTiles.For: Vector512, else Vector256, else Vector128, else scalar.
-        int width = GemmTiles.For(Simd.SimdCapabilities.Best) switch
-        {
-            GemmTileKind.Vector512 => 512,
-            GemmTileKind.Vector256 => 256,
-            GemmTileKind.Vector128 => 128,
-            _ => 32,
-        };
+        // The width of the tile the product runs with here.
+        GemmTileKind tile = GemmTiles.For(Simd.SimdCapabilities.Best);
         long windowTicks = Math.Max(1, Stopwatch.Frequency / 500);
         int windows = (int)Math.Max(1, duration.TotalSeconds * Stopwatch.Frequency / windowTicks);
         // [threads, windows] FLOPs of the bursts each thread finished in each window (windows shared by all threads).
@@ -56,7 +50,13 @@ public static partial class Gemm
                 ready.SignalAndWait();
                 while (true)
                 {
-                    long done = width switch { 512 => FmaBurst512(), 256 => FmaBurst256(), 128 => FmaBurst128(), _ => FmaBurstScalar() };
+                    long done = tile switch
+                    {
+                        GemmTileKind.Vector512 => FmaBurst512(),
+                        GemmTileKind.Vector256 => FmaBurst256(),
+                        GemmTileKind.Vector128 => FmaBurst128(),
+                        _ => FmaBurstScalar(),
+                    };
                     long window = (Stopwatch.GetTimestamp() - start) / windowTicks;
                     if (window >= windows)
                     {

@@ -162,22 +162,29 @@ internal static class F16
         return sum;
     }
 
-    /// <summary>The Vector512 loop of <see cref="Dot"/> with the exact widening (any input; no AVX-512 needed).</summary>
+    /// <summary>
+    /// The Vector512 loop of <see cref="Dot"/> with the exact widening, for any input and without AVX-512: the steps and
+    /// accumulators of <see cref="TryDotSignExtend512"/>, so a finite row gives the same bits either way.
+    /// </summary>
     private static unsafe float DotVector512(ushort* w, float* x, int n, ref int i)
     {
-        Vector512<float> acc0 = Vector512<float>.Zero, acc1 = Vector512<float>.Zero;
-        for (; i <= n - 32; i += 32)
+        Vector512<float> acc0 = Vector512<float>.Zero, acc1 = acc0, acc2 = acc0, acc3 = acc0;
+        for (; i <= n - 64; i += 64)
         {
             StreamPrefetch.Ahead((byte*)(w + i));
-            var (lo, hi) = Vector512.Widen(Vector512.Load(w + i));
-            acc0 = Vector512.FusedMultiplyAdd(Widen(lo), Vector512.Load(x + i), acc0);
-            acc1 = Vector512.FusedMultiplyAdd(Widen(hi), Vector512.Load(x + i + 16), acc1);
+            StreamPrefetch.Ahead((byte*)(w + i + 32));
+            var (a, b) = Vector512.Widen(Vector512.Load(w + i));
+            var (c, d) = Vector512.Widen(Vector512.Load(w + i + 32));
+            acc0 = Vector512.FusedMultiplyAdd(Widen(a), Vector512.Load(x + i), acc0);
+            acc1 = Vector512.FusedMultiplyAdd(Widen(b), Vector512.Load(x + i + 16), acc1);
+            acc2 = Vector512.FusedMultiplyAdd(Widen(c), Vector512.Load(x + i + 32), acc2);
+            acc3 = Vector512.FusedMultiplyAdd(Widen(d), Vector512.Load(x + i + 48), acc3);
         }
         for (; i <= n - 16; i += 16)
         {
             acc0 = Vector512.FusedMultiplyAdd(Widen(Vector512.WidenLower(Vector256.Load(w + i).ToVector512())), Vector512.Load(x + i), acc0);
         }
-        return Vector512.Sum(acc0 + acc1);
+        return Vector512.Sum((acc0 + acc1) + (acc2 + acc3));
     }
 
     /// <summary>
@@ -237,7 +244,7 @@ internal static class F16
     /// <summary>
     /// The Vector512 loop of <see cref="Dot"/> on AVX-512 hardware, as <see cref="TryDotSignExtend"/>: 64 halves (two
     /// cache lines, each prefetched ahead) into four accumulators per step, widened by vpmovsxwd, shift, mask and the
-    /// rebias multiply, with the same screen for infinities and NaNs.
+    /// rebias multiply, with the same screen for infinities and NaNs (rows holding one take <see cref="DotVector512"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static unsafe bool TryDotSignExtend512(ushort* w, float* x, int n, ref int i, ref float sum)

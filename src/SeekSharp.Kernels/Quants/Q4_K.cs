@@ -292,6 +292,7 @@ internal static class Q4_K
         {
             return DotScalar(w, x, blocks);
         }
+        bool wide = Uses512(tier);
         Vector256<float> acc = Vector256<float>.Zero;
         Vector128<float> accMin = Vector128<float>.Zero;
         for (int b = 0; b < blocks; b++)
@@ -304,7 +305,6 @@ internal static class Q4_K
             var (scales, mins) = UnpackScaleMinsWords(wb + ScalesOffset);
             byte* q = wb + QsOffset;
             sbyte* y = (sbyte*)(xb + Q8_K.QsOffset);
-            bool wide = Uses512(tier);
             Vector256<int> lanes = wide ? Lanes512(q, y, scales) : Lanes256(q, y, scales);
             Vector128<int> minLanes = wide ? PairSumMinLanes(MinsAsShorts(mins), xb) : MinLanes(MinsAsShorts(mins), xb);
             acc = Step(acc, ref accMin, F16.ToSingleFast(Unsafe.ReadUnaligned<ushort>(wb)), F16.ToSingleFast(Unsafe.ReadUnaligned<ushort>(wb + 2)),

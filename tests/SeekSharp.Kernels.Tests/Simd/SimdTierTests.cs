@@ -47,7 +47,7 @@ public class SimdTierTests
         {
             return;
         }
-        if (Disabled("AVX2") || Disabled("AVX") || Avx512Disabled() || Disabled("AVX512F") || Disabled("HWIntrinsic")
+        if (Disabled("AVX2") || Disabled("AVX") || Disabled("AVX512") || Disabled("AVX512F") || Disabled("HWIntrinsic")
             || Environment.GetEnvironmentVariable("DOTNET_PreferredVectorBitWidth") is not null)
         {
             return;

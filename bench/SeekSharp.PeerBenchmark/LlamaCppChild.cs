@@ -69,9 +69,19 @@ internal static class LlamaCppChild
             return count / c.Elapsed.TotalSeconds;
         }
 
-        // Warm-up as in seek bench: one ubatch and a few tokens.
-        if (p > 0) Prompt(Math.Min(p, 512));
-        if (n > 0) Generate(Math.Min(n, 4));
+        // Warm-up as in seek bench: a ubatch, and then a few tokens, each repeated for at least a second.
+        if (p > 0)
+        {
+            var warmUp = Stopwatch.StartNew();
+            do Prompt(Math.Min(p, 512));
+            while (warmUp.Elapsed.TotalSeconds < 1);
+        }
+        if (n > 0)
+        {
+            var warmUp = Stopwatch.StartNew();
+            do Generate(Math.Min(n, 4));
+            while (warmUp.Elapsed.TotalSeconds < 1);
+        }
         double pp = p > 0 ? Prompt(p) : 0, tg = n > 0 ? Generate(n) : 0;
         Console.Out.WriteLine(JsonSerializer.Serialize(new EngineRun(pp, tg, load, PeakRssMb())));
         return 0;

@@ -51,7 +51,7 @@ internal static class Program
         Line($"- date: {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC; CPU: {CpuName()} ({Environment.ProcessorCount} logical CPUs); threads: {threads} for both engines");
         Line($"- model: qwen2, R1-Distill-Qwen-1.5B's shape with {layers} layers (hidden 1536, 12/2 heads, FFN 8960, vocab 151936, untied), random weights");
         Line($"- tests: pp{prompt} (prompt of {prompt} random tokens from an empty cache) and tg{gen} ({gen} single-token decodes from an empty cache)");
-        Line($"- {reps} alternating runs per engine, each a fresh process doing a warm-up then one measured pp and tg; medians shown (min-max in brackets)");
+        Line($"- {reps} alternating runs per engine, each a fresh process doing a warm-up (at least a second of each test) then one measured pp and tg; medians shown (min-max in brackets)");
         Line("- llama.cpp: llama-bench defaults (mmap, CPU repacking on, n_batch 2048, n_ubatch 512, F16 KV cache), flash attention off; " +
              "SeekSharp: `seek bench` (mmap, ubatch 512, F16 KV cache), DOTNET_PROCESSOR_COUNT set to the thread count");
         Line();

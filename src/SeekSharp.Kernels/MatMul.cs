@@ -234,7 +234,21 @@ public static class MatMul
                     for (int ib = i0; ib < i1; ib += TokenMicro)
                     {
                         int ib1 = Math.Min(i1, ib + TokenMicro);
-                        for (int r = rb; r < rb1; r++)
+                        int r = rb;
+                        if (HasDot2x4(Type))
+                        {
+                            for (; r + 2 <= rb1; r += 2)
+                            {
+                                int i = ib;
+                                for (; i + 4 <= ib1; i += 4)
+                                {
+                                    Q4_K.Dot2x4(W + r * RowBytes, RowBytes, A + i * ActStride, ActStride, Cols / Q8_K.BlockSize, Y + (long)i * Rows + r, Rows, Tier);
+                                }
+                                SingleTokens(r, i, ib1);
+                                SingleTokens(r + 1, i, ib1);
+                            }
+                        }
+                        for (; r < rb1; r++)
                         {
                             byte* wr = W + r * RowBytes;
                             int i = ib;
@@ -245,13 +259,18 @@ public static class MatMul
                                     RowDot4(Type, wr, A + i * ActStride, ActStride, Cols, Y + (long)i * Rows + r, Rows, Tier);
                                 }
                             }
-                            for (; i < ib1; i++)
-                            {
-                                Y[(long)i * Rows + r] = RowDot(Type, wr, A + i * ActStride, Cols, Tier);
-                            }
+                            SingleTokens(r, i, ib1);
                         }
                     }
                 }
+            }
+        }
+
+        private readonly void SingleTokens(int r, int i0, int i1)
+        {
+            for (int i = i0; i < i1; i++)
+            {
+                Y[(long)i * Rows + r] = RowDot(Type, W + r * RowBytes, A + i * ActStride, Cols, Tier);
             }
         }
     }
@@ -366,6 +385,9 @@ public static class MatMul
     // Q4_K and Q6_K keep their integer dots at every batch size: those run as fast as the float GEMM on decoded
     // weights (their decoding costs more), and they give llama.cpp's bits.
     private static bool PrefersGemm(GgmlType type) => type is not (GgmlType.Q4_K or GgmlType.Q6_K);
+
+    // Q4_K's dot spends as much on its per-token float steps as on the integer products; two rows share those steps.
+    private static bool HasDot2x4(GgmlType type) => type is GgmlType.Q4_K;
 
     private static bool HasDot4(GgmlType type) => type is GgmlType.F16 or GgmlType.Q8_0 or GgmlType.Q4_0 or GgmlType.Q4_K or GgmlType.Q6_K;
 

@@ -432,6 +432,78 @@ internal static class Q4_K
     }
 
     /// <summary>
+    /// <see cref="Dot4"/> of two weight rows (<c>w</c> and <c>w + wStride</c>) with four activation rows: row r's output
+    /// for token t goes to <c>y[t·yStride + r]</c>. Every output is <see cref="Dot"/> of its pair bit for bit.
+    /// </summary>
+    /// <remarks>
+    /// With 512-bit vectors the float steps of the two rows share their instructions: their lanes sit in the two halves
+    /// of one vector, so one conversion and one multiply-add serve both rows, and each token's minimum terms for both
+    /// rows take one vpmaddwd. The integer work is that of two <see cref="Dot4"/> calls. Other tiers run those calls.
+    /// </remarks>
+    public static unsafe void Dot2x4(byte* w, long wStride, byte* x, long xStride, int blocks, float* y, long yStride, SimdTier tier)
+    {
+        if (!Uses512(tier))
+        {
+            Dot4(w, x, xStride, blocks, y, yStride, tier);
+            Dot4(w + wStride, x, xStride, blocks, y + 1, yStride, tier);
+            return;
+        }
+        // Float accumulators: row 0's eight lanes in the low half, row 1's in the high half; the minimum ones four and four.
+        Vector512<float> acc0 = Vector512<float>.Zero, acc1 = acc0, acc2 = acc0, acc3 = acc0;
+        Vector256<float> min0 = Vector256<float>.Zero, min1 = min0, min2 = min0, min3 = min0;
+        for (int b = 0; b < blocks; b++)
+        {
+            byte* w0 = w + (long)b * BlockBytes, w1 = w0 + wStride;
+            byte* x0 = x + (long)b * Q8_K.BlockBytes;
+            var (scaleWord0, mins0) = UnpackScaleMinsWords(w0 + ScalesOffset);
+            var (scaleWord1, mins1) = UnpackScaleMinsWords(w1 + ScalesOffset);
+            Vector512<byte> scales0 = ScalesPerQuarter(scaleWord0), scales1 = ScalesPerQuarter(scaleWord1);
+            Vector512<int> r0t0 = Vector512<int>.Zero, r0t1 = r0t0, r0t2 = r0t0, r0t3 = r0t0;
+            Vector512<int> r1t0 = Vector512<int>.Zero, r1t1 = r1t0, r1t2 = r1t0, r1t3 = r1t0;
+            ChunkPairFourTokens(ref r0t0, ref r0t1, ref r0t2, ref r0t3, w0 + QsOffset, x0, xStride, Q8_K.QsOffset, scales0, PickLow01, PickHigh01);
+            ChunkPairFourTokens(ref r0t0, ref r0t1, ref r0t2, ref r0t3, w0 + QsOffset + 64, x0, xStride, Q8_K.QsOffset + 128, scales0, PickLow23, PickHigh23);
+            ChunkPairFourTokens(ref r1t0, ref r1t1, ref r1t2, ref r1t3, w1 + QsOffset, x0, xStride, Q8_K.QsOffset, scales1, PickLow01, PickHigh01);
+            ChunkPairFourTokens(ref r1t0, ref r1t1, ref r1t2, ref r1t3, w1 + QsOffset + 64, x0, xStride, Q8_K.QsOffset + 128, scales1, PickLow23, PickHigh23);
+            var d = Vector512.Create(Vector256.Create(HalfAt(w0)), Vector256.Create(HalfAt(w1)));
+            var dmin = Vector256.Create(Vector128.Create(HalfAt(w0 + 2)), Vector128.Create(HalfAt(w1 + 2)));
+            var mins = Vector256.Create(MinsAsShorts(mins0), MinsAsShorts(mins1));
+            acc0 = TwoRowStep(acc0, ref min0, d, dmin, mins, x0, r0t0, r1t0);
+            acc1 = TwoRowStep(acc1, ref min1, d, dmin, mins, x0 + xStride, r0t1, r1t1);
+            acc2 = TwoRowStep(acc2, ref min2, d, dmin, mins, x0 + 2 * xStride, r0t2, r1t2);
+            acc3 = TwoRowStep(acc3, ref min3, d, dmin, mins, x0 + 3 * xStride, r0t3, r1t3);
+        }
+        StoreTwoRows(y, acc0, min0);
+        StoreTwoRows(y + yStride, acc1, min1);
+        StoreTwoRows(y + 2 * yStride, acc2, min2);
+        StoreTwoRows(y + 3 * yStride, acc3, min3);
+    }
+
+    /// <summary>
+    /// <see cref="Step"/> for two rows at once: <paramref name="row0"/> and <paramref name="row1"/> are the rows' 512-bit lanes
+    /// (chunk pairs in the halves), <paramref name="d"/> holds row 0's d in the low half and row 1's in the high half,
+    /// <paramref name="dmin"/> and <paramref name="mins"/> likewise. Each lane sees the same products as in Step.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe Vector512<float> TwoRowStep(Vector512<float> acc, ref Vector256<float> accMin, Vector512<float> d, Vector256<float> dmin,
+        Vector256<short> mins, byte* xb, Vector512<int> row0, Vector512<int> row1)
+    {
+        float yd = Unsafe.ReadUnaligned<float>(xb);
+        Vector128<short> pairSums = Vector128.Load((short*)(xb + Q8_K.BsumsOffset));
+        Vector256<int> minLanes = Avx2.MultiplyAddAdjacent(mins, Vector256.Create(pairSums, pairSums));
+        accMin = Vector256.FusedMultiplyAdd(Vector256.Create(-yd) * dmin, Vector256.ConvertToSingle(minLanes), accMin);
+        // [row0 low + row0 high, row1 low + row1 high]: the 256-bit halves of each row added, as in Dot4Vector512.
+        Vector512<int> lanes = Avx512F.Shuffle4x128(row0, row1, 0x44) + Avx512F.Shuffle4x128(row0, row1, 0xEE);
+        return Vector512.FusedMultiplyAdd(Vector512.Create(yd) * d, Vector512.ConvertToSingle(lanes), acc);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void StoreTwoRows(float* y, Vector512<float> acc, Vector256<float> accMin)
+    {
+        y[0] = Int8BlockDot.Sum(acc.GetLower()) + SumMin(accMin.GetLower());
+        y[1] = Int8BlockDot.Sum(acc.GetUpper()) + SumMin(accMin.GetUpper());
+    }
+
+    /// <summary>
     /// Puts Q8_K activation blocks (in place) into the order the dots of <paramref name="tier"/> read. With 512-bit
     /// vectors (AVX-512BW) the four 32-quant pieces of each 128-quant half are stored in the order 0, 2, 1, 3: the quants
     /// that meet the low nibbles of chunks c and c+1 are then one 64-byte load, and those that meet their high nibbles

@@ -202,7 +202,50 @@ public abstract class KQuantTests(GgmlType type)
     internal unsafe void AssertFourTokenDotEqualsSingleDots(SimdTier tier, int blocks, FourTokenDot dot4)
     {
         byte[] w = RandomWeights(blocks, 120 + blocks);
-        long stride = blocks * Q8_K.BlockBytes + 100;   // rows further apart than one row, as in a batch
+        var (x, prepared, stride) = FourTokens(tier, blocks);
+        float[] y = new float[4 * 3];
+        fixed (byte* pw = w, px = prepared)
+        fixed (float* py = y)
+        {
+            dot4(pw, px, stride, blocks, py, 3, tier);
+        }
+        for (int t = 0; t < 4; t++)
+        {
+            float single = Dot(w, x[(int)(t * stride)..], blocks, tier);
+            Assert.Equal(BitConverter.SingleToInt32Bits(single), BitConverter.SingleToInt32Bits(y[t * 3]));
+        }
+    }
+
+    /// <summary>The two-row, four-token kernel: row r's output for token t at y[t·yStride + r] equals the single dot of its pair, bit for bit.</summary>
+    internal unsafe delegate void TwoRowFourTokenDot(byte* w, long wStride, byte* x, long xStride, int blocks, float* y, long yStride, SimdTier tier);
+
+    internal unsafe void AssertTwoRowFourTokenDotEqualsSingleDots(SimdTier tier, int blocks, TwoRowFourTokenDot dot)
+    {
+        int wStride = blocks * BlockBytes + 48;   // weight rows apart, as in a matrix whose rows are read two at a time
+        byte[] w = new byte[2 * wStride];
+        RandomWeights(blocks, 130 + blocks).CopyTo(w, 0);
+        RandomWeights(blocks, 131 + blocks).CopyTo(w, wStride);
+        var (x, prepared, stride) = FourTokens(tier, blocks);
+        float[] y = new float[4 * 5];
+        fixed (byte* pw = w, px = prepared)
+        fixed (float* py = y)
+        {
+            dot(pw, wStride, px, stride, blocks, py, 5, tier);
+        }
+        for (int r = 0; r < 2; r++)
+        {
+            for (int t = 0; t < 4; t++)
+            {
+                float single = Dot(w[(r * wStride)..], x[(int)(t * stride)..], blocks, tier);
+                Assert.Equal(BitConverter.SingleToInt32Bits(single), BitConverter.SingleToInt32Bits(y[t * 5 + r]));
+            }
+        }
+    }
+
+    /// <summary>Four Q8_K activation rows further apart than one row, as in a batch, one of them at the extreme quants; as they are and in the tier's order.</summary>
+    private unsafe (byte[] X, byte[] Prepared, long Stride) FourTokens(SimdTier tier, int blocks)
+    {
+        long stride = blocks * Q8_K.BlockBytes + 100;
         byte[] x = new byte[4 * stride];
         for (int t = 0; t < 4; t++)
         {
@@ -218,17 +261,7 @@ public abstract class KQuantTests(GgmlType type)
         {
             Prepared(x[(int)(t * stride)..], blocks, tier).AsSpan(0, blocks * Q8_K.BlockBytes).CopyTo(prepared.AsSpan((int)(t * stride)));
         }
-        float[] y = new float[4 * 3];
-        fixed (byte* pw = w, px = prepared)
-        fixed (float* py = y)
-        {
-            dot4(pw, px, stride, blocks, py, 3, tier);
-        }
-        for (int t = 0; t < 4; t++)
-        {
-            float single = Dot(w, x[(int)(t * stride)..], blocks, tier);
-            Assert.Equal(BitConverter.SingleToInt32Bits(single), BitConverter.SingleToInt32Bits(y[t * 3]));
-        }
+        return (x, prepared, stride);
     }
 
     [Theory]

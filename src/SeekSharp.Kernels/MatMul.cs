@@ -132,7 +132,7 @@ public static class MatMul
                 Type = type, W = w, RowBytes = rowBytes, Rows = rows, Cols = cols,
                 A = pa, ActStride = actStride, Y = py, N = n, Tier = tier,
                 TokenTile = TokenTileFor(tokenMicro, actStride, n),
-                RowTile = (int)Math.Clamp(L1TileBytes / 2 / Math.Max(1, rowBytes), 1, MaxRowTile),
+                RowTile = RowTileFor(type, rowBytes),
                 TokenMicro = tokenMicro,
             };
             if (!parallel)
@@ -168,6 +168,14 @@ public static class MatMul
     {
         int fit = (int)Math.Max(1, TokenTileBytes / actStride);
         return Math.Min(n, Math.Max(micro, fit / micro * micro));
+    }
+
+    // Types with a two-row kernel take row tiles of whole pairs, as with tokens below: a leftover row would take the
+    // one-row kernel.
+    private static int RowTileFor(GgmlType type, long rowBytes)
+    {
+        int fit = (int)Math.Clamp(L1TileBytes / 2 / Math.Max(1, rowBytes), 1, MaxRowTile);
+        return HasDot2x4(type) ? Math.Max(2, fit / 2 * 2) : fit;
     }
 
     // Types with a four-token kernel take micro-blocks of whole groups of four, even if that overfills L1 a little:
@@ -242,7 +250,7 @@ public static class MatMul
                                 int i = ib;
                                 for (; i + 4 <= ib1; i += 4)
                                 {
-                                    Q4_K.Dot2x4(W + r * RowBytes, RowBytes, A + i * ActStride, ActStride, Cols / Q8_K.BlockSize, Y + (long)i * Rows + r, Rows, Tier);
+                                    RowDot2x4(Type, W + r * RowBytes, RowBytes, A + i * ActStride, ActStride, Cols, Y + (long)i * Rows + r, Rows, Tier);
                                 }
                                 SingleTokens(r, i, ib1);
                                 SingleTokens(r + 1, i, ib1);
@@ -386,8 +394,20 @@ public static class MatMul
     // weights (their decoding costs more), and they give llama.cpp's bits.
     private static bool PrefersGemm(GgmlType type) => type is not (GgmlType.Q4_K or GgmlType.Q6_K);
 
-    // Q4_K's dot spends as much on its per-token float steps as on the integer products; two rows share those steps.
-    private static bool HasDot2x4(GgmlType type) => type is GgmlType.Q4_K;
+    // Two weight rows at a time share the per-token work that does not depend on the weights (float steps, Q6_K's
+    // offset products); Q4_K's dot spent as much on its float steps as on the integer products.
+    private static bool HasDot2x4(GgmlType type) => type is GgmlType.Q4_K or GgmlType.Q6_K;
+
+    /// <summary>Two weight rows (<c>w</c>, <c>w + wStride</c>) against four activation rows; row r's output for token t at <c>y[t·yStride + r]</c>.</summary>
+    private static unsafe void RowDot2x4(GgmlType type, byte* w, long wStride, byte* a, long actStride, int cols, float* y, long yStride, SimdTier tier)
+    {
+        switch (type)
+        {
+            case GgmlType.Q4_K: Q4_K.Dot2x4(w, wStride, a, actStride, cols / Q8_K.BlockSize, y, yStride, tier); break;
+            case GgmlType.Q6_K: Q6_K.Dot2x4(w, wStride, a, actStride, cols / Q8_K.BlockSize, y, yStride, tier); break;
+            default: throw TensorTypes.Unsupported(type);
+        }
+    }
 
     private static bool HasDot4(GgmlType type) => type is GgmlType.F16 or GgmlType.Q8_0 or GgmlType.Q4_0 or GgmlType.Q4_K or GgmlType.Q6_K;
 

@@ -10,7 +10,8 @@ namespace SeekSharp.Kernels.Tests;
 public class MatMulTilingTests
 {
     // cols 512 gives several rows and tokens per L1 micro-block; F32 at 16384 cols makes each activation row 64 KiB,
-    // so a batch spans several L2 token tiles and the row tile shrinks to one row.
+    // so a batch spans several L2 token tiles and the row tile shrinks to one row; Q4_K and Q6_K rows of 16384 fit
+    // L1 only once, and their row tile stays at the pair their two-row kernel takes (53 rows leave one over).
     [Theory]
     [InlineData(GgmlType.F32, 512)]
     [InlineData(GgmlType.F32, 16384)]
@@ -20,8 +21,10 @@ public class MatMulTilingTests
     [InlineData(GgmlType.Q8_0, 512)]
     [InlineData(GgmlType.Q4_0, 512)]
     [InlineData(GgmlType.Q4_K, 512)]
+    [InlineData(GgmlType.Q4_K, 16384)]
     [InlineData(GgmlType.Q5_K, 512)]
     [InlineData(GgmlType.Q6_K, 512)]
+    [InlineData(GgmlType.Q6_K, 16384)]
     public unsafe void BatchEqualsTokenByTokenBitForBit(GgmlType t, int cols)
     {
         const int rows = 53, n = 21;   // neither a multiple of any tile size

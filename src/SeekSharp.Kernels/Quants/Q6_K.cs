@@ -448,6 +448,91 @@ internal static class Q6_K
         y[3 * yStride] = Int8BlockDot.Sum(acc3);
     }
 
+    /// <summary>
+    /// <see cref="Dot4"/> of two weight rows (<c>w</c> and <c>w + wStride</c>) with four activation rows: row r's output
+    /// for token t goes to <c>y[t·yStride + r]</c>. Every output is <see cref="Dot"/> of its pair bit for bit.
+    /// </summary>
+    /// <remarks>
+    /// With 512-bit vectors the two rows share what depends only on the activation: the products of the −32 offset
+    /// with each token's quants, and the float step, whose two rows' lanes sit in the halves of one vector. Other tiers
+    /// run two <see cref="Dot4"/> calls.
+    /// </remarks>
+    public static unsafe void Dot2x4(byte* w, long wStride, byte* x, long xStride, int blocks, float* y, long yStride, SimdTier tier)
+    {
+        if (!Uses512(tier))
+        {
+            Dot4(w, x, xStride, blocks, y, yStride, tier);
+            Dot4(w + wStride, x, xStride, blocks, y + 1, yStride, tier);
+            return;
+        }
+        // Row 0's eight lanes in the low half of each accumulator, row 1's in the high half.
+        Vector512<float> acc0 = Vector512<float>.Zero, acc1 = acc0, acc2 = acc0, acc3 = acc0;
+        for (int b = 0; b < blocks; b++)
+        {
+            byte* w0 = w + (long)b * BlockBytes, w1 = w0 + wStride;
+            byte* x0 = x + (long)b * Q8_K.BlockBytes;
+            Vector512<short> groupScales0 = GroupScales(w0), groupScales1 = GroupScales(w1);
+            Vector512<int> r0t0 = Vector512<int>.Zero, r0t1 = r0t0, r0t2 = r0t0, r0t3 = r0t0;
+            Vector512<int> r1t0 = Vector512<int>.Zero, r1t1 = r1t0, r1t2 = r1t0, r1t3 = r1t0;
+            for (int h = 0; h < 2; h++)
+            {
+                UnpackHalf512(w0, h, out var low0, out var high0);
+                UnpackHalf512(w1, h, out var low1, out var high1);
+                Vector512<short> pickLow = h == 0 ? PickGroups0123 : PickGroups89AB, pickHigh = h == 0 ? PickGroups4567 : PickGroupsCDEF;
+                Vector512<short> sLow0 = Avx512BW.PermuteVar32x16(groupScales0, pickLow), sHigh0 = Avx512BW.PermuteVar32x16(groupScales0, pickHigh);
+                Vector512<short> sLow1 = Avx512BW.PermuteVar32x16(groupScales1, pickLow), sHigh1 = Avx512BW.PermuteVar32x16(groupScales1, pickHigh);
+                sbyte* y0 = (sbyte*)(x0 + Q8_K.QsOffset + 128 * h);
+                HalfLanesTwoRows(ref r0t0, ref r1t0, low0, high0, sLow0, sHigh0, low1, high1, sLow1, sHigh1, y0);
+                HalfLanesTwoRows(ref r0t1, ref r1t1, low0, high0, sLow0, sHigh0, low1, high1, sLow1, sHigh1, y0 + xStride);
+                HalfLanesTwoRows(ref r0t2, ref r1t2, low0, high0, sLow0, sHigh0, low1, high1, sLow1, sHigh1, y0 + 2 * xStride);
+                HalfLanesTwoRows(ref r0t3, ref r1t3, low0, high0, sLow0, sHigh0, low1, high1, sLow1, sHigh1, y0 + 3 * xStride);
+            }
+            var d = Vector512.Create(Vector256.Create(F16.ToSingleFast(Unsafe.ReadUnaligned<ushort>(w0 + DOffset))),
+                                     Vector256.Create(F16.ToSingleFast(Unsafe.ReadUnaligned<ushort>(w1 + DOffset))));
+            acc0 = TwoRowStep(acc0, d, x0, r0t0, r1t0);
+            acc1 = TwoRowStep(acc1, d, x0 + xStride, r0t1, r1t1);
+            acc2 = TwoRowStep(acc2, d, x0 + 2 * xStride, r0t2, r1t2);
+            acc3 = TwoRowStep(acc3, d, x0 + 3 * xStride, r0t3, r1t3);
+        }
+        StoreTwoRows(y, acc0);
+        StoreTwoRows(y + yStride, acc1);
+        StoreTwoRows(y + 2 * yStride, acc2);
+        StoreTwoRows(y + 3 * yStride, acc3);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void StoreTwoRows(float* y, Vector512<float> acc)
+    {
+        y[0] = Int8BlockDot.Sum(acc.GetLower());
+        y[1] = Int8BlockDot.Sum(acc.GetUpper());
+    }
+
+    /// <summary><see cref="HalfLanes512"/> for two rows against one token's quants, the offset products taken once.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void HalfLanesTwoRows(ref Vector512<int> row0, ref Vector512<int> row1,
+        Vector512<byte> low0, Vector512<byte> high0, Vector512<short> sLow0, Vector512<short> sHigh0,
+        Vector512<byte> low1, Vector512<byte> high1, Vector512<short> sLow1, Vector512<short> sHigh1, sbyte* y)
+    {
+        Vector512<byte> offset = Vector512.Create((byte)32);
+        Vector512<sbyte> yLow = Vector512.Load(y), yHigh = Vector512.Load(y + 64);
+        Vector512<short> offLow = Avx512BW.MultiplyAddAdjacent(offset, yLow), offHigh = Avx512BW.MultiplyAddAdjacent(offset, yHigh);
+        row0 += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(low0, yLow) - offLow, sLow0)
+              + Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(high0, yHigh) - offHigh, sHigh0);
+        row1 += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(low1, yLow) - offLow, sLow1)
+              + Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(high1, yHigh) - offHigh, sHigh1);
+    }
+
+    /// <summary>
+    /// <see cref="Step"/> for two rows: the 256-bit halves of each row's lanes added ([row 0, row 1]), and d holding row 0's
+    /// scale in the low half and row 1's in the high half, so each lane sees Step's products.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe Vector512<float> TwoRowStep(Vector512<float> acc, Vector512<float> d, byte* xb, Vector512<int> row0, Vector512<int> row1)
+    {
+        Vector512<int> lanes = Avx512F.Shuffle4x128(row0, row1, 0x44) + Avx512F.Shuffle4x128(row0, row1, 0xEE);
+        return Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.ReadUnaligned<float>(xb)) * d, Vector512.ConvertToSingle(lanes), acc);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool Uses512(SimdTier tier) => tier == SimdTier.Vector512 && Avx512BW.IsSupported;
 

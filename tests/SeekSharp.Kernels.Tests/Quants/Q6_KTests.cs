@@ -9,6 +9,10 @@ public class Q6_KTests() : KQuantTests(GgmlType.Q6_K)
     public unsafe void FourTokenDotEqualsSingleDots(int tier, int blocks) =>
         AssertFourTokenDotEqualsSingleDots((SimdTier)tier, blocks, Q6_K.Dot4);
 
+    [Theory, MemberData(nameof(TiersWithScalarAndBlocks))]
+    public unsafe void TwoRowFourTokenDotEqualsSingleDots(int tier, int blocks) =>
+        AssertTwoRowFourTokenDotEqualsSingleDots((SimdTier)tier, blocks, Q6_K.Dot2x4);
+
     [Fact]
     public void DequantizeKnownBlock()
     {

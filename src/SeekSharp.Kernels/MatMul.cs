@@ -155,8 +155,8 @@ public static class MatMul
     // level: a tile of activation rows stays in L2 while a chunk of weight rows is swept against it (each weight row
     // is read from memory once per tile); inside it, a few weight rows × a few activation rows together fit L1, so
     // each weight row and each activation row is reused from L1 across the micro-block instead of re-read from L2.
-    // Every output is still one call of the type's dot on (weight row, activation row): results do not depend on
-    // the tiling.
+    // Every output is still, bit for bit, the type's single dot of (weight row, activation row), whichever kernel of
+    // one, two or four tokens and one or two rows computes it: results do not depend on the tiling.
     private const long TokenTileBytes = 128 * 1024;
     private const long L1TileBytes = 24 * 1024;
     private const int MaxRowTile = 8;

@@ -4,22 +4,53 @@ using SeekSharp.Models;
 namespace SeekSharp.Conformance.Tests.Cli;
 
 /// <summary><c>seek train</c>, <c>seek eval</c> and the bundled-model lookup, end to end on a tiny model trained for a few steps.</summary>
-public class TrainEvalCliTests
+/// <remarks>Every directory a test makes is deleted when the test is done; the shared pretrained run's when the class is.</remarks>
+public sealed class TrainEvalCliTests(TrainEvalCliTests.PretrainedRun pretrained) : IClassFixture<TrainEvalCliTests.PretrainedRun>, IDisposable
 {
-    static readonly Lazy<string> Pretrained = new(() =>
+    /// <summary>A tiny model pretrained for 4 steps, trained on first use and shared by the tests that read it.</summary>
+    public sealed class PretrainedRun : IDisposable
     {
-        string dir = NewDirectory();
-        string config = WriteConfig(dir, steps: 4, checkpointEvery: 2);
-        var r = SeekProcess.Run("train", "pretrain", "--config", config);
-        Assert.True(r.ExitCode == 0, r.Stderr + r.Stdout);
-        return dir;
-    });
+        private readonly Lazy<string> _directory = new(() =>
+        {
+            string dir = CreateDirectory();
+            string config = WriteConfig(dir, steps: 4, checkpointEvery: 2);
+            var r = SeekProcess.Run("train", "pretrain", "--config", config);
+            Assert.True(r.ExitCode == 0, r.Stderr + r.Stdout);
+            return dir;
+        });
 
-    static string NewDirectory()
+        public string Folder => _directory.Value;
+
+        public void Dispose()
+        {
+            if (_directory.IsValueCreated)
+                DeleteDirectory(_directory.Value);
+        }
+    }
+
+    private readonly List<string> _directories = [];
+
+    private string Pretrained => pretrained.Folder;
+
+    private string NewDirectory()
     {
-        string dir = Path.Combine(Path.GetTempPath(), "seek-train-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(dir);
+        string dir = CreateDirectory();
+        _directories.Add(dir);
         return dir;
+    }
+
+    public void Dispose()
+    {
+        foreach (string dir in _directories)
+            DeleteDirectory(dir);
+    }
+
+    static string CreateDirectory() => Directory.CreateTempSubdirectory("seek-train-").FullName;
+
+    static void DeleteDirectory(string dir)
+    {
+        if (Directory.Exists(dir))
+            Directory.Delete(dir, recursive: true);
     }
 
     static string WriteConfig(string dir, int steps, int checkpointEvery, string? initFrom = null)
@@ -41,7 +72,7 @@ public class TrainEvalCliTests
     [Fact]
     public void PretrainWritesTheLogPlotCheckpointAndALoadableGgufWithTheR1Template()
     {
-        string outDir = Path.Combine(Pretrained.Value, "out");
+        string outDir = Path.Combine(Pretrained, "out");
         string[] log = File.ReadAllLines(Path.Combine(outDir, "log.csv"));
         Assert.StartsWith("step,loss,", log[0]);
         Assert.Equal(["1", "2", "3", "4"], log.Skip(1).Select(l => l.Split(',')[0]));
@@ -60,7 +91,7 @@ public class TrainEvalCliTests
     {
         // Copy the finished 4-step run, resume it to 6 steps: the log goes on at step 5, as one run.
         string dir = NewDirectory();
-        foreach (string f in Directory.GetFiles(Path.Combine(Pretrained.Value, "out")))
+        foreach (string f in Directory.GetFiles(Path.Combine(Pretrained, "out")))
         {
             Directory.CreateDirectory(Path.Combine(dir, "out"));
             File.Copy(f, Path.Combine(dir, "out", Path.GetFileName(f)));
@@ -89,7 +120,7 @@ public class TrainEvalCliTests
     [Fact]
     public void EvalJsonPrintsExactlyTaskNAccuracyAndFormatRate()
     {
-        string model = Path.Combine(Pretrained.Value, "out", "model.gguf");
+        string model = Path.Combine(Pretrained, "out", "model.gguf");
         var r = SeekProcess.Run("eval", "-m", model, "--task", "addition", "--n", "6", "--seed", "3", "--max-tokens", "16", "--json");
         Assert.True(r.ExitCode == 0, r.Stderr);
         using var doc = JsonDocument.Parse(r.Stdout);

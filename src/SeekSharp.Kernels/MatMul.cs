@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.Intrinsics.X86;
 using SeekSharp.Kernels.Quants;
 using SeekSharp.Kernels.Simd;
 using SeekSharp.Kernels.Threading;
@@ -132,7 +133,7 @@ public static class MatMul
                 Type = type, W = w, RowBytes = rowBytes, Rows = rows, Cols = cols,
                 A = pa, ActStride = actStride, Y = py, N = n, Tier = tier,
                 TokenTile = TokenTileFor(tokenMicro, actStride, n),
-                RowTile = RowTileFor(type, rowBytes),
+                RowTile = RowTileFor(type, tier, rowBytes),
                 TokenMicro = tokenMicro,
             };
             if (!parallel)
@@ -172,10 +173,10 @@ public static class MatMul
 
     // Types with a two-row kernel take row tiles of whole pairs, as with tokens below: a leftover row would take the
     // one-row kernel.
-    private static int RowTileFor(GgmlType type, long rowBytes)
+    private static int RowTileFor(GgmlType type, SimdTier tier, long rowBytes)
     {
         int fit = (int)Math.Clamp(L1TileBytes / 2 / Math.Max(1, rowBytes), 1, MaxRowTile);
-        return HasDot2x4(type) ? Math.Max(2, fit / 2 * 2) : fit;
+        return HasDot2x4(type, tier) ? Math.Max(2, fit / 2 * 2) : fit;
     }
 
     // Types with a four-token kernel take micro-blocks of whole groups of four, even if that overfills L1 a little:
@@ -243,7 +244,7 @@ public static class MatMul
                     {
                         int ib1 = Math.Min(i1, ib + TokenMicro);
                         int r = rb;
-                        if (HasDot2x4(Type))
+                        if (HasDot2x4(Type, Tier))
                         {
                             for (; r + 2 <= rb1; r += 2)
                             {
@@ -395,8 +396,10 @@ public static class MatMul
     private static bool PrefersGemm(GgmlType type) => type is not (GgmlType.Q4_K or GgmlType.Q6_K);
 
     // Two weight rows at a time share the per-token work that does not depend on the weights (float steps, Q6_K's
-    // offset products); Q4_K's dot spent as much on its float steps as on the integer products.
-    private static bool HasDot2x4(GgmlType type) => type is GgmlType.Q4_K or GgmlType.Q6_K;
+    // offset products); Q4_K's dot spent as much on its float steps as on the integer products. Only 512-bit vectors
+    // hold two rows' lanes; elsewhere the two-row kernels are two four-token calls, so the tiling stays as it was.
+    private static bool HasDot2x4(GgmlType type, SimdTier tier) =>
+        type is (GgmlType.Q4_K or GgmlType.Q6_K) && tier == SimdTier.Vector512 && Avx512BW.IsSupported;
 
     /// <summary>Two weight rows (<c>w</c>, <c>w + wStride</c>) against four activation rows; row r's output for token t at <c>y[t·yStride + r]</c>.</summary>
     private static unsafe void RowDot2x4(GgmlType type, byte* w, long wStride, byte* a, long actStride, int cols, float* y, long yStride, SimdTier tier)

@@ -11,7 +11,8 @@ public class MatMulTilingTests
 {
     // cols 512 gives several rows and tokens per L1 micro-block; F32 at 16384 cols makes each activation row 64 KiB,
     // so a batch spans several L2 token tiles and the row tile shrinks to one row; Q4_K and Q6_K rows of 16384 fit
-    // L1 only once, and their row tile stays at the pair their two-row kernel takes (53 rows leave one over).
+    // L1 only once, and with 512-bit vectors their row tile stays at the pair their two-row kernel takes (53 rows
+    // leave one over).
     [Theory]
     [InlineData(GgmlType.F32, 512)]
     [InlineData(GgmlType.F32, 16384)]

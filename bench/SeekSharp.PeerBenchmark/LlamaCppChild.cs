@@ -13,24 +13,10 @@ internal static class LlamaCppChild
 {
     public static int Run(string model, int p, int n, int threads)
     {
-        NativeLibraryConfig.All.WithLogCallback((_, _) => { });
-        NativeApi.llama_empty_call();
-        NativeLogConfig.llama_log_set((_, _) => { });
-
+        Initialize();
         var clock = Stopwatch.StartNew();
-        var mp = LLamaModelParams.Default();
-        mp.n_gpu_layers = 0;
-        using var weights = SafeLlamaModelHandle.LoadFromFile(model, mp);
-        var cp = LLamaContextParams.Default();
-        cp.n_ctx = (uint)(Math.Max(p, n) + 16);
-        cp.n_batch = 2048;
-        cp.n_ubatch = 512;
-        cp.n_seq_max = 1;
-        cp.n_threads = threads;
-        cp.n_threads_batch = threads;
-        cp.llama_flash_attn_type = LLamaFlashAttentionType.LLAMA_FLASH_ATTENTION_TYPE_DISABLED;
-        cp.no_perf = true;
-        using var context = SafeLLamaContextHandle.Create(weights, cp);
+        using var weights = LoadWeights(model);
+        using var context = CreateContext(weights, Math.Max(p, n) + 16, threads);
         double load = clock.Elapsed.TotalSeconds;
 
         var rng = new Random(42);
@@ -85,6 +71,36 @@ internal static class LlamaCppChild
         double pp = p > 0 ? Prompt(p) : 0, tg = n > 0 ? Generate(n) : 0;
         Console.Out.WriteLine(JsonSerializer.Serialize(new EngineRun(pp, tg, load, PeakRssMb())));
         return 0;
+    }
+
+    /// <summary>Loads the native library with its logging silenced.</summary>
+    public static void Initialize()
+    {
+        NativeLibraryConfig.All.WithLogCallback((_, _) => { });
+        NativeApi.llama_empty_call();
+        NativeLogConfig.llama_log_set((_, _) => { });
+    }
+
+    public static SafeLlamaModelHandle LoadWeights(string model)
+    {
+        var mp = LLamaModelParams.Default();
+        mp.n_gpu_layers = 0;
+        return SafeLlamaModelHandle.LoadFromFile(model, mp);
+    }
+
+    /// <summary>A context with llama-bench's defaults but flash attention off, <paramref name="positions"/> long.</summary>
+    public static SafeLLamaContextHandle CreateContext(SafeLlamaModelHandle weights, int positions, int threads)
+    {
+        var cp = LLamaContextParams.Default();
+        cp.n_ctx = (uint)positions;
+        cp.n_batch = 2048;
+        cp.n_ubatch = 512;
+        cp.n_seq_max = 1;
+        cp.n_threads = threads;
+        cp.n_threads_batch = threads;
+        cp.llama_flash_attn_type = LLamaFlashAttentionType.LLAMA_FLASH_ATTENTION_TYPE_DISABLED;
+        cp.no_perf = true;
+        return SafeLLamaContextHandle.Create(weights, cp);
     }
 
     private static double PeakRssMb()

@@ -15,8 +15,9 @@ namespace SeekSharp.PeerBenchmark;
 /// </summary>
 /// <remarks>
 /// Usage: <c>dotnet run -c Release --project bench/SeekSharp.PeerBenchmark -- [--quick] [-t N] [-r REPS] [-p 512] [-n 128]
-/// [--types F16,Q8_0,Q4_K_M] [--cache DIR] [--out FILE]</c>, or <c>-- bandwidth THREADS</c> for the read-bandwidth
-/// probe alone. The models (random weights, R1-Distill-Qwen-1.5B's shape; 4 layers with --quick) are written once to
+/// [--types F16,Q8_0,Q4_K_M] [--paired-rounds 31] [--paired-block 32] [--cache DIR] [--out FILE]</c>, or
+/// <c>-- bandwidth THREADS</c> for the read-bandwidth probe alone. After each type's alternating runs, a child process
+/// measures generation in pairs (<see cref="PairedGeneration"/>). The models (random weights, R1-Distill-Qwen-1.5B's shape; 4 layers with --quick) are written once to
 /// the cache folder and reused.
 /// </remarks>
 internal static class Program
@@ -25,6 +26,12 @@ internal static class Program
     {
         if (args is ["llama-child", var childModel, var p, var n, var t])
             return LlamaCppChild.Run(childModel, int.Parse(p), int.Parse(n), int.Parse(t));
+        if (args is ["paired-child", var pairedModel, var pt, var pr, var pb])
+        {
+            var result = PairedGeneration.Run(pairedModel, int.Parse(pt), int.Parse(pr), int.Parse(pb));
+            Console.Out.WriteLine(JsonSerializer.Serialize(result));
+            return 0;
+        }
         if (args is ["bandwidth", var bt])
         {
             Console.WriteLine($"{BandwidthProbe.MeasureGBps(int.Parse(bt)).ToString("F1", CultureInfo.InvariantCulture)} GB/s");
@@ -36,6 +43,8 @@ internal static class Program
         int reps = IntArg(args, "-r", quick ? 3 : 5);
         int prompt = IntArg(args, "-p", quick ? 128 : 512);
         int gen = IntArg(args, "-n", quick ? 32 : 128);
+        int pairedRounds = IntArg(args, "--paired-rounds", quick ? 11 : 31);
+        int pairedBlock = IntArg(args, "--paired-block", quick ? 16 : 32);
         string[] types = (StringArg(args, "--types") ?? "F16,Q8_0,Q4_K_M").Split(',');
         string cache = StringArg(args, "--cache") ?? Path.Combine(Path.GetTempPath(), "seeksharp-peer-models");
         string? outFile = StringArg(args, "--out");
@@ -61,6 +70,7 @@ internal static class Program
         Line($"| type | file MiB | engine | pp{prompt} t/s | tg{gen} t/s | tg × weights GB/s | of bandwidth | load s | peak RSS MiB |");
         Line("|---|---:|---|---:|---:|---:|---:|---:|---:|");
         var bandwidthLines = new List<string>();
+        var pairedLines = new List<string>();
 
         foreach (string type in types)
         {
@@ -96,6 +106,24 @@ internal static class Program
             }
             else
                 Line($"| {type} | | SeekSharp | n/a | n/a | | | | {why} |");
+            if (seekCan && gen > 0 && pairedRounds > 0)
+            {
+                var paired = RunPaired(model, threads, pairedRounds, pairedBlock);
+                Console.Error.WriteLine($"[{type} paired] llama.cpp {paired.LlamaTps:F2} t/s | SeekSharp {paired.SeekTps:F2} t/s | ratio {paired.MedianRatio:F2}");
+                pairedLines.Add(string.Create(CultureInfo.InvariantCulture,
+                    $"| {type} | {paired.LlamaTps:F2} | {paired.SeekTps:F2} | **{paired.MedianRatio:F2}×** | {paired.LowerQuartile:F2}-{paired.UpperQuartile:F2} | {paired.SeekAhead} of {paired.Rounds} |"));
+            }
+        }
+        if (pairedLines.Count > 0)
+        {
+            Line();
+            Line($"Generation in pairs (one process holding both engines on the same file; {pairedRounds} rounds, each a block of {pairedBlock} " +
+                 "single-token decodes from an empty cache on one engine, then on the other, the order alternating; t/s are medians of the blocks, " +
+                 "the ratio the median of the rounds' SeekSharp / llama.cpp ratios):");
+            Line();
+            Line("| type | llama.cpp t/s | SeekSharp t/s | median ratio | quartiles | rounds SeekSharp ahead |");
+            Line("|---|---:|---:|---:|---:|---:|");
+            foreach (string l in pairedLines) Line(l);
         }
         Line();
         foreach (string l in bandwidthLines) Line(l);
@@ -156,9 +184,17 @@ internal static class Program
         Child("dotnet", [Path.Combine(AppContext.BaseDirectory, "seek.dll"), "bench", "-m", model, "-p", $"{p}", "-n", $"{n}", "-r", "1", "--json"],
               threads, dll: false);
 
-    private static EngineRun Child(string exe, string[] args, int? processorCount, bool dll)
+    private static PairedGeneration.Result RunPaired(string model, int threads, int rounds, int block) =>
+        JsonSerializer.Deserialize<PairedGeneration.Result>(ChildOutput("dotnet",
+            [Path.Combine(AppContext.BaseDirectory, "SeekSharp.PeerBenchmark.dll"), "paired-child", model, $"{threads}", $"{rounds}", $"{block}"], threads))!;
+
+    private static EngineRun Child(string exe, string[] args, int? processorCount, bool dll) =>
+        JsonSerializer.Deserialize<EngineRun>(ChildOutput(dll ? "dotnet" : exe, args, processorCount))!;
+
+    /// <summary>Runs a child process and returns the last line it printed on stdout.</summary>
+    private static string ChildOutput(string exe, string[] args, int? processorCount)
     {
-        var start = new ProcessStartInfo(dll ? "dotnet" : exe) { RedirectStandardOutput = true, RedirectStandardError = true };
+        var start = new ProcessStartInfo(exe) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (string a in args) start.ArgumentList.Add(a);
         if (processorCount is { } pc) start.Environment["DOTNET_PROCESSOR_COUNT"] = pc.ToString(CultureInfo.InvariantCulture);
         using var process = Process.Start(start)!;
@@ -167,7 +203,7 @@ internal static class Program
         process.WaitForExit();
         if (process.ExitCode != 0)
             throw new InvalidOperationException($"{string.Join(' ', args)} failed ({process.ExitCode}): {stderr.Result}");
-        return JsonSerializer.Deserialize<EngineRun>(stdout.Result.Trim().Split('\n')[^1])!;
+        return stdout.Result.Trim().Split('\n')[^1];
     }
 
     private static string Row(string type, string mib, string engine, List<EngineRun> runs, double weightsGb, double bandwidthGbps)

@@ -17,8 +17,8 @@ namespace SeekSharp.PeerBenchmark;
 /// Usage: <c>dotnet run -c Release --project bench/SeekSharp.PeerBenchmark -- [--quick] [-t N] [-r REPS] [-p 512] [-n 128]
 /// [--types F16,Q8_0,Q4_K_M] [--paired-rounds 31] [--paired-block 32] [--cache DIR] [--out FILE]</c>, or
 /// <c>-- bandwidth THREADS</c> for the read-bandwidth probe alone. After each type's alternating runs, a child process
-/// measures generation in pairs (<see cref="PairedGeneration"/>). The models (random weights, R1-Distill-Qwen-1.5B's shape; 4 layers with --quick) are written once to
-/// the cache folder and reused.
+/// measures generation in pairs (<see cref="PairedGeneration"/>). The models (random weights, R1-Distill-Qwen-1.5B's
+/// shape; 4 layers with --quick) are written once to the cache folder and reused.
 /// </remarks>
 internal static class Program
 {

@@ -22,11 +22,6 @@ internal static class LlamaCppChild
         var rng = new Random(42);
         int vocab = weights.Vocab.Count;
         var batch = new LLamaBatch();
-        void Decode()
-        {
-            var r = context.Decode(batch);
-            if (r != DecodeResult.Ok) throw new InvalidOperationException($"llama_decode failed: {r}");
-        }
         double Prompt(int count)
         {
             context.MemoryClear(true);
@@ -36,24 +31,11 @@ internal static class LlamaCppChild
                 batch.Clear();
                 for (int i = start; i < Math.Min(count, start + 2048); i++)
                     batch.Add(rng.Next(vocab), i, LLamaSeqId.Zero, logits: i == count - 1);
-                Decode();
+                Decode(context, batch);
             }
             return count / c.Elapsed.TotalSeconds;
         }
-        double Generate(int count)
-        {
-            context.MemoryClear(true);
-            int token = weights.Vocab.BOS is { } bos ? (int)bos : 0;
-            var c = Stopwatch.StartNew();
-            for (int i = 0; i < count; i++)
-            {
-                batch.Clear();
-                batch.Add(token, i, LLamaSeqId.Zero, logits: true);
-                Decode();
-                token = rng.Next(vocab);
-            }
-            return count / c.Elapsed.TotalSeconds;
-        }
+        double Generate(int count) => LlamaCppChild.Generate(context, weights, batch, rng, count);
 
         // Warm-up as in seek bench: a ubatch, and then a few tokens, each repeated for at least a second.
         if (p > 0)
@@ -71,6 +53,28 @@ internal static class LlamaCppChild
         double pp = p > 0 ? Prompt(p) : 0, tg = n > 0 ? Generate(n) : 0;
         Console.Out.WriteLine(JsonSerializer.Serialize(new EngineRun(pp, tg, load, PeakRssMb())));
         return 0;
+    }
+
+    /// <summary>tg: <paramref name="count"/> single-token decodes from an empty cache (BOS, then random ids), in tokens per second.</summary>
+    public static double Generate(SafeLLamaContextHandle context, SafeLlamaModelHandle weights, LLamaBatch batch, Random rng, int count)
+    {
+        context.MemoryClear(true);
+        int token = weights.Vocab.BOS is { } bos ? (int)bos : 0;
+        var c = Stopwatch.StartNew();
+        for (int i = 0; i < count; i++)
+        {
+            batch.Clear();
+            batch.Add(token, i, LLamaSeqId.Zero, logits: true);
+            Decode(context, batch);
+            token = rng.Next(weights.Vocab.Count);
+        }
+        return count / c.Elapsed.TotalSeconds;
+    }
+
+    private static void Decode(SafeLLamaContextHandle context, LLamaBatch batch)
+    {
+        var r = context.Decode(batch);
+        if (r != DecodeResult.Ok) throw new InvalidOperationException($"llama_decode failed: {r}");
     }
 
     /// <summary>Loads the native library with its logging silenced.</summary>

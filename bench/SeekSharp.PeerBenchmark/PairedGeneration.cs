@@ -42,18 +42,7 @@ internal static class PairedGeneration
         int vocab = seekModel.Config.VocabSize;
         var llamaBatch = new LLamaBatch();
         var seekBatch = new Batch(1);
-        double Llama(int count)
-        {
-            llama.MemoryClear(true);
-            var c = Stopwatch.StartNew();
-            for (int i = 0; i < count; i++)
-            {
-                llamaBatch.Clear();
-                llamaBatch.Add(rng.Next(vocab), i, LLamaSeqId.Zero, logits: true);
-                if (llama.Decode(llamaBatch) != DecodeResult.Ok) throw new InvalidOperationException("llama_decode failed");
-            }
-            return count / c.Elapsed.TotalSeconds;
-        }
+        double Llama(int count) => LlamaCppChild.Generate(llama, weights, llamaBatch, rng, count);
         double Seek(int count)
         {
             seek.Cache.Clear(0);

@@ -48,9 +48,12 @@ if (args.Contains("--train"))
     // Training throughput and MFU of the bundled model's configuration; --steps N times N optimizer steps.
     int at = Array.IndexOf(args, "--steps");
     int steps = at >= 0 && at + 1 < args.Length ? int.Parse(args[at + 1], System.Globalization.CultureInfo.InvariantCulture) : 10;
+    // The folder names the SIMD tier as well as the CPU: machines that report the same model name (AVX2-only and
+    // AVX-512 EPYCs alike say "AMD EPYC") have different peaks, and an MFU figure means nothing without its peak.
+    var machine = TrainingMachine.Current();
     string report = SeekSharp.Benchmarks.TrainingThroughput.Run(Path.Combine(RepoPaths.Root, "models", "configs", "pretrain.json"),
-        Path.Combine(RepoPaths.Root, "models", "seeksharp-r1-tiny.gguf"), steps);
-    string file = Path.Combine(RepoPaths.Root, "bench", "results", MachineName(), "training-throughput.md");
+        Path.Combine(RepoPaths.Root, "models", "seeksharp-r1-tiny.gguf"), steps, machine);
+    string file = Path.Combine(RepoPaths.Root, "bench", "results", machine.Slug, "training-throughput.md");
     Directory.CreateDirectory(Path.GetDirectoryName(file)!);
     File.WriteAllText(file, report);
     Console.Write(report);

@@ -34,7 +34,9 @@ internal static class TrainCommand
         var init = new Option<string?>("--init-from") { Description = "Override the config's starting model (GGUF or .ckpt)" };
         var threads = new Option<int?>("--threads", "-t") { Description = "Override the config's thread count (0: all cores)" };
         var seed = new Option<ulong?>("--seed", "-s") { Description = "Override the config's seed" };
+        var iterations = new Option<int?>("--grpo-iterations") { Description = "Override grpo.iterations: μ optimizer steps per sampled batch (steps must be a multiple)" };
         var command = new Command(name, description) { config, resume, steps, output, init, threads, seed };
+        if (name == "grpo") command.Options.Add(iterations);
         command.SetAction(r => Common.Guard(() =>
         {
             var c = TrainConfig.Load(r.GetValue(config)!);
@@ -43,6 +45,7 @@ internal static class TrainCommand
             if (r.GetValue(init) is string i) c = c with { InitFrom = i };
             if (r.GetValue(threads) is int t) c = c with { Threads = t };
             if (r.GetValue(seed) is ulong sd) c = c with { Seed = sd };
+            if (r.GetValue(iterations) is int mu) c = c with { Grpo = c.Grpo with { Iterations = mu } };
             c.Validate();
             return Execute(name, c, r.GetValue(resume), run);
         }));
@@ -94,6 +97,9 @@ internal static class TrainCommand
             Console.Out.WriteLine(finished
                 ? $"seek: {name} finished {result.Steps} steps in {result.Elapsed.TotalMinutes:F1} min ({result.ParameterCount:N0} parameters)"
                 : $"seek: {name} stopped at step {result.Steps} of {config.Steps}; continue with --resume");
+            if (result.Validation is { } v)
+                Console.Out.WriteLine($"validation  best at step {v.Step}: mean accuracy {v.Score:P1} ({v.LogPath}); " +
+                    (v.Exported ? "the model below holds that step's weights" : "the model below holds the last step's weights"));
             Console.Out.WriteLine($"model       {result.ModelPath}");
             Console.Out.WriteLine($"log         {result.LogPath}");
             Console.Out.WriteLine($"plot        {result.PlotPath}");

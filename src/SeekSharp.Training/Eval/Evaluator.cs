@@ -9,7 +9,8 @@ using SeekSharp.Training.Tasks;
 namespace SeekSharp.Training.Eval;
 
 /// <summary>
-/// Accuracy and format rate of a model on fresh held-out problems of a task: each problem is asked as one user turn
+/// Accuracy and format rate of a model on distinct problems of a task from the test split (or the validation split,
+/// for choices made while training): each problem is asked as one user turn
 /// through the model's chat template (R1's when it has none), answered greedily, and scored by the same rules as GRPO's
 /// rewards (<see cref="AnswerReward"/>, <see cref="FormatReward"/>). Problems are answered in batches of parallel
 /// sequences through the <see cref="CompletionSampler"/>.
@@ -19,16 +20,19 @@ public static class Evaluator
     /// <summary>Answers per batch of parallel sequences: bounds the KV cache while keeping decode steps wide.</summary>
     public const int DefaultBatch = 64;
 
-    /// <summary>Evaluates <paramref name="model"/> on <paramref name="n"/> held-out problems of <paramref name="task"/>.</summary>
+    /// <summary>Evaluates <paramref name="model"/> on <paramref name="n"/> distinct problems of <paramref name="task"/>
+    /// from <paramref name="split"/> (fewer when the split holds fewer: <see cref="EvalResult.N"/> says how many).</summary>
     /// <param name="model">Any model SeekSharp runs.</param>
-    /// <param name="task">The task (its held-out split, <see cref="ProblemSets"/>).</param>
+    /// <param name="task">The task (<see cref="ProblemSets"/> draws its problems).</param>
     /// <param name="n">Problems.</param>
     /// <param name="seed">Seed of the problem stream (the split itself does not depend on it).</param>
     /// <param name="maxNewTokens">Most tokens per answer; 0 uses all the context the prompt leaves.</param>
     /// <param name="batch">Problems answered together.</param>
     /// <param name="threads">Decode threads (0: shared pool).</param>
+    /// <param name="split">Test for reported figures, validation for training decisions (train only to measure how
+    /// much of the skill is memorised).</param>
     public static EvalResult Run(SeekSharp.Models.Model model, IReasoningTask task, int n, int seed, int maxNewTokens = 0,
-        int batch = DefaultBatch, int threads = 0)
+        int batch = DefaultBatch, int threads = 0, ProblemSplit split = ProblemSplit.Test)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(task);
@@ -38,7 +42,9 @@ public static class Evaluator
         var tokenizer = model.Tokenizer;
         string? template = model.File.GetStringOrNull("tokenizer.chat_template");
         var formatter = template is null ? null : new ChatPromptFormatter(template, tokenizer);
-        var problems = ProblemSets.Generate(task, ProblemSplit.HeldOut, seed, n).ToArray();
+        var problems = ProblemSets.Distinct(task, split, seed, n);
+        int requested = n;
+        n = problems.Count;
 
         var prompts = new int[n][];
         bool opensThinking = true;
@@ -77,7 +83,7 @@ public static class Evaluator
                 generated += c.Tokens.Length;
             }
         }
-        return new EvalResult(task.Name, n, (double)correct / n, (double)formatted / n, (double)generated / n, (double)truncated / n,
+        return new EvalResult(task.Name, task.Digits, split, requested, n, (double)correct / n, (double)formatted / n, (double)generated / n, (double)truncated / n,
             clock.Elapsed.TotalSeconds);
     }
 }

@@ -24,6 +24,7 @@ public sealed class Transformer
     private int _batch, _seqLen;       // shape of the last forward
     private bool _hasForward;
     private bool _lossForward;         // the last forward was Loss (so LossBackward may run)
+    private float _logitScale = 1f;    // 1/τ of the last forward's log-probabilities
     private int _lossTokens;           // tokens with a non-zero weight in the last Loss
 
     /// <summary>Creates a model of shape <paramref name="config"/> with all parameters zero (see <see cref="InitializeWeights"/>).</summary>
@@ -144,18 +145,25 @@ public sealed class Transformer
         Backward();
     }
 
-    /// <summary>Forward pass that writes log p(target) of every token to <paramref name="logProbs"/> [B, T].</summary>
+    /// <summary>
+    /// Forward pass that writes log p(target) of every token to <paramref name="logProbs"/> [B, T], under the softmax of
+    /// the logits divided by <paramref name="temperature"/> (the distribution a sampler at that temperature draws from;
+    /// <see cref="LogProbsBackward"/> differentiates the same).
+    /// </summary>
     /// <param name="tokens">Input ids [B, T].</param>
     /// <param name="targets">Ids [B, T] whose log-probabilities are wanted, each in [0, V).</param>
     /// <param name="batch">B, at most <see cref="MaxBatch"/>.</param>
     /// <param name="seqLen">T, at most <see cref="MaxSeqLen"/>.</param>
     /// <param name="logProbs">Output [B, T].</param>
-    public void LogProbs(ReadOnlySpan<int> tokens, ReadOnlySpan<int> targets, int batch, int seqLen, Span<float> logProbs)
+    /// <param name="temperature">τ &gt; 0; 1 is the model's own distribution.</param>
+    public void LogProbs(ReadOnlySpan<int> tokens, ReadOnlySpan<int> targets, int batch, int seqLen, Span<float> logProbs, float temperature = 1f)
     {
         int n = CheckInputs(tokens, targets, batch, seqLen);
         if (logProbs.Length < n)
             throw new ArgumentException($"logProbs has {logProbs.Length} entries; [B={batch}, T={seqLen}] needs {n}.", nameof(logProbs));
-        Forward(tokens, targets, batch, seqLen);
+        if (!(temperature > 0) || !float.IsFinite(temperature))
+            throw new ArgumentOutOfRangeException(nameof(temperature), temperature, "the temperature must be positive and finite.");
+        Forward(tokens, targets, batch, seqLen, 1f / temperature);
         _lossForward = false;
         _act.LogProbs.AsSpan(0, n).CopyTo(logProbs);
     }
@@ -196,7 +204,7 @@ public sealed class Transformer
     }
 
     // x = embed(tokens); per block x += attn(norm(x)); x += ffn(norm(x)); logits = norm(x) · outputᵀ; logp = log softmax[target].
-    private void Forward(ReadOnlySpan<int> tokens, ReadOnlySpan<int> targets, int batch, int seqLen)
+    private void Forward(ReadOnlySpan<int> tokens, ReadOnlySpan<int> targets, int batch, int seqLen, float logitScale = 1f)
     {
         var c = Config;
         var a = _act;
@@ -236,7 +244,8 @@ public sealed class Transformer
         }
         RmsNorm.Forward(a.Residual[c.Layers], _layout.OutputNorm.Of(p), c.NormEpsilon, a.FinalNorm, a.FinalRstd, n, _pool);
         Linear.Forward(a.FinalNorm, _layout.Output.Of(p), a.Logits, n, d, c.VocabSize, _pool);
-        CrossEntropy.Forward(a.Logits, targets, a.LogSumExp, a.LogProbs, c.VocabSize, _pool);
+        CrossEntropy.Forward(a.Logits, targets, a.LogSumExp, a.LogProbs, c.VocabSize, _pool, logitScale);
+        _logitScale = logitScale;
         _hasForward = true;
     }
 
@@ -253,7 +262,7 @@ public sealed class Transformer
 
         var dLogits = a.DLogits.AsSpan(0, n * v);
         dLogits.Clear();
-        CrossEntropy.Backward(a.DLogProbs.AsSpan(0, n), a.Logits, a.Targets.AsSpan(0, n), a.LogSumExp, dLogits, v, _pool);
+        CrossEntropy.Backward(a.DLogProbs.AsSpan(0, n), a.Logits, a.Targets.AsSpan(0, n), a.LogSumExp, dLogits, v, _pool, _logitScale);
         var dNorm = a.DNorm.AsSpan(0, n * d);
         dNorm.Clear();
         Linear.Backward(dLogits, a.FinalNorm, _layout.Output.Of(p), dNorm, _layout.Output.Of(g), n, d, v, _pool);

@@ -34,7 +34,7 @@ internal static unsafe class Attention
         Debug.Assert(q.Length >= (batch * seqLen - 1) * qStride + heads * headDim && k.Length >= (batch * seqLen - 1) * kvStride + kvHeads * headDim);
         fixed (float* qp = q, kp = k, vp = v, ap = att, op = output)
         {
-            var work = new Work(qp, kp, vp, ap, op, null, null, null, null, seqLen, heads, kvHeads, headDim, qStride, kvStride);
+            var work = new Work(qp, kp, vp, ap, op, null, null, null, null, seqLen, heads, kvHeads, headDim, qStride, kvStride, default);
             pool.For(batch * kvHeads, ref work);
         }
     }
@@ -48,17 +48,20 @@ internal static unsafe class Attention
         Debug.Assert(seqLen <= MaxSeqLen && heads % kvHeads == 0);
         fixed (float* qp = q, kp = k, vp = v, ap = att, dop = dout, dqp = dq, dkp = dk, dvp = dv)
         {
-            var work = new Work(qp, kp, vp, ap, null, dop, dqp, dkp, dvp, seqLen, heads, kvHeads, headDim, qStride, kvStride);
+            var work = new Work(qp, kp, vp, ap, null, dop, dqp, dkp, dvp, seqLen, heads, kvHeads, headDim, qStride, kvStride,
+                BackwardMutation.Current); // read on the calling thread
             pool.For(batch * kvHeads, ref work);
         }
     }
 
     /// <summary>One (sequence, key/value head) item, forward when <c>DOut</c> is null, else backward.</summary>
     private readonly struct Work(float* q, float* k, float* v, float* att, float* output,
-        float* dout, float* dq, float* dk, float* dv, int seqLen, int heads, int kvHeads, int headDim, int qStride, int kvStride) : IParallelWork
+        float* dout, float* dq, float* dk, float* dv, int seqLen, int heads, int kvHeads, int headDim, int qStride, int kvStride,
+        BackwardMutation.Snapshot mutation) : IParallelWork
     {
         private readonly float* _q = q, _k = k, _v = v, _att = att, _out = output, _dout = dout, _dq = dq, _dk = dk, _dv = dv;
         private readonly int _seqLen = seqLen, _heads = heads, _kvHeads = kvHeads, _headDim = headDim, _qStride = qStride, _kvStride = kvStride;
+        private readonly BackwardMutation.Snapshot _mutation = mutation;
 
         public void Run(int item)
         {
@@ -113,6 +116,10 @@ internal static unsafe class Attention
             long qBase = (long)b * t * qStride + h * dh, kvBase = (long)b * t * kvStride + kvh * dh, oBase = (long)b * t * oStride + h * dh;
             float* a0 = _att + ((long)b * _heads + h) * t * t;
             Span<float> dScores = stackalloc float[t];
+            // Every factor is 1 unless a test mutates a term.
+            float kScores = _mutation.Of(BackwardTerm.AttentionScores), kSoftmax = _mutation.Of(BackwardTerm.AttentionSoftmax);
+            float kValues = _mutation.Of(BackwardTerm.AttentionValues);
+            float qScale = scale * _mutation.Of(BackwardTerm.AttentionQueries), kScale = scale * _mutation.Of(BackwardTerm.AttentionKeys);
             for (int i = 0; i < t; i++)
             {
                 var p = new ReadOnlySpan<float>(a0 + (long)i * t, i + 1);
@@ -127,16 +134,18 @@ internal static unsafe class Attention
                     ds[j] = TensorPrimitives.Dot(dOut, new ReadOnlySpan<float>(_v + row, dh));
                     pdp += p[j] * ds[j];
                     var dValue = new Span<float>(_dv + row, dh);
-                    TensorPrimitives.MultiplyAdd(dOut, p[j], dValue, dValue);
+                    TensorPrimitives.MultiplyAdd(dOut, p[j] * kValues, dValue, dValue);
                 }
+                pdp *= kSoftmax;
+                if (kScores != 1f) TensorPrimitives.Multiply(ds, kScores, ds);
                 for (int j = 0; j <= i; j++)
                 {
                     long row = kvBase + (long)j * kvStride;
-                    float g = p[j] * (ds[j] - pdp) * scale;
+                    float g = p[j] * (ds[j] - pdp);
                     var key = new ReadOnlySpan<float>(_k + row, dh);
                     var dKey = new Span<float>(_dk + row, dh);
-                    TensorPrimitives.MultiplyAdd(key, g, dQuery, dQuery);
-                    TensorPrimitives.MultiplyAdd(query, g, dKey, dKey);
+                    TensorPrimitives.MultiplyAdd(key, g * qScale, dQuery, dQuery);
+                    TensorPrimitives.MultiplyAdd(query, g * kScale, dKey, dKey);
                 }
             }
         }

@@ -41,7 +41,7 @@ internal static unsafe class AttentionGemm
         Debug.Assert(heads % kvHeads == 0 && scratch.Length >= batch * kvHeads * ScratchPerItem(seqLen, headDim));
         fixed (float* qp = q, kp = k, vp = v, ap = att, op = output, sp = scratch)
         {
-            var work = new Work(qp, kp, vp, ap, op, null, null, null, null, sp, seqLen, heads, kvHeads, headDim, qStride, kvStride);
+            var work = new Work(qp, kp, vp, ap, op, null, null, null, null, sp, seqLen, heads, kvHeads, headDim, qStride, kvStride, default);
             pool.For(batch * kvHeads, ref work);
         }
     }
@@ -54,16 +54,18 @@ internal static unsafe class AttentionGemm
         Debug.Assert(heads % kvHeads == 0 && scratch.Length >= batch * kvHeads * ScratchPerItem(seqLen, headDim));
         fixed (float* qp = q, kp = k, vp = v, ap = att, dop = dout, dqp = dq, dkp = dk, dvp = dv, sp = scratch)
         {
-            var work = new Work(qp, kp, vp, ap, null, dop, dqp, dkp, dvp, sp, seqLen, heads, kvHeads, headDim, qStride, kvStride);
+            var work = new Work(qp, kp, vp, ap, null, dop, dqp, dkp, dvp, sp, seqLen, heads, kvHeads, headDim, qStride, kvStride,
+                BackwardMutation.Current); // read on the calling thread
             pool.For(batch * kvHeads, ref work);
         }
     }
 
     private readonly struct Work(float* q, float* k, float* v, float* att, float* output, float* dout, float* dq, float* dk, float* dv,
-        float* scratch, int seqLen, int heads, int kvHeads, int headDim, int qStride, int kvStride) : IParallelWork
+        float* scratch, int seqLen, int heads, int kvHeads, int headDim, int qStride, int kvStride, BackwardMutation.Snapshot mutation) : IParallelWork
     {
         private readonly float* _q = q, _k = k, _v = v, _att = att, _out = output, _dout = dout, _dq = dq, _dk = dk, _dv = dv, _scratch = scratch;
         private readonly int _seqLen = seqLen, _heads = heads, _kvHeads = kvHeads, _headDim = headDim, _qStride = qStride, _kvStride = kvStride;
+        private readonly BackwardMutation.Snapshot _mutation = mutation;
 
         public void Run(int item)
         {
@@ -115,6 +117,7 @@ internal static unsafe class AttentionGemm
 
             dkh.Clear();
             dvh.Clear();
+            float kScores = _mutation.Of(BackwardTerm.AttentionScores), kSoftmax = _mutation.Of(BackwardTerm.AttentionSoftmax); // 1 unless a test mutates a term
             for (int h = kvh * group; h < (kvh + 1) * group; h++)
             {
                 Gather(_q + (long)b * t * _qStride + h * dh, _qStride, qh, t, dh);
@@ -136,7 +139,8 @@ internal static unsafe class AttentionGemm
                         var pr = pb.Slice(r * i1, i + 1);
                         var dr = dS.Slice(r * i1, i1);
                         var live = dr[..(i + 1)];
-                        float pdp = TensorPrimitives.Dot(pr, live);
+                        float pdp = TensorPrimitives.Dot(pr, live) * kSoftmax;
+                        if (kScores != 1f) TensorPrimitives.Multiply(live, kScores, live);
                         TensorPrimitives.AddMultiply(live, -pdp, pr, live); // (dP − rowsum(P ⊙ dP)) ⊙ P; the 1/√Dh is applied when dQ and dK are written
                         dr[(i + 1)..].Clear();
                     }
@@ -144,10 +148,10 @@ internal static unsafe class AttentionGemm
                     Gemm.Multiply(dS, kh[..(i1 * dh)], doBlock, rows, i1, dh, pool: Inline);
                     Gemm.Multiply(dS, qh.Slice(i0 * dh, rows * dh), dkh[..(i1 * dh)], i1, rows, dh, transposeA: true, accumulate: true, pool: Inline); // dK += dSᵀ · Q
                 }
-                Scatter(oh, _dq + (long)b * t * _qStride + h * dh, _qStride, t, dh, accumulate: true, scale);
+                Scatter(oh, _dq + (long)b * t * _qStride + h * dh, _qStride, t, dh, accumulate: true, scale * _mutation.Of(BackwardTerm.AttentionQueries));
             }
-            Scatter(dkh, _dk + kvBase, _kvStride, t, dh, accumulate: true, scale);
-            Scatter(dvh, _dv + kvBase, _kvStride, t, dh, accumulate: true);
+            Scatter(dkh, _dk + kvBase, _kvStride, t, dh, accumulate: true, scale * _mutation.Of(BackwardTerm.AttentionKeys));
+            Scatter(dvh, _dv + kvBase, _kvStride, t, dh, accumulate: true, _mutation.Of(BackwardTerm.AttentionValues));
         }
 
         private static void Gather(float* source, int stride, Span<float> tile, int rows, int width, float scale = 1f)

@@ -18,6 +18,7 @@ internal static class Embedding
     /// <summary>dtable[tokens[n]] += dx[n], in token order so repeated tokens always sum the same way.</summary>
     public static void Backward(ReadOnlySpan<float> dx, ReadOnlySpan<int> tokens, Span<float> dtable, int d)
     {
+        dx = BackwardMutation.Current.Scaled(dx, BackwardTerm.Embedding); // dx itself unless a test mutates the term
         for (int n = 0; n < tokens.Length; n++)
         {
             var row = dtable.Slice(tokens[n] * d, d);

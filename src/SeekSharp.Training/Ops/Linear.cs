@@ -21,9 +21,10 @@ internal static class Linear
     public static void Backward(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, ReadOnlySpan<float> weight,
         Span<float> dx, Span<float> dweight, int n, int inDim, int outDim, WorkerPool pool)
     {
-        Gemm.Multiply(dy[..(n * outDim)], weight[..(outDim * inDim)], dx[..(n * inDim)], n, outDim, inDim,
+        var mutation = BackwardMutation.Current; // dy itself below unless a test mutates a term
+        Gemm.Multiply(mutation.Scaled(dy[..(n * outDim)], BackwardTerm.LinearInput), weight[..(outDim * inDim)], dx[..(n * inDim)], n, outDim, inDim,
             accumulate: true, pool: pool);
-        Gemm.Multiply(dy[..(n * outDim)], x[..(n * inDim)], dweight[..(outDim * inDim)], outDim, n, inDim,
+        Gemm.Multiply(mutation.Scaled(dy[..(n * outDim)], BackwardTerm.LinearWeight), x[..(n * inDim)], dweight[..(outDim * inDim)], outDim, n, inDim,
             transposeA: true, accumulate: true, pool: pool);
     }
 }

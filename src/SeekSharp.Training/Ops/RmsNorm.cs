@@ -22,7 +22,7 @@ internal static unsafe class RmsNorm
     {
         fixed (float* xp = x, wp = weight, yp = y, rp = rstd)
         {
-            var work = new Work(xp, wp, rp, yp, null, null, null, weight.Length, n, eps);
+            var work = new Work(xp, wp, rp, yp, null, null, null, weight.Length, n, eps, default);
             pool.For(n, ref work);
         }
     }
@@ -33,22 +33,24 @@ internal static unsafe class RmsNorm
         Span<float> dx, Span<float> dweight, int n, WorkerPool pool)
     {
         int d = weight.Length;
+        var mutation = BackwardMutation.Current; // read here, on the calling thread (see BackwardMutation)
         fixed (float* xp = x, wp = weight, rp = rstd, dyp = dy, dxp = dx, dwp = dweight)
         {
-            var rows = new Work(xp, wp, rp, null, dyp, dxp, null, d, n, 0f);
+            var rows = new Work(xp, wp, rp, null, dyp, dxp, null, d, n, 0f, mutation);
             pool.For(n, ref rows);
-            var columns = new Work(xp, wp, rp, null, dyp, null, dwp, d, n, 0f);
+            var columns = new Work(xp, wp, rp, null, dyp, null, dwp, d, n, 0f, mutation);
             pool.For((d + ColumnBlock - 1) / ColumnBlock, ref columns);
         }
     }
 
     /// <summary>Forward row (<c>_y</c> set), input-gradient row (<c>_dx</c> set) or weight-gradient column block (<c>_dweight</c> set).</summary>
-    private readonly struct Work(float* x, float* weight, float* rstd, float* y, float* dy, float* dx, float* dweight, int d, int n, float eps)
-        : IParallelWork
+    private readonly struct Work(float* x, float* weight, float* rstd, float* y, float* dy, float* dx, float* dweight, int d, int n, float eps,
+        BackwardMutation.Snapshot mutation) : IParallelWork
     {
         private readonly float* _x = x, _w = weight, _rstd = rstd, _y = y, _dy = dy, _dx = dx, _dw = dweight;
         private readonly int _d = d, _n = n;
         private readonly float _eps = eps;
+        private readonly BackwardMutation.Snapshot _mutation = mutation;
 
         public void Run(int item)
         {
@@ -58,9 +60,10 @@ internal static unsafe class RmsNorm
             {
                 int c0 = item * ColumnBlock, width = Math.Min(ColumnBlock, d - c0);
                 var dw = new Span<float>(_dw + c0, width);
+                float kw = _mutation.Of(BackwardTerm.RmsNormWeight); // 1 unless a test mutates the term
                 for (int row = 0; row < _n; row++)
                 {
-                    float r = _rstd[row];
+                    float r = _rstd[row] * kw;
                     var xr = new ReadOnlySpan<float>(_x + (long)row * d + c0, width);
                     var dyr = new ReadOnlySpan<float>(_dy + (long)row * d + c0, width);
                     for (int i = 0; i < width; i++)
@@ -89,9 +92,10 @@ internal static unsafe class RmsNorm
             float dot = 0f;
             for (int i = 0; i < d; i++)
                 dot += dyRow[i] * w[i] * x[i];
-            float c = rr * rr * rr * dot / d;
+            float c = rr * rr * rr * dot / d * _mutation.Of(BackwardTerm.RmsNormCorrection);
+            float rg = rr * _mutation.Of(BackwardTerm.RmsNormScale); // both factors 1 unless a test mutates a term
             for (int i = 0; i < d; i++)
-                dxRow[i] += rr * dyRow[i] * w[i] - c * x[i];
+                dxRow[i] += rg * dyRow[i] * w[i] - c * x[i];
         }
     }
 }

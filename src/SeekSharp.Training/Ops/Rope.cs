@@ -54,9 +54,11 @@ internal static class Rope
         int n, int seqLen, int heads, int headDim, int rowStride)
     {
         int half = headDim / 2, width = rowStride;
+        var cosEven = BackwardMutation.Current.Scaled(cos, BackwardTerm.RopeCos); // cos itself unless a test mutates the term
         for (int row = 0; row < n; row++)
         {
             var c = cos.Slice(row % seqLen * half, half);
+            var c0 = cosEven.Slice(row % seqLen * half, half);
             var s = sin.Slice(row % seqLen * half, half);
             for (int h = 0; h < heads; h++)
             {
@@ -64,7 +66,7 @@ internal static class Rope
                 for (int i = 0; i < half; i++)
                 {
                     float d0 = dy[o + 2 * i], d1 = dy[o + 2 * i + 1];
-                    dx[o + 2 * i] += d0 * c[i] + d1 * s[i];
+                    dx[o + 2 * i] += d0 * c0[i] + d1 * s[i];
                     dx[o + 2 * i + 1] += -d0 * s[i] + d1 * c[i];
                 }
             }

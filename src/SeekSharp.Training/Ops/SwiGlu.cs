@@ -17,7 +17,7 @@ internal static unsafe class SwiGlu
     {
         fixed (float* gu = gateUp, hp = h)
         {
-            var work = new Rows(gu, hp, null, null, f);
+            var work = new Rows(gu, hp, null, null, f, default);
             pool.For(n, ref work);
         }
     }
@@ -27,16 +27,17 @@ internal static unsafe class SwiGlu
     {
         fixed (float* gu = gateUp, dhp = dh, dgu = dgateUp)
         {
-            var work = new Rows(gu, null, dhp, dgu, f);
+            var work = new Rows(gu, null, dhp, dgu, f, BackwardMutation.Current); // read on the calling thread
             pool.For(n, ref work);
         }
     }
 
     /// <summary>One row; forward when <c>_dh</c> is null.</summary>
-    private readonly struct Rows(float* gateUp, float* h, float* dh, float* dgateUp, int f) : IParallelWork
+    private readonly struct Rows(float* gateUp, float* h, float* dh, float* dgateUp, int f, BackwardMutation.Snapshot mutation) : IParallelWork
     {
         private readonly float* _gateUp = gateUp, _h = h, _dh = dh, _dgateUp = dgateUp;
         private readonly int _f = f;
+        private readonly BackwardMutation.Snapshot _mutation = mutation;
 
         public void Run(int row)
         {
@@ -58,6 +59,7 @@ internal static unsafe class SwiGlu
             Span<float> s = stackalloc float[Chunk];
             Span<float> t = stackalloc float[Chunk];
             Span<float> u = stackalloc float[Chunk];
+            float kGate = _mutation.Of(BackwardTerm.SwiGluGate), kUp = _mutation.Of(BackwardTerm.SwiGluUp); // 1 unless a test mutates a term
             for (int i = 0; i < f; i += Chunk)
             {
                 int len = Math.Min(Chunk, f - i);
@@ -68,11 +70,13 @@ internal static unsafe class SwiGlu
                 var dGate = dgate.Slice(i, len);
                 TensorPrimitives.Sigmoid(g, si);
                 TensorPrimitives.Multiply(g, si, ti);              // t = silu(g) = gσ
-                TensorPrimitives.MultiplyAdd(d, ti, dUp, dUp);     // dup += dh · silu(g)
                 TensorPrimitives.Subtract(1f, si, ui);             // 1 − σ
                 TensorPrimitives.MultiplyAdd(ti, ui, si, ui);      // silu′(g) = σ + gσ(1 − σ)
                 TensorPrimitives.Multiply(ui, up.Slice(i, len), ui);
+                if (kGate != 1f) TensorPrimitives.Multiply(ui, kGate, ui);
                 TensorPrimitives.MultiplyAdd(d, ui, dGate, dGate); // dgate += dh · up · silu′(g)
+                if (kUp != 1f) TensorPrimitives.Multiply(ti, kUp, ti);
+                TensorPrimitives.MultiplyAdd(d, ti, dUp, dUp);     // dup += dh · silu(g)
             }
         }
     }

@@ -6,6 +6,10 @@ public interface IReasoningTask
     /// <summary>The registry name ("addition", "countdown", ...).</summary>
     string Name { get; }
 
+    /// <summary>The operands' digit ranges as <c>AxB</c> (<see cref="OperandDigits"/>), or null for a task without
+    /// operands of chosen length (countdown). Reports name it so "3-digit" says which operands have 3 digits.</summary>
+    string? Digits => null;
+
     /// <summary>Draws one problem; the same <paramref name="rng"/> state gives the same problem.</summary>
     Problem Generate(Random rng);
 

@@ -3,7 +3,7 @@ using System.Text;
 
 namespace SeekSharp.Training.Tasks;
 
-/// <summary>a × b, a with up to <c>maxLeftDigits</c> and b with up to <c>maxRightDigits</c> digits; the trace is long
+/// <summary>a × b, a and b each with a digit count in their own range (by default 1-3 and 1-2); the trace is long
 /// multiplication: one partial product per digit of b with its carries, then column additions.</summary>
 public sealed class MultiplicationTask : IReasoningTask
 {
@@ -19,27 +19,38 @@ public sealed class MultiplicationTask : IReasoningTask
         "Find the product: {0} * {1}.",
     ];
 
-    readonly int maxLeftDigits, maxRightDigits;
+    /// <summary>Most digits of an operand (products stay inside <see cref="long"/>).</summary>
+    public const int MaxDigits = 9;
+
+    readonly OperandDigits digits;
 
     /// <summary>Creates the task; the left operand has 1..<paramref name="maxLeftDigits"/> digits, the right one
     /// 1..<paramref name="maxRightDigits"/>.</summary>
-    /// <exception cref="ArgumentOutOfRangeException">Digit counts outside 1..9.</exception>
+    /// <exception cref="ArgumentException">Digit counts outside 1..9.</exception>
     public MultiplicationTask(int maxLeftDigits = 3, int maxRightDigits = 2)
+        : this(new OperandDigits(new DigitRange(1, maxLeftDigits), new DigitRange(1, maxRightDigits))) { }
+
+    /// <summary>Creates the task with its own digit range per operand.</summary>
+    /// <exception cref="ArgumentException">A digit count outside 1..9 or a min above its max.</exception>
+    public MultiplicationTask(OperandDigits digits)
     {
-        RandomOperands.ValidateDigits(1, maxLeftDigits, limit: 9, nameof(maxLeftDigits));
-        RandomOperands.ValidateDigits(1, maxRightDigits, limit: 9, nameof(maxRightDigits));
-        (this.maxLeftDigits, this.maxRightDigits) = (maxLeftDigits, maxRightDigits);
+        digits.Left.Validate(MaxDigits);
+        digits.Right.Validate(MaxDigits);
+        this.digits = digits;
     }
 
     /// <inheritdoc/>
     public string Name => "multiplication";
 
     /// <inheritdoc/>
+    public string? Digits => digits.ToString();
+
+    /// <inheritdoc/>
     public Problem Generate(Random rng)
     {
         ArgumentNullException.ThrowIfNull(rng);
-        long a = RandomOperands.WithDigits(rng, 1, maxLeftDigits);
-        long b = RandomOperands.WithDigits(rng, 1, maxRightDigits);
+        long a = digits.Left.Draw(rng);
+        long b = digits.Right.Draw(rng);
         string prompt = PromptPhrasing.Format(rng, Templates, a, b);
         var trace = new StringBuilder("Multiply by each digit of the second number from the right, then add the partial products.\n");
         ColumnArithmetic.Multiplication(trace, a, b);

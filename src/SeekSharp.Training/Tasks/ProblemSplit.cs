@@ -1,11 +1,14 @@
 namespace SeekSharp.Training.Tasks;
 
-/// <summary>Which side of a task's fixed train / held-out partition a problem belongs to.</summary>
+/// <summary>Which part of a task's fixed three-way partition a problem belongs to (<see cref="ProblemSets.SplitOf"/>).</summary>
 public enum ProblemSplit
 {
-    /// <summary>Problems for training (SFT data, GRPO prompts).</summary>
+    /// <summary>Problems for training (SFT data, GRPO prompts, distillation traces).</summary>
     Train,
 
-    /// <summary>Problems kept for evaluation only.</summary>
-    HeldOut,
+    /// <summary>Problems for every choice made while training: rounds, steps, rates, which checkpoint to keep.</summary>
+    Validation,
+
+    /// <summary>Problems for the reported figures only; nothing is tuned on them.</summary>
+    Test,
 }

@@ -18,10 +18,4 @@ internal static class RandomOperands
         for (int i = 0; i < n; i++) p *= 10;
         return p;
     }
-
-    public static void ValidateDigits(int minDigits, int maxDigits, int limit, string name)
-    {
-        if (minDigits < 1 || maxDigits < minDigits || maxDigits > limit)
-            throw new ArgumentOutOfRangeException(name, $"digit counts must satisfy 1 <= min ({minDigits}) <= max ({maxDigits}) <= {limit}.");
-    }
 }

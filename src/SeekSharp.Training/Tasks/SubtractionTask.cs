@@ -3,7 +3,8 @@ using System.Text;
 
 namespace SeekSharp.Training.Tasks;
 
-/// <summary>a - b with a ≥ b (results are never negative); the trace subtracts column by column with borrows.</summary>
+/// <summary>a - b with a ≥ b (results are never negative: the larger operand is put first, so digits 2x3 ask the same
+/// problems as 3x2); the trace subtracts column by column with borrows.</summary>
 public sealed class SubtractionTask : IReasoningTask
 {
     static readonly string[] Templates =
@@ -18,25 +19,37 @@ public sealed class SubtractionTask : IReasoningTask
         "Take {1} away from {0}.",
     ];
 
-    readonly int minDigits, maxDigits;
+    /// <summary>Most digits of an operand (results stay well inside <see cref="long"/>).</summary>
+    public const int MaxDigits = 15;
+
+    readonly OperandDigits digits;
 
     /// <summary>Creates the task; each operand gets between <paramref name="minDigits"/> and <paramref name="maxDigits"/> digits.</summary>
-    /// <exception cref="ArgumentOutOfRangeException">Digit counts outside 1..15 or min above max.</exception>
+    /// <exception cref="ArgumentException">Digit counts outside 1..15 or min above max.</exception>
     public SubtractionTask(int minDigits = 1, int maxDigits = 3)
+        : this(new OperandDigits(new DigitRange(minDigits, maxDigits), new DigitRange(minDigits, maxDigits))) { }
+
+    /// <summary>Creates the task with its own digit range per operand.</summary>
+    /// <exception cref="ArgumentException">A digit count outside 1..15 or a min above its max.</exception>
+    public SubtractionTask(OperandDigits digits)
     {
-        RandomOperands.ValidateDigits(minDigits, maxDigits, limit: 15, nameof(maxDigits));
-        (this.minDigits, this.maxDigits) = (minDigits, maxDigits);
+        digits.Left.Validate(MaxDigits);
+        digits.Right.Validate(MaxDigits);
+        this.digits = digits;
     }
 
     /// <inheritdoc/>
     public string Name => "subtraction";
 
     /// <inheritdoc/>
+    public string? Digits => digits.ToString();
+
+    /// <inheritdoc/>
     public Problem Generate(Random rng)
     {
         ArgumentNullException.ThrowIfNull(rng);
-        long a = RandomOperands.WithDigits(rng, minDigits, maxDigits);
-        long b = RandomOperands.WithDigits(rng, minDigits, maxDigits);
+        long a = digits.Left.Draw(rng);
+        long b = digits.Right.Draw(rng);
         if (a < b) (a, b) = (b, a);
         string prompt = PromptPhrasing.Format(rng, Templates, a, b);
         var trace = new StringBuilder("Subtract the digits column by column from the right, borrowing when a column is negative.\n");

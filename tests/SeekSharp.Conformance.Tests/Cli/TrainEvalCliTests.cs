@@ -118,14 +118,16 @@ public sealed class TrainEvalCliTests(TrainEvalCliTests.PretrainedRun pretrained
     }
 
     [Fact]
-    public void EvalJsonPrintsExactlyTaskNAccuracyAndFormatRate()
+    public void EvalJsonNamesTheTaskItsDigitsTheSplitAndTheDistinctProblems()
     {
         string model = Path.Combine(Pretrained, "out", "model.gguf");
         var r = SeekProcess.Run("eval", "-m", model, "--task", "addition", "--n", "6", "--seed", "3", "--max-tokens", "16", "--json");
         Assert.True(r.ExitCode == 0, r.Stderr);
         using var doc = JsonDocument.Parse(r.Stdout);
-        Assert.Equal(["task", "n", "accuracy", "format_rate"], doc.RootElement.EnumerateObject().Select(p => p.Name));
+        Assert.Equal(["task", "digits", "split", "requested", "n", "accuracy", "format_rate"], doc.RootElement.EnumerateObject().Select(p => p.Name));
         Assert.Equal("addition", doc.RootElement.GetProperty("task").GetString());
+        Assert.Equal("1-3x1-3", doc.RootElement.GetProperty("digits").GetString());
+        Assert.Equal("test", doc.RootElement.GetProperty("split").GetString());
         Assert.Equal(6, doc.RootElement.GetProperty("n").GetInt32());
         Assert.InRange(doc.RootElement.GetProperty("accuracy").GetDouble(), 0, 1);
         Assert.InRange(doc.RootElement.GetProperty("format_rate").GetDouble(), 0, 1);
@@ -133,6 +135,57 @@ public sealed class TrainEvalCliTests(TrainEvalCliTests.PretrainedRun pretrained
         var unknown = SeekProcess.Run("eval", "-m", model, "--task", "poetry", "--json");
         Assert.Equal(1, unknown.ExitCode);
         Assert.Contains("Unknown task 'poetry'", unknown.Stderr);
+    }
+
+    [Fact]
+    public void EvalDigitsAskForOperandLengths_AndASmallSplitSaysHowManyItHolds()
+    {
+        string model = Path.Combine(Pretrained, "out", "model.gguf");
+        var r = SeekProcess.Run("eval", "-m", model, "--task", "addition", "--digits", "3", "--split", "validation", "--n", "4", "--max-tokens", "8");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.Contains("addition-3x3", r.Stdout);
+        Assert.Contains("validation split  n 4 distinct", r.Stdout);
+
+        // One-digit addition has 55 problems; its test split holds a handful, each asked once.
+        var small = SeekProcess.Run("eval", "-m", model, "--task", "addition-1x1", "--n", "500", "--max-tokens", "4", "--json");
+        Assert.True(small.ExitCode == 0, small.Stderr);
+        using var doc = JsonDocument.Parse(small.Stdout);
+        Assert.Equal(500, doc.RootElement.GetProperty("requested").GetInt32());
+        Assert.InRange(doc.RootElement.GetProperty("n").GetInt32(), 1, 10);
+
+        var bad = SeekProcess.Run("eval", "-m", model, "--task", "countdown", "--digits", "3");
+        Assert.Equal(1, bad.ExitCode);
+        Assert.Contains("countdown has no operand digits", bad.Stderr);
+    }
+
+    [Fact]
+    public void SftWithValidationReportsAndExportsTheBestStep_GrpoTakesMuStepsPerBatch()
+    {
+        string dir = NewDirectory();
+        string model = Path.Combine(Pretrained, "out", "model.gguf");
+        string config = WriteConfig(dir, steps: 2, checkpointEvery: 1, initFrom: model);
+        var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(config))!.AsObject();
+        json["validation"] = System.Text.Json.Nodes.JsonNode.Parse("""{"every": 1, "problems": 2, "maxNewTokens": 4}""");
+        File.WriteAllText(config, json.ToJsonString());
+        var sft = SeekProcess.Run("train", "sft", "--config", config, "--output", Path.Combine(dir, "sft"));
+        Assert.True(sft.ExitCode == 0, sft.Stderr + sft.Stdout);
+        Assert.Contains("validation  best at step", sft.Stdout);
+        Assert.Equal(3, File.ReadAllLines(Path.Combine(dir, "sft", "validation.csv")).Length);
+
+        string grpoConfig = WriteConfig(dir, steps: 4, checkpointEvery: 2, initFrom: model);
+        var grpoJson = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(grpoConfig))!.AsObject();
+        grpoJson["grpo"] = System.Text.Json.Nodes.JsonNode.Parse("""{"groupSize": 2, "promptsPerStep": 2, "maxCompletionTokens": 8}""");
+        grpoJson["seqLen"] = 128; // countdown prompts take up to 64 of this tiny tokenizer's tokens
+        File.WriteAllText(grpoConfig, grpoJson.ToJsonString());
+        var grpo = SeekProcess.Run("train", "grpo", "--config", grpoConfig, "--output", Path.Combine(dir, "grpo"), "--grpo-iterations", "2");
+        Assert.True(grpo.ExitCode == 0, grpo.Stderr + grpo.Stdout);
+        string[] log = File.ReadAllLines(Path.Combine(dir, "grpo", "log.csv"));
+        Assert.Contains("clip_frac", log[0]);
+        Assert.Equal(["2", "4"], log.Skip(1).Select(l => l.Split(',')[0]));
+
+        var odd = SeekProcess.Run("train", "grpo", "--config", WriteConfig(dir, steps: 3, checkpointEvery: 1, initFrom: model), "--grpo-iterations", "2");
+        Assert.Equal(1, odd.ExitCode);
+        Assert.Contains("multiple of grpo.iterations", odd.Stderr);
     }
 
     [Fact]

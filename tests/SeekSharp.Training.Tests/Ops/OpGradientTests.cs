@@ -4,23 +4,14 @@ using static SeekSharp.Training.Tests.Ops.GradCheck;
 
 namespace SeekSharp.Training.Tests.Ops;
 
-/// <summary>Every op's backward against central differences of its forward, through the objective Σ r·y with random r.</summary>
+/// <summary>Every op's backward against central differences of its forward, through the objective Σ r·y with random r
+/// (the problems are <see cref="GradientCase"/>'s, shared with <see cref="BackwardMutationTests"/>).</summary>
 public class OpGradientTests
 {
     private static readonly WorkerPool Pool = new(2);
 
     [Fact]
-    public void Linear()
-    {
-        var rng = new Random(1);
-        int n = 3, inDim = 5, outDim = 4;
-        float[] x = Random(rng, n * inDim), w = Random(rng, outDim * inDim), r = Random(rng, n * outDim), y = new float[n * outDim];
-        double Objective() { SeekSharp.Training.Ops.Linear.Forward(x, w, y, n, inDim, outDim, Pool); return Dot(r, y); }
-        float[] dx = new float[x.Length], dw = new float[w.Length];
-        SeekSharp.Training.Ops.Linear.Backward(r, x, w, dx, dw, n, inDim, outDim, Pool);
-        Check("dx", x, dx, Objective);
-        Check("dw", w, dw, Objective);
-    }
+    public void Linear() => GradientCase.Linear(Pool).Check();
 
     [Fact]
     public void LinearForwardAccumulatesIntoTheOutputAndBackwardAccumulatesGradients()
@@ -41,45 +32,13 @@ public class OpGradientTests
     }
 
     [Fact]
-    public void Embedding()
-    {
-        var rng = new Random(3);
-        int v = 6, d = 4;
-        int[] tokens = [2, 5, 2, 0, 2]; // repeats must sum
-        float[] table = Random(rng, v * d), r = Random(rng, tokens.Length * d), x = new float[tokens.Length * d];
-        double Objective() { SeekSharp.Training.Ops.Embedding.Forward(tokens, table, x, d); return Dot(r, x); }
-        float[] dtable = new float[table.Length];
-        SeekSharp.Training.Ops.Embedding.Backward(r, tokens, dtable, d);
-        Check("dtable", table, dtable, Objective);
-    }
+    public void Embedding() => GradientCase.Embedding().Check(); // repeated tokens must sum
 
     [Fact]
-    public void RmsNorm()
-    {
-        var rng = new Random(4);
-        int n = 3, d = 8;
-        float[] x = Random(rng, n * d), w = Random(rng, d, 0.3, 1.0), r = Random(rng, n * d), y = new float[n * d], rstd = new float[n];
-        double Objective() { SeekSharp.Training.Ops.RmsNorm.Forward(x, w, 1e-5f, y, rstd, n, Pool); return Dot(r, y); }
-        Objective();
-        float[] dx = new float[x.Length], dw = new float[w.Length];
-        SeekSharp.Training.Ops.RmsNorm.Backward(r, x, w, rstd, dx, dw, n, Pool);
-        Check("dx", x, dx, Objective);
-        Check("dw", w, dw, Objective);
-    }
+    public void RmsNorm() => GradientCase.RmsNorm(Pool).Check();
 
     [Fact]
-    public void Rope()
-    {
-        var rng = new Random(5);
-        int b = 2, t = 3, heads = 2, hd = 4, n = b * t;
-        float[] cos = new float[t * hd / 2], sin = new float[t * hd / 2];
-        SeekSharp.Training.Ops.Rope.Table(10000f, hd, t, cos, sin);
-        float[] x = Random(rng, n * heads * hd), r = Random(rng, x.Length), y = new float[x.Length];
-        double Objective() { SeekSharp.Training.Ops.Rope.Forward(x, cos, sin, y, n, t, heads, hd, heads * hd); return Dot(r, y); }
-        float[] dx = new float[x.Length];
-        SeekSharp.Training.Ops.Rope.Backward(r, cos, sin, dx, n, t, heads, hd, heads * hd);
-        Check("dx", x, dx, Objective);
-    }
+    public void Rope() => GradientCase.Rope().Check();
 
     [Fact]
     public void RopeMatchesInferenceRotation()
@@ -110,20 +69,7 @@ public class OpGradientTests
     [InlineData(4, 2)] // grouped-query: two query heads per key/value head
     [InlineData(2, 2)]
     [InlineData(2, 1)]
-    public void Attention(int heads, int kvHeads)
-    {
-        var rng = new Random(7);
-        int b = 2, t = 4, hd = 4, n = b * t;
-        float[] q = Random(rng, n * heads * hd), k = Random(rng, n * kvHeads * hd), v = Random(rng, n * kvHeads * hd);
-        float[] att = new float[b * heads * t * t], y = new float[n * heads * hd], r = Random(rng, y.Length);
-        double Objective() { SeekSharp.Training.Ops.Attention.Forward(q, k, v, att, y, b, t, heads, kvHeads, hd, heads * hd, kvHeads * hd, Pool); return Dot(r, y); }
-        Objective();
-        float[] dq = new float[q.Length], dk = new float[k.Length], dv = new float[v.Length];
-        SeekSharp.Training.Ops.Attention.Backward(r, q, k, v, att, dq, dk, dv, b, t, heads, kvHeads, hd, heads * hd, kvHeads * hd, Pool);
-        Check("dq", q, dq, Objective);
-        Check("dk", k, dk, Objective);
-        Check("dv", v, dv, Objective);
-    }
+    public void Attention(int heads, int kvHeads) => GradientCase.Attention(Pool, heads, kvHeads).Check();
 
     [Theory]
     [InlineData(4, 2, 5)]
@@ -170,30 +116,12 @@ public class OpGradientTests
         for (int i = 0; i < dk.Length; i++) Assert.Equal(dk0[i] + dkRef[i], dk[i], Agreement);
         for (int i = 0; i < dv.Length; i++) Assert.Equal(dv0[i] + dvRef[i], dv[i], Agreement);
         for (int i = 0; i < att.Length; i++) Assert.Equal(attRef[i], att[i], Agreement);
-        if (!finiteDifferences)
-            return;
-        Check("dq", q, dqRef, Objective);
-        Check("dk", k, dkRef, Objective);
+        if (finiteDifferences)
+            GradientCase.Attention(Pool, heads, kvHeads, gemm: true, t, seed: 13).Check();
     }
 
     [Fact]
-    public void AttentionOnColumnBlocksOfOneFusedProjection()
-    {
-        // The model's layout: each row is q | k | v, so all three share one row stride.
-        var rng = new Random(12);
-        int b = 2, t = 3, heads = 4, kvHeads = 2, hd = 4, n = b * t, qDim = heads * hd, kvDim = kvHeads * hd, stride = qDim + 2 * kvDim;
-        float[] qkv = Random(rng, n * stride), att = new float[b * heads * t * t], y = new float[n * qDim], r = Random(rng, y.Length);
-        double Objective()
-        {
-            SeekSharp.Training.Ops.Attention.Forward(qkv, qkv.AsSpan(qDim), qkv.AsSpan(qDim + kvDim), att, y, b, t, heads, kvHeads, hd, stride, stride, Pool);
-            return Dot(r, y);
-        }
-        Objective();
-        float[] dqkv = new float[qkv.Length];
-        SeekSharp.Training.Ops.Attention.Backward(r, qkv, qkv.AsSpan(qDim), qkv.AsSpan(qDim + kvDim), att,
-            dqkv, dqkv.AsSpan(qDim), dqkv.AsSpan(qDim + kvDim), b, t, heads, kvHeads, hd, stride, stride, Pool);
-        Check("dqkv", qkv, dqkv, Objective);
-    }
+    public void AttentionOnColumnBlocksOfOneFusedProjection() => GradientCase.AttentionOnFusedProjection(Pool).Check();
 
     [Fact]
     public void AttentionIsCausalAndPerSequence()
@@ -216,45 +144,14 @@ public class OpGradientTests
     }
 
     [Fact]
-    public void SwiGlu()
-    {
-        var rng = new Random(9);
-        int n = 3, f = 300; // f above the 256-float backward chunk
-        float[] gateUp = Random(rng, n * 2 * f, 3.0), r = Random(rng, n * f), h = new float[n * f];
-        double Objective() { SeekSharp.Training.Ops.SwiGlu.Forward(gateUp, h, n, f, Pool); return Dot(r, h); }
-        float[] dGateUp = new float[gateUp.Length];
-        SeekSharp.Training.Ops.SwiGlu.Backward(r, gateUp, dGateUp, n, f, Pool);
-        Check("dgateUp", gateUp, dGateUp, Objective, indices: Enumerable.Range(0, gateUp.Length).Where(i => i % 7 == 0 || i % (2 * f) >= 250 && i % (2 * f) < 300));
-    }
+    public void SwiGlu() => GradientCase.SwiGlu(Pool).Check(); // f above the 256-float backward chunk
 
     [Fact]
-    public void RmsNormWeightGradientSpansSeveralColumnBlocks()
-    {
-        var rng = new Random(14);
-        int n = 4, d = 130; // three 64-column blocks, the last partial
-        float[] x = Random(rng, n * d), w = Random(rng, d, 0.3, 1.0), r = Random(rng, n * d), y = new float[n * d], rstd = new float[n];
-        double Objective() { SeekSharp.Training.Ops.RmsNorm.Forward(x, w, 1e-5f, y, rstd, n, Pool); return Dot(r, y); }
-        Objective();
-        float[] dx = new float[x.Length], dw = new float[w.Length];
-        SeekSharp.Training.Ops.RmsNorm.Backward(r, x, w, rstd, dx, dw, n, Pool);
-        Check("dw", w, dw, Objective);
-        Check("dx", x, dx, Objective, indices: Enumerable.Range(0, x.Length).Where(i => i % 5 == 0));
-    }
+    public void RmsNormWeightGradientSpansSeveralColumnBlocks() =>
+        GradientCase.RmsNorm(Pool, seed: 14, n: 4, d: 130, xElements: i => i % 5 == 0).Check(); // three 64-column blocks, the last partial
 
     [Fact]
-    public void CrossEntropy()
-    {
-        var rng = new Random(10);
-        int n = 3, vocab = 7;
-        int[] targets = [4, 0, 6];
-        float[] logits = Random(rng, n * vocab, 3.0), r = Random(rng, n), lse = new float[n], lp = new float[n];
-        r[1] = 0f; // a masked row contributes nothing
-        double Objective() { SeekSharp.Training.Ops.CrossEntropy.Forward(logits, targets, lse, lp, vocab, Pool); return Dot(r, lp); }
-        Objective();
-        float[] dlogits = new float[logits.Length];
-        SeekSharp.Training.Ops.CrossEntropy.Backward(r, logits, targets, lse, dlogits, vocab, Pool);
-        Check("dlogits", logits, dlogits, Objective);
-    }
+    public void CrossEntropy() => GradientCase.CrossEntropy(Pool).Check(); // with a masked row
 
     [Fact]
     public void CrossEntropyForwardIsTheLogSoftmaxOfTheTarget()

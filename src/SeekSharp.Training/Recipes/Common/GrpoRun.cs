@@ -1,3 +1,5 @@
+using SeekSharp.Training.Export;
+using SeekSharp.Training.Model;
 using SeekSharp.Training.Recipes.Grpo;
 using SeekSharp.Training.Tasks;
 
@@ -8,13 +10,22 @@ namespace SeekSharp.Training.Recipes.Common;
 /// driven by the shared run loop (CSV, plot, checkpoints, export). With several tasks each step draws one, with
 /// probability proportional to its weight, from the trainer's random generator (so a resumed run draws the same).
 /// The run's trainer uses the config's learning rate, warmup, cosine schedule and weight decay; set
-/// <c>weightDecay</c> to 0 for RL, where the KL term, not decay, keeps the policy near its start.
+/// <c>weightDecay</c> to 0 for RL, where the KL term, not decay, keeps the policy near its start. With
+/// <c>grpo.iterations</c> μ &gt; 1 each sampled batch takes μ optimizer steps, so <c>steps</c> must be a multiple of μ.
 /// </summary>
+/// <remarks>
+/// The KL term's reference is the model the run started from, also after <c>--resume</c>: a new run with β &gt; 0
+/// exports its starting weights to <c>reference.gguf</c> in the output directory and a resumed run loads them from
+/// there (never the resumed policy, which would make the penalty measure drift since the last stop).
+/// </remarks>
 public static class GrpoRun
 {
     static readonly string[] Metrics =
-        ["reward_mean", "reward_std", "accuracy", "format_rate", "response_length", "kl", "loss", "lr", "sample_s", "train_s"];
-    static readonly string[] Headline = ["reward_mean", "accuracy", "format_rate"];
+        ["reward_mean", "reward_std", "accuracy", "format_rate", "response_length", "kl", "clip_frac", "loss", "lr", "sample_s", "train_s"];
+    static readonly string[] Headline = ["reward_mean", "accuracy", "clip_frac"];
+
+    /// <summary>The starting weights of a run with a KL term, in its output directory.</summary>
+    public const string ReferenceFile = "reference.gguf";
 
     /// <summary>Runs (or with <paramref name="resume"/> continues) GRPO as <paramref name="config"/> describes.</summary>
     /// <exception cref="ArgumentException">No starting model: GRPO improves an existing policy.</exception>
@@ -28,11 +39,12 @@ public static class GrpoRun
         {
             GroupSize = g.GroupSize, PromptsPerStep = g.PromptsPerStep, MaxCompletionTokens = g.MaxCompletionTokens,
             Temperature = g.Temperature, ClipEpsilon = g.ClipEpsilon, KlBeta = g.KlBeta, DrGrpo = g.DrGrpo,
-            Steps = config.Steps, LearningRate = config.LearningRate, MicroBatchSize = config.BatchSize, Seed = config.Seed,
+            Iterations = g.Iterations, Steps = config.Steps, LearningRate = config.LearningRate, MicroBatchSize = config.BatchSize, Seed = config.Seed,
             SamplerThreads = config.Threads,
         };
+        var reference = StartingReference(run);
         var tasks = config.Tasks.Select(t => (Recipe: new GrpoRecipe(run.Trainer, run.Tokenizer.Tokenizer, run.Tokenizer.WriteMetadata,
-            TaskRegistry.Create(t.Name), options), t.Weight)).ToArray();
+            TaskRegistry.Create(t.Name), options, reference), t.Weight)).ToArray();
         try
         {
             double total = tasks.Sum(t => t.Weight);
@@ -44,12 +56,34 @@ public static class GrpoRun
                 float lr = run.Trainer.Schedule.At(run.Trainer.Step, run.Trainer.Options.LearningRate);
                 var m = tasks[k].Recipe.RunStep();
                 long tokens = (long)Math.Round(m.MeanResponseLength * options.PromptsPerStep * options.GroupSize);
-                return ([m.RewardMean, m.RewardStd, m.Accuracy, m.FormatRate, m.MeanResponseLength, m.Kl, m.Loss, lr, m.SampleSeconds, m.TrainSeconds], tokens);
+                return ([m.RewardMean, m.RewardStd, m.Accuracy, m.FormatRate, m.MeanResponseLength, m.Kl, m.ClipFraction, m.Loss, lr,
+                    m.SampleSeconds, m.TrainSeconds], tokens);
             }, progress, cancel);
         }
         finally
         {
             foreach (var t in tasks) t.Recipe.Dispose();
         }
+    }
+
+    /// <summary>
+    /// The frozen reference of the KL term (null when β is 0): the run's starting weights, which a new run saves to
+    /// <see cref="ReferenceFile"/> and a resumed run reads back.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">A resumed run with β &gt; 0 whose output directory has no reference.</exception>
+    internal static Transformer? StartingReference(TrainingRun run)
+    {
+        if (!(run.Config.Grpo.KlBeta > 0)) return null;
+        string path = run.PathOf(ReferenceFile);
+        if (!run.Resumed)
+            GgufExport.Write(run.Model, path, run.Tokenizer.WriteMetadata, "grpo-reference");
+        else if (!File.Exists(path))
+            throw new FileNotFoundException($"--resume with grpo.klBeta {run.Config.Grpo.KlBeta}: '{path}' (the starting model of the KL term) is missing; " +
+                "restart the run without --resume, or set klBeta to 0.", path);
+        int microBatch = Math.Min(run.Config.BatchSize, run.Model.MaxBatch);
+        var reference = TransformerGguf.Load(path, microBatch, run.Model.MaxSeqLen);
+        if (reference.Config != run.Model.Config)
+            throw new ArgumentException($"'{path}' holds a model of another shape than the run's policy; it is not this run's starting model.");
+        return reference;
     }
 }

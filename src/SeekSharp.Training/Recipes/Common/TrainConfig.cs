@@ -67,6 +67,8 @@ public sealed record TrainConfig
     public GrpoSettings Grpo { get; init; } = new();
     /// <summary>Distillation settings (<c>seek train distill</c>).</summary>
     public DistillSettings Distill { get; init; } = new();
+    /// <summary>Periodic evaluation on the validation split, and which weights the run exports (any recipe).</summary>
+    public ValidationSettings Validation { get; init; } = new();
 
     static readonly JsonSerializerOptions Options = new()
     {
@@ -121,6 +123,41 @@ public sealed record TrainConfig
         }
         Tokenizer.Validate();
         Grpo.Validate();
+        if (Steps % Grpo.Iterations != 0)
+            throw new ArgumentException($"steps ({Steps}) must be a multiple of grpo.iterations ({Grpo.Iterations}): each sampled batch takes that many optimizer steps.");
+        Validation.Validate();
+    }
+}
+
+/// <summary>
+/// Evaluation on the validation split while training, so that every choice made during a run (how long to train,
+/// which checkpoint to keep) is made on problems that neither train nor the reported test figures use. The same
+/// problems (fixed seed) are asked at every evaluation, so scores of two steps compare like with like.
+/// </summary>
+public sealed record ValidationSettings
+{
+    /// <summary>Optimizer steps between evaluations (0: none); the last step is always evaluated when this is set.</summary>
+    public int Every { get; init; }
+    /// <summary>Distinct validation problems per task.</summary>
+    public int Problems { get; init; } = 200;
+    /// <summary>Task specs to evaluate (<c>addition</c>, <c>addition-3x3</c>, ...); empty: the run's tasks.</summary>
+    public IReadOnlyList<string> Tasks { get; init; } = [];
+    /// <summary>Most tokens per answer (0: what the context leaves).</summary>
+    public int MaxNewTokens { get; init; }
+    /// <summary>Seed of the validation problems.</summary>
+    public int Seed { get; init; } = 1;
+    /// <summary>
+    /// Export the weights with the best validation score (mean accuracy over <see cref="Tasks"/>; the earlier step wins a
+    /// tie) as the run's model, instead of the last step's. The checkpoint still holds the last step, for <c>--resume</c>.
+    /// </summary>
+    public bool KeepBest { get; init; } = true;
+
+    internal void Validate()
+    {
+        if (Every < 0) throw new ArgumentException($"validation.every must be 0 (off) or a step count, got {Every}.");
+        if (Problems < 1) throw new ArgumentException($"validation.problems must be at least 1, got {Problems}.");
+        if (MaxNewTokens < 0) throw new ArgumentException($"validation.maxNewTokens must be 0 or more, got {MaxNewTokens}.");
+        foreach (string t in Tasks) SeekSharp.Training.Tasks.TaskRegistry.Create(t);
     }
 }
 
@@ -188,8 +225,11 @@ public sealed record GrpoSettings
     public int PromptsPerStep { get; init; } = 8;
     /// <summary>Most tokens per completion.</summary>
     public int MaxCompletionTokens { get; init; } = 160;
-    /// <summary>Sampling temperature of the rollouts.</summary>
+    /// <summary>Sampling temperature of the rollouts; the objective scores their tokens at the same temperature.</summary>
     public float Temperature { get; init; } = 1f;
+    /// <summary>μ: optimizer steps per sampled batch; above 1 the policy ratio moves and the clip acts. <c>steps</c>
+    /// counts optimizer steps, so it must be a multiple of μ.</summary>
+    public int Iterations { get; init; } = 1;
     /// <summary>PPO-style clip range ε of the policy ratio.</summary>
     public float ClipEpsilon { get; init; } = 0.2f;
     /// <summary>β of the k3 KL penalty to the starting model (0: no reference model).</summary>
@@ -204,6 +244,7 @@ public sealed record GrpoSettings
         if (MaxCompletionTokens < 1) throw new ArgumentException($"grpo.maxCompletionTokens must be at least 1, got {MaxCompletionTokens}.");
         if (!(Temperature > 0)) throw new ArgumentException($"grpo.temperature must be positive, got {Temperature}.");
         if (!(KlBeta >= 0)) throw new ArgumentException($"grpo.klBeta must be 0 or more, got {KlBeta}.");
+        if (Iterations < 1) throw new ArgumentException($"grpo.iterations (μ) must be at least 1, got {Iterations}.");
     }
 }
 

@@ -20,4 +20,15 @@ public sealed record TrainingProgress(string Recipe, long Step, long TotalSteps,
 /// <param name="Elapsed">Wall time of this session.</param>
 /// <param name="ParameterCount">Trainable parameters of the model.</param>
 public sealed record TrainingResult(string ModelPath, string LogPath, string PlotPath, string CheckpointPath, long Steps,
-    TimeSpan Elapsed, long ParameterCount);
+    TimeSpan Elapsed, long ParameterCount)
+{
+    /// <summary>The validation split's verdict, when the run evaluated on it.</summary>
+    public ValidationChoice? Validation { get; init; }
+}
+
+/// <summary>The best validation score of a run and whether its weights are the exported model.</summary>
+/// <param name="Step">Step of the best score.</param>
+/// <param name="Score">Mean validation accuracy over the validation tasks at that step.</param>
+/// <param name="Exported">True when the exported model holds that step's weights (else the last step's).</param>
+/// <param name="LogPath">The validation CSV (one row per evaluation).</param>
+public sealed record ValidationChoice(long Step, double Score, bool Exported, string LogPath);

@@ -116,10 +116,12 @@ internal sealed class TrainingRun : IDisposable
     }
 
     /// <summary>
-    /// Runs steps until <see cref="TrainConfig.Steps"/>: each <paramref name="step"/> call performs one optimizer step and
-    /// returns the values of <paramref name="metrics"/> and the tokens it processed. Logs every step, checkpoints every
-    /// <see cref="TrainConfig.CheckpointEvery"/> steps and at the end (or on cancellation), then exports the model
-    /// (also when cancelled, so a stopped run leaves a usable GGUF).
+    /// Runs steps until <see cref="TrainConfig.Steps"/>: each <paramref name="step"/> call performs one or more optimizer
+    /// steps (GRPO with μ &gt; 1 takes μ per sampled batch) and returns the values of <paramref name="metrics"/> and the
+    /// tokens it processed. Logs every call, checkpoints every <see cref="TrainConfig.CheckpointEvery"/> steps and at
+    /// the end (or on cancellation), evaluates on the validation split every <see cref="ValidationSettings.Every"/>
+    /// steps, then exports the model: the best on validation when <see cref="ValidationSettings.KeepBest"/>, else the
+    /// last (also when cancelled, so a stopped run leaves a usable GGUF).
     /// </summary>
     public TrainingResult Loop(IReadOnlyList<string> metrics, IReadOnlyList<string> headline, Func<(double[] Values, long Tokens)> step,
         Action<TrainingProgress>? progress, CancellationToken cancel)
@@ -129,19 +131,25 @@ internal sealed class TrainingRun : IDisposable
         int[] headlineIndex = [.. headline.Select(h => metrics.ToList().IndexOf(h))];
         Debug.Assert(headlineIndex.All(i => i >= 0));
         using var log = new RunLog(logPath, metrics, Resumed ? Trainer.Step : null);
+        using var validation = Config.Validation.Every > 0 ? new ValidationRun(this) : null;
         var clock = Stopwatch.StartNew();
         long tokens = 0, firstStep = Trainer.Step;
+        // A step call may advance several optimizer steps, so "every k steps" means "crossed a multiple of k".
+        static bool Crossed(long before, long after, int every) => every > 0 && before / every != after / every;
         while (Trainer.Step < Config.Steps && !cancel.IsCancellationRequested)
         {
+            long before = Trainer.Step;
             var (values, used) = step();
             tokens += used;
             log.Write(Trainer.Step, values);
             bool last = Trainer.Step >= Config.Steps;
-            if (Trainer.Step % Config.CheckpointEvery == 0 || last)
+            if (Crossed(before, Trainer.Step, Config.CheckpointEvery) || last)
             {
                 Checkpoint.Save(Trainer, checkpointPath);
                 CurvePlot.Write(logPath, plotPath, title, metrics);
             }
+            if (validation is not null && (Crossed(before, Trainer.Step, Config.Validation.Every) || last))
+                validation.Evaluate();
             if (progress is not null)
             {
                 double seconds = clock.Elapsed.TotalSeconds;
@@ -158,9 +166,15 @@ internal sealed class TrainingRun : IDisposable
         }
         // A stopped run exports too: its weights are a usable model, and --resume continues from the checkpoint.
         string modelPath = PathOf(Config.ModelFile);
-        GgufExport.Write(Model, modelPath, Tokenizer.WriteMetadata, Config.Name);
+        if (validation?.Best is { } best && Config.Validation.KeepBest)
+            File.Copy(best.Path, modelPath, overwrite: true);
+        else
+            GgufExport.Write(Model, modelPath, Tokenizer.WriteMetadata, Config.Name);
         if (!File.Exists(plotPath)) CurvePlot.Write(logPath, plotPath, title, metrics);
-        return new TrainingResult(modelPath, logPath, plotPath, checkpointPath, Trainer.Step, clock.Elapsed, Model.ParameterCount);
+        return new TrainingResult(modelPath, logPath, plotPath, checkpointPath, Trainer.Step, clock.Elapsed, Model.ParameterCount)
+        {
+            Validation = validation?.Best is { } b ? new ValidationChoice(b.Step, b.Score, Config.Validation.KeepBest, validation.LogPath) : null,
+        };
     }
 
     public void Dispose() => ownedPool?.Dispose();

@@ -40,6 +40,14 @@ internal static class GrpoObjective
         return loss;
     }
 
+    /// <summary>True when the clipped term is the minimum and differs from the unclipped one: ρ left [1 − ε, 1 + ε] in the
+    /// direction the advantage favours, so the token's surrogate gradient is 0.</summary>
+    public static bool IsClipped(double x, double xOld, double advantage, double epsilon)
+    {
+        double ratio = Math.Exp(x - xOld);
+        return (advantage > 0 && ratio > 1 + epsilon) || (advantage < 0 && ratio < 1 - epsilon);
+    }
+
     /// <summary>∂ℓ/∂x of one token (see the remarks).</summary>
     public static double TokenGradient(double x, double xOld, double xRef, double advantage, double epsilon, double beta)
     {
@@ -66,10 +74,11 @@ internal static class GrpoObjective
     /// <param name="beta">KL weight β.</param>
     /// <param name="dLogProbs">[B, T] output ∂J/∂x.</param>
     /// <param name="klSum">Sum of k3 over the weighted tokens (for logging; 0 when β is 0).</param>
+    /// <param name="clipped">Weighted tokens whose ratio is clipped (<see cref="IsClipped"/>).</param>
     /// <returns>J.</returns>
     public static double Evaluate(ReadOnlySpan<float> logProbs, ReadOnlySpan<float> oldLogProbs, ReadOnlySpan<float> refLogProbs,
         ReadOnlySpan<double> weights, ReadOnlySpan<double> advantages, int seqLen, double epsilon, double beta,
-        Span<double> dLogProbs, out double klSum)
+        Span<double> dLogProbs, out double klSum, out int clipped)
     {
         int n = weights.Length;
         if (logProbs.Length != n || oldLogProbs.Length != n || dLogProbs.Length != n || n != advantages.Length * seqLen)
@@ -78,6 +87,7 @@ internal static class GrpoObjective
             throw new ArgumentException($"β = {beta} needs {n} reference log-probs, got {refLogProbs.Length}.", nameof(refLogProbs));
         double loss = 0;
         klSum = 0;
+        clipped = 0;
         for (int i = 0; i < n; i++)
         {
             double w = weights[i];
@@ -90,6 +100,7 @@ internal static class GrpoObjective
             loss += w * TokenLoss(x, xOld, xRef, a, epsilon, beta);
             dLogProbs[i] = w * TokenGradient(x, xOld, xRef, a, epsilon, beta);
             if (beta != 0) klSum += K3(x, xRef);
+            if (IsClipped(x, xOld, a, epsilon)) clipped++;
         }
         return loss;
     }

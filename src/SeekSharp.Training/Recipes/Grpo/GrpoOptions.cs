@@ -16,7 +16,8 @@ public sealed record GrpoOptions
     public int PromptsPerStep { get; init; } = 8;
     /// <summary>Most tokens per completion (the end-of-sequence token not counted).</summary>
     public int MaxCompletionTokens { get; init; } = 96;
-    /// <summary>Sampling temperature (no top-k / top-p / min-p truncation, so every token the policy allows can be explored).</summary>
+    /// <summary>Sampling temperature (no top-k / top-p / min-p truncation, so every token the policy allows can be
+    /// explored). The objective scores tokens at the same temperature, so π_old is the distribution that drew them.</summary>
     public float Temperature { get; init; } = 1f;
 
     // objective
@@ -39,6 +40,12 @@ public sealed record GrpoOptions
     public Func<Problem, string, double>? Reward { get; init; }
 
     // optimisation
+    /// <summary>
+    /// μ: optimizer updates per sampled batch (DeepSeekMath's GRPO iterations). The first update starts at ρ = 1; later
+    /// ones see the policy moved away from the one that sampled, so the ratio and its clip act. Each update is one
+    /// optimizer step; a run of S steps samples S/μ batches.
+    /// </summary>
+    public int Iterations { get; init; } = 1;
     /// <summary>Optimizer steps of a run (for callers driving <see cref="GrpoRecipe.RunStep"/> and for schedules).</summary>
     public int Steps { get; init; } = 100;
     /// <summary>Peak learning rate, for callers that build the <see cref="Optim.Trainer"/> with <see cref="GrpoRecipe.CreateTrainer"/>.</summary>
@@ -66,6 +73,7 @@ public sealed record GrpoOptions
         Check(ClipEpsilon > 0 && ClipEpsilon < 1, nameof(ClipEpsilon), ClipEpsilon, "between 0 and 1 (exclusive)");
         Check(KlBeta >= 0 && float.IsFinite(KlBeta), nameof(KlBeta), KlBeta, "0 (no KL) or positive");
         Check(AdvantageEpsilon > 0, nameof(AdvantageEpsilon), AdvantageEpsilon, "positive");
+        Check(Iterations >= 1, nameof(Iterations), Iterations, "at least 1");
         Check(Steps >= 1, nameof(Steps), Steps, "at least 1");
         Check(LearningRate > 0 && float.IsFinite(LearningRate), nameof(LearningRate), LearningRate, "positive");
         Check(MicroBatchSize >= 1, nameof(MicroBatchSize), MicroBatchSize, "at least 1");

@@ -15,15 +15,17 @@ namespace SeekSharp.Training.Recipes.Grpo;
 /// Group Relative Policy Optimization on a reasoning task. Each <see cref="RunStep"/>: draw training problems, render
 /// them with R1's chat template, sample a group of completions per prompt from the current policy (exported to GGUF
 /// and run by SeekSharp's inference engine), score them with rule-based rewards, turn rewards into group-relative
-/// advantages and take one optimizer step on the clipped-ratio objective (<see cref="GrpoObjective"/>).
-/// Glossary: P prompts per step, G group size, N = P·G completions, M micro-batch sequences, T positions of a micro-batch.
+/// advantages and take μ optimizer steps on the clipped-ratio objective (<see cref="GrpoObjective"/>).
+/// Glossary: P prompts per step, G group size, N = P·G completions, M micro-batch sequences, T positions of a micro-batch,
+/// μ updates per sampled batch (<see cref="GrpoOptions.Iterations"/>).
 /// </summary>
 /// <remarks>
-/// One update per sampling round (DeepSeekMath's μ = 1): π_old is the policy that sampled, whose log-probabilities the
-/// training forward computes before the update, so ρ = 1 in value while its gradient ρ·∇log π stays live. Those
-/// log-probabilities are at temperature 1, the policy itself, whatever temperature sampled (as TRL does without
-/// temperature scaling). A completion that ended by itself is trained with its end-of-sequence token too, so the
-/// policy also learns when to stop.
+/// π_old is the policy that sampled: the first update's forward computes its log-probabilities before any weight moves,
+/// so there ρ = 1 in value while its gradient ρ·∇log π stays live; they are kept, with the reference's, and later
+/// updates of the same batch divide by them, so the ratio moves and the clip acts. Every log-probability is taken at the
+/// sampling temperature (logits divided by τ, as TRL does), so π_old is exactly the distribution that drew the tokens
+/// and the gradient is on-policy. A completion that ended by itself is trained with its end-of-sequence token too, so
+/// the policy also learns when to stop.
 /// </remarks>
 public sealed class GrpoRecipe : IDisposable
 {
@@ -39,7 +41,7 @@ public sealed class GrpoRecipe : IDisposable
     private readonly string _directory;             // temporary folder of the exported policy
     private readonly int _microBatch;               // M
     private readonly int[] _tokens, _targets;       // [M, T] inputs and next tokens of a micro-batch
-    private readonly float[] _logProbs, _oldLogProbs, _refLogProbs, _dLogProbsFloat; // [M, T]
+    private readonly float[] _logProbs, _dLogProbsFloat; // [M, T]
     private readonly double[] _weights, _dLogProbs; // [M, T]
     private readonly double[] _microAdvantages;     // [M]
 
@@ -80,8 +82,6 @@ public sealed class GrpoRecipe : IDisposable
         _tokens = new int[n];
         _targets = new int[n];
         _logProbs = new float[n];
-        _oldLogProbs = new float[n];
-        _refLogProbs = new float[n];
         _dLogProbsFloat = new float[n];
         _weights = new double[n];
         _dLogProbs = new double[n];
@@ -112,13 +112,15 @@ public sealed class GrpoRecipe : IDisposable
         return new Trainer(model, adam, new LearningRateSchedule { WarmupSteps = Math.Min(5, options.Steps / 10) }, options.Seed);
     }
 
-    /// <summary>Samples, scores and updates once; returns the step's metrics.</summary>
+    /// <summary>Samples and scores one batch, then updates μ times on it; returns the batch's metrics.</summary>
+    /// <remarks>The batch's problems and draws are seeded by its index (optimizer steps before it / μ), so runs of any μ
+    /// start from the same batch.</remarks>
     public GrpoStepMetrics RunStep()
     {
         var o = _options;
         var model = _policy.Model;
         int group = o.GroupSize;
-        long step = _policy.Step;
+        long step = _policy.Step / o.Iterations;
 
         var clock = Stopwatch.StartNew();
         Problem[] problems = [.. ProblemSets.Generate(_task, ProblemSplit.Train, (int)(Mix(o.Seed, 2 * (ulong)step) & int.MaxValue), o.PromptsPerStep)];
@@ -153,25 +155,41 @@ public sealed class GrpoRecipe : IDisposable
         int[] order = [.. Enumerable.Range(0, count)
             .Where(i => _reference is not null || advantages[i] != 0)
             .OrderBy(i => prompts[completions[i].PromptIndex].Length + completions[i].Tokens.Length)];
-        model.ZeroGradients();
-        double loss = 0, klSum = 0;
+        // π_old and π_ref of each micro-batch, [rows, T] as laid out in the first update: the micro-batches and their
+        // padding are the same in every update, so later updates read them back by index.
+        int microBatches = (order.Length + _microBatch - 1) / _microBatch;
+        var old = new float[]?[microBatches];
+        var reference = new float[]?[microBatches];
+        double lossSum = 0, klSum = 0;
+        long clipped = 0, scored = 0;
         int lossTokens = 0;
-        for (int start = 0; start < order.Length; start += _microBatch)
+        for (int iteration = 0; iteration < o.Iterations; iteration++)
         {
-            int rows = Math.Min(_microBatch, order.Length - start);
-            var (microLoss, microKl, microTokens) = TrainMicroBatch(order.AsSpan(start, rows), prompts, completions, advantages);
-            loss += microLoss;
-            klSum += microKl;
-            lossTokens += microTokens;
+            model.ZeroGradients();
+            double loss = 0;
+            klSum = 0;
+            lossTokens = 0;
+            for (int k = 0; k < microBatches; k++)
+            {
+                int start = k * _microBatch, rows = Math.Min(_microBatch, order.Length - start);
+                var micro = TrainMicroBatch(order.AsSpan(start, rows), prompts, completions, advantages, ref old[k], ref reference[k]);
+                loss += micro.Loss;
+                klSum += micro.KlSum;
+                lossTokens += micro.Tokens;
+                clipped += micro.Clipped;
+            }
+            scored += lossTokens;
+            lossSum += loss;
+            _policy.ApplyGradients((float)loss);
         }
-        var result = _policy.ApplyGradients((float)loss);
         double trainSeconds = clock.Elapsed.TotalSeconds;
 
         double mean = rewards.Average();
         double std = Math.Sqrt(rewards.Sum(r => (r - mean) * (r - mean)) / count);
         double kl = _reference is null || lossTokens == 0 ? 0 : klSum / lossTokens;
-        return new GrpoStepMetrics(result.Step, mean, std, correct / count, formatted / count, length / count, kl, loss,
-            sampleSeconds, trainSeconds);
+        double clipFraction = scored == 0 ? 0 : (double)clipped / scored;
+        return new GrpoStepMetrics(_policy.Step, mean, std, correct / count, formatted / count, length / count, kl,
+            lossSum / o.Iterations, clipFraction, sampleSeconds, trainSeconds);
     }
 
     // The current policy as a GGUF run by the inference engine: batched, KV-cached sampling is far faster than the
@@ -187,9 +205,11 @@ public sealed class GrpoRecipe : IDisposable
     }
 
     // One forward/backward over the sequences order[..] (prompt, completion, and EOS when the model stopped by itself),
-    // padded to the longest; returns this micro-batch's share of J, its k3 sum and its completion-token count.
-    private (double Loss, double KlSum, int Tokens) TrainMicroBatch(ReadOnlySpan<int> rows, int[][] prompts,
-        IReadOnlyList<Completion> completions, double[] advantages)
+    // padded to the longest; returns this micro-batch's share of J, its k3 sum, its completion-token count and how many
+    // of those the clip stopped. The first update of a batch fills old (π_old) and reference (π_ref) with its
+    // log-probabilities; later updates read them.
+    private (double Loss, double KlSum, int Tokens, int Clipped) TrainMicroBatch(ReadOnlySpan<int> rows, int[][] prompts,
+        IReadOnlyList<Completion> completions, double[] advantages, ref float[]? old, ref float[]? reference)
     {
         var o = _options;
         var model = _policy.Model;
@@ -226,22 +246,24 @@ public sealed class GrpoRecipe : IDisposable
         }
 
         var logProbs = _logProbs.AsSpan(0, n);
-        model.LogProbs(tokens, targets, batch, seqLen, logProbs);
-        // μ = 1: the policy that sampled is the one being trained, so its log-probabilities are this forward's.
-        logProbs.CopyTo(_oldLogProbs);
-        var refLogProbs = Span<float>.Empty;
-        if (_reference is not null)
+        model.LogProbs(tokens, targets, batch, seqLen, logProbs, o.Temperature);
+        if (old is null)
         {
-            refLogProbs = _refLogProbs.AsSpan(0, n);
-            _reference.LogProbs(tokens, targets, batch, seqLen, refLogProbs);
+            // The first update: no weight has moved since sampling, so this forward is π_old.
+            old = logProbs.ToArray();
+            if (_reference is not null)
+            {
+                reference = new float[n];
+                _reference.LogProbs(tokens, targets, batch, seqLen, reference, o.Temperature);
+            }
         }
-        double loss = GrpoObjective.Evaluate(logProbs, _oldLogProbs.AsSpan(0, n), refLogProbs, weights,
+        double loss = GrpoObjective.Evaluate(logProbs, old, reference ?? [], weights,
             _microAdvantages.AsSpan(0, batch), seqLen, o.ClipEpsilon, _reference is null ? 0 : o.KlBeta,
-            _dLogProbs.AsSpan(0, n), out double klSum);
+            _dLogProbs.AsSpan(0, n), out double klSum, out int clipped);
         var dLogProbs = _dLogProbsFloat.AsSpan(0, n);
         for (int i = 0; i < n; i++) dLogProbs[i] = (float)_dLogProbs[i];
         model.LogProbsBackward(dLogProbs);
-        return (loss, klSum, lossTokens);
+        return (loss, klSum, lossTokens, clipped);
     }
 
     private static bool StopsWithEos(Completion c, int? eos) => c.Finish == Completion.Stop && eos is not null;

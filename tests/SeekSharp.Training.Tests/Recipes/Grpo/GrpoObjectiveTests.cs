@@ -77,7 +77,7 @@ public sealed class GrpoObjectiveTests
     {
         float[] x = [.. X.Select(v => (float)v)], xOld = [.. XOld.Select(v => (float)v)], xRef = [.. XRef.Select(v => (float)v)];
         var grad = new double[X.Length];
-        double j = GrpoObjective.Evaluate(x, xOld, beta == 0 ? [] : xRef, Weight, Advantage, 2, Epsilon, beta, grad, out double kl);
+        double j = GrpoObjective.Evaluate(x, xOld, beta == 0 ? [] : xRef, Weight, Advantage, 2, Epsilon, beta, grad, out double kl, out int clipped);
         static double[] Wide(float[] v) => [.. v.Select(e => (double)e)];
         Assert.Equal(Objective(Wide(x), Wide(xOld), Wide(xRef), beta), j, 12);
         for (int i = 0; i < X.Length; i++)
@@ -85,6 +85,13 @@ public sealed class GrpoObjectiveTests
         Assert.Equal(0.0, grad[3]);
         double expectedKl = beta == 0 ? 0 : Enumerable.Range(0, X.Length).Where(i => Weight[i] != 0).Sum(i => GrpoObjective.K3(x[i], xRef[i]));
         Assert.Equal(expectedKl, kl, 9);
+        // Tokens 1 (ρ > 1+ε, A > 0) and 4 (ρ < 1−ε, A < 0) are clipped; 2 and 5 leave the range against their advantage.
+        int expectedClipped = Enumerable.Range(0, X.Length).Count(i => Weight[i] != 0 && GrpoObjective.IsClipped(x[i], xOld[i], Advantage[i / 2], Epsilon));
+        Assert.Equal(expectedClipped, clipped);
+        Assert.True(GrpoObjective.IsClipped(X[1], XOld[1], Advantage[0], Epsilon));
+        Assert.True(GrpoObjective.IsClipped(X[4], XOld[4], Advantage[2], Epsilon));
+        Assert.False(GrpoObjective.IsClipped(X[2], XOld[2], Advantage[1], Epsilon));
+        Assert.False(GrpoObjective.IsClipped(X[5], XOld[5], Advantage[2], Epsilon));
     }
 
     [Fact]
@@ -96,7 +103,7 @@ public sealed class GrpoObjectiveTests
         float[] x = [-1f, -2f, -0.5f, -3f, -1.5f, -0.2f, -0.7f, -2.2f]; // [B = 4, T = 2]
         double[] w = [0.1, 0.1, 0.2, 0.2, 0.05, 0.05, 0.3, 0.3];
         var grad = new double[x.Length];
-        GrpoObjective.Evaluate(x, x, [], w, advantages, 2, Epsilon, 0, grad, out _);
+        GrpoObjective.Evaluate(x, x, [], w, advantages, 2, Epsilon, 0, grad, out _, out _);
         for (int i = 0; i < x.Length; i++) Assert.Equal(-w[i] * advantages[i / 2], grad[i], 12);
     }
 
@@ -114,7 +121,7 @@ public sealed class GrpoObjectiveTests
         model.ZeroGradients();
         model.LogProbs(tokens, targets, 2, 6, logp);
         var grad = new double[12];
-        GrpoObjective.Evaluate(logp, logp, [], w, advantages, 6, Epsilon, 0, grad, out _);
+        GrpoObjective.Evaluate(logp, logp, [], w, advantages, 6, Epsilon, 0, grad, out _, out _);
         model.LogProbsBackward([.. grad.Select(g => (float)g)]);
         float[] policyGradient = [.. model.Gradients];
 

@@ -50,6 +50,33 @@ public sealed class GrpoRecipeTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void SeveralUpdatesPerBatchMoveTheRatioAndTheClipActs()
+    {
+        // μ = 2 at a high rate: the second update sees the policy moved by the first, so some ratios leave [1−ε, 1+ε]
+        // in the direction their advantage favours and the clip stops them. μ = 1 never clips: there ρ = 1.
+        GrpoOptions Options(int mu) => new()
+        {
+            GroupSize = 8, PromptsPerStep = 4, MaxCompletionTokens = 8, Temperature = 0.8f, LearningRate = 3e-2f, Steps = 8,
+            Iterations = mu, Reward = (_, text) => text.Contains('7') ? 1 : 0, SamplerThreads = 1,
+        };
+        using var once = Recipe(Options(1));
+        using var twice = Recipe(Options(2));
+        var m1 = Enumerable.Range(0, 3).Select(_ => once.RunStep()).ToList();
+        var m2 = Enumerable.Range(0, 3).Select(_ => twice.RunStep()).ToList();
+        foreach (var m in m1.Concat(m2))
+            output.WriteLine($"step {m.Step} reward {m.RewardMean:F3} clip {m.ClipFraction:F4} loss {m.Loss:F5}");
+
+        Assert.Equal([1L, 2, 3], m1.Select(m => m.Step));
+        Assert.Equal([2L, 4, 6], m2.Select(m => m.Step));     // each sampled batch takes μ optimizer steps
+        Assert.All(m1, m => Assert.Equal(0, m.ClipFraction));
+        Assert.True(m2.Any(m => m.ClipFraction > 0), "μ = 2 at this rate should clip some tokens");
+        Assert.All(m2, m => Assert.InRange(m.ClipFraction, 0, 0.5)); // the first update of a batch never clips
+        // Both runs start from the same weights and seeds, so their first batch is the same one.
+        Assert.Equal(m1[0].RewardMean, m2[0].RewardMean);
+        Assert.Equal(m1[0].MeanResponseLength, m2[0].MeanResponseLength);
+    }
+
+    [Fact]
     public void DefaultRewardScoresAnswersAndFormatOfTheTask()
     {
         // An untrained policy neither answers nor closes its reasoning: reward, accuracy and format rate are 0, and

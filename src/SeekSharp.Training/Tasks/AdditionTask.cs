@@ -52,7 +52,7 @@ public sealed class AdditionTask : IReasoningTask
         string prompt = PromptPhrasing.Format(rng, Templates, a, b);
         var trace = new StringBuilder("Add the digits column by column from the right, carrying tens.\n");
         ColumnArithmetic.Addition(trace, a, b);
-        // Addition commutes: a+b and b+a are one problem for the held-out split.
+        // Addition commutes: a+b and b+a are one problem, so they share a split.
         string key = string.Create(CultureInfo.InvariantCulture, $"{Math.Min(a, b)}+{Math.Max(a, b)}");
         return new Problem(Name, key, prompt, (a + b).ToString(CultureInfo.InvariantCulture), trace.ToString(), [a, b], a + b);
     }

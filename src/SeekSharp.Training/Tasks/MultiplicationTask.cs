@@ -54,7 +54,7 @@ public sealed class MultiplicationTask : IReasoningTask
         string prompt = PromptPhrasing.Format(rng, Templates, a, b);
         var trace = new StringBuilder("Multiply by each digit of the second number from the right, then add the partial products.\n");
         ColumnArithmetic.Multiplication(trace, a, b);
-        // Multiplication commutes: a×b and b×a are one problem for the held-out split, although their traces differ.
+        // Multiplication commutes: a×b and b×a are one problem, so they share a split, although their traces differ.
         string key = string.Create(CultureInfo.InvariantCulture, $"{Math.Min(a, b)}*{Math.Max(a, b)}");
         return new Problem(Name, key, prompt, (a * b).ToString(CultureInfo.InvariantCulture), trace.ToString(), [a, b], a * b);
     }

@@ -5,7 +5,7 @@ namespace SeekSharp.Training.Tasks;
 /// <summary>One generated problem with its canonical answer and a worked reasoning trace for supervised training.</summary>
 /// <param name="Task">The <see cref="IReasoningTask.Name"/> of the task that made it.</param>
 /// <param name="Key">The problem's identity, independent of phrasing (e.g. "347+829"; commutative operands sorted), so
-/// held-out splits keep a problem out of training whatever words ask it.</param>
+/// the splits keep a validation or test problem out of training whatever words ask it.</param>
 /// <param name="Prompt">The question as the user asks it.</param>
 /// <param name="Answer">The canonical final answer (a number, or a countdown expression).</param>
 /// <param name="Reasoning">Step-by-step working that ends at the answer, meant to sit inside <c>&lt;think&gt;…&lt;/think&gt;</c>.</param>

@@ -32,58 +32,87 @@ public static class Evaluator
     /// <param name="split">Test for reported figures, validation for training decisions (train only to measure how
     /// much of the skill is memorised).</param>
     public static EvalResult Run(SeekSharp.Models.Model model, IReasoningTask task, int n, int seed, int maxNewTokens = 0,
-        int batch = DefaultBatch, int threads = 0, ProblemSplit split = ProblemSplit.Test)
+        int batch = DefaultBatch, int threads = 0, ProblemSplit split = ProblemSplit.Test) =>
+        RunConversations(model, task, n, 1, seed, maxNewTokens, batch, threads, split)[0];
+
+    /// <summary>
+    /// Evaluates <paramref name="model"/> in conversations of <paramref name="turns"/> questions each, as <c>seek chat</c>
+    /// holds them: every turn asks a new distinct problem after the earlier questions and the model's own earlier
+    /// replies, rendered by the model's chat template (which drops earlier reasoning, as R1's does). Returns one result
+    /// per turn, so a follow-up turn's accuracy can be set beside a first turn's.
+    /// </summary>
+    /// <param name="conversations">Conversations; each asks <paramref name="turns"/> distinct problems (fewer
+    /// conversations when the split holds fewer than conversations × turns problems).</param>
+    /// <param name="turns">Questions per conversation (1: single questions).</param>
+    /// <inheritdoc cref="Run" path="/param[@name='model']|/param[@name='task']|/param[@name='seed']|/param[@name='maxNewTokens']|/param[@name='batch']|/param[@name='threads']|/param[@name='split']"/>
+    public static IReadOnlyList<EvalResult> RunConversations(SeekSharp.Models.Model model, IReasoningTask task, int conversations, int turns,
+        int seed, int maxNewTokens = 0, int batch = DefaultBatch, int threads = 0, ProblemSplit split = ProblemSplit.Test)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(task);
-        ArgumentOutOfRangeException.ThrowIfLessThan(n, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(conversations, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(turns, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(batch, 1);
         ArgumentOutOfRangeException.ThrowIfNegative(maxNewTokens);
         var tokenizer = model.Tokenizer;
-        string? template = model.File.GetStringOrNull("tokenizer.chat_template");
-        var formatter = template is null ? null : new ChatPromptFormatter(template, tokenizer);
-        var problems = ProblemSets.Distinct(task, split, seed, n);
-        int requested = n;
-        n = problems.Count;
+        // A model without a template is asked through R1's, which renders one turn exactly as R1ChatText.Prompt.
+        string template = model.File.GetStringOrNull("tokenizer.chat_template") ?? Tokenizers.R1ChatFormat.ChatTemplate;
+        var formatter = new ChatPromptFormatter(template, tokenizer);
+        var problems = ProblemSets.Distinct(task, split, seed, conversations * turns);
+        int requested = conversations;
+        int n = problems.Count / turns;
+        if (n == 0)
+            throw new ArgumentException($"the {split} split of {TaskRegistry.Label(task)} holds {problems.Count} distinct problems, fewer than the {turns} turns of one conversation.");
 
-        var prompts = new int[n][];
-        bool opensThinking = true;
-        for (int i = 0; i < n; i++)
-        {
-            string text = formatter is null
-                ? R1ChatText.Prompt(problems[i].Prompt)
-                : formatter.Render([ChatMessage.User(problems[i].Prompt)], addGenerationPrompt: true);
-            // Templates that do not open the reasoning leave the model to write <think> itself (R1's original template).
-            opensThinking = text.TrimEnd().EndsWith(Tokenizers.R1ChatFormat.ThinkOpen, StringComparison.Ordinal);
-            prompts[i] = formatter is null ? tokenizer.Encode(text, addSpecial: false, parseSpecial: true) : formatter.Tokenize(text);
-        }
-        var answer = new AnswerReward(task, opensThinking);
-        var format = new FormatReward(opensThinking);
-
-        int context = model.Config.ContextLength;
-        int longest = prompts.Max(p => p.Length);
-        int limit = maxNewTokens > 0 ? maxNewTokens : context - longest;
-        if (limit < 1 || longest + limit > context)
-            throw new ArgumentException($"Prompts of up to {longest} tokens plus {limit} new tokens do not fit the model's context of {context}; lower --max-tokens.");
-
-        var clock = Stopwatch.StartNew();
-        int correct = 0, formatted = 0, truncated = 0;
-        long generated = 0;
+        var history = new List<ChatMessage>[n];
+        for (int c = 0; c < n; c++) history[c] = [];
+        var results = new EvalResult[turns];
         using var sampler = new CompletionSampler(model, tokenizer, threads);
-        for (int start = 0; start < n; start += batch)
+        for (int turn = 0; turn < turns; turn++)
         {
-            int count = Math.Min(batch, n - start);
-            var completions = sampler.Sample(prompts[start..(start + count)], 1, limit, SamplingOptions.Greedy, (ulong)seed);
-            foreach (var c in completions)
+            var clock = Stopwatch.StartNew();
+            var asked = new Problem[n];
+            var prompts = new int[n][];
+            bool opensThinking = true;
+            for (int c = 0; c < n; c++)
             {
-                var problem = problems[start + c.PromptIndex];
-                if (answer.Score(problem, c.Text) > 0) correct++;
-                if (format.Score(problem, c.Text) > 0) formatted++;
-                if (c.Finish == Completion.Length) truncated++;
-                generated += c.Tokens.Length;
+                asked[c] = problems[c * turns + turn];
+                history[c].Add(ChatMessage.User(asked[c].Prompt));
+                string text = formatter.Render(history[c], addGenerationPrompt: true);
+                // Templates that do not open the reasoning leave the model to write <think> itself (R1's original template).
+                opensThinking = text.TrimEnd().EndsWith(Tokenizers.R1ChatFormat.ThinkOpen, StringComparison.Ordinal);
+                prompts[c] = formatter.Tokenize(text);
             }
+            var answer = new AnswerReward(task, opensThinking);
+            var format = new FormatReward(opensThinking);
+
+            int context = model.Config.ContextLength;
+            int longest = prompts.Max(p => p.Length);
+            int limit = maxNewTokens > 0 ? maxNewTokens : context - longest;
+            if (limit < 1 || longest + limit > context)
+                throw new ArgumentException($"Prompts of up to {longest} tokens (turn {turn + 1}) plus {limit} new tokens do not fit the model's context of {context}; lower --max-tokens or --turns.");
+
+            int correct = 0, formatted = 0, truncated = 0;
+            long generated = 0;
+            for (int start = 0; start < n; start += batch)
+            {
+                int count = Math.Min(batch, n - start);
+                var completions = sampler.Sample(prompts[start..(start + count)], 1, limit, SamplingOptions.Greedy, (ulong)seed);
+                foreach (var completion in completions)
+                {
+                    int c = start + completion.PromptIndex;
+                    if (answer.Score(asked[c], completion.Text) > 0) correct++;
+                    if (format.Score(asked[c], completion.Text) > 0) formatted++;
+                    if (completion.Finish == Completion.Length) truncated++;
+                    generated += completion.Tokens.Length;
+                    // The reply goes into the history as seek chat keeps it: reasoning apart, answer as content.
+                    var (reasoning, content) = SeekSharp.Chat.Reasoning.ReasoningParser.Split(completion.Text, opensThinking);
+                    history[c].Add(ChatMessage.Assistant(content, reasoning));
+                }
+            }
+            results[turn] = new EvalResult(task.Name, task.Digits, split, requested, n, (double)correct / n, (double)formatted / n,
+                (double)generated / n, (double)truncated / n, clock.Elapsed.TotalSeconds) { Turn = turn + 1 };
         }
-        return new EvalResult(task.Name, task.Digits, split, requested, n, (double)correct / n, (double)formatted / n, (double)generated / n, (double)truncated / n,
-            clock.Elapsed.TotalSeconds);
+        return results;
     }
 }

@@ -159,6 +159,35 @@ public sealed class TrainEvalCliTests(TrainEvalCliTests.PretrainedRun pretrained
     }
 
     [Fact]
+    public void EvalJsonIsOneValue_AnArrayForAll_AndTurnsReportEachTurn()
+    {
+        string model = Path.Combine(Pretrained, "out", "model.gguf");
+        var all = SeekProcess.Run("eval", "-m", model, "--task", "all", "--n", "2", "--max-tokens", "4", "--json");
+        Assert.True(all.ExitCode == 0, all.Stderr);
+        using (var doc = JsonDocument.Parse(all.Stdout))
+        {
+            Assert.Equal(JsonValueKind.Array, doc.RootElement.ValueKind);
+            Assert.Equal(["addition", "subtraction", "multiplication", "countdown"],
+                doc.RootElement.EnumerateArray().Select(e => e.GetProperty("task").GetString()));
+        }
+
+        // Three questions per conversation, each after the model's own earlier replies.
+        var turns = SeekProcess.Run("eval", "-m", model, "--task", "addition", "--n", "3", "--turns", "3", "--max-tokens", "4", "--json");
+        Assert.True(turns.ExitCode == 0, turns.Stderr);
+        using (var doc = JsonDocument.Parse(turns.Stdout))
+        {
+            Assert.Equal(3, doc.RootElement.GetProperty("turns").GetInt32());
+            Assert.Equal(3, doc.RootElement.GetProperty("n").GetInt32());
+            Assert.Equal(3, doc.RootElement.GetProperty("turn_accuracy").GetArrayLength());
+            Assert.InRange(doc.RootElement.GetProperty("later_turns_accuracy").GetDouble(), 0, 1);
+        }
+        var text = SeekProcess.Run("eval", "-m", model, "--task", "addition", "--n", "2", "--turns", "2", "--max-tokens", "4");
+        Assert.True(text.ExitCode == 0, text.Stderr);
+        Assert.Contains("turn 2", text.Stdout);
+        Assert.Contains("turns 2-2", text.Stdout);
+    }
+
+    [Fact]
     public void SftWithValidationReportsAndExportsTheBestStep_GrpoTakesMuStepsPerBatch()
     {
         string dir = NewDirectory();

@@ -44,7 +44,7 @@ internal static class Builtins
     /// <summary>The global scope @huggingface/jinja sets up before user variables.</summary>
     public static void AddGlobals(Scope scope, Interpreter interpreter)
     {
-        scope.Set("namespace", new FunctionValue("namespace", (args, _) => Namespace(args)));
+        scope.Set("namespace", new FunctionValue("namespace", (args, _) => Namespace(interpreter, args)));
         scope.Set("false", BooleanValue.False);
         scope.Set("true", BooleanValue.True);
         scope.Set("none", NullValue.Instance);
@@ -52,12 +52,12 @@ internal static class Builtins
         scope.Set("True", BooleanValue.True);
         scope.Set("None", NullValue.Instance);
         scope.Set("raise_exception", new FunctionValue("raise_exception", (args, _) =>
-            throw new TemplateRaisedException(args.Count > 0 ? JsSemantics.RawToString(args[0]) : "undefined")));
+            throw new TemplateRaisedException(args.Count > 0 ? JsSemantics.RawToString(args[0], interpreter) : "undefined")));
         scope.Set("range", new FunctionValue("range", (args, _) => Range(interpreter, args)));
-        scope.Set("strftime_now", new FunctionValue("strftime_now", (args, _) => StrftimeNow(args)));
+        scope.Set("strftime_now", new FunctionValue("strftime_now", (args, _) => StrftimeNow(interpreter, args)));
     }
 
-    private static Value Namespace(List<Value> args)
+    private static Value Namespace(Interpreter interp, List<Value> args)
     {
         var positional = new List<Value>(args);
         KeywordArgumentsValue? kwargs = null;
@@ -73,15 +73,17 @@ internal static class Builtins
             switch (positional[0])
             {
                 case ObjectValue o:
+                    interp.ChargeDict(o.Entries.Count);
                     foreach (var pair in o.Entries) entries[pair.Key] = pair.Value;
                     break;
                 case ArrayValue a:
+                    interp.ChargeDict(a.Items.Count);
                     foreach (var pair in a.Items)
                     {
                         List<Value>? values = pair switch
                         {
                             ArrayValue p => p.Items,
-                            StringValue s => [.. JsSemantics.CodePoints(s.Text).Select(c => (Value)new StringValue(c))],
+                            StringValue s => [.. interp.CodePoints(s.Text).Select(c => (Value)new StringValue(c))],
                             _ => null,
                         };
                         if (values is not { Count: 2 }) throw new BuiltinException("namespace expected an object or an iterable of [key, value] pairs");
@@ -94,7 +96,10 @@ internal static class Builtins
             }
         }
         if (kwargs != null)
+        {
+            interp.ChargeDict(kwargs.Entries.Count);
             foreach (var pair in kwargs.Entries) entries[pair.Key] = pair.Value;
+        }
         return new NamespaceValue(entries);
     }
 
@@ -121,6 +126,7 @@ internal static class Builtins
         double count = step > 0 ? Math.Ceiling((stop - start) / step) : Math.Ceiling((start - stop) / -step);
         if (double.IsNaN(count) || count < 0) count = 0;
         interpreter.CountIterations(count > long.MaxValue / 2 ? long.MaxValue / 2 : (long)count);
+        interpreter.Charge(Interpreter.ListBytes + (long)count * (Interpreter.SlotBytes + Interpreter.ObjectBytes));
         var items = new List<Value>((int)count);
         for (double i = start; step > 0 ? i < stop : i > stop; i += step)
             items.Add(double.IsFinite(i) && Math.Floor(i) == i ? new IntegerValue(i) : new FloatValue(i));
@@ -131,9 +137,11 @@ internal static class Builtins
     private static readonly string[] MonthNames =
         ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
 
-    private static Value StrftimeNow(List<Value> args)
+    private static Value StrftimeNow(Interpreter interp, List<Value> args)
     {
         if (args.Count == 0 || args[0] is not StringValue format) throw new BuiltinException("strftime_now expects a format string");
+        // No directive expands two characters to more than nine ("%B" to "September").
+        interp.CheckGrowth(format.Text.Length * 9L / 2 + 1);
         var now = DateTime.Now;
         var sb = new StringBuilder();
         string f = format.Text;
@@ -157,7 +165,7 @@ internal static class Builtins
             }
             sb.Append(f[i]);
         }
-        return new StringValue(sb.ToString());
+        return interp.NewString(sb.ToString());
     }
 
     public static Value? ArrayMember(ArrayValue array, string name) =>
@@ -168,17 +176,17 @@ internal static class Builtins
         string s = receiver.Text;
         return name switch
         {
-            "upper" => Method(name, _ => new StringValue(s.ToUpperInvariant())),
-            "lower" => Method(name, _ => new StringValue(s.ToLowerInvariant())),
-            "strip" => Method(name, _ => new StringValue(JsSemantics.Trim(s))),
-            "title" => Method(name, _ => new StringValue(TitleCase(s))),
-            "capitalize" => Method(name, _ => new StringValue(Capitalize(s))),
+            "upper" => Method(name, _ => interp.NewString(s.ToUpperInvariant())),
+            "lower" => Method(name, _ => interp.NewString(s.ToLowerInvariant())),
+            "strip" => Method(name, _ => interp.NewString(JsSemantics.Trim(s))),
+            "title" => Method(name, _ => interp.NewString(TitleCase(s))),
+            "capitalize" => Method(name, _ => interp.NewString(Capitalize(s))),
             "length" => new IntegerValue(s.Length),
-            "rstrip" => Method(name, _ => new StringValue(JsSemantics.TrimEnd(s))),
-            "lstrip" => Method(name, _ => new StringValue(JsSemantics.TrimStart(s))),
+            "rstrip" => Method(name, _ => interp.NewString(JsSemantics.TrimEnd(s))),
+            "lstrip" => Method(name, _ => interp.NewString(JsSemantics.TrimStart(s))),
             "startswith" => Method(name, args => BooleanValue.Of(AffixTest(s, args, name, (x, p) => x.StartsWith(p, StringComparison.Ordinal)))),
             "endswith" => Method(name, args => BooleanValue.Of(AffixTest(s, args, name, (x, p) => x.EndsWith(p, StringComparison.Ordinal)))),
-            "split" => Method(name, args => Split(s, args)),
+            "split" => Method(name, args => Split(interp, s, args)),
             "replace" => Method(name, args => Replace(interp, s, args)),
             _ => null,
         };
@@ -217,7 +225,10 @@ internal static class Builtins
     }
 
     /// <summary>Python's str.split(sep=None, maxsplit=-1) as the reference implements it.</summary>
-    private static Value Split(string s, List<Value> args)
+    /// <summary>One piece of a split: its string and StringValue, and slots in two lists.</summary>
+    private static long PieceBytes(long length) => Interpreter.StringBytes(length) + 2 * Interpreter.SlotBytes;
+
+    private static Value Split(Interpreter interp, string s, List<Value> args)
     {
         var sep = args.Count > 0 ? args[0] : NullValue.Instance;
         if (sep is not (StringValue or NullValue)) throw new BuiltinException("sep argument must be a string or null");
@@ -237,9 +248,11 @@ internal static class Builtins
                 while (i < text.Length && !JsSemantics.IsWhitespace(text[i])) i++;
                 if (maxsplit != -1 && result.Count >= maxsplit)
                 {
+                    interp.Charge(PieceBytes(text.Length - start));
                     result.Add(text[start..]);
                     break;
                 }
+                interp.Charge(PieceBytes(i - start));
                 result.Add(text[start..i]);
             }
         }
@@ -247,17 +260,24 @@ internal static class Builtins
         {
             string separator = ((StringValue)sep).Text;
             if (separator.Length == 0) throw new BuiltinException("empty separator");
+            long pieces = 1;
+            for (int at = s.IndexOf(separator, StringComparison.Ordinal); at >= 0;
+                 at = s.IndexOf(separator, at + separator.Length, StringComparison.Ordinal))
+                pieces++;
+            interp.Charge(pieces * PieceBytes(0) + 2L * s.Length);
             result.AddRange(s.Split(separator));
             if (maxsplit != -1 && result.Count > maxsplit)
             {
                 // Array.prototype.splice(maxsplit): a negative start counts from the end.
                 double k = Math.Truncate(maxsplit);
                 int from = (int)(k < 0 ? Math.Max(result.Count + k, 0) : Math.Min(k, result.Count));
+                interp.ChargeString(s.Length);
                 string rest = string.Join(separator, result.Skip(from));
                 result.RemoveRange(from, result.Count - from);
                 result.Add(rest);
             }
         }
+        interp.ChargeList(result.Count);
         return new ArrayValue([.. result.Select(p => (Value)new StringValue(p))]);
     }
 
@@ -293,7 +313,7 @@ internal static class Builtins
             if (match)
             {
                 sb.Append(newValue);
-                interp.CheckLength(sb.Length);
+                interp.CheckGrowth(sb.Length);
                 remaining--;
                 if (oldValue.Length > 0) { i += oldValue.Length; continue; }
             }
@@ -312,17 +332,27 @@ internal static class Builtins
                 throw new BuiltinException($"Object key must be a string: got {(args.Count == 0 ? "nothing" : TemplateJson.KindName(args[0]))}");
             return obj.Entries.TryGetValue(key.Text, out var v) ? v : args.Count > 1 ? args[1] : NullValue.Instance;
         }),
-        "items" => new FunctionValue(name, (_, _) => Items(obj)),
-        "keys" => new FunctionValue(name, (_, _) => new ArrayValue([.. obj.Entries.Keys.Select(k => (Value)new StringValue(k))])),
-        "values" => new FunctionValue(name, (_, _) => new ArrayValue([.. obj.Entries.Values])),
-        "dictsort" => new FunctionValue(name, (args, _) => DictSort(obj, args)),
+        "items" => new FunctionValue(name, (_, _) => Items(interp, obj)),
+        "keys" => new FunctionValue(name, (_, _) => new ArrayValue(interp.ObjectKeys(obj))),
+        "values" => new FunctionValue(name, (_, _) =>
+        {
+            interp.ChargeList(obj.Entries.Count);
+            return new ArrayValue([.. obj.Entries.Values]);
+        }),
+        "dictsort" => new FunctionValue(name, (args, _) => DictSort(interp, obj, args)),
         _ => null,
     };
 
-    public static ArrayValue Items(ObjectValue obj) =>
-        new([.. obj.Entries.Select(e => (Value)new ArrayValue([new StringValue(e.Key), e.Value]))]);
+    /// <summary>[key, value] pairs, each a two-slot list with a key StringValue.</summary>
+    public static ArrayValue Items(Interpreter interp, ObjectValue obj)
+    {
+        long count = obj.Entries.Count;
+        interp.ChargeList(count);
+        interp.Charge(count * (Interpreter.ListBytes + 2 * Interpreter.SlotBytes + Interpreter.ObjectBytes));
+        return new([.. obj.Entries.Select(e => (Value)new ArrayValue([new StringValue(e.Key), e.Value]))]);
+    }
 
-    private static Value DictSort(ObjectValue obj, List<Value> args)
+    private static Value DictSort(Interpreter interp, ObjectValue obj, List<Value> args)
     {
         var kwargs = new OrderedDictionary<string, Value>();
         var positional = new List<Value>();
@@ -339,8 +369,8 @@ internal static class Builtins
         var reverse = positional.ElementAtOrDefault(2) ?? kwargs.GetValueOrDefault("reverse") ?? BooleanValue.False;
         if (reverse is not BooleanValue rev) throw new BuiltinException("reverse must be a boolean");
         int index = byText.Text == "key" ? 0 : 1;
-        var items = Items(obj).Items;
-        var sorted = StableSort(items, (a, b) =>
+        var items = Items(interp, obj).Items;
+        var sorted = StableSort(interp, items, (a, b) =>
         {
             int r = Compare(((ArrayValue)a).Items[index], ((ArrayValue)b).Items[index], cs.Flag);
             return rev.Flag ? -r : r;
@@ -349,8 +379,11 @@ internal static class Builtins
     }
 
     /// <summary>A stable merge sort (Array.prototype.sort is stable); comparison errors propagate unwrapped.</summary>
-    public static List<Value> StableSort(List<Value> items, Comparison<Value> comparison)
+    public static List<Value> StableSort(Interpreter interp, List<Value> items, Comparison<Value> comparison)
     {
+        // Two working arrays and the result list.
+        interp.ChargeList(items.Count);
+        interp.Charge(2 * Interpreter.SlotBytes * items.Count);
         var a = items.ToArray();
         var buffer = new Value[a.Length];
         for (int width = 1; width < a.Length; width *= 2)

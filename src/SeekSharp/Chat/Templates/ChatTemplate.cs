@@ -43,9 +43,13 @@ public sealed class ChatTemplate
     /// <exception cref="TemplateRuntimeException">Rendering failed (type error, unknown filter, <c>raise_exception</c> ...).</exception>
     /// <exception cref="TemplateLimitException">A limit of <see cref="Limits"/> was hit.</exception>
     /// <exception cref="ArgumentException">A variable has an unsupported .NET type or is a built-in name (range, namespace, true ...).</exception>
-    public string Render(IReadOnlyDictionary<string, object?> variables)
+    public string Render(IReadOnlyDictionary<string, object?> variables) => Render(variables, out _);
+
+    /// <summary>Renders and reports the bytes charged against <see cref="TemplateLimits.MaxAllocatedBytes"/> (for tests and sizing).</summary>
+    internal string Render(IReadOnlyDictionary<string, object?> variables, out long allocatedBytes)
     {
         ArgumentNullException.ThrowIfNull(variables);
+        allocatedBytes = 0;
         var interpreter = new Interpreter(Limits, Source);
         var global = new Scope(null);
         Builtins.AddGlobals(global, interpreter);
@@ -57,7 +61,9 @@ public sealed class ChatTemplate
         }
         try
         {
-            return interpreter.Run(_program, global);
+            string text = interpreter.Run(_program, global);
+            allocatedBytes = interpreter.AllocatedBytes;
+            return text;
         }
         catch (BuiltinException e)
         {

@@ -24,18 +24,25 @@ internal sealed partial class Interpreter
                 return Eval(JsSemantics.IsTruthy(Eval(ternary.Condition, scope)) ? ternary.WhenTrue : ternary.WhenFalse, scope);
             case ArrayLiteral array:
             {
+                // Each slot as if it held a fresh small object: literals are how uncharged temporaries could accumulate.
+                ChargeList(array.Items.Count);
+                Charge(ObjectBytes * array.Items.Count);
                 var items = new List<Value>(array.Items.Count);
                 foreach (var item in array.Items) items.Add(Eval(item, scope));
                 return new ArrayValue(items);
             }
             case TupleLiteral tuple:
             {
+                ChargeList(tuple.Items.Count);
+                Charge(ObjectBytes * tuple.Items.Count);
                 var items = new List<Value>(tuple.Items.Count);
                 foreach (var item in tuple.Items) items.Add(Eval(item, scope));
                 return new TupleValue(items);
             }
             case ObjectLiteral obj:
             {
+                ChargeDict(obj.Entries.Count);
+                Charge(ObjectBytes * obj.Entries.Count);
                 var entries = new OrderedDictionary<string, Value>(StringComparer.Ordinal);
                 foreach (var (keyNode, valueNode) in obj.Entries)
                 {
@@ -125,6 +132,8 @@ internal sealed partial class Interpreter
                 value = null;
                 break;
         }
+        // A bound string or dict method is a closure: charged, so keeping many of them in lists costs what it holds.
+        if (value is FunctionValue) Charge(CallBytes / 4);
         return value ?? UndefinedValue.Instance;
     }
 
@@ -143,9 +152,26 @@ internal sealed partial class Interpreter
             };
         }
         double? start = Bound(expr.Start, "start"), stop = Bound(expr.Stop, "stop"), step = Bound(expr.Step, "step");
-        if (obj is ArrayValue array) return new ArrayValue(Slice(array.Items, start, stop, step));
-        var codePoints = JsSemantics.CodePoints(((StringValue)obj).Text);
-        return new StringValue(string.Concat(Slice(codePoints, start, stop, step)));
+        if (obj is ArrayValue array)
+        {
+            var sliced = Slice(array.Items, start, stop, step);
+            ChargeList(sliced.Count);
+            return new ArrayValue(sliced);
+        }
+        var codePoints = CodePoints(((StringValue)obj).Text);
+        var parts = Slice(codePoints, start, stop, step);
+        ChargeList(parts.Count);
+        return NewString(string.Concat(parts));
+    }
+
+    /// <summary>
+    /// A string's code points as separate strings, charged before they are split out: a list slot, the string and the
+    /// StringValue a caller may wrap it in, and that wrapper's slot (64 bytes each).
+    /// </summary>
+    internal List<string> CodePoints(string s)
+    {
+        Charge(ListBytes + s.Length * (SlotBytes + 2 * ObjectBytes + SlotBytes));
+        return JsSemantics.CodePoints(s);
     }
 
     /// <summary>Python slicing as @huggingface/jinja's slice() implements it (a negative step with stop -1 runs to the first item).</summary>
@@ -219,8 +245,8 @@ internal sealed partial class Interpreter
         if (op == "or") return JsSemantics.IsTruthy(left) ? left : Eval(node.Right, scope);
 
         var right = Eval(node.Right, scope);
-        if (op == "==") return BooleanValue.Of(JsSemantics.LooseEquals(left, right));
-        if (op == "!=") return BooleanValue.Of(!JsSemantics.LooseEquals(left, right));
+        if (op == "==") return BooleanValue.Of(JsSemantics.LooseEquals(left, right, this));
+        if (op == "!=") return BooleanValue.Of(!JsSemantics.LooseEquals(left, right, this));
 
         if (left is UndefinedValue || right is UndefinedValue)
         {
@@ -229,7 +255,7 @@ internal sealed partial class Interpreter
             throw Error(node, $"Cannot perform operation {op} on undefined values");
         }
         if (left is NullValue || right is NullValue) throw Error(node, "Cannot perform operation on null values");
-        if (op == "~") return NewString(JsSemantics.RawToString(left) + JsSemantics.RawToString(right));
+        if (op == "~") return Concat(JsSemantics.RawToString(left, this), JsSemantics.RawToString(right, this));
         if (op == "**" && left is IntegerValue or FloatValue or BooleanValue && right is IntegerValue or FloatValue or BooleanValue)
         {
             double a = Number(left), b = Number(right);
@@ -262,7 +288,7 @@ internal sealed partial class Interpreter
         {
             if (op == "+")
             {
-                CheckListLength((long)la.Items.Count + ra.Items.Count);
+                ChargeList((long)la.Items.Count + ra.Items.Count);
                 return new ArrayValue([.. la.Items, .. ra.Items]);
             }
         }
@@ -278,7 +304,7 @@ internal sealed partial class Interpreter
         }
 
         if ((left is StringValue || right is StringValue) && op == "+")
-            return NewString(JsSemantics.RawToString(left) + JsSemantics.RawToString(right));
+            return Concat(JsSemantics.RawToString(left, this), JsSemantics.RawToString(right, this));
         if (left is StringValue ls && right is StringValue rs && op is "in" or "not in")
         {
             bool contains = rs.Text.Contains(ls.Text, StringComparison.Ordinal);

@@ -31,7 +31,7 @@ internal static class Filters
     private static Value ApplyBare(Interpreter interp, Value operand, string name, Scope scope)
     {
         if (name == "safe") return operand;
-        if (name == "tojson") return interp.NewString(TemplateJson.Serialize(operand, TemplateJson.Options.Default, 0, true));
+        if (name == "tojson") return interp.NewString(TemplateJson.Serialize(operand, TemplateJson.Options.Default, 0, true, interp));
 
         switch (operand)
         {
@@ -44,10 +44,12 @@ internal static class Filters
                     case "first": return items.Count > 0 ? items[0] : throw new BuiltinException("first of an empty list");
                     case "last": return items.Count > 0 ? items[^1] : throw new BuiltinException("last of an empty list");
                     case "length": return new IntegerValue(items.Count);
-                    case "reverse": return new ArrayValue(Enumerable.Reverse(items).ToList());
-                    case "sort": return new ArrayValue(Builtins.StableSort(items, (a, b) => Builtins.Compare(a, b, false)));
-                    case "join": return interp.NewString(Join(items, ""));
-                    case "string": return interp.NewString(TemplateJson.Serialize(operand, TemplateJson.Options.Default, 0, false));
+                    case "reverse":
+                        interp.ChargeList(items.Count);
+                        return new ArrayValue(Enumerable.Reverse(items).ToList());
+                    case "sort": return new ArrayValue(Builtins.StableSort(interp, items, (a, b) => Builtins.Compare(a, b, false)));
+                    case "join": return interp.NewString(Join(interp, items, ""));
+                    case "string": return interp.NewString(TemplateJson.Serialize(operand, TemplateJson.Options.Default, 0, false, interp));
                     case "unique":
                     {
                         var output = new List<Value>();
@@ -58,6 +60,7 @@ internal static class Filters
                                 if (SameValueZero(kept, item)) { seen = true; break; }
                             if (!seen) output.Add(item);
                         }
+                        interp.ChargeList(output.Count);
                         return new ArrayValue(output);
                     }
                 }
@@ -67,11 +70,11 @@ internal static class Filters
                 switch (name)
                 {
                     case "length": return new IntegerValue(s.Length);
-                    case "upper": return new StringValue(s.ToUpperInvariant());
-                    case "lower": return new StringValue(s.ToLowerInvariant());
-                    case "title": return new StringValue(Builtins.TitleCase(s));
-                    case "capitalize": return new StringValue(Builtins.Capitalize(s));
-                    case "trim": return new StringValue(JsSemantics.Trim(s));
+                    case "upper": return interp.NewString(s.ToUpperInvariant());
+                    case "lower": return interp.NewString(s.ToLowerInvariant());
+                    case "title": return interp.NewString(Builtins.TitleCase(s));
+                    case "capitalize": return interp.NewString(Builtins.Capitalize(s));
+                    case "trim": return interp.NewString(JsSemantics.Trim(s));
                     case "indent": return interp.NewString(Indent(interp, s, 4, false, false));
                     case "join":
                     case "string": return operand;
@@ -87,14 +90,14 @@ internal static class Filters
                     case "abs": return operand is IntegerValue ? new IntegerValue(Math.Abs(v)) : new FloatValue(Math.Abs(v));
                     case "int": return new IntegerValue(Math.Floor(v));
                     case "float": return new FloatValue(v);
-                    case "string": return new StringValue(JsSemantics.ToDisplayString(operand));
+                    case "string": return interp.NewString(JsSemantics.ToDisplayString(operand));
                 }
                 throw new BuiltinException($"Unknown NumericValue filter: {name}");
             }
             case ObjectValue obj:
                 switch (name)
                 {
-                    case "items": return Builtins.Items(obj);
+                    case "items": return Builtins.Items(interp, obj);
                     case "length": return new IntegerValue(obj.Entries.Count);
                 }
                 var builtin = Builtins.ObjectMember(interp, obj, name);
@@ -137,20 +140,20 @@ internal static class Filters
                 }
                 else if (separators is not NullValue) throw new BuiltinException("If set, separators must be a tuple of two strings");
                 var options = new TemplateJson.Options(indent is IntegerValue n ? n.Number : null, ascii.Flag, itemSeparator, keySeparator, sort.Flag);
-                return interp.NewString(TemplateJson.Serialize(operand, options, 0, true));
+                return interp.NewString(TemplateJson.Serialize(operand, options, 0, true, interp));
             }
             case "join":
             {
                 List<Value> values = operand switch
                 {
-                    StringValue s => [.. JsSemantics.CodePoints(s.Text).Select(c => (Value)new StringValue(c))],
+                    StringValue s => [.. interp.CodePoints(s.Text).Select(c => (Value)new StringValue(c))],
                     ArrayValue a => a.Items,
                     _ => throw new BuiltinException($"Cannot apply filter \"join\" to type: {TemplateJson.KindName(operand)}"),
                 };
                 var (args, kwargs) = interp.EvaluateArguments(filter.Args, scope);
                 var separator = args.ElementAtOrDefault(0) ?? kwargs.GetValueOrDefault("separator") ?? StringValue.Empty;
                 if (separator is not StringValue sep) throw new BuiltinException("separator must be a string");
-                return interp.NewString(Join(values, sep.Text));
+                return interp.NewString(Join(interp, values, sep.Text));
             }
             case "int":
             case "float":
@@ -227,13 +230,14 @@ internal static class Filters
     }
 
     /// <summary>Array.prototype.join over raw values: null and undefined become empty, numbers print without ".0".</summary>
-    private static string Join(List<Value> values, string separator)
+    private static string Join(Interpreter interp, List<Value> values, string separator)
     {
         var sb = new StringBuilder();
         for (int i = 0; i < values.Count; i++)
         {
             if (i > 0) sb.Append(separator);
-            if (values[i] is not (NullValue or UndefinedValue)) sb.Append(JsSemantics.RawToString(values[i]));
+            if (values[i] is not (NullValue or UndefinedValue)) sb.Append(JsSemantics.RawToString(values[i], interp));
+            interp.CheckGrowth(sb.Length);
         }
         return sb.ToString();
     }
@@ -247,9 +251,13 @@ internal static class Filters
 
     private static string Indent(Interpreter interp, string s, double width, bool first, bool blank)
     {
-        var lines = s.Split('\n');
         int w = double.IsNaN(width) || width < 0 ? 0 : (int)Math.Min(width, int.MaxValue);
-        interp.CheckLength(s.Length + (long)w * lines.Length);
+        long lineCount = s.AsSpan().Count('\n') + 1;
+        // The result, plus the split lines, their indented copies and the array holding them, before any is built.
+        long length = s.Length + (long)w * lineCount;
+        interp.CheckGrowth(length);
+        interp.Charge(2 * length + lineCount * (Interpreter.SlotBytes + 2 * Interpreter.ObjectBytes));
+        var lines = s.Split('\n');
         string indent = new(' ', w);
         for (int i = 0; i < lines.Length; i++)
             if (!((!first && i == 0) || (!blank && lines[i].Length == 0)))
@@ -272,7 +280,7 @@ internal static class Filters
             IntegerValue i => AttributePath(item, JsSemantics.NumberToString(i.Number)),
             _ => AttributePath(item, ((StringValue)attribute).Text),
         };
-        return new ArrayValue(Builtins.StableSort(array.Items, (a, b) =>
+        return new ArrayValue(Builtins.StableSort(interp, array.Items, (a, b) =>
         {
             int r = Builtins.Compare(Key(a), Key(b), cs.Flag);
             return rev.Flag ? -r : r;
@@ -329,6 +337,7 @@ internal static class Filters
             bool passed = Attributes(item)!.TryGetValue(args[0], out var a) && test(a, testArgument);
             if (passed == select) result.Add(item);
         }
+        interp.ChargeList(result.Count);
         return new ArrayValue(result);
     }
 
@@ -339,6 +348,7 @@ internal static class Filters
             throw new BuiltinException("`map` expressions without `attribute` set are not currently supported.");
         if (attribute is not StringValue path) throw new BuiltinException("attribute must be a string");
         var defaultValue = kwargs.GetValueOrDefault("default");
+        interp.ChargeList(array.Items.Count);
         var mapped = new List<Value>(array.Items.Count);
         foreach (var item in array.Items)
         {

@@ -22,6 +22,7 @@ internal sealed partial class Interpreter
     private readonly string _source;
     private long _iterations;
     private int _callDepth;
+    private long _allocated;
 
     public Interpreter(TemplateLimits limits, string source)
     {
@@ -61,10 +62,106 @@ internal sealed partial class Interpreter
             throw new TemplateLimitException($"Template produced a list longer than {_limits.MaxListLength}.");
     }
 
+    // ---- Allocation budget (TemplateLimits.MaxAllocatedBytes) ----
+    //
+    // Why a monotone counter: every value a template builds is charged when it is created and nothing is given back
+    // when it dies. Tracking liveness would need reference counts through lists, dicts, namespaces and scopes on the
+    // hot path; a monotone count costs one add and one compare per allocation, and it bounds live memory too (live
+    // bytes never exceed allocated bytes). Its price is that garbage counts: a template that rebuilds a big string in
+    // a loop is charged for every copy. Real chat templates allocate little: the templates under tests/ charge at most
+    // 16 KB for the test conversations and 1.8 to 4.2 MB for a 400-message, 344K-character conversation (about six
+    // times the message text's UTF-16 size), so the 256 MiB default leaves a wide margin.
+    //
+    // What is charged: every string the template builds (2 bytes per UTF-16 unit plus object headers), every list,
+    // dict and namespace (per slot, before the copy when the size is known), each loop iteration's `loop` object,
+    // each macro or caller call, and the text appended to any output buffer. Small fixed-size temporaries (a number, a
+    // one-character string) are not charged one by one: they can only accumulate by being stored in a list or dict,
+    // and list and dict literals charge every slot as if it held a fresh small object; the bigger ones that could be
+    // kept (a bound method, a macro, a caller) are charged when created. Builders whose result is charged at the end
+    // (tojson, join, replace, indent) check the remaining budget as they grow, so no single step overshoots by more
+    // than one value of at most MaxOutputLength. The sizes are 64-bit CLR sizes, rounded up; measured real allocation
+    // stays between 0.8x and 2x the charge (TemplateMemoryBudgetTests.TheChargeTracksRealAllocation).
+
+    /// <summary>A small runtime value object (IntegerValue, a StringValue wrapper, a one-character string).</summary>
+    internal const long ObjectBytes = 24;
+
+    /// <summary>One reference slot in a list or array.</summary>
+    internal const long SlotBytes = 8;
+
+    /// <summary>An ArrayValue with its List and backing array, without slots.</summary>
+    internal const long ListBytes = 88;
+
+    /// <summary>One OrderedDictionary entry (key, value, hash, next) and its bucket.</summary>
+    internal const long EntryBytes = 32;
+
+    /// <summary>An ObjectValue with its OrderedDictionary and arrays, without entries.</summary>
+    internal const long DictBytes = 160;
+
+    /// <summary>One macro or caller invocation: scopes, argument lists, closure and output builder.</summary>
+    internal const long CallBytes = 512;
+
+    /// <summary>The nine-entry <c>loop</c> object a for loop builds on every iteration.</summary>
+    internal const long LoopBytes = DictBytes + 9 * (EntryBytes + ObjectBytes);
+
+    /// <summary>A string of <paramref name="length"/> UTF-16 units and its StringValue.</summary>
+    internal static long StringBytes(long length) => 2 * ObjectBytes + 2 * length;
+
+    /// <summary>Bytes charged so far in this render.</summary>
+    internal long AllocatedBytes => _allocated;
+
+    internal void Charge(long bytes)
+    {
+        _allocated += bytes;
+        if (_allocated > _limits.MaxAllocatedBytes) throw AllocationLimitExceeded();
+    }
+
+    /// <summary>Charges a list of <paramref name="count"/> slots (call before building it when the count is known).</summary>
+    internal void ChargeList(long count)
+    {
+        CheckListLength(count);
+        Charge(ListBytes + SlotBytes * count);
+    }
+
+    /// <summary>Charges a dict or namespace of <paramref name="count"/> entries.</summary>
+    internal void ChargeDict(long count) => Charge(DictBytes + EntryBytes * count);
+
+    /// <summary>Checks and charges a string of <paramref name="length"/> UTF-16 units (call before building it when possible).</summary>
+    internal void ChargeString(long length)
+    {
+        CheckLength(length);
+        Charge(StringBytes(length));
+    }
+
+    /// <summary>
+    /// For a builder whose result is charged once complete: fails if it has grown past the string bound or past what
+    /// the remaining budget could hold, without charging.
+    /// </summary>
+    internal void CheckGrowth(long length)
+    {
+        CheckLength(length);
+        if (_allocated + 2 * length > _limits.MaxAllocatedBytes) throw AllocationLimitExceeded();
+    }
+
+    private TemplateLimitException AllocationLimitExceeded()
+    {
+        long max = _limits.MaxAllocatedBytes;
+        string amount = max >= 1024 * 1024 && max % (1024 * 1024) == 0 ? $"{max / (1024 * 1024)} MiB" : $"{max} bytes";
+        return new TemplateLimitException(
+            $"Template allocates more than {amount} (TemplateLimits.MaxAllocatedBytes); a chat template needs a few MiB.");
+    }
+
+    /// <summary>Wraps a string the caller has just built, checking and charging it.</summary>
     internal StringValue NewString(string s)
     {
-        CheckLength(s.Length);
+        ChargeString(s.Length);
         return new StringValue(s);
+    }
+
+    /// <summary>Concatenates after checking and charging the result, so an oversized result is never built.</summary>
+    internal StringValue Concat(string a, string b)
+    {
+        ChargeString((long)a.Length + b.Length);
+        return new StringValue(a + b);
     }
 
     private static void EnsureStack()
@@ -76,8 +173,10 @@ internal sealed partial class Interpreter
     private void Append(StringBuilder sb, Value v)
     {
         if (v is NullValue or UndefinedValue) return;
-        sb.Append(JsSemantics.ToDisplayString(v));
-        CheckLength(sb.Length);
+        string text = JsSemantics.ToDisplayString(v, this);
+        CheckLength((long)sb.Length + text.Length);
+        Charge(2L * text.Length);
+        sb.Append(text);
     }
 
     private Signal ExecBlock(List<Node> nodes, Scope scope, StringBuilder sb)
@@ -88,8 +187,9 @@ internal sealed partial class Interpreter
             switch (node)
             {
                 case StringLiteral text:
+                    CheckLength((long)sb.Length + text.Value.Length);
+                    Charge(2L * text.Value.Length);
                     sb.Append(text.Value);
-                    CheckLength(sb.Length);
                     break;
                 case IfNode ifNode:
                 {
@@ -142,10 +242,11 @@ internal sealed partial class Interpreter
         List<Value> source = iterable switch
         {
             ArrayValue a => a.Items,
-            ObjectValue o => [.. o.Entries.Keys.Select(k => (Value)new StringValue(k))],
+            ObjectValue o => ObjectKeys(o),
             _ => throw Error(node, $"Expected iterable or object type in for loop: got {TemplateJson.KindName(iterable)}"),
         };
 
+        ChargeList(source.Count);
         var items = new List<Value>(source.Count);
         foreach (var current in source)
         {
@@ -169,6 +270,7 @@ internal sealed partial class Interpreter
         for (int i = 0; i < items.Count; i++)
         {
             CountIterations(1);
+            Charge(LoopBytes);
             var loop = new OrderedDictionary<string, Value>(9, StringComparer.Ordinal)
             {
                 ["index"] = new IntegerValue(i + 1),
@@ -193,6 +295,14 @@ internal sealed partial class Interpreter
             noIteration = false;
         }
         return noIteration ? ExecBlock(node.DefaultBlock, scope, sb) : Signal.None;
+    }
+
+    /// <summary>An object's keys as a new list of strings (iterating a dict, <c>keys()</c>).</summary>
+    internal List<Value> ObjectKeys(ObjectValue o)
+    {
+        ChargeList(o.Entries.Count);
+        Charge(ObjectBytes * o.Entries.Count);
+        return [.. o.Entries.Keys.Select(k => (Value)new StringValue(k))];
     }
 
     private void AssignLoopVariable(ForNode node, Scope scope, Value current)
@@ -246,6 +356,7 @@ internal sealed partial class Interpreter
 
     private void DefineMacro(MacroNode node, Scope scope)
     {
+        Charge(CallBytes);
         var special = MacroArguments.FindAccessedSpecial(node.Args, node.Body);
         string display = $"'{node.Name.Name}'";
         scope.Set(node.Name.Name, new FunctionValue(node.Name.Name, (args, callerScope) =>
@@ -263,6 +374,7 @@ internal sealed partial class Interpreter
 
     private void EnterCall(Node node)
     {
+        Charge(CallBytes);
         if (++_callDepth > _limits.MaxRecursionDepth)
         {
             _callDepth--;
@@ -274,6 +386,7 @@ internal sealed partial class Interpreter
     {
         var parameters = node.CallerArgs ?? [];
         var special = MacroArguments.FindAccessedSpecial(parameters, node.Body);
+        Charge(CallBytes);
         var caller = new FunctionValue("caller", (callerArgs, _) =>
         {
             EnterCall(node);
@@ -298,11 +411,13 @@ internal sealed partial class Interpreter
     /// <summary>Binds every parameter (undefined first) before evaluating defaults, so defaults never see an outer variable of the same name.</summary>
     private void BindMacroArguments(string displayName, List<Node> parameters, MacroArguments.Special special, List<Value> args, Scope scope)
     {
+        ChargeList(args.Count);
         var positional = new List<Value>(args);
         var keyword = new OrderedDictionary<string, Value>(StringComparer.Ordinal);
         if (positional.Count > 0 && positional[^1] is KeywordArgumentsValue kw)
         {
             positional.RemoveAt(positional.Count - 1);
+            ChargeDict(kw.Entries.Count);
             foreach (var pair in kw.Entries) keyword[pair.Key] = pair.Value;
         }
         var pendingDefaults = new List<(string, Node)>();
@@ -318,7 +433,10 @@ internal sealed partial class Interpreter
         else if (keyword.Count > 0)
             throw new TemplateRuntimeException($"macro {displayName} takes no keyword argument '{keyword.GetAt(0).Key}'");
         if ((special & MacroArguments.Special.Varargs) != 0)
+        {
+            ChargeList(Math.Max(0, positional.Count - parameters.Count));
             scope.Set("varargs", new ArrayValue(positional.Count > parameters.Count ? positional[parameters.Count..] : []));
+        }
         else if (positional.Count > parameters.Count)
             throw new TemplateRuntimeException($"macro {displayName} takes not more than {parameters.Count} argument(s)");
         foreach (var (name, expression) in pendingDefaults)
@@ -335,6 +453,7 @@ internal sealed partial class Interpreter
             {
                 var value = Eval(spread.Argument, scope);
                 if (value is not ArrayValue array) throw Error(argument, $"Cannot unpack non-iterable type: {TemplateJson.KindName(value)}");
+                ChargeList((long)positional.Count + array.Items.Count);
                 positional.AddRange(array.Items);
             }
             else if (argument is not (KeywordArgumentExpression or KeywordSpreadExpression))
@@ -348,6 +467,7 @@ internal sealed partial class Interpreter
             {
                 var value = Eval(kws.Argument, scope);
                 if (value is not ObjectValue obj) throw Error(argument, $"Argument after ** must be a mapping, not {TemplateJson.KindName(value)}");
+                ChargeDict(obj.Entries.Count);
                 foreach (var pair in obj.Entries) AddKeyword(keyword, pair.Key, pair.Value, argument);
             }
         }

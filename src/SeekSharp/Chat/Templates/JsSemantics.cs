@@ -87,8 +87,11 @@ internal static class JsSemantics
         return new BigInteger(d).ToString(CultureInfo.InvariantCulture) + ".0";
     }
 
-    /// <summary>RuntimeValue.toString(): how a value prints inside <c>{{ }}</c> and in array joins.</summary>
-    public static string ToDisplayString(Value v) => v switch
+    /// <summary>
+    /// RuntimeValue.toString(): how a value prints inside <c>{{ }}</c> and in array joins. With a
+    /// <paramref name="budget"/>, printing a container checks its growth against the render's limits as it goes.
+    /// </summary>
+    public static string ToDisplayString(Value v, Interpreter? budget = null) => v switch
     {
         IntegerValue i => NumberToString(i.Number),
         FloatValue f => double.IsNegative(f.Number) && f.Number == 0 ? "-0.0"
@@ -97,28 +100,29 @@ internal static class JsSemantics
         BooleanValue b => b.Flag ? "true" : "false",
         NullValue => "null",
         UndefinedValue => "undefined",
-        ObjectValue or NamespaceValue or ArrayValue => TemplateJson.Serialize(v, TemplateJson.Options.Default, 0, false),
+        ObjectValue or NamespaceValue or ArrayValue => TemplateJson.Serialize(v, TemplateJson.Options.Default, 0, false, budget),
         FunctionValue fn => $"function {fn.Name}",
         _ => throw new InvalidOperationException("unknown value"),
     };
 
     /// <summary>String(value.value): the raw JavaScript value converted to a string (used by <c>~</c>, <c>+</c> and <c>join</c>).</summary>
-    public static string RawToString(Value v) => v switch
+    public static string RawToString(Value v, Interpreter? budget = null) => v switch
     {
         IntegerValue i => NumberToString(i.Number),
         FloatValue f => NumberToString(f.Number),
-        ArrayValue a => JoinDisplay(a.Items),
+        ArrayValue a => JoinDisplay(a.Items, budget),
         ObjectValue or NamespaceValue => "[object Map]",
-        _ => ToDisplayString(v),
+        _ => ToDisplayString(v, budget),
     };
 
-    private static string JoinDisplay(List<Value> items)
+    private static string JoinDisplay(List<Value> items, Interpreter? budget)
     {
         var sb = new StringBuilder();
         for (int i = 0; i < items.Count; i++)
         {
             if (i > 0) sb.Append(',');
-            sb.Append(ToDisplayString(items[i]));
+            sb.Append(ToDisplayString(items[i], budget));
+            budget?.CheckGrowth(sb.Length);
         }
         return sb.ToString();
     }
@@ -170,7 +174,7 @@ internal static class JsSemantics
     }
 
     /// <summary>JavaScript <c>a.value == b.value</c> (the template's <c>==</c>): type coercions included.</summary>
-    public static bool LooseEquals(Value a, Value b)
+    public static bool LooseEquals(Value a, Value b, Interpreter? budget = null)
     {
         while (true)
         {
@@ -183,8 +187,8 @@ internal static class JsSemantics
             if (b is BooleanValue bb) { b = new IntegerValue(bb.Flag ? 1 : 0); continue; }
             if (IsNumber(a) && b is StringValue bs) return Num(a) == StringToNumber(bs.Text);
             if (a is StringValue @as && IsNumber(b)) return StringToNumber(@as.Text) == Num(b);
-            if (IsReference(a)) { a = new StringValue(RawToString(a)); continue; }
-            if (IsReference(b)) { b = new StringValue(RawToString(b)); continue; }
+            if (IsReference(a)) { a = new StringValue(RawToString(a, budget)); continue; }
+            if (IsReference(b)) { b = new StringValue(RawToString(b, budget)); continue; }
             return false;
         }
     }

@@ -39,7 +39,7 @@ public sealed class TemplateRaisedException : TemplateRuntimeException
     public TemplateRaisedException(string message) : base(message) { }
 }
 
-/// <summary>A resource limit of <see cref="TemplateLimits"/> was hit (loop iterations, recursion, output size).</summary>
+/// <summary>A resource limit of <see cref="TemplateLimits"/> was hit (loop iterations, recursion, string or list size, total allocation).</summary>
 public sealed class TemplateLimitException : TemplateException
 {
     /// <summary>Creates the exception.</summary>

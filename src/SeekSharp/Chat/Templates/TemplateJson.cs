@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace SeekSharp.Chat.Templates;
@@ -15,16 +16,21 @@ internal static class TemplateJson
         public static readonly Options Default = new(null, false, null, null, false);
     }
 
-    public static string Serialize(Value input, Options options, int depth, bool undefinedToNull)
+    /// <summary>
+    /// Serializes <paramref name="input"/>. With a <paramref name="budget"/> the text is checked against the render's
+    /// string bound and remaining allocation budget as it grows (a list of many references to one big string would
+    /// otherwise print to gigabytes before any check); the caller charges the finished string.
+    /// </summary>
+    public static string Serialize(Value input, Options options, int depth, bool undefinedToNull, Interpreter? budget = null)
     {
         var sb = new StringBuilder();
-        Write(sb, input, options, depth, undefinedToNull);
+        Write(sb, input, options, depth, undefinedToNull, budget);
         return sb.ToString();
     }
 
     private static bool HasIndent(Options o) => o.Indent is double d && d != 0 && !double.IsNaN(d);
 
-    private static void Write(StringBuilder sb, Value input, Options options, int depth, bool undefinedToNull)
+    private static void Write(StringBuilder sb, Value input, Options options, int depth, bool undefinedToNull, Interpreter? budget)
     {
         string itemSeparator, keySeparator;
         bool indent = HasIndent(options);
@@ -51,26 +57,35 @@ internal static class TemplateJson
                 sb.Append(((BooleanValue)input).Flag ? "true" : "false");
                 return;
             case ValueKind.String:
-                WriteString(sb, ((StringValue)input).Text, options.EnsureAscii);
+                WriteString(sb, ((StringValue)input).Text, options.EnsureAscii, budget);
                 return;
             case ValueKind.Array:
             case ValueKind.Object:
             case ValueKind.Namespace:
             {
-                string indentUnit = indent ? new string(' ', (int)Math.Max(0, Math.Min(options.Indent!.Value, 64))) : "";
-                string basePadding = "\n" + Repeat(indentUnit, depth);
-                string childrenPadding = basePadding + indentUnit;
+                // Values can nest as deep as a loop can wrap a list in a list: stop before the stack runs out.
+                RuntimeHelpers.EnsureSufficientExecutionStack();
+                int indentWidth = indent ? (int)Math.Max(0, Math.Min(options.Indent!.Value, 64)) : 0;
+                // A newline and depth x indent spaces, appended in place: padding strings built per container would
+                // cost depth squared when values nest deeply.
+                int baseWidth = indentWidth * depth, childrenWidth = baseWidth + indentWidth;
+                void Pad(int width)
+                {
+                    budget?.CheckGrowth(sb.Length + 1L + width);
+                    sb.Append('\n').Append(' ', width);
+                }
                 if (input is ArrayValue array)
                 {
                     sb.Append('[');
                     bool padded = indent && array.Items.Count > 0;
-                    if (padded) sb.Append(childrenPadding);
+                    if (padded) Pad(childrenWidth);
                     for (int k = 0; k < array.Items.Count; k++)
                     {
-                        if (k > 0) { sb.Append(itemSeparator); if (padded) sb.Append(childrenPadding); }
-                        Write(sb, array.Items[k], options, depth + 1, undefinedToNull);
+                        if (k > 0) { sb.Append(itemSeparator); if (padded) Pad(childrenWidth); }
+                        Write(sb, array.Items[k], options, depth + 1, undefinedToNull, budget);
+                        budget?.CheckGrowth(sb.Length);
                     }
-                    if (padded) sb.Append(basePadding);
+                    if (padded) Pad(baseWidth);
                     sb.Append(']');
                 }
                 else
@@ -85,12 +100,13 @@ internal static class TemplateJson
                     {
                         if (!first) sb.Append(itemSeparator);
                         first = false;
-                        if (indent) sb.Append(childrenPadding);
-                        WriteString(sb, key, options.EnsureAscii);
+                        if (indent) Pad(childrenWidth);
+                        WriteString(sb, key, options.EnsureAscii, budget);
                         sb.Append(keySeparator);
-                        Write(sb, value, options, depth + 1, undefinedToNull);
+                        Write(sb, value, options, depth + 1, undefinedToNull, budget);
+                        budget?.CheckGrowth(sb.Length);
                     }
-                    if (indent && !first) sb.Append(basePadding);
+                    if (indent && !first) Pad(baseWidth);
                     sb.Append('}');
                 }
                 return;
@@ -100,20 +116,14 @@ internal static class TemplateJson
         }
     }
 
-    private static string Repeat(string s, int count)
-    {
-        if (s.Length == 0 || count == 0) return "";
-        var sb = new StringBuilder(s.Length * count);
-        for (int i = 0; i < count; i++) sb.Append(s);
-        return sb.ToString();
-    }
-
     /// <summary>JSON.stringify(string), then (ensure_ascii) every char from U+007F up as a \uXXXX escape.</summary>
-    public static void WriteString(StringBuilder sb, string s, bool ensureAscii)
+    public static void WriteString(StringBuilder sb, string s, bool ensureAscii, Interpreter? budget = null)
     {
         sb.Append('"');
         for (int i = 0; i < s.Length; i++)
         {
+            // Escaping can grow a string sixfold, so long strings are checked as they are written.
+            if ((i & 0xFFFF) == 0xFFFF) budget?.CheckGrowth(sb.Length);
             char c = s[i];
             switch (c)
             {

@@ -22,7 +22,12 @@ public static class Program
             TrainCommand.Create(),
             EvalCommand.Create(),
         };
-        var parse = root.Parse(args);
-        return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false, Output = Console.Out, Error = Console.Error });
+        // Each command's action runs inside Common.Guard; this outer Guard catches what escapes parsing and invocation
+        // themselves, so no path ends in .NET's unhandled-exception stack trace (exit 134).
+        return Common.Guard(() =>
+        {
+            var parse = root.Parse(args);
+            return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false, Output = Console.Out, Error = Console.Error });
+        });
     }
 }

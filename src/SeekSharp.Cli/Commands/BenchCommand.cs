@@ -56,7 +56,9 @@ internal static class BenchCommand
         var clock = Stopwatch.StartNew();
         using var model = Model.Load(path);
         double load = clock.Elapsed.TotalSeconds;
-        using var context = model.CreateContext(new ContextOptions { ContextLength = Math.Max(p, n) + 1, BatchSize = Math.Max(1, Math.Min(ubatch, Math.Max(p, 1))), Threads = threads });
+        // llama-bench's sizes are only speed probes, so running past the trained context is not worth a warning here.
+        int ctx = Common.CheckContext(model, Math.Max(p, n) + 1L, "-p/-n", warnBeyondTraining: false);
+        using var context = model.CreateContext(new ContextOptions { ContextLength = ctx, BatchSize = Math.Max(1, Math.Min(ubatch, Math.Max(p, 1))), Threads = threads });
         // Random ids as llama-bench uses: the speed of a dense model does not depend on which tokens it sees.
         var rng = new Random(42);
         int vocab = model.Config.VocabSize;

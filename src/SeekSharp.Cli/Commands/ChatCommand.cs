@@ -32,8 +32,13 @@ internal static class ChatCommand
         var maxTokens = new Option<int?>("--n-predict", "-n") { Description = "Most tokens per answer, thinking included (default: until the context is full)" };
         var vars = TemplateCommand.VarOption();
         var command = new Command("chat", "Chat with a model in the terminal using its own chat template") { model, system, hide, template, ctx, maxTokens, vars };
-        command.SetAction(r => Common.Guard(() => Run(DefaultModel.Resolve(r.GetValue(model)), r.GetValue(system), r.GetValue(hide),
-            r.GetValue(template), r.GetValue(ctx), r.GetValue(maxTokens), TemplateCommand.ParseVars(r.GetValue(vars)))));
+        command.SetAction(r => Common.Guard(() =>
+        {
+            int? limit = Common.CheckMaxTokens(r.GetValue(maxTokens), "--n-predict");
+            if (r.GetValue(ctx) < 0) throw new ArgumentException($"--ctx must be a positive number of tokens (or 0 for the model's own length), got {r.GetValue(ctx)}");
+            return Run(DefaultModel.Resolve(r.GetValue(model)), r.GetValue(system), r.GetValue(hide),
+                r.GetValue(template), r.GetValue(ctx), limit, TemplateCommand.ParseVars(r.GetValue(vars)));
+        }));
         return command;
     }
 
@@ -41,6 +46,7 @@ internal static class ChatCommand
                            Dictionary<string, object?> vars)
     {
         using var model = Model.Load(path);
+        ctx = Common.CheckContext(model, ctx);
         using var session = new ChatSession(model, ctx, templateFile is null ? null : File.ReadAllText(TokenizeCommand.RequireFile(templateFile), Encoding.UTF8));
         var options = new ChatGenerationOptions { Sampling = session.DefaultSampling, MaxTokens = maxTokens, TemplateVariables = vars };
         var messages = new List<ChatMessage>();
@@ -79,10 +85,11 @@ internal static class ChatCommand
                 var reply = Stream(session, messages, options, hideThinking, console, turn.Token);
                 messages.Add(ChatMessage.Assistant(reply.Content, reply.Reasoning));
             }
-            catch (Exception e) when (e is ContextOverflowException or ArgumentException)
+            catch (Exception e) when (Common.IsUserError(e))
             {
+                // The turn fails, the chat goes on (a bug still reaches Common.Guard and ends the program).
                 messages.RemoveAt(messages.Count - 1);
-                Console.Error.WriteLine($"seek: error: {e.Message}");
+                Console.Error.WriteLine($"seek: error: {Common.Describe(e)}");
             }
             finally
             {
@@ -185,19 +192,22 @@ internal static class ChatCommand
                     break;
             }
         }
-        catch (Exception e) when (e is IOException or InvalidDataException or FormatException or ArgumentException or UnauthorizedAccessException)
+        catch (Exception e) when (Common.IsUserError(e))
         {
-            Console.Error.WriteLine($"seek: error: {e.Message}");
+            Console.Error.WriteLine($"seek: error: {Common.Describe(e)}");
         }
         return true;
     }
 
-    private static ChatGenerationOptions Set(ChatGenerationOptions o, string name, string value)
+    /// <summary>Applies <c>/set NAME VALUE</c>, checked as the command-line flags are; errors name the setting and the value.</summary>
+    internal static ChatGenerationOptions Set(ChatGenerationOptions o, string name, string value)
     {
-        float F() => float.Parse(value, CultureInfo.InvariantCulture);
-        int I() => int.Parse(value, CultureInfo.InvariantCulture);
+        float F() => float.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out float f) ? f
+            : throw new ArgumentException($"/set {name} expects a number, got '{value}'");
+        int I() => int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out int i) ? i
+            : throw new ArgumentException($"/set {name} expects a whole number, got '{value}'");
         SamplingOptions s = o.Sampling;
-        return name switch
+        var result = name switch
         {
             "temp" or "temperature" => o with { Sampling = s with { Temperature = F() } },
             "top-p" => o with { Sampling = s with { TopP = F() } },
@@ -207,8 +217,11 @@ internal static class ChatCommand
             "presence-penalty" => o with { Sampling = s with { PresencePenalty = F() } },
             "frequency-penalty" => o with { Sampling = s with { FrequencyPenalty = F() } },
             "seed" => o with { Sampling = s with { Seed = I() } },
-            "max-tokens" => o with { MaxTokens = I() },
+            "max-tokens" => o with { MaxTokens = Common.CheckMaxTokens(I(), "/set max-tokens") },
             _ => throw new ArgumentException($"unknown setting '{name}'; settings: temp, top-p, top-k, min-p, repeat-penalty, presence-penalty, frequency-penalty, seed, max-tokens"),
         };
+        // Only the setting just changed can be out of range (the others were checked when set), so name it as typed.
+        Common.CheckSampling(result.Sampling, _ => "/set " + name);
+        return result;
     }
 }

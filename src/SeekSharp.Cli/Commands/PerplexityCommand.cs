@@ -24,7 +24,7 @@ internal static class PerplexityCommand
             if (b < 1) throw new ArgumentException($"--batch must be at least 1, got {b}");
             string text = File.ReadAllText(TokenizeCommand.RequireFile(r.GetValue(file)!), Encoding.UTF8);
             using var m = Model.Load(TokenizeCommand.RequireFile(r.GetValue(model)!));
-            using var context = m.CreateContext(new ContextOptions { ContextLength = n, BatchSize = Math.Min(b, n) });
+            using var context = m.CreateContext(new ContextOptions { ContextLength = Common.CheckContext(m, n), BatchSize = Math.Min(b, n) });
             int[] tokens = m.Tokenizer.Encode(text, addSpecial: true, parseSpecial: false);
             var clock = Stopwatch.StartNew();
             var result = Perplexity.Compute(context, tokens, n, m.Tokenizer.AddBos ? m.Tokenizer.BosId : null);

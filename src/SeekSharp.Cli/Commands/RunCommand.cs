@@ -41,8 +41,10 @@ internal static class RunCommand
                 RepeatPenalty = r.GetValue(repeat), PresencePenalty = r.GetValue(presence), FrequencyPenalty = r.GetValue(frequency),
                 Seed = r.GetValue(seed),
             };
+            Common.CheckSampling(options, Common.SamplingFlag);
             int maxTokens = r.GetValue(n);
             if (maxTokens < 0) throw new ArgumentException($"--n-predict must be 0 or more, got {maxTokens}");
+            if (r.GetValue(ctx) < 0) throw new ArgumentException($"--ctx must be a positive number of tokens (or 0 for the model's own length), got {r.GetValue(ctx)}");
             if (r.GetValue(chat))
             {
                 // Sampling flags the user did not give follow the model's advised defaults (DeepSeek's for R1).
@@ -59,7 +61,8 @@ internal static class RunCommand
                     Seed = Given(seed) ? options.Seed : s.Seed,
                 };
                 return RunChat(DefaultModel.Resolve(r.GetValue(model)), r.GetValue(prompt)!, r.GetValue(system), r.GetValue(template),
-                    TemplateCommand.ParseVars(r.GetValue(vars)), Given(n) ? maxTokens : null, overrides, r.GetValue(ctx), r.GetValue(json));
+                    TemplateCommand.ParseVars(r.GetValue(vars)), Given(n) ? Common.CheckMaxTokens(maxTokens, "--n-predict") : null, overrides,
+                    r.GetValue(ctx), r.GetValue(json));
             }
             return Run(DefaultModel.Resolve(r.GetValue(model)), r.GetValue(prompt)!, maxTokens, options, r.GetValue(ctx), r.GetValue(json));
         }));
@@ -70,6 +73,7 @@ internal static class RunCommand
                                int? maxTokens, Func<SamplingOptions, SamplingOptions> sampling, int ctx, bool json)
     {
         using var model = Model.Load(path);
+        ctx = Common.CheckContext(model, ctx);
         using var session = new ChatSession(model, ctx, templateFile is null ? null : File.ReadAllText(TokenizeCommand.RequireFile(templateFile), Encoding.UTF8));
         var messages = new List<ChatMessage>();
         if (system is not null) messages.Add(ChatMessage.System(system));
@@ -119,7 +123,7 @@ internal static class RunCommand
     private static int Run(string path, string prompt, int maxTokens, SamplingOptions options, int ctx, bool json)
     {
         using var model = Model.Load(path);
-        using var context = model.CreateContext(new ContextOptions { ContextLength = ctx });
+        using var context = model.CreateContext(new ContextOptions { ContextLength = Common.CheckContext(model, ctx) });
         int[] promptTokens = model.Tokenizer.Encode(prompt, addSpecial: true, parseSpecial: true);
         if (promptTokens.Length > context.ContextLength)
             throw new ContextOverflowException(promptTokens.Length, context.ContextLength);

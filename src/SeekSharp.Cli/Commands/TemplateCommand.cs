@@ -36,14 +36,37 @@ internal static class TemplateCommand
         {
             using var gguf = GgufFile.Open(TokenizeCommand.RequireFile(r.GetValue(model)!));
             var formatter = new ChatPromptFormatter(LoadTemplate(gguf, r.GetValue(template)), Tokenizer.FromGguf(gguf));
-            string messagesJson = r.GetValue(messages) is string m ? File.ReadAllText(TokenizeCommand.RequireFile(m), Encoding.UTF8) : SampleConversation;
-            string? toolsJson = r.GetValue(tools) is string t ? File.ReadAllText(TokenizeCommand.RequireFile(t), Encoding.UTF8) : null;
+            string messagesJson = r.GetValue(messages) is string m ? ReadJsonFile("--messages", m) : SampleConversation;
+            string? toolsJson = r.GetValue(tools) is string t ? ReadJsonFile("--tools", t) : null;
             string prompt = formatter.RenderJson(messagesJson, !r.GetValue(noGen), toolsJson, ParseVars(r.GetValue(vars)));
             Console.Out.Write(prompt);
             Console.Out.Flush();
             return 0;
         }));
         return command;
+    }
+
+    /// <summary>
+    /// The text of a JSON file given with <paramref name="flag"/>, checked to be well-formed JSON (a byte order mark is
+    /// allowed) so that a syntax error names the flag, the file and the line; nesting deeper than 64 levels is refused.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The file is not well-formed JSON.</exception>
+    public static string ReadJsonFile(string flag, string path)
+    {
+        string text = File.ReadAllText(TokenizeCommand.RequireFile(path), Encoding.UTF8).TrimStart('\uFEFF');
+        try
+        {
+            using var _ = JsonDocument.Parse(text, new JsonDocumentOptions { MaxDepth = 64 });
+        }
+        catch (JsonException e)
+        {
+            string what = e.Message;
+            int at = what.IndexOf(" LineNumber:", StringComparison.Ordinal);
+            if (at >= 0) what = what[..at];
+            string where = e.LineNumber is long line ? $" at line {line + 1}, byte {e.BytePositionInLine + 1}" : "";
+            throw new InvalidDataException($"{flag} {path}: not valid JSON{where}: {what}");
+        }
+        return text;
     }
 
     public static Option<string[]> VarOption() => new("--var")

@@ -92,12 +92,22 @@ public static class Checkpoint
             uint version = r.ReadUInt32();
             if (version != Version)
                 throw new CheckpointException(path, $"format version {version}; this build reads version {Version}.");
-            return new TransformerConfig
+            var config = new TransformerConfig
             {
                 VocabSize = r.ReadInt32(), ContextLength = r.ReadInt32(), Dim = r.ReadInt32(), Layers = r.ReadInt32(),
                 Heads = r.ReadInt32(), KvHeads = r.ReadInt32(), FfnDim = r.ReadInt32(),
                 NormEpsilon = r.ReadSingle(), RopeTheta = r.ReadSingle(), TiedEmbeddings = r.ReadBoolean(),
             };
+            try
+            {
+                config.Validate(); // a corrupt header is reported as a bad checkpoint, not as a bad model shape later
+            }
+            catch (ArgumentException)
+            {
+                throw new CheckpointException(path, $"the header describes an impossible model (vocab {config.VocabSize}, context {config.ContextLength}, " +
+                    $"width {config.Dim}, {config.Layers} layers, {config.Heads}/{config.KvHeads} heads, ffn {config.FfnDim}): the file is corrupt.");
+            }
+            return config;
         }
         catch (EndOfStreamException)
         {

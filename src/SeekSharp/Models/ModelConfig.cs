@@ -51,7 +51,17 @@ public sealed record ModelConfig
     /// <summary>Which dimension pairs RoPE rotates.</summary>
     public required RopeMode RopeMode { get; init; }
 
+    /// <summary>Largest context length accepted from metadata (16M positions; the largest released models use 1M-10M).</summary>
+    public const int MaxContextLength = 1 << 24;
+
     /// <summary>Reads and validates the configuration of a GGUF model, naming the file and key on any problem.</summary>
+    /// <remarks>
+    /// Every size is range-checked where it is read, so a corrupt or hostile header fails here with a
+    /// <see cref="ModelLoadException"/> that names the key, the accepted range and the value found, instead of as an
+    /// arithmetic overflow or a huge allocation later.
+    /// </remarks>
+    /// <exception cref="ModelLoadException">A value is out of range or inconsistent.</exception>
+    /// <exception cref="GgufFormatException">A key is missing or of the wrong type.</exception>
     public static ModelConfig FromGguf(GgufFile file)
     {
         string arch = file.GetString("general.architecture");
@@ -63,48 +73,57 @@ public sealed record ModelConfig
                 $"general.architecture is '{arch}', which SeekSharp does not support (supported: llama, qwen2)"),
         };
 
-        int Required(string key) => checked((int)file.GetUInt32($"{arch}.{key}"));
+        int InRange(string key, long value, long min, long max) =>
+            value >= min && value <= max ? (int)value
+            : throw new ModelLoadException(file.Path, $"{arch}.{key} is {value}; expected {min} to {max}");
+        int Required(string key, long min, long max) => InRange(key, file.GetUInt32($"{arch}.{key}"), min, max);
+        int Optional(string key, long dflt, long min, long max) =>
+            InRange(key, file.Metadata.ContainsKey($"{arch}.{key}") ? file.GetUInt32($"{arch}.{key}") : dflt, min, max);
+        float Positive(string key, float value) =>
+            float.IsFinite(value) && value > 0f ? value
+            : throw new ModelLoadException(file.Path, $"{arch}.{key} is {value}; expected a finite number more than 0");
 
-        int dim = Required("embedding_length");
-        int nHead = Required("attention.head_count");
-        int nHeadKv = checked((int)file.GetUInt32OrDefault($"{arch}.attention.head_count_kv", (uint)nHead));
-        if (nHead <= 0 || dim <= 0)
-            throw new ModelLoadException(file.Path, $"{arch}.embedding_length ({dim}) and {arch}.attention.head_count ({nHead}) must be positive");
-        int headDim = checked((int)file.GetUInt32OrDefault($"{arch}.attention.key_length", (uint)(dim / nHead)));
-        int valueDim = checked((int)file.GetUInt32OrDefault($"{arch}.attention.value_length", (uint)headDim));
+        const int MaxWidth = 1 << 20, MaxLayers = 1 << 16, MaxHeads = 1 << 16, MaxVocab = 1 << 24;
+        int contextLength = Required("context_length", 1, MaxContextLength);
+        int dim = Required("embedding_length", 1, MaxWidth);
+        int nHead = Required("attention.head_count", 1, MaxHeads);
+        int nHeadKv = Optional("attention.head_count_kv", nHead, 1, nHead);
+        int headDim = Optional("attention.key_length", dim / nHead, 1, MaxWidth);
+        int valueDim = Optional("attention.value_length", headDim, 1, MaxWidth);
         if (valueDim != headDim)
             throw new ModelLoadException(file.Path, $"{arch}.attention.value_length ({valueDim}) differs from key_length ({headDim}); not supported for {arch}");
-        if (nHeadKv <= 0 || nHead % nHeadKv != 0)
+        if (nHead % nHeadKv != 0)
             throw new ModelLoadException(file.Path, $"{arch}.attention.head_count ({nHead}) must be a multiple of head_count_kv ({nHeadKv})");
 
         var embd = file.GetTensor("token_embd.weight");
-        int vocab = checked((int)file.GetUInt32OrDefault($"{arch}.vocab_size", (uint)embd.Shape[1]));
+        long embdRows = embd.Shape.Length > 1 ? embd.Shape[1] : 0;
+        int vocab = Optional("vocab_size", embdRows, 1, MaxVocab);
 
         float freqScale = 1f;
         string? scaling = file.GetStringOrNull($"{arch}.rope.scaling.type");
         if (scaling is "linear")
-            freqScale = 1f / file.GetFloat32($"{arch}.rope.scaling.factor");
+            freqScale = 1f / Positive("rope.scaling.factor", file.GetFloat32($"{arch}.rope.scaling.factor"));
         else if (scaling is not (null or "none"))
             throw new ModelLoadException(file.Path, $"{arch}.rope.scaling.type is '{scaling}', which SeekSharp does not support yet for {arch} (supported: none, linear)");
 
         var config = new ModelConfig
         {
             Architecture = arch,
-            ContextLength = Required("context_length"),
+            ContextLength = contextLength,
             EmbeddingLength = dim,
-            BlockCount = Required("block_count"),
-            FeedForwardLength = Required("feed_forward_length"),
+            BlockCount = Required("block_count", 1, MaxLayers),
+            FeedForwardLength = Required("feed_forward_length", 1, MaxWidth * 64L),
             VocabSize = vocab,
             HeadCount = nHead,
             HeadCountKv = nHeadKv,
             HeadDim = headDim,
-            NormEpsilon = file.GetFloat32($"{arch}.attention.layer_norm_rms_epsilon"),
-            RopeFreqBase = file.GetFloat32OrDefault($"{arch}.rope.freq_base", 10000f),
-            RopeDimensionCount = checked((int)file.GetUInt32OrDefault($"{arch}.rope.dimension_count", (uint)headDim)),
+            NormEpsilon = Positive("attention.layer_norm_rms_epsilon", file.GetFloat32($"{arch}.attention.layer_norm_rms_epsilon")),
+            RopeFreqBase = Positive("rope.freq_base", file.GetFloat32OrDefault($"{arch}.rope.freq_base", 10000f)),
+            RopeDimensionCount = Optional("rope.dimension_count", headDim, 0, headDim),
             RopeFreqScale = freqScale,
             RopeMode = ropeMode,
         };
-        if (config.RopeDimensionCount > headDim || config.RopeDimensionCount % 2 != 0)
+        if (config.RopeDimensionCount % 2 != 0)
             throw new ModelLoadException(file.Path, $"{arch}.rope.dimension_count ({config.RopeDimensionCount}) must be even and at most the head width ({headDim})");
         return config;
     }

@@ -16,8 +16,10 @@ public sealed class Sampler
     private int _recentCount, _recentNext;
 
     /// <summary>Creates a sampler for a vocabulary of <paramref name="vocabSize"/> tokens.</summary>
+    /// <exception cref="ArgumentException">A setting is out of range (see <see cref="SamplingOptions.Validate"/>).</exception>
     public Sampler(SamplingOptions options, int vocabSize)
     {
+        options.Validate();
         _options = options;
         _random = new Random(options.Seed);
         _ids = new int[vocabSize];

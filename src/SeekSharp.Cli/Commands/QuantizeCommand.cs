@@ -1,11 +1,19 @@
 using System.CommandLine;
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using SeekSharp.Quantization;
 using Spectre.Console;
 
 namespace SeekSharp.Cli.Commands;
 
 /// <summary><c>seek quantize IN OUT TYPE</c>: llama-quantize's mixes, written with the same per-tensor types.</summary>
+/// <remarks>
+/// OUT is written all or nothing (<see cref="SeekSharp.IO.AtomicFile"/>): a temporary <c>.OUT.tmp-*</c> file in OUT's
+/// folder, flushed, then renamed over OUT. SIGINT (Ctrl+C) and SIGTERM stop the work, delete the temporary file and exit
+/// with 130 / 143 and one line on stderr, leaving an existing OUT as it was; a second signal terminates at once. A signal
+/// that arrives after the rename changes nothing: OUT is complete and the command exits 0. SIGKILL cannot be handled:
+/// the temporary file may stay behind, but OUT is still either the previous file (or absent) or the complete new one.
+/// </remarks>
 internal static class QuantizeCommand
 {
     public static Command Create()
@@ -19,7 +27,17 @@ internal static class QuantizeCommand
             var mix = QuantizationRecipe.Parse(r.GetValue(type)!);
             string from = TokenizeCommand.RequireFile(r.GetValue(input)!), to = r.GetValue(output)!;
             var clock = Stopwatch.StartNew();
-            var plan = Run(from, to, mix);
+            using var interrupt = new Interrupt();
+            IReadOnlyList<TensorPlan> plan;
+            try
+            {
+                plan = Run(from, to, mix, interrupt.Token);
+            }
+            catch (OperationCanceledException) when (interrupt.Signal is { } signal)
+            {
+                Console.Error.WriteLine($"seek: quantize interrupted by {signal}; {to} was not written");
+                return signal == PosixSignal.SIGINT ? 130 : 143;
+            }
             long before = plan.Sum(p => p.Source.ByteSize);
             long after = new FileInfo(to).Length;
             int fallbacks = plan.Count(p => p.FallbackFrom is not null);
@@ -32,7 +50,7 @@ internal static class QuantizeCommand
     }
 
     // The bar goes to stderr so stdout stays clean; Spectre draws it only on an interactive terminal.
-    private static IReadOnlyList<TensorPlan> Run(string from, string to, LlamaFileType mix)
+    private static IReadOnlyList<TensorPlan> Run(string from, string to, LlamaFileType mix, CancellationToken cancellationToken)
     {
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
         IReadOnlyList<TensorPlan>? plan = null;
@@ -42,10 +60,47 @@ internal static class QuantizeCommand
             .Start(ctx =>
             {
                 var task = ctx.AddTask($"quantize {mix}");
-                plan = GgufQuantizer.Quantize(from, to, mix, new Progress(task));
+                plan = GgufQuantizer.Quantize(from, to, mix, new Progress(task), cancellationToken);
                 task.Value = task.MaxValue;
             });
         return plan!;
+    }
+
+    /// <summary>
+    /// Turns the first SIGINT or SIGTERM into a cancellation (the runtime's default, ending the process, is suppressed
+    /// so the temporary file can be deleted); a second signal gets the default and ends the process at once.
+    /// </summary>
+    private sealed class Interrupt : IDisposable
+    {
+        readonly CancellationTokenSource _cancel = new();
+        readonly PosixSignalRegistration _int, _term;
+        int _signal; // 0 until the first signal, then its PosixSignal value
+
+        public Interrupt()
+        {
+            _int = PosixSignalRegistration.Create(PosixSignal.SIGINT, Handle);
+            _term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Handle);
+        }
+
+        public CancellationToken Token => _cancel.Token;
+
+        /// <summary>The first signal received, if any.</summary>
+        public PosixSignal? Signal => Volatile.Read(ref _signal) is var s and not 0 ? (PosixSignal)s : null;
+
+        void Handle(PosixSignalContext context)
+        {
+            if (Interlocked.CompareExchange(ref _signal, (int)context.Signal, 0) != 0)
+                return; // second signal: default handling terminates the process
+            context.Cancel = true;
+            _cancel.Cancel();
+        }
+
+        // The token source is not disposed: a handler already running on the signal thread may still cancel it.
+        public void Dispose()
+        {
+            _int.Dispose();
+            _term.Dispose();
+        }
     }
 
     // Synchronous IProgress: System.Progress<T> would post reports to the thread pool, out of order.

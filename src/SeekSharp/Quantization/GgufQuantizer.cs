@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using SeekSharp.Gguf;
+using SeekSharp.IO;
 using SeekSharp.Kernels;
 
 namespace SeekSharp.Quantization;
@@ -25,10 +26,20 @@ public static class GgufQuantizer
     /// Quantizes <paramref name="inputPath"/> into <paramref name="outputPath"/>. Non-F32 inputs (F16, BF16, Q8_0, ...)
     /// are decoded to F32 first; tensors whose type does not change are copied byte for byte.
     /// </summary>
+    /// <remarks>
+    /// The output is written with <see cref="AtomicFile"/>: into a temporary <c>.NAME.tmp-*</c> file in the output's
+    /// folder, flushed to disk, then renamed over <paramref name="outputPath"/>. An existing output is replaced only
+    /// once the new one is complete; a failure or cancellation deletes the temporary file and leaves it untouched.
+    /// A process killed with SIGKILL may leave the temporary file behind, never a partial output.
+    /// </remarks>
+    /// <param name="cancellationToken">Checked between tensors, while encoding and while writing; cancelling it before
+    /// the final rename throws <see cref="OperationCanceledException"/> and writes nothing.</param>
     /// <returns>The plan that was written, in file order.</returns>
     /// <exception cref="GgufFormatException">The input is not a valid GGUF model.</exception>
     /// <exception cref="NotSupportedException">A chosen type (e.g. llama.cpp's Q5_0 fallback) cannot be encoded yet.</exception>
-    public static IReadOnlyList<TensorPlan> Quantize(string inputPath, string outputPath, LlamaFileType mix, IProgress<QuantizeProgress>? progress = null)
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled; the output was not written.</exception>
+    public static IReadOnlyList<TensorPlan> Quantize(string inputPath, string outputPath, LlamaFileType mix, IProgress<QuantizeProgress>? progress = null,
+                                                     CancellationToken cancellationToken = default)
     {
         if (Path.GetFullPath(inputPath) == Path.GetFullPath(outputPath))
             throw new ArgumentException($"the output '{outputPath}' must differ from the input: the input is memory-mapped while the output is written");
@@ -47,17 +58,18 @@ public static class GgufQuantizer
 
         for (int i = 0; i < plan.Count; i++)
         {
+            cancellationToken.ThrowIfCancellationRequested();
             var p = plan[i];
-            ReadOnlyMemory<byte> data = p.Target == p.Source.Type ? input.GetTensorBytes(p.Source).ToArray() : Encode(input, p.Source, p.Target);
+            ReadOnlyMemory<byte> data = p.Target == p.Source.Type ? input.GetTensorBytes(p.Source).ToArray() : Encode(input, p.Source, p.Target, cancellationToken);
             writer.AddTensor(p.Source.Name, p.Target, p.Source.Shape, data);
             progress?.Report(new QuantizeProgress(i + 1, plan.Count, p));
         }
-        writer.Write(outputPath);
+        AtomicFile.Write(outputPath, writer.Write, cancellationToken);
         return plan;
     }
 
     // Decodes and re-encodes a tensor in chunks of whole rows, in parallel; each row is independent in every ggml type.
-    private static unsafe byte[] Encode(GgufFile input, GgufTensorInfo t, GgmlType target)
+    private static unsafe byte[] Encode(GgufFile input, GgufTensorInfo t, GgmlType target, CancellationToken cancellationToken)
     {
         long cols = t.Shape[0];
         long rows = t.ElementCount / cols;
@@ -66,7 +78,8 @@ public static class GgufQuantizer
         byte* src = input.GetTensorPointer(t);
         int rowsPerChunk = (int)Math.Max(1, ChunkElements / cols);
         long chunks = (rows + rowsPerChunk - 1) / rowsPerChunk;
-        Parallel.For(0L, chunks, () => new float[rowsPerChunk * cols], (c, _, floats) =>
+        var options = new ParallelOptions { CancellationToken = cancellationToken };
+        Parallel.For(0L, chunks, options, () => new float[rowsPerChunk * cols], (c, _, floats) =>
         {
             long first = c * rowsPerChunk;
             int n = (int)Math.Min(rowsPerChunk, rows - first);

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.CommandLine;
 using Spectre.Console;
 using SeekSharp.Training.Recipes.Common;
@@ -55,61 +56,60 @@ internal static class TrainCommand
     static int Execute(string name, TrainConfig config, bool resume, RecipeRun run)
     {
         using var cancel = new CancellationTokenSource();
-        ConsoleCancelEventHandler onCancel = (_, e) =>
+        string? signal = null;
+        // The first SIGINT (Ctrl+C) or SIGTERM (what systemd and container runtimes send) finishes the step and saves a
+        // checkpoint; a second one is left to the runtime, which ends the process.
+        void OnSignal(PosixSignalContext context)
         {
-            // The first Ctrl+C finishes the step and saves a checkpoint; a second one kills the process.
             if (cancel.IsCancellationRequested) return;
-            e.Cancel = true;
+            context.Cancel = true;
+            signal = context.Signal == PosixSignal.SIGTERM ? "SIGTERM" : "SIGINT";
             cancel.Cancel();
-        };
-        Console.CancelKeyPress += onCancel;
-        try
+        }
+        using var onInterrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+        using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+
+        TrainingResult result;
+        if (Console.IsOutputRedirected || Console.IsErrorRedirected)
         {
-            TrainingResult result;
-            if (Console.IsOutputRedirected || Console.IsErrorRedirected)
+            var last = DateTime.MinValue;
+            result = run(config, resume, p =>
             {
-                var last = DateTime.MinValue;
-                result = run(config, resume, p =>
+                // A line every few seconds (and the last step) keeps redirected logs readable.
+                if (p.Step != p.TotalSteps && DateTime.UtcNow - last < TimeSpan.FromSeconds(5)) return;
+                last = DateTime.UtcNow;
+                Console.Out.WriteLine(Describe(p));
+                Console.Out.Flush();
+            }, cancel.Token);
+        }
+        else
+        {
+            result = null!;
+            AnsiConsole.Progress()
+                .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
+                .Start(ctx =>
                 {
-                    // A line every few seconds (and the last step) keeps redirected logs readable.
-                    if (p.Step != p.TotalSteps && DateTime.UtcNow - last < TimeSpan.FromSeconds(5)) return;
-                    last = DateTime.UtcNow;
-                    Console.Out.WriteLine(Describe(p));
-                    Console.Out.Flush();
-                }, cancel.Token);
-            }
-            else
-            {
-                result = null!;
-                AnsiConsole.Progress()
-                    .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
-                    .Start(ctx =>
+                    var task = ctx.AddTask(Markup.Escape($"{name}: starting"), maxValue: config.Steps);
+                    result = run(config, resume, p =>
                     {
-                        var task = ctx.AddTask(Markup.Escape($"{name}: starting"), maxValue: config.Steps);
-                        result = run(config, resume, p =>
-                        {
-                            task.Value = p.Step;
-                            task.Description = Markup.Escape(Describe(p));
-                        }, cancel.Token);
-                    });
-            }
-            bool finished = result.Steps >= config.Steps;
-            Console.Out.WriteLine(finished
-                ? $"seek: {name} finished {result.Steps} steps in {result.Elapsed.TotalMinutes:F1} min ({result.ParameterCount:N0} parameters)"
-                : $"seek: {name} stopped at step {result.Steps} of {config.Steps}; continue with --resume");
-            if (result.Validation is { } v)
-                Console.Out.WriteLine($"validation  best at step {v.Step}: mean accuracy {v.Score:P1} ({v.LogPath}); " +
-                    (v.Exported ? "the model below holds that step's weights" : "the model below holds the last step's weights"));
-            Console.Out.WriteLine($"model       {result.ModelPath}");
-            Console.Out.WriteLine($"log         {result.LogPath}");
-            Console.Out.WriteLine($"plot        {result.PlotPath}");
-            Console.Out.WriteLine($"checkpoint  {result.CheckpointPath}");
-            return finished ? 0 : 130;
+                        task.Value = p.Step;
+                        task.Description = Markup.Escape(Describe(p));
+                    }, cancel.Token);
+                });
         }
-        finally
-        {
-            Console.CancelKeyPress -= onCancel;
-        }
+        bool finished = result.Finished;
+        Console.Out.WriteLine(finished
+            ? $"seek: {name} finished {result.Steps} steps in {result.Elapsed.TotalMinutes:F1} min ({result.ParameterCount:N0} parameters)"
+            : $"seek: {name} stopped by {signal ?? "a signal"} at step {result.Steps} of {config.Steps}; no model was exported; continue with --resume");
+        if (result.Validation is { } v)
+            Console.Out.WriteLine($"validation  best at step {v.Step}: mean accuracy {v.Score:P1} ({v.LogPath})" +
+                (!finished ? "" : v.Exported ? "; the model below holds that step's weights" : "; the model below holds the last step's weights"));
+        // Only files this run wrote (a run stopped at step 0 has no plot yet).
+        if (finished) Console.Out.WriteLine($"model       {result.ModelPath}");
+        Console.Out.WriteLine($"log         {result.LogPath}");
+        if (File.Exists(result.PlotPath)) Console.Out.WriteLine($"plot        {result.PlotPath}");
+        Console.Out.WriteLine($"checkpoint  {result.CheckpointPath}");
+        return finished ? 0 : signal == "SIGTERM" ? 143 : 130;
     }
 
     static string Describe(TrainingProgress p)

@@ -20,12 +20,12 @@ public static class Checkpoint
     private static readonly byte[] Magic = "SSCKPT01"u8.ToArray();
     private const uint Version = 1;
 
-    /// <summary>Writes <paramref name="trainer"/>'s state to <paramref name="path"/> (via a temporary file, so a crash never leaves a half-written checkpoint).</summary>
-    public static void Save(Trainer trainer, string path)
+    /// <summary>Writes <paramref name="trainer"/>'s state to <paramref name="path"/> (via a temporary file flushed to disk
+    /// and renamed, <see cref="SeekSharp.IO.AtomicFile"/>, so a killed process never leaves a half-written checkpoint and
+    /// the previous one stays until the new one is whole).</summary>
+    public static void Save(Trainer trainer, string path) => SeekSharp.IO.AtomicFile.Write(path, stream =>
     {
-        string temp = path + ".tmp";
-        using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
-        using (var w = new BinaryWriter(stream, Encoding.UTF8))
+        using (var w = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true))
         {
             var c = trainer.Model.Config;
             w.Write(Magic);
@@ -41,8 +41,7 @@ public static class Checkpoint
             w.Write(MemoryMarshal.AsBytes(trainer.Optimizer.V.AsSpan()));
             w.Write(Magic);
         }
-        File.Move(temp, path, overwrite: true);
-    }
+    });
 
     /// <summary>Reads only the model configuration, to build a model of the right shape before <see cref="Restore"/>.</summary>
     public static TransformerConfig ReadConfig(string path)

@@ -93,12 +93,12 @@ public sealed class GgufWriter
         return checked(TensorTypes.RowBytes(type, shape[0]) * rows);
     }
 
-    /// <summary>Writes the file to <paramref name="path"/>, replacing any existing file.</summary>
-    public void Write(string path)
-    {
-        using var stream = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 1 << 20);
-        Write(stream);
-    }
+    /// <summary>
+    /// Writes the file to <paramref name="path"/>, replacing any existing file only once the new one is complete (through
+    /// a temporary file in the same folder, <see cref="IO.AtomicFile"/>): a process killed mid-write never leaves a
+    /// truncated GGUF under the name, which a loader would take for a model.
+    /// </summary>
+    public void Write(string path) => IO.AtomicFile.Write(path, Write);
 
     /// <summary>Writes the file to <paramref name="stream"/> from its current position (the stream need not be seekable).</summary>
     public void Write(Stream stream)

@@ -28,6 +28,13 @@ public static class AtomicFile
     /// <summary>Bytes handed to the underlying file per write, so a cancellation stops a large write within one chunk.</summary>
     private const int ChunkBytes = 1 << 20;
 
+    /// <summary>Writes <paramref name="text"/> as UTF-8 without a byte-order mark, as <see cref="Write"/> does.</summary>
+    public static void WriteAllText(string path, string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        Write(path, stream => stream.Write(new System.Text.UTF8Encoding(false).GetBytes(text)));
+    }
+
     /// <summary>
     /// Writes <paramref name="path"/> through <paramref name="write"/>, which receives a write-only, non-seekable stream
     /// positioned at the start of an empty temporary file; once it returns, the file is flushed to disk and renamed to

@@ -26,6 +26,9 @@ internal static class CurvePlot
             if (k == 0) plot.Title(title);
             if (k == chosen.Length - 1) plot.XLabel("step");
         }
-        multiplot.SavePng(pngPath, 900, 260 * chosen.Length);
+        // Rendered beside the target and renamed over it, so a killed run never leaves a truncated PNG under the name.
+        string temp = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(pngPath))!, $".{Path.GetFileName(pngPath)}.tmp-{Environment.ProcessId}.png");
+        multiplot.SavePng(temp, 900, 260 * chosen.Length);
+        File.Move(temp, pngPath, overwrite: true);
     }
 }

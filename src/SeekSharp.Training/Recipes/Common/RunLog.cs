@@ -30,10 +30,12 @@ internal sealed class RunLog : IDisposable
                 throw new InvalidDataException($"{path} has columns '{lines[0]}', this run writes '{header}'; resume with the same recipe or choose another outputDir.");
             kept.AddRange(lines.Skip(1).Where(l => long.TryParse(l.AsSpan(0, Math.Max(0, l.IndexOf(','))), NumberStyles.Integer, CultureInfo.InvariantCulture, out long s) && s <= last));
         }
-        writer = new StreamWriter(path, append: false, new UTF8Encoding(false));
-        writer.WriteLine(header);
-        foreach (string line in kept) writer.WriteLine(line);
-        writer.Flush();
+        // The kept rows replace the file whole (temporary file, then rename), so a run killed right after resuming
+        // cannot lose the rows it kept; new rows are then appended.
+        var text = new StringBuilder(header).Append('\n');
+        foreach (string line in kept) text.Append(line).Append('\n');
+        SeekSharp.IO.AtomicFile.WriteAllText(path, text.ToString());
+        writer = new StreamWriter(path, append: true, new UTF8Encoding(false));
     }
 
     /// <summary>The CSV file.</summary>
@@ -46,7 +48,8 @@ internal sealed class RunLog : IDisposable
         var sb = new StringBuilder();
         sb.Append(step.ToString(CultureInfo.InvariantCulture));
         foreach (double v in values) sb.Append(',').Append(v.ToString("G6", CultureInfo.InvariantCulture));
-        writer.WriteLine(sb.ToString());
+        // One write call per row: a killed process leaves whole rows (a row cut by a write of its own is dropped on read).
+        writer.Write(sb.Append('\n').ToString());
         writer.Flush();
     }
 
@@ -58,7 +61,8 @@ internal sealed class RunLog : IDisposable
         var lines = File.ReadAllLines(path);
         if (lines.Length == 0) throw new InvalidDataException($"{path} is empty; expected a CSV header.");
         string[] names = lines[0].Split(',')[1..];
-        var rows = lines.Skip(1).Where(l => l.Length > 0).Select(l => l.Split(',')).ToArray();
+        // A row without every column is the torn last line of a killed run: not data.
+        var rows = lines.Skip(1).Select(l => l.Split(',')).Where(r => r.Length == names.Length + 1).ToArray();
         double[] steps = [.. rows.Select(r => double.Parse(r[0], CultureInfo.InvariantCulture))];
         var values = new double[names.Length][];
         for (int c = 0; c < names.Length; c++)

@@ -12,7 +12,7 @@ public sealed record TrainingProgress(string Recipe, long Step, long TotalSteps,
     double TokensPerSecond, TimeSpan Elapsed, TimeSpan Eta);
 
 /// <summary>Where a finished run put its outputs.</summary>
-/// <param name="ModelPath">Exported GGUF.</param>
+/// <param name="ModelPath">The exported GGUF, written only when the run <see cref="Finished"/>.</param>
 /// <param name="LogPath">CSV log.</param>
 /// <param name="PlotPath">PNG of the curves.</param>
 /// <param name="CheckpointPath">Last checkpoint (resume with it).</param>
@@ -22,6 +22,10 @@ public sealed record TrainingProgress(string Recipe, long Step, long TotalSteps,
 public sealed record TrainingResult(string ModelPath, string LogPath, string PlotPath, string CheckpointPath, long Steps,
     TimeSpan Elapsed, long ParameterCount)
 {
+    /// <summary>True when the run reached its last step and exported <see cref="ModelPath"/>; false when it was stopped
+    /// (only the checkpoint, log and plot were written).</summary>
+    public bool Finished { get; init; } = true;
+
     /// <summary>The validation split's verdict, when the run evaluated on it.</summary>
     public ValidationChoice? Validation { get; init; }
 }

@@ -110,7 +110,7 @@ internal sealed class TrainingRun : IDisposable
         if (m.Config.VocabSize != tok.Tokenizer.VocabSize)
             throw new ArgumentException($"The model has a vocabulary of {m.Config.VocabSize} ids but the tokenizer has {tok.Tokenizer.VocabSize}; use the tokenizer the model was trained with.");
         tok.Save(tokenizerFile);
-        File.WriteAllText(Path.Combine(config.OutputDir, "config.json"), config.ToJson());
+        SeekSharp.IO.AtomicFile.WriteAllText(Path.Combine(config.OutputDir, "config.json"), config.ToJson());
         var t = new Trainer(m, adamW, schedule, config.Seed);
         return new TrainingRun(recipe, config, t, tok, resumed: false, pool);
     }
@@ -119,10 +119,15 @@ internal sealed class TrainingRun : IDisposable
     /// Runs steps until <see cref="TrainConfig.Steps"/>: each <paramref name="step"/> call performs one or more optimizer
     /// steps (GRPO with μ &gt; 1 takes μ per sampled batch) and returns the values of <paramref name="metrics"/> and the
     /// tokens it processed. Logs every call, checkpoints every <see cref="TrainConfig.CheckpointEvery"/> steps and at
-    /// the end (or on cancellation), evaluates on the validation split every <see cref="ValidationSettings.Every"/>
-    /// steps, then exports the model: the best on validation when <see cref="ValidationSettings.KeepBest"/>, else the
-    /// last (also when cancelled, so a stopped run leaves a usable GGUF).
+    /// the end, evaluates on the validation split every <see cref="ValidationSettings.Every"/> steps, then exports the
+    /// model: the best on validation when <see cref="ValidationSettings.KeepBest"/>, else the last.
     /// </summary>
+    /// <remarks>
+    /// A cancelled run (Ctrl+C, SIGTERM) finishes its current step, saves a checkpoint and exports nothing: a model file
+    /// under the run's final name would pass for a trained model (the next stage's <c>initFrom</c> picks it up), whatever
+    /// step it stopped at. <c>--resume</c> continues from the checkpoint to the same result as an uninterrupted run.
+    /// Every file is replaced whole (temporary file, then rename), so a killed run leaves each one complete or as it was.
+    /// </remarks>
     public TrainingResult Loop(IReadOnlyList<string> metrics, IReadOnlyList<string> headline, Func<(double[] Values, long Tokens)> step,
         Action<TrainingProgress>? progress, CancellationToken cancel)
     {
@@ -133,7 +138,7 @@ internal sealed class TrainingRun : IDisposable
         using var log = new RunLog(logPath, metrics, Resumed ? Trainer.Step : null);
         using var validation = Config.Validation.Every > 0 ? new ValidationRun(this) : null;
         var clock = Stopwatch.StartNew();
-        long tokens = 0, firstStep = Trainer.Step;
+        long tokens = 0, firstStep = Trainer.Step, lastCheckpoint = -1;
         // A step call may advance several optimizer steps, so "every k steps" means "crossed a multiple of k".
         static bool Crossed(long before, long after, int every) => every > 0 && before / every != after / every;
         while (Trainer.Step < Config.Steps && !cancel.IsCancellationRequested)
@@ -146,6 +151,7 @@ internal sealed class TrainingRun : IDisposable
             if (Crossed(before, Trainer.Step, Config.CheckpointEvery) || last)
             {
                 Checkpoint.Save(Trainer, checkpointPath);
+                lastCheckpoint = Trainer.Step;
                 CurvePlot.Write(logPath, plotPath, title, metrics);
             }
             if (validation is not null && (Crossed(before, Trainer.Step, Config.Validation.Every) || last))
@@ -159,13 +165,18 @@ internal sealed class TrainingRun : IDisposable
                     tokens / Math.Max(seconds, 1e-9), clock.Elapsed, eta));
             }
         }
-        if (cancel.IsCancellationRequested && Trainer.Step % Config.CheckpointEvery != 0)
-        {
-            Checkpoint.Save(Trainer, checkpointPath);
-            CurvePlot.Write(logPath, plotPath, title, metrics);
-        }
-        // A stopped run exports too: its weights are a usable model, and --resume continues from the checkpoint.
         string modelPath = PathOf(Config.ModelFile);
+        if (Trainer.Step < Config.Steps)
+        {
+            // Stopped early: the checkpoint (also at step 0, so --resume works at once) and nothing under the model's name.
+            if (lastCheckpoint != Trainer.Step || !File.Exists(checkpointPath)) Checkpoint.Save(Trainer, checkpointPath);
+            if (Trainer.Step > 0) CurvePlot.Write(logPath, plotPath, title, metrics);
+            return new TrainingResult(modelPath, logPath, plotPath, checkpointPath, Trainer.Step, clock.Elapsed, Model.ParameterCount)
+            {
+                Finished = false,
+                Validation = validation?.Best is { } sofar ? new ValidationChoice(sofar.Step, sofar.Score, Exported: false, validation.LogPath) : null,
+            };
+        }
         if (validation?.Best is { } best && Config.Validation.KeepBest)
             File.Copy(best.Path, modelPath, overwrite: true);
         else

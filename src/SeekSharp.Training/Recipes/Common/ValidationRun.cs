@@ -83,7 +83,7 @@ internal sealed class ValidationRun : IDisposable
         {
             string best = run.PathOf(BestFile);
             File.Move(path, best, overwrite: true);
-            File.WriteAllText(run.PathOf(BestStepFile), run.Trainer.Step.ToString(CultureInfo.InvariantCulture));
+            SeekSharp.IO.AtomicFile.WriteAllText(run.PathOf(BestStepFile), run.Trainer.Step.ToString(CultureInfo.InvariantCulture));
             Best = new Scored(run.Trainer.Step, score, best);
         }
         else File.Delete(path);

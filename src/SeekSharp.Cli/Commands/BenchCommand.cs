@@ -14,14 +14,14 @@ internal static class BenchCommand
 {
     public static Command Create()
     {
-        var model = Common.ModelOption();
         var prompt = new Option<int>("--n-prompt", "-p") { Description = "Prompt tokens for the pp test (0 skips it)", DefaultValueFactory = _ => 512 };
         var gen = new Option<int>("--n-gen", "-n") { Description = "Generated tokens for the tg test (0 skips it)", DefaultValueFactory = _ => 128 };
         var threads = new Option<int>("--threads", "-t") { Description = "Threads (0: the shared pool, one per logical processor)", DefaultValueFactory = _ => 0 };
         var reps = new Option<int>("--repetitions", "-r") { Description = "Repetitions of each test; the median is reported", DefaultValueFactory = _ => 5 };
         var batch = new Option<int>("--ubatch-size", "-ub") { Description = "Tokens per forward pass in the pp test", DefaultValueFactory = _ => 512 };
         var json = new Option<bool>("--json") { Description = "Print only {\"pp_tps\":x,\"tg_tps\":y,\"load_s\":z,\"rss_mb\":w}" };
-        var command = new Command("bench", "Measure prompt processing and generation speed, as llama-bench does") { model, prompt, gen, threads, reps, batch, json };
+        var command = new Command("bench", "Measure prompt processing and generation speed, as llama-bench does") { prompt, gen, threads, reps, batch, json };
+        var model = DefaultModel.AddTo(command);
         command.SetAction(r => Common.Guard(() =>
         {
             int p = r.GetValue(prompt), n = r.GetValue(gen), t = r.GetValue(threads), repetitions = r.GetValue(reps), ub = r.GetValue(batch);
@@ -29,12 +29,13 @@ internal static class BenchCommand
             if (repetitions < 1) throw new ArgumentException($"-r must be at least 1, got {repetitions}");
             if (ub < 1) throw new ArgumentException($"-ub must be at least 1, got {ub}");
             if (t < 0) throw new ArgumentException($"-t must be 0 or more, got {t}");
-            var result = Run(TokenizeCommand.RequireFile(r.GetValue(model)!), p, n, repetitions, ub, t);
+            string path = DefaultModel.Resolve(r, model);
+            var result = Run(path, p, n, repetitions, ub, t);
             if (r.GetValue(json))
                 Common.WriteJson(new { pp_tps = result.PromptTps, tg_tps = result.GenerationTps, load_s = result.LoadSeconds, rss_mb = result.PeakRssMb });
             else
             {
-                Console.Out.WriteLine($"model      {Path.GetFileName(r.GetValue(model))} ({result.Parameters / 1e9:F2} B parameters, {result.FileBytes / 1048576.0:F0} MiB)");
+                Console.Out.WriteLine($"model      {Path.GetFileName(path)} ({result.Parameters / 1e9:F2} B parameters, {result.FileBytes / 1048576.0:F0} MiB)");
                 Console.Out.WriteLine($"threads    {result.Threads}, repetitions {repetitions}");
                 if (p > 0) Console.Out.WriteLine($"pp{p,-7} {result.PromptTps,10:F2} tokens/s  (median; min {result.PromptRange.Min:F2}, max {result.PromptRange.Max:F2})");
                 if (n > 0) Console.Out.WriteLine($"tg{n,-7} {result.GenerationTps,10:F2} tokens/s  (median; min {result.GenerationRange.Min:F2}, max {result.GenerationRange.Max:F2})");

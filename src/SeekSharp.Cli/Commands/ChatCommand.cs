@@ -24,31 +24,35 @@ internal static class ChatCommand
 
     public static Command Create()
     {
-        var model = DefaultModel.Option();
         var system = new Option<string?>("--system") { Description = "System prompt (none by default; DeepSeek advises none for R1)" };
         var hide = new Option<bool>("--hide-thinking") { Description = "Do not print the model's reasoning, only how long it thought" };
         var template = TemplateCommand.TemplateFileOption();
         var ctx = new Option<int>("--ctx", "-c") { Description = "Context length (0: the model's, at most 4096)", DefaultValueFactory = _ => 0 };
         var maxTokens = new Option<int?>("--n-predict", "-n") { Description = "Most tokens per answer, thinking included (default: until the context is full)" };
         var vars = TemplateCommand.VarOption();
-        var command = new Command("chat", "Chat with a model in the terminal using its own chat template") { model, system, hide, template, ctx, maxTokens, vars };
+        var sampling = new Common.SamplingFlags();
+        var command = new Command("chat", "Chat with a model in the terminal using its own chat template") { system, hide, template, ctx, maxTokens, vars };
+        sampling.AddTo(command);
+        var model = DefaultModel.AddTo(command);
         command.SetAction(r => Common.Guard(() =>
         {
             int? limit = Common.CheckMaxTokens(r.GetValue(maxTokens), "--n-predict");
             if (r.GetValue(ctx) < 0) throw new ArgumentException($"--ctx must be a positive number of tokens (or 0 for the model's own length), got {r.GetValue(ctx)}");
-            return Run(DefaultModel.Resolve(r.GetValue(model)), r.GetValue(system), r.GetValue(hide),
-                r.GetValue(template), r.GetValue(ctx), limit, TemplateCommand.ParseVars(r.GetValue(vars)));
+            // Flags the user did not give follow the model's advised defaults (DeepSeek's for R1), as in run --chat; /set changes them later.
+            var overrides = sampling.Overrides(r);
+            return Run(DefaultModel.Resolve(r, model), r.GetValue(system), r.GetValue(hide),
+                r.GetValue(template), r.GetValue(ctx), limit, TemplateCommand.ParseVars(r.GetValue(vars)), overrides);
         }));
         return command;
     }
 
     private static int Run(string path, string? system, bool hideThinking, string? templateFile, int ctx, int? maxTokens,
-                           Dictionary<string, object?> vars)
+                           Dictionary<string, object?> vars, Func<SamplingOptions, SamplingOptions> sampling)
     {
         using var model = Model.Load(path);
         ctx = Common.CheckContext(model, ctx);
         using var session = new ChatSession(model, ctx, templateFile is null ? null : File.ReadAllText(TokenizeCommand.RequireFile(templateFile), Encoding.UTF8));
-        var options = new ChatGenerationOptions { Sampling = session.DefaultSampling, MaxTokens = maxTokens, TemplateVariables = vars };
+        var options = new ChatGenerationOptions { Sampling = sampling(session.DefaultSampling), MaxTokens = maxTokens, TemplateVariables = vars };
         var messages = new List<ChatMessage>();
         if (system is not null) messages.Add(ChatMessage.System(system));
 
@@ -174,7 +178,8 @@ internal static class ChatCommand
                     console.MarkupLine("[dim]conversation cleared[/]");
                     break;
                 case "/save" when parts.Length >= 2:
-                    File.WriteAllText(parts[1], ChatMessageJson.Write(messages), Encoding.UTF8);
+                    // No byte order mark: Python's json.load and other strict readers refuse one.
+                    File.WriteAllText(parts[1], ChatMessageJson.Write(messages), new UTF8Encoding(encoderShouldEmitUTF8Identifier: false));
                     console.MarkupLine($"[dim]saved {messages.Count} messages to {Markup.Escape(parts[1])}[/]");
                     break;
                 case "/load" when parts.Length >= 2:

@@ -3,9 +3,10 @@ using System.CommandLine;
 namespace SeekSharp.Cli.Commands;
 
 /// <summary>
-/// The bundled model (models/seeksharp-r1-tiny.gguf) that <c>seek run</c>, <c>seek chat</c> and <c>seek eval</c> use
-/// when no <c>-m</c> is given: looked up in a <c>models</c> folder next to the app or in any folder above it (a
-/// repository checkout), then under the current directory and its parents.
+/// How every command that reads a model gets it: <c>-m PATH</c> or the first positional argument (<c>seek run MODEL
+/// -p …</c>, like <c>ollama run NAME</c>), and when neither is given the bundled model (models/seeksharp-r1-tiny.gguf),
+/// looked up in a <c>models</c> folder next to the app or in any folder above it (a repository checkout), then under the
+/// current directory and its parents.
 /// </summary>
 internal static class DefaultModel
 {
@@ -14,11 +15,52 @@ internal static class DefaultModel
     /// <summary>A <c>-m</c> option that may be omitted.</summary>
     public static Option<string?> Option() => new("--model", "-m") { Description = $"Path to a GGUF model file (default: the bundled models/{FileName})" };
 
-    /// <summary><paramref name="given"/> when set (it must exist), else the bundled model.</summary>
+    /// <summary>The model as an optional first positional argument, the same as <c>-m</c>.</summary>
+    public static Argument<string?> Argument()
+    {
+        var argument = new Argument<string?>("model")
+        {
+            Description = $"Path to a GGUF model file, instead of -m (default: the bundled models/{FileName})",
+            Arity = ArgumentArity.ZeroOrOne,
+        };
+        // A word System.CommandLine does not know as a flag lands here; "--foo" is a mistyped flag, not a model path
+        // (a file whose name starts with '-' can still be given as ./-name).
+        argument.Validators.Add(result =>
+        {
+            if (result.Tokens is [{ Value: { Length: > 1 } value }] && value[0] == '-')
+                result.AddError($"unknown option '{value}'");
+        });
+        return argument;
+    }
+
+    /// <summary>Adds the <c>-m</c> option and the positional model argument to <paramref name="command"/>.</summary>
+    public static (Option<string?> Option, Argument<string?> Argument) AddTo(Command command)
+    {
+        var option = Option();
+        var argument = Argument();
+        command.Options.Insert(0, option); // first in --help, as before
+        command.Arguments.Add(argument);
+        return (option, argument);
+    }
+
+    /// <summary>The model given with -m or as the positional argument (both is an error naming both), else the bundled model.</summary>
+    public static string Resolve(ParseResult r, (Option<string?> Option, Argument<string?> Argument) model)
+    {
+        string? fromOption = r.GetValue(model.Option), fromArgument = r.GetValue(model.Argument);
+        if (fromOption is not null && fromArgument is not null)
+            throw new ArgumentException($"the model is given twice, with -m '{fromOption}' and as the argument '{fromArgument}'; give it once");
+        return Resolve(fromOption ?? fromArgument);
+    }
+
+    /// <summary><paramref name="given"/> when set (it must be an existing file), else the bundled model.</summary>
     /// <exception cref="FileNotFoundException">The given file or the bundled model is missing.</exception>
+    /// <exception cref="ArgumentException">The given path is a directory.</exception>
     public static string Resolve(string? given)
     {
-        if (given is not null) return TokenizeCommand.RequireFile(given);
+        if (given is not null)
+            return Directory.Exists(given)
+                ? throw new ArgumentException($"'{given}' is a directory; a GGUF model file is expected")
+                : TokenizeCommand.RequireFile(given);
         var searched = new List<string>();
         foreach (string start in new[] { AppContext.BaseDirectory, Directory.GetCurrentDirectory() })
             for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)

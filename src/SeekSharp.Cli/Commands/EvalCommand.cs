@@ -15,7 +15,6 @@ internal static class EvalCommand
 {
     public static Command Create()
     {
-        var model = DefaultModel.Option();
         var task = new Option<string>("--task") { Description = $"Task: {string.Join(", ", TaskRegistry.Names)}, or all; name-AxB sets operand digits (addition-3x3)", Required = true };
         var digits = new Option<string?>("--digits") { Description = "Operand digits: A (both operands), A,B (first, second); each N or N-M, e.g. 3 or 1-3,1-2" };
         var split = new Option<ProblemSplit>("--split") { Description = "Problems from the test split (reported figures) or validation (training decisions)", DefaultValueFactory = _ => ProblemSplit.Test };
@@ -27,7 +26,8 @@ internal static class EvalCommand
         var threads = new Option<int>("--threads", "-t") { Description = "Threads (0: all cores)", DefaultValueFactory = _ => 0 };
         var json = Common.JsonOption();
         var command = new Command("eval", "Accuracy and R1 format rate on distinct test-split problems of a reasoning task (greedy answers)")
-            { model, task, digits, split, n, turns, seed, maxTokens, batch, threads, json };
+            { task, digits, split, n, turns, seed, maxTokens, batch, threads, json };
+        var model = DefaultModel.AddTo(command);
         command.SetAction(r => Common.Guard(() =>
         {
             string name = r.GetValue(task)!;
@@ -40,7 +40,7 @@ internal static class EvalCommand
             var tasks = name == "all"
                 ? [.. TaskRegistry.Names.Select(t => TaskRegistry.Create(t, t == "countdown" ? null : d))]
                 : new[] { d is null ? TaskRegistry.Create(name) : TaskRegistry.Create(name, d) }; // bad specs fail before the model loads
-            using var m = Model.Load(DefaultModel.Resolve(r.GetValue(model)));
+            using var m = Model.Load(DefaultModel.Resolve(r, model));
             var values = new List<object>();
             foreach (var t in tasks)
             {

@@ -5,15 +5,15 @@ using SeekSharp.Models;
 
 namespace SeekSharp.Cli.Commands;
 
-/// <summary><c>seek info MODEL</c>: what a GGUF model is.</summary>
+/// <summary><c>seek info [MODEL]</c>: what a GGUF model is.</summary>
 internal static class InfoCommand
 {
     public static Command Create()
     {
-        var path = new Argument<string>("model") { Description = "Path to a GGUF model file" };
         var json = Common.JsonOption();
-        var command = new Command("info", "Show a model's architecture, size, context length, tensor types and tokenizer") { path, json };
-        command.SetAction(r => Common.Guard(() => Run(r.GetValue(path)!, r.GetValue(json))));
+        var command = new Command("info", "Show a model's architecture, size, context length, tensor types and tokenizer") { json };
+        var model = DefaultModel.AddTo(command);
+        command.SetAction(r => Common.Guard(() => Run(DefaultModel.Resolve(r, model), r.GetValue(json))));
         return command;
     }
 

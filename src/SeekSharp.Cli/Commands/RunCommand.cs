@@ -13,58 +13,37 @@ internal static class RunCommand
 {
     public static Command Create()
     {
-        var d = new SamplingOptions();
-        var model = DefaultModel.Option();
-        var prompt = new Option<string>("--prompt", "-p") { Description = "Prompt text", Required = true };
+        var prompt = new Option<string?>("--prompt", "-p") { Description = "Prompt text (- reads standard input)" };
+        var file = new Option<string?>("--file", "-f") { Description = "File whose text is the prompt (UTF-8)" };
         var n = new Option<int>("--n-predict", "-n") { Description = "Tokens to generate", DefaultValueFactory = _ => 128 };
-        var temp = new Option<float>("--temp") { Description = "Temperature; 0 is greedy", DefaultValueFactory = _ => d.Temperature };
-        var topK = new Option<int>("--top-k") { Description = "Top-k (0 disables)", DefaultValueFactory = _ => d.TopK };
-        var topP = new Option<float>("--top-p") { Description = "Top-p (1 disables)", DefaultValueFactory = _ => d.TopP };
-        var minP = new Option<float>("--min-p") { Description = "Min-p (0 disables)", DefaultValueFactory = _ => d.MinP };
-        var repeat = new Option<float>("--repeat-penalty") { Description = "Repetition penalty (1 disables)", DefaultValueFactory = _ => d.RepeatPenalty };
-        var presence = new Option<float>("--presence-penalty") { Description = "Presence penalty", DefaultValueFactory = _ => d.PresencePenalty };
-        var frequency = new Option<float>("--frequency-penalty") { Description = "Frequency penalty", DefaultValueFactory = _ => d.FrequencyPenalty };
-        var seed = new Option<int>("--seed", "-s") { Description = "Random seed", DefaultValueFactory = _ => d.Seed };
+        var sampling = new Common.SamplingFlags();
         var ctx = new Option<int>("--ctx", "-c") { Description = "Context length (0: the model's, at most 4096)", DefaultValueFactory = _ => 0 };
         var json = Common.JsonOption();
         var chat = new Option<bool>("--chat") { Description = "Treat the prompt as one user message and use the model's chat template; reasoning is split from the answer" };
         var system = new Option<string?>("--system") { Description = "System prompt (with --chat)" };
         var template = TemplateCommand.TemplateFileOption();
         var vars = TemplateCommand.VarOption();
-        var command = new Command("run", "Complete a prompt with the model (raw text; with --chat, one chat turn)")
-            { model, prompt, n, temp, topK, topP, minP, repeat, presence, frequency, seed, ctx, json, chat, system, template, vars };
+        var command = new Command("run", "Complete a prompt with the model (raw text; with --chat, one chat turn)") { prompt, file, n };
+        sampling.AddTo(command);
+        foreach (var o in new Option[] { ctx, json, chat, system, template, vars }) command.Options.Add(o);
+        var model = DefaultModel.AddTo(command);
         command.SetAction(r => Common.Guard(() =>
         {
-            var options = new SamplingOptions
-            {
-                Temperature = r.GetValue(temp), TopK = r.GetValue(topK), TopP = r.GetValue(topP), MinP = r.GetValue(minP),
-                RepeatPenalty = r.GetValue(repeat), PresencePenalty = r.GetValue(presence), FrequencyPenalty = r.GetValue(frequency),
-                Seed = r.GetValue(seed),
-            };
-            Common.CheckSampling(options, Common.SamplingFlag);
+            var options = sampling.Read(r);
             int maxTokens = r.GetValue(n);
             if (maxTokens < 0) throw new ArgumentException($"--n-predict must be 0 or more, got {maxTokens}");
             if (r.GetValue(ctx) < 0) throw new ArgumentException($"--ctx must be a positive number of tokens (or 0 for the model's own length), got {r.GetValue(ctx)}");
+            string path = DefaultModel.Resolve(r, model);
+            string text = TokenizeCommand.ReadText(r.GetValue(prompt), r.GetValue(file));
             if (r.GetValue(chat))
             {
                 // Sampling flags the user did not give follow the model's advised defaults (DeepSeek's for R1).
                 bool Given(Option o) => r.GetResult(o) is { Implicit: false };
-                Func<SamplingOptions, SamplingOptions> overrides = s => s with
-                {
-                    Temperature = Given(temp) ? options.Temperature : s.Temperature,
-                    TopK = Given(topK) ? options.TopK : s.TopK,
-                    TopP = Given(topP) ? options.TopP : s.TopP,
-                    MinP = Given(minP) ? options.MinP : s.MinP,
-                    RepeatPenalty = Given(repeat) ? options.RepeatPenalty : s.RepeatPenalty,
-                    PresencePenalty = Given(presence) ? options.PresencePenalty : s.PresencePenalty,
-                    FrequencyPenalty = Given(frequency) ? options.FrequencyPenalty : s.FrequencyPenalty,
-                    Seed = Given(seed) ? options.Seed : s.Seed,
-                };
-                return RunChat(DefaultModel.Resolve(r.GetValue(model)), r.GetValue(prompt)!, r.GetValue(system), r.GetValue(template),
-                    TemplateCommand.ParseVars(r.GetValue(vars)), Given(n) ? Common.CheckMaxTokens(maxTokens, "--n-predict") : null, overrides,
+                return RunChat(path, text, r.GetValue(system), r.GetValue(template),
+                    TemplateCommand.ParseVars(r.GetValue(vars)), Given(n) ? Common.CheckMaxTokens(maxTokens, "--n-predict") : null, sampling.Overrides(r),
                     r.GetValue(ctx), r.GetValue(json));
             }
-            return Run(DefaultModel.Resolve(r.GetValue(model)), r.GetValue(prompt)!, maxTokens, options, r.GetValue(ctx), r.GetValue(json));
+            return Run(path, text, maxTokens, options, r.GetValue(ctx), r.GetValue(json));
         }));
         return command;
     }

@@ -24,17 +24,17 @@ internal static class TemplateCommand
 
     public static Command Create()
     {
-        var model = Common.ModelOption();
         var template = TemplateFileOption();
         var messages = new Option<string?>("--messages") { Description = "OpenAI-style messages JSON file (default: a short sample conversation)" };
         var tools = new Option<string?>("--tools") { Description = "OpenAI-style tools JSON file" };
         var noGen = new Option<bool>("--no-generation-prompt") { Description = "Do not append the assistant's generation prompt" };
         var vars = VarOption();
         var command = new Command("template", "Print exactly the prompt text the chat template renders for a conversation")
-            { model, template, messages, tools, noGen, vars };
+            { template, messages, tools, noGen, vars };
+        var model = DefaultModel.AddTo(command);
         command.SetAction(r => Common.Guard(() =>
         {
-            using var gguf = GgufFile.Open(TokenizeCommand.RequireFile(r.GetValue(model)!));
+            using var gguf = GgufFile.Open(DefaultModel.Resolve(r, model));
             var formatter = new ChatPromptFormatter(LoadTemplate(gguf, r.GetValue(template)), Tokenizer.FromGguf(gguf));
             string messagesJson = r.GetValue(messages) is string m ? ReadJsonFile("--messages", m) : SampleConversation;
             string? toolsJson = r.GetValue(tools) is string t ? ReadJsonFile("--tools", t) : null;

@@ -20,6 +20,23 @@ internal static class GgufTokenizerMetadata
     static string IdKey(string role) => $"tokenizer.ggml.{role}_token_id";
     static string AddKey(string role) => $"tokenizer.ggml.add_{role}_token";
 
+    static readonly string[] LlamaCppSpelledIdKeys =
+        ["tokenizer.ggml.unknown_token_id", "tokenizer.ggml.padding_token_id", "tokenizer.ggml.seperator_token_id"];
+
+    /// <summary>
+    /// A special token id, refused when it is outside the vocabulary (llama.cpp warns "bad special token" and keeps its
+    /// default instead): such an id means the metadata does not describe this vocabulary, and BOS/EOS/EOT decide where
+    /// text starts and where generation stops.
+    /// </summary>
+    static uint CheckedId(GgufFile file, string key, int vocabSize)
+    {
+        uint id = file.GetUInt32(key);
+        if (id >= (uint)vocabSize)
+            throw new TokenizerFormatException(file.Path,
+                $"{key} is {id}, outside the vocabulary of {vocabSize} tokens (valid ids are 0 to {vocabSize - 1}).");
+        return id;
+    }
+
     public static TokenizerDefinition Read(GgufFile file)
     {
         string model = file.GetString(Model);
@@ -42,7 +59,11 @@ internal static class GgufTokenizerMetadata
             ChatTemplate = file.GetStringOrNull(ChatTemplate),
         };
         foreach (var role in Roles)
-            if (file.Metadata.ContainsKey(IdKey(role))) def.SetSpecialId(role, (int)file.GetUInt32(IdKey(role)));
+            if (file.Metadata.ContainsKey(IdKey(role))) def.SetSpecialId(role, (int)CheckedId(file, IdKey(role), tokens.Length));
+        // gguf-py and llama.cpp spell these three roles differently from IdKey; they are not used here, but an id outside
+        // the vocabulary is refused all the same.
+        foreach (var key in LlamaCppSpelledIdKeys)
+            if (file.Metadata.ContainsKey(key)) CheckedId(file, key, tokens.Length);
         foreach (var role in AddRoles)
             if (file.Metadata.ContainsKey(AddKey(role))) def.SetAddSpecial(role, file.GetBoolOrDefault(AddKey(role), false));
         return def;

@@ -17,11 +17,19 @@ internal static class GgufTokenizerMetadata
     static readonly string[] Roles = ["bos", "eos", "unk", "sep", "pad", "cls", "mask", "eot", "eom"];
     static readonly string[] AddRoles = ["bos", "eos", "sep"];
 
-    static string IdKey(string role) => $"tokenizer.ggml.{role}_token_id";
+    // The key of each role as gguf-py and llama.cpp spell it (llama-arch.cpp's LLM_KV_TOKENIZER_*_ID): three roles are
+    // written out in full, "seperator" misspelt as it is there. A file read by llama.cpp must use these names.
+    static string IdKey(string role) => role switch
+    {
+        "unk" => "tokenizer.ggml.unknown_token_id",
+        "sep" => "tokenizer.ggml.seperator_token_id",
+        "pad" => "tokenizer.ggml.padding_token_id",
+        _ => $"tokenizer.ggml.{role}_token_id",
+    };
     static string AddKey(string role) => $"tokenizer.ggml.add_{role}_token";
 
-    static readonly string[] LlamaCppSpelledIdKeys =
-        ["tokenizer.ggml.unknown_token_id", "tokenizer.ggml.padding_token_id", "tokenizer.ggml.seperator_token_id"];
+    // The short spellings that SeekSharp wrote before it used llama.cpp's: read when the long ones are absent.
+    static string? EarlierIdKey(string role) => role is "unk" or "sep" or "pad" ? $"tokenizer.ggml.{role}_token_id" : null;
 
     /// <summary>
     /// A special token id, refused when it is outside the vocabulary (llama.cpp warns "bad special token" and keeps its
@@ -59,11 +67,11 @@ internal static class GgufTokenizerMetadata
             ChatTemplate = file.GetStringOrNull(ChatTemplate),
         };
         foreach (var role in Roles)
-            if (file.Metadata.ContainsKey(IdKey(role))) def.SetSpecialId(role, (int)CheckedId(file, IdKey(role), tokens.Length));
-        // gguf-py and llama.cpp spell these three roles differently from IdKey; they are not used here, but an id outside
-        // the vocabulary is refused all the same.
-        foreach (var key in LlamaCppSpelledIdKeys)
-            if (file.Metadata.ContainsKey(key)) CheckedId(file, key, tokens.Length);
+        {
+            string? key = file.Metadata.ContainsKey(IdKey(role)) ? IdKey(role)
+                : EarlierIdKey(role) is string earlier && file.Metadata.ContainsKey(earlier) ? earlier : null;
+            if (key is not null) def.SetSpecialId(role, (int)CheckedId(file, key, tokens.Length));
+        }
         foreach (var role in AddRoles)
             if (file.Metadata.ContainsKey(AddKey(role))) def.SetAddSpecial(role, file.GetBoolOrDefault(AddKey(role), false));
         return def;

@@ -48,4 +48,42 @@ public sealed class SpecialTokenIdValidationTests
         Assert.Equal(256, tokenizer.EosId);
         Assert.Equal(256, Load("tokenizer.ggml.padding_token_id", 256u).VocabSize - 1);
     }
+
+    [Theory]
+    [InlineData("tokenizer.ggml.unknown_token_id", "unk")]
+    [InlineData("tokenizer.ggml.padding_token_id", "pad")]
+    [InlineData("tokenizer.ggml.seperator_token_id", "sep")]
+    [InlineData("tokenizer.ggml.unk_token_id", "unk")]   // SeekSharp's earlier spelling, still read
+    [InlineData("tokenizer.ggml.pad_token_id", "pad")]
+    [InlineData("tokenizer.ggml.cls_token_id", "cls")]
+    public void RolesAreReadUnderLlamaCppsKeyNames(string key, string role)
+    {
+        var w = new GgufWriter();
+        w.Set("tokenizer.ggml.model", "gpt2");
+        w.Set("tokenizer.ggml.tokens", Enumerable.Range(0, 256).Select(b => ByteLevelTokenizerFactory.Encode([(byte)b])).ToArray());
+        w.Set("tokenizer.ggml.merges", Array.Empty<string>());
+        w.Set(key, 7u);
+        string path = Path.Combine(Path.GetTempPath(), $"seek-special-keys-{Guid.NewGuid():N}.gguf");
+        try
+        {
+            w.Write(path);
+            TokenizerDefinition def;
+            using (var file = GgufFile.Open(path)) def = GgufTokenizerMetadata.Read(file);
+            Assert.Equal(7, def.GetSpecialId(role));
+
+            // Written back under the name llama.cpp reads (gguf-py's constants, "seperator" as spelt there).
+            var again = new GgufWriter();
+            GgufTokenizerMetadata.Write(again, def);
+            string expected = role switch
+            {
+                "unk" => "tokenizer.ggml.unknown_token_id", "pad" => "tokenizer.ggml.padding_token_id",
+                "sep" => "tokenizer.ggml.seperator_token_id", _ => $"tokenizer.ggml.{role}_token_id",
+            };
+            Assert.Equal(7u, again.Metadata[expected]);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
 }

@@ -19,13 +19,14 @@ public static class ChatMessageJson
         {
             if (array[i] is not JsonObject m)
                 throw new InvalidDataException($"{source}[{i}]: expected a message object");
-            string role = m["role"]?.GetValue<string>() ?? throw new InvalidDataException($"{source}[{i}]: missing \"role\"");
-            result.Add(new ChatMessage(role, ContentText(m["content"], $"{source}[{i}].content"))
+            string where = $"{source}[{i}]";
+            string role = Text(m["role"], $"{where}.role") ?? throw new InvalidDataException($"{where}: missing \"role\"");
+            result.Add(new ChatMessage(role, ContentText(m["content"], $"{where}.content"))
             {
-                ReasoningContent = m["reasoning_content"]?.GetValue<string>(),
-                ToolCallId = m["tool_call_id"]?.GetValue<string>(),
-                Name = m["name"]?.GetValue<string>(),
-                ToolCalls = m["tool_calls"] is JsonArray calls ? calls.Select((c, j) => ToolCallOf(c, $"{source}[{i}].tool_calls[{j}]")).ToList() : null,
+                ReasoningContent = Text(m["reasoning_content"], $"{where}.reasoning_content"),
+                ToolCallId = Text(m["tool_call_id"], $"{where}.tool_call_id"),
+                Name = Text(m["name"], $"{where}.name"),
+                ToolCalls = m["tool_calls"] is JsonArray calls ? calls.Select((c, j) => ToolCallOf(c, $"{where}.tool_calls[{j}]")).ToList() : null,
             });
         }
         return result;
@@ -56,16 +57,31 @@ public static class ChatMessageJson
     {
         null => null,
         JsonValue v when v.GetValueKind() == JsonValueKind.String => v.GetValue<string>(),
-        JsonArray parts => string.Concat(parts.Select(p => p?["text"]?.GetValue<string>() ?? "")),
+        JsonArray parts => string.Concat(parts.Select((p, k) => p switch
+        {
+            null => "",
+            JsonObject part => Text(part["text"], $"{where}[{k}].text") ?? "",
+            _ => throw new InvalidDataException($"{where}[{k}]: expected a text part object ({{\"type\": \"text\", \"text\": ...}})"),
+        })),
         _ => throw new InvalidDataException($"{where}: expected a string or an array of text parts"),
+    };
+
+    // A string field, null when absent or JSON null; any other JSON value is an error that names the field (GetValue<string>
+    // would throw InvalidOperationException, which is not an input error).
+    private static string? Text(JsonNode? node, string where) => node switch
+    {
+        null => null,
+        JsonValue v when v.GetValueKind() == JsonValueKind.String => v.GetValue<string>(),
+        _ => throw new InvalidDataException($"{where}: expected a string, found {node.GetValueKind()}"),
     };
 
     private static ToolCall ToolCallOf(JsonNode? node, string where)
     {
-        var f = node?["function"] ?? throw new InvalidDataException($"{where}: missing \"function\"");
-        string name = f["name"]?.GetValue<string>() ?? throw new InvalidDataException($"{where}.function: missing \"name\"");
+        if (node is not JsonObject call) throw new InvalidDataException($"{where}: expected a tool call object");
+        if (call["function"] is not JsonObject f) throw new InvalidDataException($"{where}: missing \"function\" object");
+        string name = Text(f["name"], $"{where}.function.name") ?? throw new InvalidDataException($"{where}.function: missing \"name\"");
         var args = f["arguments"];
         string arguments = args is JsonValue v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : args?.ToJsonString() ?? "{}";
-        return new ToolCall(node["id"]?.GetValue<string>() ?? "", name, arguments);
+        return new ToolCall(Text(call["id"], $"{where}.id") ?? "", name, arguments);
     }
 }

@@ -9,7 +9,7 @@ namespace SeekSharp.Conformance.Tests.Cli;
 /// <summary>
 /// Issue 16: bad input ends as one clear line on stderr and exit 1 (2 for System.CommandLine's own parse errors), never
 /// as .NET's unhandled-exception stack trace and exit 134. One test per case reported, then seeded mutation fuzzing of
-/// <c>seek template --messages</c> and of <c>seek info</c> on GGUF headers.
+/// <c>seek template --messages</c> and of <c>seek info</c> on GGUF headers (the other readers: <see cref="FuzzUserFilesTests"/>).
 /// </summary>
 public class CrashFreeInputTests(ITestOutputHelper output)
 {
@@ -274,18 +274,6 @@ public class CrashFreeInputTests(ITestOutputHelper output)
     private const int Mutations = 200;
     private static readonly TimeSpan FuzzBudget = TimeSpan.FromSeconds(150);
 
-    /// <summary>Any seek outcome but a crash: exit 0, 1 or 2; never a stack trace; failures as one "seek:" line.</summary>
-    private static void AssertNoCrash(SeekProcess.Result r, string what)
-    {
-        Assert.True(r.ExitCode is 0 or 1 or 2, $"{what}: exit {r.ExitCode}; stderr: {r.Stderr}");
-        Assert.False(r.Stderr.Contains("   at ") || r.Stderr.Contains("Unhandled exception"), $"{what}: stack trace: {r.Stderr}");
-        if (r.ExitCode != 0)
-        {
-            string stderr = r.Stderr.TrimEnd();
-            Assert.True(stderr.StartsWith("seek:") && !stderr.Contains('\n'), $"{what}: not one 'seek:' line: {r.Stderr}");
-        }
-    }
-
     [Fact]
     public void FuzzTemplateMessagesJson()
     {
@@ -301,48 +289,25 @@ public class CrashFreeInputTests(ITestOutputHelper output)
             var rng = new Random(1616);
             var clock = Stopwatch.StartNew();
             int runs = 0, exit0 = 0;
+            long peakKb = 0;
             for (; runs < Mutations && clock.Elapsed < FuzzBudget; runs++)
             {
-                byte[] mutated = MutateJson(seed, rng);
+                byte[] mutated = FuzzSupport.MutateJson(seed, rng);
                 string file = Path.Combine(dir, "m.json");
                 File.WriteAllBytes(file, mutated);
-                var r = SeekProcess.Run("template", "-m", ModelPath, "--template", template, "--messages", file);
-                AssertNoCrash(r, $"mutation {runs}: {Encoding.UTF8.GetString(mutated)}");
+                var r = FuzzSupport.Run("", "template", "-m", ModelPath, "--template", template, "--messages", file);
+                FuzzSupport.AssertNoCrash(r.Result, $"mutation {runs}: {Encoding.UTF8.GetString(mutated)}", r.PeakRssKb);
+                peakKb = Math.Max(peakKb, r.PeakRssKb);
                 if (r.ExitCode == 0) exit0++;
             }
-            output.WriteLine($"template --messages: {runs} mutations in {clock.Elapsed.TotalSeconds:F1} s, {exit0} rendered, {runs - exit0} refused");
+            output.WriteLine($"template --messages: {runs} mutations in {clock.Elapsed.TotalSeconds:F1} s, {exit0} rendered, {runs - exit0} refused; " +
+                             $"peak RSS {peakKb / 1024} MiB ({FuzzSupport.MemoryMethod})");
             Assert.True(runs >= 50, $"only {runs} mutations ran in {FuzzBudget}");
         }
         finally
         {
             Directory.Delete(dir, recursive: true);
         }
-    }
-
-    private static byte[] MutateJson(byte[] seed, Random rng)
-    {
-        var b = new List<byte>(seed);
-        byte[] alphabet = "[]{}\",:\\ 0-9.eE+nulltruefalse\u00FF"u8.ToArray();
-        int edits = rng.Next(1, 5);
-        for (int e = 0; e < edits && b.Count > 0; e++)
-        {
-            int at = rng.Next(b.Count);
-            switch (rng.Next(7))
-            {
-                case 0: b.RemoveAt(at); break;
-                case 1: b.Insert(at, alphabet[rng.Next(alphabet.Length)]); break;
-                case 2: b[at] = alphabet[rng.Next(alphabet.Length)]; break;
-                case 3: b[at] = (byte)rng.Next(256); break;
-                case 4: b.RemoveRange(at, b.Count - at); break;
-                case 5: b.InsertRange(0, new byte[] { 0xEF, 0xBB, 0xBF }); break;
-                default:
-                    int len = Math.Min(rng.Next(1, 40), b.Count - at);
-                    var span = b.GetRange(at, len);
-                    for (int k = rng.Next(1, 50); k > 0; k--) b.InsertRange(at, span); // nesting and repetition
-                    break;
-            }
-        }
-        return [.. b];
     }
 
     [Fact]
@@ -357,17 +322,20 @@ public class CrashFreeInputTests(ITestOutputHelper output)
             var rng = new Random(16160);
             var clock = Stopwatch.StartNew();
             int runs = 0, exit0 = 0;
+            long peakKb = 0;
             for (; runs < Mutations && clock.Elapsed < FuzzBudget; runs++)
             {
                 byte[] mutated = (byte[])original.Clone();
                 string description = MutateHeader(ref mutated, (int)headerEnd, rng);
                 string file = Path.Combine(dir, "m.gguf");
                 File.WriteAllBytes(file, mutated);
-                var r = SeekProcess.Run("info", file, "--json");
-                AssertNoCrash(r, $"mutation {runs} ({description})");
+                var r = FuzzSupport.Run("", "info", file, "--json");
+                FuzzSupport.AssertNoCrash(r.Result, $"mutation {runs} ({description})", r.PeakRssKb);
+                peakKb = Math.Max(peakKb, r.PeakRssKb);
                 if (r.ExitCode == 0) exit0++;
             }
-            output.WriteLine($"info on mutated GGUF: {runs} mutations in {clock.Elapsed.TotalSeconds:F1} s, {exit0} loaded, {runs - exit0} refused");
+            output.WriteLine($"info on mutated GGUF: {runs} mutations in {clock.Elapsed.TotalSeconds:F1} s, {exit0} loaded, {runs - exit0} refused; " +
+                             $"peak RSS {peakKb / 1024} MiB ({FuzzSupport.MemoryMethod})");
             Assert.True(runs >= 50, $"only {runs} mutations ran in {FuzzBudget}");
         }
         finally

@@ -76,6 +76,9 @@ public sealed record TrainConfig
         ReadCommentHandling = JsonCommentHandling.Skip,
         AllowTrailingCommas = true,
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+        // "tasks": null, a task without "name" and the like are JSON errors naming the key, not null fields found later.
+        RespectNullableAnnotations = true,
+        RespectRequiredConstructorParameters = true,
         WriteIndented = true,
     };
 
@@ -113,6 +116,8 @@ public sealed record TrainConfig
         if (CheckpointEvery < 1) throw new ArgumentException($"checkpointEvery must be at least 1, got {CheckpointEvery}.");
         if (Threads < 0) throw new ArgumentException($"threads must be 0 (all cores) or more, got {Threads}.");
         if (Tasks.Count == 0) throw new ArgumentException("tasks is empty; name at least one task, e.g. [{\"name\": \"addition\", \"weight\": 1}].");
+        // Nullable annotations do not reach list elements: "tasks": [null] deserializes to a null entry.
+        if (Tasks.Any(t => t is null)) throw new ArgumentException("tasks holds a null entry; each task is an object such as {\"name\": \"addition\", \"weight\": 1}.");
         foreach (var t in Tasks) SeekSharp.Training.Tasks.TaskRegistry.Create(t.Name);
         if (string.IsNullOrWhiteSpace(OutputDir)) throw new ArgumentException("outputDir is empty.");
         if (InitFrom is null)
@@ -157,6 +162,7 @@ public sealed record ValidationSettings
         if (Every < 0) throw new ArgumentException($"validation.every must be 0 (off) or a step count, got {Every}.");
         if (Problems < 1) throw new ArgumentException($"validation.problems must be at least 1, got {Problems}.");
         if (MaxNewTokens < 0) throw new ArgumentException($"validation.maxNewTokens must be 0 or more, got {MaxNewTokens}.");
+        if (Tasks.Any(t => t is null)) throw new ArgumentException("validation.tasks holds a null entry; each is a task name such as \"addition-3x3\".");
         foreach (string t in Tasks) SeekSharp.Training.Tasks.TaskRegistry.Create(t);
     }
 }

@@ -178,7 +178,11 @@ internal sealed class TrainingRun : IDisposable
             };
         }
         if (validation?.Best is { } best && Config.Validation.KeepBest)
-            File.Copy(best.Path, modelPath, overwrite: true);
+        {
+            // Copied through AtomicFile like every other output: a run killed mid-copy leaves the earlier model, not half of this one.
+            using var source = File.OpenRead(best.Path);
+            SeekSharp.IO.AtomicFile.Write(modelPath, source.CopyTo);
+        }
         else
             GgufExport.Write(Model, modelPath, Tokenizer.WriteMetadata, Config.Name);
         if (!File.Exists(plotPath)) CurvePlot.Write(logPath, plotPath, title, metrics);

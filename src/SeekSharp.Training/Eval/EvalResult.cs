@@ -18,7 +18,7 @@ public sealed record EvalResult(string Task, string? Digits, ProblemSplit Split,
     double FormatRate, double MeanCompletionTokens, double TruncatedRate, double Seconds)
 {
     /// <summary>The task spec with its digits, e.g. <c>addition-3x3</c> (<see cref="TaskRegistry.Create(string)"/> reads it).</summary>
-    public string Label => Digits is null ? Task : $"{Task}-{Digits}";
+    public string Label => TaskRegistry.Label(Task, Digits);
 
     /// <summary>Which question of a conversation these answers are (1: the first, or a single question).</summary>
     public int Turn { get; init; } = 1;

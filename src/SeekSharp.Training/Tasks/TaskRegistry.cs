@@ -49,6 +49,9 @@ public static class TaskRegistry
     public static string Label(IReasoningTask task)
     {
         ArgumentNullException.ThrowIfNull(task);
-        return task.Digits is string d ? $"{task.Name}-{d}" : task.Name;
+        return Label(task.Name, task.Digits);
     }
+
+    /// <summary>The spec of task <paramref name="name"/> with operand digits <paramref name="digits"/> (<c>AxB</c>, or null).</summary>
+    public static string Label(string name, string? digits) => digits is null ? name : $"{name}-{digits}";
 }

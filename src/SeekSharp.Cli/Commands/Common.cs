@@ -119,9 +119,10 @@ internal static partial class Common
         if (ctx < 0)
             throw new ArgumentException($"{flag} must be a positive number of tokens (or 0 for the model's own length), got {ctx}");
         var c = model.Config;
-        long n = ctx > 0 ? ctx : Math.Min(c.ContextLength, 4096);
-        // K and V, per layer, sequence and position, in F16 (ContextOptions' default), plus the per-position scores of one row.
-        double kvBytes = 2.0 * c.BlockCount * sequences * n * c.HeadCountKv * c.HeadDim * sizeof(ushort);
+        // The commands' contexts take ContextOptions' defaults (length rule, F16 cache), so the sizes are theirs.
+        var defaults = new ContextOptions();
+        long n = ctx > 0 ? ctx : defaults.LengthFor(c);
+        double kvBytes = KvCache.Bytes(c, sequences, n, defaults.KvCacheType);
         long available = AvailableMemoryBytes();
         if (kvBytes > available)
             throw new ArgumentException(

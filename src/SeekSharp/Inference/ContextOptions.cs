@@ -21,4 +21,12 @@ public sealed record ContextOptions
     /// bandwidth) or <see cref="GgmlType.F32"/> (exact keys and values).
     /// </summary>
     public GgmlType KvCacheType { get; init; } = GgmlType.F16;
+
+    /// <summary>The positions per sequence a context of these options has for <paramref name="config"/>:
+    /// <see cref="ContextLength"/>, or when it is 0 the trained length capped at 4096.</summary>
+    public long LengthFor(Models.ModelConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        return ContextLength > 0 ? ContextLength : Math.Min(config.ContextLength, 4096);
+    }
 }

@@ -19,7 +19,7 @@ public sealed class InferenceContext : IDisposable
     {
         Model = model;
         var c = model.Config;
-        int ctx = options.ContextLength > 0 ? options.ContextLength : Math.Min(c.ContextLength, 4096);
+        int ctx = (int)options.LengthFor(c);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.Sequences, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.BatchSize, 1);
         ArgumentOutOfRangeException.ThrowIfNegative(options.Threads);

@@ -19,12 +19,24 @@ public sealed unsafe class KvCache : IDisposable
             throw new ArgumentException($"KV cache type {elementType} is not supported; use F16 or F32", nameof(elementType));
         Layers = layers; Sequences = sequences; ContextLength = contextLength; KvDim = kvDim;
         ElementType = elementType;
-        ElementBytes = elementType == GgmlType.F16 ? sizeof(ushort) : sizeof(float);
+        ElementBytes = ElementBytesOf(elementType);
         nuint bytes = (nuint)layers * (nuint)sequences * (nuint)contextLength * (nuint)kvDim * (nuint)ElementBytes;
         _k = (byte*)NativeMemory.AlignedAlloc(bytes, 64);
         _v = (byte*)NativeMemory.AlignedAlloc(bytes, 64);
         _lengths = new int[sequences];
     }
+
+    /// <summary>
+    /// Bytes of keys and values together that a cache for <paramref name="config"/> allocates, so a caller can size a
+    /// context before creating it (a double: a mistaken length may not fit a long).
+    /// </summary>
+    public static double Bytes(ModelConfig config, int sequences, long contextLength, GgmlType elementType)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        return 2.0 * config.BlockCount * sequences * contextLength * config.HeadCountKv * config.HeadDim * ElementBytesOf(elementType);
+    }
+
+    private static int ElementBytesOf(GgmlType elementType) => elementType == GgmlType.F16 ? sizeof(ushort) : sizeof(float);
 
     /// <summary>Context length: positions each sequence can hold.</summary>
     public int ContextLength { get; }

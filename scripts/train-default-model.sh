@@ -11,7 +11,8 @@
 #   4. distill   the model's verified traces train a smaller student by SFT        (models/configs/distill.json)
 #                -> models/seeksharp-r1-tiny-student.gguf
 # then evaluates every stage's model on 500 distinct problems of the test split of every task, and of 3x3-digit
-# addition and subtraction. Every choice while training (which step to export) is made on the validation split.
+# addition and subtraction, asked in the trained phrasings and in the held-out third, and in conversations of 4
+# questions (200 per task). Every choice while training (which step to export) is made on the validation split.
 # Run outputs (CSV logs, PNG curves, checkpoints, validation.csv) go to runs/. Wall times are appended to runs/times.txt.
 # Usage: scripts/train-default-model.sh [first-stage]   (first-stage: pretrain|sft|grpo|grpo-mu2|distill|eval; default pretrain)
 set -euo pipefail
@@ -49,8 +50,12 @@ for s in "${order[@]}"; do
     eval)
       for m in models/seeksharp-r1-tiny.gguf models/seeksharp-r1-tiny-grpo.gguf runs/grpo-mu2/seeksharp-r1-tiny-grpo-mu2.gguf models/seeksharp-r1-tiny-student.gguf; do
         echo "== $m" | tee -a runs/eval.txt
-        stage "eval $(basename "$m")" seek eval -m "$m" --task all --n 500 | tee -a runs/eval.txt
-        for t in addition subtraction; do seek eval -m "$m" --task $t --digits 3 --n 500 | tee -a runs/eval.txt; done
+        for p in trained held-out; do
+          stage "eval $(basename "$m") $p" seek eval -m "$m" --task all --n 500 --phrasings $p | tee -a runs/eval.txt
+          for t in addition subtraction; do seek eval -m "$m" --task $t --digits 3 --n 500 --phrasings $p | tee -a runs/eval.txt; done
+        done
+        # Conversations of four questions as seek chat holds them: turn 1 against turns 2-4.
+        seek eval -m "$m" --task all --n 200 --turns 4 | tee -a runs/eval.txt
       done ;;
   esac
 done

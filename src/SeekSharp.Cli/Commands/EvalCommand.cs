@@ -6,9 +6,10 @@ using SeekSharp.Training.Tasks;
 namespace SeekSharp.Cli.Commands;
 
 /// <summary>
-/// <c>seek eval -m MODEL --task NAME [--digits A[,B]] [--split test|validation]</c>: accuracy and format rate on
-/// distinct problems of the test split (by default), answered greedily. <c>--task all</c> evaluates every task;
-/// <c>--json</c> prints one JSON value: <c>{"task","digits","split","requested","n","accuracy","format_rate"}</c> (with
+/// <c>seek eval -m MODEL --task NAME [--digits A[,B]] [--split test|validation] [--phrasings trained|held-out]</c>:
+/// accuracy and format rate on distinct problems of the test split (by default), answered greedily, asked in the
+/// phrasings training used (by default) or in the held-out third of them. <c>--task all</c> evaluates every task;
+/// <c>--json</c> prints one JSON value: <c>{"task","digits","split","phrasings","requested","n","accuracy","format_rate"}</c> (with
 /// <c>--turns</c> also the accuracy of each turn), or for <c>all</c> an array of such objects.
 /// </summary>
 internal static class EvalCommand
@@ -18,6 +19,12 @@ internal static class EvalCommand
         var task = new Option<string>("--task") { Description = $"Task: {string.Join(", ", TaskRegistry.Names)}, or all; name-AxB sets operand digits (addition-3x3)", Required = true };
         var digits = new Option<string?>("--digits") { Description = "Operand digits: A (both operands), A,B (first, second); each N or N-M, e.g. 3 or 1-3,1-2" };
         var split = new Option<ProblemSplit>("--split") { Description = "Problems from the test split (reported figures) or validation (training decisions)", DefaultValueFactory = _ => ProblemSplit.Test };
+        var phrasings = new Option<PhrasingSet>("--phrasings")
+        {
+            Description = "Ask in the phrasings training used (trained) or in the third of them kept out of training (held-out)",
+            DefaultValueFactory = _ => PhrasingSet.Trained,
+            CustomParser = ParsePhrasings,
+        };
         var n = new Option<int>("--n") { Description = "Distinct problems, or conversations with --turns (fewer when the split holds fewer)", DefaultValueFactory = _ => 500 };
         var turns = new Option<int>("--turns") { Description = "Questions per conversation, asked after the model's own earlier replies as seek chat does (1: single questions)", DefaultValueFactory = _ => 1 };
         var seed = new Option<int>("--seed", "-s") { Description = "Seed of the problem stream", DefaultValueFactory = _ => 1234 };
@@ -26,7 +33,7 @@ internal static class EvalCommand
         var threads = new Option<int>("--threads", "-t") { Description = "Threads (0: all cores)", DefaultValueFactory = _ => 0 };
         var json = Common.JsonOption();
         var command = new Command("eval", "Accuracy and R1 format rate on distinct test-split problems of a reasoning task (greedy answers)")
-            { task, digits, split, n, turns, seed, maxTokens, batch, threads, json };
+            { task, digits, split, phrasings, n, turns, seed, maxTokens, batch, threads, json };
         var model = DefaultModel.AddTo(command);
         command.SetAction(r => Common.Guard(() =>
         {
@@ -36,10 +43,11 @@ internal static class EvalCommand
             int turnCount = r.GetValue(turns);
             if (turnCount < 1) throw new ArgumentException($"--turns must be at least 1, got {turnCount}");
             string? d = r.GetValue(digits);
+            var asked = r.GetValue(phrasings);
             // --digits with all applies to the tasks that have operands; countdown keeps its own numbers.
             var tasks = name == "all"
-                ? [.. TaskRegistry.Names.Select(t => TaskRegistry.Create(t, t == "countdown" ? null : d))]
-                : new[] { d is null ? TaskRegistry.Create(name) : TaskRegistry.Create(name, d) }; // bad specs fail before the model loads
+                ? [.. TaskRegistry.Names.Select(t => TaskRegistry.Create(t, t == "countdown" ? null : d, asked))]
+                : new[] { d is null ? TaskRegistry.Create(name, asked) : TaskRegistry.Create(name, d, asked) }; // bad specs fail before the model loads
             using var m = Model.Load(DefaultModel.Resolve(r, model));
             var values = new List<object>();
             foreach (var t in tasks)
@@ -48,31 +56,32 @@ internal static class EvalCommand
                     r.GetValue(threads), r.GetValue(split));
                 var first = results[0];
                 string splitName = first.Split.ToString().ToLowerInvariant();
+                string phrasingName = PhrasingName(t.Phrasings);
                 // Turns after the first, pooled: what a follow-up question gets.
                 double later = turnCount > 1 ? results.Skip(1).Average(x => x.Accuracy) : double.NaN;
                 if (r.GetValue(json) && turnCount == 1)
                     values.Add(new
                     {
-                        task = first.Task, digits = first.Digits, split = splitName, requested = first.Requested, n = first.N,
+                        task = first.Task, digits = first.Digits, split = splitName, phrasings = phrasingName, requested = first.Requested, n = first.N,
                         accuracy = first.Accuracy, format_rate = first.FormatRate,
                     });
                 else if (r.GetValue(json))
                     values.Add(new
                     {
-                        task = first.Task, digits = first.Digits, split = splitName, requested = first.Requested, n = first.N, turns = turnCount,
+                        task = first.Task, digits = first.Digits, split = splitName, phrasings = phrasingName, requested = first.Requested, n = first.N, turns = turnCount,
                         accuracy = first.Accuracy, later_turns_accuracy = later, turn_accuracy = results.Select(x => x.Accuracy).ToArray(),
                         turn_format_rate = results.Select(x => x.FormatRate).ToArray(),
                     });
                 else
                 {
                     foreach (var result in results)
-                        Console.Out.WriteLine($"{result.Label,-22} {splitName} split  " + (turnCount > 1 ? $"turn {result.Turn}  " : "") +
+                        Console.Out.WriteLine($"{result.Label,-22} {splitName} split  {phrasingName} phrasings  " + (turnCount > 1 ? $"turn {result.Turn}  " : "") +
                             $"n {result.N} distinct" + (turnCount > 1 ? " conversations" : "") +
                             (result.N < result.Requested ? $" (of {result.Requested} asked: the split holds no more)" : "") +
                             $"  accuracy {result.Accuracy:P1}  format {result.FormatRate:P1}  " +
                             $"mean tokens {result.MeanCompletionTokens:F0}  truncated {result.TruncatedRate:P1}  ({result.Seconds:F1} s)");
                     if (turnCount > 1)
-                        Console.Out.WriteLine($"{first.Label,-22} {splitName} split  turns 2-{turnCount}  n {first.N * (turnCount - 1)} answers  " +
+                        Console.Out.WriteLine($"{first.Label,-22} {splitName} split  {phrasingName} phrasings  turns 2-{turnCount}  n {first.N * (turnCount - 1)} answers  " +
                             $"accuracy {later:P1}  (turn 1: {first.Accuracy:P1})");
                 }
             }
@@ -82,5 +91,20 @@ internal static class EvalCommand
             return 0;
         }));
         return command;
+    }
+
+    static string PhrasingName(PhrasingSet set) => set == PhrasingSet.HeldOut ? "held-out" : "trained";
+
+    static PhrasingSet ParsePhrasings(System.CommandLine.Parsing.ArgumentResult a)
+    {
+        string value = a.Tokens.Count == 1 ? a.Tokens[0].Value : "";
+        switch (value.ToLowerInvariant())
+        {
+            case "trained": return PhrasingSet.Trained;
+            case "held-out" or "heldout": return PhrasingSet.HeldOut;
+            default:
+                a.AddError($"--phrasings must be trained or held-out, got '{value}'");
+                return PhrasingSet.Trained;
+        }
     }
 }

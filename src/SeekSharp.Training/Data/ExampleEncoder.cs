@@ -2,7 +2,8 @@ using SeekSharp.Tokenization;
 
 namespace SeekSharp.Training.Data;
 
-/// <summary>Turns (user text, assistant completion) pairs into <see cref="TokenizedExample"/>s with one tokenizer.</summary>
+/// <summary>Turns chat examples (earlier turns, user text, assistant completion) into <see cref="TokenizedExample"/>s
+/// with one tokenizer.</summary>
 /// <remarks>
 /// Prompt and assistant text are encoded separately, as at inference time the prompt is encoded alone and the model's
 /// tokens are appended one by one: a BPE merge across the boundary would give training ids the model never sees.
@@ -26,10 +27,18 @@ internal sealed class ExampleEncoder
     public int[] EncodePrompt(string user) => tokenizer.Encode(R1ChatText.Prompt(user, System), addSpecial: false, parseSpecial: true);
 
     /// <summary>The whole example: prompt ids, then the completion's ids and EOS.</summary>
-    public TokenizedExample Encode(string user, string completion)
+    public TokenizedExample Encode(string user, string completion) => Encode(new ChatExample(user, completion));
+
+    /// <summary>The whole example: the conversation's prompt ids (earlier turns rendered by R1's chat template, as
+    /// <c>seek chat</c> renders history; the whole prompt encoded at once, as at inference), then the completion's ids
+    /// and EOS.</summary>
+    public TokenizedExample Encode(ChatExample example)
     {
-        int[] prompt = EncodePrompt(user);
-        int[] answer = tokenizer.Encode(R1ChatText.AssistantTurn(completion), addSpecial: false, parseSpecial: true);
+        ArgumentNullException.ThrowIfNull(example);
+        int[] prompt = example.History.Count == 0
+            ? EncodePrompt(example.User)
+            : tokenizer.Encode(Tokenizers.R1ChatFormat.RenderConversation(example.History, example.User, System), addSpecial: false, parseSpecial: true);
+        int[] answer = tokenizer.Encode(R1ChatText.AssistantTurn(example.Completion), addSpecial: false, parseSpecial: true);
         return new TokenizedExample([.. prompt, .. answer], prompt.Length);
     }
 }

@@ -5,15 +5,21 @@ namespace SeekSharp.Training.Data;
 
 /// <summary>
 /// Problems from the train split of several tasks, each task drawn with probability proportional to its weight, with
-/// the task's worked reasoning trace as the completion.
+/// the task's worked reasoning trace as the completion. With <c>maxHistoryTurns</c> above 0 each example is a
+/// conversation: 0 to <c>maxHistoryTurns</c> earlier questions (uniformly many, each from the same mix and split,
+/// answered correctly) come before the one it trains on, so a follow-up question is learned as well as a first one.
 /// </summary>
 internal sealed class TaskMixSource : IExampleSource
 {
     readonly IReasoningTask[] tasks;
     readonly double[] cumulative; // [tasks] running sum of normalised weights
 
-    public TaskMixSource(IReadOnlyList<(IReasoningTask Task, double Weight)> mix)
+    readonly int maxHistoryTurns;
+
+    public TaskMixSource(IReadOnlyList<(IReasoningTask Task, double Weight)> mix, int maxHistoryTurns = 0)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(maxHistoryTurns);
+        this.maxHistoryTurns = maxHistoryTurns;
         if (mix.Count == 0) throw new ArgumentException("The task mix is empty; name at least one task.", nameof(mix));
         double total = 0;
         foreach (var (task, weight) in mix)
@@ -29,10 +35,18 @@ internal sealed class TaskMixSource : IExampleSource
             cumulative[i] = (sum += mix[i].Weight / total);
     }
 
-    public (string User, string Completion) Next(TrainingRandom random)
+    public ChatExample Next(TrainingRandom random)
     {
+        // No draw for the history length when there is none, so single-turn runs draw the examples they always did.
+        int earlier = maxHistoryTurns == 0 ? 0 : random.NextInt(maxHistoryTurns + 1);
+        var history = new (string User, string Answer)[earlier];
+        for (int i = 0; i < earlier; i++)
+        {
+            var p = NextProblem(random);
+            history[i] = (p.Prompt, p.Answer);
+        }
         var problem = NextProblem(random);
-        return (problem.Prompt, problem.Completion);
+        return new ChatExample(history, problem.Prompt, problem.Completion);
     }
 
     /// <summary>The next training problem; the task pick and the problem's seed both come from <paramref name="random"/>.</summary>

@@ -41,5 +41,9 @@ internal sealed class TraceFileSource : IExampleSource
     /// <summary>Traces available.</summary>
     public int Count => examples.Length;
 
-    public (string User, string Completion) Next(Model.TrainingRandom random) => examples[random.NextInt(examples.Length)];
+    public ChatExample Next(Model.TrainingRandom random)
+    {
+        var (user, completion) = examples[random.NextInt(examples.Length)];
+        return new ChatExample(user, completion);
+    }
 }

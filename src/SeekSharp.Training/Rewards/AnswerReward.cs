@@ -42,7 +42,7 @@ public sealed class AnswerReward : IReward
         ArgumentNullException.ThrowIfNull(problem);
         string answer = ExtractAnswer(completion);
         if (answer.Length == 0) return 0.0;
-        var verifier = task ?? tasksByName.GetOrAdd(problem.Task, TaskRegistry.Create);
+        var verifier = task ?? tasksByName.GetOrAdd(problem.Task, name => TaskRegistry.Create(name));
         return verifier.Verify(problem, answer) ? 1.0 : 0.0;
     }
 }

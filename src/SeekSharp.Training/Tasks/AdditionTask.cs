@@ -6,7 +6,7 @@ namespace SeekSharp.Training.Tasks;
 /// <summary>a + b with operands of a configurable number of digits; the trace adds column by column with carries.</summary>
 public sealed class AdditionTask : IReasoningTask
 {
-    static readonly string[] Templates =
+    internal static readonly PhrasingTemplates Sentences = new(
     [
         "What is {0} + {1}?",
         "Compute {0} plus {1}.",
@@ -16,7 +16,22 @@ public sealed class AdditionTask : IReasoningTask
         "{0} + {1} = ?",
         "How much is {0} plus {1}?",
         "Find the sum: {0} + {1}.",
-    ];
+        "Add {1} to {0}.",
+        "What's {0}+{1}?",
+        "I have {0} apples and get {1} more. How many apples do I have now?",
+        "what is {0} plus {1}",
+        "Evaluate {0} + {1}.",
+        "Sum {0} and {1}, please.",
+    ],
+    [
+        "What do you get when you add {1} to {0}?",
+        "If you add {0} and {1}, what is the result?",
+        "Please work out {0} plus {1}.",
+        "{0} plus {1} equals what?",
+        "Can you tell me the sum of {0} and {1}?",
+        "Quick question: {0} + {1}?",
+        "Tell me what {0} + {1} is.",
+    ]);
 
     /// <summary>Most digits of an operand (results stay well inside <see cref="long"/>).</summary>
     public const int MaxDigits = 15;
@@ -38,6 +53,9 @@ public sealed class AdditionTask : IReasoningTask
     }
 
     /// <inheritdoc/>
+    public PhrasingSet Phrasings { get; init; }
+
+    /// <inheritdoc/>
     public string Name => "addition";
 
     /// <inheritdoc/>
@@ -49,7 +67,7 @@ public sealed class AdditionTask : IReasoningTask
         ArgumentNullException.ThrowIfNull(rng);
         long a = digits.Left.Draw(rng);
         long b = digits.Right.Draw(rng);
-        string prompt = PromptPhrasing.Format(rng, Templates, a, b);
+        string prompt = Sentences.Format(rng, Phrasings, a, b);
         var trace = new StringBuilder("Add the digits column by column from the right, carrying tens.\n");
         ColumnArithmetic.Addition(trace, a, b);
         // Addition commutes: a+b and b+a are one problem, so they share a split.

@@ -13,7 +13,7 @@ namespace SeekSharp.Training.Tasks;
 /// exact rational intermediates, optional "= target" at the end.</remarks>
 public sealed class CountdownTask : IReasoningTask
 {
-    static readonly string[] Templates =
+    internal static readonly PhrasingTemplates Sentences = new(
     [
         "Using {0}, make {1}.",
         "Use the numbers {0} to make {1}. You may use +, -, * and /, and each number at most once.",
@@ -21,7 +21,24 @@ public sealed class CountdownTask : IReasoningTask
         "Combine {0} with +, -, * and / to get {1}.",
         "Make {1} from the numbers {0}.",
         "Numbers: {0}. Target: {1}. Write an expression that reaches the target.",
-    ];
+        "Find an expression using {0} that equals {1}.",
+        "How can you make {1} with {0}?",
+        "Using only {0} and + - * /, reach {1}.",
+        "Build {1} out of {0}.",
+        "Get to {1} using {0}, each at most once.",
+        "I have the numbers {0}. How do I make {1}?",
+        "make {1} using {0}",
+        "Write {1} as an expression of {0}.",
+    ],
+    [
+        "Is there a way to make {1} from {0}?",
+        "If you combine {0}, can you make {1}?",
+        "Please work out how to make {1} from {0}.",
+        "{0}: which expression equals {1}?",
+        "Can you tell me how to make {1} with {0}?",
+        "Quick question: make {1} from {0}?",
+        "Tell me how {0} can make {1}.",
+    ]);
 
     static readonly int[] LargeNumbers = [25, 50, 75, 100];
 
@@ -44,6 +61,9 @@ public sealed class CountdownTask : IReasoningTask
             throw new ArgumentOutOfRangeException(nameof(maxTarget), $"need 1 <= minTarget ({minTarget}) <= maxTarget ({maxTarget}).");
         (this.minNumbers, this.maxNumbers, this.minTarget, this.maxTarget) = (minNumbers, maxNumbers, minTarget, maxTarget);
     }
+
+    /// <inheritdoc/>
+    public PhrasingSet Phrasings { get; init; }
 
     /// <inheritdoc/>
     public string Name => "countdown";
@@ -80,7 +100,7 @@ public sealed class CountdownTask : IReasoningTask
             if (target < minTarget || target > maxTarget || numbers.Contains(target)) continue;
 
             string list = ListText(numbers);
-            string prompt = PromptPhrasing.Format(rng, Templates, list, target);
+            string prompt = Sentences.Format(rng, Phrasings, list, target);
             string answer = parts[0].Text;
             string reasoning = $"Combine two numbers at a time until only the target is left.\n{steps}{answer} = {target}";
             string key = string.Join(",", numbers.Order()) + "->" + target.ToString(CultureInfo.InvariantCulture);

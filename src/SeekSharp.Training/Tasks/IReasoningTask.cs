@@ -10,6 +10,10 @@ public interface IReasoningTask
     /// operands of chosen length (countdown). Reports name it so "3-digit" says which operands have 3 digits.</summary>
     string? Digits => null;
 
+    /// <summary>The phrasings its questions are asked in: <see cref="PhrasingSet.Trained"/> unless evaluation asks for
+    /// the held-out ones. The choice changes the words of a problem, never which problems are drawn.</summary>
+    PhrasingSet Phrasings => PhrasingSet.Trained;
+
     /// <summary>Draws one problem; the same <paramref name="rng"/> state gives the same problem.</summary>
     Problem Generate(Random rng);
 

@@ -7,7 +7,7 @@ namespace SeekSharp.Training.Tasks;
 /// multiplication: one partial product per digit of b with its carries, then column additions.</summary>
 public sealed class MultiplicationTask : IReasoningTask
 {
-    static readonly string[] Templates =
+    internal static readonly PhrasingTemplates Sentences = new(
     [
         "What is {0} * {1}?",
         "Compute {0} times {1}.",
@@ -17,7 +17,22 @@ public sealed class MultiplicationTask : IReasoningTask
         "{0} × {1} = ?",
         "How much is {0} times {1}?",
         "Find the product: {0} * {1}.",
-    ];
+        "{0} multiplied by {1} is how much?",
+        "What's {0}*{1}?",
+        "I have {1} boxes of {0} apples. How many apples do I have?",
+        "what is {0} times {1}",
+        "Evaluate {0} * {1}.",
+        "Multiply {0} and {1} together.",
+    ],
+    [
+        "What do you get when you multiply {0} by {1}?",
+        "If you multiply {0} by {1}, what is the result?",
+        "Please work out {0} times {1}.",
+        "{0} times {1} equals what?",
+        "Can you tell me the product of {0} and {1}?",
+        "Quick question: {0} * {1}?",
+        "Tell me what {0} × {1} is.",
+    ]);
 
     /// <summary>Most digits of an operand (products stay inside <see cref="long"/>).</summary>
     public const int MaxDigits = 9;
@@ -40,6 +55,9 @@ public sealed class MultiplicationTask : IReasoningTask
     }
 
     /// <inheritdoc/>
+    public PhrasingSet Phrasings { get; init; }
+
+    /// <inheritdoc/>
     public string Name => "multiplication";
 
     /// <inheritdoc/>
@@ -51,7 +69,7 @@ public sealed class MultiplicationTask : IReasoningTask
         ArgumentNullException.ThrowIfNull(rng);
         long a = digits.Left.Draw(rng);
         long b = digits.Right.Draw(rng);
-        string prompt = PromptPhrasing.Format(rng, Templates, a, b);
+        string prompt = Sentences.Format(rng, Phrasings, a, b);
         var trace = new StringBuilder("Multiply by each digit of the second number from the right, then add the partial products.\n");
         ColumnArithmetic.Multiplication(trace, a, b);
         // Multiplication commutes: a×b and b×a are one problem, so they share a split, although their traces differ.

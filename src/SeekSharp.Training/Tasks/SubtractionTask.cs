@@ -7,7 +7,7 @@ namespace SeekSharp.Training.Tasks;
 /// problems as 3x2); the trace subtracts column by column with borrows.</summary>
 public sealed class SubtractionTask : IReasoningTask
 {
-    static readonly string[] Templates =
+    internal static readonly PhrasingTemplates Sentences = new(
     [
         "What is {0} - {1}?",
         "Compute {0} minus {1}.",
@@ -17,7 +17,22 @@ public sealed class SubtractionTask : IReasoningTask
         "{0} - {1} = ?",
         "How much is {0} minus {1}?",
         "Take {1} away from {0}.",
-    ];
+        "Find the difference: {0} - {1}.",
+        "What's {0}-{1}?",
+        "I have {0} apples and give away {1}. How many apples do I have now?",
+        "what is {0} minus {1}",
+        "Evaluate {0} - {1}.",
+        "How much is left when {1} is taken from {0}?",
+    ],
+    [
+        "What do you get when you subtract {1} from {0}?",
+        "If you subtract {1} from {0}, what is the result?",
+        "Please work out {0} minus {1}.",
+        "{0} minus {1} equals what?",
+        "Can you tell me the difference between {0} and {1}?",
+        "Quick question: {0} - {1}?",
+        "Tell me what {0} - {1} is.",
+    ]);
 
     /// <summary>Most digits of an operand (results stay well inside <see cref="long"/>).</summary>
     public const int MaxDigits = 15;
@@ -39,6 +54,9 @@ public sealed class SubtractionTask : IReasoningTask
     }
 
     /// <inheritdoc/>
+    public PhrasingSet Phrasings { get; init; }
+
+    /// <inheritdoc/>
     public string Name => "subtraction";
 
     /// <inheritdoc/>
@@ -51,7 +69,7 @@ public sealed class SubtractionTask : IReasoningTask
         long a = digits.Left.Draw(rng);
         long b = digits.Right.Draw(rng);
         if (a < b) (a, b) = (b, a);
-        string prompt = PromptPhrasing.Format(rng, Templates, a, b);
+        string prompt = Sentences.Format(rng, Phrasings, a, b);
         var trace = new StringBuilder("Subtract the digits column by column from the right, borrowing when a column is negative.\n");
         ColumnArithmetic.Subtraction(trace, a, b);
         string key = string.Create(CultureInfo.InvariantCulture, $"{a}-{b}");

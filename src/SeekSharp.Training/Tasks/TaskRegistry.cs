@@ -6,12 +6,12 @@ namespace SeekSharp.Training.Tasks;
 /// </summary>
 public static class TaskRegistry
 {
-    static readonly Dictionary<string, Func<OperandDigits?, IReasoningTask>> Factories = new(StringComparer.Ordinal)
+    static readonly Dictionary<string, Func<OperandDigits?, PhrasingSet, IReasoningTask>> Factories = new(StringComparer.Ordinal)
     {
-        ["addition"] = d => d is { } x ? new AdditionTask(x) : new AdditionTask(),
-        ["subtraction"] = d => d is { } x ? new SubtractionTask(x) : new SubtractionTask(),
-        ["multiplication"] = d => d is { } x ? new MultiplicationTask(x) : new MultiplicationTask(),
-        ["countdown"] = d => d is null ? new CountdownTask()
+        ["addition"] = (d, p) => d is { } x ? new AdditionTask(x) { Phrasings = p } : new AdditionTask { Phrasings = p },
+        ["subtraction"] = (d, p) => d is { } x ? new SubtractionTask(x) { Phrasings = p } : new SubtractionTask { Phrasings = p },
+        ["multiplication"] = (d, p) => d is { } x ? new MultiplicationTask(x) { Phrasings = p } : new MultiplicationTask { Phrasings = p },
+        ["countdown"] = (d, p) => d is null ? new CountdownTask { Phrasings = p }
             : throw new ArgumentException("countdown has no operand digits; its numbers are 1-10 or 25, 50, 75, 100 as in the game."),
     };
 
@@ -23,26 +23,28 @@ public static class TaskRegistry
     /// <c>name-AxB</c> with operand digit ranges (<see cref="OperandDigits.Parse"/>), e.g. <c>addition-3x3</c>,
     /// <c>multiplication-3x2</c>, <c>subtraction-1-3x1-3</c>.
     /// </summary>
+    /// <param name="spec">The task spec.</param>
+    /// <param name="phrasings">The phrasings its questions are asked in (training always uses the trained ones).</param>
     /// <exception cref="ArgumentException">No task has this name, or the digits are malformed.</exception>
-    public static IReasoningTask Create(string spec)
+    public static IReasoningTask Create(string spec, PhrasingSet phrasings = PhrasingSet.Trained)
     {
         ArgumentNullException.ThrowIfNull(spec);
-        if (Factories.ContainsKey(spec)) return Create(spec, null);
+        if (Factories.ContainsKey(spec)) return Create(spec, null, phrasings);
         int dash = spec.IndexOf('-');
-        if (dash > 0 && Factories.ContainsKey(spec[..dash])) return Create(spec[..dash], spec[(dash + 1)..]);
-        return Create(spec, null);
+        if (dash > 0 && Factories.ContainsKey(spec[..dash])) return Create(spec[..dash], spec[(dash + 1)..], phrasings);
+        return Create(spec, null, phrasings);
     }
 
     /// <summary>The task called <paramref name="name"/> with operand digits <paramref name="digits"/> (<c>3</c>,
     /// <c>3,2</c>, <c>3x2</c>, <c>1-3</c>), or its default configuration when null.</summary>
     /// <exception cref="ArgumentException">No task has this name, it has no operands, or the digits are malformed.</exception>
-    public static IReasoningTask Create(string name, string? digits)
+    public static IReasoningTask Create(string name, string? digits, PhrasingSet phrasings = PhrasingSet.Trained)
     {
         ArgumentNullException.ThrowIfNull(name);
         if (!Factories.TryGetValue(name, out var factory))
             throw new ArgumentException($"Unknown task '{name}'; known tasks: {string.Join(", ", Names)} (add -AxB for operand digits, e.g. addition-3x3).", nameof(name));
         int limit = name == "multiplication" ? MultiplicationTask.MaxDigits : AdditionTask.MaxDigits;
-        return factory(digits is null ? null : OperandDigits.Parse(digits, limit));
+        return factory(digits is null ? null : OperandDigits.Parse(digits, limit), phrasings);
     }
 
     /// <summary>The spec that <see cref="Create(string)"/> reads back: the name, with <c>-AxB</c> when the task has operands.</summary>

@@ -70,12 +70,27 @@ public static class R1ChatFormat
     /// prompt, the completion (reasoning, <c>&lt;/think&gt;</c>, answer) and <see cref="Eos"/>; SFT puts the loss on
     /// the completion and EOS only.
     /// </summary>
-    public static string RenderPrompt(string userText, string? systemText = null)
+    public static string RenderPrompt(string userText, string? systemText = null) => RenderConversation([], userText, systemText);
+
+    /// <summary>
+    /// A conversation rendered with <see cref="ChatTemplate"/> and the generation prompt, as <c>seek chat</c> renders it
+    /// before the model answers <paramref name="userText"/>: the earlier turns <paramref name="history"/> (each a user
+    /// message and the assistant's answer, which the template shows without reasoning), then the new question.
+    /// </summary>
+    public static string RenderConversation(IReadOnlyList<(string User, string Answer)> history, string userText, string? systemText = null)
     {
+        ArgumentNullException.ThrowIfNull(history);
         ArgumentNullException.ThrowIfNull(userText);
         var messages = new List<object?>();
-        if (systemText is not null) messages.Add(new Dictionary<string, object?> { ["role"] = "system", ["content"] = systemText });
-        messages.Add(new Dictionary<string, object?> { ["role"] = "user", ["content"] = userText });
+        if (systemText is not null) messages.Add(Message("system", systemText));
+        foreach (var (user, answer) in history)
+        {
+            messages.Add(Message("user", user));
+            messages.Add(Message("assistant", answer));
+        }
+        messages.Add(Message("user", userText));
         return Parsed.Value.Render(messages, addGenerationPrompt: true, bosToken: Bos, eosToken: Eos);
     }
+
+    static Dictionary<string, object?> Message(string role, string content) => new() { ["role"] = role, ["content"] = content };
 }

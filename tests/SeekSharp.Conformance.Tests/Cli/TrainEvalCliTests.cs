@@ -124,10 +124,11 @@ public sealed class TrainEvalCliTests(TrainEvalCliTests.PretrainedRun pretrained
         var r = SeekProcess.Run("eval", "-m", model, "--task", "addition", "--n", "6", "--seed", "3", "--max-tokens", "16", "--json");
         Assert.True(r.ExitCode == 0, r.Stderr);
         using var doc = JsonDocument.Parse(r.Stdout);
-        Assert.Equal(["task", "digits", "split", "requested", "n", "accuracy", "format_rate"], doc.RootElement.EnumerateObject().Select(p => p.Name));
+        Assert.Equal(["task", "digits", "split", "phrasings", "requested", "n", "accuracy", "format_rate"], doc.RootElement.EnumerateObject().Select(p => p.Name));
         Assert.Equal("addition", doc.RootElement.GetProperty("task").GetString());
         Assert.Equal("1-3x1-3", doc.RootElement.GetProperty("digits").GetString());
         Assert.Equal("test", doc.RootElement.GetProperty("split").GetString());
+        Assert.Equal("trained", doc.RootElement.GetProperty("phrasings").GetString());
         Assert.Equal(6, doc.RootElement.GetProperty("n").GetInt32());
         Assert.InRange(doc.RootElement.GetProperty("accuracy").GetDouble(), 0, 1);
         Assert.InRange(doc.RootElement.GetProperty("format_rate").GetDouble(), 0, 1);
@@ -144,7 +145,7 @@ public sealed class TrainEvalCliTests(TrainEvalCliTests.PretrainedRun pretrained
         var r = SeekProcess.Run("eval", "-m", model, "--task", "addition", "--digits", "3", "--split", "validation", "--n", "4", "--max-tokens", "8");
         Assert.True(r.ExitCode == 0, r.Stderr);
         Assert.Contains("addition-3x3", r.Stdout);
-        Assert.Contains("validation split  n 4 distinct", r.Stdout);
+        Assert.Contains("validation split  trained phrasings  n 4 distinct", r.Stdout);
 
         // One-digit addition has 55 problems; its test split holds a handful, each asked once.
         var small = SeekProcess.Run("eval", "-m", model, "--task", "addition-1x1", "--n", "500", "--max-tokens", "4", "--json");
@@ -156,6 +157,23 @@ public sealed class TrainEvalCliTests(TrainEvalCliTests.PretrainedRun pretrained
         var bad = SeekProcess.Run("eval", "-m", model, "--task", "countdown", "--digits", "3");
         Assert.Equal(1, bad.ExitCode);
         Assert.Contains("countdown has no operand digits", bad.Stderr);
+    }
+
+    [Fact]
+    public void EvalAsksInTheHeldOutPhrasingsWhenTold_AndNamesThem()
+    {
+        string model = Path.Combine(Pretrained, "out", "model.gguf");
+        var r = SeekProcess.Run("eval", "-m", model, "--task", "subtraction", "--phrasings", "held-out", "--n", "3", "--max-tokens", "4", "--json");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        using (var doc = JsonDocument.Parse(r.Stdout))
+            Assert.Equal("held-out", doc.RootElement.GetProperty("phrasings").GetString());
+        var text = SeekProcess.Run("eval", "-m", model, "--task", "addition", "--phrasings", "held-out", "--n", "2", "--max-tokens", "4");
+        Assert.True(text.ExitCode == 0, text.Stderr);
+        Assert.Contains("test split  held-out phrasings  n 2 distinct", text.Stdout);
+
+        var bad = SeekProcess.Run("eval", "-m", model, "--task", "addition", "--phrasings", "unseen");
+        Assert.Equal(2, bad.ExitCode);
+        Assert.Contains("--phrasings must be trained or held-out, got 'unseen'", bad.Stderr);
     }
 
     [Fact]

@@ -20,11 +20,7 @@ internal static class NextTokenTraining
         var batch = new TokenBatch(run.Config.BatchSize, run.Model.MaxSeqLen);
         int padId = tokenizer.EosId ?? 0;
         var trainer = run.Trainer;
-        TokenizedExample Next()
-        {
-            var (user, completion) = source.Next(trainer.Random);
-            return encoder.Encode(user, completion);
-        }
+        TokenizedExample Next() => encoder.Encode(source.Next(trainer.Random));
         return run.Loop(Metrics, Headline, () =>
         {
             long start = System.Diagnostics.Stopwatch.GetTimestamp();

@@ -27,6 +27,10 @@ public sealed record TrainConfig
     public IReadOnlyList<TaskWeight> Tasks { get; init; } = [new("addition", 1)];
     /// <summary>JSONL traces (<c>prompt</c>, <c>completion</c>) to train on instead of the tasks' own traces (SFT only).</summary>
     public string? Traces { get; init; }
+    /// <summary>Pretrain and SFT examples from the tasks are conversations: 0 to this many earlier questions (uniformly
+    /// many, answered correctly, rendered by the chat template as history without reasoning) before the question the
+    /// example trains on, so follow-up questions in a chat are learned as first ones are. 0: single questions.</summary>
+    public int MaxHistoryTurns { get; init; }
 
     // optimisation
     /// <summary>Optimizer steps of the run.</summary>
@@ -114,6 +118,7 @@ public sealed record TrainConfig
         if (!(LearningRate > 0)) throw new ArgumentException($"learningRate must be positive, got {LearningRate}.");
         if (WarmupSteps < 0) throw new ArgumentException($"warmupSteps must not be negative, got {WarmupSteps}.");
         if (CheckpointEvery < 1) throw new ArgumentException($"checkpointEvery must be at least 1, got {CheckpointEvery}.");
+        if (MaxHistoryTurns is < 0 or > 64) throw new ArgumentException($"maxHistoryTurns must be 0 to 64, got {MaxHistoryTurns}.");
         if (Threads < 0) throw new ArgumentException($"threads must be 0 (all cores) or more, got {Threads}.");
         if (Tasks.Count == 0) throw new ArgumentException("tasks is empty; name at least one task, e.g. [{\"name\": \"addition\", \"weight\": 1}].");
         // Nullable annotations do not reach list elements: "tasks": [null] deserializes to a null entry.

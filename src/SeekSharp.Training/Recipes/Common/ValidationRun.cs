@@ -28,7 +28,7 @@ internal sealed class ValidationRun : IDisposable
         this.run = run;
         var settings = run.Config.Validation;
         var specs = settings.Tasks.Count > 0 ? settings.Tasks : [.. run.Config.Tasks.Select(t => t.Name)];
-        tasks = [.. specs.Select(TaskRegistry.Create)];
+        tasks = [.. specs.Select(t => TaskRegistry.Create(t))];
         string[] columns = [.. tasks.SelectMany(t => new[] { TaskRegistry.Label(t) + "_accuracy", TaskRegistry.Label(t) + "_format" }), ScoreColumn];
         LogPath = run.PathOf(LogFile);
         string bestPath = run.PathOf(BestFile);

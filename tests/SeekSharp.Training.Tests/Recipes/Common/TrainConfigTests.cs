@@ -35,6 +35,7 @@ public class TrainConfigTests
     [InlineData("{ \"tasks\": [{ \"name\": \"poetry\" }] }", "poetry")]
     [InlineData("{ \"seqLen\": 512 }", "contextLength")]
     [InlineData("{ \"grpo\": { \"groupSize\": 1 } }", "groupSize")]
+    [InlineData("{ \"maxHistoryTurns\": -1 }", "maxHistoryTurns")]
     public void OutOfRangeValuesNameTheField(string json, string expected)
     {
         var e = Assert.Throws<ArgumentException>(() => Parse(json));

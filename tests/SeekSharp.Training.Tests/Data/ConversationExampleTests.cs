@@ -1,0 +1,91 @@
+using SeekSharp.Chat;
+using SeekSharp.Chat.Reasoning;
+using SeekSharp.Training.Data;
+using SeekSharp.Training.Model;
+using SeekSharp.Training.Tasks;
+using SeekSharp.Training.Tokenizers;
+
+namespace SeekSharp.Training.Tests.Data;
+
+/// <summary>Multi-turn training examples: the history is what seek chat shows the model, the loss is on the last turn.</summary>
+public class ConversationExampleTests
+{
+    static TaskMixSource Mix(int maxHistoryTurns) =>
+        new([(new AdditionTask(), 2.0), (new SubtractionTask(), 1.0)], maxHistoryTurns);
+
+    [Fact]
+    public void WithoutHistoryTheSourceDrawsTheSingleQuestionsItAlwaysDid()
+    {
+        var source = Mix(0);
+        var reference = Mix(0);
+        var a = new TrainingRandom(5);
+        var b = new TrainingRandom(5);
+        for (int i = 0; i < 50; i++)
+        {
+            var ex = source.Next(a);
+            var p = reference.NextProblem(b);
+            Assert.Empty(ex.History);
+            Assert.Equal((p.Prompt, p.Completion), (ex.User, ex.Completion));
+        }
+    }
+
+    [Fact]
+    public void HistoryLengthsCoverZeroToTheMaximumUniformly()
+    {
+        var source = Mix(3);
+        var random = new TrainingRandom(9);
+        var counts = new int[4];
+        for (int i = 0; i < 4000; i++)
+        {
+            var ex = source.Next(random);
+            counts[ex.History.Count]++;
+            // Earlier answers are the problems' own correct answers, as a right reply leaves them in the history.
+            Assert.All(ex.History, h => Assert.False(string.IsNullOrWhiteSpace(h.Answer)));
+        }
+        Assert.All(counts, c => Assert.InRange(c, 850, 1150));
+    }
+
+    [Fact]
+    public void AConversationIsEncodedExactlyAsSeekChatPromptsTheModelAndOnlyTheLastTurnCarriesLoss()
+    {
+        var tokenizer = DataFixture.Tokenizer;
+        var encoder = new ExampleEncoder(tokenizer);
+        var problems = ProblemSets.Generate(new AdditionTask(), ProblemSplit.Train, 21, 4).ToArray();
+        var example = new ChatExample([.. problems[..3].Select(p => (p.Prompt, p.Answer))], problems[3].Prompt, problems[3].Completion);
+        var ex = encoder.Encode(example);
+
+        // What seek chat (and seek eval --turns) renders after the model answered the first three questions with these
+        // completions: its reply is split into reasoning and content, and the template drops the reasoning.
+        var formatter = new ChatPromptFormatter(R1ChatFormat.ChatTemplate, tokenizer);
+        var history = new List<ChatMessage>();
+        foreach (var p in problems[..3])
+        {
+            history.Add(ChatMessage.User(p.Prompt));
+            var (reasoning, content) = ReasoningParser.Split(p.Completion, startsInReasoning: true);
+            history.Add(ChatMessage.Assistant(content, reasoning));
+        }
+        history.Add(ChatMessage.User(problems[3].Prompt));
+        int[] chatPrompt = formatter.Tokenize(formatter.Render(history, addGenerationPrompt: true));
+        Assert.Equal(chatPrompt, ex.Tokens[..ex.PromptLength]);
+        string promptText = tokenizer.Decode(chatPrompt, renderSpecial: true);
+        Assert.All(problems[..3], p => Assert.Contains(R1ChatFormat.User + p.Prompt + R1ChatFormat.Assistant + p.Answer + R1ChatFormat.Eos, promptText));
+        Assert.DoesNotContain("column by column", promptText); // earlier reasoning is not fed back
+
+        var batch = new TokenBatch(1, 512);
+        BatchBuilder.Fill(batch, () => ex, BatchLayout.PaddedCompletionOnly, 0);
+        var weighted = new List<int>();
+        for (int i = 0; i < batch.SeqLen; i++)
+            if (batch.Weights[i] != 0f) weighted.Add(batch.Targets[i]);
+        Assert.Equal(R1ChatText.AssistantTurn(problems[3].Completion), tokenizer.Decode(weighted.ToArray(), renderSpecial: true));
+    }
+
+    [Fact]
+    public void ASingleQuestionRendersAsBefore()
+    {
+        var tokenizer = DataFixture.Tokenizer;
+        var encoder = new ExampleEncoder(tokenizer);
+        var p = new AdditionTask().Generate(new Random(3));
+        Assert.Equal(encoder.Encode(p.Prompt, p.Completion).Tokens, encoder.Encode(new ChatExample([], p.Prompt, p.Completion)).Tokens);
+        Assert.Equal(R1ChatText.Prompt(p.Prompt), R1ChatFormat.RenderConversation([], p.Prompt));
+    }
+}

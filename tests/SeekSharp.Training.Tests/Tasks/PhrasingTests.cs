@@ -1,0 +1,89 @@
+using System.Text.RegularExpressions;
+using SeekSharp.Training.Data;
+using SeekSharp.Training.Model;
+using SeekSharp.Training.Tasks;
+
+namespace SeekSharp.Training.Tests.Tasks;
+
+/// <summary>Each task asks in many phrasings, a third of which training never sees (issue 16).</summary>
+public partial class PhrasingTests
+{
+    public static TheoryData<string> Names => [.. TaskRegistry.Names];
+
+    static IEnumerable<string> TaskNames => TaskRegistry.Names;
+
+    static PhrasingTemplates Sentences(string name) => name switch
+    {
+        "addition" => AdditionTask.Sentences,
+        "subtraction" => SubtractionTask.Sentences,
+        "multiplication" => MultiplicationTask.Sentences,
+        "countdown" => CountdownTask.Sentences,
+        _ => throw new ArgumentException(name),
+    };
+
+    // A template as a pattern of whole prompts: the text literal, each placeholder any non-empty run.
+    static Regex PatternOf(string template) =>
+        new("^" + Regex.Escape(template).Replace(@"\{0}", "(.+)").Replace(@"\{1}", "(.+)") + "$", RegexOptions.Singleline);
+
+    [Theory]
+    [MemberData(nameof(Names))]
+    public void EveryTaskHasAtLeastFifteenPhrasingsAThirdHeldOut(string name)
+    {
+        var s = Sentences(name);
+        var trained = s.Of(PhrasingSet.Trained);
+        var heldOut = s.Of(PhrasingSet.HeldOut);
+        int total = trained.Count + heldOut.Count;
+        Assert.True(total >= 15, $"{name}: {total} phrasings");
+        Assert.Equal(total / 3, heldOut.Count);
+        Assert.Empty(trained.Intersect(heldOut));
+        Assert.All(trained.Concat(heldOut), t => Assert.True(t.Contains("{0}") && t.Contains("{1}"), t));
+        Assert.Equal(total, trained.Concat(heldOut).Distinct().Count());
+    }
+
+    [Fact]
+    public void NoHeldOutSentenceOfAnyTaskCanBeReadAsATrainedOne()
+    {
+        // Across tasks too: a held-out addition sentence must not be a trained subtraction sentence with other words
+        // in the number slots, or "held out" would not mean unseen.
+        var trained = TaskNames.SelectMany(n => Sentences(n).Of(PhrasingSet.Trained)).Select(PatternOf).ToList();
+        foreach (string name in TaskNames)
+            foreach (string held in Sentences(name).Of(PhrasingSet.HeldOut))
+            {
+                string asked = string.Format(held, "347", "829");
+                Assert.DoesNotContain(trained, p => p.IsMatch(asked));
+            }
+    }
+
+    [Theory]
+    [MemberData(nameof(Names))]
+    public void HeldOutPhrasingsAskTheSameProblemsInOtherWords(string name)
+    {
+        var trained = ProblemSets.Distinct(TaskRegistry.Create(name), ProblemSplit.Test, 7, 200);
+        var heldOut = ProblemSets.Distinct(TaskRegistry.Create(name, PhrasingSet.HeldOut), ProblemSplit.Test, 7, 200);
+        Assert.Equal(trained.Select(p => p.Key), heldOut.Select(p => p.Key));
+        Assert.Equal(trained.Select(p => p.Completion), heldOut.Select(p => p.Completion));
+        var heldPatterns = Sentences(name).Of(PhrasingSet.HeldOut).Select(PatternOf).ToList();
+        var trainedPatterns = Sentences(name).Of(PhrasingSet.Trained).Select(PatternOf).ToList();
+        Assert.All(heldOut, p => Assert.Contains(heldPatterns, r => r.IsMatch(p.Prompt)));
+        Assert.All(trained, p => Assert.Contains(trainedPatterns, r => r.IsMatch(p.Prompt)));
+        // Every held-out sentence is used, so a figure on held-out phrasings covers them all.
+        Assert.All(heldPatterns, r => Assert.Contains(heldOut, p => r.IsMatch(p.Prompt)));
+        Assert.Equal(PhrasingSet.HeldOut, TaskRegistry.Create(TaskRegistry.Label(TaskRegistry.Create(name)), PhrasingSet.HeldOut).Phrasings);
+    }
+
+    [Fact]
+    public void TrainingDataNeverAsksInAHeldOutPhrasing()
+    {
+        // The source SFT and pretraining draw from, with conversations, over every task of the default mix.
+        var mix = TaskNames.Select(n => (TaskRegistry.Create(n), 1.0)).ToList();
+        var source = new TaskMixSource(mix, maxHistoryTurns: 3);
+        var random = new TrainingRandom(3);
+        var held = TaskNames.SelectMany(n => Sentences(n).Of(PhrasingSet.HeldOut)).Select(PatternOf).ToList();
+        for (int i = 0; i < 500; i++)
+        {
+            var ex = source.Next(random);
+            foreach (string user in ex.History.Select(h => h.User).Append(ex.User))
+                Assert.DoesNotContain(held, r => r.IsMatch(user));
+        }
+    }
+}

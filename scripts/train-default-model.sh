@@ -2,8 +2,8 @@
 # Trains the bundled default model from nothing, on this machine's CPU, with the R1 recipe at small scale:
 #   1. pretrain  a new byte-level BPE tokenizer (1024 ids, R1 chat tokens) and a new 3.5M-parameter model, next-token
 #                loss on every token of generated R1-format task text            (models/configs/pretrain.json)
-#   2. sft       loss on the assistant's reasoning + answer only, one run; the step exported is the best on the
-#                validation split (models/configs/sft.json)                        -> models/seeksharp-r1-tiny.gguf
+#   2. sft       loss on the assistant's reasoning + answer only, on conversations of 1 to 8 questions, one run; the
+#                step exported is the best on the validation split (models/configs/sft.json) -> models/seeksharp-r1-tiny.gguf
 #   3. grpo      rule-based rewards, group-relative advantages, on subtraction, one update per sampled batch
 #                (models/configs/grpo.json)                                        -> models/seeksharp-r1-tiny-grpo.gguf
 #      grpo-mu2  the same with two updates per sampled batch, so the ratio moves and the clip acts

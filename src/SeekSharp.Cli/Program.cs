@@ -75,6 +75,14 @@ public static class Program
             var type = Nullable.GetUnderlyingType(option.Option.ValueType) ?? option.Option.ValueType;
             if (Expected(type) is { } expected && !Parses(type, value))
                 return $"{name} expects {expected}, got '{value}'";
+            // AcceptOnlyFromAmong words it "Argument 'x' not recognized. Must be one of:" with one quoted value per line.
+            const string OneOf = "Must be one of:";
+            int list = error.Message.IndexOf(OneOf, StringComparison.Ordinal);
+            if (list >= 0)
+            {
+                var values = System.Text.RegularExpressions.Regex.Matches(error.Message[(list + OneOf.Length)..], "'([^']*)'").Select(m => m.Groups[1].Value);
+                return $"{name} expects one of {string.Join(", ", values)}, got '{value}'";
+            }
         }
         if (error.SymbolResult is CommandResult or ArgumentResult { Parent: CommandResult })
         {

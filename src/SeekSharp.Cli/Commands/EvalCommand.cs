@@ -19,12 +19,11 @@ internal static class EvalCommand
         var task = new Option<string>("--task") { Description = $"Task: {string.Join(", ", TaskRegistry.Names)}, or all; name-AxB sets operand digits (addition-3x3)", Required = true };
         var digits = new Option<string?>("--digits") { Description = "Operand digits: A (both operands), A,B (first, second); each N or N-M, e.g. 3 or 1-3,1-2" };
         var split = new Option<ProblemSplit>("--split") { Description = "Problems from the test split (reported figures) or validation (training decisions)", DefaultValueFactory = _ => ProblemSplit.Test };
-        var phrasings = new Option<PhrasingSet>("--phrasings")
+        var phrasings = new Option<string>("--phrasings")
         {
             Description = "Ask in the phrasings training used (trained) or in the third of them kept out of training (held-out)",
-            DefaultValueFactory = _ => PhrasingSet.Trained,
-            CustomParser = ParsePhrasings,
-        };
+            DefaultValueFactory = _ => "trained",
+        }.AcceptOnlyFromAmong("trained", "held-out");
         var n = new Option<int>("--n") { Description = "Distinct problems, or conversations with --turns (fewer when the split holds fewer)", DefaultValueFactory = _ => 500 };
         var turns = new Option<int>("--turns") { Description = "Questions per conversation, asked after the model's own earlier replies as seek chat does (1: single questions)", DefaultValueFactory = _ => 1 };
         var seed = new Option<int>("--seed", "-s") { Description = "Seed of the problem stream", DefaultValueFactory = _ => 1234 };
@@ -43,7 +42,7 @@ internal static class EvalCommand
             int turnCount = r.GetValue(turns);
             if (turnCount < 1) throw new ArgumentException($"--turns must be at least 1, got {turnCount}");
             string? d = r.GetValue(digits);
-            var asked = r.GetValue(phrasings);
+            var asked = r.GetValue(phrasings) == "held-out" ? PhrasingSet.HeldOut : PhrasingSet.Trained;
             // --digits with all applies to the tasks that have operands; countdown keeps its own numbers.
             var tasks = name == "all"
                 ? [.. TaskRegistry.Names.Select(t => TaskRegistry.Create(t, t == "countdown" ? null : d, asked))]
@@ -94,17 +93,4 @@ internal static class EvalCommand
     }
 
     static string PhrasingName(PhrasingSet set) => set == PhrasingSet.HeldOut ? "held-out" : "trained";
-
-    static PhrasingSet ParsePhrasings(System.CommandLine.Parsing.ArgumentResult a)
-    {
-        string value = a.Tokens.Count == 1 ? a.Tokens[0].Value : "";
-        switch (value.ToLowerInvariant())
-        {
-            case "trained": return PhrasingSet.Trained;
-            case "held-out" or "heldout": return PhrasingSet.HeldOut;
-            default:
-                a.AddError($"--phrasings must be trained or held-out, got '{value}'");
-                return PhrasingSet.Trained;
-        }
-    }
 }

@@ -8,6 +8,15 @@ namespace SeekSharp.Training.Tasks;
 /// when…", "If you…, what is the result?", "Can you tell me…", "Quick question:"…), while their operation words (add,
 /// minus, product, make…) are ones the trained phrasings teach: a new way of asking, not a new word for the operation.
 /// </summary>
+/// <remarks>
+/// Trained sentences are sometimes framed by a task-neutral opener ("Hey, ", "Try this: ") and closer (" Thanks!"), the
+/// sentence's first letter lower-cased after a comma or colon. Without that, each task's fourteen sentences were each
+/// learned whole: a model trained on them answered 99 % of 3×3-digit additions asked in them but 36 % asked in the
+/// held-out ones (validation split), taking "when you add 499 to 468" for a subtraction. Frames shared by every task
+/// carry no hint of the operation, and the lower-cased verbs ("Hey, add …") are the words the model must key on. Held-out
+/// sentences are asked exactly as written. The frames avoid the held-out sentences' words (please, tell, can you,
+/// quick, question, result, work out).
+/// </remarks>
 internal sealed class PhrasingTemplates
 {
     readonly string[] trained, heldOut;
@@ -22,11 +31,30 @@ internal sealed class PhrasingTemplates
     /// <summary>The templates of <paramref name="set"/>.</summary>
     public IReadOnlyList<string> Of(PhrasingSet set) => set == PhrasingSet.HeldOut ? heldOut : trained;
 
-    /// <summary>Fills a template drawn uniformly from <paramref name="set"/>. It takes one draw from
-    /// <paramref name="rng"/> whatever the set, so both sets ask the same stream of problems.</summary>
+    /// <summary>Openers put before a third of the trained sentences.</summary>
+    internal static readonly string[] Openers =
+        ["Hi! ", "Hello. ", "Hey, ", "OK, ", "So, ", "Now, ", "Next one: ", "Try this: ", "Homework: ", "Here is one: ", "Help me with this: ", "Hmm, "];
+
+    /// <summary>Closers put after a quarter of the trained sentences.</summary>
+    internal static readonly string[] Closers = [" Thanks!", " Thank you.", " Show your steps.", " Think step by step.", " Take your time.", " :)"];
+
+    /// <summary>Fills a template drawn uniformly from <paramref name="set"/>, framed as the remarks say when trained. It
+    /// takes the same three draws from <paramref name="rng"/> whatever the set, so both sets ask the same stream of
+    /// problems.</summary>
     public string Format(Random rng, PhrasingSet set, object a, object b)
     {
         var templates = Of(set);
-        return string.Format(CultureInfo.InvariantCulture, templates[rng.Next(templates.Count)], a, b);
+        string sentence = string.Format(CultureInfo.InvariantCulture, templates[rng.Next(templates.Count)], a, b);
+        int opener = rng.Next(Openers.Length * 3), closer = rng.Next(Closers.Length * 4);
+        if (set == PhrasingSet.HeldOut) return sentence;
+        if (opener < Openers.Length)
+        {
+            string o = Openers[opener];
+            bool continues = o.EndsWith(", ", StringComparison.Ordinal) || o.EndsWith(": ", StringComparison.Ordinal);
+            if (continues && char.IsUpper(sentence[0]) && !sentence.StartsWith("I ", StringComparison.Ordinal))
+                sentence = char.ToLowerInvariant(sentence[0]) + sentence[1..];
+            sentence = o + sentence;
+        }
+        return closer < Closers.Length ? sentence + Closers[closer] : sentence;
     }
 }

@@ -49,6 +49,33 @@ public class BundledModelTests
         Assert.Equal("967", doc.RootElement.GetProperty("content").GetString()!.Trim());
     }
 
+    [Fact]
+    public void FollowUpQuestionsAreAnsweredAsWellAsFirstOnes()
+    {
+        // Issue 16's criterion: turns 2-4 within 3 points of turn 1 on 200 four-question addition conversations.
+        var r = SeekProcess.Run("eval", "--task", "addition", "--turns", "4", "--n", "200", "--json");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        using var doc = JsonDocument.Parse(r.Stdout);
+        double first = doc.RootElement.GetProperty("accuracy").GetDouble();
+        double later = doc.RootElement.GetProperty("later_turns_accuracy").GetDouble();
+        Assert.True(later >= first - 0.03, $"turn 1 {first:P1}, turns 2-4 {later:P1}");
+    }
+
+    [Fact]
+    public void HeldOutPhrasingsAreUnderstoodAsWellAsTrainedOnes()
+    {
+        // Issue 16's criterion: on 3x3-digit addition, both at least 95 % and within 5 points of each other.
+        double Accuracy(string phrasings)
+        {
+            var r = SeekProcess.Run("eval", "--task", "addition", "--digits", "3", "--n", "500", "--phrasings", phrasings, "--json");
+            Assert.True(r.ExitCode == 0, r.Stderr);
+            using var doc = JsonDocument.Parse(r.Stdout);
+            return doc.RootElement.GetProperty("accuracy").GetDouble();
+        }
+        double trained = Accuracy("trained"), heldOut = Accuracy("held-out");
+        Assert.True(trained >= 0.95 && heldOut >= 0.95 && Math.Abs(trained - heldOut) <= 0.05, $"trained {trained:P1}, held-out {heldOut:P1}");
+    }
+
     /// <summary>The answers of a piped <c>seek chat</c>: the first non-empty line after each "Thought for" line.</summary>
     private static List<string> Answers(string stdout)
     {

@@ -42,6 +42,8 @@ public sealed class FuzzUserFilesTests(ITestOutputHelper output) : IDisposable
     /// Runs <paramref name="seed"/> (must exit 0), then <paramref name="count"/> mutations from <paramref name="next"/>;
     /// fails if the mutations take longer than <paramref name="cap"/>. Reports the outcomes and the peak memory.
     /// </summary>
+    /// <remarks>The caps stop a runaway loop, not a slow machine: they are three times the first caps, which five of these
+    /// tests missed while a training job shared the two cores.</remarks>
     private void Fuzz(string reader, Case seed, int count, TimeSpan cap, Func<int, Case> next, Action<SeekProcess.Result>? checkSeed = null)
     {
         var baseline = FuzzSupport.Run(seed.Stdin, seed.Args);
@@ -122,7 +124,7 @@ public sealed class FuzzUserFilesTests(ITestOutputHelper output) : IDisposable
         }
 
         var rng = new Random(161);
-        Fuzz("template --template", new Case("seed", Args(Write("seed0.jinja", seeds[0]))), count: 48, TimeSpan.FromSeconds(60), i =>
+        Fuzz("template --template", new Case("seed", Args(Write("seed0.jinja", seeds[0]))), count: 48, TimeSpan.FromSeconds(180), i =>
         {
             byte[] mutated = FuzzSupport.MutateJinja(seeds[i % seeds.Length], rng);
             return new Case($"of seed {i % seeds.Length}: {Show(mutated)}", Args(Write("t.jinja", mutated)));
@@ -137,7 +139,7 @@ public sealed class FuzzUserFilesTests(ITestOutputHelper output) : IDisposable
         string[] templates = [RealTemplate("deepseek-v3.1"), Write("tools.jinja", ToolsTemplate)];
         string[] Args(int i, string tools) => ["template", "-m", Bundled, "--template", templates[i % 2], "--messages", messages, "--tools", tools];
         var rng = new Random(162);
-        Fuzz("template --tools", new Case("seed", Args(1, Write("seed.json", seed))), count: 40, TimeSpan.FromSeconds(50), i =>
+        Fuzz("template --tools", new Case("seed", Args(1, Write("seed.json", seed))), count: 40, TimeSpan.FromSeconds(150), i =>
         {
             byte[] mutated = Mutate(seed, rng, out string what);
             return new Case($"{what}: {Show(mutated)}", Args(i, Write("tools.json", mutated)));
@@ -250,7 +252,7 @@ public sealed class FuzzUserFilesTests(ITestOutputHelper output) : IDisposable
         string seed = TinyConfig(Path.Combine(_dir, "unused"), Path.Combine(run, "tokenizer.gguf"));
         string[] Args(int i, string config) => ["train", "pretrain", "--config", config, "--output", Path.Combine(_dir, $"out{i}"), "--steps", "1"];
         var rng = new Random(163);
-        Fuzz("train --config", new Case("seed", Args(-1, Write("seed.json", seed))), count: 30, TimeSpan.FromSeconds(75), i =>
+        Fuzz("train --config", new Case("seed", Args(-1, Write("seed.json", seed))), count: 30, TimeSpan.FromSeconds(225), i =>
         {
             // A config is mostly refused at the first broken byte; value mutations reach the range checks and training.
             byte[] mutated = Mutate(Encoding.UTF8.GetBytes(seed), rng, out string what, bytesShare: 0.3);
@@ -300,7 +302,7 @@ public sealed class FuzzUserFilesTests(ITestOutputHelper output) : IDisposable
         }
         string[] Args(string dir) => ["train", "pretrain", "--config", config, "--output", dir, "--resume", "--steps", "1"];
         var rng = new Random(164);
-        Fuzz("train --resume", new Case("seed", Args(Prepare("resume-seed", original))), count: 36, TimeSpan.FromSeconds(60), i =>
+        Fuzz("train --resume", new Case("seed", Args(Prepare("resume-seed", original))), count: 36, TimeSpan.FromSeconds(180), i =>
         {
             byte[] mutated = (byte[])original.Clone();
             string what = FuzzSupport.MutateBinary(ref mutated, CheckpointHeader, rng);
@@ -340,7 +342,7 @@ public sealed class FuzzUserFilesTests(ITestOutputHelper output) : IDisposable
         // /load, then a turn, so that the loaded messages also go through the R1 template and the tokenizer.
         string Input(string file) => $"/load {file}\nWhat is 1 + 1?\n/exit\n";
         var rng = new Random(165);
-        Fuzz("chat /load", new Case("seed", ["chat", "-m", Bundled, "-n", "1"], Input(saved), Interactive: true), count: 30, TimeSpan.FromSeconds(60), i =>
+        Fuzz("chat /load", new Case("seed", ["chat", "-m", Bundled, "-n", "1"], Input(saved), Interactive: true), count: 30, TimeSpan.FromSeconds(180), i =>
         {
             byte[] mutated = Mutate(seed, rng, out string what);
             return new Case($"{what}: {Show(mutated)}", ["chat", "-m", Bundled, "-n", "1"], Input(Write("conversation.json", mutated)), Interactive: true);

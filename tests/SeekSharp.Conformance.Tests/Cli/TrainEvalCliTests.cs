@@ -173,7 +173,7 @@ public sealed class TrainEvalCliTests(TrainEvalCliTests.PretrainedRun pretrained
 
         var bad = SeekProcess.Run("eval", "-m", model, "--task", "addition", "--phrasings", "unseen");
         Assert.Equal(2, bad.ExitCode);
-        Assert.Contains("--phrasings must be trained or held-out, got 'unseen'", bad.Stderr);
+        Assert.Equal("seek: --phrasings expects one of trained, held-out, got 'unseen' (see seek eval --help)", bad.Stderr.Trim());
     }
 
     [Fact]

@@ -23,7 +23,18 @@ public partial class PhrasingTests
 
     // A template as a pattern of whole prompts: the text literal, each placeholder any non-empty run.
     static Regex PatternOf(string template) =>
-        new("^" + Regex.Escape(template).Replace(@"\{0}", "(.+)").Replace(@"\{1}", "(.+)") + "$", RegexOptions.Singleline);
+        new("^" + Core(template) + "$", RegexOptions.Singleline);
+
+    // A trained template as training asks it: optionally framed by an opener (its first letter then in either case)
+    // and a closer.
+    static Regex TrainedPatternOf(string template)
+    {
+        string sentence = template[0] == '{' ? Core(template) : "(?i:" + Regex.Escape(template[..1]) + ")" + Core(template[1..]);
+        return new("^(?:" + string.Join("|", PhrasingTemplates.Openers.Select(Regex.Escape)) + ")?" + sentence +
+            "(?:" + string.Join("|", PhrasingTemplates.Closers.Select(Regex.Escape)) + ")?$", RegexOptions.Singleline);
+    }
+
+    static string Core(string template) => Regex.Escape(template).Replace(@"\{0}", "(.+)").Replace(@"\{1}", "(.+)");
 
     [Theory]
     [MemberData(nameof(Names))]
@@ -45,7 +56,7 @@ public partial class PhrasingTests
     {
         // Across tasks too: a held-out addition sentence must not be a trained subtraction sentence with other words
         // in the number slots, or "held out" would not mean unseen.
-        var trained = TaskNames.SelectMany(n => Sentences(n).Of(PhrasingSet.Trained)).Select(PatternOf).ToList();
+        var trained = TaskNames.SelectMany(n => Sentences(n).Of(PhrasingSet.Trained)).Select(TrainedPatternOf).ToList();
         foreach (string name in TaskNames)
             foreach (string held in Sentences(name).Of(PhrasingSet.HeldOut))
             {
@@ -63,9 +74,13 @@ public partial class PhrasingTests
         Assert.Equal(trained.Select(p => p.Key), heldOut.Select(p => p.Key));
         Assert.Equal(trained.Select(p => p.Completion), heldOut.Select(p => p.Completion));
         var heldPatterns = Sentences(name).Of(PhrasingSet.HeldOut).Select(PatternOf).ToList();
-        var trainedPatterns = Sentences(name).Of(PhrasingSet.Trained).Select(PatternOf).ToList();
+        var trainedPatterns = Sentences(name).Of(PhrasingSet.Trained).Select(TrainedPatternOf).ToList();
         Assert.All(heldOut, p => Assert.Contains(heldPatterns, r => r.IsMatch(p.Prompt)));
         Assert.All(trained, p => Assert.Contains(trainedPatterns, r => r.IsMatch(p.Prompt)));
+        // Held-out sentences are asked as written; a share of the trained ones are framed, some lower-cased after "Hey, ".
+        Assert.Contains(trained, p => PhrasingTemplates.Openers.Any(o => p.Prompt.StartsWith(o, StringComparison.Ordinal)));
+        Assert.Contains(trained, p => PhrasingTemplates.Closers.Any(c => p.Prompt.EndsWith(c, StringComparison.Ordinal)));
+        Assert.Contains(trained, p => !PhrasingTemplates.Openers.Any(o => p.Prompt.StartsWith(o, StringComparison.Ordinal)));
         // Every held-out sentence is used, so a figure on held-out phrasings covers them all.
         Assert.All(heldPatterns, r => Assert.Contains(heldOut, p => r.IsMatch(p.Prompt)));
         Assert.Equal(PhrasingSet.HeldOut, TaskRegistry.Create(TaskRegistry.Label(TaskRegistry.Create(name)), PhrasingSet.HeldOut).Phrasings);

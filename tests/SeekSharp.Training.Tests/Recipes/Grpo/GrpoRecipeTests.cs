@@ -11,7 +11,9 @@ public sealed class GrpoRecipeTests(ITestOutputHelper output)
     private static GrpoRecipe Recipe(GrpoOptions options, ulong modelSeed = 3)
     {
         var tokenizer = RecipeFixtures.Tokenizer;
-        var model = RecipeFixtures.Policy(maxBatch: 8, maxSeqLen: 64, seed: modelSeed);
+        // 96 positions: the longest phrasings ("I have … apples and get … more. How many apples do I have now?") take
+        // about 60 prompt tokens under the small test tokenizer, plus 8 completion tokens.
+        var model = RecipeFixtures.Policy(maxBatch: 8, maxSeqLen: 96, seed: modelSeed);
         var trainer = GrpoRecipe.CreateTrainer(model, options);
         return new GrpoRecipe(trainer, tokenizer.CreateTokenizer(), tokenizer.WriteGgufMetadata, TaskRegistry.Create("addition"), options);
     }

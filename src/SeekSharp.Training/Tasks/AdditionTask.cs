@@ -6,6 +6,7 @@ namespace SeekSharp.Training.Tasks;
 /// <summary>a + b with operands of a configurable number of digits; the trace adds column by column with carries.</summary>
 public sealed class AdditionTask : IReasoningTask
 {
+    // Trained phrasings first, then the held-out third that no training run asks in (seek eval --phrasings held-out).
     internal static readonly PhrasingTemplates Sentences = new(
     [
         "What is {0} + {1}?",

@@ -13,6 +13,7 @@ namespace SeekSharp.Training.Tasks;
 /// exact rational intermediates, optional "= target" at the end.</remarks>
 public sealed class CountdownTask : IReasoningTask
 {
+    // Trained phrasings first, then the held-out third that no training run asks in (seek eval --phrasings held-out).
     internal static readonly PhrasingTemplates Sentences = new(
     [
         "Using {0}, make {1}.",

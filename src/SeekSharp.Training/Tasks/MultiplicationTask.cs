@@ -7,6 +7,7 @@ namespace SeekSharp.Training.Tasks;
 /// multiplication: one partial product per digit of b with its carries, then column additions.</summary>
 public sealed class MultiplicationTask : IReasoningTask
 {
+    // Trained phrasings first, then the held-out third that no training run asks in (seek eval --phrasings held-out).
     internal static readonly PhrasingTemplates Sentences = new(
     [
         "What is {0} * {1}?",

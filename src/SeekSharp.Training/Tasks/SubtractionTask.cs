@@ -7,6 +7,7 @@ namespace SeekSharp.Training.Tasks;
 /// problems as 3x2); the trace subtracts column by column with borrows.</summary>
 public sealed class SubtractionTask : IReasoningTask
 {
+    // Trained phrasings first, then the held-out third that no training run asks in (seek eval --phrasings held-out).
     internal static readonly PhrasingTemplates Sentences = new(
     [
         "What is {0} - {1}?",

@@ -20,13 +20,13 @@ public sealed class RunValidationAndReferenceTests : IDisposable
     {
         string path = Path.Combine(dir, "start.gguf");
         if (!File.Exists(path))
-            GgufExport.Write(RecipeFixtures.Policy(maxBatch: 4, maxSeqLen: 64, seed: 5), path, RecipeFixtures.Tokenizer.WriteGgufMetadata);
+            GgufExport.Write(RecipeFixtures.Policy(maxBatch: 4, maxSeqLen: 128, seed: 5), path, RecipeFixtures.Tokenizer.WriteGgufMetadata);
         return path;
     }
 
     TrainConfig Config(string name, int steps) => new()
     {
-        InitFrom = StartingModel(), Tasks = [new("addition")], Steps = steps, BatchSize = 4, SeqLen = 64, LearningRate = 1e-2f,
+        InitFrom = StartingModel(), Tasks = [new("addition")], Steps = steps, BatchSize = 4, SeqLen = 128, LearningRate = 1e-2f,
         WarmupSteps = 0, CheckpointEvery = 1, Threads = 1, OutputDir = Path.Combine(dir, name), ModelFile = "model.gguf",
     };
 

@@ -11,9 +11,9 @@ public sealed class GrpoRecipeTests(ITestOutputHelper output)
     private static GrpoRecipe Recipe(GrpoOptions options, ulong modelSeed = 3)
     {
         var tokenizer = RecipeFixtures.Tokenizer;
-        // 96 positions: the longest phrasings ("I have … apples and get … more. How many apples do I have now?") take
-        // about 60 prompt tokens under the small test tokenizer, plus 8 completion tokens.
-        var model = RecipeFixtures.Policy(maxBatch: 8, maxSeqLen: 96, seed: modelSeed);
+        // 128 positions: the longest framed phrasings ("Help me with this: I have … apples and get … more. How many apples
+        // do I have now? Think step by step.") take most of 100 prompt tokens under the small test tokenizer.
+        var model = RecipeFixtures.Policy(maxBatch: 8, maxSeqLen: 128, seed: modelSeed);
         var trainer = GrpoRecipe.CreateTrainer(model, options);
         return new GrpoRecipe(trainer, tokenizer.CreateTokenizer(), tokenizer.WriteGgufMetadata, TaskRegistry.Create("addition"), options);
     }
@@ -100,8 +100,8 @@ public sealed class GrpoRecipeTests(ITestOutputHelper output)
         // A reference other than the starting policy (as after resuming) shows KL from the first step.
         var options = new GrpoOptions { GroupSize = 2, PromptsPerStep = 2, MaxCompletionTokens = 4, KlBeta = 0.1f, SamplerThreads = 1 };
         var tokenizer = RecipeFixtures.Tokenizer;
-        var policy = RecipeFixtures.Policy(maxBatch: 8, maxSeqLen: 64, seed: 3);
-        var reference = RecipeFixtures.Policy(maxBatch: 8, maxSeqLen: 64, seed: 4);
+        var policy = RecipeFixtures.Policy(maxBatch: 8, maxSeqLen: 128, seed: 3);
+        var reference = RecipeFixtures.Policy(maxBatch: 8, maxSeqLen: 128, seed: 4);
         using var recipe = new GrpoRecipe(GrpoRecipe.CreateTrainer(policy, options), tokenizer.CreateTokenizer(), tokenizer.WriteGgufMetadata,
             TaskRegistry.Create("addition"), options, reference);
         Assert.True(recipe.RunStep().Kl > 1e-4);

@@ -7,7 +7,7 @@
 #   3. grpo      rule-based rewards, group-relative advantages, on subtraction, one update per sampled batch
 #                (models/configs/grpo.json)                                        -> models/seeksharp-r1-tiny-grpo.gguf
 #      grpo-mu2  the same with two updates per sampled batch, so the ratio moves and the clip acts
-#                (models/configs/grpo-mu2.json; compared in models/README.md, not bundled)
+#                (models/configs/grpo-mu2.json; not bundled; compared with mu 1 on the previous models in issue 15)
 #   4. distill   the model's verified traces train a smaller student by SFT        (models/configs/distill.json)
 #                -> models/seeksharp-r1-tiny-student.gguf
 # then evaluates every stage's model on 500 distinct problems of the test split of every task, and of 3x3-digit

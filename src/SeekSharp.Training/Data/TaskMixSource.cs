@@ -15,9 +15,15 @@ internal sealed class TaskMixSource : IExampleSource
     readonly double[] cumulative; // [tasks] running sum of normalised weights
 
     readonly int maxHistoryTurns;
+    readonly double promptNoise;
 
-    public TaskMixSource(IReadOnlyList<(IReasoningTask Task, double Weight)> mix, int maxHistoryTurns = 0)
+    /// <param name="mix">Tasks and their weights.</param>
+    /// <param name="maxHistoryTurns">Most earlier questions per conversation (0: single questions).</param>
+    /// <param name="promptNoise">Chance that a user message gets noise words (<see cref="PromptNoise"/>); 0 draws nothing.</param>
+    public TaskMixSource(IReadOnlyList<(IReasoningTask Task, double Weight)> mix, int maxHistoryTurns = 0, double promptNoise = 0)
     {
+        if (!(promptNoise >= 0 && promptNoise <= 1)) throw new ArgumentOutOfRangeException(nameof(promptNoise), promptNoise, "a probability from 0 to 1.");
+        this.promptNoise = promptNoise;
         ArgumentOutOfRangeException.ThrowIfNegative(maxHistoryTurns);
         this.maxHistoryTurns = maxHistoryTurns;
         if (mix.Count == 0) throw new ArgumentException("The task mix is empty; name at least one task.", nameof(mix));
@@ -43,11 +49,14 @@ internal sealed class TaskMixSource : IExampleSource
         for (int i = 0; i < earlier; i++)
         {
             var p = NextProblem(random);
-            history[i] = (p.Prompt, p.Answer);
+            history[i] = (Noisy(p.Prompt, random), p.Answer);
         }
         var problem = NextProblem(random);
-        return new ChatExample(history, problem.Prompt, problem.Completion);
+        return new ChatExample(history, Noisy(problem.Prompt, random), problem.Completion);
     }
+
+    string Noisy(string user, TrainingRandom random) =>
+        promptNoise > 0 && random.NextDouble() < promptNoise ? PromptNoise.Insert(user, random) : user;
 
     /// <summary>The next training problem; the task pick and the problem's seed both come from <paramref name="random"/>.</summary>
     public Problem NextProblem(TrainingRandom random)

@@ -80,6 +80,39 @@ public class ConversationExampleTests
     }
 
     [Fact]
+    public void PromptNoiseAddsOneOrTwoWordsBetweenTheQuestionsWords()
+    {
+        string[] question = "What is 12 + 30?".Split(' ');
+        var random = new TrainingRandom(1);
+        for (int i = 0; i < 200; i++)
+        {
+            string[] words = PromptNoise.Insert(string.Join(' ', question), random).Split(' ');
+            Assert.InRange(words.Length - question.Length, 1, 2);
+            // The question's words are a subsequence: every added word sits between words, never inside one.
+            int at = 0;
+            foreach (string w in words)
+                if (at < question.Length && w == question[at]) at++;
+            Assert.Equal(question.Length, at);
+        }
+    }
+
+    [Fact]
+    public void WithNoiseEveryMessageStillAsksItsOwnProblem()
+    {
+        var source = new TaskMixSource([(new AdditionTask(), 1.0)], maxHistoryTurns: 2, promptNoise: 1);
+        var random = new TrainingRandom(13);
+        for (int i = 0; i < 300; i++)
+        {
+            var ex = source.Next(random);
+            // The reasoning ends "a + b = s": both operands are in the (noisy) question.
+            string reasoning = ex.Completion[..ex.Completion.IndexOf("\n</think>", StringComparison.Ordinal)];
+            string[] last = reasoning[(reasoning.LastIndexOf('\n') + 1)..].Split(' ');
+            Assert.Contains(last[0], ex.User);
+            Assert.Contains(last[2], ex.User);
+        }
+    }
+
+    [Fact]
     public void ASingleQuestionRendersAsBefore()
     {
         var tokenizer = DataFixture.Tokenizer;

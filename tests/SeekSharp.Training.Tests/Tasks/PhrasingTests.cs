@@ -89,9 +89,9 @@ public partial class PhrasingTests
     [Fact]
     public void TrainingDataNeverAsksInAHeldOutPhrasing()
     {
-        // The source SFT and pretraining draw from, with conversations, over every task of the default mix.
+        // The source SFT and pretraining draw from, with conversations and noise words, over every task of the default mix.
         var mix = TaskNames.Select(n => (TaskRegistry.Create(n), 1.0)).ToList();
-        var source = new TaskMixSource(mix, maxHistoryTurns: 3);
+        var source = new TaskMixSource(mix, maxHistoryTurns: 3, promptNoise: 0.5);
         var random = new TrainingRandom(3);
         var held = TaskNames.SelectMany(n => Sentences(n).Of(PhrasingSet.HeldOut)).Select(PatternOf).ToList();
         for (int i = 0; i < 500; i++)

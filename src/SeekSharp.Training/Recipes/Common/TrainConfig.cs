@@ -31,6 +31,9 @@ public sealed record TrainConfig
     /// many, answered correctly, rendered by the chat template as history without reasoning) before the question the
     /// example trains on, so follow-up questions in a chat are learned as first ones are. 0: single questions.</summary>
     public int MaxHistoryTurns { get; init; }
+    /// <summary>Chance (0 to 1) that a user message of a pretrain or SFT example gets one or two noise words (filler or
+    /// made-up), so that an unfamiliar word in a question is familiar noise. 0: none.</summary>
+    public double PromptNoise { get; init; }
 
     // optimisation
     /// <summary>Optimizer steps of the run.</summary>
@@ -118,6 +121,7 @@ public sealed record TrainConfig
         if (!(LearningRate > 0)) throw new ArgumentException($"learningRate must be positive, got {LearningRate}.");
         if (WarmupSteps < 0) throw new ArgumentException($"warmupSteps must not be negative, got {WarmupSteps}.");
         if (CheckpointEvery < 1) throw new ArgumentException($"checkpointEvery must be at least 1, got {CheckpointEvery}.");
+        if (!(PromptNoise >= 0 && PromptNoise <= 1)) throw new ArgumentException($"promptNoise must be 0 to 1, got {PromptNoise}.");
         if (MaxHistoryTurns is < 0 or > 64) throw new ArgumentException($"maxHistoryTurns must be 0 to 64, got {MaxHistoryTurns}.");
         if (Threads < 0) throw new ArgumentException($"threads must be 0 (all cores) or more, got {Threads}.");
         if (Tasks.Count == 0) throw new ArgumentException("tasks is empty; name at least one task, e.g. [{\"name\": \"addition\", \"weight\": 1}].");

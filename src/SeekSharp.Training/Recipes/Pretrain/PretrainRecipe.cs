@@ -18,7 +18,7 @@ public static class PretrainRecipe
     public static TrainingResult Run(TrainConfig config, bool resume = false, Action<TrainingProgress>? progress = null, CancellationToken cancel = default)
     {
         using var run = TrainingRun.Start("pretrain", config, resume, config.BatchSize);
-        var source = new TaskMixSource([.. config.Tasks.Select(t => (Tasks.TaskRegistry.Create(t.Name), t.Weight))], config.MaxHistoryTurns);
+        var source = new TaskMixSource([.. config.Tasks.Select(t => (Tasks.TaskRegistry.Create(t.Name), t.Weight))], config.MaxHistoryTurns, config.PromptNoise);
         return NextTokenTraining.Run(run, source, BatchLayout.PackedAllTokens, progress, cancel);
     }
 }

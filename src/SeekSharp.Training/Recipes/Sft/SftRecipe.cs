@@ -25,7 +25,7 @@ public static class SftRecipe
     {
         IExampleSource source = traces is not null
             ? new TraceFileSource(traces)
-            : new TaskMixSource([.. run.Config.Tasks.Select(t => (Tasks.TaskRegistry.Create(t.Name), t.Weight))], run.Config.MaxHistoryTurns);
+            : new TaskMixSource([.. run.Config.Tasks.Select(t => (Tasks.TaskRegistry.Create(t.Name), t.Weight))], run.Config.MaxHistoryTurns, run.Config.PromptNoise);
         return NextTokenTraining.Run(run, source, BatchLayout.PaddedCompletionOnly, progress, cancel);
     }
 }

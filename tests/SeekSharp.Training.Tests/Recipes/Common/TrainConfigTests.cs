@@ -36,6 +36,7 @@ public class TrainConfigTests
     [InlineData("{ \"seqLen\": 512 }", "contextLength")]
     [InlineData("{ \"grpo\": { \"groupSize\": 1 } }", "groupSize")]
     [InlineData("{ \"maxHistoryTurns\": -1 }", "maxHistoryTurns")]
+    [InlineData("{ \"promptNoise\": 1.5 }", "promptNoise")]
     public void OutOfRangeValuesNameTheField(string json, string expected)
     {
         var e = Assert.Throws<ArgumentException>(() => Parse(json));

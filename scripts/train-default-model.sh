@@ -3,7 +3,9 @@
 #   1. pretrain  a new byte-level BPE tokenizer (1024 ids, R1 chat tokens) and a new 3.5M-parameter model, next-token
 #                loss on every token of generated R1-format task text            (models/configs/pretrain.json)
 #   2. sft       loss on the assistant's reasoning + answer only, on conversations of 1 to 8 questions, one run; the
-#                step exported is the best on the validation split (models/configs/sft.json) -> models/seeksharp-r1-tiny.gguf
+#                step exported is the best on the validation split (models/configs/sft.json); GRPO and distill start here
+#      sft-noise the same continued with noise words in a third of the questions (models/configs/sft-noise.json)
+#                                                                                  -> models/seeksharp-r1-tiny.gguf
 #   3. grpo      rule-based rewards, group-relative advantages, on subtraction, one update per sampled batch
 #                (models/configs/grpo.json)                                        -> models/seeksharp-r1-tiny-grpo.gguf
 #      grpo-mu2  the same with two updates per sampled batch, so the ratio moves and the clip acts
@@ -14,7 +16,7 @@
 # addition and subtraction, asked in the trained phrasings and in the held-out third, and in conversations of 4
 # questions (200 per task). Every choice while training (which step to export) is made on the validation split.
 # Run outputs (CSV logs, PNG curves, checkpoints, validation.csv) go to runs/. Wall times are appended to runs/times.txt.
-# Usage: scripts/train-default-model.sh [first-stage]   (first-stage: pretrain|sft|grpo|grpo-mu2|distill|eval; default pretrain)
+# Usage: scripts/train-default-model.sh [first-stage]   (first-stage: pretrain|sft|sft-noise|grpo|grpo-mu2|distill|eval; default pretrain)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 first=${1:-pretrain}
@@ -33,15 +35,16 @@ stage() { # name, command...
   echo "$name wall $(( $(date +%s) - start )) s" | tee -a runs/times.txt
 }
 
-order=(pretrain sft grpo grpo-mu2 distill eval)
+order=(pretrain sft sft-noise grpo grpo-mu2 distill eval)
 run=0
 for s in "${order[@]}"; do
   [ "$s" = "$first" ] && run=1
   [ $run -eq 1 ] || continue
   case $s in
     pretrain) stage pretrain seek train pretrain --config models/configs/pretrain.json ;;
-    sft)      stage sft seek train sft --config models/configs/sft.json
-              cp runs/sft/seeksharp-r1-tiny-sft.gguf models/seeksharp-r1-tiny.gguf ;;
+    sft)      stage sft seek train sft --config models/configs/sft.json ;;
+    sft-noise) stage sft-noise seek train sft --config models/configs/sft-noise.json
+              cp runs/sft-noise/seeksharp-r1-tiny-sft-noise.gguf models/seeksharp-r1-tiny.gguf ;;
     grpo)     stage grpo seek train grpo --config models/configs/grpo.json
               cp runs/grpo/seeksharp-r1-tiny-grpo.gguf models/seeksharp-r1-tiny-grpo.gguf ;;
     grpo-mu2) stage grpo-mu2 seek train grpo --config models/configs/grpo-mu2.json ;;

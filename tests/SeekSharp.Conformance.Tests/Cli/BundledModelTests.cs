@@ -61,9 +61,7 @@ public class BundledModelTests
         Assert.True(later >= first - 0.03, $"turn 1 {first:P1}, turns 2-4 {later:P1}");
     }
 
-    // Not met by the bundled model, so not run: 100.0 % in trained phrasings against 73.8 % in held-out ones on 500
-    // test-split 3x3-digit additions (models/README.md). Issue 16 stays open on it; drop the Skip when a retrain meets it.
-    [Fact(Skip = "issue 16 open: held-out phrasings 73.8 % against 100.0 % trained on 3x3-digit addition (models/README.md)")]
+    [Fact]
     public void HeldOutPhrasingsAreUnderstoodAsWellAsTrainedOnes()
     {
         // Issue 16's criterion: on 3x3-digit addition, both at least 95 % and within 5 points of each other.

@@ -23,9 +23,6 @@ internal sealed class ExampleEncoder
     /// <summary>System text placed before the user turn (none by default).</summary>
     public string? System { get; }
 
-    /// <summary>The prompt ids of <paramref name="user"/> (ending with the generation prompt).</summary>
-    public int[] EncodePrompt(string user) => tokenizer.Encode(R1ChatText.Prompt(user, System), addSpecial: false, parseSpecial: true);
-
     /// <summary>The whole example: prompt ids, then the completion's ids and EOS.</summary>
     public TokenizedExample Encode(string user, string completion) => Encode(new ChatExample(user, completion));
 
@@ -35,9 +32,8 @@ internal sealed class ExampleEncoder
     public TokenizedExample Encode(ChatExample example)
     {
         ArgumentNullException.ThrowIfNull(example);
-        int[] prompt = example.History.Count == 0
-            ? EncodePrompt(example.User)
-            : tokenizer.Encode(Tokenizers.R1ChatFormat.RenderConversation(example.History, example.User, System), addSpecial: false, parseSpecial: true);
+        int[] prompt = tokenizer.Encode(Tokenizers.R1ChatFormat.RenderConversation(example.History, example.User, System),
+            addSpecial: false, parseSpecial: true);
         int[] answer = tokenizer.Encode(R1ChatText.AssistantTurn(example.Completion), addSpecial: false, parseSpecial: true);
         return new TokenizedExample([.. prompt, .. answer], prompt.Length);
     }

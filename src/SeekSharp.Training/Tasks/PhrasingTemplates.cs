@@ -9,13 +9,18 @@ namespace SeekSharp.Training.Tasks;
 /// minus, product, make…) are ones the trained phrasings teach: a new way of asking, not a new word for the operation.
 /// </summary>
 /// <remarks>
-/// Trained sentences are sometimes framed by a task-neutral opener ("Hey, ", "Try this: ") and closer (" Thanks!"), the
-/// sentence's first letter lower-cased after a comma or colon. Without that, each task's fourteen sentences were each
+/// Trained sentences are sometimes framed by a task-neutral opener ("Hey, ", "Try this: ") and closer (" Thanks!") or a
+/// tail joined by a comma in place of the final stop (", okay?"), the sentence's first letter lower-cased after a comma or
+/// colon. Without that, each task's fourteen sentences were each
 /// learned whole: a model trained on them answered 99 % of 3×3-digit additions asked in them but 36 % asked in the
 /// held-out ones (validation split), taking "when you add 499 to 468" for a subtraction. Frames shared by every task
 /// carry no hint of the operation, and the lower-cased verbs ("Hey, add …") are the words the model must key on. Held-out
 /// sentences are asked exactly as written. The frames avoid the held-out sentences' words (please, tell, can you,
 /// quick, question, result, work out).
+/// The tails came from a model trained without them: it answered held-out subtractions asked as "If you subtract 8 from
+/// 47, what is the result?" with countdown expressions (0 of 48, test split), and did the same for "Subtract 8 from 47,
+/// and what remains?" but not for "Subtract 8 from 47. What is the result?". Its only trained sentences with a number
+/// before a comma were countdown's lists ("Using 8, 4, 9, make 47."), so it read the comma as a list.
 /// </remarks>
 internal sealed class PhrasingTemplates
 {
@@ -38,6 +43,9 @@ internal sealed class PhrasingTemplates
     /// <summary>Closers put after a quarter of the trained sentences.</summary>
     internal static readonly string[] Closers = [" Thanks!", " Thank you.", " Show your steps.", " Think step by step.", " Take your time.", " :)"];
 
+    /// <summary>Tails put after a quarter of the trained sentences, replacing their final stop.</summary>
+    internal static readonly string[] Tails = [", okay?", ", right?", ", thanks!", ", thank you.", ", step by step.", ", and show your steps."];
+
     /// <summary>Fills a template drawn uniformly from <paramref name="set"/>, framed as the remarks say when trained. It
     /// takes the same three draws from <paramref name="rng"/> whatever the set, so both sets ask the same stream of
     /// problems.</summary>
@@ -55,6 +63,9 @@ internal sealed class PhrasingTemplates
                 sentence = char.ToLowerInvariant(sentence[0]) + sentence[1..];
             sentence = o + sentence;
         }
-        return closer < Closers.Length ? sentence + Closers[closer] : sentence;
+        if (closer < Closers.Length) return sentence + Closers[closer];
+        closer -= Closers.Length;
+        if (closer >= Tails.Length) return sentence;
+        return (sentence[^1] is '.' or '?' or '!' ? sentence[..^1] : sentence) + Tails[closer];
     }
 }

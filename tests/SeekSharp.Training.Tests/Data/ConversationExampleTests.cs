@@ -97,6 +97,37 @@ public class ConversationExampleTests
     }
 
     [Fact]
+    public void NoiseWordsNameNoOperationAndNoWordOnlyHeldOutSentencesHave()
+    {
+        var tasks = TaskRegistry.Names.Select(n => TaskRegistry.Create(n)).ToList();
+        static IEnumerable<string> WordsOf(string sentence) =>
+            sentence.Split(' ').Select(w => w.Trim('.', ',', '?', '!', ':').ToLowerInvariant()).Where(w => w.Length > 0);
+        var trainedWords = AllSentences(PhrasingSet.Trained).SelectMany(WordsOf).ToHashSet();
+        var heldOutOnly = AllSentences(PhrasingSet.HeldOut).SelectMany(WordsOf).Where(w => !trainedWords.Contains(w)).ToHashSet();
+        Assert.Contains("result", heldOutOnly);
+        string[] operations = ["plus", "minus", "times", "add", "subtract", "multiply", "sum", "difference", "product"];
+
+        string question = "What is 12 + 30?";
+        var inserted = new HashSet<string>();
+        var random = new TrainingRandom(5);
+        for (int i = 0; i < 3000; i++)
+            foreach (string w in PromptNoise.Insert(question, random).Split(' ').Except(question.Split(' ')))
+                inserted.Add(w);
+        Assert.Empty(inserted.Intersect(heldOutOnly));
+        Assert.Empty(inserted.Intersect(operations));
+        // All three kinds are drawn: filler, words of other tasks' sentences, made-up strings.
+        Assert.Contains("really", inserted);
+        Assert.Contains("out", inserted);
+        Assert.Contains("numbers", inserted);
+        Assert.Contains(inserted, w => !trainedWords.Contains(w) && !PromptNoise.TaskWords.Contains(w) && w.Length >= 3);
+        Assert.Subset(trainedWords, PromptNoise.TaskWords.ToHashSet());
+
+        static IEnumerable<string> AllSentences(PhrasingSet set) =>
+            new[] { AdditionTask.Sentences, SubtractionTask.Sentences, MultiplicationTask.Sentences, CountdownTask.Sentences }
+                .SelectMany(s => s.Of(set));
+    }
+
+    [Fact]
     public void WithNoiseEveryMessageStillAsksItsOwnProblem()
     {
         var source = new TaskMixSource([(new AdditionTask(), 1.0)], maxHistoryTurns: 2, promptNoise: 1);

@@ -26,12 +26,14 @@ public partial class PhrasingTests
         new("^" + Core(template) + "$", RegexOptions.Singleline);
 
     // A trained template as training asks it: optionally framed by an opener (its first letter then in either case)
-    // and a closer.
+    // and either a closer or a tail in place of its final stop.
     static Regex TrainedPatternOf(string template)
     {
-        string sentence = template[0] == '{' ? Core(template) : "(?i:" + Regex.Escape(template[..1]) + ")" + Core(template[1..]);
-        return new("^(?:" + string.Join("|", PhrasingTemplates.Openers.Select(Regex.Escape)) + ")?" + sentence +
-            "(?:" + string.Join("|", PhrasingTemplates.Closers.Select(Regex.Escape)) + ")?$", RegexOptions.Singleline);
+        string Sentence(string t) => t[0] == '{' ? Core(t) : "(?i:" + Regex.Escape(t[..1]) + ")" + Core(t[1..]);
+        string stopless = template[^1] is '.' or '?' or '!' ? template[..^1] : template;
+        static string AnyOf(IEnumerable<string> texts) => "(?:" + string.Join("|", texts.Select(Regex.Escape)) + ")";
+        return new("^" + AnyOf(PhrasingTemplates.Openers) + "?(?:" + Sentence(template) + AnyOf(PhrasingTemplates.Closers) + "?|" +
+            Sentence(stopless) + AnyOf(PhrasingTemplates.Tails) + ")$", RegexOptions.Singleline);
     }
 
     static string Core(string template) => Regex.Escape(template).Replace(@"\{0}", "(.+)").Replace(@"\{1}", "(.+)");
@@ -80,6 +82,7 @@ public partial class PhrasingTests
         // Held-out sentences are asked as written; a share of the trained ones are framed, some lower-cased after "Hey, ".
         Assert.Contains(trained, p => PhrasingTemplates.Openers.Any(o => p.Prompt.StartsWith(o, StringComparison.Ordinal)));
         Assert.Contains(trained, p => PhrasingTemplates.Closers.Any(c => p.Prompt.EndsWith(c, StringComparison.Ordinal)));
+        Assert.Contains(trained, p => PhrasingTemplates.Tails.Any(c => p.Prompt.EndsWith(c, StringComparison.Ordinal)));
         Assert.Contains(trained, p => !PhrasingTemplates.Openers.Any(o => p.Prompt.StartsWith(o, StringComparison.Ordinal)));
         // Every held-out sentence is used, so a figure on held-out phrasings covers them all.
         Assert.All(heldPatterns, r => Assert.Contains(heldOut, p => r.IsMatch(p.Prompt)));

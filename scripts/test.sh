@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test suite: the whole solution once, then the kernel tests again with AVX-512 and with AVX2 switched off,
-# so the Vector256 and scalar paths run on this machine too. Ends with one line "N passed, N failed".
+# Runs every test suite: the whole solution once, then the kernel tests and the recipes' golden test again with AVX-512
+# and with AVX2 switched off, so the Vector256 and scalar paths run on this machine too. Ends with one line "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,6 +23,10 @@ run all dotnet test SeekSharp.slnx -c Release --no-build -nologo
 # .NET 10 reads DOTNET_EnableAVX512 (the whole AVX-512 group); DOTNET_EnableAVX512F is the name older runtimes read.
 run kernels-no-avx512 DOTNET_EnableAVX512=0 DOTNET_EnableAVX512F=0 dotnet test tests/SeekSharp.Kernels.Tests -c Release --no-build -nologo
 run kernels-no-avx2 DOTNET_EnableAVX512=0 DOTNET_EnableAVX512F=0 DOTNET_EnableAVX2=0 dotnet test tests/SeekSharp.Kernels.Tests -c Release --no-build -nologo
+# The recipes' recorded bits at the two lower tiers as well (a few seconds each).
+golden="FullyQualifiedName~RecipeGoldenTests"
+run golden-no-avx512 DOTNET_EnableAVX512=0 dotnet test tests/SeekSharp.Training.Tests -c Release --no-build -nologo --filter "$golden"
+run golden-no-avx2 DOTNET_EnableAVX512=0 DOTNET_EnableAVX2=0 dotnet test tests/SeekSharp.Training.Tests -c Release --no-build -nologo --filter "$golden"
 
 # Each test project prints "Failed: a, Passed: b, Skipped: c, Total: d"; sum them over every run.
 cat "$log"/*.txt | grep -oE 'Failed: +[0-9]+, Passed: +[0-9]+' | awk -F'[:,]' '{f+=$2; p+=$4} END {printf "%d passed, %d failed\n", p, f}' > "$log/summary"

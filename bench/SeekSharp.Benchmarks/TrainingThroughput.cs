@@ -96,7 +96,7 @@ internal static class TrainingThroughput
         ArgumentOutOfRangeException.ThrowIfLessThan(steps, 1);
         var config = TrainConfig.Load(configPath);
         // The bundled model's own shape when it exists: its trained tokenizer may stop below the configured vocabulary.
-        var shape = File.Exists(bundledModel) ? TransformerGguf.ReadConfig(bundledModel) : config.Model.ToTransformerConfig(config.Tokenizer.VocabSize);
+        var shape = File.Exists(bundledModel) ? TransformerGguf.ReadConfig(bundledModel) : config.Model with { VocabSize = config.Tokenizer.VocabSize };
         string source = File.Exists(bundledModel) ? $"`{Path.GetFileName(bundledModel)}`, batch and length from `{Path.GetFileName(configPath)}`" : $"`{Path.GetFileName(configPath)}`";
         int b = config.BatchSize, t = config.SeqLen, n = b * t;
         var model = new Transformer(shape, b, t);
@@ -143,11 +143,11 @@ internal static class TrainingThroughput
         long all = model.ParameterCount;
         // The input embedding only selects rows, no multiply-adds. Tied, the same matrix is the output projection, a
         // [D, V] product per token, so it stays in once (ParameterCount already holds it once).
-        long embedding = shape.TiedEmbeddings ? 0 : (long)shape.VocabSize * shape.Dim;
+        long embedding = shape.TiedEmbeddings ? 0 : (long)shape.VocabSize * shape.EmbeddingLength;
         long p = all - embedding;
         // PaLM (Chowdhery et al. 2022, appendix B): 12 · L · H · Dh · T per token for QKᵀ and AV, forward and backward,
         // over the full T × T score matrix (the causal mask's skipped half is not subtracted). H · Dh = D here.
-        double attention = 12.0 * shape.Layers * shape.Heads * shape.HeadDim * t;
+        double attention = 12.0 * shape.BlockCount * shape.HeadCount * shape.HeadDim * t;
         double Mfu(double tps) => 6.0 * p * tps / peak;
         double MfuAttention(double tps) => (6.0 * p + attention) * tps / peak;
 
@@ -167,8 +167,8 @@ internal static class TrainingThroughput
             (`Gemm.MeasurePeakFlops` FMA loop at the same tier, {cores} threads, best of 3 × 0.5 s; the fastest 2 ms with all
             threads at once: {peakTogether / 1e9:F1} GFLOP/s).
 
-            Model: the bundled model's shape from {source}: V {shape.VocabSize}, D {shape.Dim}, L {shape.Layers},
-            H {shape.Heads} / Hkv {shape.KvHeads}, F {shape.FfnDim}, {tied}: {all:N0} parameters, of which
+            Model: the bundled model's shape from {source}: V {shape.VocabSize}, D {shape.EmbeddingLength}, L {shape.BlockCount},
+            H {shape.HeadCount} / Hkv {shape.HeadCountKv}, F {shape.FeedForwardLength}, {tied}: {all:N0} parameters, of which
             **N = {p:N0}** count for MFU (all but the {embedding:N0}-parameter input token embedding, a lookup without
             matrix products; the output projection stays in). One optimizer step = forward, backward, clipping and AdamW on
             B {b} × T {t} = {n:N0} tokens, {cores} threads (shared pool). {steps} timed steps after 2 warm-up steps.

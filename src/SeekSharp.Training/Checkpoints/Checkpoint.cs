@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Text;
+using SeekSharp.Models;
 using SeekSharp.Training.Model;
 using SeekSharp.Training.Optim;
 
@@ -30,9 +31,9 @@ public static class Checkpoint
             var c = trainer.Model.Config;
             w.Write(Magic);
             w.Write(Version);
-            w.Write(c.VocabSize); w.Write(c.ContextLength); w.Write(c.Dim); w.Write(c.Layers);
-            w.Write(c.Heads); w.Write(c.KvHeads); w.Write(c.FfnDim);
-            w.Write(c.NormEpsilon); w.Write(c.RopeTheta); w.Write(c.TiedEmbeddings);
+            w.Write(c.VocabSize); w.Write(c.ContextLength); w.Write(c.EmbeddingLength); w.Write(c.BlockCount);
+            w.Write(c.HeadCount); w.Write(c.HeadCountKv); w.Write(c.FeedForwardLength);
+            w.Write(c.NormEpsilon); w.Write(c.RopeFreqBase); w.Write(c.TiedEmbeddings);
             w.Write(trainer.Step);
             w.Write(trainer.Random.State);
             w.Write(trainer.Model.ParameterCount);
@@ -44,7 +45,7 @@ public static class Checkpoint
     });
 
     /// <summary>Reads only the model configuration, to build a model of the right shape before <see cref="Restore"/>.</summary>
-    public static TransformerConfig ReadConfig(string path)
+    public static ModelConfig ReadConfig(string path)
     {
         using var r = Open(path);
         return ReadHeader(r, path);
@@ -82,7 +83,7 @@ public static class Checkpoint
         return new BinaryReader(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20), Encoding.UTF8);
     }
 
-    private static TransformerConfig ReadHeader(BinaryReader r, string path)
+    private static ModelConfig ReadHeader(BinaryReader r, string path)
     {
         try
         {
@@ -91,22 +92,20 @@ public static class Checkpoint
             uint version = r.ReadUInt32();
             if (version != Version)
                 throw new CheckpointException(path, $"format version {version}; this build reads version {Version}.");
-            var config = new TransformerConfig
-            {
-                VocabSize = r.ReadInt32(), ContextLength = r.ReadInt32(), Dim = r.ReadInt32(), Layers = r.ReadInt32(),
-                Heads = r.ReadInt32(), KvHeads = r.ReadInt32(), FfnDim = r.ReadInt32(),
-                NormEpsilon = r.ReadSingle(), RopeTheta = r.ReadSingle(), TiedEmbeddings = r.ReadBoolean(),
-            };
+            int vocab = r.ReadInt32(), context = r.ReadInt32(), dim = r.ReadInt32(), layers = r.ReadInt32(),
+                heads = r.ReadInt32(), kvHeads = r.ReadInt32(), ffn = r.ReadInt32();
+            float epsilon = r.ReadSingle(), ropeBase = r.ReadSingle();
+            bool tied = r.ReadBoolean();
             try
             {
-                config.Validate(); // a corrupt header is reported as a bad checkpoint, not as a bad model shape later
+                return ModelConfig.Llama(vocab, context, dim, layers, heads, kvHeads, ffn, epsilon, ropeBase, tied);
             }
             catch (ArgumentException)
             {
-                throw new CheckpointException(path, $"the header describes an impossible model (vocab {config.VocabSize}, context {config.ContextLength}, " +
-                    $"width {config.Dim}, {config.Layers} layers, {config.Heads}/{config.KvHeads} heads, ffn {config.FfnDim}): the file is corrupt.");
+                // A corrupt header is reported as a bad checkpoint, not as a bad model shape later.
+                throw new CheckpointException(path, $"the header describes an impossible model (vocab {vocab}, context {context}, " +
+                    $"width {dim}, {layers} layers, {heads}/{kvHeads} heads, ffn {ffn}): the file is corrupt.");
             }
-            return config;
         }
         catch (EndOfStreamException)
         {

@@ -46,21 +46,10 @@ public static class GgufExport
     public static void Write(Transformer model, string path, Action<GgufWriter> writeTokenizer, string name = "seeksharp")
     {
         var c = model.Config;
-        const string arch = "llama";
         var w = new GgufWriter();
-        w.Set("general.architecture", arch);
+        c.WriteGguf(w);
         w.Set("general.name", name);
         w.Set("general.file_type", 0u); // LLAMA_FTYPE_ALL_F32
-        w.Set($"{arch}.context_length", (uint)c.ContextLength);
-        w.Set($"{arch}.embedding_length", (uint)c.Dim);
-        w.Set($"{arch}.block_count", (uint)c.Layers);
-        w.Set($"{arch}.feed_forward_length", (uint)c.FfnDim);
-        w.Set($"{arch}.attention.head_count", (uint)c.Heads);
-        w.Set($"{arch}.attention.head_count_kv", (uint)c.KvHeads);
-        w.Set($"{arch}.attention.layer_norm_rms_epsilon", c.NormEpsilon);
-        w.Set($"{arch}.rope.freq_base", c.RopeTheta);
-        w.Set($"{arch}.rope.dimension_count", (uint)c.HeadDim);
-        w.Set($"{arch}.vocab_size", (uint)c.VocabSize);
         writeTokenizer(w);
 
         if (!w.Metadata.TryGetValue("tokenizer.ggml.tokens", out var tokens))

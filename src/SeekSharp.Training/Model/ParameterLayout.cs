@@ -1,3 +1,5 @@
+using SeekSharp.Models;
+
 namespace SeekSharp.Training.Model;
 
 /// <summary>
@@ -19,7 +21,8 @@ internal readonly record struct TensorSlice(string Name, int Offset, int Rows, i
     public Span<float> Of(float[] flat) => flat.AsSpan(Offset, Length);
 }
 
-/// <summary>The tensors of one block, in forward order (which the fused <see cref="Qkv"/> and <see cref="GateUp"/> views rely on).</summary>
+/// <summary>The tensors of one block, in forward order (<see cref="TensorNames.LlamaBlock"/>, which the fused
+/// <see cref="Qkv"/> and <see cref="GateUp"/> views rely on).</summary>
 internal sealed record LayerSlices(
     TensorSlice AttnNorm, // [D]
     TensorSlice Wq,       // [H · Dh, D]
@@ -55,14 +58,17 @@ internal sealed class ParameterLayout
     /// <summary>Total floats.</summary>
     public int Count { get; }
 
-    public ParameterLayout(TransformerConfig c)
+    public ParameterLayout(ModelConfig c)
     {
         c.Validate();
         var all = new List<TensorSlice>();
         long offset = 0;
-        TensorSlice Add(string name, int rows, int cols, bool matrix = true, bool embedding = false)
+        // Names and shapes come from the shared description (TensorNames, ModelConfig.ShapeOf), as inference reads them.
+        TensorSlice Add(TensorKind kind, int layer = -1)
         {
-            var s = new TensorSlice(name, checked((int)offset), rows, cols, matrix, embedding);
+            var (rows, cols) = c.ShapeOf(kind);
+            var s = new TensorSlice(TensorNames.Of(kind, layer), checked((int)offset), rows, cols, !TensorNames.IsVector(kind),
+                kind == TensorKind.TokenEmbedding);
             offset += (long)rows * cols;
             if (offset > Array.MaxLength)
                 throw new ArgumentException($"The model needs more than {Array.MaxLength} parameters, more than one float array holds.");
@@ -70,25 +76,15 @@ internal sealed class ParameterLayout
             return s;
         }
 
-        int d = c.Dim, qDim = c.Heads * c.HeadDim, kvDim = c.KvHeads * c.HeadDim, f = c.FfnDim;
-        TokenEmbedding = Add("token_embd.weight", c.VocabSize, d, embedding: true);
-        Layers = new LayerSlices[c.Layers];
-        for (int l = 0; l < c.Layers; l++)
+        TokenEmbedding = Add(TensorKind.TokenEmbedding);
+        Layers = new LayerSlices[c.BlockCount];
+        for (int l = 0; l < c.BlockCount; l++)
         {
-            string p = $"blk.{l}.";
-            Layers[l] = new LayerSlices(
-                Add(p + "attn_norm.weight", 1, d, matrix: false),
-                Add(p + "attn_q.weight", qDim, d),
-                Add(p + "attn_k.weight", kvDim, d),
-                Add(p + "attn_v.weight", kvDim, d),
-                Add(p + "attn_output.weight", d, qDim),
-                Add(p + "ffn_norm.weight", 1, d, matrix: false),
-                Add(p + "ffn_gate.weight", f, d),
-                Add(p + "ffn_up.weight", f, d),
-                Add(p + "ffn_down.weight", d, f));
+            var block = TensorNames.LlamaBlock.Select(kind => Add(kind, l)).ToArray();
+            Layers[l] = new LayerSlices(block[0], block[1], block[2], block[3], block[4], block[5], block[6], block[7], block[8]);
         }
-        OutputNorm = Add("output_norm.weight", 1, d, matrix: false);
-        Output = c.TiedEmbeddings ? TokenEmbedding : Add("output.weight", c.VocabSize, d);
+        OutputNorm = Add(TensorKind.OutputNorm);
+        Output = c.TiedEmbeddings ? TokenEmbedding : Add(TensorKind.Output);
         All = all.ToArray();
         Count = (int)offset;
     }

@@ -1,4 +1,5 @@
 using SeekSharp.Kernels.Threading;
+using SeekSharp.Models;
 using SeekSharp.Training.Ops;
 
 namespace SeekSharp.Training.Model;
@@ -28,14 +29,20 @@ public sealed class Transformer
     private int _lossTokens;           // tokens with a non-zero weight in the last Loss
 
     /// <summary>Creates a model of shape <paramref name="config"/> with all parameters zero (see <see cref="InitializeWeights"/>).</summary>
-    /// <param name="config">Model shape; validated.</param>
+    /// <param name="config">Model shape: a llama whose RoPE covers whole heads unscaled (<see cref="ModelConfig.Llama"/>);
+    /// validated.</param>
     /// <param name="maxBatch">Most sequences per call.</param>
     /// <param name="maxSeqLen">Most positions per sequence (at most the context length).</param>
     /// <param name="pool">Threads for matrix products and attention; <see cref="WorkerPool.Shared"/> when null.</param>
     /// <param name="attention">Attention algorithm.</param>
-    public Transformer(TransformerConfig config, int maxBatch, int maxSeqLen, WorkerPool? pool = null, AttentionKernel attention = AttentionKernel.Gemm)
+    public Transformer(ModelConfig config, int maxBatch, int maxSeqLen, WorkerPool? pool = null, AttentionKernel attention = AttentionKernel.Gemm)
     {
         config.Validate();
+        // The backward ops implement llama's block as training builds it; anything else would train a model that
+        // inference then runs differently.
+        if (config.Architecture != "llama" || config.RopeMode != RopeMode.Adjacent || config.RopeDimensionCount != config.HeadDim
+            || config.RopeFreqScale != 1f || config.HeadDim * config.HeadCount != config.EmbeddingLength || config.HeadDim % 2 != 0)
+            throw new ArgumentException($"training builds llama models with heads of even width D / H and RoPE over whole heads, unscaled; got {config}.");
         ArgumentOutOfRangeException.ThrowIfLessThan(maxBatch, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxSeqLen, 1);
         if (maxSeqLen > config.ContextLength || maxSeqLen > Attention.MaxSeqLen)
@@ -46,18 +53,18 @@ public sealed class Transformer
         _act = new TransformerActivations(config, maxBatch, maxSeqLen);
         _attention = attention;
         _attentionScratch = attention == AttentionKernel.Gemm
-            ? new float[checked((long)maxBatch * config.KvHeads * AttentionGemm.ScratchPerItem(maxSeqLen, config.HeadDim))]
+            ? new float[checked((long)maxBatch * config.HeadCountKv * AttentionGemm.ScratchPerItem(maxSeqLen, config.HeadDim))]
             : [];
         _pool = pool ?? WorkerPool.Shared;
         Parameters = new float[_layout.Count];
         Gradients = new float[_layout.Count];
-        Rope.Table(config.RopeTheta, config.HeadDim, maxSeqLen, _act.RopeCos, _act.RopeSin);
+        new SeekSharp.Models.Blocks.Rope(config, freqFactors: null).Table(maxSeqLen, _act.RopeCos, _act.RopeSin);
         MaxBatch = maxBatch;
         MaxSeqLen = maxSeqLen;
     }
 
     /// <summary>The model's shape.</summary>
-    public TransformerConfig Config { get; }
+    public ModelConfig Config { get; }
     /// <summary>Most sequences per call.</summary>
     public int MaxBatch { get; }
     /// <summary>Most positions per sequence.</summary>
@@ -80,7 +87,7 @@ public sealed class Transformer
     /// </summary>
     public void InitializeWeights(TrainingRandom random, float std = 0.02f)
     {
-        float residualStd = std / MathF.Sqrt(2f * Config.Layers);
+        float residualStd = std / MathF.Sqrt(2f * Config.BlockCount);
         foreach (var t in _layout.All)
         {
             var values = t.Of(Parameters);
@@ -209,14 +216,14 @@ public sealed class Transformer
         var c = Config;
         var a = _act;
         var p = Parameters;
-        int n = batch * seqLen, d = c.Dim, hd = c.HeadDim, qDim = c.Heads * hd, kvDim = c.KvHeads * hd, qkvDim = qDim + 2 * kvDim, f = c.FfnDim;
+        int n = batch * seqLen, d = c.EmbeddingLength, hd = c.HeadDim, qDim = c.HeadCount * hd, kvDim = c.HeadCountKv * hd, qkvDim = qDim + 2 * kvDim, f = c.FeedForwardLength;
         _batch = batch;
         _seqLen = seqLen;
         tokens.CopyTo(a.Tokens);
         targets.CopyTo(a.Targets);
 
         Embedding.Forward(tokens, _layout.TokenEmbedding.Of(p), a.Residual[0], d);
-        for (int l = 0; l < c.Layers; l++)
+        for (int l = 0; l < c.BlockCount; l++)
         {
             var w = _layout.Layers[l];
             float[] x = a.Residual[l], mid = a.ResidualMid[l], next = a.Residual[l + 1];
@@ -225,13 +232,13 @@ public sealed class Transformer
             float[] qkv = a.Qkv[l]; // [N, Q + 2K]
             Linear.Forward(a.AttnNorm[l], w.Qkv.Of(p), qkv, n, d, qkvDim, _pool);
             // q and k are adjacent in each row: one pass rotates H + Hkv heads.
-            Rope.Forward(qkv, a.RopeCos, a.RopeSin, qkv, n, seqLen, c.Heads + c.KvHeads, hd, qkvDim);
+            Rope.Forward(qkv, a.RopeCos, a.RopeSin, qkv, n, seqLen, c.HeadCount + c.HeadCountKv, hd, qkvDim);
             if (_attention == AttentionKernel.Gemm)
                 AttentionGemm.Forward(qkv, qkv.AsSpan(qDim), qkv.AsSpan(qDim + kvDim), a.Att[l], a.AttnOut[l],
-                    batch, seqLen, c.Heads, c.KvHeads, hd, qkvDim, qkvDim, _attentionScratch, _pool);
+                    batch, seqLen, c.HeadCount, c.HeadCountKv, hd, qkvDim, qkvDim, _attentionScratch, _pool);
             else
                 Attention.Forward(qkv, qkv.AsSpan(qDim), qkv.AsSpan(qDim + kvDim), a.Att[l], a.AttnOut[l],
-                    batch, seqLen, c.Heads, c.KvHeads, hd, qkvDim, qkvDim, _pool);
+                    batch, seqLen, c.HeadCount, c.HeadCountKv, hd, qkvDim, qkvDim, _pool);
             x.AsSpan(0, n * d).CopyTo(mid);
             Linear.Forward(a.AttnOut[l], w.Wo.Of(p), mid, n, qDim, d, _pool, accumulate: true);
 
@@ -242,7 +249,7 @@ public sealed class Transformer
             mid.AsSpan(0, n * d).CopyTo(next);
             Linear.Forward(a.Hidden[l], w.Down.Of(p), next, n, f, d, _pool, accumulate: true);
         }
-        RmsNorm.Forward(a.Residual[c.Layers], _layout.OutputNorm.Of(p), c.NormEpsilon, a.FinalNorm, a.FinalRstd, n, _pool);
+        RmsNorm.Forward(a.Residual[c.BlockCount], _layout.OutputNorm.Of(p), c.NormEpsilon, a.FinalNorm, a.FinalRstd, n, _pool);
         Linear.Forward(a.FinalNorm, _layout.Output.Of(p), a.Logits, n, d, c.VocabSize, _pool);
         CrossEntropy.Forward(a.Logits, targets, a.LogSumExp, a.LogProbs, c.VocabSize, _pool, logitScale);
         _logitScale = logitScale;
@@ -258,7 +265,7 @@ public sealed class Transformer
         var p = Parameters;
         var g = Gradients;
         int batch = _batch, seqLen = _seqLen;
-        int n = batch * seqLen, d = c.Dim, hd = c.HeadDim, qDim = c.Heads * hd, kvDim = c.KvHeads * hd, qkvDim = qDim + 2 * kvDim, f = c.FfnDim, v = c.VocabSize;
+        int n = batch * seqLen, d = c.EmbeddingLength, hd = c.HeadDim, qDim = c.HeadCount * hd, kvDim = c.HeadCountKv * hd, qkvDim = qDim + 2 * kvDim, f = c.FeedForwardLength, v = c.VocabSize;
 
         var dLogits = a.DLogits.AsSpan(0, n * v);
         dLogits.Clear();
@@ -268,9 +275,9 @@ public sealed class Transformer
         Linear.Backward(dLogits, a.FinalNorm, _layout.Output.Of(p), dNorm, _layout.Output.Of(g), n, d, v, _pool);
         var dRes = a.DResidual.AsSpan(0, n * d);
         dRes.Clear();
-        RmsNorm.Backward(dNorm, a.Residual[c.Layers], _layout.OutputNorm.Of(p), a.FinalRstd, dRes, _layout.OutputNorm.Of(g), n, _pool);
+        RmsNorm.Backward(dNorm, a.Residual[c.BlockCount], _layout.OutputNorm.Of(p), a.FinalRstd, dRes, _layout.OutputNorm.Of(g), n, _pool);
 
-        for (int l = c.Layers - 1; l >= 0; l--)
+        for (int l = c.BlockCount - 1; l >= 0; l--)
         {
             var w = _layout.Layers[l];
 
@@ -298,11 +305,11 @@ public sealed class Transformer
             Linear.Backward(dRes, a.AttnOut[l], w.Wo.Of(p), dAttnOut, w.Wo.Of(g), n, qDim, d, _pool);
             if (_attention == AttentionKernel.Gemm)
                 AttentionGemm.Backward(dAttnOut, qkv, qkv.AsSpan(qDim), qkv.AsSpan(qDim + kvDim), a.Att[l],
-                    dQkv, dQkv[qDim..], dQkv[(qDim + kvDim)..], batch, seqLen, c.Heads, c.KvHeads, hd, qkvDim, qkvDim, _attentionScratch, _pool);
+                    dQkv, dQkv[qDim..], dQkv[(qDim + kvDim)..], batch, seqLen, c.HeadCount, c.HeadCountKv, hd, qkvDim, qkvDim, _attentionScratch, _pool);
             else
                 Attention.Backward(dAttnOut, qkv, qkv.AsSpan(qDim), qkv.AsSpan(qDim + kvDim), a.Att[l],
-                    dQkv, dQkv[qDim..], dQkv[(qDim + kvDim)..], batch, seqLen, c.Heads, c.KvHeads, hd, qkvDim, qkvDim, _pool);
-            Rope.Backward(dQkv, a.RopeCos, a.RopeSin, dQkvPre, n, seqLen, c.Heads + c.KvHeads, hd, qkvDim);
+                    dQkv, dQkv[qDim..], dQkv[(qDim + kvDim)..], batch, seqLen, c.HeadCount, c.HeadCountKv, hd, qkvDim, qkvDim, _pool);
+            Rope.Backward(dQkv, a.RopeCos, a.RopeSin, dQkvPre, n, seqLen, c.HeadCount + c.HeadCountKv, hd, qkvDim);
             for (int row = 0; row < n; row++) // v is not rotated: its gradient passes through
             {
                 var dvIn = dQkv.Slice(row * qkvDim + qDim + kvDim, kvDim);

@@ -1,3 +1,5 @@
+using SeekSharp.Models;
+
 namespace SeekSharp.Training.Model;
 
 /// <summary>
@@ -47,12 +49,12 @@ internal sealed class TransformerActivations
     public readonly float[] DGateUp;      // [N, 2F]
     public readonly float[] DHidden;      // [N, F]
 
-    public TransformerActivations(TransformerConfig c, int maxBatch, int maxSeqLen)
+    public TransformerActivations(ModelConfig c, int maxBatch, int maxSeqLen)
     {
         MaxRows = checked(maxBatch * maxSeqLen);
         MaxSeqLen = maxSeqLen;
-        int n = MaxRows, d = c.Dim, q = c.Heads * c.HeadDim, kv = c.KvHeads * c.HeadDim, f = c.FfnDim, l = c.Layers;
-        long att = (long)maxBatch * c.Heads * maxSeqLen * maxSeqLen;
+        int n = MaxRows, d = c.EmbeddingLength, q = c.HeadCount * c.HeadDim, kv = c.HeadCountKv * c.HeadDim, f = c.FeedForwardLength, l = c.BlockCount;
+        long att = (long)maxBatch * c.HeadCount * maxSeqLen * maxSeqLen;
         if (att > Array.MaxLength || (long)n * c.VocabSize > Array.MaxLength)
             throw new ArgumentException($"Batch {maxBatch} × {maxSeqLen} needs buffers larger than one array ({att} attention probabilities, {(long)n * c.VocabSize} logits); use a smaller batch.");
 

@@ -2,30 +2,12 @@ namespace SeekSharp.Training.Ops;
 
 /// <summary>
 /// Rotary position embedding on adjacent pairs (x[2i], x[2i+1]) of each head, llama.cpp's LLAMA_ROPE_TYPE_NORM as
-/// SeekSharp's inference applies it for the llama architecture. Row n of a [B·T, heads · Dh] tensor sits at position n mod T.
+/// SeekSharp's inference applies it for the llama architecture, with the angles inference computes
+/// (<c>SeekSharp.Models.Blocks.Rope.Table</c>). Row n of a [B·T, heads · Dh] tensor sits at position n mod T.
 /// Glossary: N = B·T rows, T positions per sequence, Dh head width.
 /// </summary>
 internal static class Rope
 {
-    /// <summary>Fills cos/sin [T, Dh / 2] for positions 0..T−1.</summary>
-    /// <remarks>The angle pos · θ^(−2i/Dh) is built by repeated float multiplication, exactly as inference's
-    /// <c>Rope.Angles</c> does (itself matching ggml's rope cache), so trained and exported models rotate identically.</remarks>
-    public static void Table(float theta, int headDim, int positions, Span<float> cos, Span<float> sin)
-    {
-        int half = headDim / 2;
-        float thetaScale = MathF.Pow(theta, -2f / headDim);
-        for (int pos = 0; pos < positions; pos++)
-        {
-            float angle = pos;
-            for (int i = 0; i < half; i++)
-            {
-                cos[pos * half + i] = MathF.Cos(angle);
-                sin[pos * half + i] = MathF.Sin(angle);
-                angle *= thetaScale;
-            }
-        }
-    }
-
     /// <summary>y[N, heads · Dh] = x rotated by each row's position; y may be x (in place). Rows are
     /// <paramref name="rowStride"/> floats apart, so the rotated heads may be the leading columns of a wider fused row.</summary>
     public static void Forward(ReadOnlySpan<float> x, ReadOnlySpan<float> cos, ReadOnlySpan<float> sin, Span<float> y,

@@ -30,13 +30,8 @@ public sealed class Model : IDisposable
         try
         {
             var config = ModelConfig.FromGguf(file);
-            var weights = new WeightReader(file);
-            ITransformer transformer = config.Architecture switch
-            {
-                "llama" => new Llama(weights, config, requireQkvBias: false),
-                "qwen2" => Qwen2.Load(weights, config),
-                _ => throw new ModelLoadException(path, $"unsupported architecture '{config.Architecture}'"),
-            };
+            // FromGguf accepted the architecture, so the table has it.
+            ITransformer transformer = ArchitectureTable.Known[config.Architecture].Load(new WeightReader(file, config), config);
             var tokenizer = Tokenizer.FromGguf(file);
             if (tokenizer.VocabSize != config.VocabSize)
                 throw new ModelLoadException(path, $"tokenizer has {tokenizer.VocabSize} tokens but token_embd.weight has {config.VocabSize} rows");

@@ -1,4 +1,5 @@
 using SeekSharp.Gguf;
+using SeekSharp.Models.Architectures;
 
 namespace SeekSharp.Models;
 
@@ -12,7 +13,9 @@ public enum RopeMode
 }
 
 /// <summary>
-/// Hyper-parameters of a decoder-only transformer, read from GGUF metadata (<c>{arch}.*</c> keys).
+/// Hyper-parameters of a decoder-only transformer: the one description that inference and training share (llama.cpp's
+/// <c>llama_hparams</c>), read from and written to GGUF metadata (<c>{arch}.*</c> keys) here and nowhere else, with the
+/// shape of every tensor (<see cref="ShapeOf"/>; names in <see cref="TensorNames"/>).
 /// Dimension glossary used across the model code: D = embedding width, L = layers, H = query heads,
 /// Hkv = key/value heads, Dh = head width, F = feed-forward width, V = vocabulary size, T = tokens in a batch.
 /// </summary>
@@ -51,6 +54,100 @@ public sealed record ModelConfig
     /// <summary>Which dimension pairs RoPE rotates.</summary>
     public required RopeMode RopeMode { get; init; }
 
+    // weights
+    /// <summary>The output projection is the token embedding itself: the file has no <c>output.weight</c>.</summary>
+    public bool TiedEmbeddings { get; init; }
+
+    /// <summary>
+    /// A llama model of the given shape, as SeekSharp's training builds one: heads of width D / H, RoPE over whole heads
+    /// on adjacent pairs, unscaled.
+    /// </summary>
+    /// <exception cref="ArgumentException">The shape is not a valid decoder (see <see cref="Validate"/>).</exception>
+    public static ModelConfig Llama(int vocabSize, int contextLength, int embeddingLength, int blockCount, int headCount,
+        int headCountKv, int feedForwardLength, float normEpsilon = 1e-5f, float ropeFreqBase = 10000f, bool tiedEmbeddings = false)
+    {
+        int headDim = headCount > 0 ? embeddingLength / headCount : 0;
+        var config = new ModelConfig
+        {
+            Architecture = "llama", ContextLength = contextLength, EmbeddingLength = embeddingLength, BlockCount = blockCount,
+            FeedForwardLength = feedForwardLength, VocabSize = vocabSize, HeadCount = headCount, HeadCountKv = headCountKv,
+            HeadDim = headDim, NormEpsilon = normEpsilon, RopeFreqBase = ropeFreqBase, RopeDimensionCount = headDim,
+            RopeFreqScale = 1f, RopeMode = RopeMode.Adjacent, TiedEmbeddings = tiedEmbeddings,
+        };
+        if (headCount > 0 && embeddingLength % headCount != 0)
+            throw new ArgumentException($"embedding length {embeddingLength} does not split into {headCount} heads.");
+        config.Validate();
+        return config;
+    }
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first field that does not make a valid decoder.</summary>
+    public void Validate()
+    {
+        if (VocabSize < 1 || ContextLength < 1 || EmbeddingLength < 1 || BlockCount < 1 || HeadCount < 1 || HeadCountKv < 1
+            || FeedForwardLength < 1 || HeadDim < 1)
+            throw new ArgumentException($"every size must be positive: {this}.");
+        if (HeadCount % HeadCountKv != 0)
+            throw new ArgumentException($"head count {HeadCount} must be a multiple of the key/value head count {HeadCountKv} (grouped-query attention).");
+        if (RopeDimensionCount % 2 != 0 || RopeDimensionCount > HeadDim)
+            throw new ArgumentException($"RoPE dimension count {RopeDimensionCount} must be even and at most the head width {HeadDim} (RoPE rotates pairs).");
+        if (!(NormEpsilon > 0) || !float.IsFinite(NormEpsilon) || !(RopeFreqBase > 0) || !float.IsFinite(RopeFreqBase) || !(RopeFreqScale > 0))
+            throw new ArgumentException($"norm epsilon ({NormEpsilon}), RoPE base ({RopeFreqBase}) and RoPE scale ({RopeFreqScale}) must be positive and finite.");
+    }
+
+    /// <summary>[rows, columns] of <paramref name="kind"/> in this model, row-major as the GGUF holds it ({ne0 = columns,
+    /// ne1 = rows}); a vector (<see cref="TensorNames.IsVector"/>) is one row.</summary>
+    public (int Rows, int Cols) ShapeOf(TensorKind kind)
+    {
+        int d = EmbeddingLength, q = HeadCount * HeadDim, kv = HeadCountKv * HeadDim, f = FeedForwardLength;
+        return kind switch
+        {
+            TensorKind.TokenEmbedding or TensorKind.Output => (VocabSize, d),
+            TensorKind.OutputNorm or TensorKind.AttnNorm or TensorKind.FfnNorm or TensorKind.AttnOutputBias => (1, d),
+            TensorKind.RopeFrequencies => (1, RopeDimensionCount / 2),
+            TensorKind.AttnQ => (q, d),
+            TensorKind.AttnK or TensorKind.AttnV => (kv, d),
+            TensorKind.AttnOutput => (d, q),
+            TensorKind.AttnQBias => (1, q),
+            TensorKind.AttnKBias or TensorKind.AttnVBias => (1, kv),
+            TensorKind.FfnGate or TensorKind.FfnUp => (f, d),
+            TensorKind.FfnDown => (d, f),
+            _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "no shape"),
+        };
+    }
+
+    // The {arch}.* metadata keys, read by FromGguf and written by WriteGguf.
+    const string ContextLengthKey = "context_length", EmbeddingLengthKey = "embedding_length", BlockCountKey = "block_count",
+        FeedForwardLengthKey = "feed_forward_length", HeadCountKey = "attention.head_count", HeadCountKvKey = "attention.head_count_kv",
+        KeyLengthKey = "attention.key_length", ValueLengthKey = "attention.value_length", NormEpsilonKey = "attention.layer_norm_rms_epsilon",
+        RopeFreqBaseKey = "rope.freq_base", RopeDimensionCountKey = "rope.dimension_count", RopeScalingTypeKey = "rope.scaling.type",
+        RopeScalingFactorKey = "rope.scaling.factor", VocabSizeKey = "vocab_size";
+
+    /// <summary>Writes <c>general.architecture</c> and this configuration's <c>{arch}.*</c> keys, which
+    /// <see cref="FromGguf"/> reads back to an equal configuration (given the same tensors).</summary>
+    /// <exception cref="NotSupportedException">RoPE scaling, which SeekSharp reads but does not write.</exception>
+    public void WriteGguf(GgufWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        if (RopeFreqScale != 1f) throw new NotSupportedException("writing a RoPE-scaled configuration is not supported.");
+        string a = Architecture + ".";
+        writer.Set("general.architecture", Architecture);
+        writer.Set(a + ContextLengthKey, (uint)ContextLength);
+        writer.Set(a + EmbeddingLengthKey, (uint)EmbeddingLength);
+        writer.Set(a + BlockCountKey, (uint)BlockCount);
+        writer.Set(a + FeedForwardLengthKey, (uint)FeedForwardLength);
+        writer.Set(a + HeadCountKey, (uint)HeadCount);
+        writer.Set(a + HeadCountKvKey, (uint)HeadCountKv);
+        if (HeadDim != EmbeddingLength / HeadCount)
+        {
+            writer.Set(a + KeyLengthKey, (uint)HeadDim);
+            writer.Set(a + ValueLengthKey, (uint)HeadDim);
+        }
+        writer.Set(a + NormEpsilonKey, NormEpsilon);
+        writer.Set(a + RopeFreqBaseKey, RopeFreqBase);
+        writer.Set(a + RopeDimensionCountKey, (uint)RopeDimensionCount);
+        writer.Set(a + VocabSizeKey, (uint)VocabSize);
+    }
+
     /// <summary>Largest context length accepted from metadata (16M positions; the largest released models use 1M-10M).</summary>
     public const int MaxContextLength = 1 << 24;
 
@@ -65,13 +162,8 @@ public sealed record ModelConfig
     public static ModelConfig FromGguf(GgufFile file)
     {
         string arch = file.GetString("general.architecture");
-        RopeMode ropeMode = arch switch
-        {
-            "llama" => RopeMode.Adjacent,
-            "qwen2" => RopeMode.HalfSplit,
-            _ => throw new ModelLoadException(file.Path,
-                $"general.architecture is '{arch}', which SeekSharp does not support (supported: llama, qwen2)"),
-        };
+        if (!ArchitectureTable.Known.TryGetValue(arch, out var architecture))
+            throw new ModelLoadException(file.Path, $"general.architecture is '{arch}', which SeekSharp does not support (supported: {ArchitectureTable.Names})");
 
         int InRange(string key, long value, long min, long max) =>
             value >= min && value <= max ? (int)value
@@ -84,25 +176,25 @@ public sealed record ModelConfig
             : throw new ModelLoadException(file.Path, $"{arch}.{key} is {value}; expected a finite number more than 0");
 
         const int MaxWidth = 1 << 20, MaxLayers = 1 << 16, MaxHeads = 1 << 16, MaxVocab = 1 << 24;
-        int contextLength = Required("context_length", 1, MaxContextLength);
-        int dim = Required("embedding_length", 1, MaxWidth);
-        int nHead = Required("attention.head_count", 1, MaxHeads);
-        int nHeadKv = Optional("attention.head_count_kv", nHead, 1, nHead);
-        int headDim = Optional("attention.key_length", dim / nHead, 1, MaxWidth);
-        int valueDim = Optional("attention.value_length", headDim, 1, MaxWidth);
+        int contextLength = Required(ContextLengthKey, 1, MaxContextLength);
+        int dim = Required(EmbeddingLengthKey, 1, MaxWidth);
+        int nHead = Required(HeadCountKey, 1, MaxHeads);
+        int nHeadKv = Optional(HeadCountKvKey, nHead, 1, nHead);
+        int headDim = Optional(KeyLengthKey, dim / nHead, 1, MaxWidth);
+        int valueDim = Optional(ValueLengthKey, headDim, 1, MaxWidth);
         if (valueDim != headDim)
             throw new ModelLoadException(file.Path, $"{arch}.attention.value_length ({valueDim}) differs from key_length ({headDim}); not supported for {arch}");
         if (nHead % nHeadKv != 0)
             throw new ModelLoadException(file.Path, $"{arch}.attention.head_count ({nHead}) must be a multiple of head_count_kv ({nHeadKv})");
 
-        var embd = file.GetTensor("token_embd.weight");
+        var embd = file.GetTensor(TensorNames.Of(TensorKind.TokenEmbedding));
         long embdRows = embd.Shape.Length > 1 ? embd.Shape[1] : 0;
-        int vocab = Optional("vocab_size", embdRows, 1, MaxVocab);
+        int vocab = Optional(VocabSizeKey, embdRows, 1, MaxVocab);
 
         float freqScale = 1f;
-        string? scaling = file.GetStringOrNull($"{arch}.rope.scaling.type");
+        string? scaling = file.GetStringOrNull($"{arch}.{RopeScalingTypeKey}");
         if (scaling is "linear")
-            freqScale = 1f / Positive("rope.scaling.factor", file.GetFloat32($"{arch}.rope.scaling.factor"));
+            freqScale = 1f / Positive(RopeScalingFactorKey, file.GetFloat32($"{arch}.{RopeScalingFactorKey}"));
         else if (scaling is not (null or "none"))
             throw new ModelLoadException(file.Path, $"{arch}.rope.scaling.type is '{scaling}', which SeekSharp does not support yet for {arch} (supported: none, linear)");
 
@@ -111,17 +203,18 @@ public sealed record ModelConfig
             Architecture = arch,
             ContextLength = contextLength,
             EmbeddingLength = dim,
-            BlockCount = Required("block_count", 1, MaxLayers),
-            FeedForwardLength = Required("feed_forward_length", 1, MaxWidth * 64L),
+            BlockCount = Required(BlockCountKey, 1, MaxLayers),
+            FeedForwardLength = Required(FeedForwardLengthKey, 1, MaxWidth * 64L),
             VocabSize = vocab,
             HeadCount = nHead,
             HeadCountKv = nHeadKv,
             HeadDim = headDim,
-            NormEpsilon = Positive("attention.layer_norm_rms_epsilon", file.GetFloat32($"{arch}.attention.layer_norm_rms_epsilon")),
-            RopeFreqBase = Positive("rope.freq_base", file.GetFloat32OrDefault($"{arch}.rope.freq_base", 10000f)),
-            RopeDimensionCount = Optional("rope.dimension_count", headDim, 0, headDim),
+            NormEpsilon = Positive(NormEpsilonKey, file.GetFloat32($"{arch}.{NormEpsilonKey}")),
+            RopeFreqBase = Positive(RopeFreqBaseKey, file.GetFloat32OrDefault($"{arch}.{RopeFreqBaseKey}", 10000f)),
+            RopeDimensionCount = Optional(RopeDimensionCountKey, headDim, 0, headDim),
             RopeFreqScale = freqScale,
-            RopeMode = ropeMode,
+            RopeMode = architecture.RopeMode,
+            TiedEmbeddings = file.FindTensor(TensorNames.Of(TensorKind.Output)) is null,
         };
         if (config.RopeDimensionCount % 2 != 0)
             throw new ModelLoadException(file.Path, $"{arch}.rope.dimension_count ({config.RopeDimensionCount}) must be even and at most the head width ({headDim})");

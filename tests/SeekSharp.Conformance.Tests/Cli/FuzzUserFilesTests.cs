@@ -152,7 +152,7 @@ public sealed class FuzzUserFilesTests(ITestOutputHelper output) : IDisposable
     /// whose tokenizer to reuse, else a 300-id tokenizer is trained on a few examples.</summary>
     private static string TinyConfig(string outputDir, string? tokenizer) => new JsonObject
     {
-        ["model"] = new JsonObject { ["dim"] = 32, ["layers"] = 1, ["heads"] = 2, ["kvHeads"] = 1, ["ffnDim"] = 64, ["contextLength"] = 128, ["tiedEmbeddings"] = false },
+        ["model"] = new JsonObject { ["embeddingLength"] = 32, ["blockCount"] = 1, ["headCount"] = 2, ["headCountKv"] = 1, ["feedForwardLength"] = 64, ["contextLength"] = 128, ["tiedEmbeddings"] = false },
         ["tokenizer"] = tokenizer is null ? new JsonObject { ["vocabSize"] = 300, ["examplesPerTask"] = 20 } : new JsonObject { ["fromGguf"] = tokenizer },
         ["tasks"] = new JsonArray(new JsonObject { ["name"] = "addition", ["weight"] = 2 }, new JsonObject { ["name"] = "countdown", ["weight"] = 1.5 }),
         ["steps"] = 1, ["batchSize"] = 2, ["seqLen"] = 32, ["learningRate"] = 0.001, ["warmupSteps"] = 1, ["minLrRatio"] = 0.1,

@@ -30,7 +30,7 @@ public sealed partial class TrainInterruptTests(ITestOutputHelper log)
         string path = Path.Combine(dir, "config.in.json");
         File.WriteAllText(path, JsonSerializer.Serialize(new Dictionary<string, object>
         {
-            ["model"] = new { dim = 32, layers = 1, heads = 2, kvHeads = 1, ffnDim = 64, contextLength = 128 },
+            ["model"] = new { embeddingLength = 32, blockCount = 1, headCount = 2, headCountKv = 1, feedForwardLength = 64, contextLength = 128 },
             ["tokenizer"] = new { vocabSize = 300, examplesPerTask = 40 },
             ["tasks"] = new object[] { new { name = "addition", weight = 1 } },
             ["steps"] = 120, ["batchSize"] = 2, ["seqLen"] = 64, ["warmupSteps"] = 1, ["seed"] = seed,

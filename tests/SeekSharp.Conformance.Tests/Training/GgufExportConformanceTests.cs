@@ -1,3 +1,4 @@
+using SeekSharp.Models;
 using SeekSharp.Conformance.Tests.Oracle;
 using SeekSharp.Conformance.Tests.TinyModels;
 using SeekSharp.Kernels.Threading;
@@ -27,11 +28,7 @@ public sealed class GgufExportConformanceTests(ITestOutputHelper output) : IDisp
     [InlineData(true)]
     public void LlamaCppGivesTheTrainingLogitsOfAnExportedModel(bool tied)
     {
-        var config = new TransformerConfig
-        {
-            VocabSize = SyntheticBpeVocab.VocabSize, ContextLength = 64, Dim = 32, Layers = 2, Heads = 4, KvHeads = 2, FfnDim = 64,
-            TiedEmbeddings = tied,
-        };
+        var config = ModelConfig.Llama(vocabSize: SyntheticBpeVocab.VocabSize, contextLength: 64, embeddingLength: 32, blockCount: 2, headCount: 4, headCountKv: 2, feedForwardLength: 64, tiedEmbeddings: tied);
         const int b = 2, t = 16;
         using var pool = new WorkerPool(1);
         var model = new Transformer(config, b, t, pool);
@@ -53,10 +50,10 @@ public sealed class GgufExportConformanceTests(ITestOutputHelper output) : IDisp
         GgufExport.Write(model, path, SyntheticBpeVocab.Write, name: "export-conformance");
 
         using var llama = LlamaCpp.Load(path, contextSize: 64);
-        Assert.Equal(config.Layers, llama.LayerCount);
-        Assert.Equal(config.Dim, llama.EmbeddingSize);
-        Assert.Equal(config.Heads, llama.HeadCount);
-        Assert.Equal(config.KvHeads, llama.KvHeadCount);
+        Assert.Equal(config.BlockCount, llama.LayerCount);
+        Assert.Equal(config.EmbeddingLength, llama.EmbeddingSize);
+        Assert.Equal(config.HeadCount, llama.HeadCount);
+        Assert.Equal(config.HeadCountKv, llama.KvHeadCount);
         Assert.Equal(config.VocabSize, llama.VocabSize);
         Assert.Equal(0, llama.RopeTypeId); // LLAMA_ROPE_TYPE_NORM: adjacent pairs, as training rotates
 

@@ -1,3 +1,4 @@
+using SeekSharp.Models;
 using SeekSharp.Kernels.Threading;
 using SeekSharp.Training.Checkpoints;
 using SeekSharp.Training.Model;
@@ -13,10 +14,7 @@ namespace SeekSharp.Training.Tests.Checkpoints;
 public sealed class ResumeTests : IDisposable
 {
     private const int B = 2, T = 8, Steps = 10;
-    private static readonly TransformerConfig Config = new()
-    {
-        VocabSize = 24, ContextLength = 8, Dim = 16, Layers = 2, Heads = 4, KvHeads = 2, FfnDim = 32,
-    };
+    private static readonly ModelConfig Config = ModelConfig.Llama(vocabSize: 24, contextLength: 8, embeddingLength: 16, blockCount: 2, headCount: 4, headCountKv: 2, feedForwardLength: 32);
     private static readonly AdamWOptions Options = new() { LearningRate = 5e-3f, WeightDecay = 0.1f, MaxGradNorm = 0.5f };
     private static readonly LearningRateSchedule Schedule = new() { WarmupSteps = 3, TotalSteps = Steps, MinRatio = 0.1f };
 
@@ -100,9 +98,9 @@ public sealed class ResumeTests : IDisposable
         string path = Path.Combine(_dir, "a.ckpt");
         Checkpoint.Save(trainer, path);
 
-        var wider = new Trainer(new Transformer(Config with { FfnDim = 48 }, B, T, _pool), Options, Schedule, 1);
+        var wider = new Trainer(new Transformer(Config with { FeedForwardLength = 48 }, B, T, _pool), Options, Schedule, 1);
         var e = Assert.Throws<CheckpointException>(() => Checkpoint.Restore(wider, path));
-        Assert.Contains("FfnDim = 32", e.Message);
+        Assert.Contains("FeedForwardLength = 32", e.Message);
 
         string junk = Path.Combine(_dir, "junk.ckpt");
         File.WriteAllText(junk, "definitely not a checkpoint");

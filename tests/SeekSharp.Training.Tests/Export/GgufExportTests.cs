@@ -1,3 +1,4 @@
+using SeekSharp.Models;
 using SeekSharp.Conformance.Tests.TinyModels;
 using SeekSharp.Gguf;
 using SeekSharp.Inference;
@@ -15,11 +16,7 @@ public sealed class GgufExportTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private static TransformerConfig Config(bool tied) => new()
-    {
-        VocabSize = SyntheticBpeVocab.VocabSize, ContextLength = 32, Dim = 32, Layers = 2, Heads = 4, KvHeads = 2, FfnDim = 48,
-        TiedEmbeddings = tied, RopeTheta = 500f, NormEpsilon = 1e-6f,
-    };
+    private static ModelConfig Config(bool tied) => ModelConfig.Llama(vocabSize: SyntheticBpeVocab.VocabSize, contextLength: 32, embeddingLength: 32, blockCount: 2, headCount: 4, headCountKv: 2, feedForwardLength: 48, tiedEmbeddings: tied, ropeFreqBase: 500f, normEpsilon: 1e-6f);
 
     [Theory]
     [InlineData(false)]
@@ -41,8 +38,8 @@ public sealed class GgufExportTests : IDisposable
         GgufExport.Write(model, path, SyntheticBpeVocab.Write, name: "export-test");
 
         using var loaded = SeekSharp.Models.Model.Load(path);
-        Assert.Equal(config.VocabSize, loaded.Config.VocabSize);
-        Assert.Equal(config.KvHeads, loaded.Config.HeadCountKv);
+        // Inference reads back the very description training wrote (one ModelConfig, one reader, one writer).
+        Assert.Equal(config, loaded.Config);
         Assert.Equal(tied, !loaded.File.Tensors.Any(x => x.Name == "output.weight"));
         using var context = loaded.CreateContext(new ContextOptions { ContextLength = 32, BatchSize = t, KvCacheType = GgmlType.F32, Threads = 1 });
         var batch = new SeekSharp.Models.Batch(t);

@@ -1,3 +1,4 @@
+using SeekSharp.Models;
 using SeekSharp.Kernels.Threading;
 using SeekSharp.Training.Model;
 using SeekSharp.Training.Optim;
@@ -10,7 +11,7 @@ public class AllocationTests
     [Fact]
     public void TrainingStepsAllocateNothingAfterWarmUp()
     {
-        var config = new TransformerConfig { VocabSize = 40, ContextLength = 8, Dim = 16, Layers = 2, Heads = 4, KvHeads = 2, FfnDim = 32 };
+        var config = ModelConfig.Llama(vocabSize: 40, contextLength: 8, embeddingLength: 16, blockCount: 2, headCount: 4, headCountKv: 2, feedForwardLength: 32);
         const int b = 2, t = 8;
         using var pool = new WorkerPool(2);
         var model = new Transformer(config, b, t, pool);

@@ -1,3 +1,4 @@
+using SeekSharp.Models;
 using SeekSharp.Kernels.Threading;
 using SeekSharp.Training.Model;
 using SeekSharp.Training.Optim;
@@ -10,7 +11,7 @@ public class OverfitTests
     [Fact]
     public void TinyModelOverfitsOneBatchBelowFiveHundredthsNats()
     {
-        var config = new TransformerConfig { VocabSize = 32, ContextLength = 16, Dim = 32, Layers = 2, Heads = 4, KvHeads = 2, FfnDim = 64 };
+        var config = ModelConfig.Llama(vocabSize: 32, contextLength: 16, embeddingLength: 32, blockCount: 2, headCount: 4, headCountKv: 2, feedForwardLength: 64);
         const int b = 2, t = 16, steps = 300;
         using var pool = new WorkerPool(2);
         var model = new Transformer(config, b, t, pool);

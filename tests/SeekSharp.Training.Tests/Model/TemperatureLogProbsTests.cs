@@ -1,3 +1,4 @@
+using SeekSharp.Models;
 using SeekSharp.Training.Model;
 
 namespace SeekSharp.Training.Tests.Model;
@@ -10,7 +11,7 @@ public sealed class TemperatureLogProbsTests
 {
     static Transformer Create(out int[] tokens, out int[] targets)
     {
-        var config = new TransformerConfig { VocabSize = 13, ContextLength = 8, Dim = 8, Layers = 1, Heads = 2, KvHeads = 1, FfnDim = 12 };
+        var config = ModelConfig.Llama(vocabSize: 13, contextLength: 8, embeddingLength: 8, blockCount: 1, headCount: 2, headCountKv: 1, feedForwardLength: 12);
         var model = new Transformer(config, 2, 4);
         model.InitializeWeights(new TrainingRandom(7), std: 0.4f);
         var rng = new Random(5);

@@ -1,3 +1,4 @@
+using SeekSharp.Models;
 using SeekSharp.Kernels.Threading;
 using SeekSharp.Training.Model;
 using SeekSharp.Training.Tests.Ops;
@@ -24,10 +25,7 @@ public class TransformerGradientTests
 {
     private static readonly WorkerPool Pool = new(2);
 
-    internal static TransformerConfig Config(bool tied) => new()
-    {
-        VocabSize = 11, ContextLength = 8, Dim = 8, Layers = 2, Heads = 2, KvHeads = 1, FfnDim = 12, TiedEmbeddings = tied,
-    };
+    internal static ModelConfig Config(bool tied) => ModelConfig.Llama(vocabSize: 11, contextLength: 8, embeddingLength: 8, blockCount: 2, headCount: 2, headCountKv: 1, feedForwardLength: 12, tiedEmbeddings: tied);
 
     internal static Transformer Create(bool tied, out int[] tokens, out int[] targets, int batch, int seqLen,
         AttentionKernel attention = AttentionKernel.Gemm)

@@ -107,7 +107,7 @@ internal sealed class GradientCase(string name, Func<double> objective, Func<flo
         var rng = new Random(5);
         int b = 2, t = 3, heads = 2, hd = 4, n = b * t;
         float[] cos = new float[t * hd / 2], sin = new float[t * hd / 2];
-        SeekSharp.Training.Ops.Rope.Table(10000f, hd, t, cos, sin);
+        new SeekSharp.Models.Blocks.Rope(hd, hd, 10000f, 1f, SeekSharp.Models.RopeMode.Adjacent).Table(t, cos, sin);
         float[] x = Random(rng, n * heads * hd), r = Random(rng, x.Length), y = new float[x.Length];
         return new("Rope",
             () => { SeekSharp.Training.Ops.Rope.Forward(x, cos, sin, y, n, t, heads, hd, heads * hd); return Dot(r, y); },

@@ -53,7 +53,7 @@ public class OpGradientTests
         var inference = new SeekSharp.Models.Blocks.Rope(config, null);
         int t = 7;
         float[] cos = new float[t * 4], sin = new float[t * 4], c = new float[4], s = new float[4];
-        SeekSharp.Training.Ops.Rope.Table(10000f, 8, t, cos, sin);
+        new SeekSharp.Models.Blocks.Rope(8, 8, 10000f, 1f, SeekSharp.Models.RopeMode.Adjacent).Table(t, cos, sin);
         var rng = new Random(6);
         float[] x = Random(rng, t * 16), y = new float[x.Length], expected = (float[])x.Clone();
         SeekSharp.Training.Ops.Rope.Forward(x, cos, sin, y, t, t, 2, 8, 16);

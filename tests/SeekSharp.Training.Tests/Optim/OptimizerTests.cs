@@ -1,3 +1,4 @@
+using SeekSharp.Models;
 using SeekSharp.Training.Model;
 using SeekSharp.Training.Optim;
 
@@ -5,10 +6,7 @@ namespace SeekSharp.Training.Tests.Optim;
 
 public class OptimizerTests
 {
-    private static readonly TransformerConfig Config = new()
-    {
-        VocabSize = 5, ContextLength = 4, Dim = 4, Layers = 1, Heads = 2, KvHeads = 1, FfnDim = 4, TiedEmbeddings = true,
-    };
+    private static readonly ModelConfig Config = ModelConfig.Llama(vocabSize: 5, contextLength: 4, embeddingLength: 4, blockCount: 1, headCount: 2, headCountKv: 1, feedForwardLength: 4, tiedEmbeddings: true);
 
     [Fact]
     public void AdamWMatchesTheFormulaAndSkipsDecayOnNormsAndEmbedding()

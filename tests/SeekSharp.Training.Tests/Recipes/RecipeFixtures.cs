@@ -1,3 +1,4 @@
+using SeekSharp.Models;
 using SeekSharp.Training.Model;
 using SeekSharp.Training.Tasks;
 using SeekSharp.Training.Tokenizers;
@@ -21,11 +22,7 @@ internal static class RecipeFixtures
     /// <summary>A randomly initialised policy of width <paramref name="dim"/>.</summary>
     public static Transformer Policy(int dim = 32, int layers = 2, int maxBatch = 8, int maxSeqLen = 96, ulong seed = 3)
     {
-        var config = new TransformerConfig
-        {
-            VocabSize = Tokenizer.VocabSize, ContextLength = 128, Dim = dim, Layers = layers, Heads = 4, KvHeads = 2,
-            FfnDim = dim * 2, TiedEmbeddings = true,
-        };
+        var config = ModelConfig.Llama(vocabSize: Tokenizer.VocabSize, contextLength: 128, embeddingLength: dim, blockCount: layers, headCount: 4, headCountKv: 2, feedForwardLength: dim * 2, tiedEmbeddings: true);
         var model = new Transformer(config, maxBatch, maxSeqLen);
         model.InitializeWeights(new TrainingRandom(seed));
         return model;

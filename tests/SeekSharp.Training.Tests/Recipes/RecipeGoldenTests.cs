@@ -67,7 +67,7 @@ public sealed class RecipeGoldenTests(ITestOutputHelper output) : IDisposable
 
         var pretrain = PretrainRecipe.Run(Base("pretrain") with
         {
-            Model = new() { Dim = 32, Layers = 2, Heads = 4, KvHeads = 2, FfnDim = 64, ContextLength = 128 },
+            Model = SeekSharp.Models.ModelConfig.Llama(vocabSize: 1, contextLength: 128, embeddingLength: 32, blockCount: 2, headCount: 4, headCountKv: 2, feedForwardLength: 64),
             Tokenizer = new() { VocabSize = 300, ExamplesPerTask = 40 }, Steps = 3,
         }, progress: Progress);
         hashes.Add(Hash(pretrain.ModelPath));
@@ -98,7 +98,7 @@ public sealed class RecipeGoldenTests(ITestOutputHelper output) : IDisposable
             .Select(p => JsonSerializer.Serialize(new { prompt = p.Prompt, completion = p.Completion })));
         var distill = SftRecipe.Run(Base("distill") with
         {
-            Model = new() { Dim = 16, Layers = 1, Heads = 2, KvHeads = 1, FfnDim = 32, ContextLength = 128 }, Steps = 2,
+            Model = SeekSharp.Models.ModelConfig.Llama(vocabSize: 1, contextLength: 128, embeddingLength: 16, blockCount: 1, headCount: 2, headCountKv: 1, feedForwardLength: 32), Steps = 2,
             Traces = correct, Tokenizer = new() { FromGguf = sft.ModelPath },
         }, progress: Progress);
         hashes.Add(Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(all)))[..16] + Hash(distill.ModelPath));

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using SeekSharp.Models;
 using SeekSharp.Training.Model;
 
 namespace SeekSharp.Training.Recipes.Common;
@@ -12,8 +13,16 @@ namespace SeekSharp.Training.Recipes.Common;
 public sealed record TrainConfig
 {
     // model and tokenizer
-    /// <summary>Shape of a new model (ignored when <see cref="InitFrom"/> gives the model).</summary>
-    public ModelShape Model { get; init; } = new();
+    /// <summary>
+    /// Shape of a new model (ignored when <see cref="InitFrom"/> gives the model): a llama <see cref="ModelConfig"/>,
+    /// written in JSON with its own property names (<c>embeddingLength</c>, <c>blockCount</c>, <c>headCount</c>,
+    /// <c>headCountKv</c>, <c>feedForwardLength</c>, <c>contextLength</c>, <c>normEpsilon</c>, <c>ropeFreqBase</c>,
+    /// <c>tiedEmbeddings</c>), each optional. Its vocabulary size is the tokenizer's, set when the run starts.
+    /// </summary>
+    [JsonConverter(typeof(NewModelJson))]
+    public ModelConfig Model { get; init; } = NewModelJson.Default;
+    /// <summary>Standard deviation of a new model's initial weights.</summary>
+    public float InitStd { get; init; } = 0.02f;
     /// <summary>Where the tokenizer comes from.</summary>
     public TokenizerSettings Tokenizer { get; init; } = new();
     /// <summary>
@@ -131,7 +140,8 @@ public sealed record TrainConfig
         if (string.IsNullOrWhiteSpace(OutputDir)) throw new ArgumentException("outputDir is empty.");
         if (InitFrom is null)
         {
-            Model.ToTransformerConfig(Tokenizer.VocabSize).Validate();
+            (Model with { VocabSize = Tokenizer.VocabSize }).Validate();
+            if (!(InitStd > 0) || !float.IsFinite(InitStd)) throw new ArgumentException($"initStd must be positive, got {InitStd}.");
             if (SeqLen > Model.ContextLength)
                 throw new ArgumentException($"seqLen {SeqLen} exceeds the model's contextLength {Model.ContextLength}.");
         }
@@ -176,34 +186,85 @@ public sealed record ValidationSettings
     }
 }
 
-/// <summary>The shape of a new model; see <see cref="TransformerConfig"/> for each field's meaning.</summary>
-public sealed record ModelShape
+/// <summary>
+/// Reads and writes <see cref="TrainConfig.Model"/>: a llama <see cref="ModelConfig"/> under its own property names in
+/// camelCase, every key optional (defaults: <see cref="Default"/>'s), unknown keys refused. The names before issue 17
+/// (dim, layers, heads, kvHeads, ffnDim, ropeTheta) are refused with the new name, and initStd with its new place.
+/// </summary>
+internal sealed class NewModelJson : JsonConverter<ModelConfig>
 {
-    /// <summary>D: residual width.</summary>
-    public int Dim { get; init; } = 256;
-    /// <summary>L: blocks.</summary>
-    public int Layers { get; init; } = 4;
-    /// <summary>H: query heads.</summary>
-    public int Heads { get; init; } = 8;
-    /// <summary>Hkv: key/value heads.</summary>
-    public int KvHeads { get; init; } = 4;
-    /// <summary>F: SwiGLU hidden width.</summary>
-    public int FfnDim { get; init; } = 704;
-    /// <summary>Context length advertised in the GGUF and the longest trained sequence.</summary>
-    public int ContextLength { get; init; } = 256;
-    /// <summary>Share the token embedding with the output projection.</summary>
-    public bool TiedEmbeddings { get; init; }
-    /// <summary>RoPE base.</summary>
-    public float RopeTheta { get; init; } = 10000f;
-    /// <summary>Standard deviation of the initial weights.</summary>
-    public float InitStd { get; init; } = 0.02f;
+    /// <summary>The default new model: 256 wide, 4 blocks of 8 query and 4 key/value heads, SwiGLU 704, context 256.
+    /// Its vocabulary size (1) stands in for the tokenizer's.</summary>
+    public static readonly ModelConfig Default = ModelConfig.Llama(vocabSize: 1, contextLength: 256, embeddingLength: 256,
+        blockCount: 4, headCount: 8, headCountKv: 4, feedForwardLength: 704);
 
-    /// <summary>The transformer configuration for a vocabulary of <paramref name="vocabSize"/> ids.</summary>
-    public TransformerConfig ToTransformerConfig(int vocabSize) => new()
+    static readonly Dictionary<string, string> Renamed = new(StringComparer.Ordinal)
     {
-        VocabSize = vocabSize, ContextLength = ContextLength, Dim = Dim, Layers = Layers, Heads = Heads, KvHeads = KvHeads,
-        FfnDim = FfnDim, RopeTheta = RopeTheta, TiedEmbeddings = TiedEmbeddings,
+        ["dim"] = "embeddingLength", ["layers"] = "blockCount", ["heads"] = "headCount", ["kvHeads"] = "headCountKv",
+        ["ffnDim"] = "feedForwardLength", ["ropeTheta"] = "ropeFreqBase",
     };
+
+    public override ModelConfig Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+    {
+        using var doc = JsonDocument.ParseValue(ref reader);
+        if (doc.RootElement.ValueKind != JsonValueKind.Object)
+            throw new JsonException($"model must be an object such as {{\"embeddingLength\": 256, \"blockCount\": 4}}, got {doc.RootElement.ValueKind}.");
+        var d = Default;
+        int vocab = d.VocabSize, context = d.ContextLength, dim = d.EmbeddingLength, layers = d.BlockCount, heads = d.HeadCount,
+            kvHeads = d.HeadCountKv, ffn = d.FeedForwardLength;
+        float epsilon = d.NormEpsilon, ropeBase = d.RopeFreqBase;
+        bool tied = d.TiedEmbeddings;
+        foreach (var p in doc.RootElement.EnumerateObject())
+        {
+            int Int() => p.Value.ValueKind == JsonValueKind.Number && p.Value.TryGetInt32(out int v) ? v : throw new JsonException($"model.{p.Name} must be an integer, got {p.Value}.");
+            float Float() => p.Value.ValueKind == JsonValueKind.Number && p.Value.TryGetSingle(out float v) ? v : throw new JsonException($"model.{p.Name} must be a number, got {p.Value}.");
+            switch (p.Name)
+            {
+                case "contextLength": context = Int(); break;
+                case "embeddingLength": dim = Int(); break;
+                case "blockCount": layers = Int(); break;
+                case "headCount": heads = Int(); break;
+                case "headCountKv": kvHeads = Int(); break;
+                case "feedForwardLength": ffn = Int(); break;
+                case "normEpsilon": epsilon = Float(); break;
+                case "ropeFreqBase": ropeBase = Float(); break;
+                case "tiedEmbeddings":
+                    tied = p.Value.ValueKind switch
+                    {
+                        JsonValueKind.True => true, JsonValueKind.False => false,
+                        _ => throw new JsonException($"model.tiedEmbeddings must be true or false, got {p.Value}."),
+                    };
+                    break;
+                case "initStd": throw new JsonException("model.initStd is now a top-level key: \"initStd\".");
+                case var old when Renamed.TryGetValue(old, out string? now):
+                    throw new JsonException($"model.{old} is now model.{now} (the names of ModelConfig and of the GGUF keys).");
+                default: throw new JsonException($"model.{p.Name} is not a model key; the keys are contextLength, embeddingLength, blockCount, headCount, headCountKv, feedForwardLength, normEpsilon, ropeFreqBase, tiedEmbeddings.");
+            }
+        }
+        try
+        {
+            return ModelConfig.Llama(vocab, context, dim, layers, heads, kvHeads, ffn, epsilon, ropeBase, tied);
+        }
+        catch (ArgumentException e)
+        {
+            throw new JsonException($"model: {e.Message}");
+        }
+    }
+
+    public override void Write(Utf8JsonWriter writer, ModelConfig value, JsonSerializerOptions options)
+    {
+        writer.WriteStartObject();
+        writer.WriteNumber("contextLength", value.ContextLength);
+        writer.WriteNumber("embeddingLength", value.EmbeddingLength);
+        writer.WriteNumber("blockCount", value.BlockCount);
+        writer.WriteNumber("headCount", value.HeadCount);
+        writer.WriteNumber("headCountKv", value.HeadCountKv);
+        writer.WriteNumber("feedForwardLength", value.FeedForwardLength);
+        writer.WriteNumber("normEpsilon", value.NormEpsilon);
+        writer.WriteNumber("ropeFreqBase", value.RopeFreqBase);
+        writer.WriteBoolean("tiedEmbeddings", value.TiedEmbeddings);
+        writer.WriteEndObject();
+    }
 }
 
 /// <summary>

@@ -103,9 +103,9 @@ internal sealed class TrainingRun : IDisposable
                 ?? (config.Tokenizer.FromGguf is string from
                     ? RunTokenizer.FromGguf(from)
                     : RunTokenizer.Train(config.Tasks.Select(t => t.Name), config.Tokenizer, (int)(config.Seed % int.MaxValue)));
-            var shape = config.Model.ToTransformerConfig(tok.Tokenizer.VocabSize);
+            var shape = config.Model with { VocabSize = tok.Tokenizer.VocabSize };
             m = new Transformer(shape, maxBatch, Math.Min(config.SeqLen, shape.ContextLength), pool);
-            m.InitializeWeights(new TrainingRandom(config.Seed), config.Model.InitStd);
+            m.InitializeWeights(new TrainingRandom(config.Seed), config.InitStd);
         }
         if (m.Config.VocabSize != tok.Tokenizer.VocabSize)
             throw new ArgumentException($"The model has a vocabulary of {m.Config.VocabSize} ids but the tokenizer has {tok.Tokenizer.VocabSize}; use the tokenizer the model was trained with.");

@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 using SeekSharp.Gguf;
 using SeekSharp.Kernels;
 using SeekSharp.Kernels.Threading;
+using SeekSharp.Models;
 using SeekSharp.Training.Model;
 
 namespace SeekSharp.Training.Recipes.Common;
@@ -15,7 +16,7 @@ public static class TransformerGguf
 {
     /// <summary>The model shape stored in <paramref name="path"/>'s <c>llama.*</c> keys; tied when there is no <c>output.weight</c>.</summary>
     /// <exception cref="ArgumentException">Not a llama-architecture GGUF.</exception>
-    public static TransformerConfig ReadConfig(string path)
+    public static ModelConfig ReadConfig(string path)
     {
         using var file = Open(path);
         return ReadConfig(file);
@@ -46,27 +47,12 @@ public static class TransformerGguf
     static GgufFile Open(string path) =>
         File.Exists(path) ? GgufFile.Open(path) : throw new FileNotFoundException($"Model file '{path}' does not exist.", path);
 
-    static TransformerConfig ReadConfig(GgufFile file)
+    static ModelConfig ReadConfig(GgufFile file)
     {
         string arch = file.GetStringOrNull("general.architecture") ?? "";
         if (arch != "llama")
             throw new ArgumentException($"{file.Path}: architecture '{arch}'; training loads only the 'llama' models that SeekSharp exports.");
-        int vocab = file.GetStringArrayOrNull("tokenizer.ggml.tokens")?.Length
-            ?? (int)file.GetUInt32("llama.vocab_size");
-        var config = new TransformerConfig
-        {
-            VocabSize = vocab,
-            ContextLength = (int)file.GetUInt32("llama.context_length"),
-            Dim = (int)file.GetUInt32("llama.embedding_length"),
-            Layers = (int)file.GetUInt32("llama.block_count"),
-            Heads = (int)file.GetUInt32("llama.attention.head_count"),
-            KvHeads = (int)file.GetUInt32OrDefault("llama.attention.head_count_kv", file.GetUInt32("llama.attention.head_count")),
-            FfnDim = (int)file.GetUInt32("llama.feed_forward_length"),
-            NormEpsilon = file.GetFloat32OrDefault("llama.attention.layer_norm_rms_epsilon", 1e-5f),
-            RopeTheta = file.GetFloat32OrDefault("llama.rope.freq_base", 10000f),
-            TiedEmbeddings = file.FindTensor("output.weight") is null,
-        };
-        config.Validate();
-        return config;
+        // The same reading inference does, so a model trains on exactly the shape it runs with.
+        return ModelConfig.FromGguf(file);
     }
 }

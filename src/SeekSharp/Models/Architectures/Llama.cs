@@ -39,29 +39,28 @@ internal sealed class Llama : ITransformer
     public Llama(WeightReader w, ModelConfig c, bool requireQkvBias)
     {
         Config = c;
-        int d = c.EmbeddingLength, qDim = c.HeadCount * c.HeadDim, kvDim = c.HeadCountKv * c.HeadDim, f = c.FeedForwardLength;
-        _tokenEmbedding = w.Matrix("token_embd.weight", c.VocabSize, d);
-        _outputNorm = w.Vector("output_norm.weight", d);
-        _output = w.Has("output.weight") ? w.Matrix("output.weight", c.VocabSize, d) : _tokenEmbedding;
-        _rope = new Rope(c, w.OptionalVector("rope_freqs.weight", c.RopeDimensionCount / 2));
+        _tokenEmbedding = w.Matrix(TensorKind.TokenEmbedding);
+        _outputNorm = w.Vector(TensorKind.OutputNorm);
+        _output = c.TiedEmbeddings ? _tokenEmbedding : w.Matrix(TensorKind.Output);
+        _rope = new Rope(c, w.OptionalVector(TensorKind.RopeFrequencies));
 
         _layers = new Layer[c.BlockCount];
         for (int i = 0; i < c.BlockCount; i++)
         {
-            string p = $"blk.{i}.";
+            float[]? Bias(TensorKind kind) => requireQkvBias ? w.Vector(kind, i) : w.OptionalVector(kind, i);
             _layers[i] = new Layer
             {
-                AttnNorm = w.Vector(p + "attn_norm.weight", d),
-                Wq = w.Matrix(p + "attn_q.weight", qDim, d),
-                Wk = w.Matrix(p + "attn_k.weight", kvDim, d),
-                Wv = w.Matrix(p + "attn_v.weight", kvDim, d),
-                Wo = w.Matrix(p + "attn_output.weight", d, qDim),
-                Bq = requireQkvBias ? w.Vector(p + "attn_q.bias", qDim) : w.OptionalVector(p + "attn_q.bias", qDim),
-                Bk = requireQkvBias ? w.Vector(p + "attn_k.bias", kvDim) : w.OptionalVector(p + "attn_k.bias", kvDim),
-                Bv = requireQkvBias ? w.Vector(p + "attn_v.bias", kvDim) : w.OptionalVector(p + "attn_v.bias", kvDim),
-                Bo = w.OptionalVector(p + "attn_output.bias", d),
-                FfnNorm = w.Vector(p + "ffn_norm.weight", d),
-                Ffn = new SwiGlu(w.Matrix(p + "ffn_gate.weight", f, d), w.Matrix(p + "ffn_up.weight", f, d), w.Matrix(p + "ffn_down.weight", d, f)),
+                AttnNorm = w.Vector(TensorKind.AttnNorm, i),
+                Wq = w.Matrix(TensorKind.AttnQ, i),
+                Wk = w.Matrix(TensorKind.AttnK, i),
+                Wv = w.Matrix(TensorKind.AttnV, i),
+                Wo = w.Matrix(TensorKind.AttnOutput, i),
+                Bq = Bias(TensorKind.AttnQBias),
+                Bk = Bias(TensorKind.AttnKBias),
+                Bv = Bias(TensorKind.AttnVBias),
+                Bo = w.OptionalVector(TensorKind.AttnOutputBias, i),
+                FfnNorm = w.Vector(TensorKind.FfnNorm, i),
+                Ffn = new SwiGlu(w.Matrix(TensorKind.FfnGate, i), w.Matrix(TensorKind.FfnUp, i), w.Matrix(TensorKind.FfnDown, i)),
             };
         }
     }

@@ -32,31 +32,35 @@ internal readonly unsafe struct Linear
     }
 }
 
-/// <summary>Looks up tensors by name and checks their shapes against the config, so a mismatched file fails at load with the tensor's name.</summary>
-internal sealed class WeightReader(GgufFile file)
+/// <summary>Looks up tensors by role (<see cref="TensorNames"/>) and checks their shapes against the config
+/// (<see cref="ModelConfig.ShapeOf"/>), so a mismatched file fails at load with the tensor's name.</summary>
+internal sealed class WeightReader(GgufFile file, ModelConfig config)
 {
     public GgufFile File { get; } = file;
 
-    public bool Has(string name) => File.FindTensor(name) is not null;
+    public bool Has(TensorKind kind, int layer = -1) => File.FindTensor(TensorNames.Of(kind, layer)) is not null;
 
-    public unsafe Linear Matrix(string name, int rows, int cols)
+    /// <summary>A matrix, mapped in place (any tensor type).</summary>
+    public unsafe Linear Matrix(TensorKind kind, int layer = -1)
     {
-        var t = Require(name);
+        var (rows, cols) = config.ShapeOf(kind);
+        var t = Require(TensorNames.Of(kind, layer));
         ExpectShape(t, cols, rows);
         return new Linear(File.GetTensorPointer(t), t.Type, rows, cols);
     }
 
     /// <summary>A 1-D tensor (norm weight, bias, frequency factors) dequantized to floats; these are small.</summary>
-    public float[] Vector(string name, int length)
+    public float[] Vector(TensorKind kind, int layer = -1)
     {
-        var t = Require(name);
+        int length = config.ShapeOf(kind).Cols;
+        var t = Require(TensorNames.Of(kind, layer));
         ExpectShape(t, length);
         var values = new float[length];
         TensorTypes.Dequantize(t.Type, File.GetTensorBytes(t), values);
         return values;
     }
 
-    public float[]? OptionalVector(string name, int length) => Has(name) ? Vector(name, length) : null;
+    public float[]? OptionalVector(TensorKind kind, int layer = -1) => Has(kind, layer) ? Vector(kind, layer) : null;
 
     private GgufTensorInfo Require(string name)
         => File.FindTensor(name) ?? throw new ModelLoadException(File.Path, $"tensor '{name}' is missing");

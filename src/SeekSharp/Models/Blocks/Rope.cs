@@ -2,7 +2,9 @@ namespace SeekSharp.Models.Blocks;
 
 /// <summary>
 /// Rotary position embedding (RoFormer, Su et al. 2021): each pair of dimensions (a, b) of a head is rotated by
-/// angle pos · freqScale · base^(-2i/ropeDim) / factor[i].
+/// angle pos · freqScale · base^(-2i/ropeDim) / factor[i]. The one place RoPE angles are computed: inference calls
+/// <see cref="Angles"/> per token, training fills its table for every position with <see cref="Table"/>, so trained
+/// and exported models rotate identically.
 /// </summary>
 internal sealed class Rope
 {
@@ -13,14 +15,21 @@ internal sealed class Rope
     private readonly float[]? _freqFactors; // [ropeDim / 2], llama 3's long-context scaling (rope_freqs.weight)
     private readonly RopeMode _mode;
 
+    /// <summary>RoPE as <paramref name="config"/> describes it, with llama 3's frequency factors when the file has them.</summary>
     public Rope(ModelConfig config, float[]? freqFactors)
+        : this(config.HeadDim, config.RopeDimensionCount, config.RopeFreqBase, config.RopeFreqScale, config.RopeMode, freqFactors)
     {
-        _headDim = config.HeadDim;
-        _ropeDim = config.RopeDimensionCount;
-        _thetaScale = MathF.Pow(config.RopeFreqBase, -2f / _ropeDim);
-        _freqScale = config.RopeFreqScale;
+    }
+
+    /// <summary>RoPE over the first <paramref name="ropeDim"/> dimensions of heads of width <paramref name="headDim"/>.</summary>
+    public Rope(int headDim, int ropeDim, float freqBase, float freqScale, RopeMode mode, float[]? freqFactors = null)
+    {
+        _headDim = headDim;
+        _ropeDim = ropeDim;
+        _thetaScale = MathF.Pow(freqBase, -2f / _ropeDim);
+        _freqScale = freqScale;
         _freqFactors = freqFactors;
-        _mode = config.RopeMode;
+        _mode = mode;
     }
 
     /// <summary>Fills cos/sin [ropeDim / 2] for one position.</summary>
@@ -39,6 +48,14 @@ internal sealed class Rope
             sin[i] = MathF.Sin(angle);
             theta *= _thetaScale;
         }
+    }
+
+    /// <summary>Fills cos/sin [positions, ropeDim / 2] for positions 0..positions−1, each row as <see cref="Angles"/> gives it.</summary>
+    public void Table(int positions, Span<float> cos, Span<float> sin)
+    {
+        int half = _ropeDim / 2;
+        for (int pos = 0; pos < positions; pos++)
+            Angles(pos, cos.Slice(pos * half, half), sin.Slice(pos * half, half));
     }
 
     /// <summary>Rotates every head of <paramref name="heads"/> [nHeads, Dh] in place with precomputed angles.</summary>

@@ -1,3 +1,4 @@
+using SeekSharp.Models;
 using SeekSharp.Training.Recipes.Common;
 
 namespace SeekSharp.Training.Tests.Recipes.Common;
@@ -15,12 +16,31 @@ public class TrainConfigTests
     [Fact]
     public void OmittedFieldsKeepTheirDefaultsAndCommentsAreAllowed()
     {
-        var c = Parse("// a run\n{ \"steps\": 7, \"model\": { \"dim\": 64, \"heads\": 4, \"kvHeads\": 2 }, }");
+        var c = Parse("// a run\n{ \"steps\": 7, \"model\": { \"embeddingLength\": 64, \"headCount\": 4, \"headCountKv\": 2 }, }");
         Assert.Equal(7, c.Steps);
-        Assert.Equal(64, c.Model.Dim);
-        Assert.Equal(new ModelShape().Layers, c.Model.Layers);
+        Assert.Equal(64, c.Model.EmbeddingLength);
+        Assert.Equal(16, c.Model.HeadDim);
+        Assert.Equal(new TrainConfig().Model.BlockCount, c.Model.BlockCount);
         Assert.Equal(new TrainConfig().LearningRate, c.LearningRate);
         Assert.Equal("addition", Assert.Single(c.Tasks).Name);
+    }
+
+    [Fact]
+    public void TheModelIsAModelConfigUnderItsOwnNames_AndTheOldNamesSayTheNewOnes()
+    {
+        var c = Parse("{ \"model\": { \"contextLength\": 128, \"embeddingLength\": 32, \"blockCount\": 2, \"headCount\": 4, " +
+            "\"headCountKv\": 2, \"feedForwardLength\": 48, \"normEpsilon\": 1e-6, \"ropeFreqBase\": 500, \"tiedEmbeddings\": true }, \"seqLen\": 64 }");
+        Assert.Equal(ModelConfig.Llama(1, 128, 32, 2, 4, 2, 48, 1e-6f, 500f, tiedEmbeddings: true), c.Model);
+        // What a run saves beside its outputs reads back to the same config.
+        string path = Path.Combine(Path.GetTempPath(), $"seek-config-{Guid.NewGuid():N}.json");
+        File.WriteAllText(path, c.ToJson());
+        try { Assert.Equal(c.Model, TrainConfig.Load(path).Model); }
+        finally { File.Delete(path); }
+
+        Assert.Contains("model.embeddingLength", Assert.Throws<ArgumentException>(() => Parse("{ \"model\": { \"dim\": 64 } }")).Message);
+        Assert.Contains("top-level", Assert.Throws<ArgumentException>(() => Parse("{ \"model\": { \"initStd\": 0.1 } }")).Message);
+        Assert.Contains("into 3 heads", Assert.Throws<ArgumentException>(() => Parse("{ \"model\": { \"headCount\": 3 } }")).Message);
+        Assert.Contains("integer", Assert.Throws<ArgumentException>(() => Parse("{ \"model\": { \"blockCount\": \"four\" } }")).Message);
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using SeekSharp.Models;
 using SeekSharp.Training.Export;
 using SeekSharp.Training.Model;
 using SeekSharp.Training.Recipes.Common;
@@ -11,11 +12,7 @@ public class TransformerGgufTests
     [InlineData(false)]
     public void AnExportedModelLoadsBackWithTheSameShapeWeightsAndLoss(bool tied)
     {
-        var config = new TransformerConfig
-        {
-            VocabSize = RecipeFixtures.Tokenizer.VocabSize, ContextLength = 64, Dim = 32, Layers = 2, Heads = 4, KvHeads = 2,
-            FfnDim = 48, TiedEmbeddings = tied, RopeTheta = 5000f,
-        };
+        var config = ModelConfig.Llama(vocabSize: RecipeFixtures.Tokenizer.VocabSize, contextLength: 64, embeddingLength: 32, blockCount: 2, headCount: 4, headCountKv: 2, feedForwardLength: 48, tiedEmbeddings: tied, ropeFreqBase: 5000f);
         var model = new Transformer(config, 2, 16);
         model.InitializeWeights(new TrainingRandom(9));
         string path = Path.Combine(Path.GetTempPath(), $"roundtrip-{Guid.NewGuid():N}.gguf");

@@ -1,0 +1,26 @@
+using SeekSharp.Models.Blocks;
+
+namespace SeekSharp.Models.Architectures;
+
+/// <summary>
+/// The architectures SeekSharp runs, by their <c>general.architecture</c> name: what the configuration needs to know
+/// of each (how RoPE pairs dimensions) and how its weights are loaded. Adding an architecture adds one entry here, its
+/// tensors to <see cref="TensorNames"/> and its file beside <see cref="Llama"/>.
+/// </summary>
+internal static class ArchitectureTable
+{
+    /// <summary>One architecture.</summary>
+    /// <param name="RopeMode">How its RoPE pairs the dimensions of a head.</param>
+    /// <param name="Load">Builds its forward pass over a file's weights.</param>
+    internal sealed record Entry(RopeMode RopeMode, Func<WeightReader, ModelConfig, ITransformer> Load);
+
+    /// <summary>Every supported architecture.</summary>
+    public static readonly IReadOnlyDictionary<string, Entry> Known = new Dictionary<string, Entry>(StringComparer.Ordinal)
+    {
+        ["llama"] = new(RopeMode.Adjacent, (weights, config) => new Llama(weights, config, requireQkvBias: false)),
+        ["qwen2"] = new(RopeMode.HalfSplit, Qwen2.Load),
+    };
+
+    /// <summary>The supported names, for error messages.</summary>
+    public static string Names => string.Join(", ", Known.Keys);
+}

@@ -2,6 +2,8 @@ using System.Runtime.InteropServices;
 using System.CommandLine;
 using Spectre.Console;
 using SeekSharp.Training.Recipes.Common;
+using SeekSharp.Training.Recipes.Distill;
+using SeekSharp.Training.Recipes.Grpo;
 using SeekSharp.Training.Recipes.Pretrain;
 using SeekSharp.Training.Recipes.Sft;
 
@@ -17,10 +19,10 @@ internal static class TrainCommand
     public static Command Create()
     {
         var command = new Command("train", "Train a model with one of the R1 recipes (pretrain, sft, grpo, distill)");
-        command.Subcommands.Add(Recipe("pretrain", "Next-token pretraining on every token of generated task text", (c, resume, p, ct) => PretrainRecipe.Run(c, resume, p, ct)));
-        command.Subcommands.Add(Recipe("sft", "Supervised fine-tuning on R1-format chat examples, loss on the assistant's tokens", (c, resume, p, ct) => SftRecipe.Run(c, resume, p, ct)));
-        command.Subcommands.Add(Recipe("grpo", "Group relative policy optimisation with rule-based rewards (answer, format)", TrainRecipes.Grpo));
-        command.Subcommands.Add(Recipe("distill", "A teacher model writes reasoning traces; a new student learns them by SFT", TrainRecipes.Distill));
+        command.Subcommands.Add(Recipe("pretrain", "Next-token pretraining on every token of generated task text", PretrainRecipe.Run));
+        command.Subcommands.Add(Recipe("sft", "Supervised fine-tuning on R1-format chat examples, loss on the assistant's tokens", SftRecipe.Run));
+        command.Subcommands.Add(Recipe("grpo", "Group relative policy optimisation with rule-based rewards (answer, format)", GrpoRecipe.Run));
+        command.Subcommands.Add(Recipe("distill", "A teacher model writes reasoning traces; a new student learns them by SFT", DistillRecipe.Run));
         return command;
     }
 

@@ -5,6 +5,7 @@ using System.Text.Json;
 using SeekSharp.Inference;
 using SeekSharp.Inference.Sampling;
 using SeekSharp.Training.Recipes.Distill;
+using SeekSharp.Training.Recipes.Grpo;
 using SeekSharp.Training.Tasks;
 using SeekSharp.Training.Recipes.Common;
 using SeekSharp.Training.Recipes.Pretrain;
@@ -76,7 +77,7 @@ public sealed class RecipeGoldenTests(ITestOutputHelper output) : IDisposable
             progress: Progress);
         hashes.Add(Hash(sft.ModelPath));
 
-        var grpo = GrpoRun.Run(Base("grpo") with
+        var grpo = GrpoRecipe.Run(Base("grpo") with
         {
             InitFrom = sft.ModelPath, Steps = 2,
             Grpo = new()

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using SeekSharp.Models;
 using SeekSharp.Training.Model;
+using SeekSharp.Training.Recipes.Grpo;
 
 namespace SeekSharp.Training.Recipes.Common;
 
@@ -47,7 +48,8 @@ public sealed record TrainConfig
     // optimisation
     /// <summary>Optimizer steps of the run.</summary>
     public int Steps { get; init; } = 1000;
-    /// <summary>Sequences per step (B); for GRPO, prompts per step are set in <see cref="Grpo"/>.</summary>
+    /// <summary>Sequences per step (B). GRPO sets its prompts per step in <see cref="Grpo"/> and runs its completions
+    /// through forward/backward this many at a time (capped by the model's batch), accumulating their gradients.</summary>
     public int BatchSize { get; init; } = 16;
     /// <summary>Positions per sequence (T), at most the model's context length.</summary>
     public int SeqLen { get; init; } = 256;
@@ -73,7 +75,7 @@ public sealed record TrainConfig
     public string ModelFile { get; init; } = "model.gguf";
     /// <summary>Steps between checkpoints (the last step always saves one).</summary>
     public int CheckpointEvery { get; init; } = 200;
-    /// <summary>Worker threads (0: all cores).</summary>
+    /// <summary>Worker threads of training and of GRPO's sampling (0: all cores).</summary>
     public int Threads { get; init; }
     /// <summary>Written as <c>general.name</c> in the exported GGUF.</summary>
     public string Name { get; init; } = "seeksharp";
@@ -291,38 +293,6 @@ public sealed record TokenizerSettings
 /// <param name="Name">A <see cref="Tasks.TaskRegistry"/> name.</param>
 /// <param name="Weight">Relative share of examples.</param>
 public sealed record TaskWeight(string Name, double Weight = 1);
-
-/// <summary>GRPO settings mapped onto the GRPO recipe's options.</summary>
-public sealed record GrpoSettings
-{
-    /// <summary>G: completions sampled per prompt.</summary>
-    public int GroupSize { get; init; } = 8;
-    /// <summary>Prompts per optimizer step.</summary>
-    public int PromptsPerStep { get; init; } = 8;
-    /// <summary>Most tokens per completion.</summary>
-    public int MaxCompletionTokens { get; init; } = 160;
-    /// <summary>Sampling temperature of the rollouts; the objective scores their tokens at the same temperature.</summary>
-    public float Temperature { get; init; } = 1f;
-    /// <summary>μ: optimizer steps per sampled batch; above 1 the policy ratio moves and the clip acts. <c>steps</c>
-    /// counts optimizer steps, so it must be a multiple of μ.</summary>
-    public int Iterations { get; init; } = 1;
-    /// <summary>PPO-style clip range ε of the policy ratio.</summary>
-    public float ClipEpsilon { get; init; } = 0.2f;
-    /// <summary>β of the k3 KL penalty to the starting model (0: no reference model).</summary>
-    public float KlBeta { get; init; }
-    /// <summary>Dr. GRPO: no division by the group's reward std nor by the response length.</summary>
-    public bool DrGrpo { get; init; }
-
-    internal void Validate()
-    {
-        if (GroupSize < 2) throw new ArgumentException($"grpo.groupSize must be at least 2 (advantages compare samples of one prompt), got {GroupSize}.");
-        if (PromptsPerStep < 1) throw new ArgumentException($"grpo.promptsPerStep must be at least 1, got {PromptsPerStep}.");
-        if (MaxCompletionTokens < 1) throw new ArgumentException($"grpo.maxCompletionTokens must be at least 1, got {MaxCompletionTokens}.");
-        if (!(Temperature > 0)) throw new ArgumentException($"grpo.temperature must be positive, got {Temperature}.");
-        if (!(KlBeta >= 0)) throw new ArgumentException($"grpo.klBeta must be 0 or more, got {KlBeta}.");
-        if (Iterations < 1) throw new ArgumentException($"grpo.iterations (μ) must be at least 1, got {Iterations}.");
-    }
-}
 
 /// <summary>Distillation settings: a teacher writes traces, a new student of <see cref="TrainConfig.Model"/>'s shape learns them by SFT.</summary>
 public sealed record DistillSettings

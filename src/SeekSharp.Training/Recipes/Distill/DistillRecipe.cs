@@ -4,7 +4,9 @@ using System.Text.Json;
 using SeekSharp.Chat;
 using SeekSharp.Chat.Reasoning;
 using SeekSharp.Inference.Sampling;
+using SeekSharp.Training.Recipes.Common;
 using SeekSharp.Training.Recipes.Grpo;
+using SeekSharp.Training.Recipes.Sft;
 using SeekSharp.Training.Rewards;
 using SeekSharp.Training.Sampling;
 using SeekSharp.Training.Tasks;
@@ -13,17 +15,61 @@ using SeekSharp.Training.Tokenizers;
 namespace SeekSharp.Training.Recipes.Distill;
 
 /// <summary>
-/// The first half of distillation (DeepSeek-R1 §2.4): a teacher model answers training problems and the verified
-/// traces become SFT data for a smaller student. Traces are JSONL, one object per line:
+/// Distillation (DeepSeek-R1 §2.4), <c>seek train distill</c>: a teacher model (<see cref="DistillSettings.Teacher"/>)
+/// answers training problems of every task, its verified-correct traces are written to <see cref="TracesFile"/> in the
+/// output directory (<see cref="GenerateTraces(string, IReasoningTask, int, int, string, SamplingOptions, int)"/>), then a
+/// new student of <see cref="TrainConfig.Model"/>'s shape, with the teacher's tokenizer, learns them by SFT (loss on the
+/// assistant's tokens). Traces are JSONL, one object per line:
 /// <c>{"prompt": user text, "completion": "&lt;think&gt;\n" reasoning "&lt;/think&gt;" answer, "correct": bool}</c>.
 /// </summary>
 public static class DistillRecipe
 {
+    /// <summary>File name of the teacher's traces inside the output directory.</summary>
+    public const string TracesFile = "traces.jsonl";
+
     // Prompts sampled together: enough parallel sequences to keep decode steps batched, few enough to bound the cache.
     private const int PromptsPerBatch = 32;
 
     // Relaxed escaping keeps the chat tags and non-ASCII text readable in the file (it is data, never HTML).
     private static readonly JsonSerializerOptions Json = new(TraceJson.Default.Options) { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    /// <summary>Runs (or with <paramref name="resume"/> continues) a distillation as <paramref name="config"/> describes.
+    /// A resumed run reuses the traces file.</summary>
+    /// <param name="config">The run; <see cref="TrainConfig.Distill"/> names the teacher, <see cref="TrainConfig.Tasks"/> the problems
+    /// and <see cref="TrainConfig.Model"/> the student's shape (<see cref="TrainConfig.InitFrom"/> is ignored).</param>
+    /// <param name="resume">Continue from the checkpoint in <see cref="TrainConfig.OutputDir"/>.</param>
+    /// <param name="progress">Called after every step of the student.</param>
+    /// <param name="cancel">Stops after the current step, saving a checkpoint.</param>
+    /// <exception cref="ArgumentException">No teacher, or the teacher wrote no correct trace.</exception>
+    public static TrainingResult Run(TrainConfig config, bool resume = false, Action<TrainingProgress>? progress = null, CancellationToken cancel = default)
+    {
+        var d = config.Distill;
+        string teacher = d.Teacher ?? throw new ArgumentException("distill needs a teacher model: set \"distill\": {\"teacher\": \"PATH.gguf\"}.");
+        if (!File.Exists(teacher)) throw new FileNotFoundException($"Teacher model '{teacher}' does not exist.", teacher);
+        Directory.CreateDirectory(config.OutputDir);
+        string traces = Path.Combine(config.OutputDir, TracesFile);
+        if (!(resume && File.Exists(traces)))
+        {
+            var sampling = SamplingOptions.Greedy with { Temperature = d.Temperature, TopK = 0, TopP = 1, MinP = 0 };
+            string partial = traces + ".part";
+            File.Delete(partial);
+            int kept = 0;
+            foreach (var (task, i) in config.Tasks.Select((t, i) => (t, i)))
+            {
+                string one = Path.Combine(config.OutputDir, $"traces.{task.Name}.jsonl");
+                kept += GenerateTraces(teacher, TaskRegistry.Create(task.Name), d.TracesPerTask, (int)(config.Seed % int.MaxValue) + i,
+                    one, sampling, d.MaxNewTokens);
+                File.AppendAllLines(partial, File.ReadLines(one));
+                File.Delete(one);
+            }
+            if (kept == 0) throw new ArgumentException($"The teacher '{teacher}' answered none of the problems correctly; distillation needs correct traces.");
+            File.Move(partial, traces, overwrite: true);
+        }
+        // The student is new (initFrom is ignored) and speaks the teacher's vocabulary.
+        var student = config with { InitFrom = null, Traces = traces };
+        using var run = TrainingRun.Start("distill", student, resume, config.BatchSize, RunTokenizer.FromGguf(teacher));
+        return SftRecipe.Run(run, traces, progress, cancel);
+    }
 
     /// <summary>
     /// Has the teacher answer <paramref name="count"/> training problems of <paramref name="task"/> (drawn with

@@ -14,5 +14,5 @@ namespace SeekSharp.Training.Recipes.Grpo;
 /// [1 − ε, 1 + ε] in the direction its advantage favours, so its gradient is 0). Always 0 when μ = 1, where ρ = 1.</param>
 /// <param name="SampleSeconds">Wall time of export, load and sampling.</param>
 /// <param name="TrainSeconds">Wall time of rewards, forward/backward passes and the optimizer update.</param>
-public sealed record GrpoStepMetrics(long Step, double RewardMean, double RewardStd, double Accuracy, double FormatRate,
+internal sealed record GrpoStepMetrics(long Step, double RewardMean, double RewardStd, double Accuracy, double FormatRate,
     double MeanResponseLength, double Kl, double Loss, double ClipFraction, double SampleSeconds, double TrainSeconds);

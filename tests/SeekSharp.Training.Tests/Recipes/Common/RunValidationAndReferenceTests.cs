@@ -2,6 +2,7 @@ using SeekSharp.Training.Export;
 using SeekSharp.Training.Model;
 using SeekSharp.Training.Optim;
 using SeekSharp.Training.Recipes.Common;
+using SeekSharp.Training.Recipes.Grpo;
 using SeekSharp.Training.Recipes.Sft;
 
 namespace SeekSharp.Training.Tests.Recipes.Common;
@@ -82,25 +83,25 @@ public sealed class RunValidationAndReferenceTests : IDisposable
             // An untrained policy earns no reward, so only decay moves it: enough to tell the resumed policy from the start.
             WeightDecay = 0.5f,
         };
-        GrpoRun.Run(config);
+        GrpoRecipe.Run(config);
         float[] start = Weights(StartingModel());
-        Assert.Equal(start, Weights(Path.Combine(config.OutputDir, GrpoRun.ReferenceFile)));
+        Assert.Equal(start, Weights(Path.Combine(config.OutputDir, GrpoRecipe.ReferenceFile)));
 
         using (var run = TrainingRun.Start("grpo", config with { Steps = 4 }, resume: true, config.BatchSize))
         {
             Assert.Equal(2, run.Trainer.Step);
-            var reference = GrpoRun.StartingReference(run);
+            var reference = GrpoRecipe.StartingReference(run);
             Assert.NotNull(reference);
             Assert.Equal(start, reference!.Parameters);
             Assert.NotEqual(run.Model.Parameters, reference.Parameters); // the resumed policy has moved on
         }
-        var resumed = GrpoRun.Run(config with { Steps = 4 }, resume: true);
+        var resumed = GrpoRecipe.Run(config with { Steps = 4 }, resume: true);
         Assert.Equal(4, resumed.Steps);
-        Assert.Equal(start, Weights(Path.Combine(config.OutputDir, GrpoRun.ReferenceFile)));
+        Assert.Equal(start, Weights(Path.Combine(config.OutputDir, GrpoRecipe.ReferenceFile)));
 
         // Without the reference file a resumed run with β > 0 refuses to guess.
-        File.Delete(Path.Combine(config.OutputDir, GrpoRun.ReferenceFile));
-        var e = Assert.Throws<FileNotFoundException>(() => GrpoRun.Run(config with { Steps = 6 }, resume: true));
+        File.Delete(Path.Combine(config.OutputDir, GrpoRecipe.ReferenceFile));
+        var e = Assert.Throws<FileNotFoundException>(() => GrpoRecipe.Run(config with { Steps = 6 }, resume: true));
         Assert.Contains("reference.gguf", e.Message);
     }
 

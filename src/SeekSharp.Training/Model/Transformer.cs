@@ -1,6 +1,6 @@
 using SeekSharp.Kernels.Threading;
 using SeekSharp.Models;
-using SeekSharp.Training.Ops;
+using SeekSharp.Training.Backward;
 
 namespace SeekSharp.Training.Model;
 

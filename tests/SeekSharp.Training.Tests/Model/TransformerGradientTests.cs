@@ -1,7 +1,7 @@
 using SeekSharp.Models;
 using SeekSharp.Kernels.Threading;
 using SeekSharp.Training.Model;
-using SeekSharp.Training.Tests.Ops;
+using SeekSharp.Training.Tests.Backward;
 
 namespace SeekSharp.Training.Tests.Model;
 
@@ -154,7 +154,7 @@ public class TransformerGradientTests
 
         public double[] Numeric() => GradCheck.Numeric(Model.Parameters, _objective, Indices, H, Order);
 
-        /// <summary>The backward's gradient at the unperturbed parameters (honours a <see cref="SeekSharp.Training.Ops.BackwardMutation"/> in force).</summary>
+        /// <summary>The backward's gradient at the unperturbed parameters (honours a <see cref="SeekSharp.Training.Backward.BackwardMutation"/> in force).</summary>
         public float[] Analytic()
         {
             Model.ZeroGradients();

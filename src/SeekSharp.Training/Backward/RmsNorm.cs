@@ -1,7 +1,7 @@
 using System.Numerics.Tensors;
 using SeekSharp.Kernels.Threading;
 
-namespace SeekSharp.Training.Ops;
+namespace SeekSharp.Training.Backward;
 
 /// <summary>
 /// RMSNorm (Zhang and Sennrich 2019), <c>y = x · r ⊙ w</c> with <c>r = 1 / √(mean(x²) + eps)</c>, row by row.

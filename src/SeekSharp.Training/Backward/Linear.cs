@@ -1,7 +1,7 @@
 using SeekSharp.Kernels;
 using SeekSharp.Kernels.Threading;
 
-namespace SeekSharp.Training.Ops;
+namespace SeekSharp.Training.Backward;
 
 /// <summary>
 /// A bias-free linear layer, <c>y = x · Wᵀ</c>, with the weight stored [out, in] as in GGUF.

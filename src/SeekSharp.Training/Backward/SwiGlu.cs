@@ -1,7 +1,7 @@
 using System.Numerics.Tensors;
 using SeekSharp.Kernels.Threading;
 
-namespace SeekSharp.Training.Ops;
+namespace SeekSharp.Training.Backward;
 
 /// <summary>
 /// The SwiGLU gate (Shazeer 2020), <c>h = silu(gate) ⊙ up</c>, on rows laid out as the fused gate/up projection

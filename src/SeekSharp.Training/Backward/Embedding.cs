@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace SeekSharp.Training.Ops;
+namespace SeekSharp.Training.Backward;
 
 /// <summary>Token embedding lookup. Glossary: N tokens, V vocabulary, D width.</summary>
 internal static class Embedding

@@ -1,10 +1,10 @@
 using SeekSharp.Kernels.Threading;
 using SeekSharp.Training.Model;
-using SeekSharp.Training.Ops;
+using SeekSharp.Training.Backward;
 using Xunit.Abstractions;
 using ModelCase = SeekSharp.Training.Tests.Model.TransformerGradientTests.Case;
 
-namespace SeekSharp.Training.Tests.Ops;
+namespace SeekSharp.Training.Tests.Backward;
 
 /// <summary>
 /// Mutation tests of the gradient checks: each named term of each backward (<see cref="BackwardTerm"/>) is scaled by

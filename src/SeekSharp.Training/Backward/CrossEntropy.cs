@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Numerics.Tensors;
 using SeekSharp.Kernels.Threading;
 
-namespace SeekSharp.Training.Ops;
+namespace SeekSharp.Training.Backward;
 
 /// <summary>
 /// Log-probabilities of target tokens under the softmax of the logits divided by a temperature τ:

@@ -3,7 +3,7 @@ using System.Numerics.Tensors;
 using SeekSharp.Kernels;
 using SeekSharp.Kernels.Threading;
 
-namespace SeekSharp.Training.Ops;
+namespace SeekSharp.Training.Backward;
 
 /// <summary>
 /// The same causal grouped-query attention as <see cref="Attention"/>, computed per (sequence, head) as dense matrix

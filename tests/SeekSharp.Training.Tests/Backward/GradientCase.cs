@@ -1,12 +1,12 @@
 using SeekSharp.Kernels.Threading;
-using static SeekSharp.Training.Tests.Ops.GradCheck;
+using static SeekSharp.Training.Tests.Backward.GradCheck;
 
-namespace SeekSharp.Training.Tests.Ops;
+namespace SeekSharp.Training.Tests.Backward;
 
 /// <summary>
 /// One op's gradient problem: the inputs to perturb (with the elements to check), the scalar objective Σ r·y, and a
 /// backward that recomputes the analytic gradient of every input from scratch, so it honours a
-/// <see cref="SeekSharp.Training.Ops.BackwardMutation"/> in force when it is called.
+/// <see cref="SeekSharp.Training.Backward.BackwardMutation"/> in force when it is called.
 /// </summary>
 internal sealed class GradientCase(string name, Func<double> objective, Func<float[][]> backward, params GradientCase.Input[] inputs)
 {
@@ -59,11 +59,11 @@ internal sealed class GradientCase(string name, Func<double> objective, Func<flo
         int n = 3, inDim = 5, outDim = 4;
         float[] x = Random(rng, n * inDim), w = Random(rng, outDim * inDim), r = Random(rng, n * outDim), y = new float[n * outDim];
         return new("Linear",
-            () => { SeekSharp.Training.Ops.Linear.Forward(x, w, y, n, inDim, outDim, pool); return Dot(r, y); },
+            () => { SeekSharp.Training.Backward.Linear.Forward(x, w, y, n, inDim, outDim, pool); return Dot(r, y); },
             () =>
             {
                 float[] dx = new float[x.Length], dw = new float[w.Length];
-                SeekSharp.Training.Ops.Linear.Backward(r, x, w, dx, dw, n, inDim, outDim, pool);
+                SeekSharp.Training.Backward.Linear.Backward(r, x, w, dx, dw, n, inDim, outDim, pool);
                 return [dx, dw];
             },
             new Input("x", x, All(x)), new Input("w", w, All(w)));
@@ -76,11 +76,11 @@ internal sealed class GradientCase(string name, Func<double> objective, Func<flo
         int[] tokens = [2, 5, 2, 0, 2]; // repeats must sum
         float[] table = Random(rng, v * d), r = Random(rng, tokens.Length * d), x = new float[tokens.Length * d];
         return new("Embedding",
-            () => { SeekSharp.Training.Ops.Embedding.Forward(tokens, table, x, d); return Dot(r, x); },
+            () => { SeekSharp.Training.Backward.Embedding.Forward(tokens, table, x, d); return Dot(r, x); },
             () =>
             {
                 float[] dtable = new float[table.Length];
-                SeekSharp.Training.Ops.Embedding.Backward(r, tokens, dtable, d);
+                SeekSharp.Training.Backward.Embedding.Backward(r, tokens, dtable, d);
                 return [dtable];
             },
             new Input("table", table, All(table)));
@@ -92,11 +92,11 @@ internal sealed class GradientCase(string name, Func<double> objective, Func<flo
         var rng = new Random(seed);
         float[] x = Random(rng, n * d), w = Random(rng, d, 0.3, 1.0), r = Random(rng, n * d), y = new float[n * d], rstd = new float[n];
         return new($"RmsNorm[{n}×{d}]",
-            () => { SeekSharp.Training.Ops.RmsNorm.Forward(x, w, 1e-5f, y, rstd, n, pool); return Dot(r, y); },
+            () => { SeekSharp.Training.Backward.RmsNorm.Forward(x, w, 1e-5f, y, rstd, n, pool); return Dot(r, y); },
             () =>
             {
                 float[] dx = new float[x.Length], dw = new float[w.Length];
-                SeekSharp.Training.Ops.RmsNorm.Backward(r, x, w, rstd, dx, dw, n, pool);
+                SeekSharp.Training.Backward.RmsNorm.Backward(r, x, w, rstd, dx, dw, n, pool);
                 return [dx, dw];
             },
             new Input("x", x, All(x).Where(xElements ?? (_ => true)).ToArray()), new Input("w", w, All(w)));
@@ -110,11 +110,11 @@ internal sealed class GradientCase(string name, Func<double> objective, Func<flo
         new SeekSharp.Models.Blocks.Rope(hd, hd, 10000f, 1f, SeekSharp.Models.RopeMode.Adjacent).Table(t, cos, sin);
         float[] x = Random(rng, n * heads * hd), r = Random(rng, x.Length), y = new float[x.Length];
         return new("Rope",
-            () => { SeekSharp.Training.Ops.Rope.Forward(x, cos, sin, y, n, t, heads, hd, heads * hd); return Dot(r, y); },
+            () => { SeekSharp.Training.Backward.Rope.Forward(x, cos, sin, y, n, t, heads, hd, heads * hd); return Dot(r, y); },
             () =>
             {
                 float[] dx = new float[x.Length];
-                SeekSharp.Training.Ops.Rope.Backward(r, cos, sin, dx, n, t, heads, hd, heads * hd);
+                SeekSharp.Training.Backward.Rope.Backward(r, cos, sin, dx, n, t, heads, hd, heads * hd);
                 return [dx];
             },
             new Input("x", x, All(x)));
@@ -127,23 +127,23 @@ internal sealed class GradientCase(string name, Func<double> objective, Func<flo
         int b = 2, hd = 4, n = b * t, qs = heads * hd, ks = kvHeads * hd;
         float[] q = Random(rng, n * qs), k = Random(rng, n * ks), v = Random(rng, n * ks);
         float[] att = new float[b * heads * t * t], y = new float[n * qs], r = Random(rng, y.Length);
-        float[] scratch = gemm ? new float[b * kvHeads * SeekSharp.Training.Ops.AttentionGemm.ScratchPerItem(t, hd)] : [];
+        float[] scratch = gemm ? new float[b * kvHeads * SeekSharp.Training.Backward.AttentionGemm.ScratchPerItem(t, hd)] : [];
         return new($"Attention{(gemm ? "Gemm" : "")}(H={heads}, Hkv={kvHeads}, T={t})",
             () =>
             {
                 if (gemm)
-                    SeekSharp.Training.Ops.AttentionGemm.Forward(q, k, v, att, y, b, t, heads, kvHeads, hd, qs, ks, scratch, pool);
+                    SeekSharp.Training.Backward.AttentionGemm.Forward(q, k, v, att, y, b, t, heads, kvHeads, hd, qs, ks, scratch, pool);
                 else
-                    SeekSharp.Training.Ops.Attention.Forward(q, k, v, att, y, b, t, heads, kvHeads, hd, qs, ks, pool);
+                    SeekSharp.Training.Backward.Attention.Forward(q, k, v, att, y, b, t, heads, kvHeads, hd, qs, ks, pool);
                 return Dot(r, y);
             },
             () =>
             {
                 float[] dq = new float[q.Length], dk = new float[k.Length], dv = new float[v.Length];
                 if (gemm)
-                    SeekSharp.Training.Ops.AttentionGemm.Backward(r, q, k, v, att, dq, dk, dv, b, t, heads, kvHeads, hd, qs, ks, scratch, pool);
+                    SeekSharp.Training.Backward.AttentionGemm.Backward(r, q, k, v, att, dq, dk, dv, b, t, heads, kvHeads, hd, qs, ks, scratch, pool);
                 else
-                    SeekSharp.Training.Ops.Attention.Backward(r, q, k, v, att, dq, dk, dv, b, t, heads, kvHeads, hd, qs, ks, pool);
+                    SeekSharp.Training.Backward.Attention.Backward(r, q, k, v, att, dq, dk, dv, b, t, heads, kvHeads, hd, qs, ks, pool);
                 return [dq, dk, dv];
             },
             new Input("q", q, All(q)), new Input("k", k, All(k)), new Input("v", v, All(v)));
@@ -158,13 +158,13 @@ internal sealed class GradientCase(string name, Func<double> objective, Func<flo
         return new("AttentionOnFusedProjection",
             () =>
             {
-                SeekSharp.Training.Ops.Attention.Forward(qkv, qkv.AsSpan(qDim), qkv.AsSpan(qDim + kvDim), att, y, b, t, heads, kvHeads, hd, stride, stride, pool);
+                SeekSharp.Training.Backward.Attention.Forward(qkv, qkv.AsSpan(qDim), qkv.AsSpan(qDim + kvDim), att, y, b, t, heads, kvHeads, hd, stride, stride, pool);
                 return Dot(r, y);
             },
             () =>
             {
                 float[] dqkv = new float[qkv.Length];
-                SeekSharp.Training.Ops.Attention.Backward(r, qkv, qkv.AsSpan(qDim), qkv.AsSpan(qDim + kvDim), att,
+                SeekSharp.Training.Backward.Attention.Backward(r, qkv, qkv.AsSpan(qDim), qkv.AsSpan(qDim + kvDim), att,
                     dqkv, dqkv.AsSpan(qDim), dqkv.AsSpan(qDim + kvDim), b, t, heads, kvHeads, hd, stride, stride, pool);
                 return [dqkv];
             },
@@ -178,11 +178,11 @@ internal sealed class GradientCase(string name, Func<double> objective, Func<flo
         int n = 3, f = 300;
         float[] gateUp = Random(rng, n * 2 * f, 3.0), r = Random(rng, n * f), h = new float[n * f];
         return new("SwiGlu",
-            () => { SeekSharp.Training.Ops.SwiGlu.Forward(gateUp, h, n, f, pool); return Dot(r, h); },
+            () => { SeekSharp.Training.Backward.SwiGlu.Forward(gateUp, h, n, f, pool); return Dot(r, h); },
             () =>
             {
                 float[] dGateUp = new float[gateUp.Length];
-                SeekSharp.Training.Ops.SwiGlu.Backward(r, gateUp, dGateUp, n, f, pool);
+                SeekSharp.Training.Backward.SwiGlu.Backward(r, gateUp, dGateUp, n, f, pool);
                 return [dGateUp];
             },
             new Input("gateUp", gateUp, All(gateUp).Where(i => i % 7 == 0 || i % (2 * f) >= 250 && i % (2 * f) < 300 || i % (2 * f) >= 550).ToArray()));
@@ -196,11 +196,11 @@ internal sealed class GradientCase(string name, Func<double> objective, Func<flo
         float[] logits = Random(rng, n * vocab, 3.0), r = Random(rng, n), lse = new float[n], lp = new float[n];
         r[1] = 0f; // a masked row contributes nothing
         return new("CrossEntropy",
-            () => { SeekSharp.Training.Ops.CrossEntropy.Forward(logits, targets, lse, lp, vocab, pool); return Dot(r, lp); },
+            () => { SeekSharp.Training.Backward.CrossEntropy.Forward(logits, targets, lse, lp, vocab, pool); return Dot(r, lp); },
             () =>
             {
                 float[] dlogits = new float[logits.Length];
-                SeekSharp.Training.Ops.CrossEntropy.Backward(r, logits, targets, lse, dlogits, vocab, pool);
+                SeekSharp.Training.Backward.CrossEntropy.Backward(r, logits, targets, lse, dlogits, vocab, pool);
                 return [dlogits];
             },
             new Input("logits", logits, All(logits)));

@@ -1,4 +1,4 @@
-namespace SeekSharp.Training.Ops;
+namespace SeekSharp.Training.Backward;
 
 /// <summary>
 /// Rotary position embedding on adjacent pairs (x[2i], x[2i+1]) of each head, llama.cpp's LLAMA_ROPE_TYPE_NORM as

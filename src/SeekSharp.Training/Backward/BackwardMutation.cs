@@ -1,4 +1,4 @@
-namespace SeekSharp.Training.Ops;
+namespace SeekSharp.Training.Backward;
 
 /// <summary>One named term of one op's backward that a gradient test may perturb (see <see cref="BackwardMutation"/>).</summary>
 internal enum BackwardTerm

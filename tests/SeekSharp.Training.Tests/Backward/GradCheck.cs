@@ -1,4 +1,4 @@
-namespace SeekSharp.Training.Tests.Ops;
+namespace SeekSharp.Training.Tests.Backward;
 
 /// <summary>
 /// Finite-difference gradient checks of float32 forwards. The objectives are sums computed in double, so the noise

@@ -1,8 +1,8 @@
 using SeekSharp.Kernels.Threading;
-using SeekSharp.Training.Ops;
-using static SeekSharp.Training.Tests.Ops.GradCheck;
+using SeekSharp.Training.Backward;
+using static SeekSharp.Training.Tests.Backward.GradCheck;
 
-namespace SeekSharp.Training.Tests.Ops;
+namespace SeekSharp.Training.Tests.Backward;
 
 /// <summary>Every op's backward against central differences of its forward, through the objective Σ r·y with random r
 /// (the problems are <see cref="GradientCase"/>'s, shared with <see cref="BackwardMutationTests"/>).</summary>
@@ -20,13 +20,13 @@ public class OpGradientTests
         int n = 2, inDim = 3, outDim = 2;
         float[] x = Random(rng, n * inDim), w = Random(rng, outDim * inDim), r = Random(rng, n * outDim);
         float[] y = new float[n * outDim], y2 = [1, 2, 3, 4];
-        SeekSharp.Training.Ops.Linear.Forward(x, w, y, n, inDim, outDim, Pool);
-        SeekSharp.Training.Ops.Linear.Forward(x, w, y2, n, inDim, outDim, Pool, accumulate: true);
+        SeekSharp.Training.Backward.Linear.Forward(x, w, y, n, inDim, outDim, Pool);
+        SeekSharp.Training.Backward.Linear.Forward(x, w, y2, n, inDim, outDim, Pool, accumulate: true);
         for (int i = 0; i < y.Length; i++) Assert.Equal(y[i] + (i + 1), y2[i], 5);
         float[] dx1 = new float[x.Length], dw1 = new float[w.Length], dx2 = new float[x.Length], dw2 = new float[w.Length];
-        SeekSharp.Training.Ops.Linear.Backward(r, x, w, dx1, dw1, n, inDim, outDim, Pool);
-        SeekSharp.Training.Ops.Linear.Backward(r, x, w, dx2, dw2, n, inDim, outDim, Pool);
-        SeekSharp.Training.Ops.Linear.Backward(r, x, w, dx2, dw2, n, inDim, outDim, Pool);
+        SeekSharp.Training.Backward.Linear.Backward(r, x, w, dx1, dw1, n, inDim, outDim, Pool);
+        SeekSharp.Training.Backward.Linear.Backward(r, x, w, dx2, dw2, n, inDim, outDim, Pool);
+        SeekSharp.Training.Backward.Linear.Backward(r, x, w, dx2, dw2, n, inDim, outDim, Pool);
         for (int i = 0; i < dx1.Length; i++) Assert.Equal(2 * dx1[i], dx2[i], 5);
         for (int i = 0; i < dw1.Length; i++) Assert.Equal(2 * dw1[i], dw2[i], 5);
     }
@@ -56,7 +56,7 @@ public class OpGradientTests
         new SeekSharp.Models.Blocks.Rope(8, 8, 10000f, 1f, SeekSharp.Models.RopeMode.Adjacent).Table(t, cos, sin);
         var rng = new Random(6);
         float[] x = Random(rng, t * 16), y = new float[x.Length], expected = (float[])x.Clone();
-        SeekSharp.Training.Ops.Rope.Forward(x, cos, sin, y, t, t, 2, 8, 16);
+        SeekSharp.Training.Backward.Rope.Forward(x, cos, sin, y, t, t, 2, 8, 16);
         for (int pos = 0; pos < t; pos++)
         {
             inference.Angles(pos, c, s);
@@ -82,9 +82,9 @@ public class OpGradientTests
 
     // Longer than a query block: several blocks, a partial last one, and the diagonal blocks' masked corners.
     [Theory]
-    [InlineData(4, 2, 2 * SeekSharp.Training.Ops.AttentionGemm.QueryBlock + 5)]
-    [InlineData(2, 2, SeekSharp.Training.Ops.AttentionGemm.QueryBlock + 1)]
-    [InlineData(2, 1, SeekSharp.Training.Ops.AttentionGemm.QueryBlock)]
+    [InlineData(4, 2, 2 * SeekSharp.Training.Backward.AttentionGemm.QueryBlock + 5)]
+    [InlineData(2, 2, SeekSharp.Training.Backward.AttentionGemm.QueryBlock + 1)]
+    [InlineData(2, 1, SeekSharp.Training.Backward.AttentionGemm.QueryBlock)]
     public void AttentionGemmOverSeveralQueryBlocksMatchesTheDirectReference(int heads, int kvHeads, int t) =>
         AttentionGemmMatchesTheDirectReference(heads, kvHeads, t, finiteDifferences: false);
 
@@ -93,12 +93,12 @@ public class OpGradientTests
         var rng = new Random(13);
         int b = 2, hd = 4, n = b * t, qs = heads * hd, ks = kvHeads * hd;
         float[] q = Random(rng, n * qs), k = Random(rng, n * ks), v = Random(rng, n * ks), r = Random(rng, n * qs);
-        float[] scratch = new float[b * kvHeads * SeekSharp.Training.Ops.AttentionGemm.ScratchPerItem(t, hd)];
+        float[] scratch = new float[b * kvHeads * SeekSharp.Training.Backward.AttentionGemm.ScratchPerItem(t, hd)];
         float[] attRef = new float[b * heads * t * t], yRef = new float[n * qs], att = new float[attRef.Length], y = new float[yRef.Length];
-        SeekSharp.Training.Ops.Attention.Forward(q, k, v, attRef, yRef, b, t, heads, kvHeads, hd, qs, ks, Pool);
+        SeekSharp.Training.Backward.Attention.Forward(q, k, v, attRef, yRef, b, t, heads, kvHeads, hd, qs, ks, Pool);
         double Objective()
         {
-            SeekSharp.Training.Ops.AttentionGemm.Forward(q, k, v, att, y, b, t, heads, kvHeads, hd, qs, ks, scratch, Pool);
+            SeekSharp.Training.Backward.AttentionGemm.Forward(q, k, v, att, y, b, t, heads, kvHeads, hd, qs, ks, scratch, Pool);
             return Dot(r, y);
         }
         Objective();
@@ -110,8 +110,8 @@ public class OpGradientTests
         float[] dqRef = new float[q.Length], dkRef = new float[k.Length], dvRef = new float[v.Length];
         float[] dq = Random(rng, q.Length), dk = Random(rng, k.Length), dv = Random(rng, v.Length); // backward accumulates: start non-zero
         float[] dq0 = (float[])dq.Clone(), dk0 = (float[])dk.Clone(), dv0 = (float[])dv.Clone();
-        SeekSharp.Training.Ops.Attention.Backward(r, q, k, v, attRef, dqRef, dkRef, dvRef, b, t, heads, kvHeads, hd, qs, ks, Pool);
-        SeekSharp.Training.Ops.AttentionGemm.Backward(r, q, k, v, att, dq, dk, dv, b, t, heads, kvHeads, hd, qs, ks, scratch, Pool);
+        SeekSharp.Training.Backward.Attention.Backward(r, q, k, v, attRef, dqRef, dkRef, dvRef, b, t, heads, kvHeads, hd, qs, ks, Pool);
+        SeekSharp.Training.Backward.AttentionGemm.Backward(r, q, k, v, att, dq, dk, dv, b, t, heads, kvHeads, hd, qs, ks, scratch, Pool);
         for (int i = 0; i < dq.Length; i++) Assert.Equal(dq0[i] + dqRef[i], dq[i], Agreement);
         for (int i = 0; i < dk.Length; i++) Assert.Equal(dk0[i] + dkRef[i], dk[i], Agreement);
         for (int i = 0; i < dv.Length; i++) Assert.Equal(dv0[i] + dvRef[i], dv[i], Agreement);
@@ -131,9 +131,9 @@ public class OpGradientTests
         int b = 2, t = 5, heads = 2, hd = 4, n = b * t, w = heads * hd;
         float[] q = Random(rng, n * w), k = Random(rng, n * w), v = Random(rng, n * w);
         float[] att = new float[b * heads * t * t], y1 = new float[n * w], y2 = new float[n * w];
-        SeekSharp.Training.Ops.Attention.Forward(q, k, v, att, y1, b, t, heads, heads, hd, w, w, Pool);
+        SeekSharp.Training.Backward.Attention.Forward(q, k, v, att, y1, b, t, heads, heads, hd, w, w, Pool);
         for (int c = 0; c < w; c++) { k[3 * w + c] += 1f; v[3 * w + c] -= 1f; } // sequence 0, position 3
-        SeekSharp.Training.Ops.Attention.Forward(q, k, v, att, y2, b, t, heads, heads, hd, w, w, Pool);
+        SeekSharp.Training.Backward.Attention.Forward(q, k, v, att, y2, b, t, heads, heads, hd, w, w, Pool);
         for (int i = 0; i < n * w; i++)
         {
             int row = i / w;
@@ -158,7 +158,7 @@ public class OpGradientTests
     {
         float[] logits = [1f, 2f, 3f, 1000f, 1001f, 999f];
         float[] lse = new float[2], lp = new float[2];
-        SeekSharp.Training.Ops.CrossEntropy.Forward(logits, [2, 1], lse, lp, 3, Pool);
+        SeekSharp.Training.Backward.CrossEntropy.Forward(logits, [2, 1], lse, lp, 3, Pool);
         double z0 = Math.Log(Math.Exp(1) + Math.Exp(2) + Math.Exp(3));
         Assert.Equal(3 - z0, lp[0], 5);
         Assert.Equal(3 - z0, lp[1], 4); // the same row shifted by 998: finite, as the max is subtracted

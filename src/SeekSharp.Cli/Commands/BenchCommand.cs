@@ -16,10 +16,10 @@ internal static class BenchCommand
     {
         var prompt = new Option<int>("--n-prompt", "-p") { Description = "Prompt tokens for the pp test (0 skips it)", DefaultValueFactory = _ => 512 };
         var gen = new Option<int>("--n-gen", "-n") { Description = "Generated tokens for the tg test (0 skips it)", DefaultValueFactory = _ => 128 };
-        var threads = new Option<int>("--threads", "-t") { Description = "Threads (0: the shared pool, one per logical processor)", DefaultValueFactory = _ => 0 };
+        var threads = Common.ThreadsOption("Threads (0: the shared pool, one per logical processor)");
         var reps = new Option<int>("--repetitions", "-r") { Description = "Repetitions of each test; the median is reported", DefaultValueFactory = _ => 5 };
         var batch = new Option<int>("--ubatch-size", "-ub") { Description = "Tokens per forward pass in the pp test", DefaultValueFactory = _ => 512 };
-        var json = new Option<bool>("--json") { Description = "Print only {\"pp_tps\":x,\"tg_tps\":y,\"load_s\":z,\"rss_mb\":w}" };
+        var json = Common.JsonOption("Print only {\"pp_tps\":x,\"tg_tps\":y,\"load_s\":z,\"rss_mb\":w}");
         var command = new Command("bench", "Measure prompt processing and generation speed, as llama-bench does") { prompt, gen, threads, reps, batch, json };
         var model = DefaultModel.AddTo(command);
         command.SetAction(r => Common.Guard(() =>
@@ -28,7 +28,7 @@ internal static class BenchCommand
             if (p < 0 || n < 0 || p + n == 0) throw new ArgumentException($"-p and -n must be 0 or more and not both 0, got -p {p} -n {n}");
             if (repetitions < 1) throw new ArgumentException($"-r must be at least 1, got {repetitions}");
             if (ub < 1) throw new ArgumentException($"-ub must be at least 1, got {ub}");
-            if (t < 0) throw new ArgumentException($"-t must be 0 or more, got {t}");
+            Common.CheckThreads(t);
             string path = DefaultModel.Resolve(r, model);
             var result = Run(path, p, n, repetitions, ub, t);
             if (r.GetValue(json))

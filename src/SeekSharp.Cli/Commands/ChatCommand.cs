@@ -26,10 +26,10 @@ internal static class ChatCommand
     {
         var system = new Option<string?>("--system") { Description = "System prompt (none by default; DeepSeek advises none for R1)" };
         var hide = new Option<bool>("--hide-thinking") { Description = "Do not print the model's reasoning, only how long it thought" };
-        var template = TemplateCommand.TemplateFileOption();
-        var ctx = new Option<int>("--ctx", "-c") { Description = "Context length (0: the model's, at most 4096)", DefaultValueFactory = _ => 0 };
+        var template = Common.TemplateFileOption();
+        var ctx = Common.ContextOption();
         var maxTokens = new Option<int?>("--n-predict", "-n") { Description = "Most tokens per answer, thinking included (default: until the context is full)" };
-        var vars = TemplateCommand.VarOption();
+        var vars = Common.VarOption();
         var sampling = new Common.SamplingFlags();
         var command = new Command("chat", "Chat with a model in the terminal using its own chat template") { system, hide, template, ctx, maxTokens, vars };
         sampling.AddTo(command);
@@ -37,11 +37,11 @@ internal static class ChatCommand
         command.SetAction(r => Common.Guard(() =>
         {
             int? limit = Common.CheckMaxTokens(r.GetValue(maxTokens), "--n-predict");
-            if (r.GetValue(ctx) < 0) throw new ArgumentException($"--ctx must be a positive number of tokens (or 0 for the model's own length), got {r.GetValue(ctx)}");
+            Common.CheckContextLength(r.GetValue(ctx));
             // Flags the user did not give follow the model's advised defaults (DeepSeek's for R1), as in run --chat; /set changes them later.
             var overrides = sampling.Overrides(r);
             return Run(DefaultModel.Resolve(r, model), r.GetValue(system), r.GetValue(hide),
-                r.GetValue(template), r.GetValue(ctx), limit, TemplateCommand.ParseVars(r.GetValue(vars)), overrides);
+                r.GetValue(template), r.GetValue(ctx), limit, Common.ParseVars(r.GetValue(vars)), overrides);
         }));
         return command;
     }
@@ -50,8 +50,7 @@ internal static class ChatCommand
                            Dictionary<string, object?> vars, Func<SamplingOptions, SamplingOptions> sampling)
     {
         using var model = Model.Load(path);
-        ctx = Common.CheckContext(model, ctx);
-        using var session = new ChatSession(model, ctx, templateFile is null ? null : File.ReadAllText(TokenizeCommand.RequireFile(templateFile), Encoding.UTF8));
+        using var session = new ChatSession(model, Common.CheckContext(model, ctx), Common.ReadTemplateFile(templateFile));
         var options = new ChatGenerationOptions { Sampling = sampling(session.DefaultSampling), MaxTokens = maxTokens, TemplateVariables = vars };
         var messages = new List<ChatMessage>();
         if (system is not null) messages.Add(ChatMessage.System(system));
@@ -93,7 +92,7 @@ internal static class ChatCommand
             {
                 // The turn fails, the chat goes on (a bug still reaches Common.Guard and ends the program).
                 messages.RemoveAt(messages.Count - 1);
-                Console.Error.WriteLine($"seek: error: {Common.Describe(e)}");
+                Common.ReportError(e);
             }
             finally
             {
@@ -183,7 +182,7 @@ internal static class ChatCommand
                     console.MarkupLine($"[dim]saved {messages.Count} messages to {Markup.Escape(parts[1])}[/]");
                     break;
                 case "/load" when parts.Length >= 2:
-                    var loaded = ChatMessageJson.Parse(File.ReadAllText(TokenizeCommand.RequireFile(parts[1]), Encoding.UTF8), parts[1]);
+                    var loaded = ChatMessageJson.Parse(Common.ReadTextFile(parts[1]), parts[1]);
                     messages.Clear();
                     messages.AddRange(loaded);
                     console.MarkupLine($"[dim]loaded {loaded.Count} messages from {Markup.Escape(parts[1])}[/]");
@@ -199,7 +198,7 @@ internal static class ChatCommand
         }
         catch (Exception e) when (Common.IsUserError(e))
         {
-            Console.Error.WriteLine($"seek: error: {Common.Describe(e)}");
+            Common.ReportError(e);
         }
         return true;
     }

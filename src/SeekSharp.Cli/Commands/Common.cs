@@ -4,15 +4,19 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using SeekSharp.Gguf;
 using SeekSharp.Inference;
-using SeekSharp.Inference.Sampling;
 using SeekSharp.Models;
 
 namespace SeekSharp.Cli.Commands;
 
-/// <summary>Options and error handling shared by the commands.</summary>
+/// <summary>
+/// What the commands share, defined once so that every command takes it in the same words: error reporting, exit
+/// codes and JSON output (this file); input files and prompt text (Common.Files.cs); --ctx and --threads
+/// (Common.Context.cs); sampling flags (Common.Sampling.cs); chat template flags (Common.Template.cs); SIGINT/SIGTERM
+/// (Common.Signals.cs). The model, -m or the first argument, is <see cref="DefaultModel"/>.
+/// </summary>
 internal static partial class Common
 {
-    public static Option<bool> JsonOption() => new("--json") { Description = "Print one JSON value on stdout, for scripts" };
+    public static Option<bool> JsonOption(string description = "Print one JSON value on stdout, for scripts") => new("--json") { Description = description };
 
     public static readonly JsonSerializerOptions Json = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
@@ -51,7 +55,7 @@ internal static partial class Common
             }
             if (IsUserError(e))
             {
-                Console.Error.WriteLine($"seek: error: {Describe(e)}");
+                ReportError(e);
                 return ExitFailure;
             }
             Console.Error.WriteLine($"seek: internal error: {e.GetType().Name}: {OneLine(e.Message)}. This is a bug in seek; please report it " +
@@ -76,6 +80,9 @@ internal static partial class Common
         || e is SeekSharp.Chat.Templates.TemplateException or SeekSharp.Tokenization.TokenizerFormatException
         || e is SeekSharp.Training.Checkpoints.CheckpointException
         || e is OutOfMemoryException or InsufficientExecutionStackException or OverflowException;
+
+    /// <summary>Prints an expected failure (<see cref="IsUserError"/>) as the one line <c>seek: error: MESSAGE</c> on stderr.</summary>
+    public static void ReportError(Exception e) => Console.Error.WriteLine($"seek: error: {Describe(e)}");
 
     /// <summary>The user-facing text of an expected failure: one line, without .NET's " (Parameter 'x')" suffix.</summary>
     public static string Describe(Exception e) => e switch
@@ -108,136 +115,8 @@ internal static partial class Common
         }
     }
 
-    /// <summary>
-    /// Checks <c>--ctx</c> against the model before any memory is committed: 0 means the model's own length (at most
-    /// 4096); negative is an error; longer than the model was trained for is allowed with a warning on stderr (as
-    /// llama.cpp does; see <see cref="WarnIfBeyondTraining"/>); a KV cache that cannot fit in memory is refused with
-    /// its estimated size. Returns the context length the context will have.
-    /// </summary>
-    public static int CheckContext(Model model, long ctx, string flag = "--ctx", bool warnBeyondTraining = true, int sequences = 1)
-    {
-        if (ctx < 0)
-            throw new ArgumentException($"{flag} must be a positive number of tokens (or 0 for the model's own length), got {ctx}");
-        var c = model.Config;
-        // The commands' contexts take ContextOptions' defaults (length rule, F16 cache), so the sizes are theirs.
-        var defaults = new ContextOptions();
-        long n = ctx > 0 ? ctx : defaults.LengthFor(c);
-        double kvBytes = KvCache.Bytes(c, sequences, n, defaults.KvCacheType);
-        long available = AvailableMemoryBytes();
-        if (kvBytes > available)
-            throw new ArgumentException(
-                $"{flag} {n} needs a KV cache of about {FormatBytes(kvBytes)} ({c.BlockCount} layers x {n} positions x {2 * c.HeadCountKv * c.HeadDim} values in F16), " +
-                $"more than the {FormatBytes(available)} of memory available; choose a smaller {flag} (the model was trained on {c.ContextLength})");
-        if (n > int.MaxValue)
-            throw new ArgumentException($"{flag} {n} is more positions than a context can hold ({int.MaxValue})");
-        if (warnBeyondTraining) WarnIfBeyondTraining(c, n, flag);
-        return (int)n;
-    }
-
-    /// <summary>
-    /// Running past the trained context is a warning, not an error: llama.cpp (<c>n_ctx_per_seq &gt; n_ctx_train --
-    /// possible training context overflow</c>) and Ollama both run anyway, scripts move flags between these tools, and
-    /// the output only degrades once the conversation actually grows past the trained length. Silence is what was wrong.
-    /// </summary>
-    private static void WarnIfBeyondTraining(ModelConfig c, long n, string flag)
-    {
-        if (n > c.ContextLength)
-            Console.Error.WriteLine($"seek: warning: {flag} {n} is more than the {c.ContextLength} tokens the model was trained on; " +
-                                    $"output past token {c.ContextLength} is likely to degrade");
-    }
-
-    /// <summary>Memory the process may use: the GC's view of physical memory or the container's limit.</summary>
-    private static long AvailableMemoryBytes()
-    {
-        long total = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
-        return total > 0 ? total : long.MaxValue;
-    }
-
-    private static string FormatBytes(double bytes) => bytes switch
-    {
-        >= 1L << 40 => $"{bytes / (1L << 40):F1} TiB",
-        >= 1L << 30 => $"{bytes / (1L << 30):F1} GiB",
-        >= 1L << 20 => $"{bytes / (1L << 20):F1} MiB",
-        _ => $"{bytes / 1024:F1} KiB",
-    };
-
-    /// <summary>Checks sampling flags once, naming the flag and the value the user gave (see <see cref="SamplingOptions.Validate"/>).</summary>
-    public static SamplingOptions CheckSampling(SamplingOptions options, Func<string, string> name)
-    {
-        options.Validate(name);
-        return options;
-    }
-
-    /// <summary>The command-line flag of each <see cref="SamplingOptions"/> property.</summary>
-    public static string SamplingFlag(string property) => property switch
-    {
-        nameof(SamplingOptions.Temperature) => "--temp",
-        nameof(SamplingOptions.TopK) => "--top-k",
-        nameof(SamplingOptions.TopP) => "--top-p",
-        nameof(SamplingOptions.MinP) => "--min-p",
-        nameof(SamplingOptions.RepeatPenalty) => "--repeat-penalty",
-        nameof(SamplingOptions.PresencePenalty) => "--presence-penalty",
-        nameof(SamplingOptions.FrequencyPenalty) => "--frequency-penalty",
-        nameof(SamplingOptions.PenaltyLastN) => "--repeat-last-n",
-        _ => "--" + property.ToLowerInvariant(),
-    };
-
-    /// <summary>
-    /// The sampling flags shared by <c>seek run</c> and <c>seek chat</c> (same names, defaults and checks):
-    /// <c>--temp --top-k --top-p --min-p --repeat-penalty --presence-penalty --frequency-penalty --seed/-s</c>.
-    /// </summary>
-    public sealed class SamplingFlags
-    {
-        private static readonly SamplingOptions D = new();
-        public readonly Option<float> Temp = new("--temp") { Description = "Temperature; 0 is greedy", DefaultValueFactory = _ => D.Temperature };
-        public readonly Option<int> TopK = new("--top-k") { Description = "Top-k (0 disables)", DefaultValueFactory = _ => D.TopK };
-        public readonly Option<float> TopP = new("--top-p") { Description = "Top-p (1 disables)", DefaultValueFactory = _ => D.TopP };
-        public readonly Option<float> MinP = new("--min-p") { Description = "Min-p (0 disables)", DefaultValueFactory = _ => D.MinP };
-        public readonly Option<float> Repeat = new("--repeat-penalty") { Description = "Repetition penalty (1 disables)", DefaultValueFactory = _ => D.RepeatPenalty };
-        public readonly Option<float> Presence = new("--presence-penalty") { Description = "Presence penalty", DefaultValueFactory = _ => D.PresencePenalty };
-        public readonly Option<float> Frequency = new("--frequency-penalty") { Description = "Frequency penalty", DefaultValueFactory = _ => D.FrequencyPenalty };
-        public readonly Option<int> Seed = new("--seed", "-s") { Description = "Random seed", DefaultValueFactory = _ => D.Seed };
-
-        /// <summary>Adds the flags to <paramref name="command"/>.</summary>
-        public SamplingFlags AddTo(Command command)
-        {
-            foreach (var o in new Option[] { Temp, TopK, TopP, MinP, Repeat, Presence, Frequency, Seed }) command.Options.Add(o);
-            return this;
-        }
-
-        /// <summary>The flags' values (defaults where not given), checked with <see cref="CheckSampling"/>.</summary>
-        public SamplingOptions Read(ParseResult r) => CheckSampling(new SamplingOptions
-        {
-            Temperature = r.GetValue(Temp), TopK = r.GetValue(TopK), TopP = r.GetValue(TopP), MinP = r.GetValue(MinP),
-            RepeatPenalty = r.GetValue(Repeat), PresencePenalty = r.GetValue(Presence), FrequencyPenalty = r.GetValue(Frequency),
-            Seed = r.GetValue(Seed),
-        }, SamplingFlag);
-
-        /// <summary>
-        /// Replaces in a base (the model's advised defaults in chat) only the values the user gave on the command line;
-        /// the values are checked now, before any model is loaded.
-        /// </summary>
-        public Func<SamplingOptions, SamplingOptions> Overrides(ParseResult r)
-        {
-            var given = Read(r);
-            bool Given(Option o) => r.GetResult(o) is { Implicit: false };
-            return s => s with
-            {
-                Temperature = Given(Temp) ? given.Temperature : s.Temperature,
-                TopK = Given(TopK) ? given.TopK : s.TopK,
-                TopP = Given(TopP) ? given.TopP : s.TopP,
-                MinP = Given(MinP) ? given.MinP : s.MinP,
-                RepeatPenalty = Given(Repeat) ? given.RepeatPenalty : s.RepeatPenalty,
-                PresencePenalty = Given(Presence) ? given.PresencePenalty : s.PresencePenalty,
-                FrequencyPenalty = Given(Frequency) ? given.FrequencyPenalty : s.FrequencyPenalty,
-                Seed = Given(Seed) ? given.Seed : s.Seed,
-            };
-        }
-    }
-
-    /// <summary>Most tokens to generate: at least 1 (null: no limit).</summary>
-    public static int? CheckMaxTokens(int? value, string flag)
-        => value is < 1 ? throw new ArgumentException($"{flag} must be at least 1, got {value}") : value;
+    /// <summary>True when the user wrote <paramref name="option"/> on the command line (not just its default).</summary>
+    public static bool IsGiven(ParseResult r, Option option) => r.GetResult(option) is { Implicit: false };
 
     public static void WriteJson<T>(T value) => Console.Out.WriteLine(JsonSerializer.Serialize(value, Json));
 }

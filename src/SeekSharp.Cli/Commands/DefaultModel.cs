@@ -60,7 +60,7 @@ internal static class DefaultModel
         if (given is not null)
             return Directory.Exists(given)
                 ? throw new ArgumentException($"'{given}' is a directory; a GGUF model file is expected")
-                : TokenizeCommand.RequireFile(given);
+                : Common.RequireFile(given);
         var searched = new List<string>();
         foreach (string start in new[] { AppContext.BaseDirectory, Directory.GetCurrentDirectory() })
             for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)

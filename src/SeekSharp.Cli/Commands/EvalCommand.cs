@@ -29,7 +29,7 @@ internal static class EvalCommand
         var seed = new Option<int>("--seed", "-s") { Description = "Seed of the problem stream", DefaultValueFactory = _ => 1234 };
         var maxTokens = new Option<int>("--max-tokens") { Description = "Most tokens per answer (0: what the context leaves)", DefaultValueFactory = _ => 0 };
         var batch = new Option<int>("--batch") { Description = "Problems answered together as parallel sequences", DefaultValueFactory = _ => Evaluator.DefaultBatch };
-        var threads = new Option<int>("--threads", "-t") { Description = "Threads (0: all cores)", DefaultValueFactory = _ => 0 };
+        var threads = Common.ThreadsOption("Threads (0: all cores)");
         var json = Common.JsonOption();
         var command = new Command("eval", "Accuracy and R1 format rate on distinct test-split problems of a reasoning task (greedy answers)")
             { task, digits, split, phrasings, n, turns, seed, maxTokens, batch, threads, json };
@@ -41,6 +41,7 @@ internal static class EvalCommand
             if (count < 1) throw new ArgumentException($"--n must be at least 1, got {count}");
             int turnCount = r.GetValue(turns);
             if (turnCount < 1) throw new ArgumentException($"--turns must be at least 1, got {turnCount}");
+            Common.CheckThreads(r.GetValue(threads));
             string? d = r.GetValue(digits);
             var asked = r.GetValue(phrasings) == "held-out" ? PhrasingSet.HeldOut : PhrasingSet.Trained;
             // --digits with all applies to the tasks that have operands; countdown keeps its own numbers.

@@ -11,7 +11,7 @@ internal static class PerplexityCommand
     public static Command Create()
     {
         var file = new Option<string>("--file", "-f") { Description = "Text file to score (UTF-8)", Required = true };
-        var ctx = new Option<int>("--ctx", "-c") { Description = "Tokens per chunk", DefaultValueFactory = _ => 512 };
+        var ctx = Common.ContextOption("Tokens per chunk", 512);
         var batch = new Option<int>("--batch", "-b") { Description = "Tokens per forward pass", DefaultValueFactory = _ => 128 };
         var json = Common.JsonOption();
         var command = new Command("perplexity", "Perplexity of a text, measured as llama.cpp's llama-perplexity does") { file, ctx, batch, json };
@@ -21,7 +21,7 @@ internal static class PerplexityCommand
             int n = r.GetValue(ctx), b = r.GetValue(batch);
             if (n < 2) throw new ArgumentException($"--ctx must be at least 2, got {n}");
             if (b < 1) throw new ArgumentException($"--batch must be at least 1, got {b}");
-            string text = TokenizeCommand.ReadUtf8File(r.GetValue(file)!);
+            string text = Common.ReadUtf8File(r.GetValue(file)!);
             using var m = Model.Load(DefaultModel.Resolve(r, model));
             using var context = m.CreateContext(new ContextOptions { ContextLength = Common.CheckContext(m, n), BatchSize = Math.Min(b, n) });
             int[] tokens = m.Tokenizer.Encode(text, addSpecial: true, parseSpecial: false);

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Diagnostics;
-using System.Runtime.InteropServices;
 using SeekSharp.Quantization;
 using Spectre.Console;
 
@@ -25,9 +24,9 @@ internal static class QuantizeCommand
         command.SetAction(r => Common.Guard(() =>
         {
             var mix = QuantizationRecipe.Parse(r.GetValue(type)!);
-            string from = TokenizeCommand.RequireFile(r.GetValue(input)!), to = r.GetValue(output)!;
+            string from = Common.RequireFile(r.GetValue(input)!), to = r.GetValue(output)!;
             var clock = Stopwatch.StartNew();
-            using var interrupt = new Interrupt();
+            using var interrupt = new Common.Interrupt();
             IReadOnlyList<TensorPlan> plan;
             try
             {
@@ -36,7 +35,7 @@ internal static class QuantizeCommand
             catch (OperationCanceledException) when (interrupt.Signal is { } signal)
             {
                 Console.Error.WriteLine($"seek: quantize interrupted by {signal}; {to} was not written");
-                return signal == PosixSignal.SIGINT ? 130 : 143;
+                return Common.ExitCode(signal);
             }
             long before = plan.Sum(p => p.Source.ByteSize);
             long after = new FileInfo(to).Length;
@@ -64,43 +63,6 @@ internal static class QuantizeCommand
                 task.Value = task.MaxValue;
             });
         return plan!;
-    }
-
-    /// <summary>
-    /// Turns the first SIGINT or SIGTERM into a cancellation (the runtime's default, ending the process, is suppressed
-    /// so the temporary file can be deleted); a second signal gets the default and ends the process at once.
-    /// </summary>
-    private sealed class Interrupt : IDisposable
-    {
-        readonly CancellationTokenSource _cancel = new();
-        readonly PosixSignalRegistration _int, _term;
-        int _signal; // 0 until the first signal, then its PosixSignal value
-
-        public Interrupt()
-        {
-            _int = PosixSignalRegistration.Create(PosixSignal.SIGINT, Handle);
-            _term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Handle);
-        }
-
-        public CancellationToken Token => _cancel.Token;
-
-        /// <summary>The first signal received, if any.</summary>
-        public PosixSignal? Signal => Volatile.Read(ref _signal) is var s and not 0 ? (PosixSignal)s : null;
-
-        void Handle(PosixSignalContext context)
-        {
-            if (Interlocked.CompareExchange(ref _signal, (int)context.Signal, 0) != 0)
-                return; // second signal: default handling terminates the process
-            context.Cancel = true;
-            _cancel.Cancel();
-        }
-
-        // The token source is not disposed: a handler already running on the signal thread may still cancel it.
-        public void Dispose()
-        {
-            _int.Dispose();
-            _term.Dispose();
-        }
     }
 
     // Synchronous IProgress: System.Progress<T> would post reports to the thread pool, out of order.

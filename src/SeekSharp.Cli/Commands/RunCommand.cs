@@ -13,17 +13,16 @@ internal static class RunCommand
 {
     public static Command Create()
     {
-        var prompt = new Option<string?>("--prompt", "-p") { Description = "Prompt text (- reads standard input)" };
-        var file = new Option<string?>("--file", "-f") { Description = "File whose text is the prompt (UTF-8)" };
+        var text = new Common.TextFlags("Prompt text (- reads standard input)", "File whose text is the prompt (UTF-8)");
         var n = new Option<int>("--n-predict", "-n") { Description = "Tokens to generate", DefaultValueFactory = _ => 128 };
         var sampling = new Common.SamplingFlags();
-        var ctx = new Option<int>("--ctx", "-c") { Description = "Context length (0: the model's, at most 4096)", DefaultValueFactory = _ => 0 };
+        var ctx = Common.ContextOption();
         var json = Common.JsonOption();
         var chat = new Option<bool>("--chat") { Description = "Treat the prompt as one user message and use the model's chat template; reasoning is split from the answer" };
         var system = new Option<string?>("--system") { Description = "System prompt (with --chat)" };
-        var template = TemplateCommand.TemplateFileOption();
-        var vars = TemplateCommand.VarOption();
-        var command = new Command("run", "Complete a prompt with the model (raw text; with --chat, one chat turn)") { prompt, file, n };
+        var template = Common.TemplateFileOption();
+        var vars = Common.VarOption();
+        var command = new Command("run", "Complete a prompt with the model (raw text; with --chat, one chat turn)") { text.Prompt, text.File, n };
         sampling.AddTo(command);
         foreach (var o in new Option[] { ctx, json, chat, system, template, vars }) command.Options.Add(o);
         var model = DefaultModel.AddTo(command);
@@ -32,18 +31,17 @@ internal static class RunCommand
             var options = sampling.Read(r);
             int maxTokens = r.GetValue(n);
             if (maxTokens < 0) throw new ArgumentException($"--n-predict must be 0 or more, got {maxTokens}");
-            if (r.GetValue(ctx) < 0) throw new ArgumentException($"--ctx must be a positive number of tokens (or 0 for the model's own length), got {r.GetValue(ctx)}");
+            Common.CheckContextLength(r.GetValue(ctx));
             string path = DefaultModel.Resolve(r, model);
-            string text = TokenizeCommand.ReadText(r.GetValue(prompt), r.GetValue(file));
+            string input = text.Read(r);
             if (r.GetValue(chat))
             {
                 // Sampling flags the user did not give follow the model's advised defaults (DeepSeek's for R1).
-                bool Given(Option o) => r.GetResult(o) is { Implicit: false };
-                return RunChat(path, text, r.GetValue(system), r.GetValue(template),
-                    TemplateCommand.ParseVars(r.GetValue(vars)), Given(n) ? Common.CheckMaxTokens(maxTokens, "--n-predict") : null, sampling.Overrides(r),
+                return RunChat(path, input, r.GetValue(system), r.GetValue(template),
+                    Common.ParseVars(r.GetValue(vars)), Common.IsGiven(r, n) ? Common.CheckMaxTokens(maxTokens, "--n-predict") : null, sampling.Overrides(r),
                     r.GetValue(ctx), r.GetValue(json));
             }
-            return Run(path, text, maxTokens, options, r.GetValue(ctx), r.GetValue(json));
+            return Run(path, input, maxTokens, options, r.GetValue(ctx), r.GetValue(json));
         }));
         return command;
     }
@@ -52,8 +50,7 @@ internal static class RunCommand
                                int? maxTokens, Func<SamplingOptions, SamplingOptions> sampling, int ctx, bool json)
     {
         using var model = Model.Load(path);
-        ctx = Common.CheckContext(model, ctx);
-        using var session = new ChatSession(model, ctx, templateFile is null ? null : File.ReadAllText(TokenizeCommand.RequireFile(templateFile), Encoding.UTF8));
+        using var session = new ChatSession(model, Common.CheckContext(model, ctx), Common.ReadTemplateFile(templateFile));
         var messages = new List<ChatMessage>();
         if (system is not null) messages.Add(ChatMessage.System(system));
         messages.Add(ChatMessage.User(prompt));

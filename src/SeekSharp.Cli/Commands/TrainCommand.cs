@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using System.CommandLine;
 using Spectre.Console;
 using SeekSharp.Training.Recipes.Common;
@@ -57,19 +56,9 @@ internal static class TrainCommand
 
     static int Execute(string name, TrainConfig config, bool resume, RecipeRun run)
     {
-        using var cancel = new CancellationTokenSource();
-        string? signal = null;
         // The first SIGINT (Ctrl+C) or SIGTERM (what systemd and container runtimes send) finishes the step and saves a
         // checkpoint; a second one is left to the runtime, which ends the process.
-        void OnSignal(PosixSignalContext context)
-        {
-            if (cancel.IsCancellationRequested) return;
-            context.Cancel = true;
-            signal = context.Signal == PosixSignal.SIGTERM ? "SIGTERM" : "SIGINT";
-            cancel.Cancel();
-        }
-        using var onInterrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
-        using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+        using var interrupt = new Common.Interrupt();
 
         TrainingResult result;
         if (Console.IsOutputRedirected || Console.IsErrorRedirected)
@@ -82,7 +71,7 @@ internal static class TrainCommand
                 last = DateTime.UtcNow;
                 Console.Out.WriteLine(Describe(p));
                 Console.Out.Flush();
-            }, cancel.Token);
+            }, interrupt.Token);
         }
         else
         {
@@ -96,13 +85,13 @@ internal static class TrainCommand
                     {
                         task.Value = p.Step;
                         task.Description = Markup.Escape(Describe(p));
-                    }, cancel.Token);
+                    }, interrupt.Token);
                 });
         }
         bool finished = result.Finished;
         Console.Out.WriteLine(finished
             ? $"seek: {name} finished {result.Steps} steps in {result.Elapsed.TotalMinutes:F1} min ({result.ParameterCount:N0} parameters)"
-            : $"seek: {name} stopped by {signal ?? "a signal"} at step {result.Steps} of {config.Steps}; no model was exported; continue with --resume");
+            : $"seek: {name} stopped by {interrupt.Signal?.ToString() ?? "a signal"} at step {result.Steps} of {config.Steps}; no model was exported; continue with --resume");
         if (result.Validation is { } v)
             Console.Out.WriteLine($"validation  best at step {v.Step}: mean accuracy {v.Score:P1} ({v.LogPath})" +
                 (!finished ? "" : v.Exported ? "; the model below holds that step's weights" : "; the model below holds the last step's weights"));
@@ -111,7 +100,7 @@ internal static class TrainCommand
         Console.Out.WriteLine($"log         {result.LogPath}");
         if (File.Exists(result.PlotPath)) Console.Out.WriteLine($"plot        {result.PlotPath}");
         Console.Out.WriteLine($"checkpoint  {result.CheckpointPath}");
-        return finished ? 0 : signal == "SIGTERM" ? 143 : 130;
+        return finished ? 0 : Common.ExitCode(interrupt.Signal);
     }
 
     static string Describe(TrainingProgress p)

@@ -61,19 +61,23 @@ public class BundledModelTests
         Assert.True(later >= first - 0.03, $"turn 1 {first:P1}, turns 2-4 {later:P1}");
     }
 
-    [Fact]
-    public void HeldOutPhrasingsAreUnderstoodAsWellAsTrainedOnes()
+    [Theory]
+    [InlineData("addition", 0.95)]
+    [InlineData("subtraction", 0.0)]
+    public void HeldOutPhrasingsAreUnderstoodAsWellAsTrainedOnes(string task, double floor)
     {
-        // Issue 16's criterion: on 3x3-digit addition, both at least 95 % and within 5 points of each other.
+        // Issue 16's criterion: held-out and trained phrasings within 5 points of each other, and on 3x3-digit addition
+        // both at least 95 %. Subtraction is here because it was the task that missed the 5 points before the tails and
+        // the other tasks' words were added to training (models/README.md).
         double Accuracy(string phrasings)
         {
-            var r = SeekProcess.Run("eval", "--task", "addition", "--digits", "3", "--n", "500", "--phrasings", phrasings, "--json");
+            var r = SeekProcess.Run("eval", "--task", task, "--digits", "3", "--n", "500", "--phrasings", phrasings, "--json");
             Assert.True(r.ExitCode == 0, r.Stderr);
             using var doc = JsonDocument.Parse(r.Stdout);
             return doc.RootElement.GetProperty("accuracy").GetDouble();
         }
         double trained = Accuracy("trained"), heldOut = Accuracy("held-out");
-        Assert.True(trained >= 0.95 && heldOut >= 0.95 && Math.Abs(trained - heldOut) <= 0.05, $"trained {trained:P1}, held-out {heldOut:P1}");
+        Assert.True(trained >= floor && heldOut >= floor && Math.Abs(trained - heldOut) <= 0.05, $"{task}: trained {trained:P1}, held-out {heldOut:P1}");
     }
 
     /// <summary>The answers of a piped <c>seek chat</c>: the first non-empty line after each "Thought for" line.</summary>

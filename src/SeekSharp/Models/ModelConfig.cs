@@ -109,6 +109,7 @@ public sealed record ModelConfig
             TensorKind.AttnOutput => (d, q),
             TensorKind.AttnQBias => (1, q),
             TensorKind.AttnKBias or TensorKind.AttnVBias => (1, kv),
+            TensorKind.AttnQNorm or TensorKind.AttnKNorm => (1, HeadDim),
             TensorKind.FfnGate or TensorKind.FfnUp => (f, d),
             TensorKind.FfnDown => (d, f),
             _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "no shape"),

@@ -32,6 +32,10 @@ public enum TensorKind
     AttnVBias,
     /// <summary>Attention output bias [D].</summary>
     AttnOutputBias,
+    /// <summary>Per-head RMSNorm gain on queries [Dh] (qwen3).</summary>
+    AttnQNorm,
+    /// <summary>Per-head RMSNorm gain on keys [Dh] (qwen3).</summary>
+    AttnKNorm,
     /// <summary>RMSNorm gain before the feed-forward [D].</summary>
     FfnNorm,
     /// <summary>SwiGLU gate projection [F, D].</summary>
@@ -61,7 +65,8 @@ public static class TensorNames
 
     /// <summary>True for the 1-D tensors (norm gains, biases, RoPE factors); the others are matrices.</summary>
     public static bool IsVector(TensorKind kind) => kind is TensorKind.OutputNorm or TensorKind.RopeFrequencies or TensorKind.AttnNorm
-        or TensorKind.FfnNorm or TensorKind.AttnQBias or TensorKind.AttnKBias or TensorKind.AttnVBias or TensorKind.AttnOutputBias;
+        or TensorKind.FfnNorm or TensorKind.AttnQBias or TensorKind.AttnKBias or TensorKind.AttnVBias or TensorKind.AttnOutputBias
+        or TensorKind.AttnQNorm or TensorKind.AttnKNorm;
 
     /// <summary>The GGUF name of <paramref name="kind"/>, in block <paramref name="layer"/> when it is per block.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A per-block tensor without a layer, or a global one with one.</exception>
@@ -84,6 +89,8 @@ public static class TensorNames
             TensorKind.AttnKBias => "attn_k.bias",
             TensorKind.AttnVBias => "attn_v.bias",
             TensorKind.AttnOutputBias => "attn_output.bias",
+            TensorKind.AttnQNorm => "attn_q_norm.weight",
+            TensorKind.AttnKNorm => "attn_k_norm.weight",
             TensorKind.FfnNorm => "ffn_norm.weight",
             TensorKind.FfnGate => "ffn_gate.weight",
             TensorKind.FfnUp => "ffn_up.weight",

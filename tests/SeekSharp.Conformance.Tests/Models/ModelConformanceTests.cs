@@ -26,6 +26,9 @@ public class ModelConformanceTests(ITestOutputHelper output)
         { "qwen2", "Q8_0", "qwen3" },
         { "llama", "BF16", "qwen3" },
         { "qwen2", "Q4_0", "llama3_1" },
+        // qwen3 with a head width that is not D / H (H · Dh = 256 against D 128, as Qwen3 models have it)
+        { "qwen3", "F32", "qwen3" },
+        { "qwen3", "Q8_0", "deepseek_v3" },
     };
 
     internal static TinyModelOptions Options(string arch, string type, string variant)
@@ -34,7 +37,8 @@ public class ModelConformanceTests(ITestOutputHelper output)
         bool wide = type is "F32" or "Q8_0"; // vary the shape: dim 128 with 8 heads over 2 kv heads, or dim 64 with 4 over 2
         return new TinyModelOptions
         {
-            Architecture = arch == "llama" ? TinyArchitecture.Llama : TinyArchitecture.Qwen2,
+            Architecture = arch switch { "llama" => TinyArchitecture.Llama, "qwen2" => TinyArchitecture.Qwen2, _ => TinyArchitecture.Qwen3 },
+            ExplicitHeadDim = arch == "qwen3" ? 32 : 0,
             WeightType = Enum.Parse<GgmlType>(type),
             Tokenizer = RealTokenizers.ByName(parts[0]),
             TiedOutput = parts.Contains("tied"),

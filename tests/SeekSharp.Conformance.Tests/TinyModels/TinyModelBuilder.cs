@@ -61,6 +61,11 @@ internal static class TinyModelBuilder
         w.Set($"{arch}.feed_forward_length", (uint)ff);
         w.Set($"{arch}.attention.head_count", (uint)o.Heads);
         w.Set($"{arch}.attention.head_count_kv", (uint)o.KvHeads);
+        if (o.ExplicitHeadDim > 0)
+        {
+            w.Set($"{arch}.attention.key_length", (uint)hd);
+            w.Set($"{arch}.attention.value_length", (uint)hd);
+        }
         w.Set($"{arch}.attention.layer_norm_rms_epsilon", o.RmsNormEps);
         w.Set($"{arch}.rope.freq_base", o.RopeTheta);
         w.Set($"{arch}.rope.dimension_count", (uint)hd);
@@ -84,6 +89,11 @@ internal static class TinyModelBuilder
                 Vector(w, rng, p + "attn_q.bias", qDim, mean: 0, std: 0.2);                    // {nh*hd}
                 Vector(w, rng, p + "attn_k.bias", kvDim, mean: 0, std: 0.2);                   // {nkv*hd}
                 Vector(w, rng, p + "attn_v.bias", kvDim, mean: 0, std: 0.2);                   // {nkv*hd}
+            }
+            if (o.Architecture == TinyArchitecture.Qwen3)
+            {
+                Norm(w, rng, p + "attn_q_norm.weight", hd);                                     // {hd}
+                Norm(w, rng, p + "attn_k_norm.weight", hd);                                     // {hd}
             }
             Matrix(w, rng, p + "attn_output.weight", o.WeightType, cols: qDim, rows: d);       // {nh*hd, d}
             Norm(w, rng, p + "ffn_norm.weight", d);                                             // {d}
@@ -129,7 +139,7 @@ internal static class TinyModelBuilder
     {
         if (o.Dim <= 0 || o.Heads <= 0 || o.KvHeads <= 0 || o.Layers <= 0 || o.FfnDim <= 0)
             throw new ArgumentException($"Sizes must be positive: {o}.");
-        if (o.Dim % o.Heads != 0 || o.HeadDim % 2 != 0)
+        if ((o.ExplicitHeadDim == 0 && o.Dim % o.Heads != 0) || o.HeadDim % 2 != 0)
             throw new ArgumentException($"Dim {o.Dim} must split into {o.Heads} heads of even width.");
         if (o.Heads % o.KvHeads != 0)
             throw new ArgumentException($"Heads {o.Heads} must be a multiple of KvHeads {o.KvHeads} (grouped-query attention).");

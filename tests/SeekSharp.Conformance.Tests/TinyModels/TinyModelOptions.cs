@@ -13,6 +13,9 @@ public enum TinyArchitecture
 
     /// <summary><c>qwen2</c>: as llama but rotary embeddings on halves (LLAMA_ROPE_TYPE_NEOX) and q/k/v biases.</summary>
     Qwen2,
+
+    /// <summary><c>qwen3</c>: as qwen2 without biases, with per-head RMSNorm of q and k and an explicit head width.</summary>
+    Qwen3,
 }
 
 /// <summary>
@@ -95,17 +98,21 @@ internal sealed record TinyModelOptions
     // vocabulary
     public TinyTokenizer Tokenizer { get; init; } = TinyTokenizer.Synthetic;
 
-    public int HeadDim => Dim / Heads;
+    /// <summary>Head width written as <c>attention.key_length</c>/<c>value_length</c> (qwen3); 0: Dim / Heads, unwritten.</summary>
+    public int ExplicitHeadDim { get; init; }
+
+    public int HeadDim => ExplicitHeadDim > 0 ? ExplicitHeadDim : Dim / Heads;
 
     /// <summary>GGUF <c>general.architecture</c> value and key prefix.</summary>
     public string ArchitectureName => Architecture switch
     {
         TinyArchitecture.Llama => "llama",
         TinyArchitecture.Qwen2 => "qwen2",
+        TinyArchitecture.Qwen3 => "qwen3",
         _ => throw new ArgumentOutOfRangeException(nameof(Architecture), Architecture, null),
     };
 
     public override string ToString() =>
-        $"{ArchitectureName} d{Dim} L{Layers} h{Heads}/{KvHeads} ff{FfnDim} {WeightType}{(TiedOutput ? " tied" : "")}" +
+        $"{ArchitectureName} d{Dim} L{Layers} h{Heads}/{KvHeads}{(ExplicitHeadDim > 0 ? $" hd{ExplicitHeadDim}" : "")} ff{FfnDim} {WeightType}{(TiedOutput ? " tied" : "")}" +
         $"{(Llama3Scaling is null ? "" : " llama3-rope")} {Tokenizer} seed{Seed}";
 }

@@ -19,6 +19,7 @@ internal static class ArchitectureTable
     {
         ["llama"] = new(RopeMode.Adjacent, (weights, config) => new Llama(weights, config, requireQkvBias: false)),
         ["qwen2"] = new(RopeMode.HalfSplit, Qwen2.Load),
+        ["qwen3"] = new(RopeMode.HalfSplit, Qwen3.Load),
     };
 
     /// <summary>The supported names, for error messages.</summary>

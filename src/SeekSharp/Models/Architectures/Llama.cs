@@ -5,8 +5,8 @@ namespace SeekSharp.Models.Architectures;
 
 /// <summary>
 /// The llama decoder (Llama 2/3, DeepSeek-R1-Distill-Llama): pre-norm blocks of grouped-query attention with RoPE
-/// and a SwiGLU feed-forward. Optional q/k/v/o biases make the same stack serve qwen2 (see <see cref="Qwen2"/>),
-/// as llama.cpp's llama graph also accepts them.
+/// and a SwiGLU feed-forward. Optional q/k/v/o biases make the same stack serve qwen2 (see <see cref="Qwen2"/>), as
+/// llama.cpp's llama graph also accepts them, and per-head q/k norms serve qwen3 (see <see cref="Qwen3"/>).
 /// Glossary: T tokens in the batch, D width, H query heads, Hkv key/value heads, Dh head width, F feed-forward width, V vocabulary.
 /// </summary>
 /// <remarks>
@@ -24,6 +24,7 @@ internal sealed class Llama : ITransformer
         public required Linear Wv;          // [Hkv · Dh, D]
         public required Linear Wo;          // [D, H · Dh]
         public float[]? Bq, Bk, Bv, Bo;     // [H · Dh], [Hkv · Dh], [Hkv · Dh], [D]
+        public float[]? QNorm, KNorm;       // [Dh] each, per-head RMSNorm gains (qwen3)
         public required float[] FfnNorm;    // [D]
         public required SwiGlu Ffn;
     }
@@ -36,7 +37,7 @@ internal sealed class Llama : ITransformer
 
     public ModelConfig Config { get; }
 
-    public Llama(WeightReader w, ModelConfig c, bool requireQkvBias)
+    public Llama(WeightReader w, ModelConfig c, bool requireQkvBias, bool requireQkNorm = false)
     {
         Config = c;
         _tokenEmbedding = w.Matrix(TensorKind.TokenEmbedding);
@@ -59,6 +60,8 @@ internal sealed class Llama : ITransformer
                 Bk = Bias(TensorKind.AttnKBias),
                 Bv = Bias(TensorKind.AttnVBias),
                 Bo = w.OptionalVector(TensorKind.AttnOutputBias, i),
+                QNorm = requireQkNorm ? w.Vector(TensorKind.AttnQNorm, i) : null,
+                KNorm = requireQkNorm ? w.Vector(TensorKind.AttnKNorm, i) : null,
                 FfnNorm = w.Vector(TensorKind.FfnNorm, i),
                 Ffn = new SwiGlu(w.Matrix(TensorKind.FfnGate, i), w.Matrix(TensorKind.FfnUp, i), w.Matrix(TensorKind.FfnDown, i)),
             };
@@ -88,6 +91,8 @@ internal sealed class Llama : ITransformer
             AddBias(a.Q, layer.Bq, tokens);
             AddBias(a.K, layer.Bk, tokens);
             AddBias(a.V, layer.Bv, tokens);
+            HeadNorm(a.Q, layer.QNorm, c.NormEpsilon, tokens * c.HeadCount);
+            HeadNorm(a.K, layer.KNorm, c.NormEpsilon, tokens * c.HeadCountKv);
             for (int t = 0; t < tokens; t++)
             {
                 _rope.Angles(batch.Positions[t], a.Cos, a.Sin);
@@ -127,6 +132,17 @@ internal sealed class Llama : ITransformer
         if (outputs > 0)
             _output.Apply(a.Normed, logits, outputs, a.Pool);
         trace?.Trace("result_output", -1, logits[..(outputs * c.VocabSize)]);
+    }
+
+    // RMSNorm of every head [Dh] of rows holding `heads` heads back to back, in place.
+    private static void HeadNorm(Span<float> rows, float[]? gain, float eps, int heads)
+    {
+        if (gain is null) return;
+        for (int h = 0; h < heads; h++)
+        {
+            var head = rows.Slice(h * gain.Length, gain.Length);
+            VectorOps.RmsNorm(head, gain, eps, head);
+        }
     }
 
     private static void AddBias(Span<float> rows, float[]? bias, int tokens)

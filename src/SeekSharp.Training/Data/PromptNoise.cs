@@ -10,7 +10,8 @@ namespace SeekSharp.Training.Data;
 /// operation ("using", "out", "numbers"). A model that has only ever seen its own sentences reads an unfamiliar word as
 /// a different question; one that has seen words come and go learns that the numbers and the operation word carry the
 /// question. The filler avoids the words of the held-out phrasings (please, tell, can, quick, question, result, work,
-/// out, get, equals) that no trained sentence has, so no held-out sentence reaches training through it.
+/// out, get, equals); the task words are words trained sentences already use (some, such as "out" and "get", also stand
+/// in held-out ones), so noise adds no word that training would not otherwise see.
 /// </summary>
 /// <remarks>
 /// The words of other tasks' sentences were added after a model trained with filler and made-up words only answered

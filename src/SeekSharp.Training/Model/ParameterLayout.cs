@@ -21,8 +21,8 @@ internal readonly record struct TensorSlice(string Name, int Offset, int Rows, i
     public Span<float> Of(float[] flat) => flat.AsSpan(Offset, Length);
 }
 
-/// <summary>The tensors of one block, in forward order (<see cref="TensorNames.LlamaBlock"/>, which the fused
-/// <see cref="Qkv"/> and <see cref="GateUp"/> views rely on).</summary>
+/// <summary>The tensors of one block, in forward order (which the fused <see cref="Qkv"/> and <see cref="GateUp"/> views
+/// rely on).</summary>
 internal sealed record LayerSlices(
     TensorSlice AttnNorm, // [D]
     TensorSlice Wq,       // [H · Dh, D]
@@ -80,8 +80,10 @@ internal sealed class ParameterLayout
         Layers = new LayerSlices[c.BlockCount];
         for (int l = 0; l < c.BlockCount; l++)
         {
-            var block = TensorNames.LlamaBlock.Select(kind => Add(kind, l)).ToArray();
-            Layers[l] = new LayerSlices(block[0], block[1], block[2], block[3], block[4], block[5], block[6], block[7], block[8]);
+            // Arguments are evaluated left to right, so the slices are stored in LayerSlices' order.
+            Layers[l] = new LayerSlices(Add(TensorKind.AttnNorm, l), Add(TensorKind.AttnQ, l), Add(TensorKind.AttnK, l),
+                Add(TensorKind.AttnV, l), Add(TensorKind.AttnOutput, l), Add(TensorKind.FfnNorm, l), Add(TensorKind.FfnGate, l),
+                Add(TensorKind.FfnUp, l), Add(TensorKind.FfnDown, l));
         }
         OutputNorm = Add(TensorKind.OutputNorm);
         Output = c.TiedEmbeddings ? TokenEmbedding : Add(TensorKind.Output);

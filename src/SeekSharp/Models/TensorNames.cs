@@ -53,13 +53,6 @@ public enum TensorKind
 /// </summary>
 public static class TensorNames
 {
-    /// <summary>The tensors of one llama block, in the order training stores them (and a GGUF export writes them).</summary>
-    public static readonly TensorKind[] LlamaBlock =
-    [
-        TensorKind.AttnNorm, TensorKind.AttnQ, TensorKind.AttnK, TensorKind.AttnV, TensorKind.AttnOutput,
-        TensorKind.FfnNorm, TensorKind.FfnGate, TensorKind.FfnUp, TensorKind.FfnDown,
-    ];
-
     /// <summary>True for the tensors that belong to a block (<c>blk.N.</c>).</summary>
     public static bool IsPerBlock(TensorKind kind) => kind >= TensorKind.AttnNorm;
 

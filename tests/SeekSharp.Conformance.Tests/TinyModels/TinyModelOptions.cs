@@ -16,6 +16,10 @@ public enum TinyArchitecture
 
     /// <summary><c>qwen3</c>: as qwen2 without biases, with per-head RMSNorm of q and k and an explicit head width.</summary>
     Qwen3,
+
+    /// <summary><c>deepseek2</c> (DeepSeek V2, V3, R1): Multi-head Latent Attention, DeepSeekMoE after leading dense
+    /// blocks, YaRN; rotary embeddings on adjacent pairs (LLAMA_ROPE_TYPE_NORM). Shaped by <see cref="TinyModelOptions.DeepSeek2"/>.</summary>
+    DeepSeek2,
 }
 
 /// <summary>
@@ -98,6 +102,10 @@ internal sealed record TinyModelOptions
     // vocabulary
     public TinyTokenizer Tokenizer { get; init; } = TinyTokenizer.Synthetic;
 
+    /// <summary>MLA, MoE and YaRN shape of a <see cref="TinyArchitecture.DeepSeek2"/> model (required for it, null for the
+    /// other architectures). <see cref="TinyDeepSeek2.Options"/> builds complete options from a preset.</summary>
+    public TinyDeepSeek2? DeepSeek2 { get; init; }
+
     /// <summary>Head width written as <c>attention.key_length</c>/<c>value_length</c> (qwen3); 0: Dim / Heads, unwritten.</summary>
     public int ExplicitHeadDim { get; init; }
 
@@ -109,10 +117,11 @@ internal sealed record TinyModelOptions
         TinyArchitecture.Llama => "llama",
         TinyArchitecture.Qwen2 => "qwen2",
         TinyArchitecture.Qwen3 => "qwen3",
+        TinyArchitecture.DeepSeek2 => "deepseek2",
         _ => throw new ArgumentOutOfRangeException(nameof(Architecture), Architecture, null),
     };
 
     public override string ToString() =>
         $"{ArchitectureName} d{Dim} L{Layers} h{Heads}/{KvHeads}{(ExplicitHeadDim > 0 ? $" hd{ExplicitHeadDim}" : "")} ff{FfnDim} {WeightType}{(TiedOutput ? " tied" : "")}" +
-        $"{(Llama3Scaling is null ? "" : " llama3-rope")} {Tokenizer} seed{Seed}";
+        $"{(Llama3Scaling is null ? "" : " llama3-rope")}{(DeepSeek2 is null ? "" : $" [{DeepSeek2}]")} {Tokenizer} seed{Seed}";
 }

@@ -80,6 +80,15 @@ public static class MatMul
         Multiply(type, w, rows, cols, x, y, n, SimdCapabilities.Best, pool);
     }
 
+    /// <inheritdoc cref="MatMulRows(GgmlType, byte*, int, int, ReadOnlySpan{float}, Span{float}, int)"/>
+    /// <remarks>Runs on the calling thread only: for many small products that the caller already spreads over threads
+    /// (one per attention head or expert).</remarks>
+    public static unsafe void MatMulRowsOnThisThread(GgmlType type, byte* w, int rows, int cols, ReadOnlySpan<float> x, Span<float> y, int n)
+    {
+        Validate(type, w, rows, cols, x, y, n);
+        Multiply(type, w, rows, cols, x, y, n, SimdCapabilities.Best, pool: null);
+    }
+
     internal static unsafe void Multiply(GgmlType type, byte* w, int rows, int cols, ReadOnlySpan<float> x, Span<float> y, int n, SimdTier tier, bool parallel) =>
         Multiply(type, w, rows, cols, x, y, n, tier, parallel ? WorkerPool.Shared : null);
 

@@ -22,6 +22,12 @@ public sealed record ContextOptions
     /// </summary>
     public GgmlType KvCacheType { get; init; } = GgmlType.F16;
 
+    /// <summary>
+    /// How multi-head latent attention (deepseek2) is evaluated; other architectures ignore it. Both paths read the
+    /// same cache of latents and give the same result to rounding.
+    /// </summary>
+    public MlaAttention MlaAttention { get; init; } = MlaAttention.Auto;
+
     /// <summary>The positions per sequence a context of these options has for <paramref name="config"/>:
     /// <see cref="ContextLength"/>, or when it is 0 the trained length capped at 4096.</summary>
     public long LengthFor(Models.ModelConfig config)
@@ -29,4 +35,17 @@ public sealed record ContextOptions
         ArgumentNullException.ThrowIfNull(config);
         return ContextLength > 0 ? ContextLength : Math.Min(config.ContextLength, 4096);
     }
+}
+
+/// <summary>How multi-head latent attention is evaluated (DeepSeek-V2 §2.1 and appendix C).</summary>
+public enum MlaAttention
+{
+    /// <summary>Per sequence, whichever of the two costs fewer multiply-adds: absorbed for decoding and short chunks,
+    /// naive for a prompt chunk long against what is cached (as llama.cpp picks by batch size).</summary>
+    Auto,
+    /// <summary>Decompress each cached latent into per-head keys and values, then attend as multi-head attention.</summary>
+    Naive,
+    /// <summary>Fold the key up-projection into the query and the value up-projection after attention, so attention
+    /// runs on the cached latents directly as one shared KV head.</summary>
+    Absorbed,
 }

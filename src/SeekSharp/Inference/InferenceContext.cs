@@ -24,9 +24,9 @@ public sealed class InferenceContext : IDisposable
         ArgumentOutOfRangeException.ThrowIfLessThan(options.BatchSize, 1);
         ArgumentOutOfRangeException.ThrowIfNegative(options.Threads);
         BatchSize = options.BatchSize;
-        Cache = new KvCache(c.BlockCount, options.Sequences, ctx, c.HeadCountKv * c.HeadDim, options.KvCacheType);
+        Cache = new KvCache(c.BlockCount, options.Sequences, ctx, c.CacheLayout, options.KvCacheType);
         _ownPool = options.Threads > 0 ? new WorkerPool(options.Threads) : null;
-        _activations = new Activations(c, BatchSize, _ownPool ?? WorkerPool.Shared);
+        _activations = model.Transformer.CreateActivations(BatchSize, ctx, options, _ownPool ?? WorkerPool.Shared);
         _logits = new float[(long)BatchSize * c.VocabSize];
         _nextPosition = new int[options.Sequences];
     }

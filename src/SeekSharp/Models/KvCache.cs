@@ -5,24 +5,25 @@ namespace SeekSharp.Models;
 
 /// <summary>
 /// Keys and values of every evaluated position, per layer and sequence, in native memory so that
-/// large caches are not limited by array sizes and do not burden the GC.
-/// Layout of each of K and V: [L][nSeq][ctx][Hkv · Dh], elements of <see cref="ElementType"/> (F16 or F32).
+/// large caches are not limited by array sizes and do not burden the GC. What a position holds is the architecture's
+/// <see cref="KvLayout"/>: keys [L][nSeq][ctx][KeyWidth] and values [L][nSeq][ctx][ValueWidth], or, when the values are
+/// part of the keys (MLA), keys alone; elements of <see cref="ElementType"/> (F16 or F32).
 /// </summary>
 public sealed unsafe class KvCache : IDisposable
 {
     private byte* _k, _v;
     private readonly int[] _lengths; // [nSeq] positions filled, 0..ctx
 
-    internal KvCache(int layers, int sequences, int contextLength, int kvDim, GgmlType elementType)
+    internal KvCache(int layers, int sequences, int contextLength, KvLayout layout, GgmlType elementType)
     {
         if (elementType is not (GgmlType.F32 or GgmlType.F16))
             throw new ArgumentException($"KV cache type {elementType} is not supported; use F16 or F32", nameof(elementType));
-        Layers = layers; Sequences = sequences; ContextLength = contextLength; KvDim = kvDim;
+        Layers = layers; Sequences = sequences; ContextLength = contextLength; Layout = layout;
         ElementType = elementType;
         ElementBytes = ElementBytesOf(elementType);
-        nuint bytes = (nuint)layers * (nuint)sequences * (nuint)contextLength * (nuint)kvDim * (nuint)ElementBytes;
-        _k = (byte*)NativeMemory.AlignedAlloc(bytes, 64);
-        _v = (byte*)NativeMemory.AlignedAlloc(bytes, 64);
+        nuint positions = (nuint)layers * (nuint)sequences * (nuint)contextLength * (nuint)ElementBytes;
+        _k = (byte*)NativeMemory.AlignedAlloc(positions * (nuint)layout.KeyWidth, 64);
+        _v = layout.ValuesInKeys ? _k : (byte*)NativeMemory.AlignedAlloc(positions * (nuint)layout.ValueWidth, 64);
         _lengths = new int[sequences];
     }
 
@@ -33,7 +34,15 @@ public sealed unsafe class KvCache : IDisposable
     public static double Bytes(ModelConfig config, int sequences, long contextLength, GgmlType elementType)
     {
         ArgumentNullException.ThrowIfNull(config);
-        return 2.0 * config.BlockCount * sequences * contextLength * config.HeadCountKv * config.HeadDim * ElementBytesOf(elementType);
+        return (double)sequences * contextLength * BytesPerPosition(config, elementType);
+    }
+
+    /// <summary>Bytes one position of one sequence takes over all layers: L × the architecture's
+    /// <see cref="KvLayout.ElementsPerPosition"/> × the element size.</summary>
+    public static long BytesPerPosition(ModelConfig config, GgmlType elementType)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        return (long)config.BlockCount * config.CacheLayout.ElementsPerPosition * ElementBytesOf(elementType);
     }
 
     private static int ElementBytesOf(GgmlType elementType) => elementType == GgmlType.F16 ? sizeof(ushort) : sizeof(float);
@@ -46,7 +55,12 @@ public sealed unsafe class KvCache : IDisposable
     public GgmlType ElementType { get; }
     internal int ElementBytes { get; }
     internal int Layers { get; }
-    internal int KvDim { get; }
+    /// <summary>What a position holds.</summary>
+    public KvLayout Layout { get; }
+    /// <summary>Elements between the key rows of consecutive positions.</summary>
+    internal int KeyStride => Layout.KeyWidth;
+    /// <summary>Elements between the value rows of consecutive positions (the key stride when values live in the keys).</summary>
+    internal int ValueStride => Layout.ValuesInKeys ? Layout.KeyWidth : Layout.ValueWidth;
 
     /// <summary>Positions 0..n-1 of <paramref name="sequence"/> are filled.</summary>
     public int Length(int sequence) => _lengths[sequence];
@@ -68,31 +82,35 @@ public sealed unsafe class KvCache : IDisposable
         ArgumentOutOfRangeException.ThrowIfGreaterThan(length, _lengths[from]);
         for (int l = 0; l < Layers; l++)
         {
-            long bytes = (long)length * KvDim * ElementBytes;
-            Buffer.MemoryCopy(Key(l, from, 0), Key(l, to, 0), bytes, bytes);
-            Buffer.MemoryCopy(Value(l, from, 0), Value(l, to, 0), bytes, bytes);
+            long keyBytes = (long)length * KeyStride * ElementBytes;
+            Buffer.MemoryCopy(Key(l, from, 0), Key(l, to, 0), keyBytes, keyBytes);
+            if (Layout.ValuesInKeys) continue;
+            long valueBytes = (long)length * ValueStride * ElementBytes;
+            Buffer.MemoryCopy(Value(l, from, 0), Value(l, to, 0), valueBytes, valueBytes);
         }
         _lengths[to] = length;
     }
 
-    /// <summary>Start of the key row [Hkv · Dh] of one position.</summary>
-    internal byte* Key(int layer, int sequence, int position) => _k + Index(layer, sequence, position) * (nuint)ElementBytes;
-    /// <summary>Start of the value row [Hkv · Dh] of one position.</summary>
-    internal byte* Value(int layer, int sequence, int position) => _v + Index(layer, sequence, position) * (nuint)ElementBytes;
+    /// <summary>Start of the key row [KeyWidth] of one position.</summary>
+    internal byte* Key(int layer, int sequence, int position) => _k + Index(layer, sequence, position) * (nuint)KeyStride * (nuint)ElementBytes;
+    /// <summary>Start of the value row [ValueWidth] of one position.</summary>
+    internal byte* Value(int layer, int sequence, int position) => _v + Index(layer, sequence, position) * (nuint)ValueStride * (nuint)ElementBytes;
 
     internal void MarkFilled(int sequence, int position)
     {
         if (position + 1 > _lengths[sequence]) _lengths[sequence] = position + 1;
     }
 
+    // Position index over all layers and sequences; times a row stride, the element offset of its row.
     private nuint Index(int layer, int sequence, int position)
-        => (((nuint)layer * (nuint)Sequences + (nuint)sequence) * (nuint)ContextLength + (nuint)position) * (nuint)KvDim;
+        => ((nuint)layer * (nuint)Sequences + (nuint)sequence) * (nuint)ContextLength + (nuint)position;
 
     /// <inheritdoc/>
     public void Dispose()
     {
         if (_k is null) return;
-        NativeMemory.AlignedFree(_k); NativeMemory.AlignedFree(_v);
+        if (_v != _k) NativeMemory.AlignedFree(_v);
+        NativeMemory.AlignedFree(_k);
         _k = null; _v = null;
     }
 }

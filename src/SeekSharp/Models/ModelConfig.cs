@@ -39,8 +39,11 @@ public sealed record ModelConfig
     public required int HeadCount { get; init; }
     /// <summary>Hkv: key/value heads (grouped-query attention when smaller than H).</summary>
     public required int HeadCountKv { get; init; }
-    /// <summary>Dh: width of one head (key and value).</summary>
+    /// <summary>Dh: width of one key (and query) head. For MLA, the decompressed width nope + rope.</summary>
     public required int HeadDim { get; init; }
+    /// <summary>Dv: width of one value head; <see cref="HeadDim"/> unless the file says otherwise (MLA: v_head_dim).</summary>
+    public int ValueHeadDim { get => _valueHeadDim > 0 ? _valueHeadDim : HeadDim; init => _valueHeadDim = value; }
+    private readonly int _valueHeadDim;
     /// <summary>Epsilon inside RMSNorm's square root.</summary>
     public required float NormEpsilon { get; init; }
 
@@ -54,9 +57,54 @@ public sealed record ModelConfig
     /// <summary>Which dimension pairs RoPE rotates.</summary>
     public required RopeMode RopeMode { get; init; }
 
+    /// <summary>YaRN context extension (DeepSeek-V2/V3), or null.</summary>
+    public YarnConfig? Yarn { get; init; }
+
     // weights
     /// <summary>The output projection is the token embedding itself: the file has no <c>output.weight</c>.</summary>
     public bool TiedEmbeddings { get; init; }
+
+    // deepseek2
+    /// <summary>Multi-head latent attention, or null for plain grouped-query attention.</summary>
+    public MlaConfig? Mla { get; init; }
+    /// <summary>Mixture-of-experts feed-forward, or null when every block has a dense SwiGLU of width F.</summary>
+    public MoeConfig? Moe { get; init; }
+
+    /// <summary>
+    /// What one position of one layer leaves in the KV cache, as the architecture declares it (llama.cpp lets each
+    /// model pick its memory in <c>create_memory</c>): K and V per KV head for grouped-query attention; MLA's
+    /// normalised latent and roped shared key, with the values read from the latent.
+    /// </summary>
+    public KvLayout CacheLayout => Mla is { } m
+        ? new KvLayout(m.KvLoraRank + m.RopeDim, m.KvLoraRank, ValuesInKeys: true)
+        : new KvLayout(HeadCountKv * HeadDim, HeadCountKv * ValueHeadDim, ValuesInKeys: false);
+
+    /// <summary>
+    /// The factor on q·k before the softmax: 1/√Dh, times YaRN's mscale² where YaRN applies (DeepSeek multiplies the
+    /// whole logit, rope part included, by mscale(factor, mscale_all_dim)² and divides by √(nope + rope), also when
+    /// attention runs on the 576-wide latent).
+    /// </summary>
+    public float AttentionScale
+    {
+        get
+        {
+            float m = Yarn is { } y ? 1f + 0.1f * y.MscaleAllDim * MathF.Log(y.Factor) : 1f;
+            return m * m / MathF.Sqrt(HeadDim);
+        }
+    }
+
+    /// <summary>Parameters that work on one token, as DeepSeek counts its "37B activated": every tensor of the file
+    /// (<paramref name="totalParameters"/>) except the routed experts a token does not choose.</summary>
+    public long ActiveParameters(long totalParameters)
+    {
+        long active = totalParameters;
+        if (Moe is { } moe)
+        {
+            long perExpert = 3L * moe.ExpertFeedForwardLength * EmbeddingLength;
+            active -= (long)(BlockCount - moe.LeadingDenseBlockCount) * (moe.ExpertCount - moe.ExpertUsedCount) * perExpert;
+        }
+        return active;
+    }
 
     /// <summary>
     /// A llama model of the given shape, as SeekSharp's training builds one: heads of width D / H, RoPE over whole heads
@@ -92,13 +140,26 @@ public sealed record ModelConfig
             throw new ArgumentException($"RoPE dimension count {RopeDimensionCount} must be even and at most the head width {HeadDim} (RoPE rotates pairs).");
         if (!(NormEpsilon > 0) || !float.IsFinite(NormEpsilon) || !(RopeFreqBase > 0) || !float.IsFinite(RopeFreqBase) || !(RopeFreqScale > 0))
             throw new ArgumentException($"norm epsilon ({NormEpsilon}), RoPE base ({RopeFreqBase}) and RoPE scale ({RopeFreqScale}) must be positive and finite.");
+        if (Mla is { } m && (m.NopeDim < 0 || m.NopeDim + m.RopeDim != HeadDim || m.RopeDim != RopeDimensionCount
+            || m.ValueDim != ValueHeadDim || m.KvLoraRank < 1 || m.QLoraRank < 0))
+            throw new ArgumentException($"MLA widths {m} do not fit a head of {HeadDim} (nope + rope), values of {ValueHeadDim} and {RopeDimensionCount} rotated dimensions.");
+        if (Moe is { } e && (e.ExpertUsedCount < 1 || e.ExpertUsedCount > e.ExpertCount || e.ExpertFeedForwardLength < 1
+            || e.SharedExpertCount < 0 || e.LeadingDenseBlockCount < 0 || e.LeadingDenseBlockCount > BlockCount
+            || e.GroupCount < 1 || e.ExpertCount % e.GroupCount != 0 || e.GroupUsedCount < 1 || e.GroupUsedCount > e.GroupCount
+            || (long)e.GroupUsedCount * (e.ExpertCount / e.GroupCount) < e.ExpertUsedCount || !(e.WeightsScale > 0) || !float.IsFinite(e.WeightsScale)))
+            throw new ArgumentException($"mixture of experts {e} is inconsistent: it must choose 1..{e.ExpertCount} experts from groups that divide the experts and hold enough of them, with a positive scale, after at most {BlockCount} dense blocks.");
+        if (Yarn is { } y && (!(y.Factor >= 1) || !float.IsFinite(y.Factor) || y.OriginalContextLength < 1 || !(y.BetaFast > 0) || !(y.BetaSlow > 0) || !(y.MscaleAllDim >= 0)))
+            throw new ArgumentException($"YaRN scaling {y} needs a factor ≥ 1, an original context ≥ 1, positive betas and mscale_all_dim ≥ 0.");
     }
 
     /// <summary>[rows, columns] of <paramref name="kind"/> in this model, row-major as the GGUF holds it ({ne0 = columns,
     /// ne1 = rows}); a vector (<see cref="TensorNames.IsVector"/>) is one row.</summary>
     public (int Rows, int Cols) ShapeOf(TensorKind kind)
     {
-        int d = EmbeddingLength, q = HeadCount * HeadDim, kv = HeadCountKv * HeadDim, f = FeedForwardLength;
+        int d = EmbeddingLength, q = HeadCount * HeadDim, kv = HeadCountKv * HeadDim, f = FeedForwardLength, o = HeadCount * ValueHeadDim;
+        var m = Mla ?? new MlaConfig(0, 0, 0, 0, 0, false);
+        var e = Moe ?? new MoeConfig(0, 0, 0, 0, 0, ExpertGating.Softmax, false, 1f, 1, 1, false);
+        int shared = e.SharedExpertCount * e.ExpertFeedForwardLength;
         return kind switch
         {
             TensorKind.TokenEmbedding or TensorKind.Output => (VocabSize, d),
@@ -106,22 +167,52 @@ public sealed record ModelConfig
             TensorKind.RopeFrequencies => (1, RopeDimensionCount / 2),
             TensorKind.AttnQ => (q, d),
             TensorKind.AttnK or TensorKind.AttnV => (kv, d),
-            TensorKind.AttnOutput => (d, q),
+            TensorKind.AttnOutput => (d, o),
             TensorKind.AttnQBias => (1, q),
             TensorKind.AttnKBias or TensorKind.AttnVBias => (1, kv),
             TensorKind.AttnQNorm or TensorKind.AttnKNorm => (1, HeadDim),
             TensorKind.FfnGate or TensorKind.FfnUp => (f, d),
             TensorKind.FfnDown => (d, f),
+            TensorKind.AttnQA => (m.QLoraRank, d),
+            TensorKind.AttnQANorm => (1, m.QLoraRank),
+            TensorKind.AttnQB => (q, m.QLoraRank),
+            TensorKind.AttnKvAMqa => (m.KvLoraRank + m.RopeDim, d),
+            TensorKind.AttnKvANorm => (1, m.KvLoraRank),
+            TensorKind.AttnKvB => (HeadCount * (m.NopeDim + m.ValueDim), m.KvLoraRank),
+            TensorKind.AttnKB => (m.KvLoraRank, m.NopeDim),
+            TensorKind.AttnVB => (m.ValueDim, m.KvLoraRank),
+            TensorKind.FfnGateInp => (e.ExpertCount, d),
+            TensorKind.ExpertProbsBias => (1, e.ExpertCount),
+            TensorKind.FfnGateExperts or TensorKind.FfnUpExperts => (e.ExpertFeedForwardLength, d),
+            TensorKind.FfnDownExperts => (d, e.ExpertFeedForwardLength),
+            TensorKind.FfnGateShared or TensorKind.FfnUpShared => (shared, d),
+            TensorKind.FfnDownShared => (d, shared),
             _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "no shape"),
         };
     }
+
+    /// <summary>How many matrices of <see cref="ShapeOf"/> a 3-D tensor stacks (experts, or heads of MLA's k_b/v_b); 1 for the others.</summary>
+    public int StackOf(TensorKind kind) => kind switch
+    {
+        TensorKind.AttnKB or TensorKind.AttnVB => HeadCount,
+        TensorKind.FfnGateExperts or TensorKind.FfnUpExperts or TensorKind.FfnDownExperts => Moe?.ExpertCount ?? 0,
+        _ => 1,
+    };
 
     // The {arch}.* metadata keys, read by FromGguf and written by WriteGguf.
     const string ContextLengthKey = "context_length", EmbeddingLengthKey = "embedding_length", BlockCountKey = "block_count",
         FeedForwardLengthKey = "feed_forward_length", HeadCountKey = "attention.head_count", HeadCountKvKey = "attention.head_count_kv",
         KeyLengthKey = "attention.key_length", ValueLengthKey = "attention.value_length", NormEpsilonKey = "attention.layer_norm_rms_epsilon",
         RopeFreqBaseKey = "rope.freq_base", RopeDimensionCountKey = "rope.dimension_count", RopeScalingTypeKey = "rope.scaling.type",
-        RopeScalingFactorKey = "rope.scaling.factor", VocabSizeKey = "vocab_size";
+        RopeScalingFactorKey = "rope.scaling.factor", VocabSizeKey = "vocab_size",
+        RopeScalingOriginalContextKey = "rope.scaling.original_context_length", YarnLogMultiplierKey = "rope.scaling.yarn_log_multiplier",
+        YarnBetaFastKey = "rope.scaling.yarn_beta_fast", YarnBetaSlowKey = "rope.scaling.yarn_beta_slow",
+        QLoraRankKey = "attention.q_lora_rank", KvLoraRankKey = "attention.kv_lora_rank",
+        KeyLengthMlaKey = "attention.key_length_mla", ValueLengthMlaKey = "attention.value_length_mla",
+        ExpertCountKey = "expert_count", ExpertUsedCountKey = "expert_used_count", ExpertSharedCountKey = "expert_shared_count",
+        ExpertFeedForwardLengthKey = "expert_feed_forward_length", LeadingDenseBlockCountKey = "leading_dense_block_count",
+        ExpertGatingFuncKey = "expert_gating_func", ExpertWeightsNormKey = "expert_weights_norm", ExpertWeightsScaleKey = "expert_weights_scale",
+        ExpertGroupCountKey = "expert_group_count", ExpertGroupUsedCountKey = "expert_group_used_count";
 
     /// <summary>Writes <c>general.architecture</c> and this configuration's <c>{arch}.*</c> keys, which
     /// <see cref="FromGguf"/> reads back to an equal configuration (given the same tensors).</summary>
@@ -177,48 +268,106 @@ public sealed record ModelConfig
             : throw new ModelLoadException(file.Path, $"{arch}.{key} is {value}; expected a finite number more than 0");
 
         const int MaxWidth = 1 << 20, MaxLayers = 1 << 16, MaxHeads = 1 << 16, MaxVocab = 1 << 24;
+        bool mla = file.Metadata.ContainsKey($"{arch}.{KvLoraRankKey}");
         int contextLength = Required(ContextLengthKey, 1, MaxContextLength);
         int dim = Required(EmbeddingLengthKey, 1, MaxWidth);
+        int blocks = Required(BlockCountKey, 1, MaxLayers);
         int nHead = Required(HeadCountKey, 1, MaxHeads);
         int nHeadKv = Optional(HeadCountKvKey, nHead, 1, nHead);
-        int headDim = Optional(KeyLengthKey, dim / nHead, 1, MaxWidth);
-        int valueDim = Optional(ValueLengthKey, headDim, 1, MaxWidth);
-        if (valueDim != headDim)
+        // An MLA file written by llama.cpp's converter describes the absorbed attention in key_length/value_length
+        // (576/512, one KV head) and the per-head widths in the *_mla keys; an older one has only the per-head widths.
+        bool absorbedWidths = mla && file.Metadata.ContainsKey($"{arch}.{KeyLengthMlaKey}");
+        int headDim = absorbedWidths ? Required(KeyLengthMlaKey, 1, MaxWidth) : Optional(KeyLengthKey, dim / nHead, 1, MaxWidth);
+        int valueDim = absorbedWidths ? Required(ValueLengthMlaKey, 1, MaxWidth) : Optional(ValueLengthKey, headDim, 1, MaxWidth);
+        if (valueDim != headDim && !mla)
             throw new ModelLoadException(file.Path, $"{arch}.attention.value_length ({valueDim}) differs from key_length ({headDim}); not supported for {arch}");
+        if (mla) nHeadKv = nHead; // decompressed, every query head has its own key and value
         if (nHead % nHeadKv != 0)
             throw new ModelLoadException(file.Path, $"{arch}.attention.head_count ({nHead}) must be a multiple of head_count_kv ({nHeadKv})");
+        int ropeDim = Optional(RopeDimensionCountKey, headDim, 0, headDim);
+        if (ropeDim % 2 != 0)
+            throw new ModelLoadException(file.Path, $"{arch}.rope.dimension_count ({ropeDim}) must be even and at most the head width ({headDim})");
 
         var embd = file.GetTensor(TensorNames.Of(TensorKind.TokenEmbedding));
         long embdRows = embd.Shape.Length > 1 ? embd.Shape[1] : 0;
         int vocab = Optional(VocabSizeKey, embdRows, 1, MaxVocab);
 
         float freqScale = 1f;
+        YarnConfig? yarn = null;
         string? scaling = file.GetStringOrNull($"{arch}.{RopeScalingTypeKey}");
         if (scaling is "linear")
             freqScale = 1f / Positive(RopeScalingFactorKey, file.GetFloat32($"{arch}.{RopeScalingFactorKey}"));
+        else if (scaling is "yarn" && mla)
+        {
+            float factor = Positive(RopeScalingFactorKey, file.GetFloat32($"{arch}.{RopeScalingFactorKey}"));
+            // The converter stores 0.1 · mscale_all_dim under this name (llama.cpp's first DeepSeek support baked the 0.1 in).
+            float logMultiplier = file.GetFloat32OrDefault($"{arch}.{YarnLogMultiplierKey}", 0f);
+            if (!float.IsFinite(logMultiplier) || logMultiplier < 0)
+                throw new ModelLoadException(file.Path, $"{arch}.{YarnLogMultiplierKey} is {logMultiplier}; expected a finite number ≥ 0");
+            yarn = new YarnConfig(factor, Required(RopeScalingOriginalContextKey, 1, MaxContextLength),
+                Positive(YarnBetaFastKey, file.GetFloat32OrDefault($"{arch}.{YarnBetaFastKey}", 32f)),
+                Positive(YarnBetaSlowKey, file.GetFloat32OrDefault($"{arch}.{YarnBetaSlowKey}", 1f)), logMultiplier / 0.1f);
+            freqScale = 1f / factor;
+        }
         else if (scaling is not (null or "none"))
-            throw new ModelLoadException(file.Path, $"{arch}.rope.scaling.type is '{scaling}', which SeekSharp does not support yet for {arch} (supported: none, linear)");
+            throw new ModelLoadException(file.Path, $"{arch}.rope.scaling.type is '{scaling}', which SeekSharp does not support yet for {arch} (supported: none, linear{(mla ? ", yarn" : "")})");
+
+        MlaConfig? mlaConfig = null;
+        if (mla)
+        {
+            int kvLora = Required(KvLoraRankKey, 1, MaxWidth);
+            mlaConfig = new MlaConfig(Optional(QLoraRankKey, 0, 0, MaxWidth), kvLora, headDim - ropeDim, ropeDim, valueDim,
+                SplitKvB: file.FindTensor(TensorNames.Of(TensorKind.AttnKB, 0)) is not null);
+        }
+
+        MoeConfig? moe = null;
+        int experts = Optional(ExpertCountKey, 0, 0, 1 << 16);
+        if (experts > 0)
+        {
+            int leading = Optional(LeadingDenseBlockCountKey, 0, 0, blocks);
+            int gating = Optional(ExpertGatingFuncKey, (int)ExpertGating.Softmax, 1, 2); // absent in DeepSeek-V2 GGUFs: softmax
+            int groups = Optional(ExpertGroupCountKey, 1, 0, experts);
+            if (groups == 0) groups = 1;
+            // Absent or 0 means unscaled, as llama.cpp reads it.
+            float scale = file.GetFloat32OrDefault($"{arch}.{ExpertWeightsScaleKey}", 0f);
+            if (scale == 0f) scale = 1f;
+            moe = new MoeConfig(experts, Required(ExpertUsedCountKey, 1, experts), Optional(ExpertSharedCountKey, 0, 0, 1 << 16),
+                Required(ExpertFeedForwardLengthKey, 1, MaxWidth * 64L), leading, (ExpertGating)gating,
+                file.GetBoolOrDefault($"{arch}.{ExpertWeightsNormKey}", false),
+                Positive(ExpertWeightsScaleKey, scale), groups, Optional(ExpertGroupUsedCountKey, groups, 1, groups),
+                HasCorrectionBias: leading < blocks && file.FindTensor(TensorNames.Of(TensorKind.ExpertProbsBias, leading)) is not null);
+        }
 
         var config = new ModelConfig
         {
             Architecture = arch,
             ContextLength = contextLength,
             EmbeddingLength = dim,
-            BlockCount = Required(BlockCountKey, 1, MaxLayers),
+            BlockCount = blocks,
             FeedForwardLength = Required(FeedForwardLengthKey, 1, MaxWidth * 64L),
             VocabSize = vocab,
             HeadCount = nHead,
             HeadCountKv = nHeadKv,
             HeadDim = headDim,
+            ValueHeadDim = valueDim,
             NormEpsilon = Positive(NormEpsilonKey, file.GetFloat32($"{arch}.{NormEpsilonKey}")),
             RopeFreqBase = Positive(RopeFreqBaseKey, file.GetFloat32OrDefault($"{arch}.{RopeFreqBaseKey}", 10000f)),
-            RopeDimensionCount = Optional(RopeDimensionCountKey, headDim, 0, headDim),
+            RopeDimensionCount = ropeDim,
             RopeFreqScale = freqScale,
             RopeMode = architecture.RopeMode,
+            Yarn = yarn,
             TiedEmbeddings = file.FindTensor(TensorNames.Of(TensorKind.Output)) is null,
+            Mla = mlaConfig,
+            Moe = moe,
         };
-        if (config.RopeDimensionCount % 2 != 0)
-            throw new ModelLoadException(file.Path, $"{arch}.rope.dimension_count ({config.RopeDimensionCount}) must be even and at most the head width ({headDim})");
+        try
+        {
+            config.Validate();
+        }
+        catch (ArgumentException e)
+        {
+            throw new ModelLoadException(file.Path, e.Message);
+        }
         return config;
     }
 }

@@ -44,6 +44,42 @@ public enum TensorKind
     FfnUp,
     /// <summary>SwiGLU down projection [D, F].</summary>
     FfnDown,
+
+    // MLA (deepseek2)
+    /// <summary>Low-rank query down-projection [qLora, D] (V3/R1).</summary>
+    AttnQA,
+    /// <summary>RMSNorm gain of the low-rank query [qLora].</summary>
+    AttnQANorm,
+    /// <summary>Query up-projection [H · (nope + rope), qLora].</summary>
+    AttnQB,
+    /// <summary>Key/value down-projection [kvLora + rope, D]: the latent, then the shared key to rotate.</summary>
+    AttnKvAMqa,
+    /// <summary>RMSNorm gain of the latent [kvLora].</summary>
+    AttnKvANorm,
+    /// <summary>Latent up-projection [H · (nope + v), kvLora], per head the key rows then the value rows (older files).</summary>
+    AttnKvB,
+    /// <summary>Per head, the key up-projection transposed [H][kvLora, nope], which absorbs into the query.</summary>
+    AttnKB,
+    /// <summary>Per head, the value up-projection [H][v, kvLora].</summary>
+    AttnVB,
+
+    // mixture of experts
+    /// <summary>Router [E, D].</summary>
+    FfnGateInp,
+    /// <summary>Per-expert bias added to the scores to choose experts, not to weight them [E] (V3).</summary>
+    ExpertProbsBias,
+    /// <summary>Routed experts' gate projections [E][Fe, D].</summary>
+    FfnGateExperts,
+    /// <summary>Routed experts' up projections [E][Fe, D].</summary>
+    FfnUpExperts,
+    /// <summary>Routed experts' down projections [E][D, Fe].</summary>
+    FfnDownExperts,
+    /// <summary>Shared experts' gate projection [shared · Fe, D].</summary>
+    FfnGateShared,
+    /// <summary>Shared experts' up projection [shared · Fe, D].</summary>
+    FfnUpShared,
+    /// <summary>Shared experts' down projection [D, shared · Fe].</summary>
+    FfnDownShared,
 }
 
 /// <summary>
@@ -59,7 +95,7 @@ public static class TensorNames
     /// <summary>True for the 1-D tensors (norm gains, biases, RoPE factors); the others are matrices.</summary>
     public static bool IsVector(TensorKind kind) => kind is TensorKind.OutputNorm or TensorKind.RopeFrequencies or TensorKind.AttnNorm
         or TensorKind.FfnNorm or TensorKind.AttnQBias or TensorKind.AttnKBias or TensorKind.AttnVBias or TensorKind.AttnOutputBias
-        or TensorKind.AttnQNorm or TensorKind.AttnKNorm;
+        or TensorKind.AttnQNorm or TensorKind.AttnKNorm or TensorKind.AttnQANorm or TensorKind.AttnKvANorm or TensorKind.ExpertProbsBias;
 
     /// <summary>The GGUF name of <paramref name="kind"/>, in block <paramref name="layer"/> when it is per block.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A per-block tensor without a layer, or a global one with one.</exception>
@@ -88,6 +124,22 @@ public static class TensorNames
             TensorKind.FfnGate => "ffn_gate.weight",
             TensorKind.FfnUp => "ffn_up.weight",
             TensorKind.FfnDown => "ffn_down.weight",
+            TensorKind.AttnQA => "attn_q_a.weight",
+            TensorKind.AttnQANorm => "attn_q_a_norm.weight",
+            TensorKind.AttnQB => "attn_q_b.weight",
+            TensorKind.AttnKvAMqa => "attn_kv_a_mqa.weight",
+            TensorKind.AttnKvANorm => "attn_kv_a_norm.weight",
+            TensorKind.AttnKvB => "attn_kv_b.weight",
+            TensorKind.AttnKB => "attn_k_b.weight",
+            TensorKind.AttnVB => "attn_v_b.weight",
+            TensorKind.FfnGateInp => "ffn_gate_inp.weight",
+            TensorKind.ExpertProbsBias => "exp_probs_b.bias",
+            TensorKind.FfnGateExperts => "ffn_gate_exps.weight",
+            TensorKind.FfnUpExperts => "ffn_up_exps.weight",
+            TensorKind.FfnDownExperts => "ffn_down_exps.weight",
+            TensorKind.FfnGateShared => "ffn_gate_shexp.weight",
+            TensorKind.FfnUpShared => "ffn_up_shexp.weight",
+            TensorKind.FfnDownShared => "ffn_down_shexp.weight",
             _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "no GGUF name"),
         };
         return layer >= 0 ? $"blk.{layer}.{name}" : name;

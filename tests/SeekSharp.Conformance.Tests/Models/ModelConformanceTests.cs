@@ -29,11 +29,28 @@ public class ModelConformanceTests(ITestOutputHelper output)
         // qwen3 with a head width that is not D / H (H · Dh = 256 against D 128, as Qwen3 models have it)
         { "qwen3", "F32", "qwen3" },
         { "qwen3", "Q8_0", "deepseek_v3" },
+        // deepseek2 scaled down (TinyDeepSeek2): V3-like (low-rank queries, sigmoid router with correction bias and
+        // groups, normalised and scaled weights, YaRN) and V2-Lite-like (plain queries, softmax router), each in the
+        // current split k_b/v_b layout and, with "+kvb", in the older single attn_kv_b layout
+        { "deepseek2-v3", "F32", "deepseek_v3" },
+        { "deepseek2-v3", "F32", "deepseek_v3+kvb" },
+        { "deepseek2-v3", "Q8_0", "deepseek_v3" },
+        { "deepseek2-v3", "Q8_0", "qwen3+kvb" },
+        { "deepseek2-lite", "F32", "deepseek_v3" },
+        { "deepseek2-lite", "F32", "llama3_1+kvb" },
+        { "deepseek2-lite", "Q8_0", "deepseek_v3" },
+        { "deepseek2-lite", "Q8_0", "deepseek_v3+kvb" },
     };
 
     internal static TinyModelOptions Options(string arch, string type, string variant)
     {
         string[] parts = variant.Split('+');
+        if (arch.StartsWith("deepseek2", StringComparison.Ordinal))
+        {
+            var preset = arch == "deepseek2-v3" ? TinyDeepSeek2.V3Like : TinyDeepSeek2.V2LiteLike;
+            return TinyDeepSeek2.Options(preset, splitKvB: !parts.Contains("kvb"), Enum.Parse<GgmlType>(type), seed: arch.Length * 31 + type.Length)
+                with { Tokenizer = RealTokenizers.ByName(parts[0]) };
+        }
         bool wide = type is "F32" or "Q8_0"; // vary the shape: dim 128 with 8 heads over 2 kv heads, or dim 64 with 4 over 2
         return new TinyModelOptions
         {

@@ -18,11 +18,11 @@ internal sealed class SeekSharpTrace : ITraceSink
     /// Evaluates <paramref name="tokens"/> at positions 0..n-1 as one batch in which every position wants logits
     /// (so the final norm and output rows cover all tokens, as in <see cref="LlamaCppTrace.Capture"/>).
     /// </summary>
-    public static TraceRecording Capture(string ggufPath, int[] tokens)
+    public static TraceRecording Capture(string ggufPath, int[] tokens, MlaAttention mla = MlaAttention.Auto)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(tokens.Length, 1);
         using var model = Model.Load(ggufPath);
-        using var context = model.CreateContext(new ContextOptions { ContextLength = tokens.Length, BatchSize = tokens.Length, KvCacheType = GgmlType.F32 });
+        using var context = model.CreateContext(new ContextOptions { ContextLength = tokens.Length, BatchSize = tokens.Length, KvCacheType = GgmlType.F32, MlaAttention = mla });
         var batch = new Batch(tokens.Length);
         for (int i = 0; i < tokens.Length; i++)
             batch.Add(tokens[i], i, sequence: 0, wantLogits: true);

@@ -1,3 +1,4 @@
+using SeekSharp.Inference;
 using System.Globalization;
 using System.Text;
 
@@ -27,17 +28,18 @@ internal static class TraceDiff
     /// and returns the per-layer table of largest absolute differences, ending with the first divergence (or none).
     /// </summary>
     /// <example><c>output.WriteLine(TraceDiff.Report("/models/qwen2-0.5b-f32.gguf", [9707, 11, 1879]));</c></example>
-    public static string Report(string ggufPath, int[] tokens, float tolerance = DefaultTolerance) =>
-        Compare(ggufPath, ggufPath, tokens, tolerance).ToTable();
+    public static string Report(string ggufPath, int[] tokens, float tolerance = DefaultTolerance, MlaAttention mla = MlaAttention.Auto) =>
+        Compare(ggufPath, ggufPath, tokens, tolerance, mla).ToTable();
 
     /// <summary>
     /// Runs SeekSharp on <paramref name="seekSharpPath"/> and llama.cpp on <paramref name="llamaCppPath"/> (normally the
     /// same file; two files let a test plant a difference on one side) and compares every traced pair.
     /// </summary>
-    public static TraceComparison Compare(string seekSharpPath, string llamaCppPath, int[] tokens, float tolerance = DefaultTolerance)
+    public static TraceComparison Compare(string seekSharpPath, string llamaCppPath, int[] tokens, float tolerance = DefaultTolerance,
+        MlaAttention mla = MlaAttention.Auto)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(tolerance);
-        var ours = SeekSharpTrace.Capture(seekSharpPath, tokens);
+        var ours = SeekSharpTrace.Capture(seekSharpPath, tokens, mla);
         var wantedNames = ours.Tensors.SelectMany(t => LlamaCppNames(t.Name)).ToHashSet();
         var theirs = LlamaCppTrace.Capture(llamaCppPath, tokens, wantedNames.Contains);
 

@@ -20,6 +20,8 @@ internal static class ArchitectureTable
         ["llama"] = new(RopeMode.Adjacent, (weights, config) => new Llama(weights, config, requireQkvBias: false)),
         ["qwen2"] = new(RopeMode.HalfSplit, Qwen2.Load),
         ["qwen3"] = new(RopeMode.HalfSplit, Qwen3.Load),
+        // Adjacent pairs: llama.cpp's converter does not permute DeepSeek's q/k rows, whose rope dimensions are interleaved.
+        ["deepseek2"] = new(RopeMode.Adjacent, DeepSeek2.Load),
     };
 
     /// <summary>The supported names, for error messages.</summary>

@@ -1,4 +1,5 @@
 using SeekSharp.Kernels;
+using SeekSharp.Kernels.Threading;
 using SeekSharp.Models.Blocks;
 
 namespace SeekSharp.Models.Architectures;
@@ -27,6 +28,22 @@ internal sealed class Llama : ITransformer
         public float[]? QNorm, KNorm;       // [Dh] each, per-head RMSNorm gains (qwen3)
         public required float[] FfnNorm;    // [D]
         public required SwiGlu Ffn;
+    }
+
+    /// <summary>Scratch of one context.</summary>
+    private sealed class Scratch(ModelConfig c, int maxTokens, WorkerPool pool) : Activations(maxTokens, pool)
+    {
+        public readonly float[] X = new float[maxTokens * c.EmbeddingLength];                   // [T, D] residual stream
+        public readonly float[] Normed = new float[maxTokens * c.EmbeddingLength];              // [T, D] RMSNorm output; also the rows whose logits are wanted, packed
+        public readonly float[] Q = new float[maxTokens * c.HeadCount * c.HeadDim];             // [T, H · Dh]
+        public readonly float[] K = new float[maxTokens * c.HeadCountKv * c.HeadDim];           // [T, Hkv · Dh]
+        public readonly float[] V = new float[maxTokens * c.HeadCountKv * c.HeadDim];           // [T, Hkv · Dh]
+        public readonly float[] AttnOut = new float[maxTokens * c.HeadCount * c.HeadDim];       // [T, H · Dh]
+        public readonly float[] Gate = new float[maxTokens * c.FeedForwardLength];              // [T, F]
+        public readonly float[] Up = new float[maxTokens * c.FeedForwardLength];                // [T, F]
+        public readonly float[] Residual = new float[maxTokens * c.EmbeddingLength];            // [T, D] a block's output before it is added to X
+        public readonly float[] Cos = new float[c.RopeDimensionCount / 2];                      // [ropeDim / 2]
+        public readonly float[] Sin = new float[c.RopeDimensionCount / 2];                      // [ropeDim / 2]
     }
 
     private readonly Linear _tokenEmbedding; // [V, D]
@@ -68,8 +85,12 @@ internal sealed class Llama : ITransformer
         }
     }
 
-    public void Forward(Batch batch, KvCache cache, Activations a, Span<float> logits, ITraceSink? trace)
+    public Activations CreateActivations(int maxTokens, int contextLength, Inference.ContextOptions options, WorkerPool pool)
+        => new Scratch(Config, maxTokens, pool);
+
+    public void Forward(Batch batch, KvCache cache, Activations activations, Span<float> logits, ITraceSink? trace)
     {
+        var a = (Scratch)activations;
         var c = Config;
         int tokens = batch.Count, d = c.EmbeddingLength;
         int qDim = c.HeadCount * c.HeadDim, kvDim = c.HeadCountKv * c.HeadDim;

@@ -21,55 +21,82 @@ internal static unsafe class Attention
     // Positions per online-softmax block: scores of a block live on the stack, and each block costs one rescale at most.
     private const int BlockPositions = 128;
 
-    /// <summary>Writes this batch's keys and values [T, Hkv · Dh] into the cache at each token's (sequence, position).</summary>
+    /// <summary>Writes this batch's key rows [T, KeyWidth] and value rows [T, ValueWidth] into the cache at each token's
+    /// (sequence, position); <paramref name="v"/> is ignored when the cache's values are part of its keys.</summary>
     public static void Store(KvCache cache, int layer, Batch batch, ReadOnlySpan<float> k, ReadOnlySpan<float> v)
     {
-        int kvDim = cache.KvDim;
+        var layout = cache.Layout;
         for (int t = 0; t < batch.Count; t++)
         {
             int seq = batch.Sequences[t], pos = batch.Positions[t];
-            ReadOnlySpan<float> kt = k.Slice(t * kvDim, kvDim), vt = v.Slice(t * kvDim, kvDim);
-            if (cache.ElementType == GgmlType.F16)
-            {
-                // Round to nearest even, as ggml's F32 → F16 copy into the cache.
-                TensorPrimitives.ConvertToHalf(kt, new Span<Half>(cache.Key(layer, seq, pos), kvDim));
-                TensorPrimitives.ConvertToHalf(vt, new Span<Half>(cache.Value(layer, seq, pos), kvDim));
-            }
-            else
-            {
-                kt.CopyTo(new Span<float>(cache.Key(layer, seq, pos), kvDim));
-                vt.CopyTo(new Span<float>(cache.Value(layer, seq, pos), kvDim));
-            }
+            StoreRow(cache, k.Slice(t * layout.KeyWidth, layout.KeyWidth), cache.Key(layer, seq, pos));
+            if (!layout.ValuesInKeys)
+                StoreRow(cache, v.Slice(t * layout.ValueWidth, layout.ValueWidth), cache.Value(layer, seq, pos));
         }
     }
 
-    /// <summary>
-    /// output[T, H · Dh] = softmax(q · kᵀ / √Dh) · v for every token and head. A work item is one token and some of the
-    /// query heads that share a KV head, so each cached key and value row is read (and, in an F16 cache, widened) once
-    /// for several heads (see <see cref="AttentionKernels"/>). An item takes fewer than the whole group only when there
-    /// are too few tokens to keep every thread busy (decoding); a head's arithmetic is the same whatever item it is in.
-    /// </summary>
-    public static void Compute(KvCache cache, int layer, Batch batch, ReadOnlySpan<float> q, Span<float> output,
-                               int nHead, int nHeadKv, int headDim, WorkerPool pool)
+    private static void StoreRow(KvCache cache, ReadOnlySpan<float> row, byte* destination)
     {
+        if (cache.ElementType == GgmlType.F16)
+            TensorPrimitives.ConvertToHalf(row, new Span<Half>(destination, row.Length)); // round to nearest even, as ggml's F32 → F16 copy
+        else
+            row.CopyTo(new Span<float>(destination, row.Length));
+    }
+
+    /// <summary>The rows one layer's attention reads: the KV cache's, or decompressed copies (MLA's naive path).</summary>
+    internal readonly struct KvRows
+    {
+        public readonly byte* Keys, Values;            // position 0 of sequence 0
+        public readonly int KeyStride, ValueStride;   // elements between consecutive positions
+        public readonly long KeySequenceStride, ValueSequenceStride; // elements between sequences
+        public readonly bool Half;
+
+        public KvRows(byte* keys, int keyStride, long keySequenceStride, byte* values, int valueStride, long valueSequenceStride, bool half)
+        {
+            Keys = keys; KeyStride = keyStride; KeySequenceStride = keySequenceStride;
+            Values = values; ValueStride = valueStride; ValueSequenceStride = valueSequenceStride; Half = half;
+        }
+
+        /// <summary>Layer <paramref name="layer"/> of the cache.</summary>
+        public static KvRows Of(KvCache cache, int layer) => new(
+            cache.Key(layer, 0, 0), cache.KeyStride, (long)cache.ContextLength * cache.KeyStride,
+            cache.Value(layer, 0, 0), cache.ValueStride, (long)cache.ContextLength * cache.ValueStride,
+            cache.ElementType == GgmlType.F16);
+    }
+
+    /// <summary>Grouped-query attention of every token of the batch over layer <paramref name="layer"/> of the cache, heads of width Dh, scale 1/√Dh.</summary>
+    public static void Compute(KvCache cache, int layer, Batch batch, ReadOnlySpan<float> q, Span<float> output,
+                               int nHead, int nHeadKv, int headDim, WorkerPool pool) =>
+        Compute(KvRows.Of(cache, layer), batch, default, q, output, nHead, nHeadKv, headDim, headDim, 1f / MathF.Sqrt(headDim), pool);
+
+    /// <summary>
+    /// output[T, H · Dv] = softmax(scale · q · kᵀ) · v for the batch's tokens (or the <paramref name="tokens"/> listed,
+    /// by batch index) and every head, q [T, H · Dk]. Query head h reads KV head h / (H / Hkv), whose key is columns
+    /// [kv · Dk, (kv + 1) · Dk) of a key row and whose value is the same columns of Dv in a value row.
+    /// A work item is one token and some of the query heads that share a KV head, so each cached key and value row is
+    /// read (and, in an F16 cache, widened) once for several heads (see <see cref="AttentionKernels"/>). An item takes
+    /// fewer than the whole group only when there are too few tokens to keep every thread busy (decoding); a head's
+    /// arithmetic is the same whatever item it is in.
+    /// </summary>
+    public static void Compute(KvRows kv, Batch batch, ReadOnlySpan<int> tokens, ReadOnlySpan<float> q, Span<float> output,
+                               int nHead, int nHeadKv, int keyDim, int valueDim, float scale, WorkerPool pool)
+    {
+        int count = tokens.IsEmpty ? batch.Count : tokens.Length;
         int group = nHead / nHeadKv;
         int heads = group;
-        while (heads > 1 && (long)batch.Count * nHead / heads < 2L * pool.ThreadCount)
+        while (heads > 1 && (long)count * nHead / heads < 2L * pool.ThreadCount)
         {
             heads = LargestDivisorBelow(group, heads);
         }
         fixed (float* qp = q, op = output)
-        fixed (int* seqs = batch.Sequences, positions = batch.Positions)
+        fixed (int* seqs = batch.Sequences, positions = batch.Positions, list = tokens)
         {
             var work = new HeadWork
             {
-                Keys = cache.Key(layer, 0, 0), Values = cache.Value(layer, 0, 0),
-                SequenceStride = (long)cache.ContextLength * cache.KvDim, KvDim = cache.KvDim,
-                Half = cache.ElementType == GgmlType.F16,
-                Q = qp, Output = op, Sequences = seqs, Positions = positions,
-                NHead = nHead, Group = group, HeadsPerItem = heads, HeadDim = headDim, Scale = 1f / MathF.Sqrt(headDim),
+                Kv = kv, Q = qp, Output = op, Sequences = seqs, Positions = positions, Tokens = tokens.IsEmpty ? null : list,
+                NHead = nHead, Group = group, HeadsPerItem = heads, KeyDim = keyDim, ValueDim = valueDim, Scale = scale,
             };
-            pool.For(batch.Count * (nHead / heads), ref work);
+            pool.For(count * (nHead / heads), ref work);
         }
     }
 
@@ -86,13 +113,11 @@ internal static unsafe class Attention
     /// <summary>One token and <see cref="HeadsPerItem"/> query heads of one KV head: online softmax over positions 0..pos of the token's sequence.</summary>
     private struct HeadWork : IParallelWork
     {
-        public byte* Keys, Values;   // layer's [nSeq][ctx][Hkv · Dh], F16 or F32
-        public long SequenceStride;  // elements between sequences: ctx · Hkv · Dh
-        public int KvDim;
-        public bool Half;
-        public float* Q, Output;     // [T, H · Dh]
+        public KvRows Kv;
+        public float* Q, Output;     // [T, H · Dk], [T, H · Dv]
         public int* Sequences, Positions;
-        public int NHead, Group, HeadsPerItem, HeadDim;
+        public int* Tokens;          // batch indices to evaluate, or null for all
+        public int NHead, Group, HeadsPerItem, KeyDim, ValueDim;
         public float Scale;
 
         // The score block is written before it is read: zeroing it (and the maxima and sums, set below) for every item
@@ -102,17 +127,20 @@ internal static unsafe class Attention
         {
             int itemsPerToken = NHead / HeadsPerItem;
             int t = item / itemsPerToken, h0 = item % itemsPerToken * HeadsPerItem;   // first query head of the item
+            if (Tokens is not null) t = Tokens[t];
             int seq = Sequences[t], length = Positions[t] + 1;
-            int elementBytes = Half ? sizeof(ushort) : sizeof(float);
-            long first = seq * SequenceStride + h0 / Group * HeadDim;   // element offset of position 0, this KV head
-            float* q = Q + (long)t * NHead * HeadDim + h0 * HeadDim;     // the item's heads are adjacent: [heads, Dh]
-            float* o = Output + (long)t * NHead * HeadDim + h0 * HeadDim;
+            int elementBytes = Kv.Half ? sizeof(ushort) : sizeof(float);
+            int kvHead = h0 / Group;
+            byte* keys = Kv.Keys + (seq * Kv.KeySequenceStride + kvHead * KeyDim) * elementBytes;         // position 0, this KV head
+            byte* values = Kv.Values + (seq * Kv.ValueSequenceStride + kvHead * ValueDim) * elementBytes;
+            float* q = Q + (long)t * NHead * KeyDim + h0 * KeyDim;          // the item's heads are adjacent: [heads, Dk]
+            float* o = Output + (long)t * NHead * ValueDim + h0 * ValueDim; // [heads, Dv]
             int heads = HeadsPerItem;
 
             float* scores = stackalloc float[heads * BlockPositions];    // [heads, block]
             float* max = stackalloc float[heads];
             double* sum = stackalloc double[heads];
-            new Span<float>(o, heads * HeadDim).Clear();
+            new Span<float>(o, heads * ValueDim).Clear();
             for (int h = 0; h < heads; h++)
             {
                 max[h] = float.NegativeInfinity;
@@ -121,8 +149,7 @@ internal static unsafe class Attention
             for (int j0 = 0; j0 < length; j0 += BlockPositions)
             {
                 int nb = Math.Min(BlockPositions, length - j0);
-                long row = (first + (long)j0 * KvDim) * elementBytes;
-                AttentionKernels.Scores(Keys + row, Half, KvDim, nb, q, heads, HeadDim, Scale, scores, BlockPositions);
+                AttentionKernels.Scores(keys + (long)j0 * Kv.KeyStride * elementBytes, Kv.Half, Kv.KeyStride, nb, q, heads, KeyDim, Scale, scores, BlockPositions);
                 for (int h = 0; h < heads; h++)
                 {
                     var s = new Span<float>(scores + h * BlockPositions, nb);
@@ -133,7 +160,7 @@ internal static unsafe class Attention
                         {
                             float rescale = MathF.Exp(max[h] - blockMax);
                             sum[h] *= rescale;
-                            VectorOps.ScaleInPlace(new Span<float>(o + h * HeadDim, HeadDim), rescale);
+                            VectorOps.ScaleInPlace(new Span<float>(o + h * ValueDim, ValueDim), rescale);
                         }
                         max[h] = blockMax;
                     }
@@ -141,11 +168,11 @@ internal static unsafe class Attention
                     TensorPrimitives.Exp(s, s);
                     sum[h] += TensorPrimitives.Sum(s);
                 }
-                AttentionKernels.AccumulateValues(Values + row, Half, KvDim, nb, scores, BlockPositions, heads, HeadDim, o);
+                AttentionKernels.AccumulateValues(values + (long)j0 * Kv.ValueStride * elementBytes, Kv.Half, Kv.ValueStride, nb, scores, BlockPositions, heads, ValueDim, o);
             }
             for (int h = 0; h < heads; h++)
             {
-                VectorOps.ScaleInPlace(new Span<float>(o + h * HeadDim, HeadDim), (float)(1.0 / sum[h]));
+                VectorOps.ScaleInPlace(new Span<float>(o + h * ValueDim, ValueDim), (float)(1.0 / sum[h]));
             }
         }
     }

@@ -20,9 +20,30 @@ internal readonly unsafe struct Linear
         Data = data; Type = type; Rows = rows; Cols = cols;
     }
 
+    /// <summary>An F32 matrix [rows, cols] over <paramref name="pinned"/>, which must stay pinned (allocated with
+    /// <c>GC.AllocateArray(pinned: true)</c>) for the life of the model.</summary>
+    public static Linear OverPinned(float[] pinned, int rows, int cols)
+    {
+        System.Diagnostics.Debug.Assert(pinned.Length == (long)rows * cols);
+        return new Linear((byte*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(pinned)), GgmlType.F32, rows, cols);
+    }
+
     /// <summary>y[T, Rows] = x[T, Cols] · Wᵀ, rows shared among the threads of <paramref name="pool"/>.</summary>
     public void Apply(ReadOnlySpan<float> x, Span<float> y, int tokens, WorkerPool pool)
         => MatMul.MatMulRows(Type, Data, Rows, Cols, x[..(tokens * Cols)], y[..(tokens * Rows)], tokens, pool);
+
+    /// <summary>y[T, Rows] = x[T, Cols] · Wᵀ on the calling thread.</summary>
+    public void ApplyOnThisThread(ReadOnlySpan<float> x, Span<float> y, int tokens)
+        => MatMul.MatMulRowsOnThisThread(Type, Data, Rows, Cols, x[..(tokens * Cols)], y[..(tokens * Rows)], tokens);
+
+    /// <summary>The matrix as floats [Rows, Cols] (for weights that must be rearranged at load).</summary>
+    public float[] ToFloats()
+    {
+        var values = new float[(long)Rows * Cols];
+        for (int r = 0; r < Rows; r++)
+            ReadRow(r, values.AsSpan(r * Cols, Cols));
+        return values;
+    }
 
     /// <summary>Copies row <paramref name="row"/> out as floats (used for embedding look-up).</summary>
     public void ReadRow(int row, Span<float> dst)
@@ -30,6 +51,32 @@ internal readonly unsafe struct Linear
         long rowBytes = TensorTypes.RowBytes(Type, Cols);
         TensorTypes.Dequantize(Type, new ReadOnlySpan<byte>(Data + row * rowBytes, checked((int)rowBytes)), dst[..Cols]);
     }
+}
+
+/// <summary>
+/// A 3-D tensor of the file read as <see cref="Count"/> matrices of one shape, back to back: the routed experts of a
+/// block ({Cols, Rows, E} in GGUF order), or MLA's per-head k_b / v_b. Only the matrices used are ever touched, so a
+/// token reads only its chosen experts' weights.
+/// </summary>
+internal readonly unsafe struct LinearStack
+{
+    public readonly byte* Data;
+    public readonly GgmlType Type;
+    public readonly int Count, Rows, Cols;
+    private readonly long _matrixBytes; // from one matrix to the next: its size, unless they are interleaved with others
+
+    public LinearStack(byte* data, GgmlType type, int count, int rows, int cols, long matrixStrideBytes = 0)
+    {
+        Data = data; Type = type; Count = count; Rows = rows; Cols = cols;
+        _matrixBytes = matrixStrideBytes > 0 ? matrixStrideBytes : rows * TensorTypes.RowBytes(type, cols);
+    }
+
+    /// <summary>F32 matrices [count][rows, cols] over <paramref name="pinned"/> (see <see cref="Linear.OverPinned"/>).</summary>
+    public static LinearStack OverPinned(float[] pinned, int count, int rows, int cols) =>
+        new(Linear.OverPinned(pinned, count * rows, cols).Data, GgmlType.F32, count, rows, cols);
+
+    /// <summary>Matrix <paramref name="i"/> [Rows, Cols].</summary>
+    public Linear this[int i] => new(Data + i * _matrixBytes, Type, Rows, Cols);
 }
 
 /// <summary>Looks up tensors by role (<see cref="TensorNames"/>) and checks their shapes against the config
@@ -47,6 +94,16 @@ internal sealed class WeightReader(GgufFile file, ModelConfig config)
         var t = Require(TensorNames.Of(kind, layer));
         ExpectShape(t, cols, rows);
         return new Linear(File.GetTensorPointer(t), t.Type, rows, cols);
+    }
+
+    /// <summary>A 3-D tensor as a stack of matrices (<see cref="ModelConfig.StackOf"/> of <see cref="ModelConfig.ShapeOf"/>), mapped in place.</summary>
+    public unsafe LinearStack Stack(TensorKind kind, int layer)
+    {
+        var (rows, cols) = config.ShapeOf(kind);
+        int count = config.StackOf(kind);
+        var t = Require(TensorNames.Of(kind, layer));
+        ExpectShape(t, cols, rows, count);
+        return new LinearStack(File.GetTensorPointer(t), t.Type, count, rows, cols);
     }
 
     /// <summary>A 1-D tensor (norm weight, bias, frequency factors) dequantized to floats; these are small.</summary>

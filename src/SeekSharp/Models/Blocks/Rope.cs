@@ -14,15 +14,18 @@ internal sealed class Rope
     private readonly float _freqScale;
     private readonly float[]? _freqFactors; // [ropeDim / 2], llama 3's long-context scaling (rope_freqs.weight)
     private readonly RopeMode _mode;
+    private readonly float _rampLow, _rampHigh;  // YaRN: pairs below low keep their frequency, above high are interpolated
+    private readonly bool _yarn;
 
     /// <summary>RoPE as <paramref name="config"/> describes it, with llama 3's frequency factors when the file has them.</summary>
     public Rope(ModelConfig config, float[]? freqFactors)
-        : this(config.HeadDim, config.RopeDimensionCount, config.RopeFreqBase, config.RopeFreqScale, config.RopeMode, freqFactors)
+        : this(config.HeadDim, config.RopeDimensionCount, config.RopeFreqBase, config.RopeFreqScale, config.RopeMode, freqFactors, config.Yarn)
     {
     }
 
-    /// <summary>RoPE over the first <paramref name="ropeDim"/> dimensions of heads of width <paramref name="headDim"/>.</summary>
-    public Rope(int headDim, int ropeDim, float freqBase, float freqScale, RopeMode mode, float[]? freqFactors = null)
+    /// <summary>RoPE over <paramref name="ropeDim"/> dimensions of heads of width <paramref name="headDim"/>, with
+    /// <paramref name="yarn"/>'s frequency ramp when given (then <paramref name="freqScale"/> is 1 / its factor).</summary>
+    public Rope(int headDim, int ropeDim, float freqBase, float freqScale, RopeMode mode, float[]? freqFactors = null, YarnConfig? yarn = null)
     {
         _headDim = headDim;
         _ropeDim = ropeDim;
@@ -30,6 +33,15 @@ internal sealed class Rope
         _freqScale = freqScale;
         _freqFactors = freqFactors;
         _mode = mode;
+        if (yarn is not null)
+        {
+            // The pair whose wavelength fits `turns` times into the original context: dim · ln(ctx / (2π turns)) / (2 ln base).
+            // Rounded outward and clamped to the pairs there are, in float as ggml rounds them, so the ramp's ends match.
+            float Pair(float turns) => ropeDim * MathF.Log(yarn.OriginalContextLength / (turns * 2 * MathF.PI)) / (2 * MathF.Log(freqBase));
+            _rampLow = MathF.Max(0, MathF.Floor(Pair(yarn.BetaFast)));
+            _rampHigh = MathF.Min(ropeDim - 1, MathF.Ceiling(Pair(yarn.BetaSlow)));
+            _yarn = true;
+        }
     }
 
     /// <summary>Fills cos/sin [ropeDim / 2] for one position.</summary>
@@ -44,6 +56,12 @@ internal sealed class Rope
         {
             float ff = _freqFactors is null ? 1f : _freqFactors[i];
             float angle = _freqScale * (theta / ff);
+            if (_yarn)
+            {
+                // YaRN: the share of the unscaled angle falls linearly from 1 at pair _rampLow to 0 at _rampHigh.
+                float keep = 1 - Math.Clamp((i - _rampLow) / MathF.Max(0.001f, _rampHigh - _rampLow), 0f, 1f);
+                angle = angle * (1 - keep) + theta * keep;
+            }
             cos[i] = MathF.Cos(angle);
             sin[i] = MathF.Sin(angle);
             theta *= _thetaScale;
@@ -58,13 +76,19 @@ internal sealed class Rope
             Angles(pos, cos.Slice(pos * half, half), sin.Slice(pos * half, half));
     }
 
-    /// <summary>Rotates every head of <paramref name="heads"/> [nHeads, Dh] in place with precomputed angles.</summary>
-    public void Apply(Span<float> heads, int nHeads, ReadOnlySpan<float> cos, ReadOnlySpan<float> sin)
+    /// <summary>Rotates the leading rope dimensions of every head of <paramref name="heads"/> [nHeads, Dh] in place with precomputed angles.</summary>
+    public void Apply(Span<float> heads, int nHeads, ReadOnlySpan<float> cos, ReadOnlySpan<float> sin) =>
+        Apply(heads, nHeads, _headDim, 0, cos, sin);
+
+    /// <summary>Rotates the rope dimensions that start <paramref name="offset"/> into each of <paramref name="nHeads"/>
+    /// heads <paramref name="stride"/> apart (MLA rotates the last dimensions of a head, and its shared key inside the
+    /// key/value projection's output).</summary>
+    public void Apply(Span<float> heads, int nHeads, int stride, int offset, ReadOnlySpan<float> cos, ReadOnlySpan<float> sin)
     {
         int half = _ropeDim / 2;
         for (int h = 0; h < nHeads; h++)
         {
-            var x = heads.Slice(h * _headDim, _headDim);
+            var x = heads.Slice(h * stride + offset, _ropeDim);
             for (int i = 0; i < half; i++)
             {
                 // Adjacent: pair (2i, 2i+1). HalfSplit: pair (i, i + ropeDim/2).

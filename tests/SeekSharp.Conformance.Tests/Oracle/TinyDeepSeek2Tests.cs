@@ -1,9 +1,9 @@
-using SeekSharp.Conformance.Tests.Oracle;
+using SeekSharp.Conformance.Tests.TinyModels;
 using SeekSharp.Conformance.Tests.Trace;
 using SeekSharp.Kernels;
 using Xunit.Abstractions;
 
-namespace SeekSharp.Conformance.Tests.TinyModels;
+namespace SeekSharp.Conformance.Tests.Oracle;
 
 /// <summary>
 /// The tiny deepseek2 fixtures are models llama.cpp accepts and runs: both presets, both kv_b layouts, F32 and Q8_0;

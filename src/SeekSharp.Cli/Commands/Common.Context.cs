@@ -38,7 +38,7 @@ internal static partial class Common
         long available = AvailableMemoryBytes();
         if (kvBytes > available)
             throw new ArgumentException(
-                $"{flag} {n} needs a KV cache of about {FormatBytes(kvBytes)} ({c.BlockCount} layers x {n} positions x {2 * c.HeadCountKv * c.HeadDim} values in F16), " +
+                $"{flag} {n} needs a KV cache of about {FormatBytes(kvBytes)} ({c.BlockCount} layers x {n} positions x {c.CacheLayout.ElementsPerPosition} values in F16), " +
                 $"more than the {FormatBytes(available)} of memory available; choose a smaller {flag} (the model was trained on {c.ContextLength})");
         if (n > int.MaxValue)
             throw new ArgumentException($"{flag} {n} is more positions than a context can hold ({int.MaxValue})");

@@ -99,6 +99,38 @@ public class CliTests
         Assert.Contains("architecture    qwen2", text.Stdout);
     }
 
+    /// <summary>
+    /// For a deepseek2 model the cache holds per layer one latent and one roped key (absorbed MLA): KV bytes per token =
+    /// layers × (kv_lora_rank + rope dims) × element size; active parameters are the file's minus the unchosen share
+    /// of every routed-expert tensor, counted here from the file's own tensors.
+    /// </summary>
+    [Fact]
+    public void InfoReportsLatentCacheAndActiveParametersOfDeepSeek2()
+    {
+        var preset = TinyDeepSeek2.V3Like;
+        var options = TinyDeepSeek2.Options(preset);
+        string path = TinyModelBuilder.GetOrBuild(options);
+        var r = SeekProcess.Run("info", path, "--json");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        using var doc = JsonDocument.Parse(r.Stdout);
+        var root = doc.RootElement;
+        Assert.Equal("deepseek2", root.GetProperty("architecture").GetString());
+        Assert.Equal(options.Layers * (preset.KvLoraRank + preset.RopeDim) * 2, root.GetProperty("kv_bytes_per_token_f16").GetInt64());
+        Assert.Equal(options.Layers * (preset.KvLoraRank + preset.RopeDim) * 4, root.GetProperty("kv_bytes_per_token_f32").GetInt64());
+
+        using var file = SeekSharp.Gguf.GgufFile.Open(path);
+        long total = file.Tensors.Sum(t => t.ElementCount);
+        long unchosen = file.Tensors.Where(t => t.Name.Contains("_exps.", StringComparison.Ordinal))
+            .Sum(t => t.ElementCount / preset.Experts * (preset.Experts - preset.ExpertsUsed));
+        Assert.True(unchosen > 0);
+        Assert.Equal(total, root.GetProperty("parameters").GetInt64());
+        Assert.Equal(total - unchosen, root.GetProperty("active_parameters").GetInt64());
+
+        var text = SeekProcess.Run("info", path);
+        Assert.Contains($"KV cache/token  {options.Layers * (preset.KvLoraRank + preset.RopeDim) * 2:N0} bytes in F16", text.Stdout);
+        Assert.Contains("active/token", text.Stdout);
+    }
+
     public static TheoryData<string[], string> Failures => new()
     {
         { ["info", "/nonexistent/model.gguf"], "does not exist" },

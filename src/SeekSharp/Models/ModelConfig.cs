@@ -333,7 +333,7 @@ public sealed record ModelConfig
             if (scale == 0f) scale = 1f;
             moe = new MoeConfig(experts, Required(ExpertUsedCountKey, 1, experts), Optional(ExpertSharedCountKey, 0, 0, 1 << 16),
                 Required(ExpertFeedForwardLengthKey, 1, MaxWidth * 64L), leading, (ExpertGating)gating,
-                file.GetBoolOrDefault($"{arch}.{ExpertWeightsNormKey}", false),
+                architecture.NormalizesExpertWeights || file.GetBoolOrDefault($"{arch}.{ExpertWeightsNormKey}", false),
                 Positive(ExpertWeightsScaleKey, scale), groups, Optional(ExpertGroupUsedCountKey, groups, 1, groups),
                 HasCorrectionBias: leading < blocks && file.FindTensor(TensorNames.Of(TensorKind.ExpertProbsBias, leading)) is not null);
         }

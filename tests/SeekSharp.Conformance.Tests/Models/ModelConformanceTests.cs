@@ -29,6 +29,9 @@ public class ModelConformanceTests(ITestOutputHelper output)
         // qwen3 with a head width that is not D / H (H · Dh = 256 against D 128, as Qwen3 models have it)
         { "qwen3", "F32", "qwen3" },
         { "qwen3", "Q8_0", "deepseek_v3" },
+        // qwen3moe: the qwen3 block with 8 experts of which 2 are chosen per token
+        { "qwen3moe", "F32", "qwen3" },
+        { "qwen3moe", "Q8_0", "deepseek_v3" },
         // deepseek2 scaled down (TinyDeepSeek2): V3-like (low-rank queries, sigmoid router with correction bias and
         // groups, normalised and scaled weights, YaRN) and V2-Lite-like (plain queries, softmax router), each in the
         // current split k_b/v_b layout and, with "+kvb", in the older single attn_kv_b layout
@@ -54,8 +57,11 @@ public class ModelConformanceTests(ITestOutputHelper output)
         bool wide = type is "F32" or "Q8_0"; // vary the shape: dim 128 with 8 heads over 2 kv heads, or dim 64 with 4 over 2
         return new TinyModelOptions
         {
-            Architecture = arch switch { "llama" => TinyArchitecture.Llama, "qwen2" => TinyArchitecture.Qwen2, _ => TinyArchitecture.Qwen3 },
-            ExplicitHeadDim = arch == "qwen3" ? 32 : 0,
+            Architecture = arch switch
+            {
+                "llama" => TinyArchitecture.Llama, "qwen2" => TinyArchitecture.Qwen2, "qwen3" => TinyArchitecture.Qwen3, _ => TinyArchitecture.Qwen3Moe,
+            },
+            ExplicitHeadDim = arch.StartsWith("qwen3", StringComparison.Ordinal) ? 32 : 0,
             WeightType = Enum.Parse<GgmlType>(type),
             Tokenizer = RealTokenizers.ByName(parts[0]),
             TiedOutput = parts.Contains("tied"),

@@ -73,6 +73,13 @@ internal static class TinyModelBuilder
         w.Set($"{arch}.rope.freq_base", o.RopeTheta);
         w.Set($"{arch}.rope.dimension_count", (uint)hd);
         w.Set($"{arch}.vocab_size", (uint)vocab);
+        bool moe = o.Architecture == TinyArchitecture.Qwen3Moe;
+        if (moe)
+        {
+            w.Set($"{arch}.expert_count", (uint)o.Experts);
+            w.Set($"{arch}.expert_used_count", (uint)o.ExpertsUsed);
+            w.Set($"{arch}.expert_feed_forward_length", (uint)o.ExpertFfnDim);
+        }
         o.Tokenizer.Write(w);
 
         // Tied: the embedding is also the output projection, so it takes the projection scale 1/sqrt(d).
@@ -93,13 +100,23 @@ internal static class TinyModelBuilder
                 Vector(w, rng, p + "attn_k.bias", kvDim, mean: 0, std: 0.2);                   // {nkv*hd}
                 Vector(w, rng, p + "attn_v.bias", kvDim, mean: 0, std: 0.2);                   // {nkv*hd}
             }
-            if (o.Architecture == TinyArchitecture.Qwen3)
+            if (o.Architecture is TinyArchitecture.Qwen3 or TinyArchitecture.Qwen3Moe)
             {
                 Norm(w, rng, p + "attn_q_norm.weight", hd);                                     // {hd}
                 Norm(w, rng, p + "attn_k_norm.weight", hd);                                     // {hd}
             }
             Matrix(w, rng, p + "attn_output.weight", o.WeightType, cols: qDim, rows: d);       // {nh*hd, d}
             Norm(w, rng, p + "ffn_norm.weight", d);                                             // {d}
+            if (moe)
+            {
+                // Router F32 with a spread that gives clear top-k margins (see CreateDeepSeek2Writer); E experts of fe.
+                int e = o.Experts, fe = o.ExpertFfnDim;
+                Matrix(w, rng, p + "ffn_gate_inp.weight", GgmlType.F32, cols: d, rows: e, std: 2.0 / Math.Sqrt(d));                            // {d, E}
+                w.AddTensor(p + "ffn_gate_exps.weight", o.WeightType, [d, fe, e], Draw(rng, (long)e * fe * d, 0, 1.0 / Math.Sqrt(d)));  // {d, fe, E}
+                w.AddTensor(p + "ffn_up_exps.weight", o.WeightType, [d, fe, e], Draw(rng, (long)e * fe * d, 0, 1.0 / Math.Sqrt(d)));    // {d, fe, E}
+                w.AddTensor(p + "ffn_down_exps.weight", o.WeightType, [fe, d, e], Draw(rng, (long)e * d * fe, 0, 1.0 / Math.Sqrt(fe))); // {fe, d, E}
+                continue;
+            }
             Matrix(w, rng, p + "ffn_gate.weight", o.WeightType, cols: d, rows: ff);            // {d, ff}
             Matrix(w, rng, p + "ffn_up.weight", o.WeightType, cols: d, rows: ff);              // {d, ff}
             Matrix(w, rng, p + "ffn_down.weight", o.WeightType, cols: ff, rows: d);            // {ff, d}

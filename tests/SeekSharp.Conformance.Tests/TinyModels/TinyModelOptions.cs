@@ -20,6 +20,10 @@ public enum TinyArchitecture
     /// <summary><c>deepseek2</c> (DeepSeek V2, V3, R1): Multi-head Latent Attention, DeepSeekMoE after leading dense
     /// blocks, YaRN; rotary embeddings on adjacent pairs (LLAMA_ROPE_TYPE_NORM). Shaped by <see cref="TinyModelOptions.DeepSeek2"/>.</summary>
     DeepSeek2,
+
+    /// <summary><c>qwen3moe</c>: qwen3 attention with a mixture-of-experts feed-forward in every block (softmax router,
+    /// chosen weights normalised; no shared experts), shaped by <see cref="TinyModelOptions.Experts"/> and its siblings.</summary>
+    Qwen3Moe,
 }
 
 /// <summary>
@@ -106,6 +110,13 @@ internal sealed record TinyModelOptions
     /// other architectures). <see cref="TinyDeepSeek2.Options"/> builds complete options from a preset.</summary>
     public TinyDeepSeek2? DeepSeek2 { get; init; }
 
+    /// <summary>Routed experts per block of a <see cref="TinyArchitecture.Qwen3Moe"/> model.</summary>
+    public int Experts { get; init; } = 8;
+    /// <summary>Experts each token is sent to (qwen3moe).</summary>
+    public int ExpertsUsed { get; init; } = 2;
+    /// <summary>Hidden width of one expert (qwen3moe).</summary>
+    public int ExpertFfnDim { get; init; } = 64;
+
     /// <summary>Head width written as <c>attention.key_length</c>/<c>value_length</c> (qwen3); 0: Dim / Heads, unwritten.</summary>
     public int ExplicitHeadDim { get; init; }
 
@@ -118,6 +129,7 @@ internal sealed record TinyModelOptions
         TinyArchitecture.Qwen2 => "qwen2",
         TinyArchitecture.Qwen3 => "qwen3",
         TinyArchitecture.DeepSeek2 => "deepseek2",
+        TinyArchitecture.Qwen3Moe => "qwen3moe",
         _ => throw new ArgumentOutOfRangeException(nameof(Architecture), Architecture, null),
     };
 

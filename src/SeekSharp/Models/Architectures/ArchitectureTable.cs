@@ -12,7 +12,9 @@ internal static class ArchitectureTable
     /// <summary>One architecture.</summary>
     /// <param name="RopeMode">How its RoPE pairs the dimensions of a head.</param>
     /// <param name="Load">Builds its forward pass over a file's weights.</param>
-    internal sealed record Entry(RopeMode RopeMode, Func<WeightReader, ModelConfig, ITransformer> Load);
+    /// <param name="NormalizesExpertWeights">Its router divides the chosen experts' weights by their sum whatever the
+    /// file says (llama.cpp fixes this per architecture graph: qwen3moe does); otherwise expert_weights_norm decides.</param>
+    internal sealed record Entry(RopeMode RopeMode, Func<WeightReader, ModelConfig, ITransformer> Load, bool NormalizesExpertWeights = false);
 
     /// <summary>Every supported architecture.</summary>
     public static readonly IReadOnlyDictionary<string, Entry> Known = new Dictionary<string, Entry>(StringComparer.Ordinal)
@@ -20,6 +22,7 @@ internal static class ArchitectureTable
         ["llama"] = new(RopeMode.Adjacent, (weights, config) => new Llama(weights, config, requireQkvBias: false)),
         ["qwen2"] = new(RopeMode.HalfSplit, Qwen2.Load),
         ["qwen3"] = new(RopeMode.HalfSplit, Qwen3.Load),
+        ["qwen3moe"] = new(RopeMode.HalfSplit, Qwen3.Load, NormalizesExpertWeights: true),
         // Adjacent pairs: llama.cpp's converter does not permute DeepSeek's q/k rows, whose rope dimensions are interleaved.
         ["deepseek2"] = new(RopeMode.Adjacent, DeepSeek2.Load),
     };

@@ -27,7 +27,8 @@ internal sealed class Llama : ITransformer
         public float[]? Bq, Bk, Bv, Bo;     // [H · Dh], [Hkv · Dh], [Hkv · Dh], [D]
         public float[]? QNorm, KNorm;       // [Dh] each, per-head RMSNorm gains (qwen3)
         public required float[] FfnNorm;    // [D]
-        public required SwiGlu Ffn;
+        public SwiGlu? Ffn;                 // dense feed-forward, or
+        public Moe? Experts;                // a mixture of experts (qwen3moe)
     }
 
     /// <summary>Scratch of one context.</summary>
@@ -44,6 +45,7 @@ internal sealed class Llama : ITransformer
         public readonly float[] Residual = new float[maxTokens * c.EmbeddingLength];            // [T, D] a block's output before it is added to X
         public readonly float[] Cos = new float[c.RopeDimensionCount / 2];                      // [ropeDim / 2]
         public readonly float[] Sin = new float[c.RopeDimensionCount / 2];                      // [ropeDim / 2]
+        public readonly Moe.Scratch? Moe = c.Moe is null ? null : new Moe.Scratch(c, maxTokens);
     }
 
     private readonly Linear _tokenEmbedding; // [V, D]
@@ -80,7 +82,8 @@ internal sealed class Llama : ITransformer
                 QNorm = requireQkNorm ? w.Vector(TensorKind.AttnQNorm, i) : null,
                 KNorm = requireQkNorm ? w.Vector(TensorKind.AttnKNorm, i) : null,
                 FfnNorm = w.Vector(TensorKind.FfnNorm, i),
-                Ffn = new SwiGlu(w.Matrix(TensorKind.FfnGate, i), w.Matrix(TensorKind.FfnUp, i), w.Matrix(TensorKind.FfnDown, i)),
+                Ffn = c.Moe is null ? new SwiGlu(w.Matrix(TensorKind.FfnGate, i), w.Matrix(TensorKind.FfnUp, i), w.Matrix(TensorKind.FfnDown, i)) : null,
+                Experts = c.Moe is null ? null : new Moe(w, c, i),
             };
         }
     }
@@ -135,7 +138,10 @@ internal sealed class Llama : ITransformer
             // x = x + ffn(norm(x))
             RmsNorm.Rows(a.X, layer.FfnNorm, c.NormEpsilon, a.Normed, tokens);
             trace?.Trace("ffn_norm", l, a.Normed.AsSpan(0, tokens * d));
-            layer.Ffn.Apply(a.Normed, a.Gate, a.Up, a.Residual, tokens, a.Pool);
+            if (layer.Ffn is { } ffn)
+                ffn.Apply(a.Normed, a.Gate, a.Up, a.Residual, tokens, a.Pool);
+            else
+                layer.Experts!.Apply(a.Normed, a.Residual, tokens, a.Moe!, a.Pool, trace, l);
             trace?.Trace("ffn_out", l, a.Residual.AsSpan(0, tokens * d));
             VectorOps.AddInPlace(a.X.AsSpan(0, tokens * d), a.Residual.AsSpan(0, tokens * d));
             trace?.Trace("l_out", l, a.X.AsSpan(0, tokens * d));

@@ -8,6 +8,8 @@ namespace SeekSharp.Models.Architectures;
 ///    projection and before RoPE, as llama.cpp's qwen3 graph does.
 /// 2. The head width is given explicitly (<c>qwen3.attention.key_length</c>), so H · Dh may differ from D.
 /// 3. RoPE pairs dimension i with i + Dh/2 (NEOX layout), as for qwen2; there are no q/k/v biases.
+/// qwen3moe (Qwen3-30B-A3B, Qwen3-235B-A22B) is the same block with a mixture of experts (<see cref="Blocks.Moe"/>) for
+/// the feed-forward of every block: a softmax router, k experts with their weights normalised to sum 1, no shared ones.
 /// </summary>
 internal static class Qwen3
 {

@@ -20,8 +20,9 @@ internal readonly unsafe struct Linear
         Data = data; Type = type; Rows = rows; Cols = cols;
     }
 
-    /// <summary>An F32 matrix [rows, cols] over <paramref name="pinned"/>, which must stay pinned (allocated with
-    /// <c>GC.AllocateArray(pinned: true)</c>) for the life of the model.</summary>
+    /// <summary>An F32 matrix [rows, cols] over <paramref name="pinned"/>, which must be pinned (allocated with
+    /// <c>GC.AllocateArray(pinned: true)</c>) and stay referenced by the caller as long as the matrix is used: a pinned
+    /// array is still collected once unreachable, and this struct holds only its address.</summary>
     public static Linear OverPinned(float[] pinned, int rows, int cols)
     {
         System.Diagnostics.Debug.Assert(pinned.Length == (long)rows * cols);

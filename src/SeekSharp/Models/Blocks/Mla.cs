@@ -38,6 +38,7 @@ internal sealed unsafe class Mla
     private readonly LinearStack? _wvB;    // [H][Dv, C]: W_UV per head
     private Linear? _wkvBFloat;
     private LinearStack? _wkBFloat;
+    private float[]? _wkvBFloats, _wkBFloats; // the pinned arrays under those two, kept alive with them
     private readonly Lock _lock = new();
 
     public Mla(WeightReader w, ModelConfig c, int layer)
@@ -278,6 +279,7 @@ internal sealed unsafe class Mla
                     for (int j = 0; j < kvl; j++)
                         t[(head * kvl + j) * n + i] = kvB[(head * (n + dv) + i) * kvl + j];
             var stack = LinearStack.OverPinned(t, h, kvl, n);
+            _wkBFloats = t;
             _wkBFloat = stack;
             return stack;
         }
@@ -301,6 +303,7 @@ internal sealed unsafe class Mla
                 v.CopyTo(kvB.AsSpan((head * (n + dv) + n) * kvl, dv * kvl));
             }
             var linear = Linear.OverPinned(kvB, h * (n + dv), kvl);
+            _wkvBFloats = kvB;
             _wkvBFloat = linear;
             return linear;
         }

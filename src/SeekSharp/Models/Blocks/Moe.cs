@@ -110,10 +110,16 @@ internal sealed class Moe
             _down[x2].Apply(gate, s.Out.AsSpan(first * d, rows * d), rows, pool);
         }
 
-        // Each token's experts in the order the router ranked them, weighted.
-        output[..(tokens * d)].Clear();
+        // Each token's experts in the order the router ranked them: each output scaled by its weight (rounded), then
+        // added in turn, as llama.cpp's graph does, so Q8_0 activations downstream round as there.
         for (int i = 0; i < tokens * k; i++)
-            VectorOps.Axpy(s.Weights[i], s.Out.AsSpan(s.Slot[i] * d, d), output.Slice(i / k * d, d));
+        {
+            var weighted = s.Out.AsSpan(s.Slot[i] * d, d);
+            VectorOps.ScaleInPlace(weighted, s.Weights[i]);
+            var target = output.Slice(i / k * d, d);
+            if (i % k == 0) weighted.CopyTo(target);
+            else VectorOps.AddInPlace(target, weighted);
+        }
         trace?.Trace("ffn_moe_out", layer, output[..(tokens * d)]);
 
         if (_shared is { } shared)

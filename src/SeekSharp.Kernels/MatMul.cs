@@ -13,12 +13,13 @@ namespace SeekSharp.Kernels;
 /// Weights are row-major: row r of a [rows, cols] matrix is <c>TensorTypes.RowBytes(type, cols)</c> bytes
 /// at <c>w + r * rowBytes</c> (a GGUF tensor with Shape = {cols, rows}). As in ggml's mul_mat, the activation
 /// is first converted once per call to the weight type's vec_dot_type and every row is dotted against it:
-/// F32 → float dot; F16 → activation rounded to F16; BF16 → rounded to BF16; Q8_0 and Q4_0 → activation
-/// quantized to Q8_0 (x86 CPU backend rounding) and an exact integer dot per 32-block scaled by d_w·d_x.
+/// F32 → float dot; F16 → activation rounded to F16; BF16 → rounded to BF16; Q8_0, Q4_0 and Q5_0 → activation
+/// quantized to Q8_0 (x86 CPU backend rounding) and an exact integer dot per 32-block scaled by d_w·d_x; Q4_1 and
+/// Q5_1 → quantized to Q8_1, whose block sums carry the weights' offsets; the K-quants → Q8_K.
 /// Rows are split across the threads of a <see cref="WorkerPool"/> (<see cref="WorkerPool.Shared"/> unless one is
 /// given); the result does not depend on the split.
 /// Batches of <see cref="GemmThreshold"/> tokens or more (prompt processing) take a float GEMM instead, except for
-/// Q4_K and Q6_K: the weights are decoded block by block as the GEMM packs them and multiplied with the converted
+/// Q4_K, Q6_K, Q4_1 and Q5_1: the weights are decoded block by block as the GEMM packs them and multiplied with the converted
 /// activation decoded back to float, so each output is the same sum of the same products, rounded in another order
 /// (within float summation error of the dot).
 /// </remarks>
@@ -345,7 +346,8 @@ public static class MatMul
     /// <summary>Bytes of one activation row once converted to the vec_dot_type of <paramref name="type"/>.</summary>
     private static long ActivationRowBytes(GgmlType type, int cols) => type switch
     {
-        GgmlType.Q8_0 or GgmlType.Q4_0 => TensorTypes.RowBytes(GgmlType.Q8_0, cols),
+        GgmlType.Q8_0 or GgmlType.Q4_0 or GgmlType.Q5_0 => TensorTypes.RowBytes(GgmlType.Q8_0, cols),
+        GgmlType.Q4_1 or GgmlType.Q5_1 => (long)cols / Q8_1.BlockSize * Q8_1.BlockBytes,
         GgmlType.Q4_K or GgmlType.Q5_K or GgmlType.Q6_K => (long)cols / Q8_K.BlockSize * Q8_K.BlockBytes,
         _ => (long)cols * sizeof(float), // F32, and F16/BF16 held as floats carrying half/bf16 values
     };
@@ -369,7 +371,12 @@ public static class MatMul
                 break;
             case GgmlType.Q8_0:
             case GgmlType.Q4_0:
+            case GgmlType.Q5_0:
                 Q8_0.QuantizeActivation(x, dst, count, tier);
+                break;
+            case GgmlType.Q4_1:
+            case GgmlType.Q5_1:
+                Q8_1.QuantizeActivation(x, dst, count, tier);
                 break;
             case GgmlType.Q4_K:
                 Q8_K.QuantizeActivation(x, dst, count, tier);
@@ -385,12 +392,13 @@ public static class MatMul
     }
 
     private static bool ActivationIsQuantized(GgmlType type) =>
-        type is GgmlType.Q8_0 or GgmlType.Q4_0 or GgmlType.Q4_K or GgmlType.Q5_K or GgmlType.Q6_K;
+        type is GgmlType.Q8_0 or GgmlType.Q4_0 or GgmlType.Q5_0 or GgmlType.Q4_1 or GgmlType.Q5_1 or GgmlType.Q4_K or GgmlType.Q5_K or GgmlType.Q6_K;
 
     /// <summary>The vec_dot_type blocks back to float: <c>d · q</c> per value, each one rounding, as dequantize_row does.</summary>
     private static unsafe void DecodeActivation(GgmlType type, byte* src, float* dst, int count, SimdTier tier)
     {
-        if (type is GgmlType.Q8_0 or GgmlType.Q4_0)
+        Debug.Assert(PrefersGemm(type));   // Q8_1 activations (Q4_1, Q5_1) never go through the GEMM
+        if (type is GgmlType.Q8_0 or GgmlType.Q4_0 or GgmlType.Q5_0)
         {
             Q8_0.Decode(src, dst, count / Q8_0.BlockSize, tier);
         }
@@ -401,8 +409,10 @@ public static class MatMul
     }
 
     // Q4_K and Q6_K keep their integer dots at every batch size: those run as fast as the float GEMM on decoded
-    // weights (their decoding costs more), and they give llama.cpp's bits.
-    private static bool PrefersGemm(GgmlType type) => type is not (GgmlType.Q4_K or GgmlType.Q6_K);
+    // weights (their decoding costs more), and they give llama.cpp's bits. So do Q4_1 and Q5_1: their dot takes the
+    // offsets' share from Q8_1's block sum s, rounded to half, which a GEMM on decoded values would not see (it would
+    // differ by that rounding, not by float summation error); they are the rare fallback types of a few tensors.
+    private static bool PrefersGemm(GgmlType type) => type is not (GgmlType.Q4_K or GgmlType.Q6_K or GgmlType.Q4_1 or GgmlType.Q5_1);
 
     // Two weight rows at a time share the per-token work that does not depend on the weights (float steps, Q6_K's
     // offset products); Q4_K's dot spent as much on its float steps as on the integer products. Only 512-bit vectors
@@ -421,7 +431,8 @@ public static class MatMul
         }
     }
 
-    private static bool HasDot4(GgmlType type) => type is GgmlType.F16 or GgmlType.Q8_0 or GgmlType.Q4_0 or GgmlType.Q4_K or GgmlType.Q6_K;
+    private static bool HasDot4(GgmlType type) =>
+        type is GgmlType.F16 or GgmlType.Q8_0 or GgmlType.Q4_0 or GgmlType.Q4_1 or GgmlType.Q5_0 or GgmlType.Q5_1 or GgmlType.Q4_K or GgmlType.Q6_K;
 
     /// <summary>
     /// One weight row against four activation rows (<c>a + t·actStride</c>), written to <c>y[t·yStride]</c>; each output
@@ -434,6 +445,9 @@ public static class MatMul
             case GgmlType.F16: F16.Dot4((ushort*)w, (float*)a, actStride / sizeof(float), cols, y, yStride, tier); break;
             case GgmlType.Q8_0: Q8_0.Dot4(w, a, actStride, cols / Q8_0.BlockSize, y, yStride, tier); break;
             case GgmlType.Q4_0: Q4_0.Dot4(w, a, actStride, cols / Q4_0.BlockSize, y, yStride, tier); break;
+            case GgmlType.Q4_1: Q4_1.Dot4(w, a, actStride, cols / Q4_1.BlockSize, y, yStride, tier); break;
+            case GgmlType.Q5_0: Q5_0.Dot4(w, a, actStride, cols / Q5_0.BlockSize, y, yStride, tier); break;
+            case GgmlType.Q5_1: Q5_1.Dot4(w, a, actStride, cols / Q5_1.BlockSize, y, yStride, tier); break;
             case GgmlType.Q4_K: Q4_K.Dot4(w, a, actStride, cols / Q8_K.BlockSize, y, yStride, tier); break;
             case GgmlType.Q6_K: Q6_K.Dot4(w, a, actStride, cols / Q8_K.BlockSize, y, yStride, tier); break;
             default: throw TensorTypes.Unsupported(type);
@@ -447,6 +461,9 @@ public static class MatMul
         GgmlType.BF16 => BF16.Dot((ushort*)w, (float*)a, cols, tier),
         GgmlType.Q8_0 => Q8_0.Dot(w, a, cols / Q8_0.BlockSize, tier),
         GgmlType.Q4_0 => Q4_0.Dot(w, a, cols / Q4_0.BlockSize, tier),
+        GgmlType.Q4_1 => Q4_1.Dot(w, a, cols / Q4_1.BlockSize, tier),
+        GgmlType.Q5_0 => Q5_0.Dot(w, a, cols / Q5_0.BlockSize, tier),
+        GgmlType.Q5_1 => Q5_1.Dot(w, a, cols / Q5_1.BlockSize, tier),
         GgmlType.Q4_K => Q4_K.Dot(w, a, cols / Q8_K.BlockSize, tier),
         GgmlType.Q5_K => Q5_K.Dot(w, a, cols / Q8_K.BlockSize, tier),
         GgmlType.Q6_K => Q6_K.Dot(w, a, cols / Q8_K.BlockSize, tier),

@@ -26,6 +26,7 @@ public class MatMulGemmPathTests
     [InlineData(GgmlType.Q8_0, 544)]
     [InlineData(GgmlType.Q8_0, 768)]
     [InlineData(GgmlType.Q4_0, 544)]
+    [InlineData(GgmlType.Q5_0, 544)]
     [InlineData(GgmlType.Q5_K, 768)]
     public unsafe void EqualsTheExactProductOfWhatTheDotSeesWithinTheSummationBound(GgmlType t, int cols)
     {
@@ -67,6 +68,7 @@ public class MatMulGemmPathTests
     [Theory]
     [InlineData(GgmlType.F16)]
     [InlineData(GgmlType.Q8_0)]
+    [InlineData(GgmlType.Q5_0)]
     [InlineData(GgmlType.Q5_K)]
     public unsafe void ResultDoesNotDependOnTheThreadCount(GgmlType t)
     {
@@ -95,7 +97,7 @@ public class MatMulGemmPathTests
             case GgmlType.BF16:
                 BF16.RoundActivation(seen);
                 break;
-            case GgmlType.Q8_0 or GgmlType.Q4_0:
+            case GgmlType.Q8_0 or GgmlType.Q4_0 or GgmlType.Q5_0:
             {
                 byte[] q = new byte[TensorTypes.RowBytes(GgmlType.Q8_0, x.Length)];
                 fixed (float* px = x)

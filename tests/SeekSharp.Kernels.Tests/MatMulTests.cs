@@ -1,5 +1,6 @@
 using SeekSharp.Kernels.Quants;
 using SeekSharp.Kernels.Simd;
+using SeekSharp.Kernels.Tests.Quants;
 
 namespace SeekSharp.Kernels.Tests;
 
@@ -9,7 +10,7 @@ public class MatMulTests
     public static TheoryData<GgmlType, Tier> TypesAndTiers()
     {
         var data = new TheoryData<GgmlType, Tier>();
-        foreach (GgmlType t in new[] { GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_0 })
+        foreach (GgmlType t in new[] { GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q5_0, GgmlType.Q4_1, GgmlType.Q5_1 })
         {
             foreach (Tier tier in new[] { Tier.Vector256, Tier.Vector512 })
             {
@@ -21,7 +22,7 @@ public class MatMulTests
 
     /// <summary>
     /// The activation as the kernel sees it: rounded to the vec_dot_type, then decoded to float
-    /// (F32 unchanged; F16/BF16 rounded; Q8_0/Q4_0 quantized to Q8_0 with the activation quantizer).
+    /// (F32 unchanged; F16/BF16 rounded; Q8_0/Q4_0/Q5_0 quantized to Q8_0, Q4_1/Q5_1 to Q8_1, with the activation quantizers).
     /// </summary>
     private static unsafe float[] ActivationAsSeen(GgmlType t, float[] x)
     {
@@ -31,17 +32,8 @@ public class MatMulTests
                 return x.Select(v => F16.ToSingle(F16.FromSingle(v))).ToArray();
             case GgmlType.BF16:
                 return x.Select(v => BF16.ToSingle(BF16.FromSingle(v))).ToArray();
-            case GgmlType.Q8_0:
-            case GgmlType.Q4_0:
-                byte[] q = new byte[x.Length / 32 * 34];
-                fixed (float* px = x)
-                fixed (byte* pq = q)
-                {
-                    Q8_0.QuantizeActivation(px, pq, x.Length, SimdTier.Scalar);
-                }
-                float[] d = new float[x.Length];
-                TensorTypes.Dequantize(GgmlType.Q8_0, q, d);
-                return d;
+            case GgmlType.Q8_0 or GgmlType.Q4_0 or GgmlType.Q5_0 or GgmlType.Q4_1 or GgmlType.Q5_1:
+                return Block32DotChecks.DequantizeActivation(t, Block32DotChecks.QuantizeActivation(t, x, SimdTier.Scalar));
             default:
                 return x;
         }
@@ -80,12 +72,14 @@ public class MatMulTests
                     sumAbs += Math.Abs(p);
                 }
                 int terms = TensorTypes.BlockSize(t) == 32 ? cols / 32 + 2 : cols;
-                double bound = TestData.SummationBound(terms, sumAbs) / 2;
+                // Q4_1/Q5_1 take the offsets' share from Q8_1's block sum, rounded to half.
+                double bound = TestData.SummationBound(terms, sumAbs) / 2
+                    + Block32DotChecks.OffsetBound(t, w.AsSpan(r * (int)TensorTypes.RowBytes(t, cols), (int)TensorTypes.RowBytes(t, cols)), xa);
                 Assert.True(Math.Abs(y[i * rows + r] - exact) <= bound, $"{t} row {r} input {i}: {y[i * rows + r]} vs {exact}");
                 Assert.True(Math.Abs(yScalar[i * rows + r] - exact) <= bound, $"{t} scalar row {r} input {i}");
             }
         }
-        if (t is GgmlType.Q8_0 or GgmlType.Q4_0)
+        if (TensorTypes.BlockSize(t) == 32)
         {
             Assert.Equal(yScalar, y);   // integer block sums: every tier gives the same bits
         }
@@ -159,6 +153,8 @@ public class MatMulTests
     [InlineData(GgmlType.F32)]
     [InlineData(GgmlType.F16)]
     [InlineData(GgmlType.Q4_0)]
+    [InlineData(GgmlType.Q5_0)]
+    [InlineData(GgmlType.Q5_1)]
     public unsafe void ParallelSplitDoesNotChangeResults(GgmlType t)
     {
         const int rows = 300, cols = 512;   // large enough to go parallel

@@ -21,15 +21,27 @@ public class MatMulTilingTests
     [InlineData(GgmlType.BF16, 512)]
     [InlineData(GgmlType.Q8_0, 512)]
     [InlineData(GgmlType.Q4_0, 512)]
+    [InlineData(GgmlType.Q5_0, 512)]
+    [InlineData(GgmlType.Q4_1, 512)]
+    [InlineData(GgmlType.Q5_1, 512)]
     [InlineData(GgmlType.Q4_K, 512)]
     [InlineData(GgmlType.Q4_K, 16384)]
     [InlineData(GgmlType.Q5_K, 512)]
     [InlineData(GgmlType.Q6_K, 512)]
     [InlineData(GgmlType.Q6_K, 16384)]
-    public unsafe void BatchEqualsTokenByTokenBitForBit(GgmlType t, int cols)
+    public unsafe void BatchEqualsTokenByTokenBitForBit(GgmlType t, int cols) => AssertBatchEqualsTokenByToken(t, cols, 21);
+
+    // Q4_1 and Q5_1 keep their Q8_1 dots in batches of GEMM size too (MatMul.PrefersGemm), as Q4_K and Q6_K do.
+    [Theory]
+    [InlineData(GgmlType.Q4_1)]
+    [InlineData(GgmlType.Q5_1)]
+    [InlineData(GgmlType.Q4_K)]
+    public unsafe void TypesWithoutGemmKeepTheirDotsInLargeBatches(GgmlType t) =>
+        AssertBatchEqualsTokenByToken(t, 512, MatMul.GemmThreshold(t) + 3);
+
+    private static unsafe void AssertBatchEqualsTokenByToken(GgmlType t, int cols, int n)
     {
-        const int rows = 53, n = 21;   // neither a multiple of any tile size
-        Assert.True(n < MatMul.GemmThreshold(t));
+        const int rows = 53;   // not a multiple of any tile size, nor are the token counts
         float[] wf = TestData.Random(rows * cols, 80), x = TestData.Random(n * cols, 81, 2f);
         byte[] w = new byte[rows * TensorTypes.RowBytes(t, cols)];
         TensorTypes.Quantize(t, wf, w);

@@ -8,6 +8,9 @@ public class TensorTypesTests
     [InlineData(GgmlType.BF16, 1, 2)]
     [InlineData(GgmlType.Q8_0, 32, 34)]
     [InlineData(GgmlType.Q4_0, 32, 18)]
+    [InlineData(GgmlType.Q4_1, 32, 20)]
+    [InlineData(GgmlType.Q5_0, 32, 22)]
+    [InlineData(GgmlType.Q5_1, 32, 24)]
     [InlineData(GgmlType.Q4_K, 256, 144)]
     [InlineData(GgmlType.Q5_K, 256, 176)]
     [InlineData(GgmlType.Q6_K, 256, 210)]
@@ -68,6 +71,7 @@ public class TensorTypesTests
     [InlineData(GgmlType.BF16)]
     [InlineData(GgmlType.Q8_0)]
     [InlineData(GgmlType.Q4_0)]
+    [InlineData(GgmlType.Q5_0)]
     public void EncodingIsIdempotentOnDecodedValues(GgmlType t)
     {
         // Decoded values lie on the format's grid, so re-encoding them must give the same bytes back.

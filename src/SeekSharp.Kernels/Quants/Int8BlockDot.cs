@@ -5,7 +5,7 @@ using System.Runtime.Intrinsics.X86;
 namespace SeekSharp.Kernels.Quants;
 
 /// <summary>
-/// The inner step of every Q*_0 × Q8_0 dot: exact integer products of a 32-element int8 block pair, left as eight
+/// The inner step of every Q*_0 × Q8_0 and Q*_1 × Q8_1 dot: exact integer products of a 32-element int8 block pair, left as eight
 /// int32 lanes, lane l holding <c>Σ_{j=4l}^{4l+3} w_j·x_j</c>, and the float accumulation of those lanes.
 /// </summary>
 /// <remarks>
@@ -49,19 +49,35 @@ internal static class Int8BlockDot
     }
 
     /// <summary>
-    /// As <see cref="Partials(Vector256{sbyte}, Vector256{sbyte})"/> for a weight held as unsigned values 0..15 minus
-    /// an offset of 8 (Q4_0): the nibbles go straight into vpmaddubsw's unsigned operand and the offset is taken off
-    /// each int16 pair sum (|15·127·2| and |8·127·2| both fit), so no sign fix-up of the weights is needed.
+    /// As <see cref="Partials(Vector256{sbyte}, Vector256{sbyte})"/> for a weight held as unsigned values minus an
+    /// offset (Q4_0: nibbles 0..15 minus 8; Q5_0: 0..31 minus 16): the unsigned values go straight into vpmaddubsw's
+    /// unsigned operand and the offset is taken off each int16 pair sum (at most 2·31·127 and 2·16·127, both far
+    /// inside int16), so no sign fix-up of the weights is needed. The lanes are the exact integers either way.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<int> PartialsOffset8(Vector256<byte> nibbles, Vector256<sbyte> x)
+    public static Vector256<int> PartialsOffset(Vector256<byte> q, Vector256<sbyte> x, byte offset)
     {
         if (Avx2.IsSupported)
         {
-            Vector256<short> pairs = Avx2.MultiplyAddAdjacent(nibbles, x) - Avx2.MultiplyAddAdjacent(Vector256.Create((byte)8), x);
+            Vector256<short> pairs = Avx2.MultiplyAddAdjacent(q, x) - Avx2.MultiplyAddAdjacent(Vector256.Create(offset), x);
             return Avx2.MultiplyAddAdjacent(pairs, Vector256.Create((short)1));
         }
-        return Portable(nibbles.AsSByte() - Vector256.Create((sbyte)8), x);
+        return Portable(q.AsSByte() - Vector256.Create((sbyte)offset), x);
+    }
+
+    /// <summary>
+    /// As <see cref="Partials(Vector256{sbyte}, Vector256{sbyte})"/> for an unsigned weight of at most 5 bits (Q4_1,
+    /// Q5_1: the offset lives in the block's minimum): vpmaddubsw then vpmaddwd by ones, as llama.cpp's
+    /// mul_sum_us8_pairs_float (an int16 pair sum is at most 2·31·128).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<int> PartialsUnsigned(Vector256<byte> q, Vector256<sbyte> x)
+    {
+        if (Avx2.IsSupported)
+        {
+            return Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(q, x), Vector256.Create((short)1));
+        }
+        return Portable(q.AsSByte(), x);
     }
 
     // Without AVX2 the Vector256 tier only runs when a test forces it; the lanes come from the scalar twin.

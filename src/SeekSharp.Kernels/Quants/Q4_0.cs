@@ -90,7 +90,7 @@ internal static class Q4_0
         for (int b = 0; b < blocks; b++)
         {
             byte* wb = w + b * BlockBytes, xb = x + b * Q8_0.BlockBytes;
-            acc = Int8BlockDot.Accumulate(acc, Q8_0.Scale(wb, xb), Int8BlockDot.PartialsOffset8(Nibbles(wb), ActivationQuants(xb)));
+            acc = Int8BlockDot.Accumulate(acc, Q8_0.Scale(wb, xb), Int8BlockDot.PartialsOffset(Nibbles(wb + 2), ActivationQuants(xb), 8));
         }
         return Int8BlockDot.Sum(acc);
     }
@@ -116,12 +116,12 @@ internal static class Q4_0
         {
             byte* wb = w + (long)b * BlockBytes;
             long o = (long)b * Q8_0.BlockBytes;
-            Vector256<byte> q = Nibbles(wb);
+            Vector256<byte> q = Nibbles(wb + 2);
             float dw = F16.ToSingleFast(Unsafe.ReadUnaligned<ushort>(wb));
-            acc0 = Int8BlockDot.Accumulate(acc0, dw * Q8_0.XScale(x0 + o), Int8BlockDot.PartialsOffset8(q, ActivationQuants(x0 + o)));
-            acc1 = Int8BlockDot.Accumulate(acc1, dw * Q8_0.XScale(x1 + o), Int8BlockDot.PartialsOffset8(q, ActivationQuants(x1 + o)));
-            acc2 = Int8BlockDot.Accumulate(acc2, dw * Q8_0.XScale(x2 + o), Int8BlockDot.PartialsOffset8(q, ActivationQuants(x2 + o)));
-            acc3 = Int8BlockDot.Accumulate(acc3, dw * Q8_0.XScale(x3 + o), Int8BlockDot.PartialsOffset8(q, ActivationQuants(x3 + o)));
+            acc0 = Int8BlockDot.Accumulate(acc0, dw * Q8_0.XScale(x0 + o), Int8BlockDot.PartialsOffset(q, ActivationQuants(x0 + o), 8));
+            acc1 = Int8BlockDot.Accumulate(acc1, dw * Q8_0.XScale(x1 + o), Int8BlockDot.PartialsOffset(q, ActivationQuants(x1 + o), 8));
+            acc2 = Int8BlockDot.Accumulate(acc2, dw * Q8_0.XScale(x2 + o), Int8BlockDot.PartialsOffset(q, ActivationQuants(x2 + o), 8));
+            acc3 = Int8BlockDot.Accumulate(acc3, dw * Q8_0.XScale(x3 + o), Int8BlockDot.PartialsOffset(q, ActivationQuants(x3 + o), 8));
         }
         y[0] = Int8BlockDot.Sum(acc0);
         y[yStride] = Int8BlockDot.Sum(acc1);
@@ -147,11 +147,14 @@ internal static class Q4_0
         return Int8BlockDot.Sum(acc);
     }
 
-    /// <summary>The block's 32 quants as unsigned nibbles 0..15 in element order (low nibbles, then high nibbles).</summary>
+    /// <summary>
+    /// The 32 nibbles of 16 packed bytes <paramref name="qs"/> as unsigned values 0..15 in element order (low nibbles,
+    /// then high nibbles): the packing of every 32-block 4- and 5-bit type.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe Vector256<byte> Nibbles(byte* block)
+    internal static unsafe Vector256<byte> Nibbles(byte* qs)
     {
-        Vector128<ushort> q = Vector128.Load((ushort*)(block + 2));
+        Vector128<ushort> q = Vector128.Load((ushort*)qs);
         return Vector256.Create(q, q >>> 4).AsByte() & Vector256.Create((byte)0x0F);
     }
 

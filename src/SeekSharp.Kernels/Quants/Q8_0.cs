@@ -13,7 +13,7 @@ namespace SeekSharp.Kernels.Quants;
 /// offset 0  ushort d       scale, IEEE half
 /// offset 2  sbyte  qs[32]  value j = qs[j] * d
 /// </code>
-/// Q8_0 is also the vec_dot_type of Q8_0 and Q4_0: the CPU backend quantizes the activation to Q8_0 and
+/// Q8_0 is also the vec_dot_type of Q8_0, Q4_0 and Q5_0: the CPU backend quantizes the activation to Q8_0 and
 /// takes an exact integer dot per block, scaled by <c>d_w * d_x</c>.
 /// </summary>
 internal static class Q8_0
@@ -60,18 +60,27 @@ internal static class Q8_0
         Debug.Assert(n % BlockSize == 0);
         for (int b = 0; b < n / BlockSize; b++)
         {
-            float* x = src + b * BlockSize;
             byte* block = dst + b * BlockBytes;
-            switch (tier)
-            {
-                case SimdTier.Vector512: QuantizeActivationBlock512(x, block); break;
-                case SimdTier.Vector256: QuantizeActivationBlock256(x, block); break;
-                default: QuantizeActivationBlockScalar(x, block); break;
-            }
+            QuantizeActivationBlock(src + b * BlockSize, block, (sbyte*)(block + 2), tier);
         }
     }
 
-    private static unsafe void QuantizeActivationBlockScalar(float* x, byte* block)
+    /// <summary>
+    /// One 32-value block of <see cref="QuantizeActivation"/>: the half scale to <paramref name="scale"/>, the quants
+    /// to <paramref name="qs"/>. Returns the scale before rounding to half, <c>amax / 127</c>, which Q8_1's block sum
+    /// is multiplied by.
+    /// </summary>
+    internal static unsafe float QuantizeActivationBlock(float* x, byte* scale, sbyte* qs, SimdTier tier)
+    {
+        switch (tier)
+        {
+            case SimdTier.Vector512: return QuantizeActivationBlock512(x, scale, qs);
+            case SimdTier.Vector256: return QuantizeActivationBlock256(x, scale, qs);
+            default: return QuantizeActivationBlockScalar(x, scale, qs);
+        }
+    }
+
+    private static unsafe float QuantizeActivationBlockScalar(float* x, byte* scale, sbyte* qs)
     {
         float amax = 0f;
         for (int j = 0; j < BlockSize; j++)
@@ -79,34 +88,36 @@ internal static class Q8_0
             float a = MathF.Abs(x[j]);
             amax = amax > a ? amax : a;
         }
-        WriteScale(block, amax, out float id);
-        sbyte* qs = (sbyte*)(block + 2);
+        float d = WriteScale(scale, amax, out float id);
         for (int j = 0; j < BlockSize; j++)
         {
             qs[j] = (sbyte)MathF.Round(x[j] * id, MidpointRounding.ToEven);
         }
+        return d;
     }
 
-    private static unsafe void QuantizeActivationBlock256(float* x, byte* block)
+    private static unsafe float QuantizeActivationBlock256(float* x, byte* scale, sbyte* qs)
     {
         Vector256<float> v0 = Vector256.Load(x), v1 = Vector256.Load(x + 8), v2 = Vector256.Load(x + 16), v3 = Vector256.Load(x + 24);
         Vector256<float> m = Vector256.Max(Vector256.Max(Vector256.Abs(v0), Vector256.Abs(v1)), Vector256.Max(Vector256.Abs(v2), Vector256.Abs(v3)));
-        WriteScale(block, HorizontalMax(Vector128.Max(m.GetLower(), m.GetUpper())), out float id);
+        float d = WriteScale(scale, HorizontalMax(Vector128.Max(m.GetLower(), m.GetUpper())), out float id);
         Vector256<float> s = Vector256.Create(id);
         Vector256<short> lo = Vector256.Narrow(Vector256.ConvertToInt32(Vector256.Round(v0 * s)), Vector256.ConvertToInt32(Vector256.Round(v1 * s)));
         Vector256<short> hi = Vector256.Narrow(Vector256.ConvertToInt32(Vector256.Round(v2 * s)), Vector256.ConvertToInt32(Vector256.Round(v3 * s)));
-        Vector256.Narrow(lo, hi).Store((sbyte*)(block + 2));
+        Vector256.Narrow(lo, hi).Store(qs);
+        return d;
     }
 
-    private static unsafe void QuantizeActivationBlock512(float* x, byte* block)
+    private static unsafe float QuantizeActivationBlock512(float* x, byte* scale, sbyte* qs)
     {
         Vector512<float> v0 = Vector512.Load(x), v1 = Vector512.Load(x + 16);
         Vector512<float> m512 = Vector512.Max(Vector512.Abs(v0), Vector512.Abs(v1));
         Vector256<float> m = Vector256.Max(m512.GetLower(), m512.GetUpper());
-        WriteScale(block, HorizontalMax(Vector128.Max(m.GetLower(), m.GetUpper())), out float id);
+        float d = WriteScale(scale, HorizontalMax(Vector128.Max(m.GetLower(), m.GetUpper())), out float id);
         Vector512<float> s = Vector512.Create(id);
         Vector512<short> q = Vector512.Narrow(Vector512.ConvertToInt32(Vector512.Round(v0 * s)), Vector512.ConvertToInt32(Vector512.Round(v1 * s)));
-        Vector256.Narrow(q.GetLower(), q.GetUpper()).Store((sbyte*)(block + 2));
+        Vector256.Narrow(q.GetLower(), q.GetUpper()).Store(qs);
+        return d;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -118,10 +129,12 @@ internal static class Q8_0
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void WriteScale(byte* block, float amax, out float id)
+    private static unsafe float WriteScale(byte* scale, float amax, out float id)
     {
-        Unsafe.WriteUnaligned(block, BitConverter.HalfToUInt16Bits((Half)(amax / 127f)));
+        float d = amax / 127f;
+        Unsafe.WriteUnaligned(scale, BitConverter.HalfToUInt16Bits((Half)d));
         id = amax != 0f ? 127f / amax : 0f;
+        return d;
     }
 
     /// <summary>ggml-quants.c dequantize_row_q8_0: <c>y = qs[j] * d</c>.</summary>

@@ -148,13 +148,13 @@ public class Q4_0Tests
         }
     }
 
-    public static TheoryData<Tier, int> TiersWithScalar() => Q8_0ActivationDotChecks.TiersWithScalar();
+    public static TheoryData<Tier, int> TiersWithScalar() => Block32DotChecks.TiersWithScalar();
 
     [Theory, MemberData(nameof(TiersWithScalar))]
     public unsafe void FourTokenDotEqualsSingleDotsBitForBit(Tier t, int blocks) =>
-        Q8_0ActivationDotChecks.AssertFourTokenDotEqualsSingleDots(GgmlType.Q4_0, Q4_0.Dot, Q4_0.Dot4, (SimdTier)t, blocks);
+        Block32DotChecks.AssertFourTokenDotEqualsSingleDots(GgmlType.Q4_0, Q4_0.Dot, Q4_0.Dot4, (SimdTier)t, blocks);
 
     [Theory, MemberData(nameof(TiersWithScalar))]
     public unsafe void DotMatchesDequantizedProductInDouble(Tier t, int blocks) =>
-        Q8_0ActivationDotChecks.AssertDotMatchesDequantizedProductInDouble(GgmlType.Q4_0, Q4_0.Dot, (SimdTier)t, blocks);
+        Block32DotChecks.AssertDotMatchesDequantizedProductInDouble(GgmlType.Q4_0, Q4_0.Dot, (SimdTier)t, blocks);
 }

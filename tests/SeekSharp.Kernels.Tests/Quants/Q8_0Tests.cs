@@ -193,15 +193,15 @@ public class Q8_0Tests
         }
     }
 
-    public static TheoryData<Tier, int> TiersWithScalar() => Q8_0ActivationDotChecks.TiersWithScalar();
+    public static TheoryData<Tier, int> TiersWithScalar() => Block32DotChecks.TiersWithScalar();
 
     [Theory, MemberData(nameof(TiersWithScalar))]
     public unsafe void FourTokenDotEqualsSingleDotsBitForBit(Tier t, int blocks) =>
-        Q8_0ActivationDotChecks.AssertFourTokenDotEqualsSingleDots(GgmlType.Q8_0, Q8_0.Dot, Q8_0.Dot4, (SimdTier)t, blocks);
+        Block32DotChecks.AssertFourTokenDotEqualsSingleDots(GgmlType.Q8_0, Q8_0.Dot, Q8_0.Dot4, (SimdTier)t, blocks);
 
     [Theory, MemberData(nameof(TiersWithScalar))]
     public unsafe void DotMatchesDequantizedProductInDouble(Tier t, int blocks) =>
-        Q8_0ActivationDotChecks.AssertDotMatchesDequantizedProductInDouble(GgmlType.Q8_0, Q8_0.Dot, (SimdTier)t, blocks);
+        Block32DotChecks.AssertDotMatchesDequantizedProductInDouble(GgmlType.Q8_0, Q8_0.Dot, (SimdTier)t, blocks);
 
     [Fact]
     public unsafe void ActivationQuantizerNeverProducesMinus128()

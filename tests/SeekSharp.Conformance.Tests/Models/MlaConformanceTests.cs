@@ -56,10 +56,12 @@ public class MlaConformanceTests(ITestOutputHelper output)
     {
         using var context = model.CreateContext(new ContextOptions { ContextLength = ContextLength, BatchSize = 40, KvCacheType = cacheType, MlaAttention = mode });
         context.Prefill(prompt);
-        // Weights rearranged at load live in pinned arrays the model must keep alive: a full collection here frees
-        // any it forgot, and the logits that follow read garbage.
+        // Weights rearranged on first use live in pinned arrays the model must keep referenced: a full collection
+        // here frees any it forgot, and pinned arrays of NaN then likely take their place, so the logits that follow
+        // would read NaN.
         GC.Collect();
         GC.WaitForPendingFinalizers();
+        var filler = Enumerable.Range(0, 64).Select(_ => { var a = GC.AllocateArray<float>(1 << 16, pinned: true); a.AsSpan().Fill(float.NaN); return a; }).ToList();
         var logits = new List<float>(context.Logits(0).ToArray());
         var batch = new Batch(1);
         int position = prompt.Length;
@@ -71,6 +73,7 @@ public class MlaConformanceTests(ITestOutputHelper output)
             context.Decode(batch);
             logits.AddRange(context.Logits(0).ToArray());
         }
+        GC.KeepAlive(filler);
         return [.. logits];
     }
 

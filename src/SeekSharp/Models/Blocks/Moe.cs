@@ -81,7 +81,7 @@ internal sealed class Moe
         int d = _router.Cols, e = _m.ExpertCount, k = _m.ExpertUsedCount;
         _router.Apply(x, s.Logits, tokens, pool);
         for (int t = 0; t < tokens; t++)
-            Route(s.Logits.AsSpan(t * e, e), s, s.Chosen.AsSpan(t * k, k), s.Weights.AsSpan(t * k, k));
+            Route(_m, _bias, s.Logits.AsSpan(t * e, e), s.Scores, s.Selection, s.GroupScores, s.Chosen.AsSpan(t * k, k), s.Weights.AsSpan(t * k, k));
 
         // Counting sort of the (token, choice) pairs by expert: Start[x] is expert x's first packed row.
         Array.Clear(s.Start);
@@ -132,12 +132,14 @@ internal sealed class Moe
         }
     }
 
-    // Chooses one token's k experts (ranked, best first) and their weights from its router logits [E].
-    private void Route(Span<float> logits, Scratch s, Span<int> chosen, Span<float> weights)
+    /// <summary>Chooses one token's k experts (ranked, best first) and their weights from its router logits [E];
+    /// <paramref name="scores"/> [E], <paramref name="selection"/> [E] and <paramref name="groupScores"/> [groups] are scratch.</summary>
+    internal static void Route(MoeConfig m, float[]? bias, ReadOnlySpan<float> logits, Span<float> scores, Span<float> selection,
+        Span<float> groupScores, Span<int> chosen, Span<float> weights)
     {
-        int e = _m.ExpertCount, k = _m.ExpertUsedCount;
-        var scores = s.Scores.AsSpan(0, e);
-        if (_m.Gating == ExpertGating.Sigmoid)
+        int e = m.ExpertCount, k = m.ExpertUsedCount;
+        scores = scores[..e];
+        if (m.Gating == ExpertGating.Sigmoid)
         {
             for (int i = 0; i < e; i++) scores[i] = 1f / (1f + MathF.Exp(-logits[i]));
         }
@@ -146,16 +148,16 @@ internal sealed class Moe
             logits.CopyTo(scores);
             VectorOps.SoftmaxInPlace(scores);
         }
-        var selection = s.Selection.AsSpan(0, e);
+        selection = selection[..e];
         scores.CopyTo(selection);
-        if (_bias is not null)
-            VectorOps.AddInPlace(selection, _bias);
+        if (bias is not null)
+            VectorOps.AddInPlace(selection, bias);
 
-        if (_m.GroupCount > 1)
+        if (m.GroupCount > 1)
         {
-            int size = e / _m.GroupCount;
-            var groupScores = s.GroupScores.AsSpan(0, _m.GroupCount);
-            for (int g = 0; g < _m.GroupCount; g++)
+            int size = e / m.GroupCount;
+            groupScores = groupScores[..m.GroupCount];
+            for (int g = 0; g < m.GroupCount; g++)
             {
                 var group = selection.Slice(g * size, size);
                 float best = float.NegativeInfinity, second = float.NegativeInfinity;
@@ -164,15 +166,15 @@ internal sealed class Moe
                     if (v > best) { second = best; best = v; }
                     else if (v > second) second = v;
                 }
-                groupScores[g] = _bias is not null && size > 1 ? best + second : best;
+                groupScores[g] = bias is not null && size > 1 ? best + second : best;
             }
             // Keep the GroupUsedCount best groups (ties to the lower index); mask the others' experts out.
-            for (int kept = 0; kept < _m.GroupUsedCount; kept++)
+            for (int kept = 0; kept < m.GroupUsedCount; kept++)
             {
                 int bestGroup = ArgMax(groupScores);
                 groupScores[bestGroup] = float.NaN; // taken
             }
-            for (int g = 0; g < _m.GroupCount; g++)
+            for (int g = 0; g < m.GroupCount; g++)
             {
                 if (float.IsNaN(groupScores[g])) continue;
                 selection.Slice(g * size, size).Fill(float.NegativeInfinity);
@@ -191,7 +193,7 @@ internal sealed class Moe
         // llama.cpp floors the sum at 2^-14 so that k vanishing sigmoid scores cannot divide by zero.
         sum = MathF.Max(sum, 6.103515625e-5f);
         for (int j = 0; j < k; j++)
-            weights[j] = _m.NormalizeWeights ? weights[j] / sum * _m.WeightsScale : weights[j] * _m.WeightsScale;
+            weights[j] = m.NormalizeWeights ? weights[j] / sum * m.WeightsScale : weights[j] * m.WeightsScale;
     }
 
     // Index of the largest value that is not NaN (NaN marks taken entries), the lowest on ties.

@@ -29,13 +29,20 @@ public class DecodeAllocationTests
         return best;
     }
 
+    // deepseek2 (MLA, experts, YaRN) at the V3-like tiny shape, in the split layout and the older one.
+    private static TinyModelOptions DeepSeek2(bool split) =>
+        TinyDeepSeek2.Options(TinyDeepSeek2.V3Like, split) with { Tokenizer = TinyTokenizer.SyntheticPadded(300) };
+
     [Theory]
-    [InlineData(0)] // the shared pool
-    [InlineData(2)] // a pool of the context's own
-    public void DecodeAllocatesNothing(int threads)
+    [InlineData(0, "qwen2", MlaAttention.Auto)]     // the shared pool
+    [InlineData(2, "qwen2", MlaAttention.Auto)]     // a pool of the context's own
+    [InlineData(2, "deepseek2", MlaAttention.Auto)]
+    [InlineData(2, "deepseek2-kvb", MlaAttention.Naive)]
+    public void DecodeAllocatesNothing(int threads, string arch, MlaAttention mla)
     {
-        using var model = Model.Load(TinyModelBuilder.GetOrBuild(Tiny));
-        using var context = model.CreateContext(new ContextOptions { ContextLength = 256, BatchSize = 8, Threads = threads });
+        var options = arch == "qwen2" ? Tiny : DeepSeek2(split: arch == "deepseek2");
+        using var model = Model.Load(TinyModelBuilder.GetOrBuild(options));
+        using var context = model.CreateContext(new ContextOptions { ContextLength = 256, BatchSize = 8, Threads = threads, MlaAttention = mla });
         var batch = new Batch(1);
         int token = 5, pos = 0;
         void Step()

@@ -1,9 +1,13 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime;
 using System.Text;
 using System.Text.Json;
+using LLama;
+using LLama.Native;
 using SeekSharp.Conformance.Tests.TinyModels;
 using SeekSharp.Gguf;
+using SeekSharp.Kernels;
 using SeekSharp.Quantization;
 
 namespace SeekSharp.PeerBenchmark;
@@ -14,18 +18,19 @@ namespace SeekSharp.PeerBenchmark;
 /// table reports medians and SeekSharp / llama.cpp ratios.
 /// </summary>
 /// <remarks>
-/// Usage: <c>dotnet run -c Release --project bench/SeekSharp.PeerBenchmark -- [--quick] [-t N] [-r REPS] [-p 512] [-n 128]
-/// [--types F16,Q8_0,Q4_K_M] [--paired-rounds 31] [--paired-block 32] [--cache DIR] [--out FILE]</c>, or
-/// <c>-- bandwidth THREADS</c> for the read-bandwidth probe alone. After each type's alternating runs, a child process
-/// measures generation in pairs (<see cref="PairedGeneration"/>). The models (random weights, R1-Distill-Qwen-1.5B's
-/// shape; 4 layers with --quick) are written once to the cache folder and reused.
+/// Usage: <c>dotnet run -c Release --project bench/SeekSharp.PeerBenchmark -- [--arch qwen2|deepseek2] [--quick] [-t N]
+/// [-r REPS] [-p 512] [-n 128] [-d 0,4096] [--types F16,Q8_0,Q4_K_M] [--paired-rounds 31] [--paired-block 32] [--cache DIR]
+/// [--out FILE]</c>, or <c>-- bandwidth THREADS</c> for the read-bandwidth probe alone. After each type's alternating runs,
+/// a child process measures generation in pairs (<see cref="PairedGeneration"/>). The models (random weights,
+/// R1-Distill-Qwen-1.5B's or DeepSeek-V2-Lite's shape; 4 layers with --quick) are written once to the cache folder and
+/// reused.
 /// </remarks>
 internal static class Program
 {
     public static int Main(string[] args)
     {
-        if (args is ["llama-child", var childModel, var p, var n, var t])
-            return LlamaCppChild.Run(childModel, int.Parse(p), int.Parse(n), int.Parse(t));
+        if (args is ["llama-child", var childModel, var p, var n, var t, var d])
+            return LlamaCppChild.Run(childModel, int.Parse(p), int.Parse(n), int.Parse(t), ParseDepths(d));
         if (args is ["paired-child", var pairedModel, var pt, var pr, var pb])
         {
             var result = PairedGeneration.Run(pairedModel, int.Parse(pt), int.Parse(pr), int.Parse(pb));
@@ -39,17 +44,33 @@ internal static class Program
         }
 
         bool quick = args.Contains("--quick");
+        var shape = PeerShape.For(StringArg(args, "--arch") ?? "qwen2", quick);
+        bool deepSeek = shape.Architecture == "deepseek2";
         int threads = IntArg(args, "-t", Environment.ProcessorCount);
         int reps = IntArg(args, "-r", quick ? 3 : 5);
         int prompt = IntArg(args, "-p", quick ? 128 : 512);
         int gen = IntArg(args, "-n", quick ? 32 : 128);
-        int pairedRounds = IntArg(args, "--paired-rounds", quick ? 11 : 31);
+        // The issue's deepseek2 figures include generation after 4096 cached tokens, where attention over the cache counts.
+        int[] depths = ParseDepths(StringArg(args, "-d") ?? (deepSeek ? "0,4096" : "0"));
+        // Pairs hold both engines in one process: for full deepseek2, llama.cpp's repacked copy of the ~9 GB of Q4_K_M
+        // weights plus SeekSharp's mapping of them would take most of this machine's memory, so they are off by default.
+        int pairedRounds = IntArg(args, "--paired-rounds", quick ? 11 : deepSeek ? 0 : 31);
         int pairedBlock = IntArg(args, "--paired-block", quick ? 16 : 32);
         string[] types = (StringArg(args, "--types") ?? "F16,Q8_0,Q4_K_M").Split(',');
         string cache = StringArg(args, "--cache") ?? Path.Combine(Path.GetTempPath(), "seeksharp-peer-models");
         string? outFile = StringArg(args, "--out");
-        int layers = quick ? 4 : 28;
         Directory.CreateDirectory(cache);
+
+        // All files first, so that their writing is not mixed with the measurements and is reported once.
+        var files = new List<string>();
+        var models = types.ToDictionary(type => type, type => EnsureModel(cache, shape, type, threads, files));
+        string f16 = ModelPath(cache, shape, "F16");
+        // Full deepseek2's F16 is 31 GB: not benchmarked, only quantized, so it is not kept taking the disk.
+        if (!types.Contains("F16") && File.Exists(f16) && new FileInfo(f16).Length > 16L << 30)
+        {
+            files.Add($"{Path.GetFileName(f16)} ({Mib(f16)} MiB) deleted after quantizing: not benchmarked");
+            File.Delete(f16);
+        }
 
         string startLoad = LoadAverage();
         var report = new StringBuilder();
@@ -57,9 +78,11 @@ internal static class Program
         Line($"# Peer benchmark: SeekSharp vs llama.cpp (LLamaSharp 0.30.0, its bundled llama.cpp CPU build)");
         Line();
         Line($"- command: `dotnet run -c Release --project bench/SeekSharp.PeerBenchmark -- {string.Join(' ', args)}`");
-        Line($"- date: {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC; CPU: {CpuName()} ({Environment.ProcessorCount} logical CPUs); threads: {threads} for both engines");
-        Line($"- model: qwen2, R1-Distill-Qwen-1.5B's shape with {layers} layers (hidden 1536, 12/2 heads, FFN 8960, vocab 151936, untied), random weights");
-        Line($"- tests: pp{prompt} (prompt of {prompt} random tokens from an empty cache) and tg{gen} ({gen} single-token decodes from an empty cache)");
+        Line($"- date: {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC; CPU: {CpuName()} ({Environment.ProcessorCount} logical CPUs, {SimdTier()}); threads: {threads} for both engines");
+        Line($"- model: {shape.Description}");
+        foreach (string f in files) Line($"- file: {f}");
+        Line($"- tests: pp{prompt} (prompt of {prompt} random tokens) and tg{gen} ({gen} single-token decodes), at depth {string.Join(" and ", depths)} " +
+             "(tokens already in the cache: random tokens evaluated once per process, untimed, the cache cut back to them before each test, as llama-bench -d)");
         Line($"- {reps} alternating runs per engine, each a fresh process doing a warm-up (at least a second of each test) then one measured pp and tg; medians shown (min-max in brackets)");
         Line("- llama.cpp: llama-bench defaults (mmap, CPU repacking on, n_batch 2048, n_ubatch 512, F16 KV cache), flash attention off; " +
              "SeekSharp: `seek bench` (mmap, ubatch 512, F16 KV cache), DOTNET_PROCESSOR_COUNT set to the thread count");
@@ -67,29 +90,30 @@ internal static class Program
         Line($"- bandwidth: after each pair of engine runs, {threads} threads sum their shares of a 1 GiB buffer (median of 7 sweeps); " +
              "a type's figure is the median over its rounds. Weights read per token: every tensor but the token embedding, of which one row is read");
         Line();
-        Line($"| type | file MiB | engine | pp{prompt} t/s | tg{gen} t/s | tg × weights GB/s | of bandwidth | load s | peak RSS MiB |");
-        Line("|---|---:|---|---:|---:|---:|---:|---:|---:|");
+        Line($"| type | file MiB | depth | engine | pp{prompt} t/s | tg{gen} t/s | tg × weights GB/s | of bandwidth | load s | peak RSS MiB |");
+        Line("|---|---:|---:|---|---:|---:|---:|---:|---:|---:|");
         var bandwidthLines = new List<string>();
         var pairedLines = new List<string>();
 
         foreach (string type in types)
         {
-            string model = EnsureModel(cache, layers, type);
+            string model = models[type];
             double fileGb = new FileInfo(model).Length / 1e9;
             double weightsGb = WeightsReadPerToken(model) / 1e9;
             var bandwidth = new List<double>();
             bool seekCan = SeekCanLoad(model, out string? why);
-            var llama = new List<EngineRun>();
-            var seek = new List<EngineRun>();
+            // One list per child process, one run per depth in it.
+            var llamaRuns = new List<EngineRun[]>();
+            var seekRuns = new List<EngineRun[]>();
             for (int i = 0; i < reps; i++)
             {
                 // Alternate which engine goes first, so neither always finds the page cache warmed by the other.
                 bool llamaFirst = i % 2 == 0;
-                if (llamaFirst) llama.Add(RunLlama(model, prompt, gen, threads));
-                if (seekCan) seek.Add(RunSeek(model, prompt, gen, threads));
-                if (!llamaFirst) llama.Add(RunLlama(model, prompt, gen, threads));
+                if (llamaFirst) llamaRuns.Add(RunLlama(model, prompt, gen, threads, depths));
+                if (seekCan) seekRuns.Add(RunSeek(model, prompt, gen, threads, depths));
+                if (!llamaFirst) llamaRuns.Add(RunLlama(model, prompt, gen, threads, depths));
                 bandwidth.Add(BandwidthProbe.MeasureGBps(threads));
-                Console.Error.WriteLine($"[{type} run {i + 1}/{reps}] llama.cpp {Show(llama[^1])}{(seekCan ? $" | SeekSharp {Show(seek[^1])}" : "")} | " +
+                Console.Error.WriteLine($"[{type} run {i + 1}/{reps}] llama.cpp {Show(llamaRuns[^1])}{(seekCan ? $" | SeekSharp {Show(seekRuns[^1])}" : "")} | " +
                                         $"read bandwidth {bandwidth[^1].ToString("F1", CultureInfo.InvariantCulture)} GB/s");
             }
             string mib = (fileGb * 1e9 / 1048576).ToString("F0", CultureInfo.InvariantCulture);
@@ -97,15 +121,20 @@ internal static class Program
             bandwidthLines.Add(string.Create(CultureInfo.InvariantCulture,
                 $"- {type}: weights read per token {weightsGb:F2} GB; read bandwidth {gbps:F1} GB/s ({bandwidth.Min():F1}-{bandwidth.Max():F1}), " +
                 $"so at most {gbps / weightsGb:F2} t/s"));
-            Line(Row(type, mib, "llama.cpp", llama, weightsGb, gbps));
-            if (seekCan)
+            for (int k = 0; k < depths.Length; k++)
             {
-                Line(Row(type, mib, "SeekSharp", seek, weightsGb, gbps));
-                Line($"| {type} | | **ratio** | **{Ratio(seek, llama, r => r.PromptTps)}** | **{Ratio(seek, llama, r => r.GenerationTps)}** | | | " +
-                     $"{Ratio(seek, llama, r => r.LoadSeconds)} | {Ratio(seek, llama, r => r.PeakRssMb)} |");
+                var llama = llamaRuns.Select(r => r[k]).ToList();
+                var seek = seekRuns.Select(r => r[k]).ToList();
+                Line(Row(type, mib, depths[k], "llama.cpp", llama, weightsGb, gbps));
+                if (seekCan)
+                {
+                    Line(Row(type, mib, depths[k], "SeekSharp", seek, weightsGb, gbps));
+                    Line($"| {type} | | {depths[k]} | **ratio** | **{Ratio(seek, llama, r => r.PromptTps)}** | **{Ratio(seek, llama, r => r.GenerationTps)}** | | | " +
+                         $"{Ratio(seek, llama, r => r.LoadSeconds)} | {Ratio(seek, llama, r => r.PeakRssMb)} |");
+                }
+                else
+                    Line($"| {type} | | {depths[k]} | SeekSharp | n/a | n/a | | | | {why} |");
             }
-            else
-                Line($"| {type} | | SeekSharp | n/a | n/a | | | | {why} |");
             if (seekCan && gen > 0 && pairedRounds > 0)
             {
                 var paired = RunPaired(model, threads, pairedRounds, pairedBlock);
@@ -128,6 +157,9 @@ internal static class Program
         Line();
         foreach (string l in bandwidthLines) Line(l);
         Line();
+        if (deepSeek)
+            Line("- weights read per token count the routed experts' tensors (ffn_*_exps) at expert_used_count / expert_count of their size (6 of 64): " +
+                 "one token runs 6 experts; at a depth d a step also reads the cached latents (d × 576 F16 values per layer), not counted");
         Line($"- load average (1/5/15 min) at start: {startLoad}; at end: {LoadAverage()}. A load above the thread count means other jobs " +
              "competed for the CPUs: llama.cpp's worker threads spin at barriers and lose far more than SeekSharp then, so such runs favour SeekSharp; " +
              "compare engines only on runs made at low load.");
@@ -137,30 +169,67 @@ internal static class Program
         return 0;
     }
 
-    // F16 is written by the tests' model builder (GgufWriter); the other types by seek's quantizer, whose output the
-    // conformance tests prove byte-identical to llama.cpp's quantizer for these mixes.
-    private static string EnsureModel(string cache, int layers, string type)
+    private static string ModelPath(string cache, PeerModel shape, string type) => Path.Combine(cache, $"{shape.FileStem}-{type}.gguf");
+
+    // F16 is written by the tests' model builder (GgufWriter), one tensor at a time. qwen2's other types come from seek's
+    // quantizer, whose output the conformance tests prove byte-identical to llama.cpp's quantizer for these mixes;
+    // deepseek2's from llama.cpp's own quantizer (llama_model_quantize through LLamaSharp), so both engines run the
+    // very file llama-quantize would write for this model, whatever the mix gives MLA's and the experts' tensors.
+    private static string EnsureModel(string cache, PeerModel shape, string type, int threads, List<string> report)
     {
-        string path = Path.Combine(cache, $"r1-distill-qwen-1.5b-shape-L{layers}-{type}.gguf");
-        if (File.Exists(path)) return path;
-        string f16 = Path.Combine(cache, $"r1-distill-qwen-1.5b-shape-L{layers}-F16.gguf");
+        string path = ModelPath(cache, shape, type);
+        if (File.Exists(path))
+        {
+            report.Add($"{Path.GetFileName(path)}: {Mib(path)} MiB (cached); tensor types: {TypeCounts(path)}");
+            return path;
+        }
+        string f16 = ModelPath(cache, shape, "F16");
         var clock = Stopwatch.StartNew();
         if (!File.Exists(f16))
         {
             Console.Error.WriteLine($"writing {f16} ...");
-            TinyModelBuilder.Build(PeerShape.R1DistillQwen15B(layers), f16 + ".tmp");
+            TinyModelBuilder.Build(shape.Options, f16 + ".tmp", streaming: true);
             File.Move(f16 + ".tmp", f16);
+            // The writer's per-tensor arrays (up to 1.2 GB each) stay on the large-object heap until a full collection;
+            // give them back before the quantizer maps the F16 and the engines run (5-6 GB after the 27-layer file).
+            GCSettings.LargeObjectHeapCompactionMode = GCLargeObjectHeapCompactionMode.CompactOnce;
+            GC.Collect();
             Console.Error.WriteLine($"  {clock.Elapsed.TotalSeconds:F0} s");
+            report.Add(string.Create(CultureInfo.InvariantCulture, $"{Path.GetFileName(f16)}: {Mib(f16)} MiB, written in {clock.Elapsed.TotalSeconds:F0} s"));
         }
-        if (type == "F16") return path;
-        var mix = QuantizationRecipe.Parse(type);
+        if (type == "F16") return f16;
         Console.Error.WriteLine($"writing {path} ...");
         clock.Restart();
-        GgufQuantizer.Quantize(f16, path + ".tmp", mix);
+        string by;
+        if (shape.Architecture == "deepseek2")
+        {
+            by = "llama.cpp's quantizer";
+            LlamaCppChild.Initialize();
+            var ftype = type switch
+            {
+                "Q8_0" => LLamaFtype.MOSTLY_Q8_0,
+                "Q4_K_M" => LLamaFtype.MOSTLY_Q4_K_M,
+                "Q6_K" => LLamaFtype.MOSTLY_Q6_K,
+                "Q5_K_M" => LLamaFtype.MOSTLY_Q5_K_M,
+                _ => throw new ArgumentException($"--types: {type} is not one of F16, Q8_0, Q4_K_M, Q5_K_M, Q6_K"),
+            };
+            // quantizeOutputTensor: llama-quantize's default (LLamaSharp's is false, which would leave output.weight F16).
+            if (!LLamaQuantizer.Quantize(f16, path + ".tmp", ftype, threads, allowRequantize: true, quantizeOutputTensor: true))
+                throw new InvalidOperationException($"llama.cpp could not quantize {f16} to {type}");
+        }
+        else
+        {
+            by = "seek's GgufQuantizer";
+            GgufQuantizer.Quantize(f16, path + ".tmp", QuantizationRecipe.Parse(type));
+        }
         File.Move(path + ".tmp", path);
         Console.Error.WriteLine($"  {clock.Elapsed.TotalSeconds:F0} s");
+        report.Add(string.Create(CultureInfo.InvariantCulture, $"{Path.GetFileName(path)}: {Mib(path)} MiB, quantized from F16 by {by} in {clock.Elapsed.TotalSeconds:F0} s"));
+        report.Add($"{Path.GetFileName(path)} tensor types: {TypeCounts(path)}");
         return path;
     }
+
+    private static string Mib(string path) => (new FileInfo(path).Length / 1048576.0).ToString("F0", CultureInfo.InvariantCulture);
 
     private static bool SeekCanLoad(string model, out string? why)
     {
@@ -177,22 +246,29 @@ internal static class Program
         }
     }
 
-    private static EngineRun RunLlama(string model, int p, int n, int threads) =>
-        Child(Environment.ProcessPath!, [Path.Combine(AppContext.BaseDirectory, "SeekSharp.PeerBenchmark.dll"), "llama-child", model, $"{p}", $"{n}", $"{threads}"], null, dll: true);
+    private static EngineRun[] RunLlama(string model, int p, int n, int threads, int[] depths) =>
+        Child(Environment.ProcessPath!, [Path.Combine(AppContext.BaseDirectory, "SeekSharp.PeerBenchmark.dll"), "llama-child", model, $"{p}", $"{n}", $"{threads}",
+              string.Join(',', depths)], null, dll: true, depths);
 
-    private static EngineRun RunSeek(string model, int p, int n, int threads) =>
-        Child("dotnet", [Path.Combine(AppContext.BaseDirectory, "seek.dll"), "bench", "-m", model, "-p", $"{p}", "-n", $"{n}", "-r", "1", "--json"],
-              threads, dll: false);
+    private static EngineRun[] RunSeek(string model, int p, int n, int threads, int[] depths) =>
+        Child("dotnet", [Path.Combine(AppContext.BaseDirectory, "seek.dll"), "bench", "-m", model, "-p", $"{p}", "-n", $"{n}", "-r", "1",
+              "-d", string.Join(',', depths), "--json"], threads, dll: false, depths);
 
     private static PairedGeneration.Result RunPaired(string model, int threads, int rounds, int block) =>
         JsonSerializer.Deserialize<PairedGeneration.Result>(ChildOutput("dotnet",
-            [Path.Combine(AppContext.BaseDirectory, "SeekSharp.PeerBenchmark.dll"), "paired-child", model, $"{threads}", $"{rounds}", $"{block}"], threads))!;
+            [Path.Combine(AppContext.BaseDirectory, "SeekSharp.PeerBenchmark.dll"), "paired-child", model, $"{threads}", $"{rounds}", $"{block}"], threads, 1)[0])!;
 
-    private static EngineRun Child(string exe, string[] args, int? processorCount, bool dll) =>
-        JsonSerializer.Deserialize<EngineRun>(ChildOutput(dll ? "dotnet" : exe, args, processorCount))!;
+    // One JSON line per depth, in the order asked.
+    private static EngineRun[] Child(string exe, string[] args, int? processorCount, bool dll, int[] depths)
+    {
+        var runs = ChildOutput(dll ? "dotnet" : exe, args, processorCount, depths.Length).Select(l => JsonSerializer.Deserialize<EngineRun>(l)!).ToArray();
+        if (!runs.Select(r => r.Depth).SequenceEqual(depths))
+            throw new InvalidOperationException($"{string.Join(' ', args)} reported depths {string.Join(',', runs.Select(r => r.Depth))}, not {string.Join(',', depths)}");
+        return runs;
+    }
 
-    /// <summary>Runs a child process and returns the last line it printed on stdout.</summary>
-    private static string ChildOutput(string exe, string[] args, int? processorCount)
+    /// <summary>Runs a child process and returns the last <paramref name="lines"/> lines it printed on stdout.</summary>
+    private static string[] ChildOutput(string exe, string[] args, int? processorCount, int lines)
     {
         var start = new ProcessStartInfo(exe) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (string a in args) start.ArgumentList.Add(a);
@@ -203,25 +279,36 @@ internal static class Program
         process.WaitForExit();
         if (process.ExitCode != 0)
             throw new InvalidOperationException($"{string.Join(' ', args)} failed ({process.ExitCode}): {stderr.Result}");
-        return stdout.Result.Trim().Split('\n')[^1];
+        return stdout.Result.Trim().Split('\n')[^lines..];
     }
 
-    private static string Row(string type, string mib, string engine, List<EngineRun> runs, double weightsGb, double bandwidthGbps)
+    private static string Row(string type, string mib, int depth, string engine, List<EngineRun> runs, double weightsGb, double bandwidthGbps)
     {
         double moved = Median(runs, r => r.GenerationTps) * weightsGb;
-        return $"| {type} | {mib} | {engine} | {Stat(runs, r => r.PromptTps, "F1")} | {Stat(runs, r => r.GenerationTps, "F2")} | " +
+        return $"| {type} | {mib} | {depth} | {engine} | {Stat(runs, r => r.PromptTps, "F1")} | {Stat(runs, r => r.GenerationTps, "F2")} | " +
                $"{moved.ToString("F1", CultureInfo.InvariantCulture)} | {(moved / bandwidthGbps * 100).ToString("F0", CultureInfo.InvariantCulture)} % | " +
                $"{Stat(runs, r => r.LoadSeconds, "F2")} | {Stat(runs, r => r.PeakRssMb, "F0")} |";
     }
 
-    // A decode step reads every weight once, except the token embedding, of which it reads one row; a model without
-    // an output matrix reads the whole embedding again as its output (tied weights).
+    // A decode step reads every weight once, except the token embedding, of which it reads one row (a model without
+    // an output matrix reads the whole embedding again as its output: tied weights), and the routed experts' stacks
+    // (ffn_{gate,up,down}_exps), of which it reads the expert_used_count experts the router picks.
     private static long WeightsReadPerToken(string model)
     {
-        using var f = GgufFile.Open(model);
-        bool tied = f.FindTensor("output.weight") is null;
-        return f.Tensors.Where(t => tied || t.Name != "token_embd.weight").Sum(t => t.ByteSize);
+        var f = GgufTensorSizes.Read(model);
+        bool tied = !f.Tensors.Any(t => t.Name == "output.weight");
+        string? countKey = f.UInt32s.Keys.FirstOrDefault(k => k.EndsWith(".expert_count", StringComparison.Ordinal));
+        double expertShare = countKey is null ? 1 : (double)f.UInt32s[countKey.Replace(".expert_count", ".expert_used_count")] / f.UInt32s[countKey];
+        return (long)f.Tensors.Where(t => tied || t.Name != "token_embd.weight")
+                               .Sum(t => t.Name.EndsWith("_exps.weight", StringComparison.Ordinal) ? t.Bytes * expertShare : t.Bytes);
     }
+
+    // "Q4_K ×85, Q5_0 ×4 (attn_k_b ×4), ...": the types a quantizer chose, by ggml type id (so types SeekSharp lacks show
+    // too), with the tensor kinds of the rarer types.
+    private static string TypeCounts(string model) =>
+        string.Join(", ", GgufTensorSizes.Read(model).Tensors.GroupBy(t => t.Type).OrderByDescending(g => g.Count()).Select(g =>
+            $"{(GgmlType)g.Key} ×{g.Count()}" + (g.Count() > 30 || g.Key == 0 ? "" :
+                $" ({string.Join(", ", g.GroupBy(t => t.Name.Split('.')[^2]).Select(n => n.Count() > 1 ? $"{n.Key} ×{n.Count()}" : n.Key))})")));
 
     private static string Stat(List<EngineRun> runs, Func<EngineRun, double> f, string format) =>
         $"{Median(runs, f).ToString(format, CultureInfo.InvariantCulture)} ({runs.Min(f).ToString(format, CultureInfo.InvariantCulture)}-{runs.Max(f).ToString(format, CultureInfo.InvariantCulture)})";
@@ -235,8 +322,24 @@ internal static class Program
         return v.Length % 2 == 1 ? v[v.Length / 2] : (v[v.Length / 2 - 1] + v[v.Length / 2]) / 2;
     }
 
-    private static string Show(EngineRun r) =>
-        string.Create(CultureInfo.InvariantCulture, $"pp {r.PromptTps:F1} tg {r.GenerationTps:F2} t/s, load {r.LoadSeconds:F2} s, RSS {r.PeakRssMb:F0} MiB");
+    private static string Show(EngineRun[] runs) =>
+        string.Join("; ", runs.Select(r => string.Create(CultureInfo.InvariantCulture, $"d{r.Depth} pp {r.PromptTps:F1} tg {r.GenerationTps:F2} t/s"))) +
+        string.Create(CultureInfo.InvariantCulture, $", load {runs[0].LoadSeconds:F2} s, RSS {runs[0].PeakRssMb:F0} MiB");
+
+    /// <summary>The widest SIMD the CPU offers, from /proc/cpuinfo's flags: both engines pick their kernels by it.</summary>
+    private static string SimdTier()
+    {
+        string? flags = File.Exists("/proc/cpuinfo") ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("flags")) : null;
+        if (flags is null) return "SIMD tier unknown";
+        var set = flags.Split(':')[1].Split(' ', StringSplitOptions.RemoveEmptyEntries).ToHashSet();
+        return set.Contains("avx512f") ? $"AVX-512 (avx512f{(set.Contains("avx512_vnni") ? ", avx512_vnni" : "")}{(set.Contains("avx512_bf16") ? ", avx512_bf16" : "")})"
+             : set.Contains("avx2") ? "AVX2, no AVX-512" : "no AVX2";
+    }
+
+    /// <summary>"0" or "0,4096", as llama-bench's and seek bench's -d take it.</summary>
+    private static int[] ParseDepths(string text) =>
+        text.Split(',').Select(d => int.TryParse(d, NumberStyles.None, CultureInfo.InvariantCulture, out int v) ? v
+            : throw new ArgumentException($"-d takes depths of 0 or more separated by commas, got '{text}'")).ToArray();
 
     private static string LoadAverage() =>
         File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ')[..3]) : "?";

@@ -19,7 +19,8 @@ public sealed class GgufWriter
     /// <summary>Metadata as it will be written (normalized values), for tests.</summary>
     internal IReadOnlyDictionary<string, object> Metadata => _metadata;
 
-    sealed record PendingTensor(string Name, GgmlType Type, long[] Shape, ReadOnlyMemory<byte> Data);
+    // Data holds the bytes, or Source produces them when Write reaches the tensor; ByteCount is what either must give.
+    sealed record PendingTensor(string Name, GgmlType Type, long[] Shape, long ByteCount, ReadOnlyMemory<byte> Data, Func<ReadOnlyMemory<byte>>? Source);
 
     /// <summary>Creates an empty writer producing GGUF <paramref name="version"/> (2 or 3; both share one little-endian layout).</summary>
     public GgufWriter(uint version = 3)
@@ -57,7 +58,21 @@ public sealed class GgufWriter
         long bytes = ValidateTensor(name, type, shape);
         if (data.Length != bytes)
             throw new ArgumentException($"tensor '{name}' ({type}, shape [{string.Join(", ", shape)}]) needs {bytes} bytes but {data.Length} were given", nameof(data));
-        _tensors.Add(new PendingTensor(name, type, (long[])shape.Clone(), data));
+        _tensors.Add(new PendingTensor(name, type, (long[])shape.Clone(), bytes, data, null));
+        _tensorNames.Add(name);
+    }
+
+    /// <summary>
+    /// Adds a tensor whose encoded data <paramref name="data"/> produces only when <see cref="Write(Stream)"/> reaches it,
+    /// so a file larger than memory (a 16 B-parameter F16 model is 31 GB) is written holding one tensor at a time.
+    /// Each Write calls <paramref name="data"/> once, in the order the tensors were added, after writing every
+    /// header; it must return exactly the bytes <paramref name="type"/> and <paramref name="shape"/> take, or Write throws.
+    /// </summary>
+    public void AddTensor(string name, GgmlType type, long[] shape, Func<ReadOnlyMemory<byte>> data)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        long bytes = ValidateTensor(name, type, shape);
+        _tensors.Add(new PendingTensor(name, type, (long[])shape.Clone(), bytes, default, data));
         _tensorNames.Add(name);
     }
 
@@ -126,13 +141,17 @@ public sealed class GgufWriter
             foreach (long d in t.Shape) w.U64((ulong)d);
             w.U32((uint)t.Type);
             w.U64((ulong)offset);
-            offset += AlignUp(t.Data.Length, alignment);
+            offset += AlignUp(t.ByteCount, alignment);
         }
 
         w.Pad(alignment);
         foreach (var t in _tensors)
         {
-            w.Bytes(t.Data.Span);
+            var data = t.Source is null ? t.Data : t.Source();
+            // The offsets above were computed from ByteCount: a wrong length would shift every later tensor.
+            if (data.Length != t.ByteCount)
+                throw new InvalidOperationException($"tensor '{t.Name}' ({t.Type}, shape [{string.Join(", ", t.Shape)}]) needs {t.ByteCount} bytes but its data source gave {data.Length}");
+            w.Bytes(data.Span);
             w.Pad(alignment);
         }
         stream.Flush();

@@ -26,11 +26,32 @@ public class BenchQuantizeCliTests
         Assert.True(r.ExitCode == 0, r.Stderr);
         using var doc = JsonDocument.Parse(r.Stdout);
         var keys = doc.RootElement.EnumerateObject().Select(p => p.Name).ToArray();
-        Assert.Equal(["pp_tps", "tg_tps", "load_s", "rss_mb"], keys);
-        foreach (var p in doc.RootElement.EnumerateObject())
+        Assert.Equal(["n_depth", "pp_tps", "tg_tps", "load_s", "rss_mb"], keys);
+        Assert.Equal(0, doc.RootElement.GetProperty("n_depth").GetInt32());
+        foreach (var p in doc.RootElement.EnumerateObject().Skip(1))
             Assert.True(p.Value.GetDouble() > 0, $"{p.Name} = {p.Value}");
         // The RSS is the process's own peak, which includes at least the runtime and the mapped weights it touched.
         Assert.InRange(doc.RootElement.GetProperty("rss_mb").GetDouble(), 10, 4096);
+    }
+
+    [Fact]
+    public void BenchWithDepthsPrintsOneJsonLinePerDepth()
+    {
+        var r = SeekProcess.Run("bench", "-m", TinyModelBuilder.GetOrBuild(Legacy), "-p", "16", "-n", "4", "-r", "1", "-d", "0,40", "--json");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        var lines = r.Stdout.Trim().Split('\n');
+        Assert.Equal(2, lines.Length);
+        for (int i = 0; i < 2; i++)
+        {
+            using var doc = JsonDocument.Parse(lines[i]);
+            Assert.Equal(i == 0 ? 0 : 40, doc.RootElement.GetProperty("n_depth").GetInt32());
+            Assert.True(doc.RootElement.GetProperty("pp_tps").GetDouble() > 0);
+            Assert.True(doc.RootElement.GetProperty("tg_tps").GetDouble() > 0);
+        }
+
+        var bad = SeekProcess.Run("bench", "-m", TinyModelBuilder.GetOrBuild(Legacy), "-d", "0,-5", "--json");
+        Assert.Equal(1, bad.ExitCode);
+        Assert.Contains("-d", bad.Stderr);
     }
 
     [Theory]

@@ -30,8 +30,12 @@ internal static class TinyModelBuilder
     private static readonly ConcurrentDictionary<TinyModelOptions, Lazy<string>> Cache = new();
     private static readonly Lazy<string> CacheDirectory = new(CreateCacheDirectory);
 
-    /// <summary>Writes the model described by <paramref name="options"/> to <paramref name="path"/>.</summary>
-    public static void Build(TinyModelOptions options, string path) => CreateWriter(options).Write(path);
+    /// <summary>
+    /// Writes the model described by <paramref name="options"/> to <paramref name="path"/>. <paramref name="streaming"/>
+    /// draws each tensor only when the writer reaches it, so a model larger than memory (DeepSeek-V2-Lite's shape: 31 GB
+    /// in F16) is written holding one tensor at a time; the file is the same either way.
+    /// </summary>
+    public static void Build(TinyModelOptions options, string path, bool streaming = false) => CreateWriter(options, streaming).Write(path);
 
     /// <summary>
     /// The path of a model file for <paramref name="options"/>, built on first use and shared by every test of this
@@ -45,16 +49,20 @@ internal static class TinyModelBuilder
             return path;
         })).Value;
 
-    /// <summary>A writer holding the whole model: metadata, tokenizer and tensors, ready to <c>Write</c>.</summary>
-    public static GgufWriter CreateWriter(TinyModelOptions o)
+    /// <summary>
+    /// A writer holding the whole model: metadata, tokenizer and tensors, ready to <c>Write</c>. With
+    /// <paramref name="streaming"/> the tensors are drawn during <c>Write</c>, from one random stream, so that writer
+    /// must be written once only (a second Write would continue the stream and give other weights).
+    /// </summary>
+    public static GgufWriter CreateWriter(TinyModelOptions o, bool streaming = false)
     {
         Validate(o);
         if (o.Architecture == TinyArchitecture.DeepSeek2)
-            return CreateDeepSeek2Writer(o, o.DeepSeek2!);
+            return CreateDeepSeek2Writer(o, o.DeepSeek2!, streaming);
         string arch = o.ArchitectureName;
         int d = o.Dim, hd = o.HeadDim, qDim = o.Heads * hd, kvDim = o.KvHeads * hd, ff = o.FfnDim, vocab = o.Tokenizer.VocabSize;
-        var rng = new Random(o.Seed);
         var w = new GgufWriter();
+        var t = new TensorSink(w, new Random(o.Seed), streaming);
 
         w.Set("general.architecture", arch);
         w.Set("general.name", $"seeksharp-tiny-{arch}");
@@ -83,48 +91,48 @@ internal static class TinyModelBuilder
         o.Tokenizer.Write(w);
 
         // Tied: the embedding is also the output projection, so it takes the projection scale 1/sqrt(d).
-        Matrix(w, rng, "token_embd.weight", o.WeightType, cols: d, rows: vocab, std: o.TiedOutput ? null : 1.0); // {d, V}
+        Matrix(t, "token_embd.weight", o.WeightType, cols: d, rows: vocab, std: o.TiedOutput ? null : 1.0); // {d, V}
         if (o.Llama3Scaling is { } scaling)
-            w.AddTensor("rope_freqs.weight", GgmlType.F32, [hd / 2], Llama3RopeFactors(scaling, o.RopeTheta, hd)); // {hd/2}
+            t.Add("rope_freqs.weight", GgmlType.F32, [hd / 2], () => Llama3RopeFactors(scaling, o.RopeTheta, hd)); // {hd/2}
 
         for (int layer = 0; layer < o.Layers; layer++)
         {
             string p = $"blk.{layer}.";
-            Norm(w, rng, p + "attn_norm.weight", d);                                            // {d}
-            Matrix(w, rng, p + "attn_q.weight", o.WeightType, cols: d, rows: qDim);            // {d, nh*hd}
-            Matrix(w, rng, p + "attn_k.weight", o.WeightType, cols: d, rows: kvDim);           // {d, nkv*hd}
-            Matrix(w, rng, p + "attn_v.weight", o.WeightType, cols: d, rows: kvDim);           // {d, nkv*hd}
+            Norm(t, p + "attn_norm.weight", d);                                            // {d}
+            Matrix(t, p + "attn_q.weight", o.WeightType, cols: d, rows: qDim);            // {d, nh*hd}
+            Matrix(t, p + "attn_k.weight", o.WeightType, cols: d, rows: kvDim);           // {d, nkv*hd}
+            Matrix(t, p + "attn_v.weight", o.WeightType, cols: d, rows: kvDim);           // {d, nkv*hd}
             if (o.Architecture == TinyArchitecture.Qwen2 && o.QkvBias)
             {
-                Vector(w, rng, p + "attn_q.bias", qDim, mean: 0, std: 0.2);                    // {nh*hd}
-                Vector(w, rng, p + "attn_k.bias", kvDim, mean: 0, std: 0.2);                   // {nkv*hd}
-                Vector(w, rng, p + "attn_v.bias", kvDim, mean: 0, std: 0.2);                   // {nkv*hd}
+                Vector(t, p + "attn_q.bias", qDim, mean: 0, std: 0.2);                    // {nh*hd}
+                Vector(t, p + "attn_k.bias", kvDim, mean: 0, std: 0.2);                   // {nkv*hd}
+                Vector(t, p + "attn_v.bias", kvDim, mean: 0, std: 0.2);                   // {nkv*hd}
             }
             if (o.Architecture is TinyArchitecture.Qwen3 or TinyArchitecture.Qwen3Moe)
             {
-                Norm(w, rng, p + "attn_q_norm.weight", hd);                                     // {hd}
-                Norm(w, rng, p + "attn_k_norm.weight", hd);                                     // {hd}
+                Norm(t, p + "attn_q_norm.weight", hd);                                     // {hd}
+                Norm(t, p + "attn_k_norm.weight", hd);                                     // {hd}
             }
-            Matrix(w, rng, p + "attn_output.weight", o.WeightType, cols: qDim, rows: d);       // {nh*hd, d}
-            Norm(w, rng, p + "ffn_norm.weight", d);                                             // {d}
+            Matrix(t, p + "attn_output.weight", o.WeightType, cols: qDim, rows: d);       // {nh*hd, d}
+            Norm(t, p + "ffn_norm.weight", d);                                             // {d}
             if (moe)
             {
                 // Router F32 with a spread that gives clear top-k margins (see CreateDeepSeek2Writer); E experts of fe.
                 int e = o.Experts, fe = o.ExpertFfnDim;
-                Matrix(w, rng, p + "ffn_gate_inp.weight", GgmlType.F32, cols: d, rows: e, std: 2.0 / Math.Sqrt(d));                            // {d, E}
-                w.AddTensor(p + "ffn_gate_exps.weight", o.WeightType, [d, fe, e], Draw(rng, (long)e * fe * d, 0, 1.0 / Math.Sqrt(d)));  // {d, fe, E}
-                w.AddTensor(p + "ffn_up_exps.weight", o.WeightType, [d, fe, e], Draw(rng, (long)e * fe * d, 0, 1.0 / Math.Sqrt(d)));    // {d, fe, E}
-                w.AddTensor(p + "ffn_down_exps.weight", o.WeightType, [fe, d, e], Draw(rng, (long)e * d * fe, 0, 1.0 / Math.Sqrt(fe))); // {fe, d, E}
+                Matrix(t, p + "ffn_gate_inp.weight", GgmlType.F32, cols: d, rows: e, std: 2.0 / Math.Sqrt(d));                          // {d, E}
+                t.Add(p + "ffn_gate_exps.weight", o.WeightType, [d, fe, e], () => t.Draw((long)e * fe * d, 0, 1.0 / Math.Sqrt(d)).Value);  // {d, fe, E}
+                t.Add(p + "ffn_up_exps.weight", o.WeightType, [d, fe, e], () => t.Draw((long)e * fe * d, 0, 1.0 / Math.Sqrt(d)).Value);    // {d, fe, E}
+                t.Add(p + "ffn_down_exps.weight", o.WeightType, [fe, d, e], () => t.Draw((long)e * d * fe, 0, 1.0 / Math.Sqrt(fe)).Value); // {fe, d, E}
                 continue;
             }
-            Matrix(w, rng, p + "ffn_gate.weight", o.WeightType, cols: d, rows: ff);            // {d, ff}
-            Matrix(w, rng, p + "ffn_up.weight", o.WeightType, cols: d, rows: ff);              // {d, ff}
-            Matrix(w, rng, p + "ffn_down.weight", o.WeightType, cols: ff, rows: d);            // {ff, d}
+            Matrix(t, p + "ffn_gate.weight", o.WeightType, cols: d, rows: ff);            // {d, ff}
+            Matrix(t, p + "ffn_up.weight", o.WeightType, cols: d, rows: ff);              // {d, ff}
+            Matrix(t, p + "ffn_down.weight", o.WeightType, cols: ff, rows: d);            // {ff, d}
         }
 
-        Norm(w, rng, "output_norm.weight", d);                                                  // {d}
+        Norm(t, "output_norm.weight", d);                                                  // {d}
         if (!o.TiedOutput)
-            Matrix(w, rng, "output.weight", o.WeightType, cols: d, rows: vocab);               // {d, V}
+            Matrix(t, "output.weight", o.WeightType, cols: d, rows: vocab);               // {d, V}
         return w;
     }
 
@@ -175,14 +183,14 @@ internal static class TinyModelBuilder
     /// converter omits it for V2-Lite, but llama.cpp then only accepts the file because V2-Lite has 27 layers (it
     /// takes 26 or 27 layers to mean "no q_lora_rank key") and requires the key for every other layer count.
     /// </remarks>
-    public static GgufWriter CreateDeepSeek2Writer(TinyModelOptions o, TinyDeepSeek2 ds)
+    public static GgufWriter CreateDeepSeek2Writer(TinyModelOptions o, TinyDeepSeek2 ds, bool streaming = false)
     {
         const string arch = "deepseek2";
         int d = o.Dim, nh = o.Heads, ff = o.FfnDim, vocab = o.Tokenizer.VocabSize;
         int qr = ds.QLoraRank, kr = ds.KvLoraRank, nope = ds.NopeDim, rope = ds.RopeDim, v = ds.ValueDim, qk = ds.QkHeadDim;
         int experts = ds.Experts, fe = ds.ExpertFfnDim, shared = fe * ds.SharedExperts;
-        var rng = new Random(o.Seed);
         var w = new GgufWriter();
+        var t = new TensorSink(w, new Random(o.Seed), streaming);
 
         w.Set("general.architecture", arch);
         w.Set("general.name", $"seeksharp-tiny-{arch}");
@@ -226,61 +234,67 @@ internal static class TinyModelBuilder
         w.Set($"{arch}.vocab_size", (uint)vocab);
         o.Tokenizer.Write(w);
 
-        Matrix(w, rng, "token_embd.weight", o.WeightType, cols: d, rows: vocab, std: o.TiedOutput ? null : 1.0); // {d, V}
+        Matrix(t, "token_embd.weight", o.WeightType, cols: d, rows: vocab, std: o.TiedOutput ? null : 1.0); // {d, V}
 
         // The random stream is consumed in the same order whatever SplitKvB and CorrectionBias say, so those two
         // switches change how one model is stored, not the model.
         for (int layer = 0; layer < o.Layers; layer++)
         {
             string p = $"blk.{layer}.";
-            Norm(w, rng, p + "attn_norm.weight", d);                                            // {d}
+            Norm(t, p + "attn_norm.weight", d);                                            // {d}
             if (qr > 0)
             {
-                Matrix(w, rng, p + "attn_q_a.weight", o.WeightType, cols: d, rows: qr);        // {d, qr}
-                Norm(w, rng, p + "attn_q_a_norm.weight", qr);                                   // {qr}
-                Matrix(w, rng, p + "attn_q_b.weight", o.WeightType, cols: qr, rows: nh * qk);  // {qr, nh*qk}
+                Matrix(t, p + "attn_q_a.weight", o.WeightType, cols: d, rows: qr);        // {d, qr}
+                Norm(t, p + "attn_q_a_norm.weight", qr);                                   // {qr}
+                Matrix(t, p + "attn_q_b.weight", o.WeightType, cols: qr, rows: nh * qk);  // {qr, nh*qk}
             }
             else
-                Matrix(w, rng, p + "attn_q.weight", o.WeightType, cols: d, rows: nh * qk);     // {d, nh*qk}
+                Matrix(t, p + "attn_q.weight", o.WeightType, cols: d, rows: nh * qk);     // {d, nh*qk}
             // Output rows: the kr latent entries, then the one roped key shared by all heads.
-            Matrix(w, rng, p + "attn_kv_a_mqa.weight", o.WeightType, cols: d, rows: kr + rope); // {d, kr+rope}
-            Norm(w, rng, p + "attn_kv_a_norm.weight", kr);                                      // {kr}
-            var kvB = Draw(rng, (long)nh * (nope + v) * kr, 0, 1.0 / Math.Sqrt(kr));           // [nh*(nope+v), kr]
+            Matrix(t, p + "attn_kv_a_mqa.weight", o.WeightType, cols: d, rows: kr + rope); // {d, kr+rope}
+            Norm(t, p + "attn_kv_a_norm.weight", kr);                                      // {kr}
+            // Drawn once for both halves, by whichever tensor asks first (Lazy keeps the stream's order when streaming).
+            var kvB = t.Draw((long)nh * (nope + v) * kr, 0, 1.0 / Math.Sqrt(kr));              // [nh*(nope+v), kr]
             if (ds.SplitKvB)
             {
-                var (kB, vB) = SplitKvB(kvB, nh, nope, v, kr);
-                w.AddTensor(p + "attn_k_b.weight", o.WeightType, [nope, kr, nh], kB);          // {nope, kr, nh}
-                w.AddTensor(p + "attn_v_b.weight", o.WeightType, [kr, v, nh], vB);             // {kr, v, nh}
+                var split = new Lazy<(float[] KB, float[] VB)>(() => SplitKvB(kvB.Value, nh, nope, v, kr), LazyThreadSafetyMode.None);
+                t.Add(p + "attn_k_b.weight", o.WeightType, [nope, kr, nh], () => split.Value.KB); // {nope, kr, nh}
+                t.Add(p + "attn_v_b.weight", o.WeightType, [kr, v, nh], () => split.Value.VB);    // {kr, v, nh}
             }
             else
-                w.AddTensor(p + "attn_kv_b.weight", o.WeightType, [kr, nh * (nope + v)], kvB); // {kr, nh*(nope+v)}
-            Matrix(w, rng, p + "attn_output.weight", o.WeightType, cols: nh * v, rows: d);     // {nh*v, d}
-            Norm(w, rng, p + "ffn_norm.weight", d);                                             // {d}
+                t.Add(p + "attn_kv_b.weight", o.WeightType, [kr, nh * (nope + v)], () => kvB.Value); // {kr, nh*(nope+v)}
+            Matrix(t, p + "attn_output.weight", o.WeightType, cols: nh * v, rows: d);     // {nh*v, d}
+            Norm(t, p + "ffn_norm.weight", d);                                             // {d}
 
             if (layer < ds.LeadingDenseBlocks)
             {
-                Matrix(w, rng, p + "ffn_gate.weight", o.WeightType, cols: d, rows: ff);        // {d, ff}
-                Matrix(w, rng, p + "ffn_up.weight", o.WeightType, cols: d, rows: ff);          // {d, ff}
-                Matrix(w, rng, p + "ffn_down.weight", o.WeightType, cols: ff, rows: d);        // {ff, d}
+                Matrix(t, p + "ffn_gate.weight", o.WeightType, cols: d, rows: ff);        // {d, ff}
+                Matrix(t, p + "ffn_up.weight", o.WeightType, cols: d, rows: ff);          // {d, ff}
+                Matrix(t, p + "ffn_down.weight", o.WeightType, cols: ff, rows: d);        // {ff, d}
                 continue;
             }
             // The router stays F32 like every converted or quantized file (convert_hf_to_gguf and llama-quantize
             // never quantize ffn_gate_inp); 1-D tensors are F32 anyway.
-            Matrix(w, rng, p + "ffn_gate_inp.weight", GgmlType.F32, cols: d, rows: experts, std: 2.0 / Math.Sqrt(d)); // {d, E}
-            var bias = Draw(rng, experts, 0, 0.1);
+            Matrix(t, p + "ffn_gate_inp.weight", GgmlType.F32, cols: d, rows: experts, std: 2.0 / Math.Sqrt(d)); // {d, E}
+            // The bias is drawn even when not written, before the experts (forced by them if no tensor asked for it).
+            var bias = t.Draw(experts, 0, 0.1);
             if (ds.CorrectionBias)
-                w.AddTensor(p + "exp_probs_b.bias", GgmlType.F32, [experts], bias);           // {E}
-            w.AddTensor(p + "ffn_gate_exps.weight", o.WeightType, [d, fe, experts], Draw(rng, (long)experts * fe * d, 0, 1.0 / Math.Sqrt(d)));  // {d, fe, E}
-            w.AddTensor(p + "ffn_up_exps.weight", o.WeightType, [d, fe, experts], Draw(rng, (long)experts * fe * d, 0, 1.0 / Math.Sqrt(d)));    // {d, fe, E}
-            w.AddTensor(p + "ffn_down_exps.weight", o.WeightType, [fe, d, experts], Draw(rng, (long)experts * d * fe, 0, 1.0 / Math.Sqrt(fe))); // {fe, d, E}
-            Matrix(w, rng, p + "ffn_gate_shexp.weight", o.WeightType, cols: d, rows: shared);  // {d, fe*S}
-            Matrix(w, rng, p + "ffn_up_shexp.weight", o.WeightType, cols: d, rows: shared);    // {d, fe*S}
-            Matrix(w, rng, p + "ffn_down_shexp.weight", o.WeightType, cols: shared, rows: d);  // {fe*S, d}
+                t.Add(p + "exp_probs_b.bias", GgmlType.F32, [experts], () => bias.Value);     // {E}
+            t.Add(p + "ffn_gate_exps.weight", o.WeightType, [d, fe, experts], () =>            // {d, fe, E}
+            {
+                _ = bias.Value;
+                return t.Draw((long)experts * fe * d, 0, 1.0 / Math.Sqrt(d)).Value;
+            });
+            t.Add(p + "ffn_up_exps.weight", o.WeightType, [d, fe, experts], () => t.Draw((long)experts * fe * d, 0, 1.0 / Math.Sqrt(d)).Value);    // {d, fe, E}
+            t.Add(p + "ffn_down_exps.weight", o.WeightType, [fe, d, experts], () => t.Draw((long)experts * d * fe, 0, 1.0 / Math.Sqrt(fe)).Value); // {fe, d, E}
+            Matrix(t, p + "ffn_gate_shexp.weight", o.WeightType, cols: d, rows: shared);  // {d, fe*S}
+            Matrix(t, p + "ffn_up_shexp.weight", o.WeightType, cols: d, rows: shared);    // {d, fe*S}
+            Matrix(t, p + "ffn_down_shexp.weight", o.WeightType, cols: shared, rows: d);  // {fe*S, d}
         }
 
-        Norm(w, rng, "output_norm.weight", d);                                                  // {d}
+        Norm(t, "output_norm.weight", d);                                                  // {d}
         if (!o.TiedOutput)
-            Matrix(w, rng, "output.weight", o.WeightType, cols: d, rows: vocab);               // {d, V}
+            Matrix(t, "output.weight", o.WeightType, cols: d, rows: vocab);               // {d, V}
         return w;
     }
 
@@ -373,21 +387,50 @@ internal static class TinyModelBuilder
     }
 
     // A [rows, cols] weight, row-major, entries with mean 0 and std 1/sqrt(cols) unless given.
-    private static void Matrix(GgufWriter w, Random rng, string name, GgmlType type, int cols, int rows, double? std = null) =>
-        w.AddTensor(name, type, [cols, rows], Draw(rng, (long)rows * cols, 0, std ?? 1.0 / Math.Sqrt(cols)));
+    private static void Matrix(TensorSink t, string name, GgmlType type, int cols, int rows, double? std = null) =>
+        t.Add(name, type, [cols, rows], () => t.Draw((long)rows * cols, 0, std ?? 1.0 / Math.Sqrt(cols)).Value);
 
-    // count values with the given mean and std (see Fill), for weights that are reshaped before they are written.
-    private static float[] Draw(Random rng, long count, double mean, double std)
+    private static void Norm(TensorSink t, string name, int n) => Vector(t, name, n, mean: 1, std: 0.1);
+
+    private static void Vector(TensorSink t, string name, int n, double mean, double std) =>
+        t.Add(name, GgmlType.F32, [n], () => t.Draw(n, mean, std).Value);
+
+    /// <summary>
+    /// Where the builders put tensors: drawn at once and held by the writer, or (streaming) drawn when the writer
+    /// reaches each tensor, which it does in the order they were added. Both consume the one random stream in that
+    /// order, so streaming gives the same file while holding one tensor's values at a time.
+    /// </summary>
+    private sealed class TensorSink(GgufWriter writer, Random rng, bool streaming)
     {
-        var values = new float[count];
-        Fill(rng, values, mean, std);
-        return values;
+        /// <summary>Adds a tensor whose float values <paramref name="values"/> gives, encoded to <paramref name="type"/>.</summary>
+        public void Add(string name, GgmlType type, long[] shape, Func<float[]> values)
+        {
+            if (!streaming)
+            {
+                writer.AddTensor(name, type, shape, values());
+                return;
+            }
+            writer.AddTensor(name, type, shape, () =>
+            {
+                float[] v = values();
+                var data = new byte[TensorTypes.RowBytes(type, shape[0]) * (v.LongLength / shape[0])];
+                TensorTypes.Quantize(type, v, data);
+                return data;
+            });
+        }
+
+        /// <summary>
+        /// count values with the given mean and std (see Fill), drawn on first use: for values a tensor's callback
+        /// needs, or that two tensors share. Forcing it at the point where the eager builder drew keeps the stream.
+        /// </summary>
+        public Lazy<float[]> Draw(long count, double mean, double std) =>
+            new(() =>
+            {
+                var values = new float[count];
+                Fill(rng, values, mean, std);
+                return values;
+            }, LazyThreadSafetyMode.None);
     }
-
-    private static void Norm(GgufWriter w, Random rng, string name, int n) => Vector(w, rng, name, n, mean: 1, std: 0.1);
-
-    private static void Vector(GgufWriter w, Random rng, string name, int n, double mean, double std) =>
-        w.AddTensor(name, GgmlType.F32, [n], Draw(rng, n, mean, std));
 
     // Uniform on [mean - sqrt(3)*std, mean + sqrt(3)*std], which has the requested mean and std. Random weights need
     // no Gaussian shape, and one NextDouble per value keeps a 150k-token vocab quick to build in Debug test runs.

@@ -26,8 +26,13 @@ internal static class BenchCommand
             Description = "Tokens already in the cache when each test starts, comma-separated for several (e.g. 0,4096)",
             DefaultValueFactory = _ => "0",
         };
+        var mla = new Option<MlaAttention>("--mla")
+        {
+            Description = "How multi-head latent attention (deepseek2) runs: auto (per batch, the cheaper), naive (decompressed keys and values) or absorbed (on the cached latents)",
+            DefaultValueFactory = _ => MlaAttention.Auto,
+        };
         var json = Common.JsonOption("Print only {\"n_depth\":d,\"pp_tps\":x,\"tg_tps\":y,\"load_s\":z,\"rss_mb\":w}, one line per depth");
-        var command = new Command("bench", "Measure prompt processing and generation speed, as llama-bench does") { prompt, gen, threads, reps, batch, depth, json };
+        var command = new Command("bench", "Measure prompt processing and generation speed, as llama-bench does") { prompt, gen, threads, reps, batch, depth, mla, json };
         var model = DefaultModel.AddTo(command);
         command.SetAction(r => Common.Guard(() =>
         {
@@ -38,7 +43,7 @@ internal static class BenchCommand
             int[] depths = ParseDepths(r.GetValue(depth)!);
             Common.CheckThreads(t);
             string path = DefaultModel.Resolve(r, model);
-            var result = Run(path, p, n, depths, repetitions, ub, t);
+            var result = Run(path, p, n, depths, repetitions, ub, t, r.GetValue(mla));
             if (r.GetValue(json))
                 foreach (var at in result.Depths)
                     Common.WriteJson(new { n_depth = at.Depth, pp_tps = at.PromptTps, tg_tps = at.GenerationTps, load_s = result.LoadSeconds, rss_mb = result.PeakRssMb });
@@ -78,14 +83,14 @@ internal static class BenchCommand
 
     private static readonly TimeSpan WarmUpTime = TimeSpan.FromSeconds(1);
 
-    private static Result Run(string path, int p, int n, int[] depths, int repetitions, int ubatch, int threads)
+    private static Result Run(string path, int p, int n, int[] depths, int repetitions, int ubatch, int threads, MlaAttention mla)
     {
         var clock = Stopwatch.StartNew();
         using var model = Model.Load(path);
         double load = clock.Elapsed.TotalSeconds;
         // llama-bench's sizes are only speed probes, so running past the trained context is not worth a warning here.
         int ctx = Common.CheckContext(model, depths.Max() + (long)Math.Max(p, n) + 1, "-d/-p/-n", warnBeyondTraining: false);
-        using var context = model.CreateContext(new ContextOptions { ContextLength = ctx, BatchSize = Math.Max(1, Math.Min(ubatch, Math.Max(p, 1))), Threads = threads });
+        using var context = model.CreateContext(new ContextOptions { ContextLength = ctx, BatchSize = Math.Max(1, Math.Min(ubatch, Math.Max(p, 1))), Threads = threads, MlaAttention = mla });
         // Random ids as llama-bench uses: the speed of a dense model does not depend on which tokens it sees.
         var rng = new Random(42);
         int vocab = model.Config.VocabSize;

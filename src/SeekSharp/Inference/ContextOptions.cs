@@ -40,8 +40,9 @@ public sealed record ContextOptions
 /// <summary>How multi-head latent attention is evaluated (DeepSeek-V2 §2.1 and appendix C).</summary>
 public enum MlaAttention
 {
-    /// <summary>Per sequence, whichever of the two costs fewer multiply-adds: absorbed for decoding and short chunks,
-    /// naive for a prompt chunk long against what is cached (as llama.cpp picks by batch size).</summary>
+    /// <summary>The absorbed path for files with the split k_b/v_b (measured the faster for decoding and prompt
+    /// processing alike, and llama.cpp's path for them); for older files with one attn_kv_b, the naive path for
+    /// prompt chunks (llama.cpp's path for them) and the absorbed one for single decoding tokens.</summary>
     Auto,
     /// <summary>Decompress each cached latent into per-head keys and values, then attend as multi-head attention.</summary>
     Naive,

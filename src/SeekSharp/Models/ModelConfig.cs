@@ -349,7 +349,7 @@ public sealed record ModelConfig
             HeadCount = nHead,
             HeadCountKv = nHeadKv,
             HeadDim = headDim,
-            ValueHeadDim = valueDim,
+            ValueHeadDim = valueDim == headDim ? 0 : valueDim, // 0: as wide as the keys, so equal shapes compare equal
             NormEpsilon = Positive(NormEpsilonKey, file.GetFloat32($"{arch}.{NormEpsilonKey}")),
             RopeFreqBase = Positive(RopeFreqBaseKey, file.GetFloat32OrDefault($"{arch}.{RopeFreqBaseKey}", 10000f)),
             RopeDimensionCount = ropeDim,

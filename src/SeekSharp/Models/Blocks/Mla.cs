@@ -95,6 +95,7 @@ internal sealed unsafe class Mla
             SequenceBatchTokens = new int[maxTokens];
             DecodingTokens = new int[maxTokens];
             ContextLength = contextLength;
+            MaxTokens = maxTokens;
         }
 
         public readonly float[] QA;          // [T, qLora]
@@ -108,7 +109,7 @@ internal sealed unsafe class Mla
         public readonly int[] SequenceTokens, SequenceLength; // [nSeq] tokens in the batch, positions attended
         public readonly int[] SequenceBatchTokens;            // batch indices of one sequence's tokens
         public readonly int[] DecodingTokens;                 // batch indices of tokens that are their sequence's only one
-        public readonly int ContextLength;
+        public readonly int ContextLength, MaxTokens;
         // The naive path's decompressed keys and values of one sequence, allocated the first time it runs.
         public float[]? Latent;   // [P, C]
         public float[]? KvB;      // [P, H · (N + Dv)]
@@ -240,7 +241,13 @@ internal sealed unsafe class Mla
             if (half) TensorPrimitivesWiden(new ReadOnlySpan<Half>(cached, kvl), latent);
             else new ReadOnlySpan<float>(cached, kvl).CopyTo(latent);
         }
-        wkvB.Apply(s.Latent, s.KvB, positions, pool);
+        // In chunks of at most a batch: the matmul's per-thread scratch then never outgrows what a full batch needed,
+        // so decoding allocates nothing as the sequence grows.
+        for (int p0 = 0; p0 < positions; p0 += s.MaxTokens)
+        {
+            int count = Math.Min(s.MaxTokens, positions - p0);
+            wkvB.Apply(s.Latent.AsSpan(p0 * kvl, count * kvl), s.KvB.AsSpan(p0 * h * (n + dv), count * h * (n + dv)), count, pool);
+        }
 
         // Per head keys [k_nope | k_pe] and values, laid out as multi-head attention reads them.
         for (int p = 0; p < positions; p++)

@@ -36,8 +36,8 @@ public class DecodeAllocationTests
     [Theory]
     [InlineData(0, "qwen2", MlaAttention.Auto)]     // the shared pool
     [InlineData(2, "qwen2", MlaAttention.Auto)]     // a pool of the context's own
-    [InlineData(2, "deepseek2", MlaAttention.Auto)]
-    [InlineData(2, "deepseek2-kvb", MlaAttention.Naive)]
+    [InlineData(2, "deepseek2", MlaAttention.Auto)]     // absorbed MLA, experts
+    [InlineData(2, "deepseek2-kvb", MlaAttention.Auto)] // the older layout: absorbed decoding over F32 W_UK built on first use
     public void DecodeAllocatesNothing(int threads, string arch, MlaAttention mla)
     {
         var options = arch == "qwen2" ? Tiny : DeepSeek2(split: arch == "deepseek2");

@@ -28,7 +28,7 @@ internal static class BenchCommand
         };
         var mla = new Option<MlaAttention>("--mla")
         {
-            Description = "How multi-head latent attention (deepseek2) runs: auto (per batch, the cheaper), naive (decompressed keys and values) or absorbed (on the cached latents)",
+            Description = "How multi-head latent attention (deepseek2) runs: auto (absorbed; on older attn_kv_b files naive for prompt chunks), naive (decompressed keys and values) or absorbed (on the cached latents)",
             DefaultValueFactory = _ => MlaAttention.Auto,
         };
         var json = Common.JsonOption("Print only {\"n_depth\":d,\"pp_tps\":x,\"tg_tps\":y,\"load_s\":z,\"rss_mb\":w}, one line per depth");

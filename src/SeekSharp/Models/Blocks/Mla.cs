@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using SeekSharp.Inference;
 using SeekSharp.Kernels;
 using SeekSharp.Kernels.Threading;

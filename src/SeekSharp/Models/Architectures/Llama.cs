@@ -147,18 +147,7 @@ internal sealed class Llama : ITransformer
             trace?.Trace("l_out", l, a.X.AsSpan(0, tokens * d));
         }
 
-        // Only rows whose logits are wanted go through the final norm and the [V, D] output matrix.
-        int outputs = 0;
-        for (int t = 0; t < tokens; t++)
-        {
-            if (!batch.WantLogits[t]) continue;
-            VectorOps.RmsNorm(a.X.AsSpan(t * d, d), _outputNorm, c.NormEpsilon, a.Normed.AsSpan(outputs * d, d));
-            outputs++;
-        }
-        trace?.Trace("result_norm", -1, a.Normed.AsSpan(0, outputs * d));
-        if (outputs > 0)
-            _output.Apply(a.Normed, logits, outputs, a.Pool);
-        trace?.Trace("result_output", -1, logits[..(outputs * c.VocabSize)]);
+        OutputHead.Apply(batch, a.X, _outputNorm, c.NormEpsilon, _output, a.Normed, logits, a.Pool, trace);
     }
 
     // RMSNorm of every head [Dh] of rows holding `heads` heads back to back, in place.

@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using SeekSharp.Inference;
 using SeekSharp.Kernels;
 using SeekSharp.Kernels.Threading;
@@ -237,7 +238,7 @@ internal sealed unsafe class Mla
         {
             byte* cached = cache.Key(layer, seq, p);
             var latent = s.Latent.AsSpan(p * kvl, kvl);
-            if (half) TensorPrimitivesWiden(new ReadOnlySpan<Half>(cached, kvl), latent);
+            if (half) TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>(cached, kvl), latent);
             else new ReadOnlySpan<float>(cached, kvl).CopyTo(latent);
         }
         // In chunks of at most a batch: the matmul's per-thread scratch then never outgrows what a full batch needed,
@@ -253,7 +254,7 @@ internal sealed unsafe class Mla
         {
             byte* cached = cache.Key(layer, seq, p) + kvl * cache.ElementBytes;
             var pe = s.Keys.AsSpan(p * h * qk + n, r); // head 0's rope part, copied to the others below
-            if (half) TensorPrimitivesWiden(new ReadOnlySpan<Half>(cached, r), pe);
+            if (half) TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>(cached, r), pe);
             else new ReadOnlySpan<float>(cached, r).CopyTo(pe);
             for (int head = 0; head < h; head++)
             {
@@ -271,9 +272,6 @@ internal sealed unsafe class Mla
             Attention.Compute(kv, batch, list, s.Q, attnOut, h, h, qk, dv, _c.AttentionScale, pool);
         }
     }
-
-    private static void TensorPrimitivesWiden(ReadOnlySpan<Half> from, Span<float> to) =>
-        System.Numerics.Tensors.TensorPrimitives.ConvertToSingle(from, to);
 
     // W_UKᵀ per head [H][C, N] from an older file's kv_b, in F32, built once.
     private LinearStack KeyUpProjectionsTransposed()

@@ -72,4 +72,18 @@ public class MoeRoutingTests
         var (_, weights) = Route(Config(8, 3, ExpertGating.Sigmoid, normalize: true, scale: 2.5f), logits);
         Assert.Equal(2.5f, weights.Sum(), 5);
     }
+
+    [Fact]
+    public void NaNLogitsStillChooseValidExperts()
+    {
+        // A corrupt file's router can give NaN: routing must still name k distinct experts, not fail.
+        float[] logits = [float.NaN, 1f, float.NaN, float.NaN, 0.5f, float.NaN];
+        foreach (var gating in new[] { ExpertGating.Sigmoid, ExpertGating.Softmax })
+        {
+            var (chosen, _) = Route(Config(6, 3, gating, normalize: true, groups: 2, groupsUsed: 2, bias: gating == ExpertGating.Sigmoid),
+                logits, gating == ExpertGating.Sigmoid ? new float[6] : null);
+            Assert.All(chosen, c => Assert.InRange(c, 0, 5));
+            Assert.Equal(3, chosen.Distinct().Count());
+        }
+    }
 }

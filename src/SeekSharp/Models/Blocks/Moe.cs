@@ -152,6 +152,9 @@ internal sealed class Moe
         scores.CopyTo(selection);
         if (bias is not null)
             VectorOps.AddInPlace(selection, bias);
+        // NaN marks an expert taken below; a NaN score (a corrupt file's weights) must stay choosable, as the lowest.
+        for (int i = 0; i < e; i++)
+            if (float.IsNaN(selection[i])) selection[i] = float.NegativeInfinity;
 
         if (m.GroupCount > 1)
         {

@@ -14,17 +14,23 @@ internal sealed class EventWriter(HttpResponse response, bool sse)
     static readonly byte[] SseEnd = "\n\n"u8.ToArray();
     static readonly byte[] LineEnd = "\n"u8.ToArray();
 
-    public static EventWriter StartSse(HttpResponse response)
+    /// <summary>Sends the status and headers now, so that a queued request's client knows it was accepted (the first
+    /// event waits for the first token).</summary>
+    public static async Task<EventWriter> StartSseAsync(HttpResponse response)
     {
         response.ContentType = "text/event-stream; charset=utf-8";
         response.Headers.CacheControl = "no-cache";
         response.Headers["X-Accel-Buffering"] = "no"; // nginx would otherwise buffer the stream
+        await response.StartAsync();
+        await response.Body.FlushAsync();
         return new EventWriter(response, sse: true);
     }
 
-    public static EventWriter StartNdjson(HttpResponse response)
+    public static async Task<EventWriter> StartNdjsonAsync(HttpResponse response)
     {
         response.ContentType = "application/x-ndjson";
+        await response.StartAsync();
+        await response.Body.FlushAsync();
         return new EventWriter(response, sse: false);
     }
 

@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using System.Text.Unicode;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace SeekSharp.Server.Hosting;
 
@@ -25,14 +26,34 @@ internal static class JsonBody
         return value ?? throw ApiException.BadRequest("the request body is JSON null; a JSON object is expected");
     }
 
+    /// <summary>
+    /// Kestrel's own limit (<see cref="HardLimit"/>) is far above the configured one: a body over the configured limit is
+    /// read to its end and discarded before the 413 goes out, so that a client still sending it gets the answer instead
+    /// of a reset connection. A client that sent <c>Expect: 100-continue</c> with a Content-Length over the limit is
+    /// refused at once, before it sends the body.
+    /// </summary>
     static async Task<byte[]> ReadBytesAsync(HttpContext http)
     {
+        long limit = http.RequestServices.GetRequiredService<ServerOptions>().MaxRequestBodyBytes;
+        ApiException TooLarge() => new(413, $"the request body is larger than the server's limit of {limit} bytes", "invalid_request_error", code: "request_too_large");
+        if (http.Request.ContentLength > limit && http.Request.Headers.Expect.ToString().Contains("100-continue", StringComparison.OrdinalIgnoreCase))
+            throw TooLarge();
         var reader = http.Request.BodyReader;
         try
         {
             while (true)
             {
                 var read = await reader.ReadAsync(http.RequestAborted);
+                if (read.Buffer.Length > limit)
+                {
+                    reader.AdvanceTo(read.Buffer.End);
+                    while (!read.IsCompleted)
+                    {
+                        read = await reader.ReadAsync(http.RequestAborted);
+                        reader.AdvanceTo(read.Buffer.End);
+                    }
+                    throw TooLarge();
+                }
                 if (read.IsCompleted)
                 {
                     byte[] bytes = read.Buffer.ToArray();
@@ -44,13 +65,17 @@ internal static class JsonBody
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
-            throw new ApiException(413, $"the request body is larger than the server's limit of {http.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize} bytes", "invalid_request_error", code: "request_too_large");
+            throw TooLarge();
         }
         catch (BadHttpRequestException e)
         {
             throw new ApiException(e.StatusCode, $"the request body could not be read: {e.Message}", "invalid_request_error");
         }
     }
+
+    /// <summary>Kestrel's limit for a configured one: bodies up to this size are drained to answer 413 cleanly; beyond
+    /// it the connection is closed.</summary>
+    public static long HardLimit(long limit) => Math.Max(limit * 16, 64L * 1024 * 1024);
 
     // System.Text.Json's messages name .NET types ("could not be converted to System.Nullable`1[System.Int32]") and
     // end with a path and position; say it in JSON's words instead.

@@ -35,7 +35,7 @@ public static class SeekServer
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
-            kestrel.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes;
+            kestrel.Limits.MaxRequestBodySize = JsonBody.HardLimit(options.MaxRequestBodyBytes); // the configured limit is JsonBody's
             // Idle or slow clients cost a socket and a timer, not a thread: they are dropped after the headers timeout,
             // and no connection limit is set so they cannot lock others out.
             kestrel.Limits.RequestHeadersTimeout = options.RequestHeadersTimeout;

@@ -98,7 +98,7 @@ internal static partial class OpenAiEndpoints
     static async Task StreamChatAsync(HttpContext http, ServedModel model, string id, long created,
         List<IAsyncEnumerable<GenerationEvent>> events, bool logprobs, bool includeUsage)
     {
-        var writer = EventWriter.StartSse(http.Response);
+        var writer = await EventWriter.StartSseAsync(http.Response);
         var roleSent = new bool[events.Count];
         var pending = Enumerable.Range(0, events.Count).Select(_ => new List<TokenLogprobDto>()).ToArray();
         var usages = new GenerationUsage?[events.Count];

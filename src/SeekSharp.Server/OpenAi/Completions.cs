@@ -88,7 +88,7 @@ internal static partial class OpenAiEndpoints
     static async Task StreamCompletionAsync(HttpContext http, ServedModel model, string id, long created, List<IAsyncEnumerable<GenerationEvent>> events,
         List<string> echo, bool logprobs, bool includeUsage)
     {
-        var writer = EventWriter.StartSse(http.Response);
+        var writer = await EventWriter.StartSseAsync(http.Response);
         var usages = new GenerationUsage?[events.Count];
         var echoed = new bool[events.Count];
         Task Write(int index, string text, string? finish = null, CompletionLogprobs? lp = null) => writer.WriteAsync(

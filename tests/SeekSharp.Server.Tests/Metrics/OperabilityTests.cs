@@ -67,12 +67,15 @@ public sealed class OperabilityTests(ServerFixture server) : IClassFixture<Serve
             };
             using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-            var reading = response.Content.ReadAsStringAsync();
-            await Task.Delay(200);
+            var stream = await response.Content.ReadAsStreamAsync();
+            using var reader = new StreamReader(stream);
+            string first = (await reader.ReadLineAsync())!;
+            Assert.StartsWith("data: ", first);
+            var reading = reader.ReadToEndAsync();
             var clock = System.Diagnostics.Stopwatch.StartNew();
             using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(20));
             await fixture.App.StopAsync(stop.Token);
-            // The grace (1 s) passed, then the running request was cancelled and told so in its stream.
+            // The grace (0.3 s) passed, then the running request was cancelled and told so in its stream.
             Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"shutdown took {clock.Elapsed}");
             string body = await reading.WaitAsync(TimeSpan.FromSeconds(10));
             Assert.Contains("\"error\"", body);
@@ -121,7 +124,7 @@ public sealed class OperabilityTests(ServerFixture server) : IClassFixture<Serve
         }
     }
 
-    sealed class ShortGraceFixture() : ServerFixture(o => o with { ShutdownGrace = TimeSpan.FromSeconds(1), Parallel = 1 });
+    sealed class ShortGraceFixture() : ServerFixture(o => o with { ShutdownGrace = TimeSpan.FromSeconds(0.3), Parallel = 1, ContextLength = 4096 });
 
-    sealed class TinyQueueFixture() : ServerFixture(o => o with { Parallel = 1, MaxWaiting = 1 });
+    sealed class TinyQueueFixture() : ServerFixture(o => o with { Parallel = 1, MaxWaiting = 1, ContextLength = 4096 });
 }

@@ -56,8 +56,8 @@ internal static class ApiErrors
         if (e.Status == 401 && !IsOllama(http)) http.Response.Headers.WWWAuthenticate = "Bearer";
         http.Response.ContentType = "application/json";
         byte[] body = IsOllama(http)
-            ? JsonSerializer.SerializeToUtf8Bytes(new OllamaError(e.Message), OllamaJson.Default.OllamaError)
-            : JsonSerializer.SerializeToUtf8Bytes(Envelope(e), OpenAiJson.Default.ErrorEnvelope);
+            ? JsonSerializer.SerializeToUtf8Bytes(new OllamaError(e.Message), OllamaJson.Wire.OllamaError)
+            : JsonSerializer.SerializeToUtf8Bytes(Envelope(e), OpenAiJson.Wire.ErrorEnvelope);
         await http.Response.Body.WriteAsync(body, CancellationToken.None);
     }
 

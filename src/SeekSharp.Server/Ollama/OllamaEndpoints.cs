@@ -28,13 +28,13 @@ internal static class OllamaEndpoints
     public static void Map(WebApplication app, ServerState state)
     {
         app.MapMethods("/", ["GET", "HEAD"], () => Results.Text("Ollama is running", "text/plain"));
-        app.MapGet("/api/version", (HttpContext http) => Json(http, new OllamaVersion(Version), OllamaJson.Default.OllamaVersion));
-        app.MapGet("/api/tags", (HttpContext http) => Json(http, new OllamaModelList([Entry(state.Host.Require(null))]), OllamaJson.Default.OllamaModelList));
+        app.MapGet("/api/version", (HttpContext http) => Json(http, new OllamaVersion(Version), OllamaJson.Wire.OllamaVersion));
+        app.MapGet("/api/tags", (HttpContext http) => Json(http, new OllamaModelList([Entry(state.Host.Require(null))]), OllamaJson.Wire.OllamaModelList));
         app.MapGet("/api/ps", (HttpContext http) =>
         {
             var model = state.Host.Require(null);
             var running = Entry(model) with { ExpiresAt = DateTime.UtcNow.AddYears(100), SizeVram = 0, ContextLength = model.ContextLength };
-            return Json(http, new OllamaModelList([running]), OllamaJson.Default.OllamaModelList);
+            return Json(http, new OllamaModelList([running]), OllamaJson.Wire.OllamaModelList);
         });
         app.MapPost("/api/show", (HttpContext http) => ShowAsync(http, state));
         app.MapPost("/api/chat", (HttpContext http) => ChatAsync(http, state));
@@ -64,7 +64,7 @@ internal static class OllamaEndpoints
 
     static async Task ShowAsync(HttpContext http, ServerState state)
     {
-        var request = await JsonBody.ReadAsync(http, OllamaJson.Default.OllamaShowRequest);
+        var request = await JsonBody.ReadAsync(http, OllamaJson.Wire.OllamaShowRequest);
         var model = state.Host.Require(request.Model ?? request.Name ?? throw ApiException.BadRequest("'model' is required", "model"));
         var c = model.Model.Config;
         var info = new JsonObject
@@ -85,7 +85,7 @@ internal static class OllamaEndpoints
         var capabilities = new List<string> { "completion" };
         if (model.Chat?.ReasoningFormat.HasTags == true) capabilities.Add("thinking");
         await Json(http, new OllamaShowResponse($"FROM {model.Model.File.Path}\n", parameters, model.Chat?.Formatter.TemplateSource ?? "",
-            Details(model), info, capabilities, model.ModifiedAt), OllamaJson.Default.OllamaShowResponse);
+            Details(model), info, capabilities, model.ModifiedAt), OllamaJson.Wire.OllamaShowResponse);
     }
 
     // ---- /api/chat and /api/generate ----
@@ -93,7 +93,7 @@ internal static class OllamaEndpoints
     static async Task ChatAsync(HttpContext http, ServerState state)
     {
         long start = Stopwatch.GetTimestamp();
-        var request = await JsonBody.ReadAsync(http, OllamaJson.Default.OllamaChatRequest);
+        var request = await JsonBody.ReadAsync(http, OllamaJson.Wire.OllamaChatRequest);
         var model = state.Host.Require(request.Model ?? throw ApiException.BadRequest("'model' is required", "model"));
         if (request.Messages is not { Count: > 0 })
         {
@@ -109,7 +109,7 @@ internal static class OllamaEndpoints
     static async Task GenerateAsync(HttpContext http, ServerState state)
     {
         long start = Stopwatch.GetTimestamp();
-        var request = await JsonBody.ReadAsync(http, OllamaJson.Default.OllamaGenerateRequest);
+        var request = await JsonBody.ReadAsync(http, OllamaJson.Wire.OllamaGenerateRequest);
         var model = state.Host.Require(request.Model ?? throw ApiException.BadRequest("'model' is required", "model"));
         if (string.IsNullOrEmpty(request.Prompt))
         {
@@ -151,7 +151,7 @@ internal static class OllamaEndpoints
             Response = chat ? null : "",
             DoneReason = unload ? "unload" : "load",
         };
-        return Json(http, done, OllamaJson.Default.OllamaChunk);
+        return Json(http, done, OllamaJson.Wire.OllamaChunk);
     }
 
     static async Task RunAsync(HttpContext http, ServerState state, ServedModel model, GenerationRequest request, bool stream, bool showThinking,
@@ -174,7 +174,7 @@ internal static class OllamaEndpoints
                 {
                     tokens.Add(e.Token);
                     if (writer is not null && (e.Content.Length > 0 || (showThinking && e.Reasoning.Length > 0)))
-                        await writer.WriteAsync(Chunk(e.Reasoning, e.Content, done: false), OllamaJson.Default.OllamaChunk);
+                        await writer.WriteAsync(Chunk(e.Reasoning, e.Content, done: false), OllamaJson.Wire.OllamaChunk);
                     else { reasoningText.Append(e.Reasoning); contentText.Append(e.Content); }
                     continue;
                 }
@@ -198,8 +198,8 @@ internal static class OllamaEndpoints
                     EvalDuration = Nanoseconds(timings?.Generation ?? TimeSpan.Zero),
                     Context = chat ? null : [.. tokens],
                 };
-                if (writer is not null) await writer.WriteAsync(final, OllamaJson.Default.OllamaChunk);
-                else await Json(http, final, OllamaJson.Default.OllamaChunk);
+                if (writer is not null) await writer.WriteAsync(final, OllamaJson.Wire.OllamaChunk);
+                else await Json(http, final, OllamaJson.Wire.OllamaChunk);
             }
         }
         catch (Exception e) when (writer is not null && http.Response.HasStarted
@@ -207,7 +207,7 @@ internal static class OllamaEndpoints
         {
             // Mid-stream: the status is sent; Ollama ends the stream with an error line.
             RequestLog.Of(http).Status = e is ApiException a ? a.Status : 500;
-            await writer.WriteAsync(new OllamaError(e.Message), OllamaJson.Default.OllamaError);
+            await writer.WriteAsync(new OllamaError(e.Message), OllamaJson.Wire.OllamaError);
         }
     }
 

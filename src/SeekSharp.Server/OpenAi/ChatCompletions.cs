@@ -14,7 +14,7 @@ internal static partial class OpenAiEndpoints
 {
     static async Task ChatCompletionsAsync(HttpContext http, ServerState state)
     {
-        var request = await JsonBody.ReadAsync(http, OpenAiJson.Default.ChatCompletionRequest);
+        var request = await JsonBody.ReadAsync(http, OpenAiJson.Wire.ChatCompletionRequest);
         var model = state.Host.Require(request.Model);
         if (request.Messages is not { Count: > 0 } messageDtos) throw ApiException.BadRequest("'messages' must be a non-empty array", "messages");
         var messages = messageDtos.Select(MessageOf).ToList();
@@ -86,7 +86,7 @@ internal static partial class OpenAiEndpoints
                 Logprobs = c.tokens is null ? null : new LogprobsDto(c.tokens),
             }).ToList(),
             UsageOf(choices.Select(c => c.final!.Usage).ToList()));
-        await WriteJsonAsync(http, response, OpenAiJson.Default.ChatCompletionResponse);
+        await WriteJsonAsync(http, response, OpenAiJson.Wire.ChatCompletionResponse);
     }
 
     /// <summary>
@@ -110,7 +110,7 @@ internal static partial class OpenAiEndpoints
                 Logprobs = logprobs && pending[index].Count > 0 ? new LogprobsDto([.. pending[index]]) : null,
             };
             pending[index].Clear();
-            return writer.WriteAsync(new ChatCompletionChunk(id, created, model.Id, [choice]), OpenAiJson.Default.ChatCompletionChunk);
+            return writer.WriteAsync(new ChatCompletionChunk(id, created, model.Id, [choice]), OpenAiJson.Wire.ChatCompletionChunk);
         }
         try
         {
@@ -137,7 +137,7 @@ internal static partial class OpenAiEndpoints
                 await Write(index, new Delta { Content = NullIfEmpty(e.Content), ReasoningContent = NullIfEmpty(e.Reasoning) }, FinishReasonText(e.FinishReason));
             }
             if (includeUsage)
-                await writer.WriteAsync(new ChatCompletionChunk(id, created, model.Id, []) { Usage = UsageOf(usages) }, OpenAiJson.Default.ChatCompletionChunk);
+                await writer.WriteAsync(new ChatCompletionChunk(id, created, model.Id, []) { Usage = UsageOf(usages) }, OpenAiJson.Wire.ChatCompletionChunk);
             await writer.WriteDoneAsync();
         }
         catch (Exception e) when (e is not OperationCanceledException || !http.RequestAborted.IsCancellationRequested)
@@ -145,7 +145,7 @@ internal static partial class OpenAiEndpoints
             // The status line is gone; OpenAI's SDKs raise an APIError for a data event carrying "error".
             var error = e as ApiException ?? new ApiException(500, $"generation failed: {e.Message}", "server_error");
             RequestLog.Of(http).Status = error.Status;
-            await writer.WriteAsync(ApiErrors.Envelope(error), OpenAiJson.Default.ErrorEnvelope);
+            await writer.WriteAsync(ApiErrors.Envelope(error), OpenAiJson.Wire.ErrorEnvelope);
         }
     }
 

@@ -17,7 +17,7 @@ internal static partial class OpenAiEndpoints
 
     static async Task CompletionsAsync(HttpContext http, ServerState state)
     {
-        var request = await JsonBody.ReadAsync(http, OpenAiJson.Default.CompletionRequest);
+        var request = await JsonBody.ReadAsync(http, OpenAiJson.Wire.CompletionRequest);
         var model = state.Host.Require(request.Model);
         var prompts = Prompts(request.Prompt, model);
         int maxTokens = Generation.MaxTokens(request.MaxTokens, "max_tokens") ?? CompletionsDefaultMaxTokens;
@@ -82,7 +82,7 @@ internal static partial class OpenAiEndpoints
         {
             Usage = UsageOf(choices.Select(c => c.final!.Usage).ToList()),
         };
-        await WriteJsonAsync(http, response, OpenAiJson.Default.CompletionResponse);
+        await WriteJsonAsync(http, response, OpenAiJson.Wire.CompletionResponse);
     }
 
     static async Task StreamCompletionAsync(HttpContext http, ServedModel model, string id, long created, List<IAsyncEnumerable<GenerationEvent>> events,
@@ -93,7 +93,7 @@ internal static partial class OpenAiEndpoints
         var echoed = new bool[events.Count];
         Task Write(int index, string text, string? finish = null, CompletionLogprobs? lp = null) => writer.WriteAsync(
             new CompletionResponse(id, created, model.Id, [new CompletionChoice(index, text) { FinishReason = finish, Logprobs = lp }]),
-            OpenAiJson.Default.CompletionResponse);
+            OpenAiJson.Wire.CompletionResponse);
         try
         {
             await foreach (var (index, e) in Generation.Merge(events, http.RequestAborted))
@@ -116,14 +116,14 @@ internal static partial class OpenAiEndpoints
                 await Write(index, prefix + e.Content, FinishReasonText(e.FinishReason));
             }
             if (includeUsage)
-                await writer.WriteAsync(new CompletionResponse(id, created, model.Id, []) { Usage = UsageOf(usages) }, OpenAiJson.Default.CompletionResponse);
+                await writer.WriteAsync(new CompletionResponse(id, created, model.Id, []) { Usage = UsageOf(usages) }, OpenAiJson.Wire.CompletionResponse);
             await writer.WriteDoneAsync();
         }
         catch (Exception e) when (e is not OperationCanceledException || !http.RequestAborted.IsCancellationRequested)
         {
             var error = e as ApiException ?? new ApiException(500, $"generation failed: {e.Message}", "server_error");
             RequestLog.Of(http).Status = error.Status;
-            await writer.WriteAsync(ApiErrors.Envelope(error), OpenAiJson.Default.ErrorEnvelope);
+            await writer.WriteAsync(ApiErrors.Envelope(error), OpenAiJson.Wire.ErrorEnvelope);
         }
     }
 

@@ -51,15 +51,15 @@ internal static partial class OpenAiEndpoints
         if (id is not null && !model.Answers(id)) throw ApiException.ModelNotFound(id);
         var dto = new ModelDto(model.Id, model.LoadedAt.ToUnixTimeSeconds(), "seeksharp", model.FileName) { MaxModelLen = model.ContextLength };
         if (id is not null)
-            return WriteJsonAsync(http, dto, OpenAiJson.Default.ModelDto);
-        return WriteJsonAsync(http, new ModelList([dto]), OpenAiJson.Default.ModelList);
+            return WriteJsonAsync(http, dto, OpenAiJson.Wire.ModelDto);
+        return WriteJsonAsync(http, new ModelList([dto]), OpenAiJson.Wire.ModelList);
     }
 
     // ---- /tokenize, /detokenize ----
 
     static async Task TokenizeAsync(HttpContext http, ServerState state)
     {
-        var request = await JsonBody.ReadAsync(http, OpenAiJson.Default.TokenizeRequest);
+        var request = await JsonBody.ReadAsync(http, OpenAiJson.Wire.TokenizeRequest);
         var model = state.Host.Require(null);
         if (request.Content is null) throw ApiException.BadRequest("'content' is required", "content");
         // llama.cpp's defaults: no BOS unless add_special, special-token text recognised.
@@ -67,21 +67,21 @@ internal static partial class OpenAiEndpoints
         if (request.WithPieces == true)
         {
             var pieces = tokens.Select(t => new TokenPiece(t, PieceText(model.Model.Tokenizer, t))).ToList();
-            await WriteJsonAsync(http, new TokenizeWithPiecesResponse(pieces), OpenAiJson.Default.TokenizeWithPiecesResponse);
+            await WriteJsonAsync(http, new TokenizeWithPiecesResponse(pieces), OpenAiJson.Wire.TokenizeWithPiecesResponse);
             return;
         }
-        await WriteJsonAsync(http, new TokenizeResponse(tokens), OpenAiJson.Default.TokenizeResponse);
+        await WriteJsonAsync(http, new TokenizeResponse(tokens), OpenAiJson.Wire.TokenizeResponse);
     }
 
     static async Task DetokenizeAsync(HttpContext http, ServerState state)
     {
-        var request = await JsonBody.ReadAsync(http, OpenAiJson.Default.DetokenizeRequest);
+        var request = await JsonBody.ReadAsync(http, OpenAiJson.Wire.DetokenizeRequest);
         var model = state.Host.Require(null);
         int[] tokens = request.Tokens ?? throw ApiException.BadRequest("'tokens' is required", "tokens");
         int vocab = model.Model.Tokenizer.VocabSize;
         foreach (int t in tokens)
             if (t < 0 || t >= vocab) throw ApiException.BadRequest($"token {t} is not in the vocabulary (0 to {vocab - 1})", "tokens");
-        await WriteJsonAsync(http, new DetokenizeResponse(model.Model.Tokenizer.Decode(tokens)), OpenAiJson.Default.DetokenizeResponse);
+        await WriteJsonAsync(http, new DetokenizeResponse(model.Model.Tokenizer.Decode(tokens)), OpenAiJson.Wire.DetokenizeResponse);
     }
 
     // ---- log-probabilities ----

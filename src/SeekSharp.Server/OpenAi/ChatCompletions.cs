@@ -18,8 +18,9 @@ internal static partial class OpenAiEndpoints
         var model = state.Host.Require(request.Model);
         if (request.Messages is not { Count: > 0 } messageDtos) throw ApiException.BadRequest("'messages' must be a non-empty array", "messages");
         var messages = messageDtos.Select(MessageOf).ToList();
-        int? maxTokens = Generation.MaxTokens(request.MaxCompletionTokens, "max_completion_tokens") ?? Generation.MaxTokens(request.MaxTokens, "max_tokens");
-        Generation.MaxTokens(request.MaxTokens, "max_tokens");
+        // max_completion_tokens is OpenAI's current name, max_tokens the deprecated one that most clients still send.
+        int? maxTokens = Generation.MaxTokens(request.MaxTokens, "max_tokens");
+        maxTokens = Generation.MaxTokens(request.MaxCompletionTokens, "max_completion_tokens") ?? maxTokens;
         int n = Generation.Count(request.N);
         int topLogprobs = TopLogprobs(request.Logprobs, request.TopLogprobs);
         var chat = model.RequireChat();

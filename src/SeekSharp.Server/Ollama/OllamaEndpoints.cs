@@ -162,7 +162,7 @@ internal static class OllamaEndpoints
         OllamaChunk Chunk(string reasoning, string content, bool done) => chat
             ? new OllamaChunk(name, DateTime.UtcNow, done) { Message = new OllamaOutMessage("assistant", content) { Thinking = showThinking && reasoning.Length > 0 ? reasoning : null } }
             : new OllamaChunk(name, DateTime.UtcNow, done) { Response = content, Thinking = showThinking && reasoning.Length > 0 ? reasoning : null };
-        var writer = stream ? await EventWriter.StartNdjsonAsync(http.Response) : null;
+        await using var writer = stream ? await EventWriter.StartNdjsonAsync(http.Response) : null;
         var reasoningText = new StringBuilder();
         var contentText = new StringBuilder();
         var tokens = new List<int>(request.Prompt);

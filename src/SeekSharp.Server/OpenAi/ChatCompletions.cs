@@ -51,7 +51,7 @@ internal static partial class OpenAiEndpoints
             long created = Now();
             var events = streams.Select(s => Generation.Read(s, state.Metrics, http, logUsage: ReferenceEquals(s, streams[0]))).ToList();
             if (request.Stream == true)
-                await StreamChatAsync(http, model, id, created, events, topLogprobs >= 0, request.StreamOptions?.IncludeUsage == true);
+                await StreamChatAsync(http, model, id, created, events, topLogprobs >= 0, request.StreamOptions?.IncludeUsage == true, state.Options.KeepAliveInterval);
             else
                 await CompleteChatAsync(http, model, id, created, events, topLogprobs >= 0);
         }
@@ -97,9 +97,9 @@ internal static partial class OpenAiEndpoints
     /// text is held back (a possible stop sequence or tag) ride on the next chunk that carries text.
     /// </summary>
     static async Task StreamChatAsync(HttpContext http, ServedModel model, string id, long created,
-        List<IAsyncEnumerable<GenerationEvent>> events, bool logprobs, bool includeUsage)
+        List<IAsyncEnumerable<GenerationEvent>> events, bool logprobs, bool includeUsage, TimeSpan keepAlive)
     {
-        var writer = await EventWriter.StartSseAsync(http.Response);
+        await using var writer = await EventWriter.StartSseAsync(http.Response, keepAlive);
         var roleSent = new bool[events.Count];
         var pending = Enumerable.Range(0, events.Count).Select(_ => new List<TokenLogprobDto>()).ToArray();
         var usages = new GenerationUsage?[events.Count];

@@ -49,7 +49,8 @@ internal static partial class OpenAiEndpoints
             long created = Now();
             var events = streams.Select(s => Generation.Read(s, state.Metrics, http, logUsage: ReferenceEquals(s, streams[0]))).ToList();
             if (request.Stream == true)
-                await StreamCompletionAsync(http, model, id, created, events, echo, request.Logprobs is not null, request.StreamOptions?.IncludeUsage == true);
+                await StreamCompletionAsync(http, model, id, created, events, echo, request.Logprobs is not null, request.StreamOptions?.IncludeUsage == true,
+                    state.Options.KeepAliveInterval);
             else
                 await CompleteAsync(http, model, id, created, events, echo, request.Logprobs is not null);
         }
@@ -86,9 +87,9 @@ internal static partial class OpenAiEndpoints
     }
 
     static async Task StreamCompletionAsync(HttpContext http, ServedModel model, string id, long created, List<IAsyncEnumerable<GenerationEvent>> events,
-        List<string> echo, bool logprobs, bool includeUsage)
+        List<string> echo, bool logprobs, bool includeUsage, TimeSpan keepAlive)
     {
-        var writer = await EventWriter.StartSseAsync(http.Response);
+        await using var writer = await EventWriter.StartSseAsync(http.Response, keepAlive);
         var usages = new GenerationUsage?[events.Count];
         var echoed = new bool[events.Count];
         Task Write(int index, string text, string? finish = null, CompletionLogprobs? lp = null) => writer.WriteAsync(

@@ -202,8 +202,7 @@ internal static class OllamaEndpoints
                 else await Json(http, final, OllamaJson.Wire.OllamaChunk);
             }
         }
-        catch (Exception e) when (writer is not null && http.Response.HasStarted
-                                  && (e is not OperationCanceledException || !http.RequestAborted.IsCancellationRequested))
+        catch (Exception e) when (writer is not null && !http.RequestAborted.IsCancellationRequested)
         {
             // Mid-stream: the status is sent; Ollama ends the stream with an error line.
             RequestLog.Of(http).Status = e is ApiException a ? a.Status : 500;

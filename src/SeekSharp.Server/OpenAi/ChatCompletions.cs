@@ -141,7 +141,7 @@ internal static partial class OpenAiEndpoints
                 await writer.WriteAsync(new ChatCompletionChunk(id, created, model.Id, []) { Usage = UsageOf(usages) }, OpenAiJson.Wire.ChatCompletionChunk);
             await writer.WriteDoneAsync();
         }
-        catch (Exception e) when (e is not OperationCanceledException || !http.RequestAborted.IsCancellationRequested)
+        catch (Exception e) when (!http.RequestAborted.IsCancellationRequested)
         {
             // The status line is gone; OpenAI's SDKs raise an APIError for a data event carrying "error".
             var error = e as ApiException ?? new ApiException(500, $"generation failed: {e.Message}", "server_error");

@@ -120,7 +120,7 @@ internal static partial class OpenAiEndpoints
                 await writer.WriteAsync(new CompletionResponse(id, created, model.Id, []) { Usage = UsageOf(usages) }, OpenAiJson.Wire.CompletionResponse);
             await writer.WriteDoneAsync();
         }
-        catch (Exception e) when (e is not OperationCanceledException || !http.RequestAborted.IsCancellationRequested)
+        catch (Exception e) when (!http.RequestAborted.IsCancellationRequested)
         {
             var error = e as ApiException ?? new ApiException(500, $"generation failed: {e.Message}", "server_error");
             RequestLog.Of(http).Status = error.Status;

@@ -58,7 +58,7 @@ internal sealed class ServerMetrics
         Metric("vllm:num_requests_running", "gauge", "Number of requests in the running batch.", s.Running);
         Metric("vllm:num_requests_waiting", "gauge", "Number of requests waiting to be processed.", s.Waiting);
         Metric("vllm:kv_cache_usage_perc", "gauge", "KV-cache usage. 1 means 100 percent usage.", s.KvUsage);
-        Metric("vllm:prefix_cache_queries_total", "counter", "Prefix cache queries, in terms of number of queried tokens.", s.PromptTokens);
+        Metric("vllm:prefix_cache_queries_total", "counter", "Prefix cache queries, in terms of number of queried tokens.", s.PrefixCacheQueriedTokens);
         Metric("vllm:prefix_cache_hits_total", "counter", "Prefix cache hits, in terms of number of cached tokens.", s.PrefixCacheHitTokens);
         Metric("vllm:prompt_tokens_total", "counter", "Number of prefill tokens processed.", s.PromptTokens);
         Metric("vllm:generation_tokens_total", "counter", "Number of generation tokens processed.", s.GenerationTokens);

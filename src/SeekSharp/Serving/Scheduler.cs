@@ -128,6 +128,7 @@ public sealed class Scheduler : IDisposable
             PageSize = cache.PageSize,
             PromptTokens = Interlocked.Read(ref _promptTokens),
             PromptTokensEvaluated = Interlocked.Read(ref _promptEvaluated),
+            PrefixCacheQueriedTokens = _prefix?.QueriedTokens ?? 0,
             PrefixCacheHitTokens = _prefix?.HitTokens ?? 0,
             GenerationTokens = Interlocked.Read(ref _generated),
             FinishedStop = Interlocked.Read(ref _stop),

@@ -49,7 +49,9 @@ public sealed record SchedulerStats
     public long PromptTokens { get; init; }
     /// <summary>Prompt tokens evaluated (not taken from the prefix cache).</summary>
     public long PromptTokensEvaluated { get; init; }
-    /// <summary>Prompt tokens taken from the prefix cache.</summary>
+    /// <summary>Tokens looked up in the prefix cache (every admission, re-admissions after preemption included).</summary>
+    public long PrefixCacheQueriedTokens { get; init; }
+    /// <summary>Of those, tokens found and reused.</summary>
     public long PrefixCacheHitTokens { get; init; }
     /// <summary>Tokens generated.</summary>
     public long GenerationTokens { get; init; }

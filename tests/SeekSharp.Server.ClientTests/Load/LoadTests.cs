@@ -9,9 +9,6 @@ using Xunit.Abstractions;
 
 namespace SeekSharp.Server.ClientTests.Load;
 
-/// <summary>A server 8 sequences wide with a modest context, for the load test alone.</summary>
-public sealed class LoadServerFixture() : ServerFixture(o => o with { Parallel = 8, ContextLength = 512 });
-
 /// <summary>
 /// Issue 19's bounded load test on loopback: 32 concurrent streaming clients × 4 greedy requests, a quarter of them
 /// cancelled mid-answer. Every finished request must carry exactly the tokens its prompt gets alone; afterwards no

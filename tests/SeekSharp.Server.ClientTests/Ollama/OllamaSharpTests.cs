@@ -2,6 +2,7 @@ using System.Text;
 using OllamaSharp;
 using OllamaSharp.Models;
 using OllamaSharp.Models.Chat;
+using OllamaSharp.Models.Exceptions;
 using SeekSharp.Server.Tests;
 
 namespace SeekSharp.Server.ClientTests.Ollama;
@@ -117,5 +118,20 @@ public sealed class OllamaSharpTests(ServerFixture server)
         Assert.False(string.IsNullOrEmpty(shown.Template));
         Assert.NotNull(shown.Info);
         Assert.Equal(model.Details.Family, shown.Info.Architecture);
+    }
+    [Fact]
+    public async Task An_unknown_model_fails_as_OllamaSharp_reports_Ollamas_404()
+    {
+        using var ollama = Client();
+
+        var error = await Assert.ThrowsAnyAsync<Exception>(async () =>
+        {
+            await foreach (var _ in ollama.ChatAsync(new ChatRequest { Model = "no-such-model", Messages = [new Message(ChatRole.User, "hi")], Stream = false })) { }
+        });
+
+        // OllamaSharp reads the {"error"} body of a 400 or 500 into an OllamaException; other statuses, such as Ollama's
+        // 404 for a model it does not have, surface as the HttpRequestException of EnsureSuccessStatusCode.
+        if (error is OllamaException) Assert.Contains("no-such-model", error.Message);
+        else Assert.Equal(System.Net.HttpStatusCode.NotFound, Assert.IsType<HttpRequestException>(error).StatusCode);
     }
 }

@@ -122,6 +122,18 @@ public sealed class OpenAiSdkTests(ServerFixture server)
     }
 
     [Fact]
+    public async Task An_unknown_model_raises_the_SDKs_404_with_the_servers_message()
+    {
+        var chat = Client().GetChatClient("no-such-model");
+
+        var error = await Assert.ThrowsAsync<ClientResultException>(() => chat.CompleteChatAsync([new UserChatMessage(Reference.Question)], Greedy(4)));
+
+        Assert.Equal(404, error.Status);
+        Assert.Contains("no-such-model", error.Message);
+        Assert.Contains("model_not_found", error.GetRawResponse()!.Content.ToString());
+    }
+
+    [Fact]
     public async Task OpenAIModelClient_lists_and_gets_the_served_model()
     {
         var models = Client().GetOpenAIModelClient();

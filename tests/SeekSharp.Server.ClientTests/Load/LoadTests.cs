@@ -47,9 +47,10 @@ public sealed class LoadTests(LoadServerFixture server, ITestOutputHelper output
         }
         Assert.True(alone.Select(a => a.Tokens).Distinct().Count() > 1, "every prompt got the same answer: the comparison would prove little");
 
-        // Warm-up at the same concurrency, so that the baseline already holds what the first busy round allocates once
-        // (Kestrel's buffers and connections, the KV pool's pages, JIT, thread pool).
-        var warmUp = await RoundAsync(http, prompts, alone, requestsPerClient: 2, budget.Token);
+        // A warm-up round like the measured one, so that the baseline already holds what the first busy round takes once
+        // and keeps: the KV pool's pages, touched for the first time as the prefix cache fills the pool (a shorter
+        // warm-up leaves ~15 MB of them to the measured round), Kestrel's buffers, JIT code, thread-pool threads.
+        var warmUp = await RoundAsync(http, prompts, alone, RequestsPerClient, budget.Token);
         Assert.Empty(warmUp.Mismatches);
         await WaitIdleAsync(http, budget.Token);
         var before = Memory();

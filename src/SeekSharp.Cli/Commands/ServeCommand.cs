@@ -19,14 +19,17 @@ internal static class ServeCommand
         var kvSize = new Option<int>("--kv-size") { Description = "Positions the shared KV cache holds over all requests and the prefix cache (0: parallel x ctx)", DefaultValueFactory = _ => 0 };
         var apiKey = new Option<string?>("--api-key") { Description = "Require 'Authorization: Bearer KEY' on every endpoint but /health (default: the SEEK_API_KEY environment variable, else none)" };
         var alias = new Option<string?>("--alias", "-a") { Description = "Model name clients use (default: the file name without .gguf)" };
+        var grace = new Option<double>("--shutdown-grace") { Description = "Seconds running requests may go on after Ctrl+C or SIGTERM before they are cancelled", DefaultValueFactory = _ => 10 };
         var template = Common.TemplateFileOption();
         var command = new Command("serve", "Serve the model over HTTP: OpenAI/DeepSeek (/v1) and Ollama (/api) APIs, /health and /metrics")
         {
-            host, port, parallel, ctx, kvSize, apiKey, alias, template,
+            host, port, parallel, ctx, kvSize, apiKey, alias, grace, template,
         };
         var model = DefaultModel.AddTo(command);
         command.SetAction(r => Common.Guard(() =>
         {
+            double graceSeconds = r.GetValue(grace);
+            if (!(graceSeconds >= 0 && graceSeconds <= 3600)) throw new ArgumentException($"--shutdown-grace must be between 0 and 3600 seconds, got {graceSeconds}");
             var options = new ServerOptions
             {
                 ModelPath = DefaultModel.Resolve(r, model),
@@ -38,6 +41,7 @@ internal static class ServeCommand
                 ApiKey = r.GetValue(apiKey) ?? (Environment.GetEnvironmentVariable("SEEK_API_KEY") is { Length: > 0 } env ? env : null),
                 Alias = r.GetValue(alias),
                 ChatTemplate = Common.ReadTemplateFile(r.GetValue(template)),
+                ShutdownGrace = TimeSpan.FromSeconds(graceSeconds),
             };
             return Run(options);
         }));
@@ -47,11 +51,12 @@ internal static class ServeCommand
     private static int Run(ServerOptions options)
     {
         var app = SeekServer.Build(options);
+        var models = SeekServer.Models(app); // read before Run, which disposes the services
         app.Lifetime.ApplicationStarted.Register(() => Console.Error.WriteLine(
             $"seek: serving {Path.GetFileName(options.ModelPath)} at {SeekServer.BaseAddress(app)} (OpenAI: /v1, Ollama: /api, /health, /metrics); Ctrl+C stops"));
         // The host handles SIGINT and SIGTERM itself: stop accepting, let requests finish, then return here.
         app.Run();
-        if (SeekServer.Models(app).LoadError is { } error) throw error;
+        if (models.LoadError is { } error) throw error;
         return 0;
     }
 }

@@ -21,7 +21,7 @@ internal static class ApiErrors
         {
             await next(http);
         }
-        catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
+        catch (Exception e) when (http.RequestAborted.IsCancellationRequested && e is OperationCanceledException or IOException)
         {
             // The client went away; there is no one to answer. 499 is nginx's "client closed request", for the log.
             RequestLog.Of(http).Status = 499;

@@ -27,6 +27,8 @@ public sealed record ServerOptions
     public TimeSpan ShutdownGrace { get; init; } = TimeSpan.FromSeconds(10);
     /// <summary>Time a client has to send its request headers before the connection is closed (slow or idle clients).</summary>
     public TimeSpan RequestHeadersTimeout { get; init; } = TimeSpan.FromSeconds(15);
+    /// <summary>After this long without an event, an SSE stream gets a <c>: keep-alive</c> comment.</summary>
+    public TimeSpan KeepAliveInterval { get; init; } = TimeSpan.FromSeconds(15);
     /// <summary>Chat template to use instead of the model's (Jinja text), or null.</summary>
     public string? ChatTemplate { get; init; }
 
@@ -40,6 +42,7 @@ public sealed record ServerOptions
         if (MaxWaiting < 0) throw new ArgumentException($"the waiting-queue limit must be 0 or more, got {MaxWaiting}");
         if (ApiKey is { Length: 0 }) throw new ArgumentException("--api-key must not be empty");
         if (MaxRequestBodyBytes < 1024) throw new ArgumentException($"the request body limit must be at least 1024 bytes, got {MaxRequestBodyBytes}");
+        if (KeepAliveInterval <= TimeSpan.Zero) throw new ArgumentException($"the keep-alive interval must be positive, got {KeepAliveInterval}");
         if (string.IsNullOrWhiteSpace(Host)) throw new ArgumentException("--host must not be empty");
     }
 }

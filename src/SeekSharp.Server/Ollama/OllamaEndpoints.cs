@@ -162,7 +162,7 @@ internal static class OllamaEndpoints
         OllamaChunk Chunk(string reasoning, string content, bool done) => chat
             ? new OllamaChunk(name, DateTime.UtcNow, done) { Message = new OllamaOutMessage("assistant", content) { Thinking = showThinking && reasoning.Length > 0 ? reasoning : null } }
             : new OllamaChunk(name, DateTime.UtcNow, done) { Response = content, Thinking = showThinking && reasoning.Length > 0 ? reasoning : null };
-        var writer = stream ? await EventWriter.StartNdjsonAsync(http.Response) : null;
+        await using var writer = stream ? await EventWriter.StartNdjsonAsync(http.Response) : null;
         var reasoningText = new StringBuilder();
         var contentText = new StringBuilder();
         var tokens = new List<int>(request.Prompt);
@@ -202,8 +202,7 @@ internal static class OllamaEndpoints
                 else await Json(http, final, OllamaJson.Wire.OllamaChunk);
             }
         }
-        catch (Exception e) when (writer is not null && http.Response.HasStarted
-                                  && (e is not OperationCanceledException || !http.RequestAborted.IsCancellationRequested))
+        catch (Exception e) when (writer is not null && !http.RequestAborted.IsCancellationRequested)
         {
             // Mid-stream: the status is sent; Ollama ends the stream with an error line.
             RequestLog.Of(http).Status = e is ApiException a ? a.Status : 500;

@@ -18,8 +18,9 @@ internal static partial class OpenAiEndpoints
         var model = state.Host.Require(request.Model);
         if (request.Messages is not { Count: > 0 } messageDtos) throw ApiException.BadRequest("'messages' must be a non-empty array", "messages");
         var messages = messageDtos.Select(MessageOf).ToList();
-        int? maxTokens = Generation.MaxTokens(request.MaxCompletionTokens, "max_completion_tokens") ?? Generation.MaxTokens(request.MaxTokens, "max_tokens");
-        Generation.MaxTokens(request.MaxTokens, "max_tokens");
+        // max_completion_tokens is OpenAI's current name, max_tokens the deprecated one that most clients still send.
+        int? maxTokens = Generation.MaxTokens(request.MaxTokens, "max_tokens");
+        maxTokens = Generation.MaxTokens(request.MaxCompletionTokens, "max_completion_tokens") ?? maxTokens;
         int n = Generation.Count(request.N);
         int topLogprobs = TopLogprobs(request.Logprobs, request.TopLogprobs);
         var chat = model.RequireChat();
@@ -50,7 +51,7 @@ internal static partial class OpenAiEndpoints
             long created = Now();
             var events = streams.Select(s => Generation.Read(s, state.Metrics, http, logUsage: ReferenceEquals(s, streams[0]))).ToList();
             if (request.Stream == true)
-                await StreamChatAsync(http, model, id, created, events, topLogprobs >= 0, request.StreamOptions?.IncludeUsage == true);
+                await StreamChatAsync(http, model, id, created, events, topLogprobs >= 0, request.StreamOptions?.IncludeUsage == true, state.Options.KeepAliveInterval);
             else
                 await CompleteChatAsync(http, model, id, created, events, topLogprobs >= 0);
         }
@@ -96,9 +97,9 @@ internal static partial class OpenAiEndpoints
     /// text is held back (a possible stop sequence or tag) ride on the next chunk that carries text.
     /// </summary>
     static async Task StreamChatAsync(HttpContext http, ServedModel model, string id, long created,
-        List<IAsyncEnumerable<GenerationEvent>> events, bool logprobs, bool includeUsage)
+        List<IAsyncEnumerable<GenerationEvent>> events, bool logprobs, bool includeUsage, TimeSpan keepAlive)
     {
-        var writer = await EventWriter.StartSseAsync(http.Response);
+        await using var writer = await EventWriter.StartSseAsync(http.Response, keepAlive);
         var roleSent = new bool[events.Count];
         var pending = Enumerable.Range(0, events.Count).Select(_ => new List<TokenLogprobDto>()).ToArray();
         var usages = new GenerationUsage?[events.Count];
@@ -140,7 +141,7 @@ internal static partial class OpenAiEndpoints
                 await writer.WriteAsync(new ChatCompletionChunk(id, created, model.Id, []) { Usage = UsageOf(usages) }, OpenAiJson.Wire.ChatCompletionChunk);
             await writer.WriteDoneAsync();
         }
-        catch (Exception e) when (e is not OperationCanceledException || !http.RequestAborted.IsCancellationRequested)
+        catch (Exception e) when (!http.RequestAborted.IsCancellationRequested)
         {
             // The status line is gone; OpenAI's SDKs raise an APIError for a data event carrying "error".
             var error = e as ApiException ?? new ApiException(500, $"generation failed: {e.Message}", "server_error");

@@ -49,7 +49,8 @@ internal static partial class OpenAiEndpoints
             long created = Now();
             var events = streams.Select(s => Generation.Read(s, state.Metrics, http, logUsage: ReferenceEquals(s, streams[0]))).ToList();
             if (request.Stream == true)
-                await StreamCompletionAsync(http, model, id, created, events, echo, request.Logprobs is not null, request.StreamOptions?.IncludeUsage == true);
+                await StreamCompletionAsync(http, model, id, created, events, echo, request.Logprobs is not null, request.StreamOptions?.IncludeUsage == true,
+                    state.Options.KeepAliveInterval);
             else
                 await CompleteAsync(http, model, id, created, events, echo, request.Logprobs is not null);
         }
@@ -86,9 +87,9 @@ internal static partial class OpenAiEndpoints
     }
 
     static async Task StreamCompletionAsync(HttpContext http, ServedModel model, string id, long created, List<IAsyncEnumerable<GenerationEvent>> events,
-        List<string> echo, bool logprobs, bool includeUsage)
+        List<string> echo, bool logprobs, bool includeUsage, TimeSpan keepAlive)
     {
-        var writer = await EventWriter.StartSseAsync(http.Response);
+        await using var writer = await EventWriter.StartSseAsync(http.Response, keepAlive);
         var usages = new GenerationUsage?[events.Count];
         var echoed = new bool[events.Count];
         Task Write(int index, string text, string? finish = null, CompletionLogprobs? lp = null) => writer.WriteAsync(
@@ -119,7 +120,7 @@ internal static partial class OpenAiEndpoints
                 await writer.WriteAsync(new CompletionResponse(id, created, model.Id, []) { Usage = UsageOf(usages) }, OpenAiJson.Wire.CompletionResponse);
             await writer.WriteDoneAsync();
         }
-        catch (Exception e) when (e is not OperationCanceledException || !http.RequestAborted.IsCancellationRequested)
+        catch (Exception e) when (!http.RequestAborted.IsCancellationRequested)
         {
             var error = e as ApiException ?? new ApiException(500, $"generation failed: {e.Message}", "server_error");
             RequestLog.Of(http).Status = error.Status;

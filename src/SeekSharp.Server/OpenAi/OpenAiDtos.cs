@@ -221,8 +221,6 @@ internal sealed record ErrorBody(string Message, string Type)
     public string? Code { get; init; }
 }
 
-internal sealed record HealthResponse(string Status);
-
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(ChatCompletionRequest))]
@@ -237,9 +235,6 @@ internal sealed record HealthResponse(string Status);
 [JsonSerializable(typeof(DetokenizeRequest))]
 [JsonSerializable(typeof(DetokenizeResponse))]
 [JsonSerializable(typeof(ErrorEnvelope))]
-[JsonSerializable(typeof(HealthResponse))]
-[JsonSerializable(typeof(string))]
-[JsonSerializable(typeof(List<string>))]
 internal sealed partial class OpenAiJson : JsonSerializerContext
 {
     /// <summary>The contract with JSON's own escaping only: text such as "347 + 829" or "<think>" goes out as written

@@ -3,8 +3,6 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using SeekSharp.Chat;
-using SeekSharp.Chat.Templates;
-using SeekSharp.Inference;
 using SeekSharp.Server.Hosting;
 using SeekSharp.Serving;
 using SeekSharp.Tokenization;

@@ -124,6 +124,33 @@ public sealed class OperabilityTests(ServerFixture server) : IClassFixture<Serve
         }
     }
 
+    [Fact]
+    public async Task QueuedStream_GetsKeepAliveComments()
+    {
+        var fixture = new KeepAliveFixture();
+        await fixture.InitializeAsync();
+        try
+        {
+            using var client = fixture.CreateClient();
+            const string Long = """{"messages":[{"role":"user","content":"Count."}],"max_tokens":100000,"ignore_eos":true,"stream":true}""";
+            using var running = await client.SendAsync(new HttpRequestMessage(HttpMethod.Post, "v1/chat/completions") { Content = ServerFixture.Json(Long) },
+                HttpCompletionOption.ResponseHeadersRead);
+            using var queued = await client.SendAsync(new HttpRequestMessage(HttpMethod.Post, "v1/chat/completions") { Content = ServerFixture.Json(Long) },
+                HttpCompletionOption.ResponseHeadersRead);
+            Assert.Equal(HttpStatusCode.OK, queued.StatusCode);
+            using var reader = new StreamReader(await queued.Content.ReadAsStreamAsync());
+            // Parallel 1: the second waits while the first runs, and hears a comment instead of silence.
+            string? line = await reader.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(5));
+            Assert.Equal(": keep-alive", line);
+        }
+        finally
+        {
+            await fixture.DisposeAsync();
+        }
+    }
+
+    sealed class KeepAliveFixture() : ServerFixture(o => o with { Parallel = 1, ContextLength = 4096, KeepAliveInterval = TimeSpan.FromMilliseconds(100) });
+
     sealed class ShortGraceFixture() : ServerFixture(o => o with { ShutdownGrace = TimeSpan.FromSeconds(0.3), Parallel = 1, ContextLength = 4096 });
 
     sealed class TinyQueueFixture() : ServerFixture(o => o with { Parallel = 1, MaxWaiting = 1, ContextLength = 4096 });

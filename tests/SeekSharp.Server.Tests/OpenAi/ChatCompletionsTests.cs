@@ -122,6 +122,27 @@ public sealed class ChatCompletionsTests(ServerFixture server) : IClassFixture<S
     }
 
     [Fact]
+    public async Task N_Streamed_EachChoiceHasItsRoleFirstAndItsFinishLast()
+    {
+        using var client = server.CreateClient();
+        var events = await Wire.SseAsync(await client.PostAsync("v1/chat/completions", ServerFixture.Json(
+            """{"messages":[{"role":"user","content":"What is 21 + 34?"}],"temperature":0.9,"seed":3,"n":2,"max_tokens":16,"stream":true,"stream_options":{"include_usage":true}}""")));
+        Assert.Equal("[DONE]", events[^1]);
+        var chunks = events[..^1].Select(e => JsonNode.Parse(e)!).ToList();
+        var usage = chunks[^1]["usage"]!;
+        var byIndex = chunks[..^1].Select(c => c["choices"]![0]!).GroupBy(c => (int)c["index"]!).OrderBy(g => g.Key).ToList();
+        Assert.Equal([0, 1], byIndex.Select(g => g.Key));
+        foreach (var choice in byIndex)
+        {
+            var list = choice.ToList();
+            Assert.Equal("assistant", (string?)list[0]["delta"]!["role"]);
+            Assert.All(list[..^1], c => Assert.Null((string?)c["finish_reason"]));
+            Assert.NotNull((string?)list[^1]["finish_reason"]);
+        }
+        Assert.InRange((int)usage["completion_tokens"]!, 2, 32);
+    }
+
+    [Fact]
     public async Task Logprobs_OnePerToken_WithBytesAndAlternatives()
     {
         using var client = server.CreateClient();

@@ -29,6 +29,7 @@ internal sealed class Options
         PrefixSuffix = Int(args, "--prefix-suffix", 32);
         PrefixOutput = Int(args, "--prefix-output", 4);
         PrefixTrials = Int(args, "--prefix-trials", Quick ? 2 : 5);
+        Reps = Int(args, "--reps", 1);
         Threads = Int(args, "-t", 2);
         BatchSize = Int(args, "--batch-size", 0);
         Seed = Int(args, "--seed", 0);
@@ -57,6 +58,8 @@ internal sealed class Options
     public int PrefixSuffix { get; }
     public int PrefixOutput { get; }
     public int PrefixTrials { get; }
+    /// <summary>In process: the sweep is run this many times over (the same requests), the engines alternating; the ratios take each engine's median.</summary>
+    public int Reps { get; }
     public int Threads { get; }
     /// <summary>The scheduler's token budget per step; 0 keeps its default.</summary>
     public int BatchSize { get; }

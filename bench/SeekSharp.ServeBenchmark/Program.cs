@@ -22,7 +22,7 @@ namespace SeekSharp.ServeBenchmark;
 /// Usage: <c>dotnet run -c Release --project bench/SeekSharp.ServeBenchmark -- [--url URL [--endpoint /v1/completions]
 /// [--served-model NAME] [--api-key KEY]] [--model tiny|qwen2-1.5b|FILE.gguf] [--engines seek,llama] [--sweep 1,2,4,8,16 |
 /// --max-concurrency C] [--request-rate inf] [--prompts-per-slot 2] [--min-prompts 4] [--input-len L] [--range-ratio R]
-/// [--output-len N] [--prefix-len 1000] [--prefix-trials N] [-t 2] [--batch-size N] [--seed 0] [--quick] [--out DIR]
+/// [--output-len N] [--prefix-len 1000] [--prefix-trials N] [--reps 1] [-t 2] [--batch-size N] [--seed 0] [--quick] [--out DIR]
 /// [--cache DIR]</c>.
 /// </remarks>
 internal static class Program
@@ -93,14 +93,17 @@ internal static class Program
         {
             string jobDir = Path.Combine(Path.GetTempPath(), $"seeksharp-serve-{Environment.ProcessId}");
             Directory.CreateDirectory(jobDir);
-            for (int k = 0; k < o.Sweep.Length; k++)
+            for (int k = 0; k < o.Sweep.Length * o.Reps; k++)
             {
-                int c = o.Sweep[k];
+                int c = o.Sweep[k % o.Sweep.Length];
                 var (warmup, requests) = Requests(generator, o, c);
                 string job = Path.Combine(jobDir, $"c{c}.json");
                 File.WriteAllText(job, JsonSerializer.Serialize(new Job { Warmup = warmup, Requests = requests }, JsonOut));
-                // Alternate which engine goes first, so that neither always runs on the page cache the other warmed.
-                var order = k % 2 == 0 ? o.Engines : o.Engines.Reverse().ToArray();
+                // Alternate which engine goes first, so that neither always runs on the page cache the other warmed (and,
+                // over repetitions, each concurrency gets both orders).
+                int n = o.Sweep.Length;
+                bool flip = (n % 2 == 0 ? k + k / n : k) % 2 == 1;
+                var order = flip ? o.Engines.Reverse().ToArray() : o.Engines;
                 foreach (string engine in order)
                 {
                     var result = engine == "seek"

@@ -68,7 +68,7 @@ internal sealed class ServeReport(Options options, string modelPath, string mode
             L("- SeekSharp: `Scheduler` in process (`Parallel` = C, context = the longest request rounded up to whole KV pages, " +
               $"{(options.BatchSize > 0 ? $"token budget {options.BatchSize}" : "default token budget")} and prefix caching on), greedy, `IgnoreEos`; " +
               "llama.cpp: LLamaSharp 0.30.0 `BatchedExecutor`, C conversations stepped by one `Infer()` per step, new requests admitted as old ones finish, argmax of the logits, " +
-              "n_batch 2048, n_ubatch 512, F16 KV cache, flash attention off, kv_unified off, n_seq_max = C");
+              "n_batch 2048, n_ubatch 512, F16 KV cache, flash attention off, kv_unified on (llama-server's default), n_seq_max = C");
         L("- TTFT: send → first token (HTTP: first SSE chunk with non-empty `choices`; in process: first token event / first sampled token); " +
           "ITL: gaps between token-carrying events, pooled; TPOT per request: (E2EL − TTFT) / (output − 1); E2EL: send → last token; " +
           "throughputs over the run's duration (first send to last answer); \"send\" is when the client's concurrency slot is granted, as in vLLM");
@@ -82,11 +82,16 @@ internal sealed class ServeReport(Options options, string modelPath, string mode
                 $"{m.OutputThroughput:F1} | {m.TotalTokenThroughput:F1} | {Lat(m.Ttft, "F0")} | {Lat(m.Tpot, "F1")} | {Lat(m.Itl, "F1")} | {m.E2el.P50:F0} |"));
         }
         var engines = runs.Select(r => r.Engine).Distinct().ToList();
-        double Out(string engine, int c) => runs.Where(r => r.Engine == engine && r.MaxConcurrency == c).Select(r => ServeMetrics.Of(r).OutputThroughput).DefaultIfEmpty(double.NaN).First();
+        // The median over repetitions (the upper one of an even count).
+        double Out(string engine, int c)
+        {
+            var v = runs.Where(r => r.Engine == engine && r.MaxConcurrency == c).Select(r => ServeMetrics.Of(r).OutputThroughput).Order().ToArray();
+            return v.Length == 0 ? double.NaN : v[v.Length / 2];
+        }
         L();
         if (engines.Contains("SeekSharp") && engines.Contains("llama.cpp"))
         {
-            L("Aggregate output throughput, SeekSharp / llama.cpp, and each engine's scaling over its own single stream (C = 1):");
+            L($"Aggregate output throughput{(options.Reps > 1 ? $" (median of {options.Reps} repetitions)" : "")}, SeekSharp / llama.cpp, and each engine's scaling over its own single stream (C = 1):");
             L();
             L("| C | SeekSharp output tok/s | llama.cpp output tok/s | **SeekSharp / llama.cpp** | SeekSharp × C=1 | llama.cpp × C=1 |");
             L("|---:|---:|---:|---:|---:|---:|");

@@ -4,6 +4,7 @@ using System.Text.Json;
 using Microsoft.Extensions.AI;
 using SeekSharp.Inference.Sampling;
 using SeekSharp.Models;
+using SeekSharp.Serving;
 using AI = Microsoft.Extensions.AI;
 
 namespace SeekSharp.Chat;
@@ -11,20 +12,27 @@ namespace SeekSharp.Chat;
 /// <summary>
 /// <see cref="IChatClient"/> over a local model, for in-process use with Microsoft.Extensions.AI. Reasoning arrives as
 /// <see cref="TextReasoningContent"/>, the answer as <see cref="TextContent"/>, and the last update carries usage and the finish reason.
-/// Requests are served one at a time (they share one KV cache, which makes follow-up turns cheap).
+/// Concurrent requests run together in one <see cref="Scheduler"/> (continuous batching), whose prefix cache makes
+/// follow-up turns and shared system prompts cheap.
 /// </summary>
 public sealed class LocalChatClient : IChatClient
 {
-    private readonly ChatSession _session;
-    private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly ChatModel _chat;
+    private readonly Scheduler _scheduler;
     private readonly bool _ownsModel;
 
     /// <summary>Wraps <paramref name="model"/>; the client disposes it only when <paramref name="ownsModel"/> is true.</summary>
-    public LocalChatClient(Model model, int contextLength = 0, string? templateOverride = null, bool ownsModel = false)
+    /// <param name="model">The model.</param>
+    /// <param name="contextLength">Positions per conversation; 0 for the model's (at most 4096).</param>
+    /// <param name="templateOverride">Jinja source to use instead of the model's chat template.</param>
+    /// <param name="ownsModel">Dispose the model with the client.</param>
+    /// <param name="parallel">Requests evaluated together; more wait for a free slot.</param>
+    public LocalChatClient(Model model, int contextLength = 0, string? templateOverride = null, bool ownsModel = false, int parallel = 4)
     {
-        _session = new ChatSession(model, contextLength, templateOverride);
+        _chat = new ChatModel(model, templateOverride);
+        _scheduler = new Scheduler(model, new SchedulerOptions { ContextLength = contextLength, Parallel = parallel });
         _ownsModel = ownsModel;
-        ModelId = model.File.GetStringOrNull("general.name") ?? Path.GetFileNameWithoutExtension(model.File.Path);
+        ModelId = _chat.Name;
     }
 
     /// <summary>The name reported as the model id.</summary>
@@ -42,36 +50,27 @@ public sealed class LocalChatClient : IChatClient
         var conversation = ToEngineMessages(messages, options);
         var generation = ToGenerationOptions(options);
         string responseId = Guid.NewGuid().ToString("N");
-        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+        var prepared = _chat.Prepare(conversation, generation, _scheduler.ContextLength);
+        using var stream = _scheduler.Submit(prepared.Request, cancellationToken);
+        await foreach (var e in stream.ConfigureAwait(false))
         {
-            await foreach (var u in _session.StreamAsync(conversation, generation, cancellationToken).ConfigureAwait(false))
+            ChatResponseUpdate Update() => new() { Role = ChatRole.Assistant, ResponseId = responseId, MessageId = responseId, ModelId = ModelId, CreatedAt = DateTimeOffset.UtcNow };
+            if (e.Reasoning.Length > 0) { var u = Update(); u.Contents.Add(new TextReasoningContent(e.Reasoning)); yield return u; }
+            if (e.Content.Length > 0) { var u = Update(); u.Contents.Add(new TextContent(e.Content)); yield return u; }
+            if (e.Kind != GenerationEventKind.Final) continue;
+            if (e.FinishReason == FinishReason.Cancelled) cancellationToken.ThrowIfCancellationRequested();
+            var final = Update();
+            final.FinishReason = e.FinishReason == FinishReason.Length ? ChatFinishReason.Length : ChatFinishReason.Stop;
+            var usage = e.Usage!;
+            final.Contents.Add(new UsageContent(new UsageDetails
             {
-                var update = new ChatResponseUpdate { Role = ChatRole.Assistant, ResponseId = responseId, MessageId = responseId, ModelId = ModelId, CreatedAt = DateTimeOffset.UtcNow };
-                switch (u.Kind)
-                {
-                    case ChatUpdateKind.Reasoning: update.Contents.Add(new TextReasoningContent(u.Text)); break;
-                    case ChatUpdateKind.Content: update.Contents.Add(new TextContent(u.Text)); break;
-                    default:
-                        if (u.FinishReason == FinishReason.Cancelled) cancellationToken.ThrowIfCancellationRequested();
-                        update.FinishReason = u.FinishReason == FinishReason.Length ? ChatFinishReason.Length : ChatFinishReason.Stop;
-                        var usage = u.Usage!;
-                        update.Contents.Add(new UsageContent(new UsageDetails
-                        {
-                            InputTokenCount = usage.PromptTokens,
-                            OutputTokenCount = usage.CompletionTokens,
-                            TotalTokenCount = usage.TotalTokens,
-                            CachedInputTokenCount = usage.CachedPromptTokens,
-                            ReasoningTokenCount = usage.ReasoningTokens,
-                        }));
-                        break;
-                }
-                yield return update;
-            }
-        }
-        finally
-        {
-            _gate.Release();
+                InputTokenCount = usage.PromptTokens,
+                OutputTokenCount = usage.CompletionTokens,
+                TotalTokenCount = usage.TotalTokens,
+                CachedInputTokenCount = usage.CachedTokens,
+                ReasoningTokenCount = usage.ReasoningTokens,
+            }));
+            yield return final;
         }
     }
 
@@ -81,20 +80,20 @@ public sealed class LocalChatClient : IChatClient
         ArgumentNullException.ThrowIfNull(serviceType);
         if (serviceKey is not null) return null;
         if (serviceType == typeof(ChatClientMetadata)) return new ChatClientMetadata("seeksharp", null, ModelId);
-        return serviceType.IsInstanceOfType(this) ? this : serviceType.IsInstanceOfType(_session.Model) ? _session.Model : null;
+        return serviceType.IsInstanceOfType(this) ? this : serviceType.IsInstanceOfType(_chat.Model) ? _chat.Model
+            : serviceType.IsInstanceOfType(_scheduler) ? _scheduler : null;
     }
 
     /// <inheritdoc/>
     public void Dispose()
     {
-        _session.Dispose();
-        _gate.Dispose();
-        if (_ownsModel) _session.Model.Dispose();
+        _scheduler.Dispose();
+        if (_ownsModel) _chat.Model.Dispose();
     }
 
     private ChatGenerationOptions ToGenerationOptions(ChatOptions? o)
     {
-        var s = _session.DefaultSampling;
+        var s = _chat.DefaultSampling;
         if (o is null) return new ChatGenerationOptions { Sampling = s };
         s = s with
         {

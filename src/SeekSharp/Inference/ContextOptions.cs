@@ -9,6 +9,14 @@ public sealed record ContextOptions
     public int ContextLength { get; init; }
     /// <summary>Independent sequences the KV cache holds (parallel requests, GRPO groups).</summary>
     public int Sequences { get; init; } = 1;
+    /// <summary>Positions the KV cache's page pool holds over all sequences; 0: <see cref="Sequences"/> × the context length
+    /// (every sequence can fill its context). Less lets sequences share a smaller pool as they grow.</summary>
+    public int KvSize { get; init; }
+    /// <summary>Positions per KV page (a power of two up to 128).</summary>
+    public int PageSize { get; init; } = 64;
+    /// <summary>Most tokens of one batch that want logits, the rows of the logits buffer; 0: <see cref="BatchSize"/>.
+    /// A server samples one row per sequence, so it needs only as many as it runs sequences.</summary>
+    public int MaxOutputs { get; init; }
     /// <summary>Most tokens one <see cref="InferenceContext.Decode"/> call evaluates (llama.cpp's n_ubatch); longer inputs are split by callers.</summary>
     public int BatchSize { get; init; } = 128;
     /// <summary>

@@ -10,7 +10,7 @@ namespace SeekSharp.Inference;
 public sealed class InferenceContext : IDisposable
 {
     private readonly Activations _activations;
-    private readonly float[] _logits; // [BatchSize, V]
+    private readonly float[] _logits; // [MaxOutputs, V]
     private readonly int[] _nextPosition; // [nSeq] scratch for validating a batch
     private readonly WorkerPool? _ownPool; // null when the context shares WorkerPool.Shared
     private int _outputs;
@@ -24,10 +24,13 @@ public sealed class InferenceContext : IDisposable
         ArgumentOutOfRangeException.ThrowIfLessThan(options.BatchSize, 1);
         ArgumentOutOfRangeException.ThrowIfNegative(options.Threads);
         BatchSize = options.BatchSize;
-        Cache = new KvCache(c.BlockCount, options.Sequences, ctx, c.CacheLayout, options.KvCacheType);
+        ArgumentOutOfRangeException.ThrowIfNegative(options.MaxOutputs);
+        ArgumentOutOfRangeException.ThrowIfNegative(options.KvSize);
+        Cache = new KvCache(c.BlockCount, options.Sequences, ctx, c.CacheLayout, options.KvCacheType, options.PageSize, options.KvSize);
+        MaxOutputs = options.MaxOutputs > 0 ? Math.Min(options.MaxOutputs, BatchSize) : BatchSize;
         _ownPool = options.Threads > 0 ? new WorkerPool(options.Threads) : null;
         _activations = model.Transformer.CreateActivations(BatchSize, ctx, options, _ownPool ?? WorkerPool.Shared);
-        _logits = new float[(long)BatchSize * c.VocabSize];
+        _logits = new float[(long)MaxOutputs * c.VocabSize];
         _nextPosition = new int[options.Sequences];
     }
 
@@ -39,6 +42,8 @@ public sealed class InferenceContext : IDisposable
     public int ContextLength => Cache.ContextLength;
     /// <summary>Most tokens per <see cref="Decode"/>.</summary>
     public int BatchSize { get; }
+    /// <summary>Most tokens of one batch that may want logits (the rows of the logits buffer).</summary>
+    public int MaxOutputs { get; }
     /// <summary>Threads that evaluate a batch, the caller included.</summary>
     public int Threads => _activations.Pool.ThreadCount;
     /// <summary>Receives named intermediates when set (diagnostics; slows evaluation).</summary>
@@ -65,6 +70,14 @@ public sealed class InferenceContext : IDisposable
             if (pos != _nextPosition[seq])
                 throw new ArgumentException($"position {pos} of sequence {seq} at batch index {i} should be {_nextPosition[seq]}: positions continue the cached ones consecutively (truncate the cache to rewind)", nameof(batch));
             _nextPosition[seq]++;
+        }
+        if (batch.OutputCount > MaxOutputs)
+            throw new ArgumentException($"batch wants logits for {batch.OutputCount} tokens but the context keeps at most {MaxOutputs} (ContextOptions.MaxOutputs)", nameof(batch));
+        // Pages for every position the batch writes, before any is written: a full pool refuses the batch whole.
+        for (int s = 0; s < _nextPosition.Length; s++)
+        {
+            if (_nextPosition[s] > Cache.Length(s) && !Cache.TryReserve(s, _nextPosition[s]))
+                throw new InvalidOperationException($"the KV cache has no free page for sequence {s} at length {_nextPosition[s]}: all {Cache.Pages} pages of {Cache.PageSize} positions are in use (raise the KV size)");
         }
         for (int i = 0; i < batch.Count; i++)
             Cache.MarkFilled(batch.Sequences[i], batch.Positions[i]);

@@ -91,10 +91,13 @@ public class ChatSessionTests
             updates.Add(u);
             cts.Cancel();
         }
+        // The scheduler's worker runs ahead of the reader, so a few tokens may be generated before it sees the cancel;
+        // the reader gets none of them, only the final update, and the reply ends long before its limit.
+        Assert.Equal(2, updates.Count);
         var final = updates[^1];
         Assert.Equal(ChatUpdateKind.Final, final.Kind);
         Assert.Equal(FinishReason.Cancelled, final.FinishReason);
-        Assert.True(final.Usage!.CompletionTokens <= 2, $"generated {final.Usage.CompletionTokens} tokens after cancelling");
+        Assert.True(final.Usage!.CompletionTokens < 50, $"generated {final.Usage.CompletionTokens} tokens after cancelling");
     }
 
     [Fact]

@@ -60,7 +60,7 @@ public class LocalChatClientTests
                 cts.Cancel();
             }
         });
-        Assert.InRange(seen, 1, 2);
+        Assert.Equal(1, seen); // nothing generated after the cancel reaches the reader
     }
 
     [Fact]

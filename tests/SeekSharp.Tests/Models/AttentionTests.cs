@@ -55,6 +55,7 @@ public class AttentionTests
         float scale = latent ? 0.3f : 1f / MathF.Sqrt(keyDim);
         var layout = latent ? new KvLayout(keyDim, valueDim, ValuesInKeys: true) : new KvLayout(nHeadKv * keyDim, nHeadKv * valueDim, false);
         using var cache = new KvCache(1, 1, 1024, layout, GgmlType.F32);
+        Assert.True(cache.TryReserve(0, length));
         var r = new Random(length);
         // Keys grow with position so that later blocks raise the running maximum (the rescaling path).
         var k = new float[length * layout.KeyWidth];

@@ -13,13 +13,25 @@ public sealed class Sampler
     private readonly float[] _probs;    // [V]
     private readonly int[] _recent;     // ring of the last PenaltyLastN accepted tokens
     private readonly Dictionary<int, int> _counts = new();
+    private readonly KeyValuePair<int, float>[] _bias; // added to logits before anything else (OpenAI's logit_bias)
     private int _recentCount, _recentNext;
 
     /// <summary>Creates a sampler for a vocabulary of <paramref name="vocabSize"/> tokens.</summary>
     /// <exception cref="ArgumentException">A setting is out of range (see <see cref="SamplingOptions.Validate"/>).</exception>
-    public Sampler(SamplingOptions options, int vocabSize)
+    public Sampler(SamplingOptions options, int vocabSize) : this(options, vocabSize, null) { }
+
+    /// <summary>Creates a sampler that first adds <paramref name="logitBias"/>[token] to each listed token's logit.</summary>
+    /// <exception cref="ArgumentException">A setting is out of range, or a biased token is outside the vocabulary.</exception>
+    public Sampler(SamplingOptions options, int vocabSize, IReadOnlyDictionary<int, float>? logitBias)
     {
         options.Validate();
+        _bias = logitBias?.ToArray() ?? [];
+        foreach (var (token, bias) in _bias)
+        {
+            if ((uint)token >= (uint)vocabSize)
+                throw new ArgumentException($"logit_bias names token {token}, outside the vocabulary (0..{vocabSize - 1})", nameof(logitBias));
+            if (float.IsNaN(bias)) throw new ArgumentException($"logit_bias of token {token} is not a number", nameof(logitBias));
+        }
         _options = options;
         _random = new Random(options.Seed);
         _ids = new int[vocabSize];
@@ -49,6 +61,7 @@ public sealed class Sampler
         int n = logits.Length;
         logits.CopyTo(_logits);
         for (int i = 0; i < n; i++) _ids[i] = i;
+        foreach (var (token, bias) in _bias) _logits[token] += bias;
         ApplyPenalties();
 
         if (_options.IsGreedy) return Argmax(n);

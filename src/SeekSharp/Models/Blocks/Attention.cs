@@ -43,25 +43,36 @@ internal static unsafe class Attention
             row.CopyTo(new Span<float>(destination, row.Length));
     }
 
-    /// <summary>The rows one layer's attention reads: the KV cache's, or decompressed copies (MLA's naive path).</summary>
+    /// <summary>
+    /// The rows one layer's attention reads: the KV cache's pages, or decompressed copies (MLA's naive path). Row
+    /// (sequence, position) lives in page <c>Tables[sequence · TableStride + position &gt;&gt; PageShift]</c>, at
+    /// <c>PageBytes</c> × page from <see cref="Keys"/>, row <c>position mod 2^PageShift</c> of it.
+    /// </summary>
     internal readonly struct KvRows
     {
-        public readonly byte* Keys, Values;            // position 0 of sequence 0
-        public readonly int KeyStride, ValueStride;   // elements between consecutive positions
-        public readonly long KeySequenceStride, ValueSequenceStride; // elements between sequences
+        public readonly byte* Keys, Values;          // row 0 of page 0
+        public readonly int KeyStride, ValueStride;  // elements between consecutive rows of a page
+        public readonly long PageBytes;              // bytes between pages
+        public readonly int* Tables;                 // page ids of each sequence's positions
+        public readonly int TableStride, PageShift;
         public readonly bool Half;
 
-        public KvRows(byte* keys, int keyStride, long keySequenceStride, byte* values, int valueStride, long valueSequenceStride, bool half)
+        private static readonly int* SinglePage = (int*)System.Runtime.InteropServices.NativeMemory.AllocZeroed(sizeof(int));
+
+        private KvRows(byte* keys, int keyStride, byte* values, int valueStride, long pageBytes, int* tables, int tableStride, int pageShift, bool half)
         {
-            Keys = keys; KeyStride = keyStride; KeySequenceStride = keySequenceStride;
-            Values = values; ValueStride = valueStride; ValueSequenceStride = valueSequenceStride; Half = half;
+            Keys = keys; KeyStride = keyStride; Values = values; ValueStride = valueStride;
+            PageBytes = pageBytes; Tables = tables; TableStride = tableStride; PageShift = pageShift; Half = half;
         }
+
+        /// <summary>Rows in one contiguous block, the same for every sequence of the batch (one sequence's copies).</summary>
+        public static KvRows Contiguous(byte* keys, int keyStride, byte* values, int valueStride, bool half) =>
+            new(keys, keyStride, values, valueStride, 0, SinglePage, 0, 30, half);
 
         /// <summary>Layer <paramref name="layer"/> of the cache.</summary>
         public static KvRows Of(KvCache cache, int layer) => new(
-            cache.Key(layer, 0, 0), cache.KeyStride, (long)cache.ContextLength * cache.KeyStride,
-            cache.Value(layer, 0, 0), cache.ValueStride, (long)cache.ContextLength * cache.ValueStride,
-            cache.ElementType == GgmlType.F16);
+            cache.LayerKeys(layer), cache.KeyStride, cache.LayerValues(layer), cache.ValueStride,
+            cache.PageBytes, cache.Tables, cache.PagesPerSequence, cache.PageShift, cache.ElementType == GgmlType.F16);
     }
 
     /// <summary>Grouped-query attention of every token of the batch over layer <paramref name="layer"/> of the cache, heads of width Dh, scale 1/√Dh.</summary>
@@ -131,8 +142,10 @@ internal static unsafe class Attention
             int seq = Sequences[t], length = Positions[t] + 1;
             int elementBytes = Kv.Half ? sizeof(ushort) : sizeof(float);
             int kvHead = h0 / Group;
-            byte* keys = Kv.Keys + (seq * Kv.KeySequenceStride + kvHead * KeyDim) * elementBytes;         // position 0, this KV head
-            byte* values = Kv.Values + (seq * Kv.ValueSequenceStride + kvHead * ValueDim) * elementBytes;
+            int* pages = Kv.Tables + (long)seq * Kv.TableStride;
+            int shift = Kv.PageShift, pageSize = 1 << shift, mask = pageSize - 1;
+            long keyOffset = (long)kvHead * KeyDim * elementBytes, valueOffset = (long)kvHead * ValueDim * elementBytes; // this KV head's columns
+            long keyRowBytes = (long)Kv.KeyStride * elementBytes, valueRowBytes = (long)Kv.ValueStride * elementBytes;
             float* q = Q + (long)t * NHead * KeyDim + h0 * KeyDim;          // the item's heads are adjacent: [heads, Dk]
             float* o = Output + (long)t * NHead * ValueDim + h0 * ValueDim; // [heads, Dv]
             int heads = HeadsPerItem;
@@ -149,7 +162,14 @@ internal static unsafe class Attention
             for (int j0 = 0; j0 < length; j0 += BlockPositions)
             {
                 int nb = Math.Min(BlockPositions, length - j0);
-                AttentionKernels.Scores(keys + (long)j0 * Kv.KeyStride * elementBytes, Kv.Half, Kv.KeyStride, nb, q, heads, KeyDim, Scale, scores, BlockPositions);
+                // A block spans whole runs of rows within pages; each run is scored where it lies.
+                for (int j = 0; j < nb;)
+                {
+                    int pos = j0 + j, run = Math.Min(nb - j, pageSize - (pos & mask));
+                    byte* rows = Kv.Keys + pages[pos >> shift] * Kv.PageBytes + (pos & mask) * keyRowBytes + keyOffset;
+                    AttentionKernels.Scores(rows, Kv.Half, Kv.KeyStride, run, q, heads, KeyDim, Scale, scores + j, BlockPositions);
+                    j += run;
+                }
                 for (int h = 0; h < heads; h++)
                 {
                     var s = new Span<float>(scores + h * BlockPositions, nb);
@@ -168,7 +188,14 @@ internal static unsafe class Attention
                     TensorPrimitives.Exp(s, s);
                     sum[h] += TensorPrimitives.Sum(s);
                 }
-                AttentionKernels.AccumulateValues(values + (long)j0 * Kv.ValueStride * elementBytes, Kv.Half, Kv.ValueStride, nb, scores, BlockPositions, heads, ValueDim, o);
+                // Values accumulate term by term into o, so splitting the block into runs changes no rounding.
+                for (int j = 0; j < nb;)
+                {
+                    int pos = j0 + j, run = Math.Min(nb - j, pageSize - (pos & mask));
+                    byte* rows = Kv.Values + pages[pos >> shift] * Kv.PageBytes + (pos & mask) * valueRowBytes + valueOffset;
+                    AttentionKernels.AccumulateValues(rows, Kv.Half, Kv.ValueStride, run, scores + j, BlockPositions, heads, ValueDim, o);
+                    j += run;
+                }
             }
             for (int h = 0; h < heads; h++)
             {

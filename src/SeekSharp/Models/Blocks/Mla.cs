@@ -267,8 +267,8 @@ internal sealed unsafe class Mla
         }
         fixed (float* keys = s.Keys, values = s.Values)
         {
-            // Only this sequence's rows are here, so its sequence index must address row 0: strides of 0 between sequences.
-            var kv = new Attention.KvRows((byte*)keys, h * qk, 0, (byte*)values, h * dv, 0, half: false);
+            // Only this sequence's rows are here, so whatever its sequence index, it reads this one block.
+            var kv = Attention.KvRows.Contiguous((byte*)keys, h * qk, (byte*)values, h * dv, half: false);
             Attention.Compute(kv, batch, list, s.Q, attnOut, h, h, qk, dv, _c.AttentionScale, pool);
         }
     }

@@ -28,7 +28,7 @@ internal sealed class Options
         PrefixLength = Int(args, "--prefix-len", 1000);
         PrefixSuffix = Int(args, "--prefix-suffix", 32);
         PrefixOutput = Int(args, "--prefix-output", 4);
-        PrefixTrials = Int(args, "--prefix-trials", Quick ? 2 : 5);
+        PrefixTrials = Int(args, "--prefix-trials", Quick ? 1 : 3);
         Reps = Int(args, "--reps", 1);
         Threads = Int(args, "-t", 2);
         BatchSize = Int(args, "--batch-size", 0);

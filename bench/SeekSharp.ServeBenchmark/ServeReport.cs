@@ -121,7 +121,7 @@ internal sealed class ServeReport(Options options, string modelPath, string mode
         {
             L();
             L($"Prefix cache ({engine}): system prompt of {options.PrefixLength} tokens (BOS included) + a user text of {options.PrefixSuffix} tokens, {options.PrefixOutput} output tokens; " +
-              "request 2 (same system prompt, other user text) sent after request 1 finished; a new system prompt per trial; one unreported warm-up pair first:");
+              "request 2 (same system prompt, other user text) sent after request 1 finished; a new system prompt per trial; one unreported warm-up pair (a shorter system prompt) first:");
             L();
             L("| trial | prompt tokens | request 1 TTFT ms | request 2 TTFT ms | request 2 cached tokens | ratio |");
             L("|---:|---:|---:|---:|---:|---:|");

@@ -77,13 +77,13 @@ internal static class LlamaBatchedRun
                 Thread.Sleep(TimeSpan.FromSeconds(Math.Max(0, requests[next].ArrivalSeconds - clock.Elapsed.TotalSeconds)));
                 continue;
             }
-            // One step: the queued batch (a prompt that does not fit beside the others' tokens in n_batch goes into a second).
-            do
-            {
-                var status = executor.Infer().GetAwaiter().GetResult();
-                if (status != DecodeResult.Ok) throw new InvalidOperationException($"llama_decode failed: {status}");
-            }
-            while (executor.BatchQueueCount > 0);
+            // One step: one Infer() decodes the batch at the head of the executor's queue. Conversations whose tokens
+            // it held must be sampled before the next Infer() (LLamaSharp tracks this by epoch); a prompt that did not
+            // fit beside the others' tokens in n_batch waits in the next queued batch, with the tokens sampled now.
+            if (executor.BatchQueueCount == 0)
+                throw new InvalidOperationException("nothing to decode while requests are running");
+            var status = executor.Infer().GetAwaiter().GetResult();
+            if (status != DecodeResult.Ok) throw new InvalidOperationException($"llama_decode failed: {status}");
             for (int i = running.Count - 1; i >= 0; i--)
             {
                 var s = running[i];

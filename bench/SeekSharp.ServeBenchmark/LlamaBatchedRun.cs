@@ -44,8 +44,9 @@ internal static class LlamaBatchedRun
         using var weights = LLamaWeights.LoadFromFile(parameters);
         using var executor = new BatchedExecutor(weights, parameters);
         var warm = Drive(executor, warmup, concurrency, "llama.cpp");
+        var cpu = Environment.CpuUsage.TotalTime;
         var measured = Drive(executor, requests, concurrency, "llama.cpp");
-        return (warm, measured);
+        return (warm, measured with { CpuSeconds = (Environment.CpuUsage.TotalTime - cpu).TotalSeconds });
     }
 
     private sealed class Running(BenchRequest request, Conversation conversation, double start)

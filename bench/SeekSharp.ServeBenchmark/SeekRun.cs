@@ -14,8 +14,9 @@ internal static class SeekRun
         using var scheduler = new Scheduler(model, Options(concurrency, perSequence, threads, batchSize));
         var client = new SchedulerClient(scheduler);
         var warm = LoadDriver.RunAsync("SeekSharp", warmup, concurrency, client.SendAsync).GetAwaiter().GetResult();
+        var cpu = Environment.CpuUsage.TotalTime;
         var measured = LoadDriver.RunAsync("SeekSharp", requests, concurrency, client.SendAsync).GetAwaiter().GetResult();
-        return (warm, measured);
+        return (warm, measured with { CpuSeconds = (Environment.CpuUsage.TotalTime - cpu).TotalSeconds });
     }
 
     /// <summary>The scheduler's defaults but the slots, the context (the longest request, in whole KV pages) and the threads; batchSize 0 keeps its default.</summary>

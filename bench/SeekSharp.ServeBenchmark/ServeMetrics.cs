@@ -7,7 +7,12 @@ internal sealed record RunResult(
     [property: JsonPropertyName("engine")] string Engine,
     [property: JsonPropertyName("max_concurrency")] int MaxConcurrency,
     [property: JsonPropertyName("duration_s")] double DurationSeconds,
-    [property: JsonPropertyName("outcomes")] IReadOnlyList<RequestOutcome> Outcomes);
+    [property: JsonPropertyName("outcomes")] IReadOnlyList<RequestOutcome> Outcomes)
+{
+    /// <summary>CPU time (user + system) the engine's process used during the run, in process mode: divided by the
+    /// duration, how many processors it got on a machine shared with other jobs.</summary>
+    [JsonPropertyName("cpu_s")] public double? CpuSeconds { get; init; }
+}
 
 /// <summary>Mean, median and 99th percentile of a latency, in milliseconds.</summary>
 internal sealed record LatencyStats(

@@ -71,15 +71,17 @@ internal sealed class ServeReport(Options options, string modelPath, string mode
               "n_batch 2048, n_ubatch 512, F16 KV cache, flash attention off, kv_unified on (llama-server's default), n_seq_max = C");
         L("- TTFT: send → first token (HTTP: first SSE chunk with non-empty `choices`; in process: first token event / first sampled token); " +
           "ITL: gaps between token-carrying events, pooled; TPOT per request: (E2EL − TTFT) / (output − 1); E2EL: send → last token; " +
-          "throughputs over the run's duration (first send to last answer); \"send\" is when the client's concurrency slot is granted, as in vLLM");
+          "throughputs over the run's duration (first send to last answer); \"send\" is when the client's concurrency slot is granted, as in vLLM; " +
+          "CPUs used: the engine process's CPU time over the run / its duration (in process only; at most the thread count plus the client's share; " +
+          "lower means other jobs took the processors; llama.cpp's workers spin while waiting, so its figure counts waiting too)");
         L();
-        L("| engine | C | requests | duration s | req/s | output tok/s | total tok/s | TTFT mean / p50 / p99 ms | TPOT mean / p50 / p99 ms | ITL mean / p50 / p99 ms | E2EL p50 ms |");
-        L("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        L("| engine | C | requests | duration s | req/s | output tok/s | total tok/s | TTFT mean / p50 / p99 ms | TPOT mean / p50 / p99 ms | ITL mean / p50 / p99 ms | E2EL p50 ms | CPUs used |");
+        L("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var r in runs.OrderBy(r => r.Engine).ThenBy(r => r.MaxConcurrency))
         {
             var m = ServeMetrics.Of(r);
             L(($"| {r.Engine} | {r.MaxConcurrency} | {m.Completed}{(m.Failed > 0 ? $" ({m.Failed} failed)" : "")} | {m.DurationSeconds:F1} | {m.RequestThroughput:F2} | " +
-                $"{m.OutputThroughput:F1} | {m.TotalTokenThroughput:F1} | {Lat(m.Ttft, "F0")} | {Lat(m.Tpot, "F1")} | {Lat(m.Itl, "F1")} | {m.E2el.P50:F0} |"));
+                $"{m.OutputThroughput:F1} | {m.TotalTokenThroughput:F1} | {Lat(m.Ttft, "F0")} | {Lat(m.Tpot, "F1")} | {Lat(m.Itl, "F1")} | {m.E2el.P50:F0} | {(r.CpuSeconds is { } cpu ? (cpu / r.DurationSeconds).ToString("F2") : "n/a")} |"));
         }
         var engines = runs.Select(r => r.Engine).Distinct().ToList();
         // The median over repetitions (the upper one of an even count).

@@ -30,6 +30,7 @@ internal sealed class Options
         PrefixOutput = Int(args, "--prefix-output", 4);
         PrefixTrials = Int(args, "--prefix-trials", Quick ? 1 : 3);
         Reps = Int(args, "--reps", 1);
+        SaveItl = args.Contains("--save-itl");
         Threads = Int(args, "-t", 2);
         BatchSize = Int(args, "--batch-size", 0);
         Seed = Int(args, "--seed", 0);
@@ -60,6 +61,8 @@ internal sealed class Options
     public int PrefixTrials { get; }
     /// <summary>In process: the sweep is run this many times over (the same requests), the engines alternating; the ratios take each engine's median.</summary>
     public int Reps { get; }
+    /// <summary>Write every ITL sample into the JSON file, not only the aggregates.</summary>
+    public bool SaveItl { get; }
     public int Threads { get; }
     /// <summary>The scheduler's token budget per step; 0 keeps its default.</summary>
     public int BatchSize { get; }

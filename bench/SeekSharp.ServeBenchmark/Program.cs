@@ -22,7 +22,7 @@ namespace SeekSharp.ServeBenchmark;
 /// Usage: <c>dotnet run -c Release --project bench/SeekSharp.ServeBenchmark -- [--url URL [--endpoint /v1/completions]
 /// [--served-model NAME] [--api-key KEY]] [--model tiny|qwen2-1.5b|FILE.gguf] [--engines seek,llama] [--sweep 1,2,4,8,16 |
 /// --max-concurrency C] [--request-rate inf] [--prompts-per-slot 2] [--min-prompts 4] [--input-len L] [--range-ratio R]
-/// [--output-len N] [--prefix-len 1000] [--prefix-trials N] [--reps 1] [-t 2] [--batch-size N] [--seed 0] [--quick] [--out DIR]
+/// [--output-len N] [--prefix-len 1000] [--prefix-trials N] [--reps 1] [--save-itl] [-t 2] [--batch-size N] [--seed 0] [--quick] [--out DIR]
 /// [--cache DIR]</c>.
 /// </remarks>
 internal static class Program

@@ -40,9 +40,14 @@ internal sealed class ServeReport(Options options, string modelPath, string mode
             command = options.Args, date = started.ToString("u", CultureInfo.InvariantCulture), cpu = MachineInfo.CpuName(), simd = MachineInfo.SimdTier(),
             processors = Environment.ProcessorCount, threads = options.Threads, model = modelDescription, model_file = Path.GetFileName(modelPath),
             load_start = startLoad, load_end = MachineInfo.LoadAverage(),
-            runs = runs.Select(r => new { r.Engine, r.MaxConcurrency, metrics = ServeMetrics.Of(r), r.Outcomes }),
+            // Per request its summary; the ITL samples (tens of thousands in a sweep) only with --save-itl.
+            runs = runs.Select(r => new
+            {
+                r.Engine, r.MaxConcurrency, r.DurationSeconds, r.CpuSeconds, metrics = ServeMetrics.Of(r),
+                outcomes = options.SaveItl ? r.Outcomes : r.Outcomes.Select(o => o with { InterTokenLatencies = [] }).ToList(),
+            }),
             prefix = prefix.Select(p => new { engine = p.Engine, trials = p.Trials, median_ratio = MedianRatio(p.Trials) }),
-        }, new JsonSerializerOptions { WriteIndented = true, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals }));
+        }, new JsonSerializerOptions { WriteIndented = false, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals }));
         return (md, json);
     }
 

@@ -27,6 +27,7 @@ public static class Program
             QuantizeCommand.Create(),
             TrainCommand.Create(),
             EvalCommand.Create(),
+            ServeCommand.Create(),
         };
         // Each command's action runs inside Common.Guard; this outer Guard catches what escapes parsing and invocation
         // themselves, so no path ends in .NET's unhandled-exception stack trace (exit 134).

@@ -5,6 +5,7 @@ using SeekSharp.Chat;
 using SeekSharp.Inference;
 using SeekSharp.Inference.Sampling;
 using SeekSharp.Models;
+using SeekSharp.Serving;
 
 namespace SeekSharp.Cli.Commands;
 
@@ -99,30 +100,27 @@ internal static class RunCommand
     private static int Run(string path, string prompt, int maxTokens, SamplingOptions options, int ctx, bool json)
     {
         using var model = Model.Load(path);
-        using var context = model.CreateContext(new ContextOptions { ContextLength = Common.CheckContext(model, ctx) });
+        // The engine the server and chat run on, with one sequence: the same sampling, stops and limits.
+        using var scheduler = new Scheduler(model, new SchedulerOptions { ContextLength = Common.CheckContext(model, ctx), Parallel = 1, PrefixCaching = false });
         int[] promptTokens = model.Tokenizer.Encode(prompt, addSpecial: true, parseSpecial: true);
-        if (promptTokens.Length > context.ContextLength)
-            throw new ContextOverflowException(promptTokens.Length, context.ContextLength);
-
-        var decoder = model.Tokenizer.CreateStreamingDecoder();
         var generated = new List<int>();
         var text = new StringBuilder();
         var clock = Stopwatch.StartNew();
-        foreach (int token in Generator.Generate(context, promptTokens, options, maxTokens))
+        using var stream = scheduler.Submit(new GenerationRequest { Prompt = promptTokens, Sampling = options, MaxTokens = maxTokens });
+        var events = stream.GetAsyncEnumerator();
+        while (events.MoveNextAsync().AsTask().GetAwaiter().GetResult())
         {
-            generated.Add(token);
-            string piece = decoder.Append(token);
-            text.Append(piece);
-            if (!json) { Console.Out.Write(piece); Console.Out.Flush(); }
+            var e = events.Current;
+            if (e.Kind == GenerationEventKind.Token) generated.Add(e.Token);
+            text.Append(e.Content);
+            if (!json) { Console.Out.Write(e.Content); Console.Out.Flush(); }
         }
-        string rest = decoder.Flush();
-        text.Append(rest);
         clock.Stop();
 
         if (json)
             Common.WriteJson(new { prompt_tokens = promptTokens, tokens = generated, text = text.ToString() });
         else
-            Console.Out.WriteLine(rest);
+            Console.Out.WriteLine();
         Console.Error.WriteLine($"seek: {promptTokens.Length} prompt tokens, {generated.Count} generated in {clock.Elapsed.TotalSeconds:F2} s ({generated.Count / Math.Max(clock.Elapsed.TotalSeconds, 1e-9):F2} tokens/s including prompt)");
         return 0;
     }

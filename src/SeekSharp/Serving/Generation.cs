@@ -71,6 +71,7 @@ internal sealed class Generation
         if (_cancelRequested) { finish = FinishReason.Cancelled; return true; } // dropped in the step it is seen
         if (Generated == 0 && _firstToken == 0) { PromptDone = now; _firstToken = now; }
         finish = FinishReason.Length;
+        if (Generated >= _limit) return true; // max_tokens 0: the prompt only
         int token = _sampler.Sample(logits);
         bool end = _tokenizer.IsEndOfGeneration(token);
         if (end && !Request.IgnoreEos) { finish = FinishReason.Stop; return true; }

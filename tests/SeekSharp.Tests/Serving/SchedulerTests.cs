@@ -74,6 +74,32 @@ public class SchedulerTests
         Assert.True(stats.Steps < requests.Sum(r => r.Prompt.Length + 48), "requests should share forward passes");
     }
 
+    // Random-weight models of the other cache layouts: MLA's latent rows (both up-projection layouts, so both attention
+    // paths) and grouped-query K/V, over pages of 16 with prompts that share a prefix and are read in chunks.
+    [Theory]
+    [InlineData("deepseek2")]
+    [InlineData("deepseek2-kvb")]
+    [InlineData("qwen2")]
+    public async Task EveryCacheLayoutGivesTheSameTokensInABusyBatch(string arch)
+    {
+        var options = arch == "qwen2"
+            ? new TinyModelOptions { Architecture = TinyArchitecture.Qwen2, Dim = 64, Heads = 4, KvHeads = 2, FfnDim = 96, Layers = 2, Tokenizer = TinyTokenizer.SyntheticPadded(300), ContextLength = 256, Seed = 11 }
+            : TinyDeepSeek2.Options(TinyDeepSeek2.V3Like, splitKvB: arch == "deepseek2") with { Tokenizer = TinyTokenizer.SyntheticPadded(300) };
+        using var model = Model.Load(TinyModelBuilder.GetOrBuild(options));
+        var random = new Random(5);
+        int[] shared = Enumerable.Range(0, 37).Select(_ => random.Next(3, 290)).ToArray();
+        var requests = Enumerable.Range(0, 6).Select(i => new GenerationRequest
+        {
+            Prompt = [.. (i % 2 == 0 ? shared : []), .. Enumerable.Range(0, 5 + 9 * i).Select(_ => random.Next(3, 290))],
+            Sampling = SamplingOptions.Greedy, MaxTokens = 20, IgnoreEos = true,
+        }).ToList();
+        var alone = await Alone(model, requests);
+        using var scheduler = new Scheduler(model, new SchedulerOptions { ContextLength = 256, Parallel = 3, PageSize = 16, BatchSize = 32 });
+        var together = await Task.WhenAll(requests.Select(r => Collect(scheduler.Submit(r))));
+        for (int i = 0; i < requests.Count; i++) Assert.Equal(alone[i], together[i].Tokens);
+        Assert.True(together.Sum(t => t.Final.Usage!.CachedTokens) > 0, "the shared prefix should have been reused");
+    }
+
     [Fact]
     public async Task APromptSharingAPrefixReusesItsCacheAndGivesTheSameTokens()
     {

@@ -88,6 +88,17 @@ internal sealed class ServeReport(Options options, string modelPath, string mode
             L(($"| {r.Engine} | {r.MaxConcurrency} | {m.Completed}{(m.Failed > 0 ? $" ({m.Failed} failed)" : "")} | {m.DurationSeconds:F1} | {m.RequestThroughput:F2} | " +
                 $"{m.OutputThroughput:F1} | {m.TotalTokenThroughput:F1} | {Lat(m.Ttft, "F0")} | {Lat(m.Tpot, "F1")} | {Lat(m.Itl, "F1")} | {m.E2el.P50:F0} | {(r.CpuSeconds is { } cpu ? (cpu / r.DurationSeconds).ToString("F2") : "n/a")} |"));
         }
+        // vLLM's timing assumes a chunk per token. A server that holds text (a token that decodes to nothing, a partial
+        // UTF-8 sequence, a possible stop string) and sends it later in one chunk makes TTFT the time to the first text
+        // and ITL the gaps between texts: say so when chunks fall well short of tokens.
+        foreach (var r in runs)
+        {
+            var ok = r.Outcomes.Where(o => o.Success).ToList();
+            long events = ok.Sum(o => (long)o.InterTokenLatencies.Length + 1), tokens = ok.Sum(o => (long)o.OutputTokens);
+            if (ok.Count > 0 && events < 0.9 * tokens)
+                L($"\n**{r.Engine} at C = {r.MaxConcurrency}: {events} token-carrying events for {tokens} output tokens**: tokens were delivered " +
+                  "several to a chunk (or held until they made text), so TTFT, ITL and TPOT of this row time chunks, not tokens; the throughputs stand.");
+        }
         var engines = runs.Select(r => r.Engine).Distinct().ToList();
         // The median over repetitions (the upper one of an even count).
         double Out(string engine, int c)

@@ -63,22 +63,22 @@ internal static class Program
 
         // All files first, so that their writing is not mixed with the measurements and is reported once.
         var files = new List<string>();
-        var models = types.ToDictionary(type => type, type => EnsureModel(cache, shape, type, threads, files));
-        string f16 = ModelPath(cache, shape, "F16");
+        var models = types.ToDictionary(type => type, type => PeerModelFiles.EnsureModel(cache, shape, type, threads, files));
+        string f16 = PeerModelFiles.ModelPath(cache, shape, "F16");
         // Full deepseek2's F16 is 31 GB: not benchmarked, only quantized, so it is not kept taking the disk.
         if (!types.Contains("F16") && File.Exists(f16) && new FileInfo(f16).Length > 16L << 30)
         {
-            files.Add($"{Path.GetFileName(f16)} ({Mib(f16)} MiB) deleted after quantizing: not benchmarked");
+            files.Add($"{Path.GetFileName(f16)} ({PeerModelFiles.Mib(f16)} MiB) deleted after quantizing: not benchmarked");
             File.Delete(f16);
         }
 
-        string startLoad = LoadAverage();
+        string startLoad = MachineInfo.LoadAverage();
         var report = new StringBuilder();
         void Line(string s = "") { Console.Out.WriteLine(s); report.AppendLine(s); }
         Line($"# Peer benchmark: SeekSharp vs llama.cpp (LLamaSharp 0.30.0, its bundled llama.cpp CPU build)");
         Line();
         Line($"- command: `dotnet run -c Release --project bench/SeekSharp.PeerBenchmark -- {string.Join(' ', args)}`");
-        Line($"- date: {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC; CPU: {CpuName()} ({Environment.ProcessorCount} logical CPUs, {SimdTier()}); threads: {threads} for both engines");
+        Line($"- date: {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC; CPU: {MachineInfo.CpuName()} ({Environment.ProcessorCount} logical CPUs, {MachineInfo.SimdTier()}); threads: {threads} for both engines");
         Line($"- model: {shape.Description}");
         foreach (string f in files) Line($"- file: {f}");
         Line($"- tests: pp{prompt} (prompt of {prompt} random tokens) and tg{gen} ({gen} single-token decodes), at depth {string.Join(" and ", depths)} " +
@@ -160,7 +160,7 @@ internal static class Program
         if (deepSeek)
             Line("- weights read per token count the routed experts' tensors (ffn_*_exps) at expert_used_count / expert_count of their size (6 of 64): " +
                  "one token runs 6 experts; at a depth d a step also reads the cached latents (d × 576 F16 values per layer), not counted");
-        Line($"- load average (1/5/15 min) at start: {startLoad}; at end: {LoadAverage()}. A load above the thread count means other jobs " +
+        Line($"- load average (1/5/15 min) at start: {startLoad}; at end: {MachineInfo.LoadAverage()}. A load above the thread count means other jobs " +
              "competed for the CPUs: llama.cpp's worker threads spin at barriers and lose far more than SeekSharp then, so such runs favour SeekSharp; " +
              "compare engines only on runs made at low load.");
         Line();
@@ -168,68 +168,6 @@ internal static class Program
         if (outFile is not null) File.WriteAllText(outFile, report.ToString());
         return 0;
     }
-
-    private static string ModelPath(string cache, PeerModel shape, string type) => Path.Combine(cache, $"{shape.FileStem}-{type}.gguf");
-
-    // F16 is written by the tests' model builder (GgufWriter), one tensor at a time. qwen2's other types come from seek's
-    // quantizer, whose output the conformance tests prove byte-identical to llama.cpp's quantizer for these mixes;
-    // deepseek2's from llama.cpp's own quantizer (llama_model_quantize through LLamaSharp), so both engines run the
-    // very file llama-quantize would write for this model, whatever the mix gives MLA's and the experts' tensors.
-    private static string EnsureModel(string cache, PeerModel shape, string type, int threads, List<string> report)
-    {
-        string path = ModelPath(cache, shape, type);
-        if (File.Exists(path))
-        {
-            report.Add($"{Path.GetFileName(path)}: {Mib(path)} MiB (cached); tensor types: {TypeCounts(path)}");
-            return path;
-        }
-        string f16 = ModelPath(cache, shape, "F16");
-        var clock = Stopwatch.StartNew();
-        if (!File.Exists(f16))
-        {
-            Console.Error.WriteLine($"writing {f16} ...");
-            TinyModelBuilder.Build(shape.Options, f16 + ".tmp", streaming: true);
-            File.Move(f16 + ".tmp", f16);
-            // The writer's per-tensor arrays (up to 1.2 GB each) stay on the large-object heap until a full collection;
-            // give them back before the quantizer maps the F16 and the engines run (5-6 GB after the 27-layer file).
-            GCSettings.LargeObjectHeapCompactionMode = GCLargeObjectHeapCompactionMode.CompactOnce;
-            GC.Collect();
-            Console.Error.WriteLine($"  {clock.Elapsed.TotalSeconds:F0} s");
-            report.Add(string.Create(CultureInfo.InvariantCulture, $"{Path.GetFileName(f16)}: {Mib(f16)} MiB, written in {clock.Elapsed.TotalSeconds:F0} s"));
-        }
-        if (type == "F16") return f16;
-        Console.Error.WriteLine($"writing {path} ...");
-        clock.Restart();
-        string by;
-        if (shape.Architecture == "deepseek2")
-        {
-            by = "llama.cpp's quantizer";
-            LlamaCppChild.Initialize();
-            var ftype = type switch
-            {
-                "Q8_0" => LLamaFtype.MOSTLY_Q8_0,
-                "Q4_K_M" => LLamaFtype.MOSTLY_Q4_K_M,
-                "Q6_K" => LLamaFtype.MOSTLY_Q6_K,
-                "Q5_K_M" => LLamaFtype.MOSTLY_Q5_K_M,
-                _ => throw new ArgumentException($"--types: {type} is not one of F16, Q8_0, Q4_K_M, Q5_K_M, Q6_K"),
-            };
-            // quantizeOutputTensor: llama-quantize's default (LLamaSharp's is false, which would leave output.weight F16).
-            if (!LLamaQuantizer.Quantize(f16, path + ".tmp", ftype, threads, allowRequantize: true, quantizeOutputTensor: true))
-                throw new InvalidOperationException($"llama.cpp could not quantize {f16} to {type}");
-        }
-        else
-        {
-            by = "seek's GgufQuantizer";
-            GgufQuantizer.Quantize(f16, path + ".tmp", QuantizationRecipe.Parse(type));
-        }
-        File.Move(path + ".tmp", path);
-        Console.Error.WriteLine($"  {clock.Elapsed.TotalSeconds:F0} s");
-        report.Add(string.Create(CultureInfo.InvariantCulture, $"{Path.GetFileName(path)}: {Mib(path)} MiB, quantized from F16 by {by} in {clock.Elapsed.TotalSeconds:F0} s"));
-        report.Add($"{Path.GetFileName(path)} tensor types: {TypeCounts(path)}");
-        return path;
-    }
-
-    private static string Mib(string path) => (new FileInfo(path).Length / 1048576.0).ToString("F0", CultureInfo.InvariantCulture);
 
     private static bool SeekCanLoad(string model, out string? why)
     {
@@ -303,13 +241,6 @@ internal static class Program
                                .Sum(t => t.Name.EndsWith("_exps.weight", StringComparison.Ordinal) ? t.Bytes * expertShare : t.Bytes);
     }
 
-    // "Q4_K ×85, Q5_0 ×4 (attn_k_b ×4), ...": the types a quantizer chose, by ggml type id (so types SeekSharp lacks show
-    // too), with the tensor kinds of the rarer types.
-    private static string TypeCounts(string model) =>
-        string.Join(", ", GgufTensorSizes.Read(model).Tensors.GroupBy(t => t.Type).OrderByDescending(g => g.Count()).Select(g =>
-            $"{(GgmlType)g.Key} ×{g.Count()}" + (g.Count() > 30 || g.Key == 0 ? "" :
-                $" ({string.Join(", ", g.GroupBy(t => t.Name.Split('.')[^2]).Select(n => n.Count() > 1 ? $"{n.Key} ×{n.Count()}" : n.Key))})")));
-
     private static string Stat(List<EngineRun> runs, Func<EngineRun, double> f, string format) =>
         $"{Median(runs, f).ToString(format, CultureInfo.InvariantCulture)} ({runs.Min(f).ToString(format, CultureInfo.InvariantCulture)}-{runs.Max(f).ToString(format, CultureInfo.InvariantCulture)})";
 
@@ -326,26 +257,10 @@ internal static class Program
         string.Join("; ", runs.Select(r => string.Create(CultureInfo.InvariantCulture, $"d{r.Depth} pp {r.PromptTps:F1} tg {r.GenerationTps:F2} t/s"))) +
         string.Create(CultureInfo.InvariantCulture, $", load {runs[0].LoadSeconds:F2} s, RSS {runs[0].PeakRssMb:F0} MiB");
 
-    /// <summary>The widest SIMD the CPU offers, from /proc/cpuinfo's flags: both engines pick their kernels by it.</summary>
-    private static string SimdTier()
-    {
-        string? flags = File.Exists("/proc/cpuinfo") ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("flags")) : null;
-        if (flags is null) return "SIMD tier unknown";
-        var set = flags.Split(':')[1].Split(' ', StringSplitOptions.RemoveEmptyEntries).ToHashSet();
-        return set.Contains("avx512f") ? $"AVX-512 (avx512f{(set.Contains("avx512_vnni") ? ", avx512_vnni" : "")}{(set.Contains("avx512_bf16") ? ", avx512_bf16" : "")})"
-             : set.Contains("avx2") ? "AVX2, no AVX-512" : "no AVX2";
-    }
-
     /// <summary>"0" or "0,4096", as llama-bench's and seek bench's -d take it.</summary>
     private static int[] ParseDepths(string text) =>
         text.Split(',').Select(d => int.TryParse(d, NumberStyles.None, CultureInfo.InvariantCulture, out int v) ? v
             : throw new ArgumentException($"-d takes depths of 0 or more separated by commas, got '{text}'")).ToArray();
-
-    private static string LoadAverage() =>
-        File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ')[..3]) : "?";
-
-    private static string CpuName() =>
-        File.Exists("/proc/cpuinfo") ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name"))?.Split(':')[1].Trim() ?? "?" : "?";
 
     private static int IntArg(string[] args, string name, int dflt) => StringArg(args, name) is { } s ? int.Parse(s, CultureInfo.InvariantCulture) : dflt;
 

@@ -23,8 +23,8 @@ public sealed class ChatSession : IDisposable
     {
         Model = model;
         _chat = new ChatModel(model, templateOverride);
-        // One conversation at a time, but room for two: the prefix cache keeps the last turn's pages while the next one reads them.
-        _scheduler = new Scheduler(model, new SchedulerOptions { ContextLength = contextLength, Parallel = 1, KvSize = 0 });
+        // One conversation at a time; the prefix cache keeps each turn's pages for the next turn to start from.
+        _scheduler = new Scheduler(model, new SchedulerOptions { ContextLength = contextLength, Parallel = 1 });
     }
 
     /// <summary>The model.</summary>

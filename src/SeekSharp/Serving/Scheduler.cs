@@ -111,6 +111,7 @@ public sealed class Scheduler : IDisposable
             stream.Registration = cancellationToken.Register(static s => ((GenerationStream)s!).Cancel(), stream);
         _incoming.Enqueue(generation);
         Wake();
+        if (_stopped.Task.IsCompleted) CancelLeftovers(); // the worker ended between the check above and the queue
         return stream;
     }
 
@@ -202,6 +203,17 @@ public sealed class Scheduler : IDisposable
         finally
         {
             _stopped.TrySetResult();
+            CancelLeftovers();
+        }
+    }
+
+    // Requests queued after the worker's last look end cancelled rather than wait forever.
+    private void CancelLeftovers()
+    {
+        while (_incoming.TryDequeue(out var g))
+        {
+            Interlocked.Decrement(ref _waitingCount);
+            Finish(g, FinishReason.Cancelled);
         }
     }
 
@@ -218,8 +230,9 @@ public sealed class Scheduler : IDisposable
             if (node.Value.CancelRequested || _cancelAll)
             {
                 _waiting.Remove(node);
+                Count(node.Value, FinishReason.Cancelled);
                 Interlocked.Decrement(ref _waitingCount);
-                Finish(node.Value, FinishReason.Cancelled);
+                node.Value.Finish(FinishReason.Cancelled);
             }
             node = next;
         }
@@ -342,18 +355,25 @@ public sealed class Scheduler : IDisposable
 
     private void End(Generation g, FinishReason finish = FinishReason.Stop, Exception? error = null)
     {
+        // Counted before the slot is released, so that no snapshot shows the request neither running nor finished.
+        if (error is null) Count(g, finish);
         if (g.Slot >= 0) Release(g);
-        if (error is not null) { g.Fail(error); return; }
-        Finish(g, finish);
+        if (error is not null) g.Fail(error);
+        else g.Finish(finish);
     }
 
     private void Finish(Generation g, FinishReason finish)
+    {
+        Count(g, finish);
+        g.Finish(finish);
+    }
+
+    private void Count(Generation g, FinishReason finish)
     {
         Interlocked.Add(ref _generated, g.Generated);
         if (finish == FinishReason.Stop) Interlocked.Increment(ref _stop);
         else if (finish == FinishReason.Length) Interlocked.Increment(ref _length);
         else Interlocked.Increment(ref _cancelled);
-        g.Finish(finish);
     }
 }
 

@@ -55,10 +55,11 @@ public sealed class LocalChatClient : IChatClient
         await foreach (var e in stream.ConfigureAwait(false))
         {
             ChatResponseUpdate Update() => new() { Role = ChatRole.Assistant, ResponseId = responseId, MessageId = responseId, ModelId = ModelId, CreatedAt = DateTimeOffset.UtcNow };
+            // A cancelled stream ends at once: not even the text the decoder still held comes after the cancel.
+            if (e.FinishReason == FinishReason.Cancelled) cancellationToken.ThrowIfCancellationRequested();
             if (e.Reasoning.Length > 0) { var u = Update(); u.Contents.Add(new TextReasoningContent(e.Reasoning)); yield return u; }
             if (e.Content.Length > 0) { var u = Update(); u.Contents.Add(new TextContent(e.Content)); yield return u; }
             if (e.Kind != GenerationEventKind.Final) continue;
-            if (e.FinishReason == FinishReason.Cancelled) cancellationToken.ThrowIfCancellationRequested();
             var final = Update();
             final.FinishReason = e.FinishReason == FinishReason.Length ? ChatFinishReason.Length : ChatFinishReason.Stop;
             var usage = e.Usage!;

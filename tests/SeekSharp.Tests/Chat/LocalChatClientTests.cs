@@ -49,12 +49,12 @@ public class LocalChatClientTests
     public async Task CancellationStopsGenerationWithOperationCanceled()
     {
         using var model = Model.Load(ChatModels.R1);
-        using IChatClient client = new LocalChatClient(model, 256);
+        using IChatClient client = new LocalChatClient(model, 2048); // room for a long answer: the cancel must land before the end
         using var cts = new CancellationTokenSource();
         int seen = 0;
         await Assert.ThrowsAnyAsync<OperationCanceledException>(async () =>
         {
-            await foreach (var _ in client.GetStreamingResponseAsync([new(ChatRole.User, "Go on and on.")], new ChatOptions { Temperature = 0f, MaxOutputTokens = 500 }, cts.Token))
+            await foreach (var _ in client.GetStreamingResponseAsync([new(ChatRole.User, "Go on and on.")], new ChatOptions { Temperature = 0f, MaxOutputTokens = 2000 }, cts.Token))
             {
                 seen++;
                 cts.Cancel();

@@ -146,10 +146,10 @@ public class SchedulerTests
     {
         using var model = Model.Load(Bundled);
         var chat = new ChatModel(model);
-        using var scheduler = new Scheduler(model, new SchedulerOptions { ContextLength = 512, Parallel = 2, PageSize = 16 });
+        using var scheduler = new Scheduler(model, new SchedulerOptions { ContextLength = 2048, Parallel = 2, PageSize = 16 });
         using var cts = new CancellationTokenSource();
-        var stream = scheduler.Submit(Request(chat, "What is 347 + 829?", 512, maxTokens: 400) with { IgnoreEos = true }, cts.Token);
-        var other = scheduler.Submit(Request(chat, "What is 12 + 5?", 512));
+        var stream = scheduler.Submit(Request(chat, "What is 347 + 829?", 2048, maxTokens: 2000) with { IgnoreEos = true }, cts.Token);
+        var other = scheduler.Submit(Request(chat, "What is 12 + 5?", 2048));
         GenerationEvent? final = null;
         int tokens = 0;
         await foreach (var e in stream)
@@ -158,7 +158,7 @@ public class SchedulerTests
             if (e.Kind == GenerationEventKind.Final) final = e;
         }
         Assert.Equal(FinishReason.Cancelled, final!.FinishReason);
-        Assert.True(final.Usage!.CompletionTokens < 400);
+        Assert.True(final.Usage!.CompletionTokens < 1000); // the worker does not wait for the reader, but stops once it sees the cancel
         var (_, otherFinal) = await Collect(other);
         Assert.NotEqual(FinishReason.Cancelled, otherFinal.FinishReason);
         var stats = scheduler.GetStats();

@@ -237,15 +237,9 @@ internal sealed record ErrorBody(string Message, string Type)
 [JsonSerializable(typeof(ErrorEnvelope))]
 internal sealed partial class OpenAiJson : JsonSerializerContext
 {
-    /// <summary>The contract with JSON's own escaping only: text such as "347 + 829" or "<think>" goes out as written
-    /// rather than as \u002B and \u003C, which the default (HTML-safe) encoder would emit. The responses are JSON, never HTML.</summary>
+    /// <summary>The contract with <see cref="Hosting.WireJson.Options"/> (JSON's own escaping only).</summary>
     // Built on first use: static initializers of the generated partial (Default) have no order relative to this file's.
-    public static OpenAiJson Wire => s_wire ??= new(new JsonSerializerOptions
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-    });
+    public static OpenAiJson Wire => s_wire ??= new(Hosting.WireJson.Options());
 
     static OpenAiJson? s_wire;
 }

@@ -204,11 +204,7 @@ public sealed unsafe class KvCache : IDisposable
     internal void Attach(int sequence, int page)
     {
         if (_held[sequence] == PagesPerSequence) throw new InvalidOperationException($"sequence {sequence} already holds a whole context of pages");
-        if (_refs[page]++ == 0)
-        {
-            PagesInUse++;
-            Prefix?.Held(page);
-        }
+        Hold(page);
         _tables[sequence * PagesPerSequence + _held[sequence]++] = page;
     }
 
@@ -225,11 +221,7 @@ public sealed unsafe class KvCache : IDisposable
     {
         int slot = sequence * PagesPerSequence + index, old = _tables[slot];
         if (old == page) return;
-        if (_refs[page]++ == 0)
-        {
-            PagesInUse++;
-            Prefix?.Held(page);
-        }
+        Hold(page);
         _tables[slot] = page;
         Release(old);
     }
@@ -270,6 +262,14 @@ public sealed unsafe class KvCache : IDisposable
             long offset = Layers * KeyLayerBytes + l * ValueLayerBytes;
             Buffer.MemoryCopy(s + offset, d + offset, valueBytes, valueBytes);
         }
+    }
+
+    // One more sequence holds the page; the first takes it out of the prefix cache's evictable set.
+    private void Hold(int page)
+    {
+        if (_refs[page]++ > 0) return;
+        PagesInUse++;
+        Prefix?.Held(page);
     }
 
     private void Release(int page)

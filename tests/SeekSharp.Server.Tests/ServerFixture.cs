@@ -62,7 +62,10 @@ public class ServerFixture : IAsyncLifetime
     /// <summary>A client for this server, sending the fixture's API key when it has one; 60 s timeout.</summary>
     public HttpClient CreateClient(string? apiKey = null)
     {
-        var client = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+        // MaxResponseDrainSize 0: a response disposed before its end closes the connection, as a client that walks away
+        // does. By default the handler reads the rest of the answer to reuse the connection, so the server would never
+        // learn of the disconnect (whether it did depended on how fast the answer ended).
+        var client = new HttpClient(new SocketsHttpHandler { MaxResponseDrainSize = 0 }) { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
         if ((apiKey ?? Options.ApiKey) is { } key) client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
         return client;
     }

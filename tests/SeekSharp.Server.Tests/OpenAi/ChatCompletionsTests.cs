@@ -177,6 +177,13 @@ public sealed class ChatCompletionsTests(ServerFixture server) : IClassFixture<S
         var body = await Wire.JsonAsync(await client.PostAsync("v1/chat/completions", ServerFixture.Json(request)));
         Assert.Equal("chat.completion", (string?)body["object"]);
     }
+}
+
+/// <summary>A client that walks away mid-stream. The scheduler's worker does not wait for the reader, so the answer must be
+/// long enough (a context of 16384) that it cannot finish before the disconnect lands, even on a cold server.</summary>
+public sealed class DisconnectTests(DisconnectTests.LongAnswerFixture server) : IClassFixture<DisconnectTests.LongAnswerFixture>
+{
+    public sealed class LongAnswerFixture() : ServerFixture(o => o with { Parallel = 1, ContextLength = 16384 });
 
     [Fact]
     public async Task ClientDisconnect_CancelsTheGeneration()
@@ -184,7 +191,7 @@ public sealed class ChatCompletionsTests(ServerFixture server) : IClassFixture<S
         using var client = server.CreateClient();
         using var request = new HttpRequestMessage(HttpMethod.Post, "v1/chat/completions")
         {
-            Content = ServerFixture.Json("""{"messages":[{"role":"user","content":"Count to a million."}],"max_tokens":4000,"ignore_eos":true,"stream":true}"""),
+            Content = ServerFixture.Json("""{"messages":[{"role":"user","content":"Count to a million."}],"max_tokens":16000,"ignore_eos":true,"stream":true}"""),
         };
         using (var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead))
         {

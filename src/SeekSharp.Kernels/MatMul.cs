@@ -137,7 +137,7 @@ public static class MatMul
                 return;
             }
             long rowBytes = TensorTypes.RowBytes(type, cols);
-            int tokenMicro = TokenMicroBlock(type, actStride);
+            int tokenMicro = TokenMicroBlock(type, tier, actStride, n);
             var work = new RowBlocks
             {
                 Type = type, W = w, RowBytes = rowBytes, Rows = rows, Cols = cols,
@@ -190,9 +190,14 @@ public static class MatMul
     }
 
     // Types with a four-token kernel take micro-blocks of whole groups of four, even if that overfills L1 a little:
-    // a leftover token would take the slower single-token dot.
-    private static int TokenMicroBlock(GgmlType type, long actStride)
+    // a leftover token would take the slower single-token dot. Types with an eight-token kernel take eight: their
+    // activation rows then come from L2, but each weight row is read once for the eight.
+    private static int TokenMicroBlock(GgmlType type, SimdTier tier, long actStride, int n)
     {
+        if (n < MaxDot8Batch && HasDot8(type, tier))
+        {
+            return MaxTokenMicro;
+        }
         int fit = (int)Math.Clamp(L1TileBytes / 2 / actStride, 1, MaxTokenMicro);
         return HasDot4(type) ? Math.Max(4, fit / 4 * 4) : fit;
     }
@@ -252,36 +257,60 @@ public static class MatMul
                     int rb1 = Math.Min(r1, rb + RowTile);
                     for (int ib = i0; ib < i1; ib += TokenMicro)
                     {
-                        int ib1 = Math.Min(i1, ib + TokenMicro);
-                        int r = rb;
-                        if (HasDot2x4(Type, Tier))
-                        {
-                            for (; r + 2 <= rb1; r += 2)
-                            {
-                                int i = ib;
-                                for (; i + 4 <= ib1; i += 4)
-                                {
-                                    RowDot2x4(Type, W + r * RowBytes, RowBytes, A + i * ActStride, ActStride, Cols, Y + (long)i * Rows + r, Rows, Tier);
-                                }
-                                SingleTokens(r, i, ib1);
-                                SingleTokens(r + 1, i, ib1);
-                            }
-                        }
-                        for (; r < rb1; r++)
-                        {
-                            byte* wr = W + r * RowBytes;
-                            int i = ib;
-                            if (HasDot4(Type))
-                            {
-                                for (; i + 4 <= ib1; i += 4)
-                                {
-                                    RowDot4(Type, wr, A + i * ActStride, ActStride, Cols, Y + (long)i * Rows + r, Rows, Tier);
-                                }
-                            }
-                            SingleTokens(r, i, ib1);
-                        }
+                        MicroBlock(rb, rb1, ib, Math.Min(i1, ib + TokenMicro));
                     }
                 }
+            }
+        }
+
+        // Rows [rb, rb1) × tokens [ib, ib1): groups of eight tokens one row at a time where the type has
+        // an eight-token kernel, then groups of four, two rows at a time where it has that kernel, then single dots.
+        private readonly void MicroBlock(int rb, int rb1, int ib, int ib1)
+        {
+            if (N < MaxDot8Batch && HasDot8(Type, Tier))
+            {
+                int i8 = ib + (ib1 - ib) / 8 * 8;
+                for (int i = ib; i < i8; i += 8)
+                {
+                    EightTokens(rb, rb1, i);
+                }
+                ib = i8;
+            }
+            int row = rb;
+            if (HasDot2x4(Type, Tier))
+            {
+                for (; row + 2 <= rb1; row += 2)
+                {
+                    int i = ib;
+                    for (; i + 4 <= ib1; i += 4)
+                    {
+                        RowDot2x4(Type, W + row * RowBytes, RowBytes, A + i * ActStride, ActStride, Cols, Y + (long)i * Rows + row, Rows, Tier);
+                    }
+                    SingleTokens(row, i, ib1);
+                    SingleTokens(row + 1, i, ib1);
+                }
+            }
+            for (; row < rb1; row++)
+            {
+                byte* wr = W + row * RowBytes;
+                int i = ib;
+                if (HasDot4(Type))
+                {
+                    for (; i + 4 <= ib1; i += 4)
+                    {
+                        RowDot4(Type, wr, A + i * ActStride, ActStride, Cols, Y + (long)i * Rows + row, Rows, Tier);
+                    }
+                }
+                SingleTokens(row, i, ib1);
+            }
+        }
+
+        // Rows [rb, rb1) against tokens [i, i + 8), a row at a time.
+        private readonly void EightTokens(int rb, int rb1, int i)
+        {
+            for (int r = rb; r < rb1; r++)
+            {
+                RowDot8(Type, W + r * RowBytes, A + i * ActStride, ActStride, Cols, Y + (long)i * Rows + r, Rows, Tier);
             }
         }
 
@@ -427,6 +456,29 @@ public static class MatMul
         {
             case GgmlType.Q4_K: Q4_K.Dot2x4(w, wStride, a, actStride, cols / Q8_K.BlockSize, y, yStride, tier); break;
             case GgmlType.Q6_K: Q6_K.Dot2x4(w, wStride, a, actStride, cols / Q8_K.BlockSize, y, yStride, tier); break;
+            default: throw TensorTypes.Unsupported(type);
+        }
+    }
+
+    // Eight tokens a row: a batch of eight to fifteen sequences (a busy server's decode step) unpacks each weight
+    // block once and reads each weight row from memory once, in one pass, rather than two passes of four; with 512-bit
+    // vectors only, where 32 registers hold the eight tokens' accumulators. On the FFN and output matrices of
+    // R1-Distill-Qwen-1.5B's shape (Q4_K_M, 2 threads, AVX-512) eight tokens took 1.4-2× less time than with the
+    // two-row kernel. Larger batches keep the two-row kernel: their weight rows stay in L1 across micro-blocks anyway,
+    // and there it shares its float steps between two rows (prompt processing of 128 tokens was 5 % slower with this
+    // one).
+    private const int MaxDot8Batch = 16;
+
+    private static bool HasDot8(GgmlType type, SimdTier tier) =>
+        type is (GgmlType.Q4_K or GgmlType.Q6_K) && tier == SimdTier.Vector512 && Avx512BW.IsSupported;
+
+    /// <summary>One weight row against eight activation rows; token t's output at <c>y[t·yStride]</c>, each <see cref="RowDot"/>'s bits.</summary>
+    private static unsafe void RowDot8(GgmlType type, byte* w, byte* a, long actStride, int cols, float* y, long yStride, SimdTier tier)
+    {
+        switch (type)
+        {
+            case GgmlType.Q4_K: Q4_K.Dot8(w, a, actStride, cols / Q8_K.BlockSize, y, yStride, tier); break;
+            case GgmlType.Q6_K: Q6_K.Dot8(w, a, actStride, cols / Q8_K.BlockSize, y, yStride, tier); break;
             default: throw TensorTypes.Unsupported(type);
         }
     }

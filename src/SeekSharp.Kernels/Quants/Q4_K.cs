@@ -479,6 +479,113 @@ internal static class Q4_K
     }
 
     /// <summary>
+    /// <see cref="Dot"/> of one weight row with eight activation rows (<c>x + t·xStride</c>), written to
+    /// <c>y[t·yStride]</c>: each super-block's nibbles and scales are unpacked once for all eight tokens, so a batch of
+    /// eight sequences reads every weight once, as a single token does. Every output is <see cref="Dot"/> of its pair
+    /// bit for bit. Other tiers than Vector512 run two <see cref="Dot4"/> calls.
+    /// </summary>
+    /// <remarks>
+    /// Written out token by token, with no ref arguments: the JIT keeps the eight integer accumulators, four float ones
+    /// (two tokens' eight lanes per vector, as the rows of <see cref="Dot2x4"/>) and four minimum ones in registers.
+    /// Dot2x4 with its accumulators passed by reference spilled them to the stack on every super-block (89 stack
+    /// accesses in its loop).
+    /// </remarks>
+    public static unsafe void Dot8(byte* w, byte* x, long xStride, int blocks, float* y, long yStride, SimdTier tier)
+    {
+        if (!Uses512(tier))
+        {
+            Dot4(w, x, xStride, blocks, y, yStride, tier);
+            Dot4(w, x + 4 * xStride, xStride, blocks, y + 4 * yStride, yStride, tier);
+            return;
+        }
+        Vector512<float> acc01 = Vector512<float>.Zero, acc23 = acc01, acc45 = acc01, acc67 = acc01;
+        Vector256<float> min01 = Vector256<float>.Zero, min23 = min01, min45 = min01, min67 = min01;
+        Vector512<byte> mask = Vector512.Create((byte)0x0F);
+        for (int b = 0; b < blocks; b++)
+        {
+            byte* wb = w + (long)b * BlockBytes;
+            byte* x0 = x + (long)b * Q8_K.BlockBytes;
+            sbyte* q0 = (sbyte*)(x0 + Q8_K.QsOffset);
+            var (scaleWord, mins) = UnpackScaleMinsWords(wb + ScalesOffset);
+            Vector512<byte> scales = ScalesPerQuarter(scaleWord);
+
+            // Chunks 0 and 1 of the nibbles against quants 0-127 of each token.
+            Vector512<byte> packed = Vector512.Load(wb + QsOffset);
+            Vector512<byte> lo = packed & mask, hi = Vector512.ShiftRightLogical(packed.AsUInt16(), 4).AsByte() & mask;
+            Vector512<short> sLo = Avx512BW.Shuffle(scales, PickLow01).AsInt16(), sHi = Avx512BW.Shuffle(scales, PickHigh01).AsInt16();
+            Vector512<int> s0 = FirstHalves(lo, hi, q0, sLo, sHi);
+            Vector512<int> s1 = FirstHalves(lo, hi, q0 + xStride, sLo, sHi);
+            Vector512<int> s2 = FirstHalves(lo, hi, q0 + 2 * xStride, sLo, sHi);
+            Vector512<int> s3 = FirstHalves(lo, hi, q0 + 3 * xStride, sLo, sHi);
+            Vector512<int> s4 = FirstHalves(lo, hi, q0 + 4 * xStride, sLo, sHi);
+            Vector512<int> s5 = FirstHalves(lo, hi, q0 + 5 * xStride, sLo, sHi);
+            Vector512<int> s6 = FirstHalves(lo, hi, q0 + 6 * xStride, sLo, sHi);
+            Vector512<int> s7 = FirstHalves(lo, hi, q0 + 7 * xStride, sLo, sHi);
+
+            // Chunks 2 and 3 against quants 128-255.
+            packed = Vector512.Load(wb + QsOffset + 64);
+            lo = packed & mask;
+            hi = Vector512.ShiftRightLogical(packed.AsUInt16(), 4).AsByte() & mask;
+            sLo = Avx512BW.Shuffle(scales, PickLow23).AsInt16();
+            sHi = Avx512BW.Shuffle(scales, PickHigh23).AsInt16();
+            sbyte* q1 = q0 + 128;
+            s0 = Halves(s0, lo, hi, q1, sLo, sHi);
+            s1 = Halves(s1, lo, hi, q1 + xStride, sLo, sHi);
+            s2 = Halves(s2, lo, hi, q1 + 2 * xStride, sLo, sHi);
+            s3 = Halves(s3, lo, hi, q1 + 3 * xStride, sLo, sHi);
+            s4 = Halves(s4, lo, hi, q1 + 4 * xStride, sLo, sHi);
+            s5 = Halves(s5, lo, hi, q1 + 5 * xStride, sLo, sHi);
+            s6 = Halves(s6, lo, hi, q1 + 6 * xStride, sLo, sHi);
+            s7 = Halves(s7, lo, hi, q1 + 7 * xStride, sLo, sHi);
+
+            float d = HalfAt(wb), dmin = HalfAt(wb + 2);
+            Vector128<short> m = MinsAsShorts(mins);
+            var m2 = Vector256.Create(m, m);
+            acc01 = TwoTokenStep(acc01, d, x0, x0 + xStride, s0, s1);
+            acc23 = TwoTokenStep(acc23, d, x0 + 2 * xStride, x0 + 3 * xStride, s2, s3);
+            acc45 = TwoTokenStep(acc45, d, x0 + 4 * xStride, x0 + 5 * xStride, s4, s5);
+            acc67 = TwoTokenStep(acc67, d, x0 + 6 * xStride, x0 + 7 * xStride, s6, s7);
+            min01 = TwoTokenMinStep(min01, dmin, m2, x0, x0 + xStride);
+            min23 = TwoTokenMinStep(min23, dmin, m2, x0 + 2 * xStride, x0 + 3 * xStride);
+            min45 = TwoTokenMinStep(min45, dmin, m2, x0 + 4 * xStride, x0 + 5 * xStride);
+            min67 = TwoTokenMinStep(min67, dmin, m2, x0 + 6 * xStride, x0 + 7 * xStride);
+        }
+        StoreTwoTokens(y, yStride, acc01, min01);
+        StoreTwoTokens(y + 2 * yStride, yStride, acc23, min23);
+        StoreTwoTokens(y + 4 * yStride, yStride, acc45, min45);
+        StoreTwoTokens(y + 6 * yStride, yStride, acc67, min67);
+    }
+
+    /// <summary>
+    /// <see cref="Step"/>'s lane update for two tokens at once: token a's eight lanes in the low half, token b's in the
+    /// high half, each the sum of its 512-bit lanes' halves (as in <see cref="Dot4Vector512"/>) scaled by its own y_d·d.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe Vector512<float> TwoTokenStep(Vector512<float> acc, float d, byte* xa, byte* xb, Vector512<int> sa, Vector512<int> sb)
+    {
+        Vector512<int> lanes = Avx512F.Shuffle4x128(sa, sb, 0x44) + Avx512F.Shuffle4x128(sa, sb, 0xEE);
+        var scale = Vector512.Create(Vector256.Create(Unsafe.ReadUnaligned<float>(xa) * d), Vector256.Create(Unsafe.ReadUnaligned<float>(xb) * d));
+        return Vector512.FusedMultiplyAdd(scale, Vector512.ConvertToSingle(lanes), acc);
+    }
+
+    /// <summary><see cref="Step"/>'s minimum update for two tokens (token a's four lanes low, token b's high), pair sums as <see cref="PairSumMinLanes"/> reads them.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe Vector256<float> TwoTokenMinStep(Vector256<float> accMin, float dmin, Vector256<short> mins, byte* xa, byte* xb)
+    {
+        var pairSums = Vector256.Create(Vector128.Load((short*)(xa + Q8_K.BsumsOffset)), Vector128.Load((short*)(xb + Q8_K.BsumsOffset)));
+        Vector256<int> minLanes = Avx2.MultiplyAddAdjacent(mins, pairSums);
+        var scale = Vector256.Create(Vector128.Create(-Unsafe.ReadUnaligned<float>(xa) * dmin), Vector128.Create(-Unsafe.ReadUnaligned<float>(xb) * dmin));
+        return Vector256.FusedMultiplyAdd(scale, Vector256.ConvertToSingle(minLanes), accMin);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void StoreTwoTokens(float* y, long yStride, Vector512<float> acc, Vector256<float> accMin)
+    {
+        y[0] = Int8BlockDot.Sum(acc.GetLower()) + SumMin(accMin.GetLower());
+        y[yStride] = Int8BlockDot.Sum(acc.GetUpper()) + SumMin(accMin.GetUpper());
+    }
+
+    /// <summary>
     /// <see cref="Step"/> for two rows at once: <paramref name="row0"/> and <paramref name="row1"/> are the rows' 512-bit lanes
     /// (chunk pairs in the halves), <paramref name="d"/> holds row 0's d in the low half and row 1's in the high half,
     /// <paramref name="dmin"/> and <paramref name="mins"/> likewise. Each lane sees the same products as in Step.
@@ -687,6 +794,12 @@ internal static class Q4_K
         s2 = Halves(s2, lo, hi, y + 2 * xStride, sLo, sHi);
         s3 = Halves(s3, lo, hi, y + 3 * xStride, sLo, sHi);
     }
+
+    /// <summary><see cref="Halves"/> into a zero accumulator.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe Vector512<int> FirstHalves(Vector512<byte> lo, Vector512<byte> hi, sbyte* y, Vector512<short> sLo, Vector512<short> sHi) =>
+        Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(lo, Vector512.Load(y)), sLo)
+        + Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(hi, Vector512.Load(y + 64)), sHi);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static unsafe Vector512<int> Halves(Vector512<int> acc, Vector512<byte> lo, Vector512<byte> hi, sbyte* y, Vector512<short> sLo, Vector512<short> sHi)

@@ -13,6 +13,10 @@ public class Q4_KTests() : KQuantTests(GgmlType.Q4_K)
     public unsafe void TwoRowFourTokenDotEqualsSingleDots(int tier, int blocks) =>
         AssertTwoRowFourTokenDotEqualsSingleDots((SimdTier)tier, blocks, Q4_K.Dot2x4);
 
+    [Theory, MemberData(nameof(TiersWithScalarAndBlocks))]
+    public unsafe void EightTokenDotEqualsSingleDots(int tier, int blocks) =>
+        AssertEightTokenDotEqualsSingleDots((SimdTier)tier, blocks, Q4_K.Dot8);
+
     /// <summary>
     /// A hand-built block: d = 1, dmin = 0.5; sub-block 0 has sc 2, m 3; sub-block 1 sc 5, m 1; sub-block 4 (whose
     /// 6-bit codes are split between the nibbles of byte 8 and the top bits of bytes 0 and 4) sc 33, m 50.

@@ -13,6 +13,10 @@ public class Q6_KTests() : KQuantTests(GgmlType.Q6_K)
     public unsafe void TwoRowFourTokenDotEqualsSingleDots(int tier, int blocks) =>
         AssertTwoRowFourTokenDotEqualsSingleDots((SimdTier)tier, blocks, Q6_K.Dot2x4);
 
+    [Theory, MemberData(nameof(TiersWithScalarAndBlocks))]
+    public unsafe void EightTokenDotEqualsSingleDots(int tier, int blocks) =>
+        AssertEightTokenDotEqualsSingleDots((SimdTier)tier, blocks, Q6_K.Dot8);
+
     [Fact]
     public void DequantizeKnownBlock()
     {

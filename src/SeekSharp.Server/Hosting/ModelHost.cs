@@ -46,6 +46,7 @@ public sealed class ModelHost(ServerOptions options, ILogger<ModelHost> logger) 
                     Parallel = options.Parallel,
                     KvSize = options.KvSize,
                     MaxWaiting = options.MaxWaiting > 0 ? options.MaxWaiting : new SchedulerOptions().MaxWaiting,
+                    MinStepInterval = options.MinStepInterval,
                 });
                 _model = new ServedModel(model, chat, scheduler, options.Alias, DateTimeOffset.UtcNow, clock.Elapsed);
                 logger.LogInformation("loaded {Model} ({Id}) in {Seconds:F2} s: context {Context}, parallel {Parallel}",

@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using SeekSharp.Server.App;
 using SeekSharp.Server.Metrics;
 using SeekSharp.Server.Ollama;
 using SeekSharp.Server.OpenAi;
@@ -14,7 +15,7 @@ using SeekSharp.Server.OpenAi;
 namespace SeekSharp.Server.Hosting;
 
 /// <summary>
-/// Builds <c>seek serve</c>: Kestrel with the OpenAI / DeepSeek and Ollama APIs, /health and /metrics over one
+/// Builds <c>seek serve</c>: Kestrel with the OpenAI / DeepSeek and Ollama APIs, the chat app (page at /, API at /app/api), /health and /metrics over one
 /// <see cref="Serving.Scheduler"/>. The model loads in the background once the server listens (/health answers 503
 /// meanwhile). On shutdown (SIGTERM, Ctrl+C, <see cref="IHost.StopAsync"/>) Kestrel stops accepting connections while
 /// the scheduler lets running requests finish for <see cref="ServerOptions.ShutdownGrace"/> and then cancels the rest.
@@ -78,6 +79,10 @@ public static class SeekServer
         });
         OpenAiEndpoints.Map(app, state);
         OllamaEndpoints.Map(app, state);
+        AppAssets.Map(app);
+        var store = new Lazy<ChatStore>(() => new ChatStore(options.DatabasePath ?? ServerOptions.DefaultDatabasePath));
+        AppEndpoints.Map(app, state, store);
+        app.Lifetime.ApplicationStopped.Register(() => { if (store.IsValueCreated) store.Value.Dispose(); });
         app.MapFallback((HttpContext http) => throw new ApiException(404,
             $"Unknown request URL: {http.Request.Method} {http.Request.Path}", "invalid_request_error", code: "unknown_url"));
         app.Lifetime.ApplicationStopped.Register(host.Dispose);

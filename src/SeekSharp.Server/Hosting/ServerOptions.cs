@@ -31,6 +31,15 @@ public sealed record ServerOptions
     public TimeSpan KeepAliveInterval { get; init; } = TimeSpan.FromSeconds(15);
     /// <summary>Chat template to use instead of the model's (Jinja text), or null.</summary>
     public string? ChatTemplate { get; init; }
+    /// <summary>The scheduler's <see cref="Serving.SchedulerOptions.MinStepInterval"/>: tests of streaming pages pace the bundled model with it.</summary>
+    internal TimeSpan MinStepInterval { get; init; }
+    /// <summary>The chat app's SQLite database (<c>--db</c>); null: <see cref="DefaultDatabasePath"/>. Created on the app's first use.</summary>
+    public string? DatabasePath { get; init; }
+
+    /// <summary>chats.db in the user's data folder: <c>$XDG_DATA_HOME/seeksharp</c> or <c>~/.local/share/seeksharp</c> on Linux,
+    /// <c>%LOCALAPPDATA%\seeksharp</c> on Windows, <c>~/Library/Application Support/seeksharp</c> on macOS.</summary>
+    public static string DefaultDatabasePath =>
+        Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.DoNotVerify), "seeksharp", "chats.db");
 
     /// <summary>Throws <see cref="ArgumentException"/> for the first value out of range, in the words of seek serve's flags.</summary>
     public void Validate()
@@ -44,5 +53,6 @@ public sealed record ServerOptions
         if (MaxRequestBodyBytes < 1024) throw new ArgumentException($"the request body limit must be at least 1024 bytes, got {MaxRequestBodyBytes}");
         if (KeepAliveInterval <= TimeSpan.Zero) throw new ArgumentException($"the keep-alive interval must be positive, got {KeepAliveInterval}");
         if (string.IsNullOrWhiteSpace(Host)) throw new ArgumentException("--host must not be empty");
+        if (DatabasePath is { } db && string.IsNullOrWhiteSpace(db)) throw new ArgumentException("--db must not be empty");
     }
 }

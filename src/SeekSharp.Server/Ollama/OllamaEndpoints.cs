@@ -27,7 +27,7 @@ internal static class OllamaEndpoints
 
     public static void Map(WebApplication app, ServerState state)
     {
-        app.MapMethods("/", ["GET", "HEAD"], () => Results.Text("Ollama is running", "text/plain"));
+        // GET / is shared with the chat page (AppAssets), which answers browsers; other clients get Ollama's probe answer.
         app.MapGet("/api/version", (HttpContext http) => Json(http, new OllamaVersion(Version), OllamaJson.Wire.OllamaVersion));
         app.MapGet("/api/tags", (HttpContext http) => Json(http, new OllamaModelList([Entry(state.Host.Require(null))]), OllamaJson.Wire.OllamaModelList));
         app.MapGet("/api/ps", (HttpContext http) =>

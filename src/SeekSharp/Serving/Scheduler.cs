@@ -191,7 +191,10 @@ public sealed class Scheduler : IDisposable
                 }
                 try
                 {
+                    long stepStart = Stopwatch.GetTimestamp();
                     Step();
+                    if (Options.MinStepInterval > TimeSpan.Zero && Options.MinStepInterval - Stopwatch.GetElapsedTime(stepStart) is { Ticks: > 0 } rest)
+                        Thread.Sleep(rest);
                 }
                 catch (Exception e)
                 {

@@ -28,6 +28,12 @@ public sealed record SchedulerOptions
     public MlaAttention MlaAttention { get; init; } = MlaAttention.Auto;
     /// <summary>Keep finished sequences' keys and values for later requests that start the same way.</summary>
     public bool PrefixCaching { get; init; } = true;
+    /// <summary>
+    /// Least time from the start of one step to the start of the next (zero: none). Caps how fast tokens come, for a
+    /// server that should leave the processors to other work, or for tests of streaming clients that need a small
+    /// model to answer as slowly as a large one.
+    /// </summary>
+    public TimeSpan MinStepInterval { get; init; }
 }
 
 /// <summary>A snapshot of a scheduler's state and counters, for metrics.</summary>

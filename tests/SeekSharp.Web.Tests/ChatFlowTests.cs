@@ -270,17 +270,67 @@ public sealed partial class ChatFlowTests(BrowserFixture fixture)
         Assert.True(await answer.Locator("details").EvaluateAsync<bool>("d => d.open"));
         await ShotAsync(page, "08-keyboard");
 
-        // New chat and back to this one from the list, by keyboard.
-        await page.FocusAsync("#new-chat");
+        // Back (Shift+Tab) to "New chat" in the sidebar, start a new chat, then forward (Tab) through the search box to
+        // this conversation in the list and open it again.
+        await PressUntilAsync(page, "Shift+Tab", "() => document.activeElement.id === 'new-chat'");
+        await AssertVisibleFocusAsync(page);
         await page.Keyboard.PressAsync("Enter");
         await Expect(page.Locator("#chat-title")).ToHaveTextAsync("New chat");
-        await page.FocusAsync("#search");
-        await page.Keyboard.PressAsync("Tab");
-        while (await page.EvaluateAsync<string>("() => document.activeElement.textContent") != "What is 45 + 55?")
-            await page.Keyboard.PressAsync("Tab");
+        await PressUntilAsync(page, "Tab", "() => document.activeElement.textContent === 'What is 45 + 55?'");
         await AssertVisibleFocusAsync(page);
         await page.Keyboard.PressAsync("Enter");
         await Expect(page.Locator("#chat-title")).ToHaveTextAsync("What is 45 + 55?");
+        await Expect(page.Locator("article.message")).ToHaveCountAsync(2);
+
+        // Settings by keyboard: a dialog that takes focus, and Escape closes.
+        await PressUntilAsync(page, "Tab", "() => document.activeElement.id === 'settings-button'");
+        await page.Keyboard.PressAsync("Enter");
+        await Expect(page.Locator("#settings-dialog")).ToBeVisibleAsync();
+        Assert.True(await page.EvaluateAsync<bool>("() => document.getElementById('settings-dialog').contains(document.activeElement)"));
+        await page.Keyboard.PressAsync("Escape");
+        await Expect(page.Locator("#settings-dialog")).Not.ToBeVisibleAsync();
+        await page.Context.CloseAsync();
+    }
+
+    /// <summary>Presses <paramref name="key"/> until <paramref name="condition"/> holds, at most 60 times.</summary>
+    static async Task PressUntilAsync(IPage page, string key, string condition)
+    {
+        for (int i = 0; i < 60; i++)
+        {
+            if (await page.EvaluateAsync<bool>(condition)) return;
+            await page.Keyboard.PressAsync(key);
+        }
+        Assert.Fail($"{key} never reached: {condition}");
+    }
+
+    [Fact]
+    public async Task SettingsApplyToTheConversationsNextAnswers()
+    {
+        var page = await fixture.OpenAsync();
+        await AskAsync(page, "What is 11 + 22?");
+        await WaitForAnswerAsync(page);
+        await page.ClickAsync("#settings-button");
+        await page.FillAsync("#setting-temperature", "0");
+        await page.FillAsync("#setting-max-tokens", "8");
+        await page.FillAsync("#setting-system", "You add numbers.");
+        await page.ClickAsync("#settings-save");
+        await Expect(page.Locator("#toast")).ToHaveTextAsync("Settings saved");
+        var answer = page.Locator(LastAnswer);
+        await answer.GetByRole(AriaRole.Button, new() { Name = "Regenerate" }).ClickAsync();
+        answer = await WaitForAnswerAsync(page);
+        // Eight tokens: cut in the reasoning.
+        await Expect(answer.Locator(".meta")).ToContainTextAsync("8 tokens");
+        string id = (await page.EvaluateAsync<string>("() => location.hash")).Split('/')[1];
+        using var http = new HttpClient { BaseAddress = fixture.Server.BaseAddress };
+        using var detail = JsonDocument.Parse(await http.GetStringAsync($"app/api/conversations/{id}"));
+        var settings = detail.RootElement.GetProperty("conversation").GetProperty("settings");
+        Assert.Equal(0, settings.GetProperty("temperature").GetDouble());
+        Assert.Equal(8, settings.GetProperty("maxTokens").GetInt32());
+        Assert.Equal("You add numbers.", settings.GetProperty("systemPrompt").GetString());
+        // The dialog shows them again.
+        await page.ClickAsync("#settings-button");
+        await Expect(page.Locator("#setting-max-tokens")).ToHaveValueAsync("8");
+        await page.Keyboard.PressAsync("Escape");
         await page.Context.CloseAsync();
     }
 

@@ -40,46 +40,56 @@ public sealed class PageQualityTests(BrowserFixture fixture, ITestOutputHelper o
     /// <summary>
     /// First load of the page in a fresh browser context (empty cache) on loopback: every byte the browser received
     /// (headers and compressed bodies) and the time from navigation to the page answering input (the app's data-ready
-    /// mark, set once it has loaded the conversation list and can send). Figures go to the test output and to
-    /// artifacts/web/page-load.txt.
+    /// mark, set once it has loaded the conversation list and can send). Three first loads, each in a new context; the
+    /// median is checked. Figures go to the test output and to artifacts/web/page-load.txt.
     /// </summary>
     [Fact]
     public async Task FirstLoadIsUnder500KBAndInteractiveWithinOneSecond()
     {
-        // The browser warmed by one visit in another context (its processes started), so that the figure is the page's;
-        // the measured context starts with an empty cache.
-        var warm = await fixture.OpenAsync();
-        await warm.Context.CloseAsync();
-        var context = await fixture.Browser.NewContextAsync();
-        var page = await context.NewPageAsync();
-        var responses = new List<IResponse>();
-        page.Response += (_, r) => responses.Add(r);
-        // Warm the server (the first request to a route JIT-compiles it), not the browser: its cache stays empty.
+        // Warm the server (the first request to a route JIT-compiles it) and the browser (one visit in another
+        // context starts its processes); each measured context starts with an empty cache.
         using (var http = new HttpClient { BaseAddress = fixture.Server.BaseAddress })
             foreach (string path in new[] { "assets/app.js", "assets/app.css", "app/api/info", "app/api/conversations" })
                 await http.GetStringAsync(path);
-        var clock = Stopwatch.StartNew();
-        await page.GotoAsync(fixture.Server.BaseAddress.ToString());
-        await page.WaitForSelectorAsync("body[data-ready='true']");
-        double interactiveMs = clock.Elapsed.TotalMilliseconds;
-        await page.WaitForLoadStateAsync(LoadState.NetworkIdle);
-        long bytes = 0;
+        var warm = await fixture.OpenAsync();
+        await warm.Context.CloseAsync();
+
         var lines = new List<string>();
-        foreach (var r in responses)
+        var loads = new List<(long Bytes, double InteractiveMs)>();
+        for (int run = 0; run < 3; run++)
         {
-            var sizes = await r.Request.SizesAsync();
-            long transferred = sizes.ResponseHeadersSize + sizes.ResponseBodySize;
-            bytes += transferred;
-            lines.Add($"{r.Status} {r.Url} {transferred} bytes ({r.Headers.GetValueOrDefault("content-encoding", "identity")})");
+            var context = await fixture.Browser.NewContextAsync();
+            var page = await context.NewPageAsync();
+            var responses = new List<IResponse>();
+            page.Response += (_, r) => responses.Add(r);
+            var clock = Stopwatch.StartNew();
+            await page.GotoAsync(fixture.Server.BaseAddress.ToString());
+            await page.WaitForSelectorAsync("body[data-ready='true']");
+            double interactiveMs = clock.Elapsed.TotalMilliseconds;
+            await page.WaitForSelectorAsync("body[data-markdown='true']");
+            await page.WaitForLoadStateAsync(LoadState.NetworkIdle);
+            long bytes = 0;
+            foreach (var r in responses)
+            {
+                var sizes = await r.Request.SizesAsync();
+                long transferred = sizes.ResponseHeadersSize + sizes.ResponseBodySize;
+                bytes += transferred;
+                if (run == 0) lines.Add($"{r.Status} {r.Url} {transferred} bytes ({r.Headers.GetValueOrDefault("content-encoding", "identity")})");
+            }
+            var marks = await page.EvaluateAsync<double[]>("() => [performance.getEntriesByType('navigation')[0].domInteractive, performance.getEntriesByName('seek-start')[0].startTime, performance.getEntriesByName('seek-ready')[0].startTime]");
+            lines.Add(string.Create(CultureInfo.InvariantCulture,
+                $"load {run + 1}: {bytes} bytes ({bytes / 1024.0:F1} KiB) transferred; interactive (data-ready) {interactiveMs:F0} ms after the navigation call; page clock: DOM interactive {marks[0]:F0} ms, script running {marks[1]:F0} ms, ready {marks[2]:F0} ms"));
+            loads.Add((bytes, interactiveMs));
+            await context.CloseAsync();
         }
-        var marks = await page.EvaluateAsync<double[]>("() => [performance.getEntriesByType('navigation')[0].domInteractive, performance.getEntriesByName('seek-start')[0].startTime, performance.getEntriesByName('seek-ready')[0].startTime]");
+        var sorted = loads.OrderBy(l => l.InteractiveMs).ToList();
+        var median = sorted[1];
         lines.Add(string.Create(CultureInfo.InvariantCulture,
-            $"total {bytes} bytes ({bytes / 1024.0:F1} KiB) transferred; interactive (data-ready) after {interactiveMs:F0} ms from the navigation call; in the page's clock: DOM interactive {marks[0]:F0} ms, script running {marks[1]:F0} ms, ready {marks[2]:F0} ms"));
+            $"median of 3 first loads: {median.Bytes} bytes ({median.Bytes / 1024.0:F1} KiB), interactive after {median.InteractiveMs:F0} ms (limits: 500 KiB, 1000 ms)"));
         foreach (var l in lines) output.WriteLine(l);
         await File.WriteAllLinesAsync(Path.Combine(Paths.Artifacts, "page-load.txt"), lines);
-        Assert.True(bytes <= 500 * 1024, lines[^1]);
-        Assert.True(interactiveMs <= 1000, lines[^1]);
-        await context.CloseAsync();
+        Assert.True(loads.Max(l => l.Bytes) <= 500 * 1024, lines[^1]);
+        Assert.True(median.InteractiveMs <= 1000, lines[^1]);
     }
 
     [Fact]

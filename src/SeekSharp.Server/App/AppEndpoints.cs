@@ -181,18 +181,19 @@ internal static class AppEndpoints
         string reasoning = resume?.Reasoning ?? "", content = resume?.Content ?? "";
         if (resume is not null) request = Continuation(chat, prepared, reasoning, content);
 
+        using var stream = Generation.Submit(model, request, http.RequestAborted);   // a full queue is a 429 before any row is written
         MessageRow row = resume ?? store.AddMessage(c.Id, "assistant", "", null, MessageStatus.Streaming);
         if (resume is not null) store.UpdateMessage(row.Id, content, NullIfEmpty(reasoning), MessageStatus.Streaming);
-        using var stream = Generation.Submit(model, request, http.RequestAborted);
-        await using var writer = await EventWriter.StartSseAsync(http.Response, state.Options.KeepAliveInterval);
-        await writer.WriteAsync(new AnswerEvent("start") { Message = MessageDto.Of(row with { Status = MessageStatus.Streaming }) }, AppJson.Wire.AnswerEvent);
 
         string status = MessageStatus.Failed;
         int? promptTokens = null, completionTokens = null;
         double? reasoningSeconds = null, tokensPerSecond = null;
         long lastFlush = Stopwatch.GetTimestamp();
+        EventWriter? writer = null;
         try
         {
+            writer = await EventWriter.StartSseAsync(http.Response, state.Options.KeepAliveInterval);
+            await writer.WriteAsync(new AnswerEvent("start") { Message = MessageDto.Of(row with { Status = MessageStatus.Streaming }) }, AppJson.Wire.AnswerEvent);
             await foreach (var e in Generation.Read(stream, state.Metrics, http, logUsage: true, http.RequestAborted))
             {
                 if (e.Reasoning.Length > 0)
@@ -227,21 +228,28 @@ internal static class AppEndpoints
                 }
             }
         }
-        catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
+        catch (Exception) when (http.RequestAborted.IsCancellationRequested)
         {
-            status = MessageStatus.Stopped;   // stop pressed or the page closed: keep what was streamed
+            // Stop pressed or the page closed (a cancelled read, or a write to a closed connection): keep what was streamed.
+            status = MessageStatus.Stopped;
         }
         catch (Exception e)
         {
-            status = MessageStatus.Failed;
-            store.UpdateMessage(row.Id, content, NullIfEmpty(reasoning), status);
-            await writer.WriteAsync(new AnswerEvent("error") { Error = e is ApiException a ? a.Message : $"generation failed: {e.Message}" }, AppJson.Wire.AnswerEvent);
+            store.UpdateMessage(row.Id, content, NullIfEmpty(reasoning), MessageStatus.Failed);
+            if (writer is not null)
+                await writer.WriteAsync(new AnswerEvent("error") { Error = e is ApiException a ? a.Message : $"generation failed: {e.Message}" }, AppJson.Wire.AnswerEvent);
+            if (writer is null) throw;
+            await writer.DisposeAsync();
             return;
         }
         store.UpdateMessage(row.Id, content, NullIfEmpty(reasoning), status, promptTokens, completionTokens, reasoningSeconds, tokensPerSecond);
-        if (http.RequestAborted.IsCancellationRequested) return;
-        var final = store.GetMessages(c.Id).First(m => m.Id == row.Id);
-        await writer.WriteAsync(new AnswerEvent("done") { Message = MessageDto.Of(final) }, AppJson.Wire.AnswerEvent);
+        if (writer is null) return;
+        await using (writer)
+        {
+            if (http.RequestAborted.IsCancellationRequested) return;
+            var final = store.GetMessages(c.Id).First(m => m.Id == row.Id);
+            await writer.WriteAsync(new AnswerEvent("done") { Message = MessageDto.Of(final) }, AppJson.Wire.AnswerEvent);
+        }
     }
 
     /// <summary>

@@ -46,6 +46,9 @@ public sealed class AppApiTests : IAsyncLifetime
         var e = Assert.Throws<InvalidDataException>(() => new ChatStore(path));
         Assert.Contains(path, e.Message);
         Assert.Contains($"schema version {ChatStore.SchemaVersion + 1}", e.Message);
+        // seek serve --db with that file stops before it serves, with the same message.
+        var build = Assert.Throws<InvalidDataException>(() => SeekSharp.Server.Hosting.SeekServer.Build(_server.Options with { DatabasePath = path, Port = 0 }));
+        Assert.Equal(e.Message, build.Message);
     }
 
     [Fact]

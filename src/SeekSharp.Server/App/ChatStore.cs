@@ -77,18 +77,18 @@ internal sealed class ChatStore : IDisposable
     public ChatStore(string path)
     {
         Path = System.IO.Path.GetFullPath(path);
-        string? folder = System.IO.Path.GetDirectoryName(Path);
-        if (!string.IsNullOrEmpty(folder)) Directory.CreateDirectory(folder);
         _db = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = Path, Pooling = false }.ToString());
         try
         {
+            string? folder = System.IO.Path.GetDirectoryName(Path);
+            if (!string.IsNullOrEmpty(folder)) Directory.CreateDirectory(folder);
             _db.Open();
             Execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;");
             Migrate();
             // Answers still streaming when the last process ended (a crash, a kill) were cut off: keep what was written.
             Execute("UPDATE messages SET status = 'stopped' WHERE status = 'streaming'");
         }
-        catch (SqliteException e)
+        catch (Exception e) when (e is SqliteException or IOException or UnauthorizedAccessException)
         {
             _db.Dispose();
             throw new InvalidDataException($"{Path}: cannot open the chat database: {e.Message}", e);

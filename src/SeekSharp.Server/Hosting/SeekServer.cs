@@ -81,6 +81,9 @@ public static class SeekServer
         OllamaEndpoints.Map(app, state);
         AppAssets.Map(app);
         var store = new Lazy<ChatStore>(() => new ChatStore(options.DatabasePath ?? ServerOptions.DefaultDatabasePath));
+        // A database named with --db opens now, so that a bad path or a newer schema stops the server at once with its
+        // message; the default one opens on the app's first call (a server used only through its APIs writes no file).
+        if (options.DatabasePath is not null) _ = store.Value;
         AppEndpoints.Map(app, state, store);
         app.Lifetime.ApplicationStopped.Register(() => { if (store.IsValueCreated) store.Value.Dispose(); });
         app.MapFallback((HttpContext http) => throw new ApiException(404,

@@ -545,10 +545,10 @@ internal static class Q4_K
             float d = HalfAt(wb), dmin = HalfAt(wb + 2);
             Vector128<short> m = MinsAsShorts(mins);
             var m2 = Vector256.Create(m, m);
-            acc01 = TwoTokenStep(acc01, d, x0, x0 + xStride, s0, s1);
-            acc23 = TwoTokenStep(acc23, d, x0 + 2 * xStride, x0 + 3 * xStride, s2, s3);
-            acc45 = TwoTokenStep(acc45, d, x0 + 4 * xStride, x0 + 5 * xStride, s4, s5);
-            acc67 = TwoTokenStep(acc67, d, x0 + 6 * xStride, x0 + 7 * xStride, s6, s7);
+            acc01 = Q8_K.TwoTokenStep(acc01, d, x0, x0 + xStride, s0, s1);
+            acc23 = Q8_K.TwoTokenStep(acc23, d, x0 + 2 * xStride, x0 + 3 * xStride, s2, s3);
+            acc45 = Q8_K.TwoTokenStep(acc45, d, x0 + 4 * xStride, x0 + 5 * xStride, s4, s5);
+            acc67 = Q8_K.TwoTokenStep(acc67, d, x0 + 6 * xStride, x0 + 7 * xStride, s6, s7);
             min01 = TwoTokenMinStep(min01, dmin, m2, x0, x0 + xStride);
             min23 = TwoTokenMinStep(min23, dmin, m2, x0 + 2 * xStride, x0 + 3 * xStride);
             min45 = TwoTokenMinStep(min45, dmin, m2, x0 + 4 * xStride, x0 + 5 * xStride);
@@ -558,18 +558,6 @@ internal static class Q4_K
         StoreTwoTokens(y + 2 * yStride, yStride, acc23, min23);
         StoreTwoTokens(y + 4 * yStride, yStride, acc45, min45);
         StoreTwoTokens(y + 6 * yStride, yStride, acc67, min67);
-    }
-
-    /// <summary>
-    /// <see cref="Step"/>'s lane update for two tokens at once: token a's eight lanes in the low half, token b's in the
-    /// high half, each the sum of its 512-bit lanes' halves (as in <see cref="Dot4Vector512"/>) scaled by its own y_d·d.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe Vector512<float> TwoTokenStep(Vector512<float> acc, float d, byte* xa, byte* xb, Vector512<int> sa, Vector512<int> sb)
-    {
-        Vector512<int> lanes = Avx512F.Shuffle4x128(sa, sb, 0x44) + Avx512F.Shuffle4x128(sa, sb, 0xEE);
-        var scale = Vector512.Create(Vector256.Create(Unsafe.ReadUnaligned<float>(xa) * d), Vector256.Create(Unsafe.ReadUnaligned<float>(xb) * d));
-        return Vector512.FusedMultiplyAdd(scale, Vector512.ConvertToSingle(lanes), acc);
     }
 
     /// <summary><see cref="Step"/>'s minimum update for two tokens (token a's four lanes low, token b's high), pair sums as <see cref="PairSumMinLanes"/> reads them.</summary>

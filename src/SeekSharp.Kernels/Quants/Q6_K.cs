@@ -549,24 +549,15 @@ internal static class Q6_K
                 s7 = HalfLanes512(s7, low, high, sLow, sHigh, q + 7 * xStride);
             }
             float d = F16.ToSingleFast(Unsafe.ReadUnaligned<ushort>(wb + DOffset));
-            acc01 = TwoTokenStep(acc01, d, x0, x0 + xStride, s0, s1);
-            acc23 = TwoTokenStep(acc23, d, x0 + 2 * xStride, x0 + 3 * xStride, s2, s3);
-            acc45 = TwoTokenStep(acc45, d, x0 + 4 * xStride, x0 + 5 * xStride, s4, s5);
-            acc67 = TwoTokenStep(acc67, d, x0 + 6 * xStride, x0 + 7 * xStride, s6, s7);
+            acc01 = Q8_K.TwoTokenStep(acc01, d, x0, x0 + xStride, s0, s1);
+            acc23 = Q8_K.TwoTokenStep(acc23, d, x0 + 2 * xStride, x0 + 3 * xStride, s2, s3);
+            acc45 = Q8_K.TwoTokenStep(acc45, d, x0 + 4 * xStride, x0 + 5 * xStride, s4, s5);
+            acc67 = Q8_K.TwoTokenStep(acc67, d, x0 + 6 * xStride, x0 + 7 * xStride, s6, s7);
         }
         StoreTwoTokens(y, yStride, acc01);
         StoreTwoTokens(y + 2 * yStride, yStride, acc23);
         StoreTwoTokens(y + 4 * yStride, yStride, acc45);
         StoreTwoTokens(y + 6 * yStride, yStride, acc67);
-    }
-
-    /// <summary><see cref="Step"/> for two tokens: token a's eight lanes (the halves of its 512-bit lanes added) low, token b's high, each scaled by its own y_d·d.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe Vector512<float> TwoTokenStep(Vector512<float> acc, float d, byte* xa, byte* xb, Vector512<int> sa, Vector512<int> sb)
-    {
-        Vector512<int> lanes = Avx512F.Shuffle4x128(sa, sb, 0x44) + Avx512F.Shuffle4x128(sa, sb, 0xEE);
-        var scale = Vector512.Create(Vector256.Create(Unsafe.ReadUnaligned<float>(xa) * d), Vector256.Create(Unsafe.ReadUnaligned<float>(xb) * d));
-        return Vector512.FusedMultiplyAdd(scale, Vector512.ConvertToSingle(lanes), acc);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -185,6 +185,20 @@ internal static class Q8_K
     }
 
     /// <summary>
+    /// A K-quant's float step for two tokens at once, as the eight-token dots take it: token a's eight lanes in the low
+    /// half of the accumulator, token b's in the high half, each lane the sum of the two 256-bit halves of that token's
+    /// 512-bit integer lanes, times its own y_d·d (<paramref name="xa"/>, <paramref name="xb"/>: the tokens' Q8_K blocks).
+    /// Each lane sees the products of the type's one-token step.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static unsafe Vector512<float> TwoTokenStep(Vector512<float> acc, float d, byte* xa, byte* xb, Vector512<int> sa, Vector512<int> sb)
+    {
+        Vector512<int> lanes = Avx512F.Shuffle4x128(sa, sb, 0x44) + Avx512F.Shuffle4x128(sa, sb, 0xEE);
+        var scale = Vector512.Create(Vector256.Create(Unsafe.ReadUnaligned<float>(xa) * d), Vector256.Create(Unsafe.ReadUnaligned<float>(xb) * d));
+        return Vector512.FusedMultiplyAdd(scale, Vector512.ConvertToSingle(lanes), acc);
+    }
+
+    /// <summary>
     /// <c>acc + Σ_j q[j]·y[j]·scale(j)</c> over 32 weight quants q (unsigned, ≤ 63) and activation quants y, where
     /// bytes 0..15 take <paramref name="scale0"/> and bytes 16..31 <paramref name="scale1"/>; the lanes of the
     /// result hold partial sums whose total is exact (products fit: 2·63·128 &lt; 2^15 for the pair sums).

@@ -32,12 +32,12 @@ internal static class AppEndpoints
             var model = state.Host.Require(null);
             var chat = model.Chat;
             var d = chat?.DefaultSampling;
-            return Json(http, new AppInfo(model.Id, [model.Id], model.ContextLength, chat?.ReasoningFormat.HasTags ?? false,
+            return JsonBody.WriteAsync(http, new AppInfo(model.Id, [model.Id], model.ContextLength, chat?.ReasoningFormat.HasTags ?? false,
                 new AppSettings { Temperature = d?.Temperature, TopP = d?.TopP }), AppJson.Wire.AppInfo);
         });
 
         api.MapGet("/conversations", (HttpContext http) =>
-            Json(http, store().ListConversations(http.Request.Query["q"].ToString()).Select(ConversationDto.Of).ToList(), AppJson.Wire.ListConversationDto));
+            JsonBody.WriteAsync(http, store().ListConversations(http.Request.Query["q"].ToString()).Select(ConversationDto.Of).ToList(), AppJson.Wire.ListConversationDto));
 
         api.MapPost("/conversations", async (HttpContext http) =>
         {
@@ -45,13 +45,13 @@ internal static class AppEndpoints
             var settings = Validate(request.Settings, state);
             var row = store().CreateConversation(Title(request.Title) ?? NewTitle, Changes(settings));
             http.Response.StatusCode = 201;
-            await Json(http, ConversationDto.Of(row), AppJson.Wire.ConversationDto);
+            await JsonBody.WriteAsync(http, ConversationDto.Of(row), AppJson.Wire.ConversationDto);
         });
 
         api.MapGet("/conversations/{id}", (HttpContext http, string id) =>
         {
             var c = Find(store(), id);
-            return Json(http, new ConversationDetail(ConversationDto.Of(c), store().GetMessages(id).Select(MessageDto.Of).ToList()), AppJson.Wire.ConversationDetail);
+            return JsonBody.WriteAsync(http, new ConversationDetail(ConversationDto.Of(c), store().GetMessages(id).Select(MessageDto.Of).ToList()), AppJson.Wire.ConversationDetail);
         });
 
         api.MapPatch("/conversations/{id}", async (HttpContext http, string id) =>
@@ -61,7 +61,7 @@ internal static class AppEndpoints
             if (request.Title is not null && Title(request.Title) is null) throw ApiException.BadRequest("'title' must not be empty", "title");
             var settings = Validate(request.Settings, state);
             var changes = Changes(settings) with { Title = Title(request.Title), ClearSettings = request.ResetSettings == true };
-            await Json(http, ConversationDto.Of(store().UpdateConversation(id, changes)!), AppJson.Wire.ConversationDto);
+            await JsonBody.WriteAsync(http, ConversationDto.Of(store().UpdateConversation(id, changes)!), AppJson.Wire.ConversationDto);
         });
 
         api.MapDelete("/conversations/{id}", (string id) =>
@@ -135,7 +135,7 @@ internal static class AppEndpoints
         {
             var c = Find(store(), id);
             http.Response.Headers.ContentDisposition = $"attachment; filename=\"conversation-{id}.json\"";
-            return Json(http, Export(c, store().GetMessages(id)), AppJson.Wire.ExportedConversation);
+            return JsonBody.WriteAsync(http, Export(c, store().GetMessages(id)), AppJson.Wire.ExportedConversation);
         });
 
         api.MapPost("/import", async (HttpContext http) =>
@@ -148,7 +148,7 @@ internal static class AppEndpoints
             var checkedOnes = conversations.Select((c, i) => CheckImport(c, i, state)).ToList();
             var imported = checkedOnes.Select(x => ConversationDto.Of(store().Import(x.Title, x.Settings, x.Messages))).ToList();
             http.Response.StatusCode = 201;
-            await Json(http, new ImportResult(imported), AppJson.Wire.ImportResult);
+            await JsonBody.WriteAsync(http, new ImportResult(imported), AppJson.Wire.ImportResult);
         });
     }
 
@@ -339,11 +339,5 @@ internal static class AppEndpoints
         if (!running.TryAdd(id, 0)) throw Conflict();
         try { await work(); }
         finally { running.TryRemove(id, out _); }
-    }
-
-    static Task Json<T>(HttpContext http, T value, JsonTypeInfo<T> type)
-    {
-        http.Response.ContentType = "application/json; charset=utf-8";
-        return http.Response.Body.WriteAsync(JsonSerializer.SerializeToUtf8Bytes(value, type)).AsTask();
     }
 }

@@ -14,6 +14,13 @@ namespace SeekSharp.Server.Hosting;
 /// </summary>
 internal static class JsonBody
 {
+    /// <summary>Writes <paramref name="value"/> as the response body, <c>application/json; charset=utf-8</c>, with its source-generated contract.</summary>
+    public static Task WriteAsync<T>(HttpContext http, T value, JsonTypeInfo<T> type)
+    {
+        http.Response.ContentType = "application/json; charset=utf-8";
+        return http.Response.Body.WriteAsync(JsonSerializer.SerializeToUtf8Bytes(value, type)).AsTask();
+    }
+
     public static async Task<T> ReadAsync<T>(HttpContext http, JsonTypeInfo<T> type) where T : class
     {
         byte[] body = await ReadBytesAsync(http);

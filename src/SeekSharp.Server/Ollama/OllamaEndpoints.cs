@@ -28,23 +28,17 @@ internal static class OllamaEndpoints
     public static void Map(WebApplication app, ServerState state)
     {
         // GET / is shared with the chat page (AppAssets), which answers browsers; other clients get Ollama's probe answer.
-        app.MapGet("/api/version", (HttpContext http) => Json(http, new OllamaVersion(Version), OllamaJson.Wire.OllamaVersion));
-        app.MapGet("/api/tags", (HttpContext http) => Json(http, new OllamaModelList([Entry(state.Host.Require(null))]), OllamaJson.Wire.OllamaModelList));
+        app.MapGet("/api/version", (HttpContext http) => JsonBody.WriteAsync(http, new OllamaVersion(Version), OllamaJson.Wire.OllamaVersion));
+        app.MapGet("/api/tags", (HttpContext http) => JsonBody.WriteAsync(http, new OllamaModelList([Entry(state.Host.Require(null))]), OllamaJson.Wire.OllamaModelList));
         app.MapGet("/api/ps", (HttpContext http) =>
         {
             var model = state.Host.Require(null);
             var running = Entry(model) with { ExpiresAt = DateTime.UtcNow.AddYears(100), SizeVram = 0, ContextLength = model.ContextLength };
-            return Json(http, new OllamaModelList([running]), OllamaJson.Wire.OllamaModelList);
+            return JsonBody.WriteAsync(http, new OllamaModelList([running]), OllamaJson.Wire.OllamaModelList);
         });
         app.MapPost("/api/show", (HttpContext http) => ShowAsync(http, state));
         app.MapPost("/api/chat", (HttpContext http) => ChatAsync(http, state));
         app.MapPost("/api/generate", (HttpContext http) => GenerateAsync(http, state));
-    }
-
-    static Task Json<T>(HttpContext http, T value, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type)
-    {
-        http.Response.ContentType = "application/json; charset=utf-8";
-        return http.Response.Body.WriteAsync(JsonSerializer.SerializeToUtf8Bytes(value, type)).AsTask();
     }
 
     static string TaggedName(ServedModel model) => model.Id.Contains(':') ? model.Id : model.Id + ":latest";
@@ -84,7 +78,7 @@ internal static class OllamaEndpoints
             $"temperature {defaults.Temperature}\ntop_k {defaults.TopK}\ntop_p {defaults.TopP}\nmin_p {defaults.MinP}\nnum_ctx {model.ContextLength}");
         var capabilities = new List<string> { "completion" };
         if (model.Chat?.ReasoningFormat.HasTags == true) capabilities.Add("thinking");
-        await Json(http, new OllamaShowResponse($"FROM {model.Model.File.Path}\n", parameters, model.Chat?.Formatter.TemplateSource ?? "",
+        await JsonBody.WriteAsync(http, new OllamaShowResponse($"FROM {model.Model.File.Path}\n", parameters, model.Chat?.Formatter.TemplateSource ?? "",
             Details(model), info, capabilities, model.ModifiedAt), OllamaJson.Wire.OllamaShowResponse);
     }
 
@@ -151,7 +145,7 @@ internal static class OllamaEndpoints
             Response = chat ? null : "",
             DoneReason = unload ? "unload" : "load",
         };
-        return Json(http, done, OllamaJson.Wire.OllamaChunk);
+        return JsonBody.WriteAsync(http, done, OllamaJson.Wire.OllamaChunk);
     }
 
     static async Task RunAsync(HttpContext http, ServerState state, ServedModel model, GenerationRequest request, bool stream, bool showThinking,
@@ -199,7 +193,7 @@ internal static class OllamaEndpoints
                     Context = chat ? null : [.. tokens],
                 };
                 if (writer is not null) await writer.WriteAsync(final, OllamaJson.Wire.OllamaChunk);
-                else await Json(http, final, OllamaJson.Wire.OllamaChunk);
+                else await JsonBody.WriteAsync(http, final, OllamaJson.Wire.OllamaChunk);
             }
         }
         catch (Exception e) when (writer is not null && !http.RequestAborted.IsCancellationRequested)

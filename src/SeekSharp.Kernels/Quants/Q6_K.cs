@@ -195,12 +195,15 @@ internal static class Q6_K
     }
 
     /// <summary>
-    /// Q6_K row · Q8_K activation over <paramref name="blocks"/> super-blocks, in the order of llama.cpp's AVX2
-    /// ggml_vec_dot_q6_K_q8_K. Per super-block the products go into eight exact int32 lanes S_l: lane l takes bytes
-    /// 4l .. 4l+3 of each of the eight 32-quant quarters, <c>scales[g]·Σ (q − 32)·y</c> with g the bytes' group. They
-    /// are scaled into float lanes, <c>acc_l = fma(y_d·d, S_l, acc_l)</c>, and reduced once at the end, halves first.
-    /// Every tier gives the same bits: the Vector512 tier computes quarters k and k+1 in the two halves of a 512-bit
-    /// vector and adds the halves at the end, which is exact in integers.
+    /// Q6_K row · Q8_K activation over <paramref name="blocks"/> super-blocks, as llama.cpp's AVX2
+    /// ggml_vec_dot_q6_K_q8_K takes it. Per super-block the products go into eight exact int32 lanes S_l: lane l takes
+    /// bytes 4l .. 4l+3 of each of the eight 32-quant quarters, <c>scales[g]·Σ q·y</c> with q unsigned (0..63) and g the
+    /// bytes' group, minus the offset of groups 2l and 2l+1, <c>32·(scales[2l]·bsums[2l] + scales[2l+1]·bsums[2l+1])</c>,
+    /// from the activation's group sums. Taking the −32 from the group sums costs one vpmaddwd per super-block and
+    /// token instead of a vpmaddubsw of 32 with every 32 quants: a third of the multiplies, which bound the dots of a
+    /// batch of eight. The lanes are scaled into float lanes, <c>acc_l = fma(y_d·d, S_l, acc_l)</c>, and reduced once at
+    /// the end, halves first. Every tier gives the same bits: the Vector512 tier computes quarters k and k+1 in the two
+    /// halves of a 512-bit vector and adds the halves at the end, which is exact in integers.
     /// </summary>
     public static unsafe float Dot(byte* w, byte* x, int blocks, SimdTier tier)
     {
@@ -219,7 +222,7 @@ internal static class Q6_K
             byte* xb = x + (long)b * Q8_K.BlockBytes;
             PrefetchBlock(wb);
             sbyte* y = (sbyte*)(xb + Q8_K.QsOffset);
-            Vector256<int> lanes = Avx2.IsSupported ? Lanes256(wb, y) : LanesPortable(wb, y);
+            Vector256<int> lanes = Avx2.IsSupported ? Lanes256(wb, xb) : LanesPortable(wb, xb);
             acc = Step(acc, F16.ToSingleFast(Unsafe.ReadUnaligned<ushort>(wb + DOffset)), xb, lanes);
         }
         return Int8BlockDot.Sum(acc);
@@ -237,7 +240,7 @@ internal static class Q6_K
             byte* wb = w + (long)b * BlockBytes;
             byte* xb = x + (long)b * Q8_K.BlockBytes;
             PrefetchBlock(wb);
-            acc = Step(acc, F16.ToSingleFast(Unsafe.ReadUnaligned<ushort>(wb + DOffset)), xb, Lanes512(wb, (sbyte*)(xb + Q8_K.QsOffset)));
+            acc = Step(acc, F16.ToSingleFast(Unsafe.ReadUnaligned<ushort>(wb + DOffset)), xb, Lanes512(wb, xb));
         }
         return Int8BlockDot.Sum(acc);
     }
@@ -262,7 +265,7 @@ internal static class Q6_K
         {
             byte* wb = w + (long)b * BlockBytes;
             byte* xb = x + (long)b * Q8_K.BlockBytes;
-            ScalarLanes(wb, (sbyte*)(xb + Q8_K.QsOffset), lanes);
+            ScalarLanes(wb, xb, lanes);
             float d = Unsafe.ReadUnaligned<float>(xb) * F16.ToSingle(Unsafe.ReadUnaligned<ushort>(wb + DOffset));
             for (int l = 0; l < 8; l++)
             {
@@ -272,10 +275,12 @@ internal static class Q6_K
         return Int8BlockDot.Sum(acc);
     }
 
-    /// <summary>The eight lanes of one super-block (see <see cref="Dot"/>), element by element.</summary>
-    private static unsafe void ScalarLanes(byte* wb, sbyte* y, int* lanes)
+    /// <summary>The eight lanes of one super-block (see <see cref="Dot"/>), element by element; xb is the Q8_K block.</summary>
+    private static unsafe void ScalarLanes(byte* wb, byte* xb, int* lanes)
     {
         sbyte* sc = (sbyte*)(wb + ScalesOffset);
+        sbyte* y = (sbyte*)(xb + Q8_K.QsOffset);
+        short* bsums = (short*)(xb + Q8_K.BsumsOffset);
         for (int l = 0; l < 8; l++)
         {
             int lane = 0;
@@ -289,21 +294,21 @@ internal static class Q6_K
                     for (int i = 4 * l; i < 4 * l + 4; i++)
                     {
                         int low = (k & 1) == 0 ? ql[i] : ql[i + 32];
-                        int q = ((k < 2 ? low & 0xF : low >> 4) | (((qh[i] >> (2 * k)) & 3) << 4)) - 32;
+                        int q = (k < 2 ? low & 0xF : low >> 4) | (((qh[i] >> (2 * k)) & 3) << 4);
                         part += q * y[128 * h + 32 * k + i];
                     }
                     lane += sc[8 * h + 2 * k + (l >= 4 ? 1 : 0)] * part;
                 }
             }
-            lanes[l] = lane;
+            lanes[l] = lane - 32 * (sc[2 * l] * bsums[2 * l] + sc[2 * l + 1] * bsums[2 * l + 1]);
         }
     }
 
     // Without AVX2 the Vector256 tier only runs when a test forces it; the lanes come from the scalar formula.
-    private static unsafe Vector256<int> LanesPortable(byte* wb, sbyte* y)
+    private static unsafe Vector256<int> LanesPortable(byte* wb, byte* xb)
     {
         int* lanes = stackalloc int[8];
-        ScalarLanes(wb, y, lanes);
+        ScalarLanes(wb, xb, lanes);
         return Vector256.Load(lanes);
     }
 
@@ -343,26 +348,41 @@ internal static class Q6_K
         s3 = Avx2.ConvertToVector256Int16(Ssse3.Shuffle(groupScales, pick + two + two + two));
     }
 
-    /// <summary>One quarter's lanes: <c>scales · Σ pairs (q − 32)·y</c> (each int16 pair sum fits: |q·y| ≤ 63·128).</summary>
+    /// <summary>One quarter's lanes: <c>scales · Σ pairs q·y</c> (each int16 pair sum fits: 2·63·128 &lt; 2^15).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> QuarterLanes(Vector256<byte> q, Vector256<sbyte> y, Vector256<short> scales)
+    private static Vector256<int> QuarterLanes(Vector256<byte> q, Vector256<sbyte> y, Vector256<short> scales) =>
+        Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(q, y), scales);
+
+    /// <summary>
+    /// The −32 of every quant, per lane (see <see cref="Dot"/>): <c>32·(scales[2l]·bsums[2l] + scales[2l+1]·bsums[2l+1])</c>
+    /// for the 16 group scales as int16 and the Q8_K block <paramref name="xb"/>. |bsums| ≤ 16·128, so a lane stays
+    /// under 2^25.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe Vector256<int> OffsetLanes(Vector256<short> scales, byte* xb) =>
+        Avx2.ShiftLeftLogical(Avx2.MultiplyAddAdjacent(scales, Vector256.Load((short*)(xb + Q8_K.BsumsOffset))), 5);
+
+    /// <summary><see cref="OffsetLanes"/> of two Q8_K blocks: <paramref name="scales"/> holds the scales for
+    /// <paramref name="xa"/> in its low half and those for <paramref name="xb"/> in its high half.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe Vector512<int> OffsetLanes(Vector512<short> scales, byte* xa, byte* xb)
     {
-        Vector256<short> products = Avx2.MultiplyAddAdjacent(q, y) - Avx2.MultiplyAddAdjacent(Vector256.Create((byte)32), y);
-        return Avx2.MultiplyAddAdjacent(products, scales);
+        var bsums = Vector512.Create(Vector256.Load((short*)(xa + Q8_K.BsumsOffset)), Vector256.Load((short*)(xb + Q8_K.BsumsOffset)));
+        return Avx512F.ShiftLeftLogical(Avx512BW.MultiplyAddAdjacent(scales, bsums), 5);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe Vector256<int> Lanes256(byte* wb, sbyte* y)
+    private static unsafe Vector256<int> Lanes256(byte* wb, byte* xb)
     {
         Vector128<sbyte> groupScales = Vector128.Load((sbyte*)(wb + ScalesOffset));
         Vector256<int> acc = Vector256<int>.Zero;
         for (int h = 0; h < 2; h++)
         {
             UnpackHalf(wb, h, groupScales, out var q0, out var q1, out var q2, out var q3, out var s0, out var s1, out var s2, out var s3);
-            sbyte* yh = y + 128 * h;
+            sbyte* yh = (sbyte*)(xb + Q8_K.QsOffset) + 128 * h;
             acc += Quarters(q0, q1, q2, q3, s0, s1, s2, s3, yh);
         }
-        return acc;
+        return acc - OffsetLanes(Avx2.ConvertToVector256Int16(groupScales), xb);
     }
 
     /// <summary>
@@ -403,6 +423,11 @@ internal static class Q6_K
                 l2 += Quarters(q0, q1, q2, q3, s0, s1, s2, s3, (sbyte*)(x2 + yo));
                 l3 += Quarters(q0, q1, q2, q3, s0, s1, s2, s3, (sbyte*)(x3 + yo));
             }
+            Vector256<short> scales16 = Avx2.ConvertToVector256Int16(groupScales);
+            l0 -= OffsetLanes(scales16, x0);
+            l1 -= OffsetLanes(scales16, x1);
+            l2 -= OffsetLanes(scales16, x2);
+            l3 -= OffsetLanes(scales16, x3);
             float d = F16.ToSingleFast(Unsafe.ReadUnaligned<ushort>(wb + DOffset));
             acc0 = Step(acc0, d, x0, l0);
             acc1 = Step(acc1, d, x1, l1);
@@ -438,10 +463,11 @@ internal static class Q6_K
                 l3 = HalfLanes512(l3, low, high, sLow, sHigh, (sbyte*)(x3 + yo));
             }
             float d = F16.ToSingleFast(Unsafe.ReadUnaligned<ushort>(wb + DOffset));
-            acc0 = Step(acc0, d, x0, l0.GetLower() + l0.GetUpper());
-            acc1 = Step(acc1, d, x1, l1.GetLower() + l1.GetUpper());
-            acc2 = Step(acc2, d, x2, l2.GetLower() + l2.GetUpper());
-            acc3 = Step(acc3, d, x3, l3.GetLower() + l3.GetUpper());
+            Vector256<short> scales16 = groupScales.GetLower();
+            acc0 = Step(acc0, d, x0, l0.GetLower() + l0.GetUpper() - OffsetLanes(scales16, x0));
+            acc1 = Step(acc1, d, x1, l1.GetLower() + l1.GetUpper() - OffsetLanes(scales16, x1));
+            acc2 = Step(acc2, d, x2, l2.GetLower() + l2.GetUpper() - OffsetLanes(scales16, x2));
+            acc3 = Step(acc3, d, x3, l3.GetLower() + l3.GetUpper() - OffsetLanes(scales16, x3));
         }
         y[0] = Int8BlockDot.Sum(acc0);
         y[yStride] = Int8BlockDot.Sum(acc1);
@@ -454,9 +480,8 @@ internal static class Q6_K
     /// for token t goes to <c>y[t·yStride + r]</c>. Every output is <see cref="Dot"/> of its pair bit for bit.
     /// </summary>
     /// <remarks>
-    /// With 512-bit vectors the two rows share what depends only on the activation: the products of the −32 offset
-    /// with each token's quants, and the float step, whose two rows' lanes sit in the halves of one vector. Other tiers
-    /// run two <see cref="Dot4"/> calls.
+    /// With 512-bit vectors the two rows share each token's quant loads and the float step, whose two rows' lanes sit in
+    /// the halves of one vector (the offsets of both rows are one vpmaddwd). Other tiers run two <see cref="Dot4"/> calls.
     /// </remarks>
     public static unsafe void Dot2x4(byte* w, long wStride, byte* x, long xStride, int blocks, float* y, long yStride, SimdTier tier)
     {
@@ -492,10 +517,11 @@ internal static class Q6_K
             }
             var d = Vector512.Create(Vector256.Create(F16.ToSingleFast(Unsafe.ReadUnaligned<ushort>(w0 + DOffset))),
                                      Vector256.Create(F16.ToSingleFast(Unsafe.ReadUnaligned<ushort>(w1 + DOffset))));
-            acc0 = TwoRowStep(acc0, d, x0, r0t0, r1t0);
-            acc1 = TwoRowStep(acc1, d, x0 + xStride, r0t1, r1t1);
-            acc2 = TwoRowStep(acc2, d, x0 + 2 * xStride, r0t2, r1t2);
-            acc3 = TwoRowStep(acc3, d, x0 + 3 * xStride, r0t3, r1t3);
+            var scales01 = Vector512.Create(groupScales0.GetLower(), groupScales1.GetLower());
+            acc0 = TwoRowStep(acc0, d, x0, r0t0, r1t0, scales01);
+            acc1 = TwoRowStep(acc1, d, x0 + xStride, r0t1, r1t1, scales01);
+            acc2 = TwoRowStep(acc2, d, x0 + 2 * xStride, r0t2, r1t2, scales01);
+            acc3 = TwoRowStep(acc3, d, x0 + 3 * xStride, r0t3, r1t3, scales01);
         }
         StoreTwoRows(y, acc0);
         StoreTwoRows(y + yStride, acc1);
@@ -549,10 +575,11 @@ internal static class Q6_K
                 s7 = HalfLanes512(s7, low, high, sLow, sHigh, q + 7 * xStride);
             }
             float d = F16.ToSingleFast(Unsafe.ReadUnaligned<ushort>(wb + DOffset));
-            acc01 = Q8_K.TwoTokenStep(acc01, d, x0, x0 + xStride, s0, s1);
-            acc23 = Q8_K.TwoTokenStep(acc23, d, x0 + 2 * xStride, x0 + 3 * xStride, s2, s3);
-            acc45 = Q8_K.TwoTokenStep(acc45, d, x0 + 4 * xStride, x0 + 5 * xStride, s4, s5);
-            acc67 = Q8_K.TwoTokenStep(acc67, d, x0 + 6 * xStride, x0 + 7 * xStride, s6, s7);
+            var scales2 = Vector512.Create(groupScales.GetLower(), groupScales.GetLower());
+            acc01 = Q8_K.TwoTokenStep(acc01, d, x0, x0 + xStride, s0, s1, OffsetLanes(scales2, x0, x0 + xStride));
+            acc23 = Q8_K.TwoTokenStep(acc23, d, x0 + 2 * xStride, x0 + 3 * xStride, s2, s3, OffsetLanes(scales2, x0 + 2 * xStride, x0 + 3 * xStride));
+            acc45 = Q8_K.TwoTokenStep(acc45, d, x0 + 4 * xStride, x0 + 5 * xStride, s4, s5, OffsetLanes(scales2, x0 + 4 * xStride, x0 + 5 * xStride));
+            acc67 = Q8_K.TwoTokenStep(acc67, d, x0 + 6 * xStride, x0 + 7 * xStride, s6, s7, OffsetLanes(scales2, x0 + 6 * xStride, x0 + 7 * xStride));
         }
         StoreTwoTokens(y, yStride, acc01);
         StoreTwoTokens(y + 2 * yStride, yStride, acc23);
@@ -574,19 +601,17 @@ internal static class Q6_K
         y[1] = Int8BlockDot.Sum(acc.GetUpper());
     }
 
-    /// <summary><see cref="HalfLanes512"/> for two rows against one token's quants, the offset products taken once.</summary>
+    /// <summary><see cref="HalfLanes512"/> for two rows against one token's quants, loaded once.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static unsafe void HalfLanesTwoRows(ref Vector512<int> row0, ref Vector512<int> row1,
         Vector512<byte> low0, Vector512<byte> high0, Vector512<short> sLow0, Vector512<short> sHigh0,
         Vector512<byte> low1, Vector512<byte> high1, Vector512<short> sLow1, Vector512<short> sHigh1, sbyte* y)
     {
-        Vector512<byte> offset = Vector512.Create((byte)32);
         Vector512<sbyte> yLow = Vector512.Load(y), yHigh = Vector512.Load(y + 64);
-        Vector512<short> offLow = Avx512BW.MultiplyAddAdjacent(offset, yLow), offHigh = Avx512BW.MultiplyAddAdjacent(offset, yHigh);
-        row0 += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(low0, yLow) - offLow, sLow0)
-              + Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(high0, yHigh) - offHigh, sHigh0);
-        row1 += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(low1, yLow) - offLow, sLow1)
-              + Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(high1, yHigh) - offHigh, sHigh1);
+        row0 += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(low0, yLow), sLow0)
+              + Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(high0, yHigh), sHigh0);
+        row1 += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(low1, yLow), sLow1)
+              + Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(high1, yHigh), sHigh1);
     }
 
     /// <summary>
@@ -594,9 +619,10 @@ internal static class Q6_K
     /// scale in the low half and row 1's in the high half, so each lane sees Step's products.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe Vector512<float> TwoRowStep(Vector512<float> acc, Vector512<float> d, byte* xb, Vector512<int> row0, Vector512<int> row1)
+    private static unsafe Vector512<float> TwoRowStep(Vector512<float> acc, Vector512<float> d, byte* xb, Vector512<int> row0, Vector512<int> row1,
+        Vector512<short> scales01)
     {
-        Vector512<int> lanes = Avx512F.Shuffle4x128(row0, row1, 0x44) + Avx512F.Shuffle4x128(row0, row1, 0xEE);
+        Vector512<int> lanes = Avx512F.Shuffle4x128(row0, row1, 0x44) + Avx512F.Shuffle4x128(row0, row1, 0xEE) - OffsetLanes(scales01, xb, xb);
         return Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.ReadUnaligned<float>(xb)) * d, Vector512.ConvertToSingle(lanes), acc);
     }
 
@@ -609,8 +635,9 @@ internal static class Q6_K
     /// the halves of the lanes are added at the end, giving <see cref="Lanes256"/>'s lanes exactly.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe Vector256<int> Lanes512(byte* wb, sbyte* y)
+    private static unsafe Vector256<int> Lanes512(byte* wb, byte* xb)
     {
+        sbyte* y = (sbyte*)(xb + Q8_K.QsOffset);
         Vector512<short> groupScales = GroupScales(wb);
         UnpackHalf512(wb, 0, out var low, out var high);
         Vector512<int> acc = HalfLanes512(Vector512<int>.Zero, low, high,
@@ -618,7 +645,7 @@ internal static class Q6_K
         UnpackHalf512(wb, 1, out low, out high);
         acc = HalfLanes512(acc, low, high,
             Avx512BW.PermuteVar32x16(groupScales, PickGroups89AB), Avx512BW.PermuteVar32x16(groupScales, PickGroupsCDEF), y + 128);
-        return acc.GetLower() + acc.GetUpper();
+        return acc.GetLower() + acc.GetUpper() - OffsetLanes(groupScales.GetLower(), xb);
     }
 
     /// <summary>The 16 group scales sign-extended to int16 (in the low 256 bits), for the group picks.</summary>
@@ -663,16 +690,14 @@ internal static class Q6_K
         high = (Vector512.ShiftRightLogical(ql.AsUInt16(), 4).AsByte() & mask) | (shifted.AsByte() & three);
     }
 
-    /// <summary>One half's lanes added to acc: <c>scales · Σ pairs (q − 32)·y</c> for both quant vectors of the half.</summary>
+    /// <summary>One half's lanes added to acc: <c>scales · Σ pairs q·y</c> for both quant vectors of the half (the −32 comes later, from <see cref="OffsetLanes(Vector256{short}, byte*)"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static unsafe Vector512<int> HalfLanes512(Vector512<int> acc, Vector512<byte> low, Vector512<byte> high,
         Vector512<short> sLow, Vector512<short> sHigh, sbyte* y)
     {
-        Vector512<byte> offset = Vector512.Create((byte)32);
         Vector512<sbyte> yLow = Vector512.Load(y), yHigh = Vector512.Load(y + 64);
-        Vector512<short> pLow = Avx512BW.MultiplyAddAdjacent(low, yLow) - Avx512BW.MultiplyAddAdjacent(offset, yLow);
-        Vector512<short> pHigh = Avx512BW.MultiplyAddAdjacent(high, yHigh) - Avx512BW.MultiplyAddAdjacent(offset, yHigh);
-        return acc + Avx512BW.MultiplyAddAdjacent(pLow, sLow) + Avx512BW.MultiplyAddAdjacent(pHigh, sHigh);
+        return acc + Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(low, yLow), sLow)
+                   + Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(high, yHigh), sHigh);
     }
 
     /// <summary>One super-block's float step of <see cref="Dot"/> (and of each token of <see cref="Dot4"/>): <c>acc_l = fma(y_d·d, S_l, acc_l)</c>.</summary>

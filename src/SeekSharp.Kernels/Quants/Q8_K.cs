@@ -191,9 +191,16 @@ internal static class Q8_K
     /// Each lane sees the products of the type's one-token step.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static unsafe Vector512<float> TwoTokenStep(Vector512<float> acc, float d, byte* xa, byte* xb, Vector512<int> sa, Vector512<int> sb)
+    internal static unsafe Vector512<float> TwoTokenStep(Vector512<float> acc, float d, byte* xa, byte* xb, Vector512<int> sa, Vector512<int> sb) =>
+        TwoTokenStep(acc, d, xa, xb, sa, sb, Vector512<int>.Zero);
+
+    /// <summary>As <see cref="TwoTokenStep(Vector512{float}, float, byte*, byte*, Vector512{int}, Vector512{int})"/>, with
+    /// <paramref name="minus"/> (token a's eight lanes low, token b's high) taken from the integer lanes first.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static unsafe Vector512<float> TwoTokenStep(Vector512<float> acc, float d, byte* xa, byte* xb, Vector512<int> sa, Vector512<int> sb,
+        Vector512<int> minus)
     {
-        Vector512<int> lanes = Avx512F.Shuffle4x128(sa, sb, 0x44) + Avx512F.Shuffle4x128(sa, sb, 0xEE);
+        Vector512<int> lanes = Avx512F.Shuffle4x128(sa, sb, 0x44) + Avx512F.Shuffle4x128(sa, sb, 0xEE) - minus;
         var scale = Vector512.Create(Vector256.Create(Unsafe.ReadUnaligned<float>(xa) * d), Vector256.Create(Unsafe.ReadUnaligned<float>(xb) * d));
         return Vector512.FusedMultiplyAdd(scale, Vector512.ConvertToSingle(lanes), acc);
     }

@@ -9,6 +9,7 @@ using SeekSharp.Benchmarks;
 // Usage: dotnet run -c Release --project bench/SeekSharp.Benchmarks -- [--quick] [BenchmarkDotNet args, e.g. --filter '*']
 //        dotnet run -c Release --project bench/SeekSharp.Benchmarks -- --peak
 //        dotnet run -c Release --project bench/SeekSharp.Benchmarks -- --train [--steps N]
+//        dotnet run -c Release --project bench/SeekSharp.Benchmarks -- --int8-peak [--model FILE.gguf]
 // The default job is sized so the whole suite finishes in a few minutes on a 2-core machine; --quick trades
 // precision for about half that time. The GitHub-markdown reports (one per class) are copied to bench/results/<cpu>/.
 // --peak measures the machine's peak FP32 FLOP/s with an FMA loop (the denominator of the GEMM figures and of model
@@ -40,6 +41,20 @@ if (args.Contains("--peak"))
     File.WriteAllText(peakFile, text);
     Console.Write(text);
     Console.WriteLine($"Report: {peakFile}");
+    return;
+}
+
+if (args.Contains("--int8-peak"))
+{
+    // The integer multiply-add rate of the K-quant dots, and with --model the floor it puts under a batched decode step.
+    int at = Array.IndexOf(args, "--model");
+    string? model = at >= 0 && at + 1 < args.Length ? args[at + 1] : null;
+    string text = Int8Peak.Run(model);
+    string file = Path.Combine(RepoPaths.Root, "bench", "results", MachineName(), "int8-peak.md");
+    Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+    File.WriteAllText(file, text);
+    Console.Write(text);
+    Console.WriteLine($"Report: {file}");
     return;
 }
 

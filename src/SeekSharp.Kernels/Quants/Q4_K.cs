@@ -566,8 +566,8 @@ internal static class Q4_K
     {
         var pairSums = Vector256.Create(Vector128.Load((short*)(xa + Q8_K.BsumsOffset)), Vector128.Load((short*)(xb + Q8_K.BsumsOffset)));
         Vector256<int> minLanes = Avx2.MultiplyAddAdjacent(mins, pairSums);
-        var scale = Vector256.Create(Vector128.Create(-Unsafe.ReadUnaligned<float>(xa) * dmin), Vector128.Create(-Unsafe.ReadUnaligned<float>(xb) * dmin));
-        return Vector256.FusedMultiplyAdd(scale, Vector256.ConvertToSingle(minLanes), accMin);
+        // (−y_d)·dmin as y_d·(−dmin): the same product, sign flips being exact.
+        return Vector256.FusedMultiplyAdd(Q8_K.PairScale256(xa, xb, -dmin), Vector256.ConvertToSingle(minLanes), accMin);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -201,9 +201,27 @@ internal static class Q8_K
         Vector512<int> minus)
     {
         Vector512<int> lanes = Avx512F.Shuffle4x128(sa, sb, 0x44) + Avx512F.Shuffle4x128(sa, sb, 0xEE) - minus;
-        var scale = Vector512.Create(Vector256.Create(Unsafe.ReadUnaligned<float>(xa) * d), Vector256.Create(Unsafe.ReadUnaligned<float>(xb) * d));
-        return Vector512.FusedMultiplyAdd(scale, Vector512.ConvertToSingle(lanes), acc);
+        return Vector512.FusedMultiplyAdd(PairScale(xa, xb, d), Vector512.ConvertToSingle(lanes), acc);
     }
+
+    /// <summary>
+    /// [y_d of block a ×8, y_d of block b ×8] times <paramref name="d"/>: each lane the product the one-token step forms
+    /// in a scalar register. Two broadcasts from memory and a blend; building it from two 256-bit broadcasts and
+    /// inserts took seven instructions.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static unsafe Vector512<float> PairScale(byte* xa, byte* xb, float d) =>
+        Vector512.ConditionalSelect(UpperHalf512, Vector512.Create(Unsafe.ReadUnaligned<float>(xb)), Vector512.Create(Unsafe.ReadUnaligned<float>(xa)))
+        * Vector512.Create(d);
+
+    /// <summary>As <see cref="PairScale"/> for 256-bit vectors of two tokens' four lanes each.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static unsafe Vector256<float> PairScale256(byte* xa, byte* xb, float d) =>
+        Vector256.ConditionalSelect(UpperHalf256, Vector256.Create(Unsafe.ReadUnaligned<float>(xb)), Vector256.Create(Unsafe.ReadUnaligned<float>(xa)))
+        * Vector256.Create(d);
+
+    private static readonly Vector512<float> UpperHalf512 = Vector512.Create(Vector256<float>.Zero, Vector256<float>.AllBitsSet);
+    private static readonly Vector256<float> UpperHalf256 = Vector256.Create(Vector128<float>.Zero, Vector128<float>.AllBitsSet);
 
     /// <summary>
     /// <c>acc + Σ_j q[j]·y[j]·scale(j)</c> over 32 weight quants q (unsigned, ≤ 63) and activation quants y, where

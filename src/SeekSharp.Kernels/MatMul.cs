@@ -42,7 +42,7 @@ public static class MatMul
     internal const int GemmMinTokensQuantized = 96;
 
     /// <summary>The batch size from which <paramref name="type"/> runs as a GEMM.</summary>
-    internal static int GemmThreshold(GgmlType type) => ActivationIsQuantized(type) ? GemmMinTokensQuantized : GemmMinTokens;
+    internal static int GemmThreshold(GgmlType type) => TypeTraits.For(type).ActivationIsQuantized ? GemmMinTokensQuantized : GemmMinTokens;
 
     /// <summary><c>y[r] = Σ_c W[r, c] · x[c]</c>.</summary>
     /// <param name="type">Weight type.</param>
@@ -100,13 +100,14 @@ public static class MatMul
         {
             return;
         }
-        long actStride = ActivationRowBytes(type, cols);
+        var traits = TypeTraits.For(type);
+        long actStride = ActivationRowBytes(traits, cols);
         byte[] activation = ActivationScratch(actStride * n);
         long macs = (long)rows * cols * n;
         int threads = pool?.ThreadCount ?? 1;
         bool parallel = pool is not null && threads > 1 && macs >= ParallelThreshold;
-        bool gemm = n >= GemmThreshold(type) && PrefersGemm(type);
-        bool decode = gemm && ActivationIsQuantized(type);
+        bool gemm = n >= GemmThreshold(type) && !traits.DotsForBatches;
+        bool decode = gemm && traits.ActivationIsQuantized;
         float[] decoded = decode ? DecodedScratch((long)n * cols) : [];
         fixed (float* px = x)
         fixed (byte* pa = activation)
@@ -115,7 +116,7 @@ public static class MatMul
         {
             var convert = new ActivationRows
             {
-                Type = type, X = px, A = pa, Cols = cols, ActStride = actStride, N = n, Tier = tier, Decoded = decode ? pd : null,
+                DotType = traits.DotType, Prepare = traits.PrepareActivation, X = px, A = pa, Cols = cols, ActStride = actStride, N = n, Tier = tier, Decoded = decode ? pd : null,
             };
             if (parallel && n * (long)cols >= ParallelConvertThreshold)
             {
@@ -137,13 +138,16 @@ public static class MatMul
                 return;
             }
             long rowBytes = TensorTypes.RowBytes(type, cols);
-            int tokenMicro = TokenMicroBlock(type, tier, actStride, n);
+            int tokenMicro = TokenMicroBlock(traits, tier, actStride, n);
+            bool wide = Uses512(tier);
             var work = new RowBlocks
             {
-                Type = type, W = w, RowBytes = rowBytes, Rows = rows, Cols = cols,
+                Blocks = cols / traits.BlockSize, Dot = traits.Dot, Dot4 = traits.Dot4,
+                Dot2x4 = wide ? traits.Dot2x4 : null, Dot8 = wide && n < MaxDot8Batch ? traits.Dot8 : null,
+                W = w, RowBytes = rowBytes, Rows = rows,
                 A = pa, ActStride = actStride, Y = py, N = n, Tier = tier,
                 TokenTile = TokenTileFor(tokenMicro, actStride, n),
-                RowTile = RowTileFor(type, tier, rowBytes),
+                RowTile = RowTileFor(traits, tier, rowBytes),
                 TokenMicro = tokenMicro,
             };
             if (!parallel)
@@ -183,29 +187,30 @@ public static class MatMul
 
     // Types with a two-row kernel take row tiles of whole pairs, as with tokens below: a leftover row would take the
     // one-row kernel.
-    private static int RowTileFor(GgmlType type, SimdTier tier, long rowBytes)
+    private static unsafe int RowTileFor(TypeTraits traits, SimdTier tier, long rowBytes)
     {
         int fit = (int)Math.Clamp(L1TileBytes / 2 / Math.Max(1, rowBytes), 1, MaxRowTile);
-        return HasDot2x4(type, tier) ? Math.Max(2, fit / 2 * 2) : fit;
+        return Uses512(tier) && traits.Dot2x4 != null ? Math.Max(2, fit / 2 * 2) : fit;
     }
 
     // Types with a four-token kernel take micro-blocks of whole groups of four, even if that overfills L1 a little:
     // a leftover token would take the slower single-token dot. Types with an eight-token kernel take eight: their
     // activation rows then come from L2, but each weight row is read once for the eight.
-    private static int TokenMicroBlock(GgmlType type, SimdTier tier, long actStride, int n)
+    private static unsafe int TokenMicroBlock(TypeTraits traits, SimdTier tier, long actStride, int n)
     {
-        if (n < MaxDot8Batch && HasDot8(type, tier))
+        if (n < MaxDot8Batch && Uses512(tier) && traits.Dot8 != null)
         {
             return MaxTokenMicro;
         }
         int fit = (int)Math.Clamp(L1TileBytes / 2 / actStride, 1, MaxTokenMicro);
-        return HasDot4(type) ? Math.Max(4, fit / 4 * 4) : fit;
+        return traits.Dot4 != null ? Math.Max(4, fit / 4 * 4) : fit;
     }
 
     /// <summary>Converts token rows to the vec_dot_type, a chunk of rows per work item.</summary>
     private unsafe struct ActivationRows : IParallelWork
     {
-        public GgmlType Type;
+        public GgmlType DotType;
+        public delegate*<byte*, int, SimdTier, void> Prepare;   // the weight type's own rearrangement, or null
         public float* X;         // [N, Cols]
         public byte* A;          // [N, ActStride]
         public int Cols, N, ChunkRows;
@@ -217,10 +222,15 @@ public static class MatMul
         {
             int i0 = chunk * ChunkRows, i1 = Math.Min(N, i0 + ChunkRows);
             // Every vec_dot_type layout packs whole blocks with no row padding, so a run of rows converts as one span.
-            ConvertActivation(Type, X + (long)i0 * Cols, A + i0 * ActStride, (i1 - i0) * Cols, Tier);
+            int count = (i1 - i0) * Cols;
+            ConvertActivation(DotType, X + (long)i0 * Cols, A + i0 * ActStride, count, Tier);
+            if (Prepare != null)
+            {
+                Prepare(A + i0 * ActStride, count / Q8_K.BlockSize, Tier);
+            }
             if (Decoded != null)
             {
-                DecodeActivation(Type, A + i0 * ActStride, Decoded + (long)i0 * Cols, (i1 - i0) * Cols, Tier);
+                DecodeActivation(DotType, A + i0 * ActStride, Decoded + (long)i0 * Cols, count, Tier);
             }
         }
     }
@@ -228,10 +238,15 @@ public static class MatMul
     /// <summary>One chunk of weight rows against all n activation rows, tiled over tokens and rows.</summary>
     private unsafe struct RowBlocks : IParallelWork
     {
-        public GgmlType Type;
+        // The type's dots (TypeTraits), the two-row and eight-token ones null where this call does not use them.
+        public delegate*<byte*, byte*, int, SimdTier, float> Dot;
+        public delegate*<byte*, byte*, long, int, float*, long, SimdTier, void> Dot4;
+        public delegate*<byte*, long, byte*, long, int, float*, long, SimdTier, void> Dot2x4;
+        public delegate*<byte*, byte*, long, int, float*, long, SimdTier, void> Dot8;
+        public int Blocks;       // weight blocks per row
         public byte* W;          // [Rows, RowBytes]
         public long RowBytes;
-        public int Rows, Cols;
+        public int Rows;
         public byte* A;          // [N, ActStride] activation in the vec_dot_type
         public long ActStride;
         public float* Y;         // [N, Rows]
@@ -245,7 +260,7 @@ public static class MatMul
             {
                 for (int r = r0; r < r1; r++)
                 {
-                    Y[r] = RowDot(Type, W + r * RowBytes, A, Cols, Tier);
+                    Y[r] = Dot(W + r * RowBytes, A, Blocks, Tier);
                 }
                 return;
             }
@@ -267,7 +282,7 @@ public static class MatMul
         // an eight-token kernel, then groups of four, two rows at a time where it has that kernel, then single dots.
         private readonly void MicroBlock(int rb, int rb1, int ib, int ib1)
         {
-            if (N < MaxDot8Batch && HasDot8(Type, Tier))
+            if (Dot8 != null)
             {
                 int i8 = ib + (ib1 - ib) / 8 * 8;
                 for (int i = ib; i < i8; i += 8)
@@ -277,14 +292,14 @@ public static class MatMul
                 ib = i8;
             }
             int row = rb;
-            if (HasDot2x4(Type, Tier))
+            if (Dot2x4 != null)
             {
                 for (; row + 2 <= rb1; row += 2)
                 {
                     int i = ib;
                     for (; i + 4 <= ib1; i += 4)
                     {
-                        RowDot2x4(Type, W + row * RowBytes, RowBytes, A + i * ActStride, ActStride, Cols, Y + (long)i * Rows + row, Rows, Tier);
+                        Dot2x4(W + row * RowBytes, RowBytes, A + i * ActStride, ActStride, Blocks, Y + (long)i * Rows + row, Rows, Tier);
                     }
                     SingleTokens(row, i, ib1);
                     SingleTokens(row + 1, i, ib1);
@@ -294,11 +309,11 @@ public static class MatMul
             {
                 byte* wr = W + row * RowBytes;
                 int i = ib;
-                if (HasDot4(Type))
+                if (Dot4 != null)
                 {
                     for (; i + 4 <= ib1; i += 4)
                     {
-                        RowDot4(Type, wr, A + i * ActStride, ActStride, Cols, Y + (long)i * Rows + row, Rows, Tier);
+                        Dot4(wr, A + i * ActStride, ActStride, Blocks, Y + (long)i * Rows + row, Rows, Tier);
                     }
                 }
                 SingleTokens(row, i, ib1);
@@ -310,7 +325,7 @@ public static class MatMul
         {
             for (int r = rb; r < rb1; r++)
             {
-                RowDot8(Type, W + r * RowBytes, A + i * ActStride, ActStride, Cols, Y + (long)i * Rows + r, Rows, Tier);
+                Dot8(W + r * RowBytes, A + i * ActStride, ActStride, Blocks, Y + (long)i * Rows + r, Rows, Tier);
             }
         }
 
@@ -318,7 +333,7 @@ public static class MatMul
         {
             for (int i = i0; i < i1; i++)
             {
-                Y[(long)i * Rows + r] = RowDot(Type, W + r * RowBytes, A + i * ActStride, Cols, Tier);
+                Y[(long)i * Rows + r] = Dot(W + r * RowBytes, A + i * ActStride, Blocks, Tier);
             }
         }
     }
@@ -372,62 +387,47 @@ public static class MatMul
         }
     }
 
-    /// <summary>Bytes of one activation row once converted to the vec_dot_type of <paramref name="type"/>.</summary>
-    private static long ActivationRowBytes(GgmlType type, int cols) => type switch
+    /// <summary>Bytes of one activation row once converted to the vec_dot_type of <paramref name="traits"/>' type.</summary>
+    private static long ActivationRowBytes(TypeTraits traits, int cols) => traits.DotType switch
     {
-        GgmlType.Q8_0 or GgmlType.Q4_0 or GgmlType.Q5_0 => TensorTypes.RowBytes(GgmlType.Q8_0, cols),
-        GgmlType.Q4_1 or GgmlType.Q5_1 => (long)cols / Q8_1.BlockSize * Q8_1.BlockBytes,
-        GgmlType.Q4_K or GgmlType.Q5_K or GgmlType.Q6_K => (long)cols / Q8_K.BlockSize * Q8_K.BlockBytes,
+        GgmlType.Q8_0 => (long)cols / Q8_0.BlockSize * Q8_0.BlockBytes,
+        GgmlType.Q8_1 => (long)cols / Q8_1.BlockSize * Q8_1.BlockBytes,
+        GgmlType.Q8_K => (long)cols / Q8_K.BlockSize * Q8_K.BlockBytes,
         _ => (long)cols * sizeof(float), // F32, and F16/BF16 held as floats carrying half/bf16 values
     };
 
-    private static unsafe void ConvertActivation(GgmlType type, float* x, byte* dst, int count, SimdTier tier)
+    /// <summary>
+    /// Converts floats to the activation type of a dot. F16 and BF16 activations stay floats, rounded to the values the
+    /// half or bfloat16 conversion gives (what ggml's F16/BF16 dots multiply), so the dots read them without converting.
+    /// </summary>
+    private static unsafe void ConvertActivation(GgmlType dotType, float* x, byte* dst, int count, SimdTier tier)
     {
-        var xs = new ReadOnlySpan<float>(x, count);
-        var ds = new Span<float>(dst, count);
-        switch (type)
+        switch (dotType)
         {
-            case GgmlType.F32:
-                xs.CopyTo(ds);
-                break;
-            case GgmlType.F16:
-                xs.CopyTo(ds);
-                F16.RoundActivation(ds);
-                break;
-            case GgmlType.BF16:
-                xs.CopyTo(ds);
-                BF16.RoundActivation(ds);
-                break;
-            case GgmlType.Q8_0:
-            case GgmlType.Q4_0:
-            case GgmlType.Q5_0:
-                Q8_0.QuantizeActivation(x, dst, count, tier);
-                break;
-            case GgmlType.Q4_1:
-            case GgmlType.Q5_1:
-                Q8_1.QuantizeActivation(x, dst, count, tier);
-                break;
-            case GgmlType.Q4_K:
-                Q8_K.QuantizeActivation(x, dst, count, tier);
-                Q4_K.PrepareActivation(dst, count / Q8_K.BlockSize, tier);
-                break;
-            case GgmlType.Q5_K:
-            case GgmlType.Q6_K:
-                Q8_K.QuantizeActivation(x, dst, count, tier);
-                break;
+            case GgmlType.Q8_0: Q8_0.QuantizeActivation(x, dst, count, tier); break;
+            case GgmlType.Q8_1: Q8_1.QuantizeActivation(x, dst, count, tier); break;
+            case GgmlType.Q8_K: Q8_K.QuantizeActivation(x, dst, count, tier); break;
             default:
-                throw TensorTypes.Unsupported(type);
+                var floats = new Span<float>(dst, count);
+                new ReadOnlySpan<float>(x, count).CopyTo(floats);
+                if (dotType == GgmlType.F16)
+                {
+                    F16.RoundActivation(floats);
+                }
+                else if (dotType == GgmlType.BF16)
+                {
+                    BF16.RoundActivation(floats);
+                }
+                break;
         }
     }
 
-    private static bool ActivationIsQuantized(GgmlType type) =>
-        type is GgmlType.Q8_0 or GgmlType.Q4_0 or GgmlType.Q5_0 or GgmlType.Q4_1 or GgmlType.Q5_1 or GgmlType.Q4_K or GgmlType.Q5_K or GgmlType.Q6_K;
-
     /// <summary>The vec_dot_type blocks back to float: <c>d · q</c> per value, each one rounding, as dequantize_row does.</summary>
-    private static unsafe void DecodeActivation(GgmlType type, byte* src, float* dst, int count, SimdTier tier)
+    private static unsafe void DecodeActivation(GgmlType dotType, byte* src, float* dst, int count, SimdTier tier)
     {
-        Debug.Assert(PrefersGemm(type));   // Q8_1 activations (Q4_1, Q5_1) never go through the GEMM
-        if (type is GgmlType.Q8_0 or GgmlType.Q4_0 or GgmlType.Q5_0)
+        // Q8_1 activations never go through the GEMM: their weight types keep the dots (TypeTraits.DotsForBatches).
+        Debug.Assert(dotType is GgmlType.Q8_0 or GgmlType.Q8_K);
+        if (dotType == GgmlType.Q8_0)
         {
             Q8_0.Decode(src, dst, count / Q8_0.BlockSize, tier);
         }
@@ -437,28 +437,10 @@ public static class MatMul
         }
     }
 
-    // Q4_K and Q6_K keep their integer dots at every batch size: those run as fast as the float GEMM on decoded
-    // weights (their decoding costs more), and they give llama.cpp's bits. So do Q4_1 and Q5_1: their dot takes the
-    // offsets' share from Q8_1's block sum s, rounded to half, which a GEMM on decoded values would not see (it would
-    // differ by that rounding, not by float summation error); they are the rare fallback types of a few tensors.
-    private static bool PrefersGemm(GgmlType type) => type is not (GgmlType.Q4_K or GgmlType.Q6_K or GgmlType.Q4_1 or GgmlType.Q5_1);
-
-    // Two weight rows at a time share the per-token work that does not depend on the weights (float steps, Q6_K's
-    // offset products); Q4_K's dot spent as much on its float steps as on the integer products. Only 512-bit vectors
-    // hold two rows' lanes; elsewhere the two-row kernels are two four-token calls, so the tiling stays as it was.
-    private static bool HasDot2x4(GgmlType type, SimdTier tier) =>
-        type is (GgmlType.Q4_K or GgmlType.Q6_K) && tier == SimdTier.Vector512 && Avx512BW.IsSupported;
-
-    /// <summary>Two weight rows (<c>w</c>, <c>w + wStride</c>) against four activation rows; row r's output for token t at <c>y[t·yStride + r]</c>.</summary>
-    private static unsafe void RowDot2x4(GgmlType type, byte* w, long wStride, byte* a, long actStride, int cols, float* y, long yStride, SimdTier tier)
-    {
-        switch (type)
-        {
-            case GgmlType.Q4_K: Q4_K.Dot2x4(w, wStride, a, actStride, cols / Q8_K.BlockSize, y, yStride, tier); break;
-            case GgmlType.Q6_K: Q6_K.Dot2x4(w, wStride, a, actStride, cols / Q8_K.BlockSize, y, yStride, tier); break;
-            default: throw TensorTypes.Unsupported(type);
-        }
-    }
+    // Two weight rows at a time (TypeTraits.Dot2x4) share the per-token work that does not depend on the weights (float
+    // steps, loads of the activation); Q4_K's dot spent as much on its float steps as on the integer products. Only
+    // 512-bit vectors hold two rows' lanes; elsewhere the tiling stays as it was.
+    private static bool Uses512(SimdTier tier) => tier == SimdTier.Vector512 && Avx512BW.IsSupported;
 
     // Eight tokens a row: a batch of eight to fifteen sequences (a busy server's decode step) unpacks each weight
     // block once and reads each weight row from memory once, in one pass, rather than two passes of four; with 512-bit
@@ -474,57 +456,4 @@ public static class MatMul
     // one both rows): at four decode tokens the step took 66 ms instead of 92-107 (AVX-512; FFN 47 against 61-69 ms),
     // and with AVX-512 off 75.5 instead of 78-81 ms, alternated in one process the same way.
     private const int MaxDot8Batch = 16;
-
-    private static bool HasDot8(GgmlType type, SimdTier tier) =>
-        type is (GgmlType.Q4_K or GgmlType.Q6_K) && tier == SimdTier.Vector512 && Avx512BW.IsSupported;
-
-    /// <summary>One weight row against eight activation rows; token t's output at <c>y[t·yStride]</c>, each <see cref="RowDot"/>'s bits.</summary>
-    private static unsafe void RowDot8(GgmlType type, byte* w, byte* a, long actStride, int cols, float* y, long yStride, SimdTier tier)
-    {
-        switch (type)
-        {
-            case GgmlType.Q4_K: Q4_K.Dot8(w, a, actStride, cols / Q8_K.BlockSize, y, yStride, tier); break;
-            case GgmlType.Q6_K: Q6_K.Dot8(w, a, actStride, cols / Q8_K.BlockSize, y, yStride, tier); break;
-            default: throw TensorTypes.Unsupported(type);
-        }
-    }
-
-    private static bool HasDot4(GgmlType type) =>
-        type is GgmlType.F16 or GgmlType.Q8_0 or GgmlType.Q4_0 or GgmlType.Q4_1 or GgmlType.Q5_0 or GgmlType.Q5_1 or GgmlType.Q4_K or GgmlType.Q6_K;
-
-    /// <summary>
-    /// One weight row against four activation rows (<c>a + t·actStride</c>), written to <c>y[t·yStride]</c>; each output
-    /// is bit for bit what <see cref="RowDot"/> gives for its pair, so the batch split never changes a result.
-    /// </summary>
-    private static unsafe void RowDot4(GgmlType type, byte* w, byte* a, long actStride, int cols, float* y, long yStride, SimdTier tier)
-    {
-        switch (type)
-        {
-            case GgmlType.F16: F16.Dot4((ushort*)w, (float*)a, actStride / sizeof(float), cols, y, yStride, tier); break;
-            case GgmlType.Q8_0: Q8_0.Dot4(w, a, actStride, cols / Q8_0.BlockSize, y, yStride, tier); break;
-            case GgmlType.Q4_0: Q4_0.Dot4(w, a, actStride, cols / Q4_0.BlockSize, y, yStride, tier); break;
-            case GgmlType.Q4_1: Q4_1.Dot4(w, a, actStride, cols / Q4_1.BlockSize, y, yStride, tier); break;
-            case GgmlType.Q5_0: Q5_0.Dot4(w, a, actStride, cols / Q5_0.BlockSize, y, yStride, tier); break;
-            case GgmlType.Q5_1: Q5_1.Dot4(w, a, actStride, cols / Q5_1.BlockSize, y, yStride, tier); break;
-            case GgmlType.Q4_K: Q4_K.Dot4(w, a, actStride, cols / Q8_K.BlockSize, y, yStride, tier); break;
-            case GgmlType.Q6_K: Q6_K.Dot4(w, a, actStride, cols / Q8_K.BlockSize, y, yStride, tier); break;
-            default: throw TensorTypes.Unsupported(type);
-        }
-    }
-
-    private static unsafe float RowDot(GgmlType type, byte* w, byte* a, int cols, SimdTier tier) => type switch
-    {
-        GgmlType.F32 => VectorOps.Dot((float*)w, (float*)a, cols, tier),
-        GgmlType.F16 => F16.Dot((ushort*)w, (float*)a, cols, tier),
-        GgmlType.BF16 => BF16.Dot((ushort*)w, (float*)a, cols, tier),
-        GgmlType.Q8_0 => Q8_0.Dot(w, a, cols / Q8_0.BlockSize, tier),
-        GgmlType.Q4_0 => Q4_0.Dot(w, a, cols / Q4_0.BlockSize, tier),
-        GgmlType.Q4_1 => Q4_1.Dot(w, a, cols / Q4_1.BlockSize, tier),
-        GgmlType.Q5_0 => Q5_0.Dot(w, a, cols / Q5_0.BlockSize, tier),
-        GgmlType.Q5_1 => Q5_1.Dot(w, a, cols / Q5_1.BlockSize, tier),
-        GgmlType.Q4_K => Q4_K.Dot(w, a, cols / Q8_K.BlockSize, tier),
-        GgmlType.Q5_K => Q5_K.Dot(w, a, cols / Q8_K.BlockSize, tier),
-        GgmlType.Q6_K => Q6_K.Dot(w, a, cols / Q8_K.BlockSize, tier),
-        _ => throw TensorTypes.Unsupported(type),
-    };
 }

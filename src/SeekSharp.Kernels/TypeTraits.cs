@@ -1,0 +1,165 @@
+using SeekSharp.Kernels.Quants;
+using SeekSharp.Kernels.Simd;
+
+namespace SeekSharp.Kernels;
+
+/// <summary>
+/// What the kernels and tools know about one ggml type, in one row: ggml's <c>type_traits</c> (block size, bytes per
+/// block, dequantize, reference quantize) and <c>type_traits_cpu</c> (the activation type of the dot, the dot), plus
+/// our batched dots. <see cref="MatMul"/>, <see cref="TensorTypes"/> and the GEMM's weight packing read this table and
+/// nothing else, so a new type is one file in Quants/ and one row in <see cref="Build"/>.
+/// </summary>
+/// <remarks>
+/// Dots take whole blocks of the weight row (elements, for F32, F16 and BF16) against an activation row already
+/// converted to <see cref="DotType"/>. The four-, two-row and eight-token dots must give each output the single
+/// <see cref="Dot"/>'s bits, so that how a batch is split never changes a result.
+/// </remarks>
+internal sealed unsafe class TypeTraits
+{
+    /// <summary>The type this row describes.</summary>
+    public required GgmlType Type { get; init; }
+
+    /// <summary>Elements per block (1 for F32, F16 and BF16).</summary>
+    public required int BlockSize { get; init; }
+
+    /// <summary>Bytes per block.</summary>
+    public required int BlockBytes { get; init; }
+
+    /// <summary>
+    /// The type the activation is converted to before the dot (ggml's vec_dot_type): F32, F16 or BF16 (kept as floats
+    /// rounded to half or bfloat16 values), Q8_0, Q8_1 or Q8_K.
+    /// </summary>
+    public required GgmlType DotType { get; init; }
+
+    /// <summary>Decodes whole blocks, bit for bit as ggml's dequantize_row_*.</summary>
+    public required delegate*<ReadOnlySpan<byte>, Span<float>, void> Dequantize { get; init; }
+
+    /// <summary>Encodes whole blocks as ggml's reference quantizer does; null where SeekSharp cannot write the type.</summary>
+    public delegate*<ReadOnlySpan<float>, Span<byte>, void> Quantize { get; init; }
+
+    /// <summary>Weight row · activation row over <c>blocks</c> blocks.</summary>
+    public required delegate*<byte*, byte*, int, SimdTier, float> Dot { get; init; }
+
+    /// <summary>One weight row against four activation rows <c>x + t·xStride</c>, into <c>y[t·yStride]</c>; or null.</summary>
+    public delegate*<byte*, byte*, long, int, float*, long, SimdTier, void> Dot4 { get; init; }
+
+    /// <summary>Two weight rows (<c>w</c>, <c>w + wStride</c>) against four activation rows, 512-bit vectors only; or null.</summary>
+    public delegate*<byte*, long, byte*, long, int, float*, long, SimdTier, void> Dot2x4 { get; init; }
+
+    /// <summary>One weight row against eight activation rows, 512-bit vectors only; or null.</summary>
+    public delegate*<byte*, byte*, long, int, float*, long, SimdTier, void> Dot8 { get; init; }
+
+    /// <summary>Rearranges the converted activation blocks in place for this type's dots (Q4_K's 512-bit order); or null.</summary>
+    public delegate*<byte*, int, SimdTier, void> PrepareActivation { get; init; }
+
+    /// <summary>
+    /// Whether batches of any size keep the integer dots instead of the float GEMM on decoded weights (see
+    /// <see cref="MatMul"/>): true where the dots are as fast, or where the GEMM would round differently.
+    /// </summary>
+    public bool DotsForBatches { get; init; }
+
+    /// <summary>Whether the dot's activation is quantized (Q8_0, Q8_1 or Q8_K) rather than floats.</summary>
+    public bool ActivationIsQuantized => DotType is GgmlType.Q8_0 or GgmlType.Q8_1 or GgmlType.Q8_K;
+
+    private static readonly TypeTraits?[] Table = Build();
+
+    /// <summary>The row of <paramref name="type"/>, or null if SeekSharp cannot read it.</summary>
+    public static TypeTraits? Find(GgmlType type) => (uint)type < (uint)Table.Length ? Table[(int)type] : null;
+
+    /// <summary>The row of <paramref name="type"/>.</summary>
+    /// <exception cref="NotSupportedException">SeekSharp cannot read the type.</exception>
+    public static TypeTraits For(GgmlType type) => Find(type) ?? throw TensorTypes.Unsupported(type);
+
+    /// <summary>The types SeekSharp reads, in ggml's id order.</summary>
+    public static IEnumerable<GgmlType> Supported => Table.Where(t => t is not null).Select(t => t!.Type);
+
+    private static TypeTraits?[] Build()
+    {
+        TypeTraits[] rows =
+        [
+            new()
+            {
+                Type = GgmlType.F32, BlockSize = 1, BlockBytes = sizeof(float), DotType = GgmlType.F32,
+                Dequantize = &DequantizeF32, Quantize = &QuantizeF32, Dot = &DotF32,
+            },
+            new()
+            {
+                Type = GgmlType.F16, BlockSize = 1, BlockBytes = F16.BlockBytes, DotType = GgmlType.F16,
+                Dequantize = &F16.Dequantize, Quantize = &F16.Quantize, Dot = &DotF16, Dot4 = &Dot4F16,
+            },
+            new()
+            {
+                Type = GgmlType.BF16, BlockSize = 1, BlockBytes = BF16.BlockBytes, DotType = GgmlType.BF16,
+                Dequantize = &BF16.Dequantize, Quantize = &BF16.Quantize, Dot = &DotBF16,
+            },
+            new()
+            {
+                Type = GgmlType.Q8_0, BlockSize = Q8_0.BlockSize, BlockBytes = Q8_0.BlockBytes, DotType = GgmlType.Q8_0,
+                Dequantize = &Q8_0.Dequantize, Quantize = &Q8_0.QuantizeReference, Dot = &Q8_0.Dot, Dot4 = &Q8_0.Dot4,
+            },
+            new()
+            {
+                Type = GgmlType.Q4_0, BlockSize = Q4_0.BlockSize, BlockBytes = Q4_0.BlockBytes, DotType = GgmlType.Q8_0,
+                Dequantize = &Q4_0.Dequantize, Quantize = &Q4_0.QuantizeReference, Dot = &Q4_0.Dot, Dot4 = &Q4_0.Dot4,
+            },
+            new()
+            {
+                // The dot takes the offsets' share from Q8_1's block sum s, rounded to half, which a GEMM on decoded
+                // values would not see: batches keep the dots (Q4_1 and Q5_1 are the rare fallback types of a few tensors).
+                Type = GgmlType.Q4_1, BlockSize = Q4_1.BlockSize, BlockBytes = Q4_1.BlockBytes, DotType = GgmlType.Q8_1,
+                Dequantize = &Q4_1.Dequantize, Quantize = &Q4_1.QuantizeReference, Dot = &Q4_1.Dot, Dot4 = &Q4_1.Dot4,
+                DotsForBatches = true,
+            },
+            new()
+            {
+                Type = GgmlType.Q5_0, BlockSize = Q5_0.BlockSize, BlockBytes = Q5_0.BlockBytes, DotType = GgmlType.Q8_0,
+                Dequantize = &Q5_0.Dequantize, Quantize = &Q5_0.QuantizeReference, Dot = &Q5_0.Dot, Dot4 = &Q5_0.Dot4,
+            },
+            new()
+            {
+                Type = GgmlType.Q5_1, BlockSize = Q5_1.BlockSize, BlockBytes = Q5_1.BlockBytes, DotType = GgmlType.Q8_1,
+                Dequantize = &Q5_1.Dequantize, Quantize = &Q5_1.QuantizeReference, Dot = &Q5_1.Dot, Dot4 = &Q5_1.Dot4,
+                DotsForBatches = true,
+            },
+            new()
+            {
+                // Q4_K and Q6_K keep their integer dots at every batch size: they run as fast as the float GEMM on
+                // decoded weights (whose decoding costs more), and they give llama.cpp's bits.
+                Type = GgmlType.Q4_K, BlockSize = Q8_K.BlockSize, BlockBytes = Q4_K.BlockBytes, DotType = GgmlType.Q8_K,
+                Dequantize = &Q4_K.Dequantize, Quantize = &Q4_K.QuantizeReference, Dot = &Q4_K.Dot, Dot4 = &Q4_K.Dot4,
+                Dot2x4 = &Q4_K.Dot2x4, Dot8 = &Q4_K.Dot8, PrepareActivation = &Q4_K.PrepareActivation, DotsForBatches = true,
+            },
+            new()
+            {
+                Type = GgmlType.Q5_K, BlockSize = Q8_K.BlockSize, BlockBytes = Q5_K.BlockBytes, DotType = GgmlType.Q8_K,
+                Dequantize = &Q5_K.Dequantize, Quantize = &Q5_K.QuantizeReference, Dot = &Q5_K.Dot,
+            },
+            new()
+            {
+                Type = GgmlType.Q6_K, BlockSize = Q8_K.BlockSize, BlockBytes = Q6_K.BlockBytes, DotType = GgmlType.Q8_K,
+                Dequantize = &Q6_K.Dequantize, Quantize = &Q6_K.QuantizeReference, Dot = &Q6_K.Dot, Dot4 = &Q6_K.Dot4,
+                Dot2x4 = &Q6_K.Dot2x4, Dot8 = &Q6_K.Dot8, DotsForBatches = true,
+            },
+        ];
+        var table = new TypeTraits?[rows.Max(r => (int)r.Type) + 1];
+        foreach (var row in rows)
+        {
+            table[(int)row.Type] = row;
+        }
+        return table;
+    }
+
+    // F32, F16 and BF16 count elements, not blocks, and their activations are floats.
+    private static void DequantizeF32(ReadOnlySpan<byte> src, Span<float> dst) => src.CopyTo(System.Runtime.InteropServices.MemoryMarshal.AsBytes(dst));
+
+    private static void QuantizeF32(ReadOnlySpan<float> src, Span<byte> dst) => System.Runtime.InteropServices.MemoryMarshal.AsBytes(src).CopyTo(dst);
+
+    private static float DotF32(byte* w, byte* x, int n, SimdTier tier) => VectorOps.Dot((float*)w, (float*)x, n, tier);
+
+    private static float DotF16(byte* w, byte* x, int n, SimdTier tier) => F16.Dot((ushort*)w, (float*)x, n, tier);
+
+    private static float DotBF16(byte* w, byte* x, int n, SimdTier tier) => BF16.Dot((ushort*)w, (float*)x, n, tier);
+
+    private static void Dot4F16(byte* w, byte* x, long xStride, int n, float* y, long yStride, SimdTier tier) =>
+        F16.Dot4((ushort*)w, (float*)x, xStride / sizeof(float), n, y, yStride, tier);
+}

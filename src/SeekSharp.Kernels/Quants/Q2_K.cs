@@ -1,0 +1,246 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using SeekSharp.Kernels.Simd;
+
+namespace SeekSharp.Kernels.Quants;
+
+/// <summary>
+/// GGML_TYPE_Q2_K: super-blocks of 256 weights in 16 groups of 16, 84 bytes each (ggml-common.h block_q2_K):
+/// <code>
+/// offset  0  byte    scales[16]  group g: scale = scales[g] &amp; 0xF, minimum = scales[g] &gt;&gt; 4
+/// offset 16  byte    qs[64]      2-bit quants
+/// offset 80  ushort  d           super-block scale of the scales, IEEE half
+/// offset 82  ushort  dmin        super-block scale of the minimums, IEEE half
+/// Half h (elements 128h .. 128h+127) uses qs[32h .. 32h+31]; for j = 0..3 and l = 0..31,
+///   element 128h + 32j + l = (qs[32h + l] &gt;&gt; 2j) &amp; 3, in group 8h + 2j + (l &gt;= 16 ? 1 : 0)
+/// value = d·scale·q − dmin·minimum
+/// </code>
+/// Its vec_dot_type is Q8_K. Mixes such as Q2_K and Q3_K_S put it on the FFN and attention weights, and DeepSeek's
+/// "dynamic" 2-bit quants on their experts.
+/// </summary>
+internal static class Q2_K
+{
+    public const int BlockSize = Q8_K.BlockSize;
+    public const int BlockBytes = 84;
+    private const int QsOffset = 16;
+    private const int DOffset = 80;
+
+    /// <summary>dequantize_row_q2_K: <c>y = (d·scale)·q − dmin·minimum</c>, each product rounded to float.</summary>
+    public static void Dequantize(ReadOnlySpan<byte> src, Span<float> dst)
+    {
+        Debug.Assert(dst.Length % BlockSize == 0 && src.Length == dst.Length / BlockSize * BlockBytes);
+        for (int b = 0; b < dst.Length / BlockSize; b++)
+        {
+            ReadOnlySpan<byte> block = src.Slice(b * BlockBytes, BlockBytes);
+            Span<float> y = dst.Slice(b * BlockSize, BlockSize);
+            float d = F16.ToSingle(MemoryMarshal.Read<ushort>(block[DOffset..]));
+            float dmin = F16.ToSingle(MemoryMarshal.Read<ushort>(block[(DOffset + 2)..]));
+            for (int h = 0; h < 2; h++)
+            {
+                ReadOnlySpan<byte> q = block.Slice(QsOffset + 32 * h, 32);
+                for (int j = 0; j < 4; j++)
+                {
+                    for (int part = 0; part < 2; part++)
+                    {
+                        byte sc = block[8 * h + 2 * j + part];
+                        float dl = d * (sc & 0xF), ml = dmin * (sc >> 4);
+                        for (int l = 0; l < 16; l++)
+                        {
+                            y[128 * h + 32 * j + 16 * part + l] = dl * ((q[16 * part + l] >> (2 * j)) & 3) - ml;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Q2_K row · Q8_K activation over <paramref name="blocks"/> super-blocks. Per super-block the products go into
+    /// eight exact int32 lanes S_l: lane l takes bytes 4l .. 4l+3 of each of the eight 32-quant pieces (one per half and
+    /// shift), <c>scale[g]·Σ q·y</c> with g the bytes' group; the minimums into eight lanes
+    /// <c>M_k = minimum[2k]·bsums[2k] + minimum[2k+1]·bsums[2k+1]</c> from the activation's group sums. They are
+    /// scaled into float lanes, <c>acc_l = fma(y_d·d, S_l, acc_l)</c> and <c>accm_k = fma(y_d·(−dmin), M_k, accm_k)</c>,
+    /// and reduced once at the end. Every tier gives the same bits: the Vector512 tier computes two pieces in the halves
+    /// of a 512-bit vector and adds the halves, which is exact in integers.
+    /// </summary>
+    public static unsafe float Dot(byte* w, byte* x, int blocks, SimdTier tier)
+    {
+        if (tier == SimdTier.Scalar || !Avx2.IsSupported)
+        {
+            return DotScalar(w, x, blocks);
+        }
+        bool wide = tier == SimdTier.Vector512 && Avx512BW.IsSupported;
+        Vector256<float> acc = Vector256<float>.Zero, accMin = Vector256<float>.Zero;
+        for (int b = 0; b < blocks; b++)
+        {
+            byte* wb = w + (long)b * BlockBytes;
+            byte* xb = x + (long)b * Q8_K.BlockBytes;
+            Vector256<int> lanes = wide ? Lanes512(wb, xb) : Lanes256(wb, xb);
+            (acc, accMin) = Step(acc, accMin, wb, xb, lanes);
+        }
+        return Int8BlockDot.Sum(acc) + Int8BlockDot.Sum(accMin);
+    }
+
+    /// <summary>
+    /// <see cref="Dot"/> of one weight row with four activation rows (<c>x + t·xStride</c>), written to
+    /// <c>y[t·yStride]</c>: each super-block's quants and scales are unpacked once for the four tokens. Every output is
+    /// <see cref="Dot"/> of its pair bit for bit.
+    /// </summary>
+    public static unsafe void Dot4(byte* w, byte* x, long xStride, int blocks, float* y, long yStride, SimdTier tier)
+    {
+        if (tier == SimdTier.Scalar || !Avx2.IsSupported)
+        {
+            for (int t = 0; t < 4; t++)
+            {
+                y[t * yStride] = Dot(w, x + t * xStride, blocks, tier);
+            }
+            return;
+        }
+        Vector256<float> a0 = Vector256<float>.Zero, a1 = a0, a2 = a0, a3 = a0, m0 = a0, m1 = a0, m2 = a0, m3 = a0;
+        for (int b = 0; b < blocks; b++)
+        {
+            byte* wb = w + (long)b * BlockBytes;
+            byte* x0 = x + (long)b * Q8_K.BlockBytes, x1 = x0 + xStride, x2 = x1 + xStride, x3 = x2 + xStride;
+            Vector256<int> l0 = Vector256<int>.Zero, l1 = l0, l2 = l0, l3 = l0;
+            for (int h = 0; h < 2; h++)
+            {
+                Vector256<byte> q = Vector256.Load(wb + QsOffset + 32 * h);
+                for (int j = 0; j < 4; j++)
+                {
+                    Vector256<byte> v = Piece(q, j);
+                    Vector256<short> s = PieceScales(wb, h, j);
+                    int yo = Q8_K.QsOffset + 128 * h + 32 * j;
+                    l0 += Products(v, (sbyte*)(x0 + yo), s);
+                    l1 += Products(v, (sbyte*)(x1 + yo), s);
+                    l2 += Products(v, (sbyte*)(x2 + yo), s);
+                    l3 += Products(v, (sbyte*)(x3 + yo), s);
+                }
+            }
+            (a0, m0) = Step(a0, m0, wb, x0, l0);
+            (a1, m1) = Step(a1, m1, wb, x1, l1);
+            (a2, m2) = Step(a2, m2, wb, x2, l2);
+            (a3, m3) = Step(a3, m3, wb, x3, l3);
+        }
+        y[0] = Int8BlockDot.Sum(a0) + Int8BlockDot.Sum(m0);
+        y[yStride] = Int8BlockDot.Sum(a1) + Int8BlockDot.Sum(m1);
+        y[2 * yStride] = Int8BlockDot.Sum(a2) + Int8BlockDot.Sum(m2);
+        y[3 * yStride] = Int8BlockDot.Sum(a3) + Int8BlockDot.Sum(m3);
+    }
+
+    /// <summary>One super-block's float steps: the scaled products and the minimums, each lane one fma.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe (Vector256<float>, Vector256<float>) Step(Vector256<float> acc, Vector256<float> accMin, byte* wb, byte* xb, Vector256<int> lanes)
+    {
+        float yd = Unsafe.ReadUnaligned<float>(xb);
+        float d = F16.ToSingleFast(Unsafe.ReadUnaligned<ushort>(wb + DOffset));
+        float dmin = F16.ToSingleFast(Unsafe.ReadUnaligned<ushort>(wb + DOffset + 2));
+        // The minimums: their 4-bit values widened to int16 against the 16 group sums, pairs summed (vpmaddwd).
+        Vector256<short> mins = Avx2.ConvertToVector256Int16(Vector128.ShiftRightLogical(Vector128.Load(wb), 4));
+        Vector256<int> minLanes = Avx2.MultiplyAddAdjacent(mins, Vector256.Load((short*)(xb + Q8_K.BsumsOffset)));
+        acc = Vector256.FusedMultiplyAdd(Vector256.Create(yd * d), Vector256.ConvertToSingle(lanes), acc);
+        accMin = Vector256.FusedMultiplyAdd(Vector256.Create(yd * -dmin), Vector256.ConvertToSingle(minLanes), accMin);
+        return (acc, accMin);
+    }
+
+    /// <summary>The quants of shift j of a half (32 bytes, 0..3).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<byte> Piece(Vector256<byte> q, int j) =>
+        Vector256.ShiftRightLogical(q.AsUInt16(), 2 * j).AsByte() & Vector256.Create((byte)3);
+
+    /// <summary>The scales of piece (h, j) as int16 for vpmaddwd: groups 8h+2j (bytes 0..15) and 8h+2j+1 (bytes 16..31).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe Vector256<short> PieceScales(byte* wb, int h, int j)
+    {
+        int g = 8 * h + 2 * j;
+        return Vector256.Create(Vector128.Create((short)(wb[g] & 0xF)), Vector128.Create((short)(wb[g + 1] & 0xF)));
+    }
+
+    /// <summary>One piece's lanes: scales · Σ pairs q·y (each int16 pair sum fits: 2·3·128).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe Vector256<int> Products(Vector256<byte> v, sbyte* y, Vector256<short> scales) =>
+        Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(v, Vector256.Load(y)), scales);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe Vector256<int> Lanes256(byte* wb, byte* xb)
+    {
+        Vector256<int> acc = Vector256<int>.Zero;
+        for (int h = 0; h < 2; h++)
+        {
+            Vector256<byte> q = Vector256.Load(wb + QsOffset + 32 * h);
+            for (int j = 0; j < 4; j++)
+            {
+                acc += Products(Piece(q, j), (sbyte*)(xb + Q8_K.QsOffset + 128 * h + 32 * j), PieceScales(wb, h, j));
+            }
+        }
+        return acc;
+    }
+
+    /// <summary>
+    /// <see cref="Lanes256"/> with 512-bit vectors: pieces j and j+1 of a half, whose activation quants are 64
+    /// consecutive bytes, in the two halves of one vector; the halves are added at the end.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe Vector256<int> Lanes512(byte* wb, byte* xb)
+    {
+        Vector512<int> acc = Vector512<int>.Zero;
+        for (int h = 0; h < 2; h++)
+        {
+            Vector256<byte> q256 = Vector256.Load(wb + QsOffset + 32 * h);
+            var q = Vector512.Create(q256, q256).AsUInt16();
+            for (int j = 0; j < 4; j += 2)
+            {
+                Vector512<byte> v = Avx512BW.ShiftRightLogicalVariable(q, j == 0 ? Shifts01 : Shifts23).AsByte() & Vector512.Create((byte)3);
+                var scales = Vector512.Create(PieceScales(wb, h, j), PieceScales(wb, h, j + 1));
+                Vector512<sbyte> y = Vector512.Load((sbyte*)(xb + Q8_K.QsOffset + 128 * h + 32 * j));
+                acc += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(v, y), scales);
+            }
+        }
+        return acc.GetLower() + acc.GetUpper();
+    }
+
+    // Right shifts of the 16-bit lanes for pieces (0, 1) and (2, 3) in the halves of a 512-bit vector.
+    private static readonly Vector512<ushort> Shifts01 = Vector512.Create(Vector256<ushort>.Zero, Vector256.Create((ushort)2));
+    private static readonly Vector512<ushort> Shifts23 = Vector512.Create(Vector256.Create((ushort)4), Vector256.Create((ushort)6));
+
+    /// <summary>Scalar twin of <see cref="Dot"/>: the same lanes and float steps.</summary>
+    private static unsafe float DotScalar(byte* w, byte* x, int blocks)
+    {
+        float* acc = stackalloc float[8];
+        float* accMin = stackalloc float[8];
+        new Span<float>(acc, 8).Clear();
+        new Span<float>(accMin, 8).Clear();
+        for (int b = 0; b < blocks; b++)
+        {
+            byte* wb = w + (long)b * BlockBytes;
+            byte* xb = x + (long)b * Q8_K.BlockBytes;
+            sbyte* y = (sbyte*)(xb + Q8_K.QsOffset);
+            short* bsums = (short*)(xb + Q8_K.BsumsOffset);
+            float yd = Unsafe.ReadUnaligned<float>(xb);
+            float scale = yd * F16.ToSingle(Unsafe.ReadUnaligned<ushort>(wb + DOffset));
+            float scaleMin = yd * -F16.ToSingle(Unsafe.ReadUnaligned<ushort>(wb + DOffset + 2));
+            for (int l = 0; l < 8; l++)
+            {
+                int lane = 0;
+                for (int h = 0; h < 2; h++)
+                {
+                    for (int j = 0; j < 4; j++)
+                    {
+                        int part = 0;
+                        for (int i = 4 * l; i < 4 * l + 4; i++)
+                        {
+                            part += ((wb[QsOffset + 32 * h + i] >> (2 * j)) & 3) * y[128 * h + 32 * j + i];
+                        }
+                        lane += (wb[8 * h + 2 * j + (l >= 4 ? 1 : 0)] & 0xF) * part;
+                    }
+                }
+                int minLane = (wb[2 * l] >> 4) * bsums[2 * l] + (wb[2 * l + 1] >> 4) * bsums[2 * l + 1];
+                acc[l] = MathF.FusedMultiplyAdd(scale, lane, acc[l]);
+                accMin[l] = MathF.FusedMultiplyAdd(scaleMin, minLane, accMin[l]);
+            }
+        }
+        return Int8BlockDot.Sum(acc) + Int8BlockDot.Sum(accMin);
+    }
+}

@@ -58,16 +58,7 @@ public class LegacyQuantConformanceTests(ITestOutputHelper output)
     private static (string Source, string Quantized) Quantized(string arch, string ftype)
     {
         string source = TinyModelBuilder.GetOrBuild(Source(arch));
-        string quantized = Path.Combine(Path.GetDirectoryName(source)!, $"{Path.GetFileNameWithoutExtension(source)}-{ftype}.gguf");
-        if (!File.Exists(quantized))
-        {
-            LlamaCpp.NativeLog.EnsureInitialized();
-            string partial = quantized + $".{Environment.ProcessId}.tmp";
-            Assert.True(LLamaQuantizer.Quantize(source, partial, Enum.Parse<LLamaFtype>(ftype), nthread: 2, allowRequantize: false, quantizeOutputTensor: true),
-                $"llama.cpp failed to quantize {source} with {ftype}.{LlamaCpp.NativeLog.RecentErrors()}");
-            File.Move(partial, quantized, overwrite: true);
-        }
-        return (source, quantized);
+        return (source, LlamaQuantized.GetOrQuantize(source, ftype));
     }
 
     private static readonly GgmlType[] Legacy = [GgmlType.Q5_0, GgmlType.Q5_1, GgmlType.Q4_1];

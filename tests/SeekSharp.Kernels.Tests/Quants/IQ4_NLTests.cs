@@ -219,4 +219,35 @@ public class IQ4_NLTests
             }
         }
     }
+
+    [Fact]
+    public unsafe void BatchesFromTheGemmThresholdEqualTheExactProductOfWhatTheDotSeesWithinTheSummationBound()
+    {
+        // From MatMul.GemmThreshold tokens on, the weights are decoded into a float GEMM against the decoded activation.
+        const int rows = 5, cols = 96;
+        int n = MatMul.GemmThreshold(GgmlType.IQ4_NL) + 3;
+        byte[] w = RandomWeights(rows * cols / 32, 80);
+        float[] x = TestData.Random(n * cols, 81, 2f), y = new float[n * rows], decodedW = new float[rows * cols];
+        TensorTypes.Dequantize(GgmlType.IQ4_NL, w, decodedW);
+        float[] seen = Block32DotChecks.DequantizeActivation(GgmlType.Q4_0, Block32DotChecks.QuantizeActivation(GgmlType.Q4_0, x, SimdCapabilities.Best));
+        fixed (byte* pw = w)
+        {
+            MatMul.MatMulRows(GgmlType.IQ4_NL, pw, rows, cols, x, y, n);
+        }
+        for (int i = 0; i < n; i++)
+        {
+            for (int r = 0; r < rows; r++)
+            {
+                double exact = 0, sumAbs = 0;
+                for (int c = 0; c < cols; c++)
+                {
+                    double term = (double)decodedW[r * cols + c] * seen[i * cols + c];
+                    exact += term;
+                    sumAbs += Math.Abs(term);
+                }
+                double bound = cols * TestData.U / (1 - cols * TestData.U) * sumAbs * 1.000001;
+                Assert.True(Math.Abs(y[i * rows + r] - exact) <= bound, $"y[{i}, {r}] = {y[i * rows + r]}, exact {exact}");
+            }
+        }
+    }
 }

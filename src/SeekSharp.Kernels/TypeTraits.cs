@@ -145,6 +145,16 @@ internal sealed unsafe class TypeTraits
                 Dequantize = &Q6_K.Dequantize, Quantize = &Q6_K.QuantizeReference, Dot = &Q6_K.Dot, Dot4 = &Q6_K.Dot4,
                 Dot2x4 = &Q6_K.Dot2x4, Dot8 = &Q6_K.Dot8, DotsForBatches = true,
             },
+            new()
+            {
+                Type = GgmlType.IQ4_NL, BlockSize = IQ4_NL.BlockSize, BlockBytes = IQ4_NL.BlockBytes, DotType = GgmlType.Q8_0,
+                Dequantize = &IQ4_NL.Dequantize, Dot = &IQ4_NL.Dot, Dot4 = &IQ4_NL.Dot4,
+            },
+            new()
+            {
+                Type = GgmlType.IQ4_XS, BlockSize = Q8_K.BlockSize, BlockBytes = IQ4_XS.BlockBytes, DotType = GgmlType.Q8_K,
+                Dequantize = &IQ4_XS.Dequantize, Dot = &IQ4_XS.Dot, Dot4 = &IQ4_XS.Dot4,
+            },
         ];
         var table = new TypeTraits?[rows.Max(r => (int)r.Type) + 1];
         foreach (var row in rows)

@@ -1,0 +1,169 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using SeekSharp.Kernels.Simd;
+
+namespace SeekSharp.Kernels.Quants;
+
+/// <summary>
+/// GGML_TYPE_IQ4_NL: blocks of 32 weights, 18 bytes each (ggml-common.h block_iq4_nl):
+/// <code>
+/// offset 0  ushort d       scale, IEEE half
+/// offset 2  byte   qs[16]  low nibble of qs[j] → element j, high nibble → element j + 16
+/// value = d * Codebook[nibble]
+/// </code>
+/// Q4_0's packing with a non-uniform codebook (ggml's kvalues_iq4nl) in place of <c>nibble − 8</c>. Its
+/// vec_dot_type is Q8_0.
+/// </summary>
+internal static class IQ4_NL
+{
+    public const int BlockSize = 32;
+    public const int BlockBytes = 18;
+
+    /// <summary>The 16 levels a nibble selects (ggml-common.h kvalues_iq4nl): denser near zero, none is −128.</summary>
+    internal static ReadOnlySpan<sbyte> Codebook => [-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113];
+
+    /// <summary>ggml-quants.c dequantize_row_iq4_nl: <c>y = d * Codebook[nibble]</c>.</summary>
+    public static void Dequantize(ReadOnlySpan<byte> src, Span<float> dst)
+    {
+        Debug.Assert(dst.Length % BlockSize == 0 && src.Length == dst.Length / BlockSize * BlockBytes);
+        ReadOnlySpan<sbyte> k = Codebook;
+        for (int b = 0; b < dst.Length / BlockSize; b++)
+        {
+            ReadOnlySpan<byte> block = src.Slice(b * BlockBytes, BlockBytes);
+            float d = F16.ToSingle(MemoryMarshal.Read<ushort>(block));
+            Span<float> y = dst.Slice(b * BlockSize, BlockSize);
+            for (int j = 0; j < BlockSize / 2; j++)
+            {
+                y[j] = d * k[block[2 + j] & 0x0F];
+                y[j + 16] = d * k[block[2 + j] >> 4];
+            }
+        }
+    }
+
+    /// <summary>
+    /// IQ4_NL row · Q8_0 activation over <paramref name="blocks"/> blocks: <c>Σ_b d_w·d_x · Σ_j Codebook[nibble_j]·x.qs[j]</c>,
+    /// in the eight float lanes of <see cref="Int8BlockDot"/> as for Q4_0. The nibbles become int8 levels through a
+    /// 16-byte table lookup (vpshufb). Every tier gives the same bits; the Vector512 tier runs the 256-bit code, as
+    /// Q8_0 does, since a 512-bit accumulator would pair the lanes differently.
+    /// </summary>
+    public static unsafe float Dot(byte* w, byte* x, int blocks, SimdTier tier)
+    {
+        if (tier == SimdTier.Scalar)
+        {
+            return DotScalar(w, x, blocks);
+        }
+        Vector256<float> acc = Vector256<float>.Zero;
+        for (int b = 0; b < blocks; b++)
+        {
+            byte* wb = w + (long)b * BlockBytes, xb = x + (long)b * Q8_0.BlockBytes;
+            StreamPrefetch.Ahead(wb);
+            acc = Int8BlockDot.Accumulate(acc, Q8_0.Scale(wb, xb), Partials(Levels(wb + 2), ActivationQuants(xb)));
+        }
+        return Int8BlockDot.Sum(acc);
+    }
+
+    /// <summary>
+    /// <see cref="Dot"/> of one weight row with four activation rows (<c>x + t·xStride</c>), written to
+    /// <c>y[t·yStride]</c>; each block's levels are looked up once for the four tokens. Each output is
+    /// <see cref="Dot"/> of its pair bit for bit.
+    /// </summary>
+    public static unsafe void Dot4(byte* w, byte* x, long xStride, int blocks, float* y, long yStride, SimdTier tier)
+    {
+        if (tier == SimdTier.Scalar)
+        {
+            for (int t = 0; t < 4; t++)
+            {
+                y[t * yStride] = DotScalar(w, x + t * xStride, blocks);
+            }
+            return;
+        }
+        Vector256<float> acc0 = Vector256<float>.Zero, acc1 = acc0, acc2 = acc0, acc3 = acc0;
+        byte* x0 = x, x1 = x + xStride, x2 = x + 2 * xStride, x3 = x + 3 * xStride;
+        for (int b = 0; b < blocks; b++)
+        {
+            byte* wb = w + (long)b * BlockBytes;
+            long o = (long)b * Q8_0.BlockBytes;
+            Vector256<sbyte> q = Levels(wb + 2);
+            float dw = F16.ToSingleFast(Unsafe.ReadUnaligned<ushort>(wb));
+            acc0 = Int8BlockDot.Accumulate(acc0, dw * Q8_0.XScale(x0 + o), Partials(q, ActivationQuants(x0 + o)));
+            acc1 = Int8BlockDot.Accumulate(acc1, dw * Q8_0.XScale(x1 + o), Partials(q, ActivationQuants(x1 + o)));
+            acc2 = Int8BlockDot.Accumulate(acc2, dw * Q8_0.XScale(x2 + o), Partials(q, ActivationQuants(x2 + o)));
+            acc3 = Int8BlockDot.Accumulate(acc3, dw * Q8_0.XScale(x3 + o), Partials(q, ActivationQuants(x3 + o)));
+        }
+        y[0] = Int8BlockDot.Sum(acc0);
+        y[yStride] = Int8BlockDot.Sum(acc1);
+        y[2 * yStride] = Int8BlockDot.Sum(acc2);
+        y[3 * yStride] = Int8BlockDot.Sum(acc3);
+    }
+
+    private static unsafe float DotScalar(byte* w, byte* x, int blocks)
+    {
+        float* acc = stackalloc float[Int8BlockDot.Lanes];
+        new Span<float>(acc, Int8BlockDot.Lanes).Clear();
+        sbyte* q = stackalloc sbyte[BlockSize];
+        for (int b = 0; b < blocks; b++)
+        {
+            byte* wb = w + (long)b * BlockBytes, xb = x + (long)b * Q8_0.BlockBytes;
+            UnpackScalar(wb + 2, q);
+            Int8BlockDot.Accumulate(acc, Q8_0.Scale(wb, xb), q, (sbyte*)(xb + 2));
+        }
+        return Int8BlockDot.Sum(acc);
+    }
+
+    /// <summary>The 32 levels of the 16 packed bytes <paramref name="qs"/>, in element order, one by one.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static unsafe void UnpackScalar(byte* qs, sbyte* q)
+    {
+        ReadOnlySpan<sbyte> k = Codebook;
+        for (int j = 0; j < 16; j++)
+        {
+            q[j] = k[qs[j] & 0x0F];
+            q[j + 16] = k[qs[j] >> 4];
+        }
+    }
+
+    /// <summary>The 32 levels of the 16 packed bytes <paramref name="qs"/> as int8, in element order.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static unsafe Vector256<sbyte> Levels(byte* qs)
+    {
+        Vector256<sbyte> table = Vector256.Create(Vector128.Create((sbyte)-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113));
+        Vector256<sbyte> nibbles = Q4_0.Nibbles(qs).AsSByte();
+        // vpshufb looks up within each 16-byte half; the table is in both, so both shuffles pick the same levels.
+        return Avx2.IsSupported ? Avx2.Shuffle(table, nibbles) : Vector256.Shuffle(table, nibbles);
+    }
+
+    /// <summary>
+    /// The eight lane sums of <see cref="Int8BlockDot"/> for codebook levels <paramref name="w"/> against any int8
+    /// activation, −128 included (Q8_K holds it). vpmaddubsw takes |x| as the unsigned operand, where −128 reads as
+    /// 128, and w carrying x's sign, which cannot overflow because no level is −128; an int16 pair sum is at most
+    /// 2·128·127 &lt; 32767. <paramref name="pairWeight"/> multiplies each int16 pair sum in vpmaddwd: one for a
+    /// plain dot, a sub-block scale for IQ4_XS (at most 32, so lanes stay exact).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<int> Partials(Vector256<sbyte> w, Vector256<sbyte> x, short pairWeight = 1)
+    {
+        if (Avx2.IsSupported)
+        {
+            Vector256<short> pairs = Avx2.MultiplyAddAdjacent(Avx2.Abs(x), Avx2.Sign(w, x));
+            return Avx2.MultiplyAddAdjacent(pairs, Vector256.Create(pairWeight));
+        }
+        return Portable(w, x) * pairWeight;
+    }
+
+    // Without AVX2 the Vector256 tier only runs when a test forces it; the lanes come from the scalar twin.
+    private static unsafe Vector256<int> Portable(Vector256<sbyte> w, Vector256<sbyte> x)
+    {
+        sbyte* pw = stackalloc sbyte[32], px = stackalloc sbyte[32];
+        w.Store(pw);
+        x.Store(px);
+        return Vector256.Create(Int8BlockDot.Lane(pw, px, 0), Int8BlockDot.Lane(pw, px, 1), Int8BlockDot.Lane(pw, px, 2),
+            Int8BlockDot.Lane(pw, px, 3), Int8BlockDot.Lane(pw, px, 4), Int8BlockDot.Lane(pw, px, 5),
+            Int8BlockDot.Lane(pw, px, 6), Int8BlockDot.Lane(pw, px, 7));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe Vector256<sbyte> ActivationQuants(byte* block) => Vector256.Load((sbyte*)(block + 2));
+}

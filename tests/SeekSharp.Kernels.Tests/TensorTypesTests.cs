@@ -34,7 +34,7 @@ public class TensorTypesTests
 
     [Theory]
     [InlineData(GgmlType.Q2_K)]
-    [InlineData(GgmlType.Q3_K)]
+    [InlineData(GgmlType.IQ3_S)]
     [InlineData(GgmlType.IQ2_XXS)]
     public void UnsupportedTypesThrowNamingTheType(GgmlType t)
     {

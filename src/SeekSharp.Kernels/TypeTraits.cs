@@ -125,7 +125,7 @@ internal sealed unsafe class TypeTraits
             {
                 // No reference quantizer: SeekSharp reads Q3_K models but does not write the type.
                 Type = GgmlType.Q3_K, BlockSize = Q8_K.BlockSize, BlockBytes = Q3_K.BlockBytes, DotType = GgmlType.Q8_K,
-                Dequantize = &Q3_K.Dequantize, Dot = &Q3_K.Dot,
+                Dequantize = &Q3_K.Dequantize, Dot = &Q3_K.Dot, Dot4 = &Q3_K.Dot4,
             },
             new()
             {

@@ -257,6 +257,98 @@ internal static class Q3_K
         return acc - OffsetLanes(Avx2.ConvertToVector256Int16(groupScales), xb);
     }
 
+    /// <summary>
+    /// <see cref="Dot"/> of one weight row with four activation rows (<c>x + t·xStride</c>), written to
+    /// <c>y[t·yStride]</c>: each super-block's quants and scales are unpacked once for the four tokens. Every output is
+    /// <see cref="Dot"/> of its pair bit for bit (the same lanes, the same float steps).
+    /// </summary>
+    public static unsafe void Dot4(byte* w, byte* x, long xStride, int blocks, float* y, long yStride, SimdTier tier)
+    {
+        if (tier == SimdTier.Scalar || !Avx2.IsSupported)
+        {
+            for (int t = 0; t < 4; t++)
+            {
+                y[t * yStride] = Dot(w, x + t * xStride, blocks, tier);
+            }
+            return;
+        }
+        if (Uses512(tier))
+        {
+            Dot4Vector512(w, x, xStride, blocks, y, yStride);
+            return;
+        }
+        Vector256<float> acc0 = Vector256<float>.Zero, acc1 = acc0, acc2 = acc0, acc3 = acc0;
+        for (int b = 0; b < blocks; b++)
+        {
+            byte* wb = w + (long)b * BlockBytes;
+            PrefetchBlock(wb);
+            byte* x0 = x + (long)b * Q8_K.BlockBytes, x1 = x0 + xStride, x2 = x1 + xStride, x3 = x2 + xStride;
+            Vector128<sbyte> groupScales = GroupScales(wb);
+            Vector256<byte> hmask = Vector256.Load(wb);
+            Vector256<int> l0 = Vector256<int>.Zero, l1 = l0, l2 = l0, l3 = l0;
+            for (int h = 0; h < 2; h++)
+            {
+                UnpackHalf(wb, h, hmask, groupScales, out var q0, out var q1, out var q2, out var q3, out var s0, out var s1, out var s2, out var s3);
+                int yo = Q8_K.QsOffset + 128 * h;
+                l0 += Quarters(q0, q1, q2, q3, s0, s1, s2, s3, (sbyte*)(x0 + yo));
+                l1 += Quarters(q0, q1, q2, q3, s0, s1, s2, s3, (sbyte*)(x1 + yo));
+                l2 += Quarters(q0, q1, q2, q3, s0, s1, s2, s3, (sbyte*)(x2 + yo));
+                l3 += Quarters(q0, q1, q2, q3, s0, s1, s2, s3, (sbyte*)(x3 + yo));
+            }
+            Vector256<short> scales16 = Avx2.ConvertToVector256Int16(groupScales);
+            float d = F16.ToSingleFast(Unsafe.ReadUnaligned<ushort>(wb + DOffset));
+            acc0 = Step(acc0, d, x0, l0 - OffsetLanes(scales16, x0));
+            acc1 = Step(acc1, d, x1, l1 - OffsetLanes(scales16, x1));
+            acc2 = Step(acc2, d, x2, l2 - OffsetLanes(scales16, x2));
+            acc3 = Step(acc3, d, x3, l3 - OffsetLanes(scales16, x3));
+        }
+        y[0] = Int8BlockDot.Sum(acc0);
+        y[yStride] = Int8BlockDot.Sum(acc1);
+        y[2 * yStride] = Int8BlockDot.Sum(acc2);
+        y[3 * yStride] = Int8BlockDot.Sum(acc3);
+    }
+
+    /// <summary><see cref="Dot4"/> with the 512-bit lanes of <see cref="Lanes512"/>: every output keeps <see cref="Dot"/>'s bits.</summary>
+    private static unsafe void Dot4Vector512(byte* w, byte* x, long xStride, int blocks, float* y, long yStride)
+    {
+        Vector256<float> acc0 = Vector256<float>.Zero, acc1 = acc0, acc2 = acc0, acc3 = acc0;
+        for (int b = 0; b < blocks; b++)
+        {
+            byte* wb = w + (long)b * BlockBytes;
+            PrefetchBlock(wb);
+            byte* x0 = x + (long)b * Q8_K.BlockBytes, x1 = x0 + xStride, x2 = x1 + xStride, x3 = x2 + xStride;
+            Vector512<short> groupScales = Avx2.ConvertToVector256Int16(GroupScales(wb)).ToVector512Unsafe();
+            Vector256<byte> hmask256 = Vector256.Load(wb);
+            Vector512<byte> hmask = Vector512.Create(hmask256, hmask256);
+            Vector512<int> l0 = Vector512<int>.Zero, l1 = l0, l2 = l0, l3 = l0;
+            for (int h = 0; h < 2; h++)
+            {
+                Vector256<byte> qs256 = Vector256.Load(wb + QsOffset + 32 * h);
+                Vector512<byte> qs = Vector512.Create(qs256, qs256);
+                for (int k = 0; k < 4; k += 2)
+                {
+                    PairQuants512(qs, hmask, h, k, out Vector512<byte> u, out Vector512<short> pick);
+                    Vector512<short> scales = Avx512BW.PermuteVar32x16(groupScales, pick);
+                    int yo = Q8_K.QsOffset + 128 * h + 32 * k;
+                    l0 += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(u, Vector512.Load((sbyte*)(x0 + yo))), scales);
+                    l1 += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(u, Vector512.Load((sbyte*)(x1 + yo))), scales);
+                    l2 += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(u, Vector512.Load((sbyte*)(x2 + yo))), scales);
+                    l3 += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(u, Vector512.Load((sbyte*)(x3 + yo))), scales);
+                }
+            }
+            Vector256<short> scales16 = groupScales.GetLower();
+            float d = F16.ToSingleFast(Unsafe.ReadUnaligned<ushort>(wb + DOffset));
+            acc0 = Step(acc0, d, x0, l0.GetLower() + l0.GetUpper() - OffsetLanes(scales16, x0));
+            acc1 = Step(acc1, d, x1, l1.GetLower() + l1.GetUpper() - OffsetLanes(scales16, x1));
+            acc2 = Step(acc2, d, x2, l2.GetLower() + l2.GetUpper() - OffsetLanes(scales16, x2));
+            acc3 = Step(acc3, d, x3, l3.GetLower() + l3.GetUpper() - OffsetLanes(scales16, x3));
+        }
+        y[0] = Int8BlockDot.Sum(acc0);
+        y[yStride] = Int8BlockDot.Sum(acc1);
+        y[2 * yStride] = Int8BlockDot.Sum(acc2);
+        y[3 * yStride] = Int8BlockDot.Sum(acc3);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool Uses512(SimdTier tier) => tier == SimdTier.Vector512 && Avx512BW.IsSupported;
 

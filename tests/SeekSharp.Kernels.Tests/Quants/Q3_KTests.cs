@@ -5,7 +5,8 @@ namespace SeekSharp.Kernels.Tests.Quants;
 
 /// <summary>
 /// Q3_K: decoding against values worked out from the block layout, the dot's tiers against its scalar twin bit for
-/// bit, the dot against the decoded values, the four-token dot against single dots, and MatMul on Q3_K rows. Q3_K has
+/// bit, the dot against the decoded values, the four-token dot against single dots, and MatMul on Q3_K rows (whose
+/// batches of five run one four-token dot and one single dot per row). Q3_K has
 /// no quantizer here, so weights are random bytes (every bit pattern of quants, hmask and scales is legal).
 /// </summary>
 public class Q3_KTests
@@ -193,6 +194,47 @@ public class Q3_KTests
         }
         double bound = 8 * TestData.U * sumAbs + TestData.SummationBound(2 * blocks + 2, sumAbs);
         Assert.True(Math.Abs(dot - exact) <= bound, $"{dot} vs {exact} (bound {bound})");
+    }
+
+    public static TheoryData<int, int> TiersWithScalarAndBlocks()
+    {
+        var data = new TheoryData<int, int>();
+        foreach (SimdTier tier in new[] { SimdTier.Scalar, SimdTier.Vector256, SimdTier.Vector512 })
+        {
+            foreach (int blocks in new[] { 0, 1, 3 })
+            {
+                data.Add((int)tier, blocks);
+            }
+        }
+        return data;
+    }
+
+    [Theory, MemberData(nameof(TiersWithScalarAndBlocks))]
+    public unsafe void FourTokenDotEqualsSingleDots(int tierId, int blocks)
+    {
+        var tier = (SimdTier)tierId;
+        byte[] w = RandomWeights(blocks, 60 + blocks);
+        // Four activation rows further apart than one row, as in a batch; token 2 at the extreme quants.
+        long stride = blocks * Q8_K.BlockBytes + 100;
+        byte[] x = new byte[4 * stride];
+        for (int t = 0; t < 4; t++)
+        {
+            byte[] row = t == 2 ? Extremes(blocks).X : Q8_KTests.Quantize(TestData.Random(blocks * 256, 61 + t, 2f), SimdTier.Scalar);
+            row.CopyTo(x, t * stride);
+        }
+        float[] y = new float[4 * 3];
+        y.AsSpan().Fill(float.NaN);
+        fixed (byte* pw = w, px = x)
+        fixed (float* py = y)
+        {
+            Q3_K.Dot4(pw, px, stride, blocks, py, 3, tier);
+        }
+        for (int t = 0; t < 4; t++)
+        {
+            float single = Dot(w, x[(int)(t * stride)..], blocks, tier);
+            Assert.Equal(BitConverter.SingleToInt32Bits(single), BitConverter.SingleToInt32Bits(y[t * 3]));
+            Assert.Equal(BitConverter.SingleToInt32Bits(Dot(w, x[(int)(t * stride)..], blocks, SimdTier.Scalar)), BitConverter.SingleToInt32Bits(y[t * 3]));
+        }
     }
 
     [Theory]

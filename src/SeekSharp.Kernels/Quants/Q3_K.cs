@@ -62,27 +62,35 @@ internal static class Q3_K
             float d = F16.ToSingle(MemoryMarshal.Read<ushort>(block[DOffset..]));
             GroupScales(block.Slice(ScalesOffset, 12)).CopyTo(sc);
             ReadOnlySpan<byte> hmask = block[..QsOffset], qs = block.Slice(QsOffset, 64);
-            for (int e = 0; e < BlockSize; e++)
+            for (int g = 0; g < 16; g++)
             {
-                int quarter = e / 32, l = e % 32;   // quarter 4h+k is also the hmask bit
-                int low = (qs[32 * (quarter / 4) + l] >> (2 * (quarter % 4))) & 3;
-                int q = low - (((hmask[l] >> quarter) & 1) != 0 ? 0 : 4);
-                float dl = d * sc[e / 16];
-                y[e] = dl * q;
+                float dl = d * sc[g];
+                int quarter = g / 2;   // quarter 4h+k: its hmask bit, and qs[32h ..] bits 2k..2k+1
+                ReadOnlySpan<byte> q = qs.Slice(32 * (quarter / 4), 32);
+                int shift = 2 * (quarter % 4);
+                for (int l = 16 * (g % 2); l < 16 * (g % 2) + 16; l++)
+                {
+                    int value = ((q[l] >> shift) & 3) - (((hmask[l] >> quarter) & 1) != 0 ? 0 : 4);
+                    y[32 * quarter + l] = dl * value;
+                }
             }
         }
     }
 
     /// <summary>
-    /// Q3_K row · Q8_K activation over <paramref name="blocks"/> super-blocks. Per super-block the products go into eight
-    /// exact int32 lanes S_l: lane l takes bytes 4l .. 4l+3 of each of the eight 32-quant quarters,
-    /// <c>(scale[g] − 32)·Σ u·y</c> with u = q the unsigned 3-bit quant (0..7, so it can be vpmaddubsw's unsigned
-    /// operand) and g the bytes' group, minus the −4 of every quant taken from the activation's group sums,
-    /// <c>4·((scale[2l] − 32)·bsums[2l] + (scale[2l+1] − 32)·bsums[2l+1])</c>. The lanes are scaled into float lanes,
-    /// <c>acc_l = fma(y_d·d, S_l, acc_l)</c>, and reduced once at the end, halves first. Every tier gives the same bits:
+    /// Q3_K row · Q8_K activation over <paramref name="blocks"/> super-blocks, as llama.cpp's AVX2
+    /// ggml_vec_dot_q3_K_q8_K takes it. Per super-block the products go into eight exact int32 lanes S_l: lane l takes
+    /// bytes 4l .. 4l+3 of each of the eight 32-quant quarters, <c>(scale[g] − 32)·Σ (u − 4)·y</c> with u the unsigned
+    /// 3-bit quant (0..7) and g the bytes' group. The lanes are scaled into float lanes, <c>acc_l = fma(y_d·d, S_l, acc_l)</c>,
+    /// and reduced once at the end, halves first, so the result has llama.cpp's bits. Every tier gives the same bits:
     /// the Vector512 tier computes quarters k and k+1 in the two halves of a 512-bit vector and adds the halves at the
-    /// end, which is exact in integers. |S_l| &lt; 2^21, so the conversion to float is exact too.
+    /// end, which is exact in integers. |S_l| ≤ 8·4·4·128·32 = 2^19, so the conversion to float is exact too.
     /// </summary>
+    /// <remarks>
+    /// The −4 stays inside each int16 pair sum (vpmaddubsw of u minus vpmaddubsw of 4, both against y). Taking it from
+    /// the activation's group sums, as <see cref="Q6_K"/> does its −32, would save one vpmaddubsw per 32 quants but
+    /// put the offset into other lanes than llama.cpp's AVX2 loop does, which changes the float rounding.
+    /// </remarks>
     public static unsafe float Dot(byte* w, byte* x, int blocks, SimdTier tier)
     {
         if (tier == SimdTier.Scalar)
@@ -159,7 +167,6 @@ internal static class Q3_K
         sbyte* sc = stackalloc sbyte[16];
         GroupScales(wb).Store(sc);
         sbyte* y = (sbyte*)(xb + Q8_K.QsOffset);
-        short* bsums = (short*)(xb + Q8_K.BsumsOffset);
         for (int l = 0; l < 8; l++)
         {
             int lane = 0;
@@ -171,11 +178,11 @@ internal static class Q3_K
                 for (int i = 4 * l; i < 4 * l + 4; i++)
                 {
                     int u = ((qs[i] >> (2 * (quarter % 4))) & 3) | (((wb[i] >> quarter) & 1) << 2);
-                    part += u * y[32 * quarter + i];
+                    part += (u - 4) * y[32 * quarter + i];
                 }
                 lane += sc[2 * quarter + (l >= 4 ? 1 : 0)] * part;
             }
-            lanes[l] = lane - 4 * (sc[2 * l] * bsums[2 * l] + sc[2 * l + 1] * bsums[2 * l + 1]);
+            lanes[l] = lane;
         }
     }
 
@@ -223,10 +230,13 @@ internal static class Q3_K
         s3 = Avx2.ConvertToVector256Int16(Ssse3.Shuffle(groupScales, pick + two + two + two));
     }
 
-    /// <summary>One quarter's lanes: <c>scales · Σ pairs u·y</c> (each int16 pair sum fits: 2·7·128 &lt; 2^15).</summary>
+    /// <summary>
+    /// One quarter's lanes: <c>scales · Σ pairs (u − 4)·y</c>. Both vpmaddubsw pair sums are exact (at most 2·7·128 and
+    /// 2·4·128), and so is their difference, for any y including −128.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<int> QuarterLanes(Vector256<byte> q, Vector256<sbyte> y, Vector256<short> scales) =>
-        Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(q, y), scales);
+        Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(q, y) - Avx2.MultiplyAddAdjacent(Vector256.Create((byte)4), y), scales);
 
     /// <summary>The lanes of one half's four quarters against the half's 128 activation quants at <paramref name="y"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -234,14 +244,6 @@ internal static class Q3_K
         Vector256<short> s0, Vector256<short> s1, Vector256<short> s2, Vector256<short> s3, sbyte* y) =>
         QuarterLanes(q0, Vector256.Load(y), s0) + QuarterLanes(q1, Vector256.Load(y + 32), s1)
         + QuarterLanes(q2, Vector256.Load(y + 64), s2) + QuarterLanes(q3, Vector256.Load(y + 96), s3);
-
-    /// <summary>
-    /// The −4 of every quant, per lane (see <see cref="Dot"/>): <c>4·(sc[2l]·bsums[2l] + sc[2l+1]·bsums[2l+1])</c> for the
-    /// 16 group scales (minus 32) as int16 and the Q8_K block <paramref name="xb"/>.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe Vector256<int> OffsetLanes(Vector256<short> scales, byte* xb) =>
-        Avx2.ShiftLeftLogical(Avx2.MultiplyAddAdjacent(scales, Vector256.Load((short*)(xb + Q8_K.BsumsOffset))), 2);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static unsafe Vector256<int> Lanes256(byte* wb, byte* xb)
@@ -254,7 +256,7 @@ internal static class Q3_K
             UnpackHalf(wb, h, hmask, groupScales, out var q0, out var q1, out var q2, out var q3, out var s0, out var s1, out var s2, out var s3);
             acc += Quarters(q0, q1, q2, q3, s0, s1, s2, s3, (sbyte*)(xb + Q8_K.QsOffset) + 128 * h);
         }
-        return acc - OffsetLanes(Avx2.ConvertToVector256Int16(groupScales), xb);
+        return acc;
     }
 
     /// <summary>
@@ -295,12 +297,11 @@ internal static class Q3_K
                 l2 += Quarters(q0, q1, q2, q3, s0, s1, s2, s3, (sbyte*)(x2 + yo));
                 l3 += Quarters(q0, q1, q2, q3, s0, s1, s2, s3, (sbyte*)(x3 + yo));
             }
-            Vector256<short> scales16 = Avx2.ConvertToVector256Int16(groupScales);
             float d = F16.ToSingleFast(Unsafe.ReadUnaligned<ushort>(wb + DOffset));
-            acc0 = Step(acc0, d, x0, l0 - OffsetLanes(scales16, x0));
-            acc1 = Step(acc1, d, x1, l1 - OffsetLanes(scales16, x1));
-            acc2 = Step(acc2, d, x2, l2 - OffsetLanes(scales16, x2));
-            acc3 = Step(acc3, d, x3, l3 - OffsetLanes(scales16, x3));
+            acc0 = Step(acc0, d, x0, l0);
+            acc1 = Step(acc1, d, x1, l1);
+            acc2 = Step(acc2, d, x2, l2);
+            acc3 = Step(acc3, d, x3, l3);
         }
         y[0] = Int8BlockDot.Sum(acc0);
         y[yStride] = Int8BlockDot.Sum(acc1);
@@ -330,18 +331,17 @@ internal static class Q3_K
                     PairQuants512(qs, hmask, h, k, out Vector512<byte> u, out Vector512<short> pick);
                     Vector512<short> scales = Avx512BW.PermuteVar32x16(groupScales, pick);
                     int yo = Q8_K.QsOffset + 128 * h + 32 * k;
-                    l0 += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(u, Vector512.Load((sbyte*)(x0 + yo))), scales);
-                    l1 += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(u, Vector512.Load((sbyte*)(x1 + yo))), scales);
-                    l2 += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(u, Vector512.Load((sbyte*)(x2 + yo))), scales);
-                    l3 += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(u, Vector512.Load((sbyte*)(x3 + yo))), scales);
+                    l0 += PairProducts512(u, Vector512.Load((sbyte*)(x0 + yo)), scales);
+                    l1 += PairProducts512(u, Vector512.Load((sbyte*)(x1 + yo)), scales);
+                    l2 += PairProducts512(u, Vector512.Load((sbyte*)(x2 + yo)), scales);
+                    l3 += PairProducts512(u, Vector512.Load((sbyte*)(x3 + yo)), scales);
                 }
             }
-            Vector256<short> scales16 = groupScales.GetLower();
             float d = F16.ToSingleFast(Unsafe.ReadUnaligned<ushort>(wb + DOffset));
-            acc0 = Step(acc0, d, x0, l0.GetLower() + l0.GetUpper() - OffsetLanes(scales16, x0));
-            acc1 = Step(acc1, d, x1, l1.GetLower() + l1.GetUpper() - OffsetLanes(scales16, x1));
-            acc2 = Step(acc2, d, x2, l2.GetLower() + l2.GetUpper() - OffsetLanes(scales16, x2));
-            acc3 = Step(acc3, d, x3, l3.GetLower() + l3.GetUpper() - OffsetLanes(scales16, x3));
+            acc0 = Step(acc0, d, x0, l0.GetLower() + l0.GetUpper());
+            acc1 = Step(acc1, d, x1, l1.GetLower() + l1.GetUpper());
+            acc2 = Step(acc2, d, x2, l2.GetLower() + l2.GetUpper());
+            acc3 = Step(acc3, d, x3, l3.GetLower() + l3.GetUpper());
         }
         y[0] = Int8BlockDot.Sum(acc0);
         y[yStride] = Int8BlockDot.Sum(acc1);
@@ -372,7 +372,7 @@ internal static class Q3_K
             acc = PairLanes512(acc, qs, hmask, h, 0, groupScales, y + 128 * h);
             acc = PairLanes512(acc, qs, hmask, h, 2, groupScales, y + 128 * h + 64);
         }
-        return acc.GetLower() + acc.GetUpper() - OffsetLanes(groupScales.GetLower(), xb);
+        return acc.GetLower() + acc.GetUpper();
     }
 
     /// <summary>
@@ -385,8 +385,13 @@ internal static class Q3_K
     {
         PairQuants512(qs, hmask, h, k, out Vector512<byte> u, out Vector512<short> pick);
         Vector512<short> scales = Avx512BW.PermuteVar32x16(groupScales, pick);
-        return acc + Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(u, Vector512.Load(y)), scales);
+        return acc + PairProducts512(u, Vector512.Load(y), scales);
     }
+
+    /// <summary>The 512-bit <see cref="QuarterLanes"/>: <c>scales · Σ pairs (u − 4)·y</c> for two quarters.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<int> PairProducts512(Vector512<byte> u, Vector512<sbyte> y, Vector512<short> scales) =>
+        Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(u, y) - Avx512BW.MultiplyAddAdjacent(Vector512.Create((byte)4), y), scales);
 
     /// <summary>The unsigned quants of quarters k and k+1 of half h, and the vpermw indices of their four groups' scales.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

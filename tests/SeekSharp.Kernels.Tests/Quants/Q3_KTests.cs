@@ -5,9 +5,9 @@ namespace SeekSharp.Kernels.Tests.Quants;
 
 /// <summary>
 /// Q3_K: decoding against values worked out from the block layout, the dot's tiers against its scalar twin bit for
-/// bit, the dot against the decoded values, the four-token dot against single dots, and MatMul on Q3_K rows (whose
-/// batches of five run one four-token dot and one single dot per row). Q3_K has
-/// no quantizer here, so weights are random bytes (every bit pattern of quants, hmask and scales is legal).
+/// bit, the dot's lanes against llama.cpp's, the dot against the decoded values, the four-token dot against single
+/// dots, and MatMul on Q3_K rows (batches of five: one four-token dot and one single dot per row). Q3_K has no
+/// quantizer here, so weights are random bytes (every bit pattern of quants, hmask and scales is legal).
 /// </summary>
 public class Q3_KTests
 {
@@ -165,6 +165,46 @@ public class Q3_KTests
             Assert.Equal(BitConverter.SingleToInt32Bits(scalar), BitConverter.SingleToInt32Bits(Dot(weights, x, blocks, (SimdTier)tier)));
             AssertCloseToDequantizedDot(weights, x, blocks, scalar);
         }
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(4)]
+    public void DotKeepsLlamaCppsLanesAndFloatSteps(int blocks)
+    {
+        // llama.cpp's AVX2 ggml_vec_dot_q3_K_q8_K: lane l of a super-block sums bytes 4l..4l+3 of every 32-quant
+        // quarter, (q − 4)·y times the bytes' group scale; acc_l = fma(y_d·d, lane_l, acc_l); then its hsum_float_8.
+        // Written here from the layout, so that a change of lanes (e.g. offsets from bsums) shows.
+        byte[] w = RandomWeights(blocks, 70 + blocks);
+        byte[] x = Q8_KTests.Quantize(TestData.Random(blocks * 256, 71 + blocks, 2f), SimdTier.Scalar);
+        float[] acc = new float[8];
+        for (int b = 0; b < blocks; b++)
+        {
+            ReadOnlySpan<byte> blk = w.AsSpan(b * BlockBytes, BlockBytes);
+            ReadOnlySpan<byte> act = x.AsSpan(b * Q8_K.BlockBytes, Q8_K.BlockBytes);
+            float d = BitConverter.ToSingle(act) * F16.ToSingle(BitConverter.ToUInt16(blk[108..]));
+            for (int l = 0; l < 8; l++)
+            {
+                int lane = 0;
+                for (int quarter = 0; quarter < 8; quarter++)
+                {
+                    int g = 2 * quarter + l / 4;
+                    int lowNibble = g < 8 ? blk[96 + g] & 0xF : blk[96 + g - 8] >> 4;
+                    int scale = (lowNibble | (((blk[96 + 8 + g % 4] >> (2 * (g / 4))) & 3) << 4)) - 32;
+                    int part = 0;
+                    for (int i = 4 * l; i < 4 * l + 4; i++)
+                    {
+                        int e = 32 * quarter + i;
+                        int q = ((blk[32 + 32 * (quarter / 4) + i] >> (2 * (quarter % 4))) & 3) | (((blk[i] >> quarter) & 1) << 2);
+                        part += (q - 4) * (sbyte)act[Q8_K.QsOffset + e];
+                    }
+                    lane += scale * part;
+                }
+                acc[l] = MathF.FusedMultiplyAdd(d, lane, acc[l]);
+            }
+        }
+        float expected = ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]));
+        Assert.Equal(BitConverter.SingleToInt32Bits(expected), BitConverter.SingleToInt32Bits(Dot(w, x, blocks, SimdTier.Scalar)));
     }
 
     [Theory]

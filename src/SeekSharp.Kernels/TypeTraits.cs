@@ -128,6 +128,11 @@ internal sealed unsafe class TypeTraits
             },
             new()
             {
+                Type = GgmlType.Q3_K, BlockSize = Q8_K.BlockSize, BlockBytes = Q3_K.BlockBytes, DotType = GgmlType.Q8_K,
+                Dequantize = &Q3_K.Dequantize, Dot = &Q3_K.Dot, Dot4 = &Q3_K.Dot4,
+            },
+            new()
+            {
                 // Q4_K and Q6_K keep their integer dots at every batch size: they run as fast as the float GEMM on
                 // decoded weights (whose decoding costs more), and they give llama.cpp's bits.
                 Type = GgmlType.Q4_K, BlockSize = Q8_K.BlockSize, BlockBytes = Q4_K.BlockBytes, DotType = GgmlType.Q8_K,

@@ -33,9 +33,9 @@ public class TensorTypesTests
     }
 
     [Theory]
-    [InlineData(GgmlType.Q2_K)]
-    [InlineData(GgmlType.Q3_K)]
+    [InlineData(GgmlType.IQ3_S)]
     [InlineData(GgmlType.IQ2_XXS)]
+    [InlineData(GgmlType.IQ1_M)]
     public void UnsupportedTypesThrowNamingTheType(GgmlType t)
     {
         Assert.False(TensorTypes.IsSupported(t));

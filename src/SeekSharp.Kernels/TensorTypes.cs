@@ -20,6 +20,9 @@ public static class TensorTypes
     /// <summary>True for the types every kernel handles (the rows of the type-traits table).</summary>
     public static bool IsSupported(GgmlType t) => TypeTraits.Find(t) is not null;
 
+    /// <summary>True for the types <see cref="Quantize"/> can write (some types are read only).</summary>
+    public static unsafe bool CanEncode(GgmlType t) => TypeTraits.Find(t) is { } traits && traits.Quantize != null;
+
     /// <summary>Bytes taken by <paramref name="n"/> consecutive elements of type <paramref name="t"/>.</summary>
     /// <exception cref="ArgumentException"><paramref name="n"/> is negative or not a multiple of the block size.</exception>
     /// <exception cref="NotSupportedException">The type is not supported yet.</exception>

@@ -46,7 +46,7 @@ public static class GgufQuantizer
         using var input = GgufFile.Open(inputPath);
         var plan = QuantizationRecipe.Plan(input, mix);
         foreach (var p in plan)
-            if (p.Target != p.Source.Type && !TensorTypes.IsSupported(p.Target))
+            if (p.Target != p.Source.Type && !TensorTypes.CanEncode(p.Target))
                 throw new NotSupportedException(
                     $"tensor '{p.Source.Name}' needs {p.Target}{(p.FallbackFrom is { } f ? $" (llama.cpp's fallback for {f}: its rows of {p.Source.Shape[0]} are not whole {f} blocks)" : "")}, which SeekSharp cannot encode yet");
 

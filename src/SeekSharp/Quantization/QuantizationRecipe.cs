@@ -29,13 +29,21 @@ public static class QuantizationRecipe
     {
         ["Q8_0"] = LlamaFileType.MostlyQ8_0,
         ["Q4_0"] = LlamaFileType.MostlyQ4_0,
+        ["Q2_K"] = LlamaFileType.MostlyQ2_K,
+        ["Q3_K_S"] = LlamaFileType.MostlyQ3_K_S,
+        ["Q3_K_M"] = LlamaFileType.MostlyQ3_K_M,
+        ["Q3_K_L"] = LlamaFileType.MostlyQ3_K_L,
+        ["Q4_K_S"] = LlamaFileType.MostlyQ4_K_S,
         ["Q4_K_M"] = LlamaFileType.MostlyQ4_K_M,
+        ["Q5_K_S"] = LlamaFileType.MostlyQ5_K_S,
         ["Q5_K_M"] = LlamaFileType.MostlyQ5_K_M,
+        ["IQ4_NL"] = LlamaFileType.MostlyIQ4_NL,
+        ["IQ4_XS"] = LlamaFileType.MostlyIQ4_XS,
         ["Q6_K"] = LlamaFileType.MostlyQ6_K,
         ["F16"] = LlamaFileType.MostlyF16,
     };
 
-    /// <summary>The mix called <paramref name="name"/> (case-insensitive: Q8_0, Q4_0, Q4_K_M, Q5_K_M, Q6_K, F16).</summary>
+    /// <summary>The mix called <paramref name="name"/> (case-insensitive, one of <see cref="Names"/>).</summary>
     /// <exception cref="ArgumentException">Unknown name; the message lists the known ones.</exception>
     public static LlamaFileType Parse(string name) =>
         Names.TryGetValue(name, out var t) ? t
@@ -48,8 +56,12 @@ public static class QuantizationRecipe
         LlamaFileType.MostlyF16 => GgmlType.F16,
         LlamaFileType.MostlyQ4_0 => GgmlType.Q4_0,
         LlamaFileType.MostlyQ8_0 => GgmlType.Q8_0,
-        LlamaFileType.MostlyQ4_K_M => GgmlType.Q4_K,
-        LlamaFileType.MostlyQ5_K_M => GgmlType.Q5_K,
+        LlamaFileType.MostlyQ2_K => GgmlType.Q2_K,
+        LlamaFileType.MostlyQ3_K_S or LlamaFileType.MostlyQ3_K_M or LlamaFileType.MostlyQ3_K_L => GgmlType.Q3_K,
+        LlamaFileType.MostlyQ4_K_S or LlamaFileType.MostlyQ4_K_M => GgmlType.Q4_K,
+        LlamaFileType.MostlyQ5_K_S or LlamaFileType.MostlyQ5_K_M => GgmlType.Q5_K,
+        LlamaFileType.MostlyIQ4_NL => GgmlType.IQ4_NL,
+        LlamaFileType.MostlyIQ4_XS => GgmlType.IQ4_XS,
         LlamaFileType.MostlyQ6_K => GgmlType.Q6_K,
         _ => throw new ArgumentOutOfRangeException(nameof(mix), mix, "not a mix SeekSharp writes"),
     };
@@ -86,7 +98,7 @@ public static class QuantizationRecipe
     }
 
     /// <summary>Facts about the model that steer the mix (llama.cpp reads them from hparams).</summary>
-    private sealed record ModelFacts(string Architecture, int Layers, int Experts, bool Is70B)
+    private sealed record ModelFacts(string Architecture, int Layers, int Experts, bool Is70B, int GroupSize)
     {
         public static ModelFacts Read(GgufFile f)
         {
@@ -96,7 +108,9 @@ public static class QuantizationRecipe
             uint heads = f.GetUInt32OrDefault($"{arch}.attention.head_count", 0);
             uint kvHeads = f.GetUInt32OrDefault($"{arch}.attention.head_count_kv", heads);
             // llama.cpp types an 80-layer llama with grouped-query attention as LLM_TYPE_70B (with equal counts: 65B).
-            return new ModelFacts(arch, layers, experts, arch == "llama" && layers == 80 && heads != kvHeads);
+            // n_gqa: query heads per key/value head.
+            int groupSize = kvHeads > 0 ? (int)(heads / kvHeads) : 0;
+            return new ModelFacts(arch, layers, experts, arch == "llama" && layers == 80 && heads != kvHeads, groupSize);
         }
     }
 
@@ -121,9 +135,17 @@ public static class QuantizationRecipe
         }
         if (isTokenEmbedding) return type;
         bool moreBitsMix = mix is LlamaFileType.MostlyQ4_K_M or LlamaFileType.MostlyQ5_K_M;
+        bool iq4 = mix is LlamaFileType.MostlyIQ4_NL or LlamaFileType.MostlyIQ4_XS;
+        bool falcon = m.Architecture == "falcon";
         if (IsAttentionV(name))
         {
-            if (moreBitsMix && UseMoreBits(s.NextAttentionV, s.AttentionV)) type = GgmlType.Q6_K;
+            // attn_v is small and sensitive: the low-bit mixes give it a type or two more.
+            if (mix == LlamaFileType.MostlyQ2_K) type = m.GroupSize >= 4 ? GgmlType.Q4_K : GgmlType.Q3_K;
+            else if (mix == LlamaFileType.MostlyQ3_K_M) type = s.NextAttentionV < 2 ? GgmlType.Q5_K : GgmlType.Q4_K;
+            else if (mix == LlamaFileType.MostlyQ3_K_L) type = GgmlType.Q5_K;
+            else if (iq4 && m.GroupSize >= 4) type = GgmlType.Q5_K;
+            else if (moreBitsMix && UseMoreBits(s.NextAttentionV, s.AttentionV)) type = GgmlType.Q6_K;
+            else if (mix == LlamaFileType.MostlyQ4_K_S && s.NextAttentionV < 4) type = GgmlType.Q5_K;
             // A 70B model shares each attn_v among 8 heads, so it is small and cheap to keep finer.
             if (m.Is70B && type is GgmlType.Q3_K or GgmlType.Q4_K) type = GgmlType.Q5_K;
             if (m.Experts == 8) type = GgmlType.Q8_0;
@@ -135,22 +157,44 @@ public static class QuantizationRecipe
         if (name.Contains("ffn_down", StringComparison.Ordinal))
         {
             int layer = m.Experts > 1 ? LayerOf(name) : s.NextFfnDown;
-            if (mix == LlamaFileType.MostlyQ4_K_M)
+            if (mix == LlamaFileType.MostlyQ2_K)
+                type = GgmlType.Q3_K;
+            else if (mix == LlamaFileType.MostlyQ3_K_M)
+                type = layer < s.Layers / 16 ? GgmlType.Q5_K : !falcon || UseMoreBits(layer, s.Layers) ? GgmlType.Q4_K : GgmlType.Q3_K;
+            else if (mix == LlamaFileType.MostlyQ3_K_L)
+                type = falcon ? GgmlType.Q4_K : GgmlType.Q5_K;
+            else if (mix == LlamaFileType.MostlyQ4_K_M)
             {
-                if (m.Architecture == "falcon")
+                if (falcon)
                     type = layer < s.Layers / 16 ? GgmlType.Q6_K : UseMoreBits(layer, s.Layers) ? GgmlType.Q5_K : GgmlType.Q4_K;
                 else if (UseMoreBits(layer, s.Layers))
                     type = GgmlType.Q6_K;
             }
+            // Without an importance matrix the IQ4 mixes keep the first eighth of ffn_down finer.
+            else if (iq4 && layer < s.Layers / 8)
+                type = GgmlType.Q5_K;
             else if (mix == LlamaFileType.MostlyQ5_K_M && UseMoreBits(layer, s.Layers))
                 type = GgmlType.Q6_K;
+            else if (mix == LlamaFileType.MostlyQ4_K_S && !falcon && layer < s.Layers / 8)
+                type = GgmlType.Q5_K;
             s.NextFfnDown++;
             return type;
         }
         if (name.Contains("attn_output.weight", StringComparison.Ordinal))
-            return m.Architecture != "falcon" && m.Experts == 8 && mix == LlamaFileType.MostlyQ4_K_M ? GgmlType.Q5_K : type;
-        if (name.Contains("attn_qkv.weight", StringComparison.Ordinal))
-            return mix switch { LlamaFileType.MostlyQ4_K_M => GgmlType.Q5_K, LlamaFileType.MostlyQ5_K_M => GgmlType.Q6_K, _ => type };
+        {
+            if (falcon)
+                return mix == LlamaFileType.MostlyQ3_K_L ? GgmlType.Q4_K : type;
+            if (m.Experts == 8)
+                return mix is LlamaFileType.MostlyQ2_K or LlamaFileType.MostlyQ3_K_S or LlamaFileType.MostlyQ3_K_M or LlamaFileType.MostlyIQ4_NL
+                    or LlamaFileType.MostlyQ4_K_S or LlamaFileType.MostlyQ4_K_M or LlamaFileType.MostlyIQ4_XS ? GgmlType.Q5_K : type;
+            return mix switch
+            {
+                LlamaFileType.MostlyQ2_K => GgmlType.Q3_K,
+                LlamaFileType.MostlyQ3_K_M => GgmlType.Q4_K,
+                LlamaFileType.MostlyQ3_K_L => GgmlType.Q5_K,
+                _ => type,
+            };
+        }
         return type;
     }
 
@@ -169,6 +213,7 @@ public static class QuantizationRecipe
             GgmlType.Q5_K => GgmlType.Q5_1,
             GgmlType.Q6_K => GgmlType.Q8_0,
             GgmlType.Q2_K or GgmlType.Q3_K => GgmlType.Q4_0,
+            GgmlType.IQ4_XS => GgmlType.IQ4_NL,
             _ => throw new NotSupportedException($"tensor '{t.Name}' has rows of {cols} elements, not whole blocks of {type}, and llama.cpp defines no fallback for {type}"),
         };
         return cols % BlockSize(fallback) == 0 ? fallback : GgmlType.F16;
@@ -218,8 +263,8 @@ public static class QuantizationRecipe
     internal static int BlockSize(GgmlType t) => t switch
     {
         GgmlType.F32 or GgmlType.F16 or GgmlType.BF16 => 1,
-        GgmlType.Q4_0 or GgmlType.Q4_1 or GgmlType.Q5_0 or GgmlType.Q5_1 or GgmlType.Q8_0 => 32,
-        GgmlType.Q2_K or GgmlType.Q3_K or GgmlType.Q4_K or GgmlType.Q5_K or GgmlType.Q6_K => 256,
+        GgmlType.Q4_0 or GgmlType.Q4_1 or GgmlType.Q5_0 or GgmlType.Q5_1 or GgmlType.Q8_0 or GgmlType.IQ4_NL => 32,
+        GgmlType.Q2_K or GgmlType.Q3_K or GgmlType.Q4_K or GgmlType.Q5_K or GgmlType.Q6_K or GgmlType.IQ4_XS => 256,
         _ => throw new NotSupportedException($"no block size known for {t}"),
     };
 }

@@ -76,14 +76,14 @@ public unsafe class GgmlDequantizeTests(ITestOutputHelper output)
     }
 
     /// <summary>ggml's spelling in function names: q4_0, q2_K, iq4_xs.</summary>
-    private static string GgmlName(GgmlType type)
+    internal static string GgmlName(GgmlType type)
     {
         string name = type.ToString();
         return name.EndsWith("_K", StringComparison.Ordinal) ? name[..^2].ToLowerInvariant() + "_K" : name.ToLowerInvariant();
     }
 
     /// <summary>An export of the libggml-base that LLamaSharp loaded into this process.</summary>
-    private static IntPtr GgmlExport(string name)
+    internal static IntPtr GgmlExport(string name)
     {
         LlamaCpp.NativeLog.EnsureInitialized();
         string? path = File.ReadLines("/proc/self/maps")

@@ -16,8 +16,10 @@ namespace SeekSharp.Quantization;
 /// gets Q6_K, unless the mix is Q8_0 (stays Q8_0) or its rows are not whole 256-blocks (Q8_0).</item>
 /// <item>Q4_K_M / Q5_K_M give Q6_K to attn_v and ffn_down of the "more bits" layers: the first and last eighth of the
 /// stack and every third layer between (llama.cpp's use_more_bits).</item>
-/// <item>A tensor whose rows are not whole blocks of its type falls back: Q4_K → Q5_0, Q5_K → Q5_1, Q6_K → Q8_0, and
-/// F16 when even that does not divide.</item>
+/// <item>The low-bit mixes (Q2_K, Q3_K_*, Q4_K_S, IQ4_*) raise attn_v, ffn_down and attn_output by a type or two,
+/// depending on the layer, on how many query heads share a key/value head, and on the expert count.</item>
+/// <item>A tensor whose rows are not whole blocks of its type falls back: Q2_K/Q3_K → Q4_0, Q4_K → Q5_0, Q5_K → Q5_1,
+/// Q6_K → Q8_0, IQ4_XS → IQ4_NL, and F16 when even that does not divide.</item>
 /// </list>
 /// The counters that number attn_v / ffn_down layers advance in llama.cpp's tensor order (by layer, then by name),
 /// which <see cref="Plan"/> also uses as the output order.

@@ -112,7 +112,7 @@ public class BenchQuantizeCliTests
         string output = Path.Combine(Path.GetTempPath(), $"seek-q-{Guid.NewGuid():N}.gguf");
         var r = SeekProcess.Run("quantize", TinyModelBuilder.GetOrBuild(Legacy), output, "Q3_X");
         Assert.Equal(1, r.ExitCode);
-        Assert.Equal("seek: error: unknown quantization type 'Q3_X'; expected one of Q8_0, Q4_0, Q4_K_M, Q5_K_M, Q6_K, F16", r.Stderr.TrimEnd());
+        Assert.Equal("seek: error: unknown quantization type 'Q3_X'; expected one of Q8_0, Q4_0, Q2_K, Q3_K_S, Q3_K_M, Q3_K_L, Q4_K_S, Q4_K_M, Q5_K_S, Q5_K_M, IQ4_NL, IQ4_XS, Q6_K, F16", r.Stderr.TrimEnd());
         Assert.False(File.Exists(output));
     }
 

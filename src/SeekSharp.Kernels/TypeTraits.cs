@@ -124,12 +124,12 @@ internal sealed unsafe class TypeTraits
             new()
             {
                 Type = GgmlType.Q2_K, BlockSize = Q8_K.BlockSize, BlockBytes = Q2_K.BlockBytes, DotType = GgmlType.Q8_K,
-                Dequantize = &Q2_K.Dequantize, Dot = &Q2_K.Dot, Dot4 = &Q2_K.Dot4,
+                Dequantize = &Q2_K.Dequantize, Quantize = &Q2_K.QuantizeReference, Dot = &Q2_K.Dot, Dot4 = &Q2_K.Dot4,
             },
             new()
             {
                 Type = GgmlType.Q3_K, BlockSize = Q8_K.BlockSize, BlockBytes = Q3_K.BlockBytes, DotType = GgmlType.Q8_K,
-                Dequantize = &Q3_K.Dequantize, Dot = &Q3_K.Dot, Dot4 = &Q3_K.Dot4,
+                Dequantize = &Q3_K.Dequantize, Quantize = &Q3_K.QuantizeReference, Dot = &Q3_K.Dot, Dot4 = &Q3_K.Dot4,
             },
             new()
             {

@@ -28,6 +28,93 @@ internal static class Q2_K
     private const int QsOffset = 16;
     private const int DOffset = 80;
 
+    /// <summary>
+    /// Reference quantizer (ggml-quants.c quantize_row_q2_K_ref, what llama-quantize runs without an importance
+    /// matrix): per group of 16 an affine fit (make_qkx2_quants, levels 0..3, weights |x|, 16 candidate scales judged
+    /// by weighted absolute error), group scales and minimums quantized to 4 bits against the super-block maxima, then
+    /// every weight requantized against the stored (rounded) scale and minimum.
+    /// </summary>
+    public static void QuantizeReference(ReadOnlySpan<float> src, Span<byte> dst)
+    {
+        Debug.Assert(src.Length % BlockSize == 0 && dst.Length == src.Length / BlockSize * BlockBytes);
+        Span<byte> levels = stackalloc byte[BlockSize];
+        Span<byte> aux = stackalloc byte[16];
+        Span<float> weights = stackalloc float[16];
+        Span<float> scales = stackalloc float[16];
+        Span<float> mins = stackalloc float[16];
+        for (int b = 0; b < src.Length / BlockSize; b++)
+        {
+            ReadOnlySpan<float> x = src.Slice(b * BlockSize, BlockSize);
+            Span<byte> block = dst.Slice(b * BlockBytes, BlockBytes);
+
+            float maxScale = 0f, maxMin = 0f; // the minimum is subtracted, so both are non-negative
+            for (int g = 0; g < 16; g++)
+            {
+                ReadOnlySpan<float> xs = x.Slice(16 * g, 16);
+                for (int l = 0; l < 16; l++)
+                {
+                    weights[l] = MathF.Abs(xs[l]);
+                }
+                scales[g] = Q4_K.MakeQkx2Quants(3, xs, weights, levels.Slice(16 * g, 16), out mins[g], aux, -0.5f, 0.1f, 15, useMad: true);
+                if (scales[g] > maxScale) maxScale = scales[g];
+                if (mins[g] > maxMin) maxMin = mins[g];
+            }
+
+            // C stores each code's int straight into its byte (and shifts the minimum's into the high nibble):
+            // the codes are 0..15 here, but keep the same truncation rather than clamping.
+            Span<byte> packed = block[..16];
+            ushort dBits = 0, dminBits = 0;
+            packed.Clear();
+            if (maxScale > 0)
+            {
+                float iscale = 15f / maxScale;
+                for (int g = 0; g < 16; g++)
+                {
+                    packed[g] = (byte)Q8_K.NearestInt(iscale * scales[g]);
+                }
+                dBits = F16.FromSingle(maxScale / 15f);
+            }
+            if (maxMin > 0)
+            {
+                float iscale = 15f / maxMin;
+                for (int g = 0; g < 16; g++)
+                {
+                    packed[g] |= (byte)(Q8_K.NearestInt(iscale * mins[g]) << 4);
+                }
+                dminBits = F16.FromSingle(maxMin / 15f);
+            }
+            MemoryMarshal.Write(block[DOffset..], dBits);
+            MemoryMarshal.Write(block[(DOffset + 2)..], dminBits);
+
+            // Requantize against what a reader will see: the half super-scales times the 4-bit codes.
+            float dAll = F16.ToSingle(dBits), dminAll = F16.ToSingle(dminBits);
+            for (int g = 0; g < 16; g++)
+            {
+                float d = dAll * (packed[g] & 0xF);
+                if (d == 0f)
+                {
+                    continue; // keeps the levels of the fit, as ggml does
+                }
+                float dm = dminAll * (packed[g] >> 4);
+                for (int l = 0; l < 16; l++)
+                {
+                    int q = Q8_K.NearestInt((x[16 * g + l] + dm) / d);
+                    levels[16 * g + l] = (byte)Math.Clamp(q, 0, 3);
+                }
+            }
+
+            Span<byte> qs = block.Slice(QsOffset, 64);
+            for (int h = 0; h < 2; h++)
+            {
+                ReadOnlySpan<byte> L = levels.Slice(128 * h, 128);
+                for (int l = 0; l < 32; l++)
+                {
+                    qs[32 * h + l] = (byte)(L[l] | (L[l + 32] << 2) | (L[l + 64] << 4) | (L[l + 96] << 6));
+                }
+            }
+        }
+    }
+
     /// <summary>dequantize_row_q2_K: <c>y = (d·scale)·q − dmin·minimum</c>, each product rounded to float.</summary>
     public static void Dequantize(ReadOnlySpan<byte> src, Span<float> dst)
     {

@@ -16,7 +16,7 @@ namespace SeekSharp.Kernels.Quants;
 /// offset 108  ushort d           super-block scale, IEEE half (last)
 /// value = d·(scale[g] − 32)·(q − 4), q = low bits | third bit &lt;&lt; 2 (0..7)
 /// </code>
-/// Its vec_dot_type is Q8_K. SeekSharp reads Q3_K but does not write it (no reference quantizer here).
+/// Its vec_dot_type is Q8_K. <see cref="QuantizeReference"/> writes it as llama-quantize does without an importance matrix.
 /// </summary>
 internal static class Q3_K
 {
@@ -46,6 +46,171 @@ internal static class Q3_K
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static unsafe Vector128<sbyte> GroupScales(byte* wb) => GroupScales(new ReadOnlySpan<byte>(wb + ScalesOffset, 12));
+
+    /// <summary>
+    /// Reference quantizer (ggml-quants.c quantize_row_q3_K_ref, what llama-quantize runs without an importance
+    /// matrix): a symmetric fit per group of 16 (<see cref="MakeQ3Quants"/>, levels −4..3), the 16 group scales
+    /// quantized to 6 signed bits against the scale of largest magnitude (<c>iscale = −32 / max_scale</c>), then every
+    /// weight requantized against the stored scales and split into its low 2 bits (qs) and third bit (hmask).
+    /// </summary>
+    public static void QuantizeReference(ReadOnlySpan<float> src, Span<byte> dst)
+    {
+        Debug.Assert(src.Length % BlockSize == 0 && dst.Length == src.Length / BlockSize * BlockBytes);
+        Span<sbyte> levels = stackalloc sbyte[BlockSize];
+        Span<float> scales = stackalloc float[16];
+        for (int b = 0; b < src.Length / BlockSize; b++)
+        {
+            ReadOnlySpan<float> x = src.Slice(b * BlockSize, BlockSize);
+            Span<byte> block = dst.Slice(b * BlockBytes, BlockBytes);
+
+            float maxScale = 0f, maxAbsScale = 0f;
+            for (int g = 0; g < 16; g++)
+            {
+                scales[g] = MakeQ3Quants(4, x.Slice(16 * g, 16), levels.Slice(16 * g, 16));
+                float abs = MathF.Abs(scales[g]);
+                if (abs > maxAbsScale)
+                {
+                    maxAbsScale = abs;
+                    maxScale = scales[g];
+                }
+            }
+
+            Span<byte> packed = block.Slice(ScalesOffset, 12);
+            packed.Clear();
+            ushort dBits = 0;
+            if (maxScale != 0f)
+            {
+                float iscale = -32f / maxScale;
+                for (int g = 0; g < 16; g++)
+                {
+                    // C keeps the code in an int8_t before clamping: keep the truncation.
+                    int code = Math.Clamp((int)(sbyte)Q8_K.NearestInt(iscale * scales[g]), -32, 31) + 32;
+                    if (g < 8)
+                    {
+                        packed[g] = (byte)(code & 0xF);
+                    }
+                    else
+                    {
+                        packed[g - 8] |= (byte)((code & 0xF) << 4);
+                    }
+                    packed[8 + g % 4] |= (byte)((code >> 4) << (2 * (g / 4)));
+                }
+                dBits = F16.FromSingle(1 / iscale);
+            }
+            MemoryMarshal.Write(block[DOffset..], dBits);
+
+            // Requantize against what a reader will see: the half super-scale times the 6-bit codes.
+            float dAll = F16.ToSingle(dBits);
+            for (int g = 0; g < 16; g++)
+            {
+                int low = g < 8 ? packed[g] & 0xF : packed[g - 8] >> 4;
+                int sc = (low | (((packed[8 + g % 4] >> (2 * (g / 4))) & 3) << 4)) - 32;
+                float d = dAll * sc;
+                if (d == 0f)
+                {
+                    continue; // keeps the levels of the fit (0 for an all-zero group), as ggml does
+                }
+                for (int l = 0; l < 16; l++)
+                {
+                    int q = Q8_K.NearestInt(x[16 * g + l] / d);
+                    levels[16 * g + l] = (sbyte)(Math.Clamp(q, -4, 3) + 4);
+                }
+            }
+
+            // Levels 0..7: the third bit of element j goes to bit j / 32 of hmask[j % 32], the low two bits to qs.
+            Span<byte> hmask = block[..32];
+            hmask.Clear();
+            for (int j = 0; j < BlockSize; j++)
+            {
+                if (levels[j] > 3)
+                {
+                    hmask[j % 32] |= (byte)(1 << (j / 32));
+                    levels[j] -= 4;
+                }
+            }
+            Span<byte> qs = block.Slice(QsOffset, 64);
+            for (int h = 0; h < 2; h++)
+            {
+                ReadOnlySpan<byte> L = MemoryMarshal.AsBytes(levels.Slice(128 * h, 128)); // 0..3 by now
+                for (int l = 0; l < 32; l++)
+                {
+                    qs[32 * h + l] = (byte)(L[l] | (L[l + 32] << 2) | (L[l + 64] << 4) | (L[l + 96] << 6));
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// ggml-quants.c make_q3_quants with do_rmse: the symmetric fit <c>x ≈ scale·l</c>, l in −nmax..nmax−1, weighted
+    /// by x². Starts from <c>iscale = −nmax / max</c> (max: the signed value of largest magnitude), then up to five
+    /// passes move single levels to their least-squares optimum given the others, keeping a move only if it raises
+    /// <c>(Σwxl)² / Σwl²</c>. Writes levels + nmax (all 0 for a group below GROUP_MAX_EPS) and returns
+    /// <c>Σwxl / Σwl²</c>. Single float operations in C's order.
+    /// </summary>
+    internal static float MakeQ3Quants(int nmax, ReadOnlySpan<float> x, Span<sbyte> levels)
+    {
+        int n = x.Length;
+        float max = 0, amax = 0;
+        for (int i = 0; i < n; i++)
+        {
+            float ax = MathF.Abs(x[i]);
+            if (ax > amax)
+            {
+                amax = ax;
+                max = x[i];
+            }
+        }
+        if (amax < Q6_K.GroupMaxEps)
+        {
+            levels[..n].Clear();
+            return 0f;
+        }
+        float iscale = -nmax / max;
+        float sumLX = 0, sumL2 = 0;
+        for (int i = 0; i < n; i++)
+        {
+            int l = Math.Clamp(Q8_K.NearestInt(iscale * x[i]), -nmax, nmax - 1);
+            levels[i] = (sbyte)l;
+            float w = x[i] * x[i];
+            sumLX += w * x[i] * l;
+            sumL2 += w * l * l;
+        }
+        for (int pass = 0; pass < 5; pass++)
+        {
+            int changed = 0;
+            for (int i = 0; i < n; i++)
+            {
+                float w = x[i] * x[i];
+                float slx = sumLX - w * x[i] * levels[i];
+                if (slx > 0)
+                {
+                    float sl2 = sumL2 - w * levels[i] * levels[i];
+                    int l = Math.Clamp(Q8_K.NearestInt(x[i] * sl2 / slx), -nmax, nmax - 1);
+                    if (l != levels[i])
+                    {
+                        slx += w * x[i] * l;
+                        sl2 += w * l * l;
+                        if (sl2 > 0 && slx * slx * sumL2 > sumLX * sumLX * sl2)
+                        {
+                            levels[i] = (sbyte)l;
+                            sumLX = slx;
+                            sumL2 = sl2;
+                            changed++;
+                        }
+                    }
+                }
+            }
+            if (changed == 0)
+            {
+                break;
+            }
+        }
+        for (int i = 0; i < n; i++)
+        {
+            levels[i] += (sbyte)nmax;
+        }
+        return sumLX / sumL2;
+    }
 
     /// <summary>
     /// dequantize_row_q3_K: <c>y = (d·(scale − 32))·(q − 4)</c>, the group's factor rounded to float first, then the

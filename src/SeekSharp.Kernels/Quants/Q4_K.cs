@@ -126,14 +126,16 @@ internal static class Q4_K
     }
 
     /// <summary>
-    /// ggml-quants.c make_qkx2_quants (use_mad = false): the weighted least-squares affine fit
+    /// ggml-quants.c make_qkx2_quants: the weighted least-squares affine fit
     /// <c>x ≈ scale·L + min</c> with levels L in 0..nmax and min ≤ 0, trying the start
     /// <c>iscale = nmax / (max − min)</c> and then <c>(rmin + rdelta·is + nmax) / (max − min)</c> for is = 0..nstep,
-    /// keeping the candidate of least weighted squared error. Returns the scale; <paramref name="theMin"/> = −min.
-    /// Every operation is a single float operation in C's order (no fused multiply-add), so levels match ggml's.
+    /// keeping the candidate of least weighted error: squared (Q4_K, Q5_K) or, with <paramref name="useMad"/>,
+    /// absolute (Q2_K). Candidates are still fitted by least squares either way. Returns the scale;
+    /// <paramref name="theMin"/> = −min. Every operation is a single float operation in C's order (no fused
+    /// multiply-add), so levels match ggml's.
     /// </summary>
     internal static float MakeQkx2Quants(int nmax, ReadOnlySpan<float> x, ReadOnlySpan<float> weights, Span<byte> levels,
-        out float theMin, Span<byte> aux, float rmin, float rdelta, int nstep)
+        out float theMin, Span<byte> aux, float rmin, float rdelta, int nstep, bool useMad = false)
     {
         int n = x.Length;
         float min = x[0], max = x[0];
@@ -162,7 +164,7 @@ internal static class Q4_K
             int l = Q8_K.NearestInt(iscale * (x[i] - min));
             levels[i] = (byte)Math.Clamp(l, 0, nmax);
             float diff = scale * levels[i] + min - x[i];
-            bestError += weights[i] * (diff * diff);
+            bestError += weights[i] * (useMad ? MathF.Abs(diff) : diff * diff);
         }
         for (int step = 0; step <= nstep; step++)
         {
@@ -191,7 +193,7 @@ internal static class Q4_K
                 for (int i = 0; i < n; i++)
                 {
                     float diff = thisScale * aux[i] + thisMin - x[i];
-                    error += weights[i] * (diff * diff);
+                    error += weights[i] * (useMad ? MathF.Abs(diff) : diff * diff);
                 }
                 if (error < bestError)
                 {

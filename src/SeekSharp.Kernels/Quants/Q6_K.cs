@@ -32,7 +32,7 @@ internal static class Q6_K
     private const int DOffset = 208;
 
     // ggml-quants.c GROUP_MAX_EPS: groups whose largest magnitude is below this are treated as zero.
-    private const float GroupMaxEps = 1e-15f;
+    internal const float GroupMaxEps = 1e-15f;
 
     /// <summary>
     /// Reference quantizer (ggml-quants.c quantize_row_q6_K_ref): a symmetric fit per group of 16

@@ -74,6 +74,10 @@ public class BenchQuantizeCliTests
     [InlineData(GgmlType.F16, "Q5_K_M", LLamaFtype.MOSTLY_Q5_K_M)]
     [InlineData(GgmlType.F32, "Q6_K", LLamaFtype.MOSTLY_Q6_K)]
     [InlineData(GgmlType.F32, "Q4_0", LLamaFtype.MOSTLY_Q4_0)]
+    [InlineData(GgmlType.F32, "Q2_K", LLamaFtype.MOSTLY_Q2_K)]
+    [InlineData(GgmlType.F16, "Q3_K_S", LLamaFtype.MOSTLY_Q3_K_S)]
+    [InlineData(GgmlType.F32, "Q3_K_M", LLamaFtype.MOSTLY_Q3_K_M)]
+    [InlineData(GgmlType.F32, "Q3_K_L", LLamaFtype.MOSTLY_Q3_K_L)]
     public void QuantizeKMixesWritesLlamaCppsTypesAndData(GgmlType inputType, string type, LLamaFtype ftype) =>
         CompareWithLlamaCpp(KBlocks with { WeightType = inputType }, type, ftype);
 
@@ -190,6 +194,8 @@ public class BenchQuantizeCliTests
         LLamaFtype.MOSTLY_Q4_K_M => GgmlType.Q4_K,
         LLamaFtype.MOSTLY_Q5_K_M => GgmlType.Q5_K,
         LLamaFtype.MOSTLY_Q6_K => GgmlType.Q6_K,
+        LLamaFtype.MOSTLY_Q2_K => GgmlType.Q2_K,
+        LLamaFtype.MOSTLY_Q3_K_S or LLamaFtype.MOSTLY_Q3_K_M or LLamaFtype.MOSTLY_Q3_K_L => GgmlType.Q3_K,
         _ => throw new ArgumentOutOfRangeException(nameof(f)),
     };
 }

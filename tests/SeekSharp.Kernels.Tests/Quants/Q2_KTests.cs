@@ -4,9 +4,10 @@ using SeekSharp.Kernels.Simd;
 namespace SeekSharp.Kernels.Tests.Quants;
 
 /// <summary>
-/// Q2_K (read only): decoding of a block worked out by hand, the dot's tiers against its scalar twin, the dot against
-/// the decoded values, the four-token dot against single dots, and MatMul on the type. Bit-exactness of the decoding
-/// with ggml's dequantize_row_q2_K and logits against llama.cpp are in the conformance tests.
+/// Q2_K: decoding of a block worked out by hand, the dot's tiers against its scalar twin, the dot against the decoded
+/// values, the four-token dot against single dots, MatMul on the type, and the quantizer's round trip. Bit-exactness
+/// of the decoding with ggml's dequantize_row_q2_K, of the encoding with quantize_row_q2_K_ref, and logits against
+/// llama.cpp are in the conformance tests.
 /// </summary>
 public class Q2_KTests
 {
@@ -199,11 +200,42 @@ public class Q2_KTests
     }
 
     [Fact]
-    public void IsReadOnly()
+    public void IsRegisteredWithAQuantizer()
     {
         Assert.True(TensorTypes.IsSupported(GgmlType.Q2_K));
+        Assert.True(TensorTypes.CanEncode(GgmlType.Q2_K));
         Assert.Equal(84L * 2, TensorTypes.RowBytes(GgmlType.Q2_K, 512));
-        var e = Assert.Throws<NotSupportedException>(() => TensorTypes.Quantize(GgmlType.Q2_K, new float[256], new byte[84]));
-        Assert.Contains("Q2_K", e.Message);
+    }
+
+    /// <summary>ggml's quantize_row_q2_K_ref writes an all-zero block as zero bytes (d = dmin = 0, levels 0).</summary>
+    [Fact]
+    public void ZeroBlockQuantizesToZeroBytes()
+    {
+        byte[] q = Enumerable.Repeat((byte)0xAA, BlockBytes).ToArray();
+        TensorTypes.Quantize(GgmlType.Q2_K, new float[256], q);
+        Assert.All(q, b => Assert.Equal(0, b));
+    }
+
+    /// <summary>
+    /// Round trip of random data: relative RMS error below a bound a swapped nibble, scale or minimum would break
+    /// (errors of order one). Two bits per weight fit coarsely; bit-exactness with ggml's quantizer is in the
+    /// conformance tests.
+    /// </summary>
+    [Fact]
+    public void RoundTripIsClose()
+    {
+        float[] x = TestData.Random(256 * 8, 99, 3f);
+        byte[] q = new byte[8 * BlockBytes];
+        TensorTypes.Quantize(GgmlType.Q2_K, x, q);
+        float[] y = new float[x.Length];
+        TensorTypes.Dequantize(GgmlType.Q2_K, q, y);
+        double err = 0, norm = 0;
+        for (int i = 0; i < x.Length; i++)
+        {
+            err += (y[i] - x[i]) * (double)(y[i] - x[i]);
+            norm += x[i] * (double)x[i];
+        }
+        double rel = Math.Sqrt(err / norm);
+        Assert.True(rel < 0.45, $"Q2_K relative RMS round-trip error {rel:F4} ≥ 0.45"); // 0.373 measured
     }
 }

@@ -6,8 +6,9 @@ namespace SeekSharp.Kernels.Tests.Quants;
 /// <summary>
 /// Q3_K: decoding against values worked out from the block layout, the dot's tiers against its scalar twin bit for
 /// bit, the dot's lanes against llama.cpp's, the dot against the decoded values, the four-token dot against single
-/// dots, and MatMul on Q3_K rows (batches of five: one four-token dot and one single dot per row). Q3_K has no
-/// quantizer here, so weights are random bytes (every bit pattern of quants, hmask and scales is legal).
+/// dots, MatMul on Q3_K rows (batches of five: one four-token dot and one single dot per row), and the quantizer's
+/// round trip. The dot tests use random bytes as weights (every bit pattern of quants, hmask and scales is legal),
+/// which reach more patterns than the quantizer writes.
 /// </summary>
 public class Q3_KTests
 {
@@ -80,7 +81,38 @@ public class Q3_KTests
         Assert.Equal(BlockBytes, TensorTypes.BlockBytes(GgmlType.Q3_K));
         Assert.Equal(GgmlType.Q8_K, TypeTraits.For(GgmlType.Q3_K).DotType);
         Assert.Throws<ArgumentException>(() => TensorTypes.RowBytes(GgmlType.Q3_K, 128));
-        Assert.Throws<NotSupportedException>(() => TensorTypes.Quantize(GgmlType.Q3_K, new float[256], new byte[BlockBytes]));
+        Assert.True(TensorTypes.CanEncode(GgmlType.Q3_K));
+    }
+
+    /// <summary>ggml's quantize_row_q3_K_ref writes an all-zero block as zero bytes (d = 0, scales, hmask and qs 0).</summary>
+    [Fact]
+    public void ZeroBlockQuantizesToZeroBytes()
+    {
+        byte[] q = Enumerable.Repeat((byte)0xAA, BlockBytes).ToArray();
+        TensorTypes.Quantize(GgmlType.Q3_K, new float[256], q);
+        Assert.All(q, b => Assert.Equal(0, b));
+    }
+
+    /// <summary>
+    /// Round trip of random data: relative RMS error below a bound a misplaced third bit or scale would break (errors
+    /// of order one); bit-exactness with ggml's quantizer is in the conformance tests.
+    /// </summary>
+    [Fact]
+    public void RoundTripIsClose()
+    {
+        float[] x = TestData.Random(256 * 8, 99, 3f);
+        byte[] q = new byte[8 * BlockBytes];
+        TensorTypes.Quantize(GgmlType.Q3_K, x, q);
+        float[] y = new float[x.Length];
+        TensorTypes.Dequantize(GgmlType.Q3_K, q, y);
+        double err = 0, norm = 0;
+        for (int i = 0; i < x.Length; i++)
+        {
+            err += (y[i] - x[i]) * (double)(y[i] - x[i]);
+            norm += x[i] * (double)x[i];
+        }
+        double rel = Math.Sqrt(err / norm);
+        Assert.True(rel < 0.2, $"Q3_K relative RMS round-trip error {rel:F4} ≥ 0.2"); // 0.164 measured
     }
 
     /// <summary>Random bytes with a finite half d in each block.</summary>

@@ -35,7 +35,7 @@ public class ReadOnlyQuantConformanceTests(ITestOutputHelper output)
     }
 
     /// <summary>Widths that are multiples of 256, so the K and IQ4_XS super-blocks apply without llama.cpp's fallbacks.</summary>
-    private static TinyModelOptions Source(string arch) => new()
+    internal static TinyModelOptions Source(string arch) => new()
     {
         Architecture = arch == "llama" ? TinyArchitecture.Llama : TinyArchitecture.Qwen2,
         WeightType = GgmlType.F32,

@@ -43,9 +43,11 @@ internal static class IQ4_NL
     public static void QuantizeReference(ReadOnlySpan<float> src, Span<byte> dst) => Quantize(src, dst, ScaleTries);
 
     /// <summary>
-    /// ggml-quants.c quantize_row_iq4_nl_ref, which recent ggml no longer routes through quantize_iq4_nl: it runs
-    /// the fit with no tries (the first guess maps the extreme to Codebook[0]) and keeps the first guess's levels.
-    /// llama-quantize does not use it; it is here so that the conformance tests can pin both of ggml's paths.
+    /// ggml-quants.c quantize_row_iq4_nl_ref, which in current ggml (and in the libggml-base.so LLamaSharp ships)
+    /// does not go through quantize_iq4_nl: it runs the fit with no tries (the first guess maps the extreme to
+    /// Codebook[0]) and keeps the first guess's levels. A block below <see cref="GroupMaxEps"/> gets levels 0, as
+    /// current ggml writes; older builds leave them unset. llama-quantize does not use this path; it is here so that
+    /// the conformance tests can pin both of ggml's.
     /// </summary>
     public static void QuantizeRowReference(ReadOnlySpan<float> src, Span<byte> dst) => Quantize(src, dst, -1);
 

@@ -153,12 +153,12 @@ internal sealed unsafe class TypeTraits
             new()
             {
                 Type = GgmlType.IQ4_NL, BlockSize = IQ4_NL.BlockSize, BlockBytes = IQ4_NL.BlockBytes, DotType = GgmlType.Q8_0,
-                Dequantize = &IQ4_NL.Dequantize, Dot = &IQ4_NL.Dot, Dot4 = &IQ4_NL.Dot4,
+                Dequantize = &IQ4_NL.Dequantize, Quantize = &IQ4_NL.QuantizeReference, Dot = &IQ4_NL.Dot, Dot4 = &IQ4_NL.Dot4,
             },
             new()
             {
                 Type = GgmlType.IQ4_XS, BlockSize = Q8_K.BlockSize, BlockBytes = IQ4_XS.BlockBytes, DotType = GgmlType.Q8_K,
-                Dequantize = &IQ4_XS.Dequantize, Dot = &IQ4_XS.Dot, Dot4 = &IQ4_XS.Dot4,
+                Dequantize = &IQ4_XS.Dequantize, Quantize = &IQ4_XS.QuantizeReference, Dot = &IQ4_XS.Dot, Dot4 = &IQ4_XS.Dot4,
             },
         ];
         var table = new TypeTraits?[rows.Max(r => (int)r.Type) + 1];

@@ -25,6 +25,149 @@ internal static class IQ4_NL
     /// <summary>The 16 levels a nibble selects (ggml-common.h kvalues_iq4nl): denser near zero, none is −128.</summary>
     internal static ReadOnlySpan<sbyte> Codebook => [-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113];
 
+    /// <summary>
+    /// Scale candidates on each side of the first guess that the fit tries (ggml's ntry): quantize_iq4_nl and
+    /// quantize_iq4_xs, which llama-quantize runs, pass 7.
+    /// </summary>
+    internal const int ScaleTries = 7;
+
+    /// <summary>Blocks whose largest magnitude is below this get scale 0 (ggml's GROUP_MAX_EPS).</summary>
+    private const float GroupMaxEps = 1e-15f;
+
+    /// <summary>
+    /// What llama-quantize writes for IQ4_NL without an importance matrix (ggml-quants.c quantize_iq4_nl, i.e.
+    /// quantize_row_iq4_nl_impl with 7 tries): per block the weighted least-squares scale of <see cref="FitScale"/>,
+    /// stored as a half, then every weight requantized to the nearest level of that scale (the float one, not the
+    /// half a reader sees, as ggml does).
+    /// </summary>
+    public static void QuantizeReference(ReadOnlySpan<float> src, Span<byte> dst) => Quantize(src, dst, ScaleTries);
+
+    /// <summary>
+    /// ggml-quants.c quantize_row_iq4_nl_ref, which in current ggml (and in the libggml-base.so LLamaSharp ships)
+    /// does not go through quantize_iq4_nl: it runs the fit with no tries (the first guess maps the extreme to
+    /// Codebook[0]) and keeps the first guess's levels. A block below <see cref="GroupMaxEps"/> gets levels 0, as
+    /// current ggml writes; older builds leave them unset. llama-quantize does not use this path; it is here so that
+    /// the conformance tests can pin both of ggml's.
+    /// </summary>
+    public static void QuantizeRowReference(ReadOnlySpan<float> src, Span<byte> dst) => Quantize(src, dst, -1);
+
+    private static void Quantize(ReadOnlySpan<float> src, Span<byte> dst, int tries)
+    {
+        Debug.Assert(src.Length % BlockSize == 0 && dst.Length == src.Length / BlockSize * BlockBytes);
+        Span<byte> levels = stackalloc byte[BlockSize];
+        for (int b = 0; b < src.Length / BlockSize; b++)
+        {
+            ReadOnlySpan<float> x = src.Slice(b * BlockSize, BlockSize);
+            Span<byte> block = dst.Slice(b * BlockBytes, BlockBytes);
+            float d = FitScale(x, levels, tries);
+            MemoryMarshal.Write(block, F16.FromSingle(d));
+            if (tries > 0)
+            {
+                // The fit's levels belong to its first guess, not to the least-squares scale it returns.
+                float id = d != 0f ? 1f / d : 0f;
+                for (int j = 0; j < BlockSize; j++)
+                {
+                    levels[j] = (byte)NearestLevel(id * x[j]);
+                }
+            }
+            Pack(levels, block[2..]);
+        }
+    }
+
+    /// <summary>
+    /// The scale fit of ggml's quantize_row_iq4_nl_impl for one 32-weight block without an importance matrix: each
+    /// weight counts x² (large magnitudes matter most). The first guess maps the block's signed extreme to
+    /// −Codebook[0] (or to Codebook[0] when <paramref name="tries"/> ≤ 0); its least-squares scale
+    /// <c>Σwqx / Σwq²</c> is then challenged by the scales mapping the extreme to <c>Codebook[0] + t</c>,
+    /// t = −tries..tries, and a candidate wins when its <c>(Σwqx)²/Σwq²</c> is larger. Levels of the first guess are
+    /// left in <paramref name="levels"/>; a block below <see cref="GroupMaxEps"/> gets scale 0 and levels 0. Every
+    /// step is one float operation in C's order, so the result is ggml's bit for bit.
+    /// </summary>
+    internal static float FitScale(ReadOnlySpan<float> x, Span<byte> levels, int tries)
+    {
+        ReadOnlySpan<sbyte> k = Codebook;
+        float amax = 0f, max = 0f;
+        foreach (float v in x)
+        {
+            float a = MathF.Abs(v);
+            if (a > amax)
+            {
+                amax = a;
+                max = v;
+            }
+        }
+        if (amax < GroupMaxEps)
+        {
+            levels[..x.Length].Clear();
+            return 0f;
+        }
+
+        float d = tries > 0 ? -max / k[0] : max / k[0];
+        float id = 1f / d;
+        float sumqx = 0f, sumq2 = 0f;
+        for (int j = 0; j < x.Length; j++)
+        {
+            int l = NearestLevel(id * x[j]);
+            levels[j] = (byte)l;
+            float q = k[l];
+            float w = x[j] * x[j];
+            sumqx += w * q * x[j];
+            sumq2 += w * q * q;
+        }
+        d = sumq2 > 0f ? sumqx / sumq2 : 0f;
+        float best = d * sumqx;
+        for (int t = -tries; t <= tries; t++)
+        {
+            id = (t + k[0]) / max;
+            sumqx = 0f;
+            sumq2 = 0f;
+            for (int j = 0; j < x.Length; j++)
+            {
+                float q = k[NearestLevel(id * x[j])];
+                float w = x[j] * x[j];
+                sumqx += w * q * x[j];
+                sumq2 += w * q * q;
+            }
+            if (sumq2 > 0f && sumqx * sumqx > best * sumq2)
+            {
+                d = sumqx / sumq2;
+                best = d * sumqx;
+            }
+        }
+        return d;
+    }
+
+    /// <summary>
+    /// ggml-quants.c best_index_int8 over <see cref="Codebook"/>: the nibble of the level nearest <paramref name="v"/>,
+    /// the upper one on a tie. The codebook is sorted, so a binary search on the midpoints decides; comparing 2v with
+    /// the integer sum of two neighbours keeps the midpoint exact.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static int NearestLevel(float v)
+    {
+        ReadOnlySpan<sbyte> k = Codebook;
+        float v2 = v + v;
+        int i = 0;
+        for (int step = 8; step > 0; step >>= 1)
+        {
+            int j = i + step;
+            if (v2 >= (float)(k[j - 1] + k[j]))
+            {
+                i = j;
+            }
+        }
+        return i;
+    }
+
+    /// <summary>Packs the 32 nibbles <paramref name="levels"/> into 16 bytes: element j low, element j + 16 high.</summary>
+    internal static void Pack(ReadOnlySpan<byte> levels, Span<byte> qs)
+    {
+        for (int j = 0; j < 16; j++)
+        {
+            qs[j] = (byte)(levels[j] | (levels[j + 16] << 4));
+        }
+    }
+
     /// <summary>ggml-quants.c dequantize_row_iq4_nl: <c>y = d * Codebook[nibble]</c>.</summary>
     public static void Dequantize(ReadOnlySpan<byte> src, Span<float> dst)
     {

@@ -28,6 +28,61 @@ internal static class IQ4_XS
     private const int QsOffset = 8;
 
     /// <summary>
+    /// Reference quantizer (ggml-quants.c quantize_row_iq4_xs_ref: quantize_iq4_xs with no importance matrix): each
+    /// sub-block gets IQ4_NL's scale fit (<see cref="IQ4_NL.FitScale"/>, 7 tries); the super-block scale is
+    /// <c>d = −s/32</c> for the sub-block scale s of largest magnitude, so that s itself codes as −32, the one end of
+    /// the 6-bit range. Each sub-block keeps <c>clamp(nearest_int(s_ib/d), −32, 31)</c> and its weights are requantized
+    /// against that stored sub-block scale <c>d·l</c> (d in float, before the half rounding).
+    /// </summary>
+    public static void QuantizeReference(ReadOnlySpan<float> src, Span<byte> dst)
+    {
+        Debug.Assert(src.Length % BlockSize == 0 && dst.Length == src.Length / BlockSize * BlockBytes);
+        Span<byte> levels = stackalloc byte[32];
+        Span<float> scales = stackalloc float[8];
+        for (int b = 0; b < src.Length / BlockSize; b++)
+        {
+            ReadOnlySpan<float> x = src.Slice(b * BlockSize, BlockSize);
+            Span<byte> block = dst.Slice(b * BlockBytes, BlockBytes);
+
+            float maxScale = 0f, amaxScale = 0f;
+            for (int ib = 0; ib < 8; ib++)
+            {
+                scales[ib] = IQ4_NL.FitScale(x.Slice(32 * ib, 32), levels, IQ4_NL.ScaleTries);
+                float a = MathF.Abs(scales[ib]);
+                if (a > amaxScale)
+                {
+                    amaxScale = a;
+                    maxScale = scales[ib];
+                }
+            }
+
+            // An all-zero super-block gives d = −0, stored as the half 0x8000, as in ggml.
+            float d = -maxScale / 32f;
+            MemoryMarshal.Write(block, F16.FromSingle(d));
+            float id = d != 0f ? 1f / d : 0f;
+            ushort scalesH = 0;
+            Span<byte> scalesL = block.Slice(ScalesLOffset, 4);
+            scalesL.Clear();
+            for (int ib = 0; ib < 8; ib++)
+            {
+                int l = Math.Clamp(Q8_K.NearestInt(id * scales[ib]), -32, 31);
+                float dl = d * l;
+                float idl = dl != 0f ? 1f / dl : 0f;
+                ReadOnlySpan<float> xb = x.Slice(32 * ib, 32);
+                for (int j = 0; j < 32; j++)
+                {
+                    levels[j] = (byte)IQ4_NL.NearestLevel(idl * xb[j]);
+                }
+                IQ4_NL.Pack(levels, block.Slice(QsOffset + 16 * ib, 16));
+                int ls = l + 32;
+                scalesL[ib / 2] |= (byte)((ls & 0x0F) << (4 * (ib & 1)));
+                scalesH |= (ushort)((ls >> 4) << (2 * ib));
+            }
+            MemoryMarshal.Write(block[ScalesHOffset..], scalesH);
+        }
+    }
+
+    /// <summary>
     /// ggml-quants.c dequantize_row_iq4_xs: <c>dl = d * (ls - 32)</c> rounded once per sub-block, then
     /// <c>y = dl * Codebook[nibble]</c>.
     /// </summary>

@@ -7,10 +7,10 @@ using Xunit.Abstractions;
 namespace SeekSharp.Conformance.Tests.Models;
 
 /// <summary>
-/// The types SeekSharp reads but does not write yet, in files llama.cpp's own quantizer made from our F32 tiny models
-/// with its whole-file mixes (no importance matrix): SeekSharp must load them and give llama.cpp's logits, greedy
-/// tokens and perplexity. The mixes put other types on some tensors too (output Q6_K, attn_v and ffn_down a step up),
-/// as they do in the files people download.
+/// The low-bit and non-linear types (Q2_K, Q3_K, IQ4_NL, IQ4_XS) in files llama.cpp's own quantizer made from our F32
+/// tiny models with its whole-file mixes (no importance matrix): SeekSharp must load them and give llama.cpp's logits,
+/// greedy tokens and perplexity. The mixes put other types on some tensors too (output Q6_K, attn_v and ffn_down a step
+/// up), as they do in the files people download. (The class name is from when SeekSharp could only read these types.)
 /// </summary>
 public class ReadOnlyQuantConformanceTests(ITestOutputHelper output)
 {
@@ -35,7 +35,7 @@ public class ReadOnlyQuantConformanceTests(ITestOutputHelper output)
     }
 
     /// <summary>Widths that are multiples of 256, so the K and IQ4_XS super-blocks apply without llama.cpp's fallbacks.</summary>
-    private static TinyModelOptions Source(string arch) => new()
+    internal static TinyModelOptions Source(string arch) => new()
     {
         Architecture = arch == "llama" ? TinyArchitecture.Llama : TinyArchitecture.Qwen2,
         WeightType = GgmlType.F32,

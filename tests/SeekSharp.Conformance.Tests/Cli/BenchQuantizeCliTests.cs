@@ -78,8 +78,29 @@ public class BenchQuantizeCliTests
     [InlineData(GgmlType.F16, "Q3_K_S", LLamaFtype.MOSTLY_Q3_K_S)]
     [InlineData(GgmlType.F32, "Q3_K_M", LLamaFtype.MOSTLY_Q3_K_M)]
     [InlineData(GgmlType.F32, "Q3_K_L", LLamaFtype.MOSTLY_Q3_K_L)]
+    [InlineData(GgmlType.F32, "Q4_K_S", LLamaFtype.MOSTLY_Q4_K_S)]
+    [InlineData(GgmlType.F16, "Q5_K_S", LLamaFtype.MOSTLY_Q5_K_S)]
+    [InlineData(GgmlType.F32, "IQ4_NL", LLamaFtype.MOSTLY_IQ4_NL)]
+    [InlineData(GgmlType.F16, "IQ4_XS", LLamaFtype.MOSTLY_IQ4_XS)]
     public void QuantizeKMixesWritesLlamaCppsTypesAndData(GgmlType inputType, string type, LLamaFtype ftype) =>
         CompareWithLlamaCpp(KBlocks with { WeightType = inputType }, type, ftype);
+
+    // Groups of 4 query heads per key/value head (attn_v gets more bits in the low-bit mixes), 16 layers (the first
+    // sixteenth and eighth are whole layers) and an FFN width of 704, whose ffn_down rows are not whole 256-blocks, so
+    // llama.cpp falls back there (Q2_K/Q3_K → Q4_0, Q4_K → Q5_0, Q5_K → Q5_1, Q6_K → Q8_0, IQ4_XS → IQ4_NL).
+    private static readonly TinyModelOptions Ffn704 = new()
+    {
+        Architecture = TinyArchitecture.Llama, Dim = 256, Heads = 8, KvHeads = 2, FfnDim = 704, Layers = 16, ContextLength = 128, Seed = 13,
+    };
+
+    [Theory]
+    [InlineData(GgmlType.F32, "Q2_K", LLamaFtype.MOSTLY_Q2_K)]
+    [InlineData(GgmlType.F16, "Q3_K_M", LLamaFtype.MOSTLY_Q3_K_M)]
+    [InlineData(GgmlType.F32, "Q4_K_M", LLamaFtype.MOSTLY_Q4_K_M)]
+    [InlineData(GgmlType.F32, "Q5_K_S", LLamaFtype.MOSTLY_Q5_K_S)]
+    [InlineData(GgmlType.F16, "IQ4_XS", LLamaFtype.MOSTLY_IQ4_XS)]
+    public void QuantizeMixesWithFallbacksWritesLlamaCppsTypesAndData(GgmlType inputType, string type, LLamaFtype ftype) =>
+        CompareWithLlamaCpp(Ffn704 with { WeightType = inputType }, type, ftype);
 
     [Fact]
     public void Q4KMGivesQ6KToTheMoreBitsLayers()
@@ -196,6 +217,10 @@ public class BenchQuantizeCliTests
         LLamaFtype.MOSTLY_Q6_K => GgmlType.Q6_K,
         LLamaFtype.MOSTLY_Q2_K => GgmlType.Q2_K,
         LLamaFtype.MOSTLY_Q3_K_S or LLamaFtype.MOSTLY_Q3_K_M or LLamaFtype.MOSTLY_Q3_K_L => GgmlType.Q3_K,
+        LLamaFtype.MOSTLY_Q4_K_S => GgmlType.Q4_K,
+        LLamaFtype.MOSTLY_Q5_K_S => GgmlType.Q5_K,
+        LLamaFtype.MOSTLY_IQ4_NL => GgmlType.IQ4_NL,
+        LLamaFtype.MOSTLY_IQ4_XS => GgmlType.IQ4_XS,
         _ => throw new ArgumentOutOfRangeException(nameof(f)),
     };
 }

@@ -160,6 +160,12 @@ internal sealed unsafe class TypeTraits
                 Type = GgmlType.IQ4_XS, BlockSize = Q8_K.BlockSize, BlockBytes = IQ4_XS.BlockBytes, DotType = GgmlType.Q8_K,
                 Dequantize = &IQ4_XS.Dequantize, Quantize = &IQ4_XS.QuantizeReference, Dot = &IQ4_XS.Dot, Dot4 = &IQ4_XS.Dot4,
             },
+            new()
+            {
+                // Read only (no quantizer), and a scalar dot: what IQ2 models need to load and run.
+                Type = GgmlType.IQ2_XXS, BlockSize = Q8_K.BlockSize, BlockBytes = IQ2_XXS.BlockBytes, DotType = GgmlType.Q8_K,
+                Dequantize = &IQ2_XXS.Dequantize, Dot = &IQ2_XXS.Dot,
+            },
         ];
         var table = new TypeTraits?[rows.Max(r => (int)r.Type) + 1];
         foreach (var row in rows)

@@ -34,7 +34,7 @@ public class TensorTypesTests
 
     [Theory]
     [InlineData(GgmlType.IQ3_S)]
-    [InlineData(GgmlType.IQ2_XXS)]
+    [InlineData(GgmlType.TQ1_0)]
     [InlineData(GgmlType.IQ1_M)]
     public void UnsupportedTypesThrowNamingTheType(GgmlType t)
     {

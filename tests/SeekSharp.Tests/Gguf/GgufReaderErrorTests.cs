@@ -242,9 +242,9 @@ public sealed class GgufReaderErrorTests
     [Fact]
     public void Unsupported_tensor_type_names_tensor_type_and_alternatives()
     {
-        var e = Fail(OneTensor().Tensor("blk.0.ffn_up.weight", (uint)GgmlType.IQ2_XXS, 0, 256).PadTo(32).Zeros(96));
+        var e = Fail(OneTensor().Tensor("blk.0.ffn_up.weight", (uint)GgmlType.TQ1_0, 0, 256).PadTo(32).Zeros(96));
         string supported = string.Join(", ", Enum.GetValues<GgmlType>().Where(TensorTypes.IsSupported));
-        Assert.Contains($"tensor 'blk.0.ffn_up.weight' has type IQ2_XXS (16), which SeekSharp does not support yet (supported: {supported})", e.Message);
+        Assert.Contains($"tensor 'blk.0.ffn_up.weight' has type TQ1_0 (34), which SeekSharp does not support yet (supported: {supported})", e.Message);
         Assert.Contains("Q8_0", supported);
     }
 

@@ -235,7 +235,7 @@ public sealed class GgufRoundTripTests
         Assert.Throws<ArgumentException>(() => w.AddTensor("u", GgmlType.F32, [3], new[] { 1f, 2f }));
         Assert.Throws<ArgumentException>(() => w.AddTensor("u", GgmlType.F16, [2], (ReadOnlyMemory<byte>)new byte[3]));
         Assert.Throws<ArgumentException>(() => w.AddTensor("u", GgmlType.Q8_0, [16], (ReadOnlyMemory<byte>)new byte[17]));
-        Assert.Throws<ArgumentException>(() => w.AddTensor("u", GgmlType.IQ2_XXS, [256], (ReadOnlyMemory<byte>)new byte[66]));
+        Assert.Throws<ArgumentException>(() => w.AddTensor("u", GgmlType.TQ1_0, [256], (ReadOnlyMemory<byte>)new byte[54]));
         Assert.Throws<ArgumentException>(() => w.AddTensor("u", GgmlType.F32, [1, 1, 1, 1, 1], (ReadOnlyMemory<byte>)new byte[4]));
         Assert.Throws<ArgumentException>(() => w.AddTensor("u", GgmlType.F32, [0], (ReadOnlyMemory<byte>)Array.Empty<byte>()));
         Assert.Throws<ArgumentException>(() => w.AddTensor(new string('n', 64), GgmlType.F32, [1], (ReadOnlyMemory<byte>)new byte[4]));

@@ -166,6 +166,16 @@ internal sealed unsafe class TypeTraits
                 Type = GgmlType.IQ2_XXS, BlockSize = Q8_K.BlockSize, BlockBytes = IQ2_XXS.BlockBytes, DotType = GgmlType.Q8_K,
                 Dequantize = &IQ2_XXS.Dequantize, Dot = &IQ2_XXS.Dot,
             },
+            new()
+            {
+                Type = GgmlType.IQ2_XS, BlockSize = Q8_K.BlockSize, BlockBytes = IQ2_XS.BlockBytes, DotType = GgmlType.Q8_K,
+                Dequantize = &IQ2_XS.Dequantize, Dot = &IQ2_XS.Dot,
+            },
+            new()
+            {
+                Type = GgmlType.IQ2_S, BlockSize = Q8_K.BlockSize, BlockBytes = IQ2_S.BlockBytes, DotType = GgmlType.Q8_K,
+                Dequantize = &IQ2_S.Dequantize, Dot = &IQ2_S.Dot,
+            },
         ];
         var table = new TypeTraits?[rows.Max(r => (int)r.Type) + 1];
         foreach (var row in rows)

@@ -160,6 +160,12 @@ internal sealed unsafe class TypeTraits
                 Type = GgmlType.IQ4_XS, BlockSize = Q8_K.BlockSize, BlockBytes = IQ4_XS.BlockBytes, DotType = GgmlType.Q8_K,
                 Dequantize = &IQ4_XS.Dequantize, Quantize = &IQ4_XS.QuantizeReference, Dot = &IQ4_XS.Dot, Dot4 = &IQ4_XS.Dot4,
             },
+            new()
+            {
+                // Read only: no quantizer (ggml's needs an importance matrix search) and no Dot4.
+                Type = GgmlType.IQ1_S, BlockSize = Q8_K.BlockSize, BlockBytes = IQ1_S.BlockBytes, DotType = GgmlType.Q8_K,
+                Dequantize = &IQ1_S.Dequantize, Dot = &IQ1_S.Dot,
+            },
         ];
         var table = new TypeTraits?[rows.Max(r => (int)r.Type) + 1];
         foreach (var row in rows)

@@ -162,9 +162,14 @@ internal sealed unsafe class TypeTraits
             },
             new()
             {
-                // Read only: no quantizer (ggml's needs an importance matrix search) and no Dot4.
+                // IQ1_S and IQ1_M are read only: no quantizer (ggml's needs an importance matrix) and no Dot4.
                 Type = GgmlType.IQ1_S, BlockSize = Q8_K.BlockSize, BlockBytes = IQ1_S.BlockBytes, DotType = GgmlType.Q8_K,
                 Dequantize = &IQ1_S.Dequantize, Dot = &IQ1_S.Dot,
+            },
+            new()
+            {
+                Type = GgmlType.IQ1_M, BlockSize = Q8_K.BlockSize, BlockBytes = IQ1_M.BlockBytes, DotType = GgmlType.Q8_K,
+                Dequantize = &IQ1_M.Dequantize, Dot = &IQ1_M.Dot,
             },
         ];
         var table = new TypeTraits?[rows.Max(r => (int)r.Type) + 1];

@@ -35,7 +35,7 @@ public class TensorTypesTests
     [Theory]
     [InlineData(GgmlType.IQ3_S)]
     [InlineData(GgmlType.IQ2_XXS)]
-    [InlineData(GgmlType.IQ1_M)]
+    [InlineData(GgmlType.TQ1_0)]
     public void UnsupportedTypesThrowNamingTheType(GgmlType t)
     {
         Assert.False(TensorTypes.IsSupported(t));

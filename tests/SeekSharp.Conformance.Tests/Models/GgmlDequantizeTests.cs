@@ -18,8 +18,14 @@ public unsafe class GgmlDequantizeTests(ITestOutputHelper output)
         [GgmlType.Q8_0] = [0], [GgmlType.Q4_0] = [0], [GgmlType.Q4_1] = [0, 2], [GgmlType.Q5_0] = [0], [GgmlType.Q5_1] = [0, 2],
         [GgmlType.Q2_K] = [80, 82], [GgmlType.Q3_K] = [108], [GgmlType.Q4_K] = [0, 2], [GgmlType.Q5_K] = [0, 2],
         [GgmlType.Q6_K] = [208], [GgmlType.IQ4_NL] = [0], [GgmlType.IQ4_XS] = [0],
-        [GgmlType.IQ1_S] = [0],
+        [GgmlType.IQ1_S] = [0], [GgmlType.IQ1_M] = [],
     };
+
+    /// <summary>
+    /// Types whose half scale has no field of its own but is spread over the top nibbles of four 16-bit words from this
+    /// byte offset, nibble k in word k (IQ1_M, ggml-common.h iq1m_scale_t); a random finite half is spread there.
+    /// </summary>
+    private static readonly Dictionary<GgmlType, int> NibbleHalfOffsets = new() { [GgmlType.IQ1_M] = 48 };
 
     public static TheoryData<string> Types()
     {
@@ -60,6 +66,15 @@ public unsafe class GgmlDequantizeTests(ITestOutputHelper output)
                 // Signs and magnitudes of all kinds, subnormals included, never Inf or NaN.
                 ushort bits = (ushort)(rng.Next(0, 0x7C00) | (rng.Next(2) << 15));
                 BitConverter.TryWriteBytes(src.AsSpan(b * blockBytes + offset), bits);
+            }
+            if (NibbleHalfOffsets.TryGetValue(type, out int at))
+            {
+                ushort bits = (ushort)(rng.Next(0, 0x7C00) | (rng.Next(2) << 15));
+                for (int k = 0; k < 4; k++)
+                {
+                    Span<byte> word = src.AsSpan(b * blockBytes + at + 2 * k, 2);
+                    BitConverter.TryWriteBytes(word, (ushort)((BitConverter.ToUInt16(word) & 0x0FFF) | (((bits >> (4 * k)) & 0xF) << 12)));
+                }
             }
         }
         float[] ours = new float[blocks * blockSize], theirs = new float[blocks * blockSize];

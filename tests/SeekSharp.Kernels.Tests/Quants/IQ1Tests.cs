@@ -56,7 +56,7 @@ public class IQ1Tests
         }
     }
 
-    public static TheoryData<GgmlType> Types() => new() { GgmlType.IQ1_S };
+    public static TheoryData<GgmlType> Types() => new() { GgmlType.IQ1_S, GgmlType.IQ1_M };
 
     [Theory, MemberData(nameof(Types))]
     public void IsRegisteredReadOnly(GgmlType type)

@@ -176,6 +176,17 @@ internal sealed unsafe class TypeTraits
                 Type = GgmlType.IQ2_S, BlockSize = Q8_K.BlockSize, BlockBytes = IQ2_S.BlockBytes, DotType = GgmlType.Q8_K,
                 Dequantize = &IQ2_S.Dequantize, Dot = &IQ2_S.Dot,
             },
+            new()
+            {
+                // IQ1_S and IQ1_M are read only: no quantizer (ggml's needs an importance matrix) and no Dot4.
+                Type = GgmlType.IQ1_S, BlockSize = Q8_K.BlockSize, BlockBytes = IQ1_S.BlockBytes, DotType = GgmlType.Q8_K,
+                Dequantize = &IQ1_S.Dequantize, Dot = &IQ1_S.Dot,
+            },
+            new()
+            {
+                Type = GgmlType.IQ1_M, BlockSize = Q8_K.BlockSize, BlockBytes = IQ1_M.BlockBytes, DotType = GgmlType.Q8_K,
+                Dequantize = &IQ1_M.Dequantize, Dot = &IQ1_M.Dot,
+            },
         ];
         var table = new TypeTraits?[rows.Max(r => (int)r.Type) + 1];
         foreach (var row in rows)

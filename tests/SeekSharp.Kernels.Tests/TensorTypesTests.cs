@@ -35,7 +35,8 @@ public class TensorTypesTests
     [Theory]
     [InlineData(GgmlType.IQ3_S)]
     [InlineData(GgmlType.TQ1_0)]
-    [InlineData(GgmlType.IQ1_M)]
+    [InlineData(GgmlType.TQ2_0)]
+    [InlineData(GgmlType.MXFP4)]
     public void UnsupportedTypesThrowNamingTheType(GgmlType t)
     {
         Assert.False(TensorTypes.IsSupported(t));

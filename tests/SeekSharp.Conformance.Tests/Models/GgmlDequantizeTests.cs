@@ -19,7 +19,14 @@ public unsafe class GgmlDequantizeTests(ITestOutputHelper output)
         [GgmlType.Q2_K] = [80, 82], [GgmlType.Q3_K] = [108], [GgmlType.Q4_K] = [0, 2], [GgmlType.Q5_K] = [0, 2],
         [GgmlType.Q6_K] = [208], [GgmlType.IQ4_NL] = [0], [GgmlType.IQ4_XS] = [0],
         [GgmlType.IQ2_XXS] = [0], [GgmlType.IQ2_XS] = [0], [GgmlType.IQ2_S] = [0],
+        [GgmlType.IQ1_S] = [0], [GgmlType.IQ1_M] = [],
     };
+
+    /// <summary>
+    /// Types whose half scale has no field of its own but is spread over the top nibbles of four 16-bit words from this
+    /// byte offset, nibble k in word k (IQ1_M, ggml-common.h iq1m_scale_t); a random finite half is spread there.
+    /// </summary>
+    private static readonly Dictionary<GgmlType, int> NibbleHalfOffsets = new() { [GgmlType.IQ1_M] = 48 };
 
     public static TheoryData<string> Types()
     {
@@ -61,6 +68,15 @@ public unsafe class GgmlDequantizeTests(ITestOutputHelper output)
                 ushort bits = (ushort)(rng.Next(0, 0x7C00) | (rng.Next(2) << 15));
                 BitConverter.TryWriteBytes(src.AsSpan(b * blockBytes + offset), bits);
             }
+            if (NibbleHalfOffsets.TryGetValue(type, out int at))
+            {
+                ushort bits = (ushort)(rng.Next(0, 0x7C00) | (rng.Next(2) << 15));
+                for (int k = 0; k < 4; k++)
+                {
+                    Span<byte> word = src.AsSpan(b * blockBytes + at + 2 * k, 2);
+                    BitConverter.TryWriteBytes(word, (ushort)((BitConverter.ToUInt16(word) & 0x0FFF) | (((bits >> (4 * k)) & 0xF) << 12)));
+                }
+            }
         }
         float[] ours = new float[blocks * blockSize], theirs = new float[blocks * blockSize];
         TensorTypes.Dequantize(type, src, ours);
@@ -74,6 +90,45 @@ public unsafe class GgmlDequantizeTests(ITestOutputHelper output)
         int bad = Enumerable.Range(0, ours.Length).FirstOrDefault(i => BitConverter.SingleToInt32Bits(ours[i]) != BitConverter.SingleToInt32Bits(theirs[i]), -1);
         output.WriteLine($"{type}: {ours.Length} values compared");
         Assert.True(bad < 0, $"{type}: value {bad} (block {bad / blockSize}) is {(bad < 0 ? 0 : ours[bad])} here but {(bad < 0 ? 0 : theirs[bad])} in ggml");
+    }
+
+    /// <summary>
+    /// Random blocks reach only about two thirds of the 2048 iq1s_grid entries; here 64 IQ1_S blocks use every index
+    /// once (index 32b + 4ib + l for group l of sub-block ib of block b), with d = 1 and random scales and shift signs,
+    /// so every entry of <c>Iq1Grid</c> is compared with ggml's table.
+    /// </summary>
+    [Fact]
+    public void EveryIq1GridEntryDecodesAsGgml()
+    {
+        const int blocks = 64, blockBytes = 50;
+        var rng = new Random(77);
+        byte[] src = new byte[blocks * blockBytes];
+        for (int b = 0; b < blocks; b++)
+        {
+            Span<byte> block = src.AsSpan(b * blockBytes, blockBytes);
+            BitConverter.TryWriteBytes(block, (ushort)0x3C00);
+            for (int ib = 0; ib < 8; ib++)
+            {
+                int qh = rng.Next(16) << 12;
+                for (int l = 0; l < 4; l++)
+                {
+                    int index = 32 * b + 4 * ib + l;
+                    block[2 + 4 * ib + l] = (byte)index;
+                    qh |= (index >> 8) << (3 * l);
+                }
+                BitConverter.TryWriteBytes(block[(34 + 2 * ib)..], (ushort)qh);
+            }
+        }
+        float[] ours = new float[blocks * 256], theirs = new float[blocks * 256];
+        TensorTypes.Dequantize(GgmlType.IQ1_S, src, ours);
+        var dequantize = (delegate* unmanaged<byte*, float*, long, void>)GgmlExport("dequantize_row_iq1_s");
+        fixed (byte* ps = src)
+        fixed (float* pt = theirs)
+        {
+            dequantize(ps, pt, theirs.Length);
+        }
+        int bad = Enumerable.Range(0, ours.Length).FirstOrDefault(i => BitConverter.SingleToInt32Bits(ours[i]) != BitConverter.SingleToInt32Bits(theirs[i]), -1);
+        Assert.True(bad < 0, $"grid entry {bad / 8}, weight {bad % 8}: {(bad < 0 ? 0 : ours[bad])} here but {(bad < 0 ? 0 : theirs[bad])} in ggml");
     }
 
     /// <summary>ggml's spelling in function names: q4_0, q2_K, iq4_xs.</summary>

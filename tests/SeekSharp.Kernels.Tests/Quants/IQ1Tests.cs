@@ -1,0 +1,135 @@
+using SeekSharp.Kernels.Quants;
+using SeekSharp.Kernels.Simd;
+
+namespace SeekSharp.Kernels.Tests.Quants;
+
+/// <summary>
+/// IQ1_S and IQ1_M (read only): the dot against the decoded values, its independence of the tier, and MatMul on the
+/// types. Bit-exactness of the decoding with ggml's dequantize_row_iq1_s / _iq1_m is in the conformance tests
+/// (GgmlDequantizeTests).
+/// </summary>
+public class IQ1Tests
+{
+    /// <summary>
+    /// Random blocks: every bit pattern of indices, scales and shift signs is legal; the half scale is set to a small
+    /// positive value (IQ1_S: the field d at 0; IQ1_M: its four nibbles, the top bits of the four scale words).
+    /// </summary>
+    internal static byte[] RandomWeights(GgmlType type, int blocks, int seed)
+    {
+        var rng = new Random(seed);
+        int blockBytes = TensorTypes.BlockBytes(type);
+        byte[] w = new byte[blocks * blockBytes];
+        rng.NextBytes(w);
+        for (int b = 0; b < blocks; b++)
+        {
+            ushort d = F16.FromSingle((float)rng.NextDouble() * 0.01f + 1e-4f);
+            Span<byte> block = w.AsSpan(b * blockBytes, blockBytes);
+            if (type == GgmlType.IQ1_S)
+            {
+                BitConverter.TryWriteBytes(block, d);
+            }
+            else
+            {
+                SetIq1MScale(block, d);
+            }
+        }
+        return w;
+    }
+
+    /// <summary>IQ1_M keeps its half scale in the top nibbles of its four scale words (at 48), nibble k in word k.</summary>
+    internal static void SetIq1MScale(Span<byte> block, ushort half)
+    {
+        for (int k = 0; k < 4; k++)
+        {
+            int at = 48 + 2 * k;
+            ushort word = BitConverter.ToUInt16(block[at..]);
+            word = (ushort)((word & 0x0FFF) | (((half >> (4 * k)) & 0xF) << 12));
+            BitConverter.TryWriteBytes(block[at..], word);
+        }
+    }
+
+    private static unsafe float Dot(GgmlType type, byte[] w, byte[] x, int blocks, SimdTier tier)
+    {
+        fixed (byte* pw = w, px = x)
+        {
+            return TypeTraits.For(type).Dot(pw, px, blocks, tier);
+        }
+    }
+
+    public static TheoryData<GgmlType> Types() => new() { GgmlType.IQ1_S, GgmlType.IQ1_M };
+
+    [Theory, MemberData(nameof(Types))]
+    public void IsRegisteredReadOnly(GgmlType type)
+    {
+        Assert.True(TensorTypes.IsSupported(type));
+        Assert.False(TensorTypes.CanEncode(type));
+        Assert.Equal(256, TensorTypes.BlockSize(type));
+        Assert.Equal(type == GgmlType.IQ1_S ? 50L * 2 : 56L * 2, TensorTypes.RowBytes(type, 512));
+    }
+
+    [Theory, MemberData(nameof(Types))]
+    public void DotIsTheSameOnEveryTier(GgmlType type)
+    {
+        foreach (int blocks in new[] { 0, 1, 3, 5 })
+        {
+            byte[] w = RandomWeights(type, blocks, 300 + blocks);
+            byte[] x = Q8_KTests.Quantize(TestData.Random(blocks * 256, 301 + blocks, 2f), SimdTier.Scalar);
+            float scalar = Dot(type, w, x, blocks, SimdTier.Scalar);
+            Assert.Equal(scalar, Dot(type, w, x, blocks, SimdTier.Vector256));
+            Assert.Equal(scalar, Dot(type, w, x, blocks, SimdTier.Vector512));
+        }
+    }
+
+    /// <summary>
+    /// The dot against Σ w·x over decoded values in double. Per weight the decoding rounds twice (dl, then
+    /// dl·(grid + shift)) and the dot's float steps per block are few, so the bound is relative to Σ |w|·|x|: a
+    /// wrong index, scale, shift sign or group sum breaks it by orders of magnitude.
+    /// </summary>
+    [Theory, MemberData(nameof(Types))]
+    public void DotEqualsDecodedDotUpToRounding(GgmlType type)
+    {
+        foreach (int blocks in new[] { 1, 4 })
+        {
+            byte[] w = RandomWeights(type, blocks, 310 + blocks);
+            byte[] x = Q8_KTests.Quantize(TestData.Random(blocks * 256, 311 + blocks, 2f), SimdTier.Scalar);
+            float dot = Dot(type, w, x, blocks, SimdTier.Scalar);
+            float[] wd = new float[blocks * 256], xd = new float[blocks * 256];
+            TensorTypes.Dequantize(type, w, wd);
+            Q8_K.Dequantize(x, xd);
+            double exact = 0, sumAbs = 0;
+            for (int i = 0; i < wd.Length; i++)
+            {
+                exact += (double)wd[i] * xd[i];
+                sumAbs += Math.Abs((double)wd[i] * xd[i]);
+            }
+            double bound = 8 * TestData.U * sumAbs + TestData.SummationBound(2 * blocks + 2, sumAbs);
+            Assert.True(Math.Abs(dot - exact) <= bound, $"{type}, {blocks} blocks: {dot} vs {exact} (bound {bound})");
+        }
+    }
+
+    [Theory, MemberData(nameof(Types))]
+    public unsafe void MatMulRowsGivesTheDotOfEveryRowAndToken(GgmlType type)
+    {
+        const int rows = 7, cols = 512;
+        byte[] w = RandomWeights(type, rows * cols / 256, 330);
+        int rowBytes = (int)TensorTypes.RowBytes(type, cols);
+        foreach (int n in new[] { 1, 5 })
+        {
+            float[] x = TestData.Random(n * cols, 331 + n, 2f);
+            float[] y = new float[n * rows];
+            fixed (byte* pw = w)
+            {
+                MatMul.MatMulRows(type, pw, rows, cols, x, y, n);
+            }
+            for (int i = 0; i < n; i++)
+            {
+                byte[] xq = Q8_KTests.Quantize(x[(i * cols)..((i + 1) * cols)], SimdTier.Scalar);
+                for (int r = 0; r < rows; r++)
+                {
+                    float expected = Dot(type, w[(r * rowBytes)..((r + 1) * rowBytes)], xq, cols / 256, SimdTier.Scalar);
+                    Assert.Equal(expected, y[i * rows + r]);
+                }
+            }
+        }
+    }
+}

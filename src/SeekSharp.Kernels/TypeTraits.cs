@@ -160,6 +160,12 @@ internal sealed unsafe class TypeTraits
                 Type = GgmlType.IQ4_XS, BlockSize = Q8_K.BlockSize, BlockBytes = IQ4_XS.BlockBytes, DotType = GgmlType.Q8_K,
                 Dequantize = &IQ4_XS.Dequantize, Quantize = &IQ4_XS.QuantizeReference, Dot = &IQ4_XS.Dot, Dot4 = &IQ4_XS.Dot4,
             },
+            new()
+            {
+                // Read only: ggml's quantizer searches the grid against an importance matrix.
+                Type = GgmlType.IQ3_XXS, BlockSize = Q8_K.BlockSize, BlockBytes = IQ3_XXS.BlockBytes, DotType = GgmlType.Q8_K,
+                Dequantize = &IQ3_XXS.Dequantize, Dot = &IQ3_XXS.Dot,
+            },
         ];
         var table = new TypeTraits?[rows.Max(r => (int)r.Type) + 1];
         foreach (var row in rows)

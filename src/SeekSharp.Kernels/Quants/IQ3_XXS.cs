@@ -1,0 +1,111 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using SeekSharp.Kernels.Simd;
+
+namespace SeekSharp.Kernels.Quants;
+
+/// <summary>
+/// GGML_TYPE_IQ3_XXS: super-blocks of 256 weights in 8 sub-blocks of 32, each in 4 groups of 8; 98 bytes each
+/// (ggml-common.h block_iq3_xxs):
+/// <code>
+/// offset  0  ushort d         super-block scale, IEEE half
+/// offset  2  byte   qs[64]    grid indices: qs[8ib + 2l] gives elements 32ib + 8l + 0..3, qs[8ib + 2l + 1] gives
+///                             elements 32ib + 8l + 4..7, each an entry of IqGrids.Iq3xxsGrid (four magnitudes)
+/// offset 66  uint   aux[8]    sub-block ib: bits 7l .. 7l+6 = sign index of group l (expanded to eight sign bits by
+///                             IqGrids.KsignsIq2xs), bits 28..31 = scale s
+/// value = (d·(0.5 + s)·0.5)·magnitude·(bit j of the signs ? −1 : 1)
+/// </code>
+/// Its vec_dot_type is Q8_K. llama-quantize's IQ3_XXS and IQ3_XS mixes (and the IQ2 mixes' attention tensors) use it.
+/// SeekSharp reads it only; it has no quantizer (ggml's needs an importance-matrix search over the grid).
+/// </summary>
+internal static class IQ3_XXS
+{
+    public const int BlockSize = Q8_K.BlockSize;
+    public const int BlockBytes = 98;
+    private const int QsOffset = 2;
+    private const int AuxOffset = 66;
+
+    /// <summary>
+    /// dequantize_row_iq3_xxs: the sub-block scale <c>db = d·(0.5 + s)·0.5</c> rounded to float step by step in that
+    /// order, then each value <c>db·magnitude</c> with its sign applied (exact).
+    /// </summary>
+    public static void Dequantize(ReadOnlySpan<byte> src, Span<float> dst)
+    {
+        Debug.Assert(dst.Length % BlockSize == 0 && src.Length == dst.Length / BlockSize * BlockBytes);
+        uint[] grid = IqGrids.Iq3xxsGrid;
+        byte[] signTable = IqGrids.KsignsIq2xs;
+        for (int b = 0; b < dst.Length / BlockSize; b++)
+        {
+            ReadOnlySpan<byte> block = src.Slice(b * BlockBytes, BlockBytes);
+            Span<float> y = dst.Slice(b * BlockSize, BlockSize);
+            float d = F16.ToSingle(MemoryMarshal.Read<ushort>(block));
+            for (int ib = 0; ib < 8; ib++)
+            {
+                uint aux = MemoryMarshal.Read<uint>(block[(AuxOffset + 4 * ib)..]);
+                float db = d * (0.5f + (aux >> 28)) * 0.5f;
+                for (int l = 0; l < 4; l++)
+                {
+                    int signs = signTable[(aux >> (7 * l)) & 127];
+                    uint g1 = grid[block[QsOffset + 8 * ib + 2 * l]];
+                    uint g2 = grid[block[QsOffset + 8 * ib + 2 * l + 1]];
+                    Span<float> yg = y.Slice(32 * ib + 8 * l, 8);
+                    for (int j = 0; j < 4; j++)
+                    {
+                        yg[j] = db * (float)((g1 >> (8 * j)) & 0xFF) * ((signs & (1 << j)) != 0 ? -1f : 1f);
+                        yg[j + 4] = db * (float)((g2 >> (8 * j)) & 0xFF) * ((signs & (1 << (j + 4))) != 0 ? -1f : 1f);
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// IQ3_XXS row · Q8_K activation over <paramref name="blocks"/> super-blocks, as ggml's scalar
+    /// ggml_vec_dot_iq3_xxs_q8_K computes it: per super-block the exact int32 <c>Σ_ib (2s + 1)·Σ ±magnitude·q</c>
+    /// (at most 8·31·62·128·32 in magnitude), then <c>sum += (d·y_d)·that</c> in float, and the whole times 0.25
+    /// at the end (the scale (0.5 + s)·0.5 is (2s + 1)/4). Scalar at every tier, so every tier gives the same bits.
+    /// </summary>
+    public static unsafe float Dot(byte* w, byte* x, int blocks, SimdTier tier)
+    {
+        _ = tier;
+        float sum = 0f;
+        for (int b = 0; b < blocks; b++)
+        {
+            byte* wb = w + (long)b * BlockBytes;
+            byte* xb = x + (long)b * Q8_K.BlockBytes;
+            float d = F16.ToSingle(Unsafe.ReadUnaligned<ushort>(wb)) * Unsafe.ReadUnaligned<float>(xb);
+            sum += d * (float)BlockSum(wb, (sbyte*)(xb + Q8_K.QsOffset));
+        }
+        return 0.25f * sum;
+    }
+
+    /// <summary>The exact integer <c>Σ_ib (2s + 1)·Σ ±magnitude·q</c> of one super-block; <paramref name="q"/> is the Q8_K block's quants.</summary>
+    private static unsafe int BlockSum(byte* wb, sbyte* q)
+    {
+        uint[] grid = IqGrids.Iq3xxsGrid;
+        byte[] signTable = IqGrids.KsignsIq2xs;
+        int total = 0;
+        for (int ib = 0; ib < 8; ib++)
+        {
+            uint aux = Unsafe.ReadUnaligned<uint>(wb + AuxOffset + 4 * ib);
+            int sub = 0;
+            for (int l = 0; l < 4; l++)
+            {
+                int signs = signTable[(aux >> (7 * l)) & 127];
+                uint g1 = grid[wb[QsOffset + 8 * ib + 2 * l]];
+                uint g2 = grid[wb[QsOffset + 8 * ib + 2 * l + 1]];
+                sbyte* qg = q + 32 * ib + 8 * l;
+                for (int j = 0; j < 4; j++)
+                {
+                    int p1 = (int)((g1 >> (8 * j)) & 0xFF) * qg[j];
+                    int p2 = (int)((g2 >> (8 * j)) & 0xFF) * qg[j + 4];
+                    sub += (signs & (1 << j)) != 0 ? -p1 : p1;
+                    sub += (signs & (1 << (j + 4))) != 0 ? -p2 : p2;
+                }
+            }
+            total += sub * (int)(2 * (aux >> 28) + 1);
+        }
+        return total;
+    }
+}

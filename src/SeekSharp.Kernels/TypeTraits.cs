@@ -166,6 +166,11 @@ internal sealed unsafe class TypeTraits
                 Type = GgmlType.IQ3_XXS, BlockSize = Q8_K.BlockSize, BlockBytes = IQ3_XXS.BlockBytes, DotType = GgmlType.Q8_K,
                 Dequantize = &IQ3_XXS.Dequantize, Dot = &IQ3_XXS.Dot,
             },
+            new()
+            {
+                Type = GgmlType.IQ3_S, BlockSize = Q8_K.BlockSize, BlockBytes = IQ3_S.BlockBytes, DotType = GgmlType.Q8_K,
+                Dequantize = &IQ3_S.Dequantize, Dot = &IQ3_S.Dot,
+            },
         ];
         var table = new TypeTraits?[rows.Max(r => (int)r.Type) + 1];
         foreach (var row in rows)

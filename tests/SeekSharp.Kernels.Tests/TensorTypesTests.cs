@@ -33,7 +33,7 @@ public class TensorTypesTests
     }
 
     [Theory]
-    [InlineData(GgmlType.IQ3_S)]
+    [InlineData(GgmlType.TQ1_0)]
     [InlineData(GgmlType.IQ2_XXS)]
     [InlineData(GgmlType.IQ1_M)]
     public void UnsupportedTypesThrowNamingTheType(GgmlType t)

@@ -158,6 +158,39 @@ public class IQ3_XXSTests
     }
 
     [Fact]
+    public unsafe void BatchesFromTheGemmThresholdEqualTheExactProductOfWhatTheDotSeesWithinTheSummationBound()
+    {
+        // From MatMul.GemmThreshold tokens on, the weights are decoded (TypeTraits.Dequantize) into a float GEMM
+        // against the decoded activation.
+        const int rows = 5, cols = 512;
+        int n = MatMul.GemmThreshold(GgmlType.IQ3_XXS) + 3;
+        byte[] w = RandomWeights(rows * cols / 256, 330);
+        float[] x = TestData.Random(n * cols, 331, 2f), y = new float[n * rows], decodedW = new float[rows * cols];
+        TensorTypes.Dequantize(GgmlType.IQ3_XXS, w, decodedW);
+        float[] seen = new float[x.Length];
+        Q8_K.Dequantize(Q8_KTests.Quantize(x, SimdCapabilities.Best), seen);
+        fixed (byte* pw = w)
+        {
+            MatMul.MatMulRows(GgmlType.IQ3_XXS, pw, rows, cols, x, y, n);
+        }
+        for (int i = 0; i < n; i++)
+        {
+            for (int r = 0; r < rows; r++)
+            {
+                double exact = 0, sumAbs = 0;
+                for (int c = 0; c < cols; c++)
+                {
+                    double term = (double)decodedW[r * cols + c] * seen[i * cols + c];
+                    exact += term;
+                    sumAbs += Math.Abs(term);
+                }
+                double bound = cols * TestData.U / (1 - cols * TestData.U) * sumAbs * 1.000001;
+                Assert.True(Math.Abs(y[i * rows + r] - exact) <= bound, $"y[{i}, {r}] = {y[i * rows + r]}, exact {exact}");
+            }
+        }
+    }
+
+    [Fact]
     public void IsRegisteredReadOnlyWithQ8_KActivations()
     {
         Assert.True(TensorTypes.IsSupported(GgmlType.IQ3_XXS));

@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using SeekSharp.Kernels.Simd;
 
 namespace SeekSharp.Kernels.Quants;
@@ -68,21 +70,42 @@ internal static class IQ3_S
     /// <summary>
     /// IQ3_S row · Q8_K activation over <paramref name="blocks"/> super-blocks, as ggml's scalar
     /// ggml_vec_dot_iq3_s_q8_K computes it: per super-block the exact int32 <c>Σ_ib (1 + 2s)·Σ ±magnitude·q</c>
-    /// (at most 8·31·15·128·32 in magnitude), then <c>sum += (d·y_d)·that</c> in float. Scalar at every tier, so
-    /// every tier gives the same bits.
+    /// (at most 8·31·15·128·32 in magnitude), then <c>sum += (d·y_d)·that</c> in float. The vector tiers compute the
+    /// same integer with AVX2, so every tier gives the same bits.
     /// </summary>
     public static unsafe float Dot(byte* w, byte* x, int blocks, SimdTier tier)
     {
-        _ = tier;
+        bool vector = tier != SimdTier.Scalar && Avx2.IsSupported;
         float sum = 0f;
         for (int b = 0; b < blocks; b++)
         {
             byte* wb = w + (long)b * BlockBytes;
             byte* xb = x + (long)b * Q8_K.BlockBytes;
+            sbyte* q = (sbyte*)(xb + Q8_K.QsOffset);
             float d = F16.ToSingle(Unsafe.ReadUnaligned<ushort>(wb)) * Unsafe.ReadUnaligned<float>(xb);
-            sum += d * (float)BlockSum(wb, (sbyte*)(xb + Q8_K.QsOffset));
+            sum += d * (float)(vector ? BlockSumAvx2(wb, q) : BlockSum(wb, q));
         }
         return sum;
+    }
+
+    /// <summary><see cref="BlockSum"/> with AVX2 (<see cref="IQ3_XXS.SubBlockLanes"/>): the same integer, so the same float step and bits.</summary>
+    private static unsafe int BlockSumAvx2(byte* wb, sbyte* q)
+    {
+        uint[] grid = IqGrids.Iq3sGrid;
+        byte* qs = wb + QsOffset;
+        Vector256<int> acc = Vector256<int>.Zero;
+        for (int ib = 0; ib < 8; ib++)
+        {
+            byte qh = wb[QhOffset + ib];
+            byte* p = qs + 8 * ib;
+            Vector256<byte> magnitudes = Vector256.Create(
+                GridEntry(grid, p[0], qh, 0), GridEntry(grid, p[1], qh, 1), GridEntry(grid, p[2], qh, 2), GridEntry(grid, p[3], qh, 3),
+                GridEntry(grid, p[4], qh, 4), GridEntry(grid, p[5], qh, 5), GridEntry(grid, p[6], qh, 6), GridEntry(grid, p[7], qh, 7)).AsByte();
+            uint signs = Unsafe.ReadUnaligned<uint>(wb + SignsOffset + 4 * ib);
+            int scale = 1 + 2 * ((wb[ScalesOffset + ib / 2] >> (4 * (ib % 2))) & 0xF);
+            acc += IQ3_XXS.SubBlockLanes(magnitudes, signs, q + 32 * ib) * Vector256.Create(scale);
+        }
+        return Vector256.Sum(acc);
     }
 
     /// <summary>The exact integer <c>Σ_ib (1 + 2s)·Σ ±magnitude·q</c> of one super-block; <paramref name="q"/> is the Q8_K block's quants.</summary>

@@ -4,7 +4,7 @@ using SeekSharp.Kernels.Simd;
 namespace SeekSharp.Kernels.Tests.Quants;
 
 /// <summary>
-/// IQ3_XXS: decoding of a block worked out by hand, the dot against the decoded values, the dot's tiers, and MatMul
+/// IQ3_XXS: decoding of a block worked out by hand, the dot against the decoded values, the dot's AVX2 tiers against its scalar twin, and MatMul
 /// on the type. Bit-exactness of the decoding (and so of the grid and sign tables) with ggml's dequantize_row_iq3_xxs
 /// is in the conformance tests (GgmlDequantizeTests).
 /// </summary>
@@ -64,7 +64,7 @@ public class IQ3_XXSTests
         var data = new TheoryData<int, int>();
         foreach (SimdTier tier in new[] { SimdTier.Vector256, SimdTier.Vector512 })
         {
-            foreach (int blocks in new[] { 0, 1, 3 })
+            foreach (int blocks in new[] { 0, 1, 3, 8 })
             {
                 data.Add((int)tier, blocks);
             }
@@ -90,7 +90,7 @@ public class IQ3_XXSTests
         AssertCloseToDecodedDot(w, x, blocks, Dot(w, x, blocks, SimdTier.Scalar));
     }
 
-    /// <summary>Largest magnitudes and scales, most negative activations: the int32 block sums must not overflow.</summary>
+    /// <summary>Largest magnitudes and scales, most negative activations: the int32 block sums must not overflow, and every tier agrees.</summary>
     [Fact]
     public void DotAtTheExtremesEqualsDecodedDot()
     {
@@ -108,7 +108,11 @@ public class IQ3_XXSTests
             BitConverter.TryWriteBytes(x.AsSpan(b * Q8_K.BlockBytes), 0.125f);
             x.AsSpan(b * Q8_K.BlockBytes + Q8_K.QsOffset, 256).Fill(0x80);
         }
-        AssertCloseToDecodedDot(w, x, blocks, Dot(w, x, blocks, SimdTier.Scalar));
+        float scalar = Dot(w, x, blocks, SimdTier.Scalar);
+        AssertCloseToDecodedDot(w, x, blocks, scalar);
+        // The vector tiers put the signs on the weights: a −128 activation under a negative sign must still count.
+        Assert.Equal(BitConverter.SingleToInt32Bits(scalar), BitConverter.SingleToInt32Bits(Dot(w, x, blocks, SimdTier.Vector256)));
+        Assert.Equal(BitConverter.SingleToInt32Bits(scalar), BitConverter.SingleToInt32Bits(Dot(w, x, blocks, SimdTier.Vector512)));
     }
 
     /// <summary>

@@ -187,6 +187,17 @@ internal sealed unsafe class TypeTraits
                 Type = GgmlType.IQ1_M, BlockSize = Q8_K.BlockSize, BlockBytes = IQ1_M.BlockBytes, DotType = GgmlType.Q8_K,
                 Dequantize = &IQ1_M.Dequantize, Dot = &IQ1_M.Dot,
             },
+            new()
+            {
+                // Read only: ggml's quantizer searches the grid against an importance matrix.
+                Type = GgmlType.IQ3_XXS, BlockSize = Q8_K.BlockSize, BlockBytes = IQ3_XXS.BlockBytes, DotType = GgmlType.Q8_K,
+                Dequantize = &IQ3_XXS.Dequantize, Dot = &IQ3_XXS.Dot,
+            },
+            new()
+            {
+                Type = GgmlType.IQ3_S, BlockSize = Q8_K.BlockSize, BlockBytes = IQ3_S.BlockBytes, DotType = GgmlType.Q8_K,
+                Dequantize = &IQ3_S.Dequantize, Dot = &IQ3_S.Dot,
+            },
         ];
         var table = new TypeTraits?[rows.Max(r => (int)r.Type) + 1];
         foreach (var row in rows)

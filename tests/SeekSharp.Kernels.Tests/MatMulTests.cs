@@ -180,7 +180,7 @@ public class MatMulTests
             Assert.Throws<ArgumentException>(() => MatMul.MatVec(GgmlType.Q8_0, p, 2, 33, new float[33], new float[2]));
             Assert.Throws<ArgumentException>(() => MatMul.MatVec(GgmlType.Q8_0, p, 2, 64, new float[63], new float[2]));
             Assert.Throws<ArgumentException>(() => MatMul.MatMulRows(GgmlType.Q8_0, p, 2, 64, new float[128], new float[3], 2));
-            Assert.Contains("IQ3_S", Assert.Throws<NotSupportedException>(() => MatMul.MatVec(GgmlType.IQ3_S, p, 1, 256, new float[256], new float[1])).Message);
+            Assert.Contains("MXFP4", Assert.Throws<NotSupportedException>(() => MatMul.MatVec(GgmlType.MXFP4, p, 1, 256, new float[256], new float[1])).Message);
         }
     }
 

@@ -33,7 +33,6 @@ public class TensorTypesTests
     }
 
     [Theory]
-    [InlineData(GgmlType.IQ3_S)]
     [InlineData(GgmlType.TQ1_0)]
     [InlineData(GgmlType.TQ2_0)]
     [InlineData(GgmlType.MXFP4)]

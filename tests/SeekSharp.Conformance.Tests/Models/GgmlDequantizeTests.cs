@@ -20,6 +20,7 @@ public unsafe class GgmlDequantizeTests(ITestOutputHelper output)
         [GgmlType.Q6_K] = [208], [GgmlType.IQ4_NL] = [0], [GgmlType.IQ4_XS] = [0],
         [GgmlType.IQ2_XXS] = [0], [GgmlType.IQ2_XS] = [0], [GgmlType.IQ2_S] = [0],
         [GgmlType.IQ1_S] = [0], [GgmlType.IQ1_M] = [],
+        [GgmlType.IQ3_XXS] = [0], [GgmlType.IQ3_S] = [0],
     };
 
     /// <summary>

@@ -1,0 +1,138 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using SeekSharp.Kernels.Simd;
+
+namespace SeekSharp.Kernels.Quants;
+
+/// <summary>
+/// GGML_TYPE_IQ3_S: super-blocks of 256 weights in 8 sub-blocks of 32, each in 4 groups of 8; 110 bytes each
+/// (ggml-common.h block_iq3_s):
+/// <code>
+/// offset   0  ushort d          super-block scale, IEEE half
+/// offset   2  byte   qs[64]     low 8 bits of the grid indices: qs[8ib + k] gives elements 32ib + 4k + 0..3
+/// offset  66  byte   qh[8]      bit k of qh[ib] is bit 8 of index 8ib + k (Iq3Grids.Iq3sGrid has 512 entries)
+/// offset  74  byte   signs[32]  bit j of signs[4ib + l] negates element 32ib + 8l + j (all eight bits stored)
+/// offset 106  byte   scales[4]  nibble ib % 2 of scales[ib / 2]: 4-bit scale s of sub-block ib
+/// value = (d·(1 + 2s))·magnitude·(sign bit ? −1 : 1)
+/// </code>
+/// Its vec_dot_type is Q8_K. llama-quantize's IQ3_S and IQ3_M mixes use it. SeekSharp reads it only; it has no
+/// quantizer (ggml's searches the grid against an importance matrix).
+/// </summary>
+internal static class IQ3_S
+{
+    public const int BlockSize = Q8_K.BlockSize;
+    public const int BlockBytes = 110;
+    private const int QsOffset = 2;
+    private const int QhOffset = 66;
+    private const int SignsOffset = 74;
+    private const int ScalesOffset = 106;
+
+    /// <summary>Grid entry of index k (0..63) of the block: the qs byte plus the qh bit as bit 8.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static uint GridEntry(uint[] grid, byte qs, byte qh, int k) => grid[qs | (((qh >> (k & 7)) & 1) << 8)];
+
+    /// <summary>
+    /// dequantize_row_iq3_s: the sub-block scale <c>db = d·(1 + 2s)</c> rounded to float once, then each value
+    /// <c>db·magnitude</c> with its sign applied (exact).
+    /// </summary>
+    public static void Dequantize(ReadOnlySpan<byte> src, Span<float> dst)
+    {
+        Debug.Assert(dst.Length % BlockSize == 0 && src.Length == dst.Length / BlockSize * BlockBytes);
+        uint[] grid = Iq3Grids.Iq3sGrid;
+        for (int b = 0; b < dst.Length / BlockSize; b++)
+        {
+            ReadOnlySpan<byte> block = src.Slice(b * BlockBytes, BlockBytes);
+            Span<float> y = dst.Slice(b * BlockSize, BlockSize);
+            float d = F16.ToSingle(MemoryMarshal.Read<ushort>(block));
+            for (int ib = 0; ib < 8; ib++)
+            {
+                float db = d * (1 + 2 * ((block[ScalesOffset + ib / 2] >> (4 * (ib % 2))) & 0xF));
+                byte qh = block[QhOffset + ib];
+                for (int l = 0; l < 4; l++)
+                {
+                    int signs = block[SignsOffset + 4 * ib + l];
+                    uint g1 = GridEntry(grid, block[QsOffset + 8 * ib + 2 * l], qh, 2 * l);
+                    uint g2 = GridEntry(grid, block[QsOffset + 8 * ib + 2 * l + 1], qh, 2 * l + 1);
+                    Span<float> yg = y.Slice(32 * ib + 8 * l, 8);
+                    for (int j = 0; j < 4; j++)
+                    {
+                        yg[j] = db * (float)((g1 >> (8 * j)) & 0xFF) * ((signs & (1 << j)) != 0 ? -1f : 1f);
+                        yg[j + 4] = db * (float)((g2 >> (8 * j)) & 0xFF) * ((signs & (1 << (j + 4))) != 0 ? -1f : 1f);
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// IQ3_S row · Q8_K activation over <paramref name="blocks"/> super-blocks, as ggml's scalar
+    /// ggml_vec_dot_iq3_s_q8_K computes it: per super-block the exact int32 <c>Σ_ib (1 + 2s)·Σ ±magnitude·q</c>
+    /// (at most 8·31·15·128·32 in magnitude), then <c>sum += (d·y_d)·that</c> in float. The vector tiers compute the
+    /// same integer with AVX2, so every tier gives the same bits.
+    /// </summary>
+    public static unsafe float Dot(byte* w, byte* x, int blocks, SimdTier tier)
+    {
+        bool vector = tier != SimdTier.Scalar && Avx2.IsSupported;
+        float sum = 0f;
+        for (int b = 0; b < blocks; b++)
+        {
+            byte* wb = w + (long)b * BlockBytes;
+            byte* xb = x + (long)b * Q8_K.BlockBytes;
+            sbyte* q = (sbyte*)(xb + Q8_K.QsOffset);
+            float d = F16.ToSingle(Unsafe.ReadUnaligned<ushort>(wb)) * Unsafe.ReadUnaligned<float>(xb);
+            sum += d * (float)(vector ? BlockSumAvx2(wb, q) : BlockSum(wb, q));
+        }
+        return sum;
+    }
+
+    /// <summary><see cref="BlockSum"/> with AVX2 (<see cref="IQ3_XXS.SubBlockLanes"/>): the same integer, so the same float step and bits.</summary>
+    private static unsafe int BlockSumAvx2(byte* wb, sbyte* q)
+    {
+        uint[] grid = Iq3Grids.Iq3sGrid;
+        byte* qs = wb + QsOffset;
+        Vector256<int> acc = Vector256<int>.Zero;
+        for (int ib = 0; ib < 8; ib++)
+        {
+            byte qh = wb[QhOffset + ib];
+            byte* p = qs + 8 * ib;
+            Vector256<byte> magnitudes = Vector256.Create(
+                GridEntry(grid, p[0], qh, 0), GridEntry(grid, p[1], qh, 1), GridEntry(grid, p[2], qh, 2), GridEntry(grid, p[3], qh, 3),
+                GridEntry(grid, p[4], qh, 4), GridEntry(grid, p[5], qh, 5), GridEntry(grid, p[6], qh, 6), GridEntry(grid, p[7], qh, 7)).AsByte();
+            uint signs = Unsafe.ReadUnaligned<uint>(wb + SignsOffset + 4 * ib);
+            int scale = 1 + 2 * ((wb[ScalesOffset + ib / 2] >> (4 * (ib % 2))) & 0xF);
+            acc += IQ3_XXS.SubBlockLanes(magnitudes, signs, q + 32 * ib) * Vector256.Create(scale);
+        }
+        return Vector256.Sum(acc);
+    }
+
+    /// <summary>The exact integer <c>Σ_ib (1 + 2s)·Σ ±magnitude·q</c> of one super-block; <paramref name="q"/> is the Q8_K block's quants.</summary>
+    private static unsafe int BlockSum(byte* wb, sbyte* q)
+    {
+        uint[] grid = Iq3Grids.Iq3sGrid;
+        int total = 0;
+        for (int ib = 0; ib < 8; ib++)
+        {
+            byte qh = wb[QhOffset + ib];
+            int sub = 0;
+            for (int l = 0; l < 4; l++)
+            {
+                int signs = wb[SignsOffset + 4 * ib + l];
+                uint g1 = GridEntry(grid, wb[QsOffset + 8 * ib + 2 * l], qh, 2 * l);
+                uint g2 = GridEntry(grid, wb[QsOffset + 8 * ib + 2 * l + 1], qh, 2 * l + 1);
+                sbyte* qg = q + 32 * ib + 8 * l;
+                for (int j = 0; j < 4; j++)
+                {
+                    int p1 = (int)((g1 >> (8 * j)) & 0xFF) * qg[j];
+                    int p2 = (int)((g2 >> (8 * j)) & 0xFF) * qg[j + 4];
+                    sub += (signs & (1 << j)) != 0 ? -p1 : p1;
+                    sub += (signs & (1 << (j + 4))) != 0 ? -p2 : p2;
+                }
+            }
+            total += sub * (1 + 2 * ((wb[ScalesOffset + ib / 2] >> (4 * (ib % 2))) & 0xF));
+        }
+        return total;
+    }
+}

@@ -1,0 +1,157 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using SeekSharp.Kernels.Simd;
+
+namespace SeekSharp.Kernels.Quants;
+
+/// <summary>
+/// GGML_TYPE_IQ3_XXS: super-blocks of 256 weights in 8 sub-blocks of 32, each in 4 groups of 8; 98 bytes each
+/// (ggml-common.h block_iq3_xxs):
+/// <code>
+/// offset  0  ushort d         super-block scale, IEEE half
+/// offset  2  byte   qs[64]    grid indices: qs[8ib + 2l] gives elements 32ib + 8l + 0..3, qs[8ib + 2l + 1] gives
+///                             elements 32ib + 8l + 4..7, each an entry of Iq3Grids.Iq3xxsGrid (four magnitudes)
+/// offset 66  uint   aux[8]    sub-block ib: bits 7l .. 7l+6 = sign index of group l (expanded to eight sign bits by
+///                             Iq2Grids.KSigns), bits 28..31 = scale s
+/// value = (d·(0.5 + s)·0.5)·magnitude·(bit j of the signs ? −1 : 1)
+/// </code>
+/// Its vec_dot_type is Q8_K. llama-quantize's IQ3_XXS and IQ3_XS mixes (and the IQ2 mixes' attention tensors) use it.
+/// SeekSharp reads it only; it has no quantizer (ggml's needs an importance-matrix search over the grid).
+/// </summary>
+internal static class IQ3_XXS
+{
+    public const int BlockSize = Q8_K.BlockSize;
+    public const int BlockBytes = 98;
+    private const int QsOffset = 2;
+    private const int AuxOffset = 66;
+
+    /// <summary>
+    /// dequantize_row_iq3_xxs: the sub-block scale <c>db = d·(0.5 + s)·0.5</c> rounded to float step by step in that
+    /// order, then each value <c>db·magnitude</c> with its sign applied (exact).
+    /// </summary>
+    public static void Dequantize(ReadOnlySpan<byte> src, Span<float> dst)
+    {
+        Debug.Assert(dst.Length % BlockSize == 0 && src.Length == dst.Length / BlockSize * BlockBytes);
+        uint[] grid = Iq3Grids.Iq3xxsGrid;
+        byte[] signTable = Iq2Grids.KSigns;
+        for (int b = 0; b < dst.Length / BlockSize; b++)
+        {
+            ReadOnlySpan<byte> block = src.Slice(b * BlockBytes, BlockBytes);
+            Span<float> y = dst.Slice(b * BlockSize, BlockSize);
+            float d = F16.ToSingle(MemoryMarshal.Read<ushort>(block));
+            for (int ib = 0; ib < 8; ib++)
+            {
+                uint aux = MemoryMarshal.Read<uint>(block[(AuxOffset + 4 * ib)..]);
+                float db = d * (0.5f + (aux >> 28)) * 0.5f;
+                for (int l = 0; l < 4; l++)
+                {
+                    int signs = signTable[(aux >> (7 * l)) & 127];
+                    uint g1 = grid[block[QsOffset + 8 * ib + 2 * l]];
+                    uint g2 = grid[block[QsOffset + 8 * ib + 2 * l + 1]];
+                    Span<float> yg = y.Slice(32 * ib + 8 * l, 8);
+                    for (int j = 0; j < 4; j++)
+                    {
+                        yg[j] = db * (float)((g1 >> (8 * j)) & 0xFF) * ((signs & (1 << j)) != 0 ? -1f : 1f);
+                        yg[j + 4] = db * (float)((g2 >> (8 * j)) & 0xFF) * ((signs & (1 << (j + 4))) != 0 ? -1f : 1f);
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// IQ3_XXS row · Q8_K activation over <paramref name="blocks"/> super-blocks, as ggml's scalar
+    /// ggml_vec_dot_iq3_xxs_q8_K computes it: per super-block the exact int32 <c>Σ_ib (2s + 1)·Σ ±magnitude·q</c>
+    /// (at most 8·31·62·128·32 in magnitude), then <c>sum += (d·y_d)·that</c> in float, and the whole times 0.25
+    /// at the end (the scale (0.5 + s)·0.5 is (2s + 1)/4). The vector tiers compute the same integer with AVX2, so
+    /// every tier gives the same bits.
+    /// </summary>
+    public static unsafe float Dot(byte* w, byte* x, int blocks, SimdTier tier)
+    {
+        bool vector = tier != SimdTier.Scalar && Avx2.IsSupported;
+        float sum = 0f;
+        for (int b = 0; b < blocks; b++)
+        {
+            byte* wb = w + (long)b * BlockBytes;
+            byte* xb = x + (long)b * Q8_K.BlockBytes;
+            sbyte* q = (sbyte*)(xb + Q8_K.QsOffset);
+            float d = F16.ToSingle(Unsafe.ReadUnaligned<ushort>(wb)) * Unsafe.ReadUnaligned<float>(xb);
+            sum += d * (float)(vector ? BlockSumAvx2(wb, q) : BlockSum(wb, q));
+        }
+        return 0.25f * sum;
+    }
+
+    /// <summary><see cref="BlockSum"/> with AVX2: the same integer, so the same float step and bits.</summary>
+    private static unsafe int BlockSumAvx2(byte* wb, sbyte* q)
+    {
+        uint[] grid = Iq3Grids.Iq3xxsGrid;
+        byte[] signTable = Iq2Grids.KSigns;
+        byte* qs = wb + QsOffset;
+        Vector256<int> acc = Vector256<int>.Zero;
+        for (int ib = 0; ib < 8; ib++)
+        {
+            uint aux = Unsafe.ReadUnaligned<uint>(wb + AuxOffset + 4 * ib);
+            Vector256<byte> magnitudes = Vector256.Create(
+                grid[qs[8 * ib]], grid[qs[8 * ib + 1]], grid[qs[8 * ib + 2]], grid[qs[8 * ib + 3]],
+                grid[qs[8 * ib + 4]], grid[qs[8 * ib + 5]], grid[qs[8 * ib + 6]], grid[qs[8 * ib + 7]]).AsByte();
+            uint signs = signTable[aux & 127] | (uint)signTable[(aux >> 7) & 127] << 8
+                | (uint)signTable[(aux >> 14) & 127] << 16 | (uint)signTable[(aux >> 21) & 127] << 24;
+            acc += SubBlockLanes(magnitudes, signs, q + 32 * ib) * Vector256.Create((int)(2 * (aux >> 28) + 1));
+        }
+        return Vector256.Sum(acc);
+    }
+
+    /// <summary>
+    /// Eight int32 lanes summing to <c>Σ_k ±m_k·q_k</c> over 32 elements: magnitude byte k (at most 62, so the signed
+    /// value fits in a byte) negated where bit k of <paramref name="signs"/> is set, times quant k. The products are
+    /// formed in 16 bits and added in pairs into 32 bits: all exact. (The signs go on the magnitudes, not on the
+    /// quants, where a −128 would not negate.)
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static unsafe Vector256<int> SubBlockLanes(Vector256<byte> magnitudes, uint signs, sbyte* q)
+    {
+        // Byte k of the broadcast sign word goes to bytes 8k .. 8k+7, and each keeps its own bit.
+        Vector256<byte> spread = Avx2.Shuffle(Vector256.Create(signs).AsByte(),
+            Vector256.Create((byte)0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3));
+        Vector256<byte> bit = Vector256.Create((byte)1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128,
+            1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128);
+        Vector256<sbyte> negate = Vector256.Equals(spread & bit, bit).AsSByte();
+        Vector256<sbyte> w = (magnitudes.AsSByte() ^ negate) - negate;
+        Vector256<sbyte> y = Vector256.Load(q);
+        Vector256<int> lo = Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(w.GetLower()), Avx2.ConvertToVector256Int16(y.GetLower()));
+        Vector256<int> hi = Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(w.GetUpper()), Avx2.ConvertToVector256Int16(y.GetUpper()));
+        return lo + hi;
+    }
+
+    /// <summary>The exact integer <c>Σ_ib (2s + 1)·Σ ±magnitude·q</c> of one super-block; <paramref name="q"/> is the Q8_K block's quants.</summary>
+    private static unsafe int BlockSum(byte* wb, sbyte* q)
+    {
+        uint[] grid = Iq3Grids.Iq3xxsGrid;
+        byte[] signTable = Iq2Grids.KSigns;
+        int total = 0;
+        for (int ib = 0; ib < 8; ib++)
+        {
+            uint aux = Unsafe.ReadUnaligned<uint>(wb + AuxOffset + 4 * ib);
+            int sub = 0;
+            for (int l = 0; l < 4; l++)
+            {
+                int signs = signTable[(aux >> (7 * l)) & 127];
+                uint g1 = grid[wb[QsOffset + 8 * ib + 2 * l]];
+                uint g2 = grid[wb[QsOffset + 8 * ib + 2 * l + 1]];
+                sbyte* qg = q + 32 * ib + 8 * l;
+                for (int j = 0; j < 4; j++)
+                {
+                    int p1 = (int)((g1 >> (8 * j)) & 0xFF) * qg[j];
+                    int p2 = (int)((g2 >> (8 * j)) & 0xFF) * qg[j + 4];
+                    sub += (signs & (1 << j)) != 0 ? -p1 : p1;
+                    sub += (signs & (1 << (j + 4))) != 0 ? -p2 : p2;
+                }
+            }
+            total += sub * (int)(2 * (aux >> 28) + 1);
+        }
+        return total;
+    }
+}

@@ -48,7 +48,7 @@ public class IQ3_STests
         q[2 + 8 + 7] = 3;
         float[] y = new float[256];
         TensorTypes.Dequantize(GgmlType.IQ3_S, q, y);
-        uint g260 = IqGrids.Iq3sGrid[260];
+        uint g260 = Iq3Grids.Iq3sGrid[260];
         Assert.Equal(5f * 1, y[0]);
         Assert.Equal(-5f * 1, y[1]);
         for (int j = 0; j < 4; j++)

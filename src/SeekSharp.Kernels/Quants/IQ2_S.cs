@@ -52,10 +52,7 @@ internal static class IQ2_S
                     int signs = block[SignsOffset + 4 * ib + l];
                     float db = l < 2 ? db0 : db1;
                     Span<float> yg = y.Slice(32 * ib + 8 * l, 8);
-                    for (int j = 0; j < 8; j++)
-                    {
-                        yg[j] = db * (byte)(magnitudes >> (8 * j)) * ((signs & (1 << j)) != 0 ? -1f : 1f);
-                    }
+                    IqGroup.Decode(yg, db, magnitudes, signs);
                 }
             }
         }
@@ -88,7 +85,7 @@ internal static class IQ2_S
                     for (int l = 2 * half; l < 2 * half + 2; l++)
                     {
                         int k = 4 * ib + l;
-                        sumi += Iq2Dot.Group(grid[Index(wb[QsOffset + k], qh, l)], wb[SignsOffset + k], q8);
+                        sumi += IqGroup.Dot(grid[Index(wb[QsOffset + k], qh, l)], wb[SignsOffset + k], q8);
                         q8 += 8;
                     }
                     bsum += sumi * (2 * ((sc >> (4 * half)) & 0xF) + 1);

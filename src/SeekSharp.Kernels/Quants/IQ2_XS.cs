@@ -46,10 +46,7 @@ internal static class IQ2_XS
                     int signs = signTable[q >> 9];
                     float db = l < 2 ? db0 : db1;
                     Span<float> yg = y.Slice(32 * ib + 8 * l, 8);
-                    for (int j = 0; j < 8; j++)
-                    {
-                        yg[j] = db * (byte)(magnitudes >> (8 * j)) * ((signs & (1 << j)) != 0 ? -1f : 1f);
-                    }
+                    IqGroup.Decode(yg, db, magnitudes, signs);
                 }
             }
         }
@@ -83,7 +80,7 @@ internal static class IQ2_XS
                     for (int l = 2 * half; l < 2 * half + 2; l++)
                     {
                         int q = Unsafe.ReadUnaligned<ushort>(q2 + 4 * ib + l);
-                        sumi += Iq2Dot.Group(grid[q & 511], signTable[q >> 9], q8);
+                        sumi += IqGroup.Dot(grid[q & 511], signTable[q >> 9], q8);
                         q8 += 8;
                     }
                     bsum += sumi * (2 * ((sc >> (4 * half)) & 0xF) + 1);

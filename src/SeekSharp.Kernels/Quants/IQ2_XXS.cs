@@ -45,10 +45,7 @@ internal static class IQ2_XXS
                     ulong magnitudes = grid[sub[l]];
                     int signs = signTable[(a1 >> (7 * l)) & 127];
                     Span<float> yg = y.Slice(32 * ib + 8 * l, 8);
-                    for (int j = 0; j < 8; j++)
-                    {
-                        yg[j] = db * (byte)(magnitudes >> (8 * j)) * ((signs & (1 << j)) != 0 ? -1f : 1f);
-                    }
+                    IqGroup.Decode(yg, db, magnitudes, signs);
                 }
             }
         }
@@ -80,7 +77,7 @@ internal static class IQ2_XXS
                 int sumi = 0;
                 for (int l = 0; l < 4; l++)
                 {
-                    sumi += Iq2Dot.Group(grid[sub[l]], signTable[(a1 >> (7 * l)) & 127], q8);
+                    sumi += IqGroup.Dot(grid[sub[l]], signTable[(a1 >> (7 * l)) & 127], q8);
                     q8 += 8;
                 }
                 bsum += sumi * (int)(2 * (a1 >> 28) + 1);

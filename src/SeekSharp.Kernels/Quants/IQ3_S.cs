@@ -57,11 +57,7 @@ internal static class IQ3_S
                     uint g1 = GridEntry(grid, block[QsOffset + 8 * ib + 2 * l], qh, 2 * l);
                     uint g2 = GridEntry(grid, block[QsOffset + 8 * ib + 2 * l + 1], qh, 2 * l + 1);
                     Span<float> yg = y.Slice(32 * ib + 8 * l, 8);
-                    for (int j = 0; j < 4; j++)
-                    {
-                        yg[j] = db * (float)((g1 >> (8 * j)) & 0xFF) * ((signs & (1 << j)) != 0 ? -1f : 1f);
-                        yg[j + 4] = db * (float)((g2 >> (8 * j)) & 0xFF) * ((signs & (1 << (j + 4))) != 0 ? -1f : 1f);
-                    }
+                    IqGroup.Decode(yg, db, IqGroup.Pair(g1, g2), signs);
                 }
             }
         }
@@ -122,14 +118,7 @@ internal static class IQ3_S
                 int signs = wb[SignsOffset + 4 * ib + l];
                 uint g1 = GridEntry(grid, wb[QsOffset + 8 * ib + 2 * l], qh, 2 * l);
                 uint g2 = GridEntry(grid, wb[QsOffset + 8 * ib + 2 * l + 1], qh, 2 * l + 1);
-                sbyte* qg = q + 32 * ib + 8 * l;
-                for (int j = 0; j < 4; j++)
-                {
-                    int p1 = (int)((g1 >> (8 * j)) & 0xFF) * qg[j];
-                    int p2 = (int)((g2 >> (8 * j)) & 0xFF) * qg[j + 4];
-                    sub += (signs & (1 << j)) != 0 ? -p1 : p1;
-                    sub += (signs & (1 << (j + 4))) != 0 ? -p2 : p2;
-                }
+                sub += IqGroup.Dot(IqGroup.Pair(g1, g2), signs, q + 32 * ib + 8 * l);
             }
             total += sub * (1 + 2 * ((wb[ScalesOffset + ib / 2] >> (4 * (ib % 2))) & 0xF));
         }

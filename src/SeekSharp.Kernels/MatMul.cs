@@ -102,18 +102,22 @@ public static class MatMul
         }
         var traits = TypeTraits.For(type);
         long actStride = ActivationRowBytes(traits, cols);
-        byte[] activation = ActivationScratch(actStride * n);
         long macs = (long)rows * cols * n;
         int threads = pool?.ThreadCount ?? 1;
         bool parallel = pool is not null && threads > 1 && macs >= ParallelThreshold;
         bool gemm = n >= GemmThreshold(type) && !traits.DotsForBatches;
+        // Groups of eight tokens for the eight-token dot, each with its table after the activation rows.
+        int eights = !gemm && UsesDot8(traits, tier, n) ? n / 8 : 0;   // 0 below eight tokens
+        long tableBytes = (long)(cols / Q8_K.BlockSize) * Q8_K.EightTokenTableBytes;
+        byte[] activation = ActivationScratch(actStride * n + eights * tableBytes + ActivationAlignment);
         bool decode = gemm && traits.ActivationIsQuantized;
         float[] decoded = decode ? DecodedScratch((long)n * cols) : [];
         fixed (float* px = x)
-        fixed (byte* pa = activation)
+        fixed (byte* paRaw = activation)
         fixed (float* pd = decoded)
         fixed (float* py = y)
         {
+            byte* pa = (byte*)(((nint)paRaw + ActivationAlignment - 1) & ~(nint)(ActivationAlignment - 1));
             var convert = new ActivationRows
             {
                 DotType = traits.DotType, Prepare = traits.PrepareActivation, X = px, A = pa, Cols = cols, ActStride = actStride, N = n, Tier = tier, Decoded = decode ? pd : null,
@@ -137,13 +141,19 @@ public static class MatMul
                 Gemm.MultiplyByWeights(a, type, w, py, n, cols, rows, GemmTiles.For(tier), parallel ? pool : null);
                 return;
             }
+            byte* tables = pa + actStride * n;
+            for (int g = 0; g < eights; g++)
+            {
+                Q8_K.BuildEightTokenTable(pa + 8 * g * actStride, actStride, cols / Q8_K.BlockSize, tables + g * tableBytes);
+            }
             long rowBytes = TensorTypes.RowBytes(type, cols);
             int tokenMicro = TokenMicroBlock(traits, tier, actStride, n);
             bool wide = Uses512(tier);
             var work = new RowBlocks
             {
                 Blocks = cols / traits.BlockSize, Dot = traits.Dot, Dot4 = traits.Dot4,
-                Dot2x4 = wide ? traits.Dot2x4 : null, Dot8 = wide && n < MaxDot8Batch ? traits.Dot8 : null,
+                Dot2x4 = wide ? traits.Dot2x4 : null, Dot8 = eights > 0 ? traits.Dot8 : null,
+                Tables = tables, TableBytes = tableBytes,
                 W = w, RowBytes = rowBytes, Rows = rows,
                 A = pa, ActStride = actStride, Y = py, N = n, Tier = tier,
                 TokenTile = TokenTileFor(tokenMicro, actStride, n),
@@ -198,13 +208,15 @@ public static class MatMul
     // activation rows then come from L2, but each weight row is read once for the eight.
     private static unsafe int TokenMicroBlock(TypeTraits traits, SimdTier tier, long actStride, int n)
     {
-        if (n < MaxDot8Batch && Uses512(tier) && traits.Dot8 != null)
+        if (UsesDot8(traits, tier, n))
         {
             return MaxTokenMicro;
         }
         int fit = (int)Math.Clamp(L1TileBytes / 2 / actStride, 1, MaxTokenMicro);
         return traits.Dot4 != null ? Math.Max(4, fit / 4 * 4) : fit;
     }
+
+    private static unsafe bool UsesDot8(TypeTraits traits, SimdTier tier, int n) => n < MaxDot8Batch && Uses512(tier) && traits.Dot8 != null;
 
     /// <summary>Converts token rows to the vec_dot_type, a chunk of rows per work item.</summary>
     private unsafe struct ActivationRows : IParallelWork
@@ -242,7 +254,9 @@ public static class MatMul
         public delegate*<byte*, byte*, int, SimdTier, float> Dot;
         public delegate*<byte*, byte*, long, int, float*, long, SimdTier, void> Dot4;
         public delegate*<byte*, long, byte*, long, int, float*, long, SimdTier, void> Dot2x4;
-        public delegate*<byte*, byte*, long, int, float*, long, SimdTier, void> Dot8;
+        public delegate*<byte*, byte*, long, byte*, int, float*, EightTokenPart, float*, long, SimdTier, void> Dot8;
+        public byte* Tables;     // [N / 8, TableBytes] the eight-token tables (Q8_K.BuildEightTokenTable), when Dot8 runs
+        public long TableBytes;
         public int Blocks;       // weight blocks per row
         public byte* W;          // [Rows, RowBytes]
         public long RowBytes;
@@ -264,7 +278,17 @@ public static class MatMul
                 }
                 return;
             }
-            for (int i0 = 0; i0 < N; i0 += TokenTile)
+            int first = 0;
+            if (Dot8 != null && Blocks > EightTokenPartBlocks)
+            {
+                // Rows too long for eight tokens' activation to stay in L1: by groups of eight tokens, in parts.
+                first = N / 8 * 8;
+                for (int i = 0; i < first; i += 8)
+                {
+                    EightTokensInParts(r0, r1, i);
+                }
+            }
+            for (int i0 = first; i0 < N; i0 += TokenTile)
             {
                 int i1 = Math.Min(N, i0 + TokenTile);
                 for (int rb = r0; rb < r1; rb += RowTile)
@@ -325,7 +349,44 @@ public static class MatMul
         {
             for (int r = rb; r < rb1; r++)
             {
-                Dot8(W + r * RowBytes, A + i * ActStride, ActStride, Blocks, Y + (long)i * Rows + r, Rows, Tier);
+                Dot8(W + r * RowBytes, A + i * ActStride, ActStride, Tables + i / 8 * TableBytes, Blocks, null, EightTokenPart.Whole, Y + (long)i * Rows + r, Rows, Tier);
+            }
+        }
+
+        // Rows [r0, r1) against tokens [i, i + 8), a group of rows at a time, each group swept part by part: one part of
+        // the eight activation rows (and of their table) is read from L2 once per group instead of once per row.
+        private readonly void EightTokensInParts(int r0, int r1, int i)
+        {
+            const int groupRows = 32;   // their running sums, 12 KiB, stay in L1 beside the part
+            float* state = stackalloc float[groupRows * Q8_K.EightTokenStateFloats];
+            int parts = (Blocks + EightTokenPartBlocks - 1) / EightTokenPartBlocks;
+            int partBlocks = (Blocks + parts - 1) / parts;   // even parts: 35 blocks go 7 + 7 + 7 + 7 + 7, not 8 + 8 + 8 + 8 + 3
+            long weightBlockBytes = RowBytes / Blocks;
+            byte* a = A + i * ActStride, table = Tables + i / 8 * TableBytes;
+            float* y = Y + (long)i * Rows;
+            for (int g = r0; g < r1; g += groupRows)
+            {
+                int g1 = Math.Min(r1, g + groupRows);
+                for (int b = 0; b < Blocks; b += partBlocks)
+                {
+                    int count = Math.Min(partBlocks, Blocks - b);
+                    var part = (b == 0 ? EightTokenPart.First : 0) | (b + count == Blocks ? EightTokenPart.Last : 0);
+                    for (int r = g; r < g1; r++)
+                    {
+                        // The rows' parts are not consecutive in memory, so the kernels' own prefetch (a fixed distance
+                        // ahead in the row) misses them: fetch the part two rows on.
+                        if (r + 2 < g1)
+                        {
+                            byte* next = W + (r + 2) * RowBytes + b * weightBlockBytes;
+                            for (long o = 0; o < count * weightBlockBytes; o += 64)
+                            {
+                                StreamPrefetch.Line(next + o);
+                            }
+                        }
+                        Dot8(W + r * RowBytes + b * weightBlockBytes, a + b * Q8_K.BlockBytes, ActStride, table + b * Q8_K.EightTokenTableBytes, count,
+                            state + (r - g) * Q8_K.EightTokenStateFloats, part, y + r, Rows, Tier);
+                    }
+                }
             }
         }
 
@@ -350,6 +411,10 @@ public static class MatMul
         }
         return buffer;
     }
+
+    // The converted activation starts on a cache line, so that Q8_K's quants (at a 64-byte offset in 320-byte blocks)
+    // do too: the 512-bit dots then never load across two lines.
+    private const int ActivationAlignment = 64;
 
     /// <summary>A per-thread buffer for the converted activation, grown on demand and then reused: no allocation per call.</summary>
     private static byte[] ActivationScratch(long bytes)
@@ -456,4 +521,10 @@ public static class MatMul
     // one both rows): at four decode tokens the step took 66 ms instead of 92-107 (AVX-512; FFN 47 against 61-69 ms),
     // and with AVX-512 off 75.5 instead of 78-81 ms, alternated in one process the same way.
     private const int MaxDot8Batch = 16;
+
+    // Eight tokens' Q8_K activation of this many blocks, with its table, takes 26 KiB of L1; longer rows run in parts
+    // (RowBlocks.EightTokensInParts). An FFN down projection of 8960 columns (35 blocks) took 17 % longer per multiply
+    // than the 1536-column projections (6 blocks) before it was split; in parts of 7 blocks its Q4_K layers run about
+    // a fifth faster than whole (parts of 4 and 16 were slower).
+    private const int EightTokenPartBlocks = 8;
 }

@@ -46,8 +46,9 @@ internal sealed unsafe class TypeTraits
     /// <summary>Two weight rows (<c>w</c>, <c>w + wStride</c>) against four activation rows, 512-bit vectors only; or null.</summary>
     public delegate*<byte*, long, byte*, long, int, float*, long, SimdTier, void> Dot2x4 { get; init; }
 
-    /// <summary>One weight row against eight activation rows, 512-bit vectors only; or null.</summary>
-    public delegate*<byte*, byte*, long, int, float*, long, SimdTier, void> Dot8 { get; init; }
+    /// <summary>One weight row, or a part of it (<see cref="EightTokenPart"/>), against eight activation rows (Q8_K) and
+    /// their <see cref="Q8_K.BuildEightTokenTable"/>, 512-bit vectors only; or null.</summary>
+    public delegate*<byte*, byte*, long, byte*, int, float*, EightTokenPart, float*, long, SimdTier, void> Dot8 { get; init; }
 
     /// <summary>Rearranges the converted activation blocks in place for this type's dots (Q4_K's 512-bit order); or null.</summary>
     public delegate*<byte*, int, SimdTier, void> PrepareActivation { get; init; }

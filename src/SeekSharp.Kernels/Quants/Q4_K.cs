@@ -487,24 +487,32 @@ internal static class Q4_K
     /// <see cref="Dot"/> of one weight row with eight activation rows (<c>x + t·xStride</c>), written to
     /// <c>y[t·yStride]</c>: each super-block's nibbles and scales are unpacked once for all eight tokens, so a batch of
     /// eight sequences reads every weight once, as a single token does. Every output is <see cref="Dot"/> of its pair
-    /// bit for bit. Other tiers than Vector512 run two <see cref="Dot4"/> calls.
+    /// bit for bit. <paramref name="table"/> holds the eight rows' <see cref="Q8_K.BuildEightTokenTable"/>; <paramref name="part"/> says whether it runs over the whole row or a part of it, with the running sums in <paramref name="state"/> (<see cref="EightTokenPart"/>). Other tiers
+    /// than Vector512 run two <see cref="Dot4"/> calls (and ignore the table).
     /// </summary>
     /// <remarks>
     /// Written out token by token, with no ref arguments: the JIT keeps the eight integer accumulators, four float ones
-    /// (two tokens' eight lanes per vector, as the rows of <see cref="Dot2x4"/>) and four minimum ones in registers.
+    /// (two tokens' eight lanes per vector, as the rows of <see cref="Dot2x4"/>) and two minimum ones (four tokens' four
+    /// lanes each) in registers.
     /// Dot2x4 with its accumulators passed by reference spilled them to the stack on every super-block (89 stack
     /// accesses in its loop).
     /// </remarks>
-    public static unsafe void Dot8(byte* w, byte* x, long xStride, int blocks, float* y, long yStride, SimdTier tier)
+    public static unsafe void Dot8(byte* w, byte* x, long xStride, byte* table, int blocks, float* state, EightTokenPart part, float* y, long yStride, SimdTier tier)
     {
         if (!Uses512(tier))
         {
+            Debug.Assert(part == EightTokenPart.Whole, "rows are split for the 512-bit kernel only");
             Dot4(w, x, xStride, blocks, y, yStride, tier);
             Dot4(w, x + 4 * xStride, xStride, blocks, y + 4 * yStride, yStride, tier);
             return;
         }
         Vector512<float> acc01 = Vector512<float>.Zero, acc23 = acc01, acc45 = acc01, acc67 = acc01;
-        Vector256<float> min01 = Vector256<float>.Zero, min23 = min01, min45 = min01, min67 = min01;
+        Vector512<float> min0123 = Vector512<float>.Zero, min4567 = min0123;
+        if ((part & EightTokenPart.First) == 0)
+        {
+            acc01 = Vector512.Load(state); acc23 = Vector512.Load(state + 16); acc45 = Vector512.Load(state + 32); acc67 = Vector512.Load(state + 48);
+            min0123 = Vector512.Load(state + 64); min4567 = Vector512.Load(state + 80);
+        }
         Vector512<byte> mask = Vector512.Create((byte)0x0F);
         for (int b = 0; b < blocks; b++)
         {
@@ -544,32 +552,30 @@ internal static class Q4_K
             s6 = Halves(s6, lo, hi, q1 + 6 * xStride, sLo, sHi);
             s7 = Halves(s7, lo, hi, q1 + 7 * xStride, sLo, sHi);
 
-            float d = HalfAt(wb), dmin = HalfAt(wb + 2);
+            byte* tb = table + (long)b * Q8_K.EightTokenTableBytes;
+            var d = Vector512.Create(HalfAt(wb));
+            acc01 = Q8_K.TwoTokenStep(acc01, d, Q8_K.ScalePair(tb, 0), s0, s1, Vector512<int>.Zero);
+            acc23 = Q8_K.TwoTokenStep(acc23, d, Q8_K.ScalePair(tb, 1), s2, s3, Vector512<int>.Zero);
+            acc45 = Q8_K.TwoTokenStep(acc45, d, Q8_K.ScalePair(tb, 2), s4, s5, Vector512<int>.Zero);
+            acc67 = Q8_K.TwoTokenStep(acc67, d, Q8_K.ScalePair(tb, 3), s6, s7, Vector512<int>.Zero);
+            // The minimum terms of four tokens per vector: each token's four lanes as PairSumMinLanes forms them, times
+            // y_d·(−dmin), the product (−y_d)·dmin of the one-token step with its sign moved (exact).
             Vector128<short> m = MinsAsShorts(mins);
-            var m2 = Vector256.Create(m, m);
-            acc01 = Q8_K.TwoTokenStep(acc01, d, x0, x0 + xStride, s0, s1);
-            acc23 = Q8_K.TwoTokenStep(acc23, d, x0 + 2 * xStride, x0 + 3 * xStride, s2, s3);
-            acc45 = Q8_K.TwoTokenStep(acc45, d, x0 + 4 * xStride, x0 + 5 * xStride, s4, s5);
-            acc67 = Q8_K.TwoTokenStep(acc67, d, x0 + 6 * xStride, x0 + 7 * xStride, s6, s7);
-            min01 = TwoTokenMinStep(min01, dmin, m2, x0, x0 + xStride);
-            min23 = TwoTokenMinStep(min23, dmin, m2, x0 + 2 * xStride, x0 + 3 * xStride);
-            min45 = TwoTokenMinStep(min45, dmin, m2, x0 + 4 * xStride, x0 + 5 * xStride);
-            min67 = TwoTokenMinStep(min67, dmin, m2, x0 + 6 * xStride, x0 + 7 * xStride);
+            var m4 = Vector512.Create(Vector256.Create(m, m), Vector256.Create(m, m));
+            var minusDmin = Vector512.Create(-HalfAt(wb + 2));
+            min0123 = Vector512.FusedMultiplyAdd(Q8_K.ScaleQuad(tb, 0) * minusDmin, Vector512.ConvertToSingle(Avx512BW.MultiplyAddAdjacent(m4, Q8_K.SumQuad(tb, 0))), min0123);
+            min4567 = Vector512.FusedMultiplyAdd(Q8_K.ScaleQuad(tb, 1) * minusDmin, Vector512.ConvertToSingle(Avx512BW.MultiplyAddAdjacent(m4, Q8_K.SumQuad(tb, 1))), min4567);
         }
-        StoreTwoTokens(y, yStride, acc01, min01);
-        StoreTwoTokens(y + 2 * yStride, yStride, acc23, min23);
-        StoreTwoTokens(y + 4 * yStride, yStride, acc45, min45);
-        StoreTwoTokens(y + 6 * yStride, yStride, acc67, min67);
-    }
-
-    /// <summary><see cref="Step"/>'s minimum update for two tokens (token a's four lanes low, token b's high), pair sums as <see cref="PairSumMinLanes"/> reads them.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe Vector256<float> TwoTokenMinStep(Vector256<float> accMin, float dmin, Vector256<short> mins, byte* xa, byte* xb)
-    {
-        var pairSums = Vector256.Create(Vector128.Load((short*)(xa + Q8_K.BsumsOffset)), Vector128.Load((short*)(xb + Q8_K.BsumsOffset)));
-        Vector256<int> minLanes = Avx2.MultiplyAddAdjacent(mins, pairSums);
-        // (−y_d)·dmin as y_d·(−dmin): the same product, sign flips being exact.
-        return Vector256.FusedMultiplyAdd(Q8_K.PairScale256(xa, xb, -dmin), Vector256.ConvertToSingle(minLanes), accMin);
+        if ((part & EightTokenPart.Last) == 0)
+        {
+            acc01.Store(state); acc23.Store(state + 16); acc45.Store(state + 32); acc67.Store(state + 48);
+            min0123.Store(state + 64); min4567.Store(state + 80);
+            return;
+        }
+        StoreTwoTokens(y, yStride, acc01, min0123.GetLower());
+        StoreTwoTokens(y + 2 * yStride, yStride, acc23, min0123.GetUpper());
+        StoreTwoTokens(y + 4 * yStride, yStride, acc45, min4567.GetLower());
+        StoreTwoTokens(y + 6 * yStride, yStride, acc67, min4567.GetUpper());
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -362,14 +362,11 @@ internal static class Q6_K
     private static unsafe Vector256<int> OffsetLanes(Vector256<short> scales, byte* xb) =>
         Avx2.ShiftLeftLogical(Avx2.MultiplyAddAdjacent(scales, Vector256.Load((short*)(xb + Q8_K.BsumsOffset))), 5);
 
-    /// <summary><see cref="OffsetLanes"/> of two Q8_K blocks: <paramref name="scales"/> holds the scales for
-    /// <paramref name="xa"/> in its low half and those for <paramref name="xb"/> in its high half.</summary>
+    /// <summary><see cref="OffsetLanes"/> of two 256-bit halves: <paramref name="scales"/> and <paramref name="bsums"/> hold
+    /// each half's scales and group sums (two tokens' sums from <see cref="Q8_K.SumPair"/>, or two rows' scales).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe Vector512<int> OffsetLanes(Vector512<short> scales, byte* xa, byte* xb)
-    {
-        var bsums = Vector512.Create(Vector256.Load((short*)(xa + Q8_K.BsumsOffset)), Vector256.Load((short*)(xb + Q8_K.BsumsOffset)));
-        return Avx512F.ShiftLeftLogical(Avx512BW.MultiplyAddAdjacent(scales, bsums), 5);
-    }
+    private static Vector512<int> OffsetLanes(Vector512<short> scales, Vector512<short> bsums) =>
+        Avx512F.ShiftLeftLogical(Avx512BW.MultiplyAddAdjacent(scales, bsums), 5);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static unsafe Vector256<int> Lanes256(byte* wb, byte* xb)
@@ -532,20 +529,26 @@ internal static class Q6_K
     /// <summary>
     /// <see cref="Dot"/> of one weight row with eight activation rows (<c>x + t·xStride</c>), written to
     /// <c>y[t·yStride]</c>: each super-block's quants and scales are unpacked once for all eight tokens, so a batch of
-    /// eight sequences reads every weight once. Every output is <see cref="Dot"/> of its pair bit for bit. Other tiers
-    /// than Vector512 run two <see cref="Dot4"/> calls.
+    /// eight sequences reads every weight once. Every output is <see cref="Dot"/> of its pair bit for bit.
+    /// <paramref name="table"/> holds the eight rows' <see cref="Q8_K.BuildEightTokenTable"/>; <paramref name="part"/> says whether it runs over the whole row or a part of it, with the running sums in <paramref name="state"/> (<see cref="EightTokenPart"/>). Other tiers than Vector512
+    /// run two <see cref="Dot4"/> calls (and ignore the table).
     /// </summary>
     /// <remarks>Written out token by token with no ref or out arguments, so that the JIT keeps the eight integer and four
     /// float accumulators (two tokens' lanes per vector) in registers.</remarks>
-    public static unsafe void Dot8(byte* w, byte* x, long xStride, int blocks, float* y, long yStride, SimdTier tier)
+    public static unsafe void Dot8(byte* w, byte* x, long xStride, byte* table, int blocks, float* state, EightTokenPart part, float* y, long yStride, SimdTier tier)
     {
         if (!Uses512(tier))
         {
+            Debug.Assert(part == EightTokenPart.Whole, "rows are split for the 512-bit kernel only");
             Dot4(w, x, xStride, blocks, y, yStride, tier);
             Dot4(w, x + 4 * xStride, xStride, blocks, y + 4 * yStride, yStride, tier);
             return;
         }
         Vector512<float> acc01 = Vector512<float>.Zero, acc23 = acc01, acc45 = acc01, acc67 = acc01;
+        if ((part & EightTokenPart.First) == 0)
+        {
+            acc01 = Vector512.Load(state); acc23 = Vector512.Load(state + 16); acc45 = Vector512.Load(state + 32); acc67 = Vector512.Load(state + 48);
+        }
         Vector512<byte> mask = Vector512.Create((byte)0x0F), three = Vector512.Create((byte)0x30);
         for (int b = 0; b < blocks; b++)
         {
@@ -574,12 +577,18 @@ internal static class Q6_K
                 s6 = HalfLanes512(s6, low, high, sLow, sHigh, q + 6 * xStride);
                 s7 = HalfLanes512(s7, low, high, sLow, sHigh, q + 7 * xStride);
             }
-            float d = F16.ToSingleFast(Unsafe.ReadUnaligned<ushort>(wb + DOffset));
+            byte* tb = table + (long)b * Q8_K.EightTokenTableBytes;
+            var d = Vector512.Create(F16.ToSingleFast(Unsafe.ReadUnaligned<ushort>(wb + DOffset)));
             var scales2 = Vector512.Create(groupScales.GetLower(), groupScales.GetLower());
-            acc01 = Q8_K.TwoTokenStep(acc01, d, x0, x0 + xStride, s0, s1, OffsetLanes(scales2, x0, x0 + xStride));
-            acc23 = Q8_K.TwoTokenStep(acc23, d, x0 + 2 * xStride, x0 + 3 * xStride, s2, s3, OffsetLanes(scales2, x0 + 2 * xStride, x0 + 3 * xStride));
-            acc45 = Q8_K.TwoTokenStep(acc45, d, x0 + 4 * xStride, x0 + 5 * xStride, s4, s5, OffsetLanes(scales2, x0 + 4 * xStride, x0 + 5 * xStride));
-            acc67 = Q8_K.TwoTokenStep(acc67, d, x0 + 6 * xStride, x0 + 7 * xStride, s6, s7, OffsetLanes(scales2, x0 + 6 * xStride, x0 + 7 * xStride));
+            acc01 = Q8_K.TwoTokenStep(acc01, d, Q8_K.ScalePair(tb, 0), s0, s1, OffsetLanes(scales2, Q8_K.SumPair(tb, 0)));
+            acc23 = Q8_K.TwoTokenStep(acc23, d, Q8_K.ScalePair(tb, 1), s2, s3, OffsetLanes(scales2, Q8_K.SumPair(tb, 1)));
+            acc45 = Q8_K.TwoTokenStep(acc45, d, Q8_K.ScalePair(tb, 2), s4, s5, OffsetLanes(scales2, Q8_K.SumPair(tb, 2)));
+            acc67 = Q8_K.TwoTokenStep(acc67, d, Q8_K.ScalePair(tb, 3), s6, s7, OffsetLanes(scales2, Q8_K.SumPair(tb, 3)));
+        }
+        if ((part & EightTokenPart.Last) == 0)
+        {
+            acc01.Store(state); acc23.Store(state + 16); acc45.Store(state + 32); acc67.Store(state + 48);
+            return;
         }
         StoreTwoTokens(y, yStride, acc01);
         StoreTwoTokens(y + 2 * yStride, yStride, acc23);
@@ -622,7 +631,8 @@ internal static class Q6_K
     private static unsafe Vector512<float> TwoRowStep(Vector512<float> acc, Vector512<float> d, byte* xb, Vector512<int> row0, Vector512<int> row1,
         Vector512<short> scales01)
     {
-        Vector512<int> lanes = Avx512F.Shuffle4x128(row0, row1, 0x44) + Avx512F.Shuffle4x128(row0, row1, 0xEE) - OffsetLanes(scales01, xb, xb);
+        Vector256<short> bsums = Vector256.Load((short*)(xb + Q8_K.BsumsOffset));
+        Vector512<int> lanes = Avx512F.Shuffle4x128(row0, row1, 0x44) + Avx512F.Shuffle4x128(row0, row1, 0xEE) - OffsetLanes(scales01, Vector512.Create(bsums, bsums));
         return Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.ReadUnaligned<float>(xb)) * d, Vector512.ConvertToSingle(lanes), acc);
     }
 

@@ -25,6 +25,16 @@ internal static unsafe class StreamPrefetch
 {
     public const int Distance = 4096;
 
+    /// <summary>Asks for the cache line at <paramref name="p"/> (x86 only; elsewhere nothing).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Line(byte* p)
+    {
+        if (Sse.IsSupported)
+        {
+            Sse.Prefetch0(p);
+        }
+    }
+
     /// <summary>Asks for the cache line <see cref="Distance"/> bytes past <paramref name="p"/> (x86 only; elsewhere nothing).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Ahead(byte* p)

@@ -98,7 +98,7 @@ public class Q8_KTests
         return q;
     }
 
-    private static sbyte[] Quants(byte[] block) => block[Q8_K.QsOffset..Q8_K.BsumsOffset].Select(b => (sbyte)b).ToArray();
+    private static sbyte[] Quants(byte[] block) => block[Q8_K.QsOffset..(Q8_K.QsOffset + Q8_K.BlockSize)].Select(b => (sbyte)b).ToArray();
 }
 
 /// <summary>
@@ -199,6 +199,9 @@ public abstract class KQuantTests(GgmlType type)
     /// <summary>The four-token kernel of the batched matmul: each output equals the single dot of its pair, bit for bit.</summary>
     internal unsafe delegate void FourTokenDot(byte* w, byte* x, long xStride, int blocks, float* y, long yStride, SimdTier tier);
 
+    /// <summary>The eight-token kernel's shape: as <see cref="FourTokenDot"/> with the rows' table.</summary>
+    internal unsafe delegate void EightTokenDot(byte* w, byte* x, long xStride, byte* table, int blocks, float* state, EightTokenPart part, float* y, long yStride, SimdTier tier);
+
     internal unsafe void AssertFourTokenDotEqualsSingleDots(SimdTier tier, int blocks, FourTokenDot dot4)
     {
         byte[] w = RandomWeights(blocks, 120 + blocks);
@@ -218,23 +221,50 @@ public abstract class KQuantTests(GgmlType type)
 
     /// <summary>
     /// The eight-token kernel (one weight row against eight activation rows, 512-bit vectors; two four-token calls on
-    /// other tiers): each output equals the single dot of its pair, bit for bit.
+    /// other tiers): each output equals the single dot of its pair, bit for bit. The kernel reads the eight rows' table
+    /// (Q8_K.BuildEightTokenTable) as MatMul builds it.
     /// </summary>
-    internal unsafe void AssertEightTokenDotEqualsSingleDots(SimdTier tier, int blocks, FourTokenDot dot8)
+    internal unsafe void AssertEightTokenDotEqualsSingleDots(SimdTier tier, int blocks, EightTokenDot dot8)
     {
         byte[] w = RandomWeights(blocks, 140 + blocks);
         var (x, prepared, stride) = Tokens(tier, blocks, 8);
+        byte[] table = new byte[blocks * Q8_K.EightTokenTableBytes];
         float[] y = new float[8 * 3];
         y.AsSpan().Fill(float.NaN);
-        fixed (byte* pw = w, px = prepared)
+        fixed (byte* pw = w, px = prepared, pt = table)
         fixed (float* py = y)
         {
-            dot8(pw, px, stride, blocks, py, 3, tier);
+            Q8_K.BuildEightTokenTable(px, stride, blocks, pt);
+            dot8(pw, px, stride, pt, blocks, null, EightTokenPart.Whole, py, 3, tier);
         }
         for (int t = 0; t < 8; t++)
         {
             float single = Dot(w, x[(int)(t * stride)..], blocks, tier);
             Assert.Equal(BitConverter.SingleToInt32Bits(single), BitConverter.SingleToInt32Bits(y[t * 3]));
+        }
+        if (tier != SimdTier.Vector512 || !System.Runtime.Intrinsics.X86.Avx512BW.IsSupported || blocks < 2)   // rows are split for the 512-bit kernels only
+        {
+            return;
+        }
+        // The same row in parts of one block, then the rest in two (MatMul's long rows), the running sums kept in between.
+        float[] parts = new float[8 * 3];
+        float[] state = new float[Q8_K.EightTokenStateFloats];
+        int weightBlockBytes = w.Length / blocks;
+        fixed (byte* pw = w, px = prepared, pt = table)
+        fixed (float* py = parts, ps = state)
+        {
+            int[] bounds = [0, 1, 1 + (blocks - 1) / 2, blocks];
+            for (int k = 0; k + 1 < bounds.Length; k++)
+            {
+                int b = bounds[k], count = bounds[k + 1] - b;
+                if (count == 0) continue;
+                var part = (b == 0 ? EightTokenPart.First : 0) | (b + count == blocks ? EightTokenPart.Last : 0);
+                dot8(pw + b * weightBlockBytes, px + b * Q8_K.BlockBytes, stride, pt + b * Q8_K.EightTokenTableBytes, count, ps, part, py, 3, tier);
+            }
+        }
+        for (int t = 0; t < 8; t++)
+        {
+            Assert.Equal(BitConverter.SingleToInt32Bits(y[t * 3]), BitConverter.SingleToInt32Bits(parts[t * 3]));
         }
     }
 

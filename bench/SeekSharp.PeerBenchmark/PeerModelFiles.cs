@@ -18,7 +18,8 @@ internal static class PeerModelFiles
     public static string ModelPath(string cache, PeerModel shape, string type) => Path.Combine(cache, $"{shape.FileStem}-{type}.gguf");
 
     // F16 is written by the tests' model builder (GgufWriter), one tensor at a time. qwen2's other types come from seek's
-    // quantizer, whose output the conformance tests prove byte-identical to llama.cpp's quantizer for these mixes;
+    // quantizer, whose output the conformance tests prove byte-identical to llama.cpp's quantizer for these mixes
+    // (IQ2_XXS, which llama.cpp quantizes only with an importance matrix, from ggml's quantizer: GgmlQuantizedFile);
     // deepseek2's from llama.cpp's own quantizer (llama_model_quantize through LLamaSharp), so both engines run the
     // very file llama-quantize would write for this model, whatever the mix gives MLA's and the experts' tensors.
     public static string EnsureModel(string cache, PeerModel shape, string type, int threads, List<string> report)
@@ -62,6 +63,12 @@ internal static class PeerModelFiles
             // quantizeOutputTensor: llama-quantize's default (LLamaSharp's is false, which would leave output.weight F16).
             if (!LLamaQuantizer.Quantize(f16, path + ".tmp", ftype, threads, allowRequantize: true, quantizeOutputTensor: true))
                 throw new InvalidOperationException($"llama.cpp could not quantize {f16} to {type}");
+        }
+        else if (type == "IQ2_XXS")
+        {
+            // Planned as llama-quantize plans it, encoded by ggml (SeekSharp reads IQ2_XXS but does not write it).
+            by = "ggml_quantize_chunk (unit importance matrix) in seek's IQ2_XXS plan";
+            GgmlQuantizedFile.Write(f16, path + ".tmp", LlamaFileType.MostlyIQ2_XXS);
         }
         else
         {

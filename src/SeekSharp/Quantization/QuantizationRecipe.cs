@@ -18,8 +18,10 @@ namespace SeekSharp.Quantization;
 /// stack and every third layer between (llama.cpp's use_more_bits).</item>
 /// <item>The low-bit mixes (Q2_K, Q3_K_*, Q4_K_S, IQ4_*) raise attn_v, ffn_down and attn_output by a type or two,
 /// depending on the layer, on how many query heads share a key/value head, and on the expert count.</item>
+/// <item>IQ2_XXS (planned only, see <see cref="LlamaFileType.MostlyIQ2_XXS"/>) gives Q2_K to the token embedding and
+/// the first eighth of ffn_down, Q4_K (or Q2_K with few query heads per key/value head) to attn_v, Q5_K to the output.</item>
 /// <item>A tensor whose rows are not whole blocks of its type falls back: Q2_K/Q3_K → Q4_0, Q4_K → Q5_0, Q5_K → Q5_1,
-/// Q6_K → Q8_0, IQ4_XS → IQ4_NL, and F16 when even that does not divide.</item>
+/// Q6_K → Q8_0, IQ4_XS/IQ2_XXS → IQ4_NL, and F16 when even that does not divide.</item>
 /// </list>
 /// The counters that number attn_v / ffn_down layers advance in llama.cpp's tensor order (by layer, then by name),
 /// which <see cref="Plan"/> also uses as the output order.
@@ -64,6 +66,7 @@ public static class QuantizationRecipe
         LlamaFileType.MostlyQ5_K_S or LlamaFileType.MostlyQ5_K_M => GgmlType.Q5_K,
         LlamaFileType.MostlyIQ4_NL => GgmlType.IQ4_NL,
         LlamaFileType.MostlyIQ4_XS => GgmlType.IQ4_XS,
+        LlamaFileType.MostlyIQ2_XXS => GgmlType.IQ2_XXS,
         LlamaFileType.MostlyQ6_K => GgmlType.Q6_K,
         _ => throw new ArgumentOutOfRangeException(nameof(mix), mix, "not a mix SeekSharp writes"),
     };
@@ -131,10 +134,13 @@ public static class QuantizationRecipe
         bool isTokenEmbedding = name is "token_embd.weight" or "per_layer_token_embd.weight";
         if (isOutput || (s.TiedEmbeddings && isTokenEmbedding))
         {
-            // The output projection decides every logit, so it keeps more bits than the mix.
+            // The output projection decides every logit, so it keeps more bits than the mix (the 2-bit mixes settle for Q5_K).
             if (m.Architecture == "falcon" || t.Shape[0] % BlockSize(type) != 0) return GgmlType.Q8_0;
+            if (mix == LlamaFileType.MostlyIQ2_XXS) return GgmlType.Q5_K;
             return type == GgmlType.Q8_0 ? type : GgmlType.Q6_K;
         }
+        if (mix == LlamaFileType.MostlyIQ2_XXS)
+            return ChooseInIq2Mix(s, m, t, type);
         if (isTokenEmbedding) return type;
         bool moreBitsMix = mix is LlamaFileType.MostlyQ4_K_M or LlamaFileType.MostlyQ5_K_M;
         bool iq4 = mix is LlamaFileType.MostlyIQ4_NL or LlamaFileType.MostlyIQ4_XS;
@@ -200,6 +206,25 @@ public static class QuantizationRecipe
         return type;
     }
 
+    // llama_tensor_get_type_impl's branch for the 2-bit IQ mixes (here IQ2_XXS alone): the token embedding, attn_v and the
+    // first eighth of ffn_down get Q2_K or Q4_K, the rest the mix's type. Its ffn_down counter advances with every
+    // ffn_down tensor (a MoE layer has several) against the layer count.
+    private static GgmlType ChooseInIq2Mix(Counters s, ModelFacts m, GgufTensorInfo t, GgmlType type)
+    {
+        string name = t.Name;
+        if (name is "token_embd.weight" or "per_layer_token_embd.weight") return GgmlType.Q2_K;
+        if (IsAttentionV(name))
+        {
+            s.NextAttentionV++;
+            return m.GroupSize >= 4 || m.Experts >= 4 ? GgmlType.Q4_K : GgmlType.Q2_K;
+        }
+        if (m.Experts == 8 && name.Contains("attn_k.weight", StringComparison.Ordinal)) return GgmlType.Q4_K;
+        if (name.Contains("ffn_down", StringComparison.Ordinal))
+            return s.NextFfnDown++ < s.Layers / 8 ? GgmlType.Q2_K : type;
+        if (m.Experts == 8 && name.Contains("attn_output.weight", StringComparison.Ordinal)) return GgmlType.Q5_K;
+        return type;
+    }
+
     // The first and last eighth of the layers, and every third layer in between.
     private static bool UseMoreBits(int layer, int layers) =>
         layer < layers / 8 || layer >= 7 * layers / 8 || (layer - layers / 8) % 3 == 2;
@@ -215,7 +240,7 @@ public static class QuantizationRecipe
             GgmlType.Q5_K => GgmlType.Q5_1,
             GgmlType.Q6_K => GgmlType.Q8_0,
             GgmlType.Q2_K or GgmlType.Q3_K => GgmlType.Q4_0,
-            GgmlType.IQ4_XS => GgmlType.IQ4_NL,
+            GgmlType.IQ4_XS or GgmlType.IQ2_XXS => GgmlType.IQ4_NL,
             _ => throw new NotSupportedException($"tensor '{t.Name}' has rows of {cols} elements, not whole blocks of {type}, and llama.cpp defines no fallback for {type}"),
         };
         return cols % BlockSize(fallback) == 0 ? fallback : GgmlType.F16;
@@ -266,7 +291,7 @@ public static class QuantizationRecipe
     {
         GgmlType.F32 or GgmlType.F16 or GgmlType.BF16 => 1,
         GgmlType.Q4_0 or GgmlType.Q4_1 or GgmlType.Q5_0 or GgmlType.Q5_1 or GgmlType.Q8_0 or GgmlType.IQ4_NL => 32,
-        GgmlType.Q2_K or GgmlType.Q3_K or GgmlType.Q4_K or GgmlType.Q5_K or GgmlType.Q6_K or GgmlType.IQ4_XS => 256,
+        GgmlType.Q2_K or GgmlType.Q3_K or GgmlType.Q4_K or GgmlType.Q5_K or GgmlType.Q6_K or GgmlType.IQ4_XS or GgmlType.IQ2_XXS => 256,
         _ => throw new NotSupportedException($"no block size known for {t}"),
     };
 }

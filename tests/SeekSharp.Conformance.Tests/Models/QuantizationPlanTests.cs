@@ -56,3 +56,38 @@ public class QuantizationPlanTests(ITestOutputHelper output)
         Assert.True(differences.Count == 0, string.Join("; ", differences));
     }
 }
+
+/// <summary>
+/// The IQ2_XXS mix, which llama.cpp writes only with an importance matrix (so LLamaSharp's quantizer cannot show its
+/// plan): the types of llama-quant.cpp's rules for the 2-bit IQ mixes, tensor by tensor.
+/// </summary>
+public class Iq2XxsPlanTests
+{
+    [Theory]
+    [InlineData(2, 8, 512)]    // few query heads per key/value head: attn_v in Q2_K
+    [InlineData(4, 16, 704)]   // four per key/value head: attn_v in Q4_K; ffn_down rows of 704 take the fallbacks
+    public void PlanFollowsLlamaCppsRules(int groupSize, int layers, int ffn)
+    {
+        var options = new TinyModelOptions
+        {
+            Architecture = TinyArchitecture.Qwen2, Dim = 256, Heads = 2 * groupSize, KvHeads = 2, FfnDim = ffn, Layers = layers, ContextLength = 128, Seed = 33,
+        };
+        using var input = GgufFile.Open(TinyModelBuilder.GetOrBuild(options));
+        var plan = QuantizationRecipe.Plan(input, LlamaFileType.MostlyIQ2_XXS).ToDictionary(p => p.Source.Name, p => p.Target);
+        bool tied = !plan.ContainsKey("output.weight");
+        Assert.Equal(tied ? GgmlType.Q5_K : GgmlType.Q2_K, plan["token_embd.weight"]);
+        if (!tied) Assert.Equal(GgmlType.Q5_K, plan["output.weight"]);
+        for (int l = 0; l < layers; l++)
+        {
+            Assert.Equal(groupSize >= 4 ? GgmlType.Q4_K : GgmlType.Q2_K, plan[$"blk.{l}.attn_v.weight"]);
+            // The first eighth of ffn_down in Q2_K, the rest IQ2_XXS; rows that are not whole 256-blocks fall back to
+            // Q4_0 and IQ4_NL.
+            GgmlType down = l < layers / 8 ? GgmlType.Q2_K : GgmlType.IQ2_XXS;
+            if (ffn % 256 != 0) down = down == GgmlType.Q2_K ? GgmlType.Q4_0 : GgmlType.IQ4_NL;
+            Assert.Equal(down, plan[$"blk.{l}.ffn_down.weight"]);
+            foreach (string name in new[] { "attn_q", "attn_k", "attn_output", "ffn_gate", "ffn_up" })
+                Assert.Equal(GgmlType.IQ2_XXS, plan[$"blk.{l}.{name}.weight"]);
+            Assert.Equal(GgmlType.F32, plan[$"blk.{l}.attn_norm.weight"]);
+        }
+    }
+}

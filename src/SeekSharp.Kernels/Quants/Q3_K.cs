@@ -98,9 +98,58 @@ internal static class Q3_K
                 dBits = F16.FromSingle(1 / iscale);
             }
             MemoryMarshal.Write(block[DOffset..], dBits);
+            RequantizeAndPack(x, block, levels);
+        }
+    }
 
-            // Requantize against what a reader will see: the half super-scale times the 6-bit codes.
-            float dAll = F16.ToSingle(dBits);
+    /// <summary>
+    /// What llama-quantize writes with an importance matrix (ggml-quants.c quantize_row_q3_K_impl), one row of
+    /// <paramref name="src"/> with the importance of each of its columns: per group of 16 the symmetric fit weighted by
+    /// <c>importance·sqrt(σ² + x²)</c> (σ² twice the super-block's mean square), then the 16 group scales fitted to
+    /// 6-bit codes by the same weighted fit over the groups' total weights, then every weight requantized.
+    /// </summary>
+    public static void QuantizeWeighted(ReadOnlySpan<float> src, ReadOnlySpan<float> columnWeights, Span<byte> dst)
+    {
+        Debug.Assert(src.Length % BlockSize == 0 && columnWeights.Length == src.Length && dst.Length == src.Length / BlockSize * BlockBytes);
+        Span<sbyte> levels = stackalloc sbyte[BlockSize];
+        Span<float> scales = stackalloc float[16], sw = stackalloc float[16], weights = stackalloc float[16];
+        Span<byte> codes = stackalloc byte[16];
+        for (int b = 0; b < src.Length / BlockSize; b++)
+        {
+            ReadOnlySpan<float> x = src.Slice(b * BlockSize, BlockSize);
+            Span<byte> block = dst.Slice(b * BlockBytes, BlockBytes);
+            float sigma2 = 2 * WeightedFits.SumOfSquares(x) / BlockSize;
+            for (int g = 0; g < 16; g++)
+            {
+                ReadOnlySpan<float> xs = x.Slice(16 * g, 16);
+                WeightedFits.Importance(xs, columnWeights.Slice(b * BlockSize + 16 * g, 16), sigma2, weights);
+                float sumW = 0f;
+                foreach (float w in weights) sumW += w;
+                sw[g] = sumW;
+                scales[g] = WeightedFits.MakeQxQuants(4, xs, MemoryMarshal.AsBytes(levels.Slice(16 * g, 16)), weights);
+            }
+            float dBlock = WeightedFits.MakeQxQuants(32, scales, codes, sw);
+            Span<byte> packed = block.Slice(ScalesOffset, 12);
+            packed.Clear();
+            for (int g = 0; g < 16; g++)
+            {
+                int code = codes[g];
+                if (g < 8) packed[g] = (byte)(code & 0xF);
+                else packed[g - 8] |= (byte)((code & 0xF) << 4);
+                packed[8 + g % 4] |= (byte)((code >> 4) << (2 * (g / 4)));
+            }
+            MemoryMarshal.Write(block[DOffset..], F16.FromSingle(dBlock));
+            RequantizeAndPack(x, block, levels);
+        }
+    }
+
+    // Both quantizers end alike: requantize against what a reader will see (the half super-scale times the 6-bit
+    // codes already in the block), then split the levels 0..7 into hmask and qs.
+    private static void RequantizeAndPack(ReadOnlySpan<float> x, Span<byte> block, Span<sbyte> levels)
+    {
+        {
+            ReadOnlySpan<byte> packed = block.Slice(ScalesOffset, 12);
+            float dAll = F16.ToSingle(MemoryMarshal.Read<ushort>(block[DOffset..]));
             for (int g = 0; g < 16; g++)
             {
                 int low = g < 8 ? packed[g] & 0xF : packed[g - 8] >> 4;

@@ -78,7 +78,8 @@ public sealed class ImportanceMatrix
 
     /// <summary>Reads a GGUF or legacy <c>.dat</c> importance matrix (told apart by the GGUF magic).</summary>
     /// <exception cref="FileNotFoundException">No such file.</exception>
-    /// <exception cref="GgufFormatException">The file is truncated or malformed; the message names the file, the field and the offset.</exception>
+    /// <exception cref="GgufFormatException">A GGUF file is truncated or malformed, or not an importance matrix.</exception>
+    /// <exception cref="InvalidDataException">A legacy file is truncated or malformed; the message names the file, the field and the offset.</exception>
     public static ImportanceMatrix Read(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"importance matrix '{path}' does not exist", path);
@@ -144,7 +145,7 @@ public sealed class ImportanceMatrix
         int Int32(string field)
         {
             if (offset + 4 > bytes.Length)
-                throw new GgufFormatException(path, offset, $"legacy importance matrix truncated: {field} needs 4 bytes but the file ends after {bytes.Length}");
+                throw Corrupt(path, offset, $"truncated: {field} needs 4 bytes but the file ends after {bytes.Length}");
             int v = BitConverter.ToInt32(bytes, offset);
             offset += 4;
             return v;
@@ -152,7 +153,7 @@ public sealed class ImportanceMatrix
         ReadOnlySpan<byte> Bytes(int n, string field)
         {
             if (n < 0 || offset + (long)n > bytes.Length)
-                throw new GgufFormatException(path, offset, $"legacy importance matrix truncated or corrupt: {field} needs {n} bytes but {bytes.Length - offset} remain");
+                throw Corrupt(path, offset, $"truncated or corrupt: {field} needs {n} bytes but {bytes.Length - offset} remain");
             var span = bytes.AsSpan(offset, n);
             offset += n;
             return span;
@@ -160,14 +161,14 @@ public sealed class ImportanceMatrix
 
         var matrix = new ImportanceMatrix { IsLegacy = true };
         int entries = Int32("the entry count");
-        if (entries < 1) throw new GgufFormatException(path, 0, $"legacy importance matrix has {entries} entries (neither GGUF nor a valid .dat file)");
+        if (entries < 1) throw Corrupt(path, 0, $"{entries} entries: neither GGUF nor a valid legacy .dat file");
         for (int i = 0; i < entries; i++)
         {
             int nameLength = Int32($"entry {i + 1}'s name length");
             string name = Encoding.UTF8.GetString(Bytes(nameLength, $"entry {i + 1}'s name"));
             int ncall = Int32($"'{name}'s ncall");
             int count = Int32($"'{name}'s value count");
-            if (count < 1) throw new GgufFormatException(path, offset - 4, $"'{name}' has {count} values");
+            if (count < 1) throw Corrupt(path, offset - 4, $"'{name}' has {count} values");
             float[] values = MemoryMarshal.Cast<byte, float>(Bytes(checked(count * 4), $"'{name}'s {count} values")).ToArray();
             matrix.Entries[name] = new ImportanceEntry(values, [ncall]);
         }
@@ -180,6 +181,9 @@ public sealed class ImportanceMatrix
         }
         return matrix;
     }
+
+    private static InvalidDataException Corrupt(string path, long offset, string message) =>
+        new($"legacy importance matrix '{path}', byte offset {offset}: {message}");
 
     /// <summary>Writes the matrix as GGUF, or in the legacy format when <paramref name="path"/> ends with <c>.dat</c>,
     /// replacing the file whole.</summary>

@@ -95,30 +95,28 @@ internal static class Q2_K
     private static void RequantizeAndPack(ReadOnlySpan<float> x, Span<byte> block, Span<byte> levels, float dAll, float dminAll)
     {
         ReadOnlySpan<byte> packed = block[..16];
+        for (int g = 0; g < 16; g++)
         {
-            for (int g = 0; g < 16; g++)
+            float d = dAll * (packed[g] & 0xF);
+            if (d == 0f)
             {
-                float d = dAll * (packed[g] & 0xF);
-                if (d == 0f)
-                {
-                    continue; // keeps the levels of the fit, as ggml does
-                }
-                float dm = dminAll * (packed[g] >> 4);
-                for (int l = 0; l < 16; l++)
-                {
-                    int q = Q8_K.NearestInt((x[16 * g + l] + dm) / d);
-                    levels[16 * g + l] = (byte)Math.Clamp(q, 0, 3);
-                }
+                continue; // keeps the levels of the fit, as ggml does
             }
-
-            Span<byte> qs = block.Slice(QsOffset, 64);
-            for (int h = 0; h < 2; h++)
+            float dm = dminAll * (packed[g] >> 4);
+            for (int l = 0; l < 16; l++)
             {
-                ReadOnlySpan<byte> L = levels.Slice(128 * h, 128);
-                for (int l = 0; l < 32; l++)
-                {
-                    qs[32 * h + l] = (byte)(L[l] | (L[l + 32] << 2) | (L[l + 64] << 4) | (L[l + 96] << 6));
-                }
+                int q = Q8_K.NearestInt((x[16 * g + l] + dm) / d);
+                levels[16 * g + l] = (byte)Math.Clamp(q, 0, 3);
+            }
+        }
+
+        Span<byte> qs = block.Slice(QsOffset, 64);
+        for (int h = 0; h < 2; h++)
+        {
+            ReadOnlySpan<byte> L = levels.Slice(128 * h, 128);
+            for (int l = 0; l < 32; l++)
+            {
+                qs[32 * h + l] = (byte)(L[l] | (L[l + 32] << 2) | (L[l + 64] << 4) | (L[l + 96] << 6));
             }
         }
     }

@@ -147,44 +147,42 @@ internal static class Q3_K
     // codes already in the block), then split the levels 0..7 into hmask and qs.
     private static void RequantizeAndPack(ReadOnlySpan<float> x, Span<byte> block, Span<sbyte> levels)
     {
+        ReadOnlySpan<byte> packed = block.Slice(ScalesOffset, 12);
+        float dAll = F16.ToSingle(MemoryMarshal.Read<ushort>(block[DOffset..]));
+        for (int g = 0; g < 16; g++)
         {
-            ReadOnlySpan<byte> packed = block.Slice(ScalesOffset, 12);
-            float dAll = F16.ToSingle(MemoryMarshal.Read<ushort>(block[DOffset..]));
-            for (int g = 0; g < 16; g++)
+            int low = g < 8 ? packed[g] & 0xF : packed[g - 8] >> 4;
+            int sc = (low | (((packed[8 + g % 4] >> (2 * (g / 4))) & 3) << 4)) - 32;
+            float d = dAll * sc;
+            if (d == 0f)
             {
-                int low = g < 8 ? packed[g] & 0xF : packed[g - 8] >> 4;
-                int sc = (low | (((packed[8 + g % 4] >> (2 * (g / 4))) & 3) << 4)) - 32;
-                float d = dAll * sc;
-                if (d == 0f)
-                {
-                    continue; // keeps the levels of the fit (0 for an all-zero group), as ggml does
-                }
-                for (int l = 0; l < 16; l++)
-                {
-                    int q = Q8_K.NearestInt(x[16 * g + l] / d);
-                    levels[16 * g + l] = (sbyte)(Math.Clamp(q, -4, 3) + 4);
-                }
+                continue; // keeps the levels of the fit (0 for an all-zero group), as ggml does
             }
+            for (int l = 0; l < 16; l++)
+            {
+                int q = Q8_K.NearestInt(x[16 * g + l] / d);
+                levels[16 * g + l] = (sbyte)(Math.Clamp(q, -4, 3) + 4);
+            }
+        }
 
-            // Levels 0..7: the third bit of element j goes to bit j / 32 of hmask[j % 32], the low two bits to qs.
-            Span<byte> hmask = block[..32];
-            hmask.Clear();
-            for (int j = 0; j < BlockSize; j++)
+        // Levels 0..7: the third bit of element j goes to bit j / 32 of hmask[j % 32], the low two bits to qs.
+        Span<byte> hmask = block[..32];
+        hmask.Clear();
+        for (int j = 0; j < BlockSize; j++)
+        {
+            if (levels[j] > 3)
             {
-                if (levels[j] > 3)
-                {
-                    hmask[j % 32] |= (byte)(1 << (j / 32));
-                    levels[j] -= 4;
-                }
+                hmask[j % 32] |= (byte)(1 << (j / 32));
+                levels[j] -= 4;
             }
-            Span<byte> qs = block.Slice(QsOffset, 64);
-            for (int h = 0; h < 2; h++)
+        }
+        Span<byte> qs = block.Slice(QsOffset, 64);
+        for (int h = 0; h < 2; h++)
+        {
+            ReadOnlySpan<byte> L = MemoryMarshal.AsBytes(levels.Slice(128 * h, 128)); // 0..3 by now
+            for (int l = 0; l < 32; l++)
             {
-                ReadOnlySpan<byte> L = MemoryMarshal.AsBytes(levels.Slice(128 * h, 128)); // 0..3 by now
-                for (int l = 0; l < 32; l++)
-                {
-                    qs[32 * h + l] = (byte)(L[l] | (L[l + 32] << 2) | (L[l + 64] << 4) | (L[l + 96] << 6));
-                }
+                qs[32 * h + l] = (byte)(L[l] | (L[l + 32] << 2) | (L[l + 64] << 4) | (L[l + 96] << 6));
             }
         }
     }

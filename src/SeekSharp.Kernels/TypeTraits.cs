@@ -117,18 +117,18 @@ internal sealed unsafe class TypeTraits
                 // The dot takes the offsets' share from Q8_1's block sum s, rounded to half, which a GEMM on decoded
                 // values would not see: batches keep the dots (Q4_1 and Q5_1 are the rare fallback types of a few tensors).
                 Type = GgmlType.Q4_1, BlockSize = Q4_1.BlockSize, BlockBytes = Q4_1.BlockBytes, DotType = GgmlType.Q8_1,
-                Dequantize = &Q4_1.Dequantize, Quantize = &Q4_1.QuantizeReference, Dot = &Q4_1.Dot, Dot4 = &Q4_1.Dot4,
+                Dequantize = &Q4_1.Dequantize, Quantize = &Q4_1.QuantizeReference, QuantizeWeighted = &Q4_1.QuantizeWeighted, Dot = &Q4_1.Dot, Dot4 = &Q4_1.Dot4,
                 DotsForBatches = true,
             },
             new()
             {
                 Type = GgmlType.Q5_0, BlockSize = Q5_0.BlockSize, BlockBytes = Q5_0.BlockBytes, DotType = GgmlType.Q8_0,
-                Dequantize = &Q5_0.Dequantize, Quantize = &Q5_0.QuantizeReference, Dot = &Q5_0.Dot, Dot4 = &Q5_0.Dot4,
+                Dequantize = &Q5_0.Dequantize, Quantize = &Q5_0.QuantizeReference, QuantizeWeighted = &Q5_0.QuantizeWeighted, Dot = &Q5_0.Dot, Dot4 = &Q5_0.Dot4,
             },
             new()
             {
                 Type = GgmlType.Q5_1, BlockSize = Q5_1.BlockSize, BlockBytes = Q5_1.BlockBytes, DotType = GgmlType.Q8_1,
-                Dequantize = &Q5_1.Dequantize, Quantize = &Q5_1.QuantizeReference, Dot = &Q5_1.Dot, Dot4 = &Q5_1.Dot4,
+                Dequantize = &Q5_1.Dequantize, Quantize = &Q5_1.QuantizeReference, QuantizeWeighted = &Q5_1.QuantizeWeighted, Dot = &Q5_1.Dot, Dot4 = &Q5_1.Dot4,
                 DotsForBatches = true,
             },
             new()

@@ -60,6 +60,47 @@ public static class TensorTypes
         traits.Quantize(src, dst);
     }
 
+    /// <summary>True for the types <see cref="Quantize(GgmlType, ReadOnlySpan{float}, Span{byte}, ReadOnlySpan{float})"/>
+    /// can write with an importance matrix: those whose ggml quantizer takes one, and those whose quantizer ignores it.</summary>
+    public static unsafe bool CanEncodeWithImportance(GgmlType t) =>
+        TypeTraits.Find(t) is { } traits && (traits.QuantizeWeighted != null || (traits.IgnoresImportance && traits.Quantize != null));
+
+    /// <summary>
+    /// Encodes whole rows of <paramref name="importance"/>.Length elements as ggml's quantizer does with an importance
+    /// matrix (ggml_quantize_chunk with imatrix): <paramref name="importance"/> holds one non-negative weight per column,
+    /// the mean square of the activations that column meets. Types whose quantizer ignores it encode as
+    /// <see cref="Quantize(GgmlType, ReadOnlySpan{float}, Span{byte})"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">Sizes do not match.</exception>
+    /// <exception cref="NotSupportedException">SeekSharp has no importance-weighted quantizer for the type.</exception>
+    public static unsafe void Quantize(GgmlType t, ReadOnlySpan<float> src, Span<byte> dst, ReadOnlySpan<float> importance)
+    {
+        int cols = importance.Length;
+        if (cols == 0 || src.Length % cols != 0)
+        {
+            throw new ArgumentException($"{src.Length} elements are not whole rows of the importance matrix's {cols} columns.", nameof(importance));
+        }
+        var traits = TypeTraits.For(t);
+        if (traits.QuantizeWeighted == null)
+        {
+            if (traits.IgnoresImportance)
+            {
+                Quantize(t, src, dst);
+                return;
+            }
+            throw new NotSupportedException($"SeekSharp cannot write {t} with an importance matrix yet.");
+        }
+        long rowBytes = RowBytes(t, cols);
+        if (dst.Length != rowBytes * (src.Length / cols))
+        {
+            throw new ArgumentException($"Encoding {src.Length} elements as {t} takes {rowBytes * (src.Length / cols)} bytes, but the destination has {dst.Length}.", nameof(dst));
+        }
+        for (int r = 0; r < src.Length / cols; r++)
+        {
+            traits.QuantizeWeighted(src.Slice(r * cols, cols), importance, dst.Slice((int)(r * rowBytes), (int)rowBytes));
+        }
+    }
+
     /// <summary>
     /// Decodes <paramref name="src"/>, which must be exactly <c>RowBytes(t, dst.Length)</c> bytes of type
     /// <paramref name="t"/>, into <paramref name="dst"/>. Bit-exact with ggml's dequantize_row_*.

@@ -37,6 +37,16 @@ internal sealed unsafe class TypeTraits
     /// <summary>Encodes whole blocks as ggml's reference quantizer does; null where SeekSharp cannot write the type.</summary>
     public delegate*<ReadOnlySpan<float>, Span<byte>, void> Quantize { get; init; }
 
+    /// <summary>
+    /// Encodes one row as ggml's quantizer does with an importance matrix (quantize_row_*_impl with quant_weights):
+    /// (row, importance of each of its columns, output). Null where SeekSharp has no such quantizer.
+    /// </summary>
+    public delegate*<ReadOnlySpan<float>, ReadOnlySpan<float>, Span<byte>, void> QuantizeWeighted { get; init; }
+
+    /// <summary>Whether ggml's quantizer of this type ignores an importance matrix (F32, F16, BF16, Q8_0), so
+    /// <see cref="Quantize"/> serves with or without one.</summary>
+    public bool IgnoresImportance { get; init; }
+
     /// <summary>Weight row · activation row over <c>blocks</c> blocks.</summary>
     public required delegate*<byte*, byte*, int, SimdTier, float> Dot { get; init; }
 
@@ -81,85 +91,85 @@ internal sealed unsafe class TypeTraits
             new()
             {
                 Type = GgmlType.F32, BlockSize = 1, BlockBytes = sizeof(float), DotType = GgmlType.F32,
-                Dequantize = &DequantizeF32, Quantize = &QuantizeF32, Dot = &DotF32,
+                Dequantize = &DequantizeF32, Quantize = &QuantizeF32, IgnoresImportance = true, Dot = &DotF32,
             },
             new()
             {
                 Type = GgmlType.F16, BlockSize = 1, BlockBytes = F16.BlockBytes, DotType = GgmlType.F16,
-                Dequantize = &F16.Dequantize, Quantize = &F16.Quantize, Dot = &DotF16, Dot4 = &Dot4F16,
+                Dequantize = &F16.Dequantize, Quantize = &F16.Quantize, IgnoresImportance = true, Dot = &DotF16, Dot4 = &Dot4F16,
             },
             new()
             {
                 Type = GgmlType.BF16, BlockSize = 1, BlockBytes = BF16.BlockBytes, DotType = GgmlType.BF16,
-                Dequantize = &BF16.Dequantize, Quantize = &BF16.Quantize, Dot = &DotBF16,
+                Dequantize = &BF16.Dequantize, Quantize = &BF16.Quantize, IgnoresImportance = true, Dot = &DotBF16,
             },
             new()
             {
                 Type = GgmlType.Q8_0, BlockSize = Q8_0.BlockSize, BlockBytes = Q8_0.BlockBytes, DotType = GgmlType.Q8_0,
-                Dequantize = &Q8_0.Dequantize, Quantize = &Q8_0.QuantizeReference, Dot = &Q8_0.Dot, Dot4 = &Q8_0.Dot4,
+                Dequantize = &Q8_0.Dequantize, Quantize = &Q8_0.QuantizeReference, IgnoresImportance = true, Dot = &Q8_0.Dot, Dot4 = &Q8_0.Dot4,
             },
             new()
             {
                 Type = GgmlType.Q4_0, BlockSize = Q4_0.BlockSize, BlockBytes = Q4_0.BlockBytes, DotType = GgmlType.Q8_0,
-                Dequantize = &Q4_0.Dequantize, Quantize = &Q4_0.QuantizeReference, Dot = &Q4_0.Dot, Dot4 = &Q4_0.Dot4,
+                Dequantize = &Q4_0.Dequantize, Quantize = &Q4_0.QuantizeReference, QuantizeWeighted = &Q4_0.QuantizeWeighted, Dot = &Q4_0.Dot, Dot4 = &Q4_0.Dot4,
             },
             new()
             {
                 // The dot takes the offsets' share from Q8_1's block sum s, rounded to half, which a GEMM on decoded
                 // values would not see: batches keep the dots (Q4_1 and Q5_1 are the rare fallback types of a few tensors).
                 Type = GgmlType.Q4_1, BlockSize = Q4_1.BlockSize, BlockBytes = Q4_1.BlockBytes, DotType = GgmlType.Q8_1,
-                Dequantize = &Q4_1.Dequantize, Quantize = &Q4_1.QuantizeReference, Dot = &Q4_1.Dot, Dot4 = &Q4_1.Dot4,
+                Dequantize = &Q4_1.Dequantize, Quantize = &Q4_1.QuantizeReference, QuantizeWeighted = &Q4_1.QuantizeWeighted, Dot = &Q4_1.Dot, Dot4 = &Q4_1.Dot4,
                 DotsForBatches = true,
             },
             new()
             {
                 Type = GgmlType.Q5_0, BlockSize = Q5_0.BlockSize, BlockBytes = Q5_0.BlockBytes, DotType = GgmlType.Q8_0,
-                Dequantize = &Q5_0.Dequantize, Quantize = &Q5_0.QuantizeReference, Dot = &Q5_0.Dot, Dot4 = &Q5_0.Dot4,
+                Dequantize = &Q5_0.Dequantize, Quantize = &Q5_0.QuantizeReference, QuantizeWeighted = &Q5_0.QuantizeWeighted, Dot = &Q5_0.Dot, Dot4 = &Q5_0.Dot4,
             },
             new()
             {
                 Type = GgmlType.Q5_1, BlockSize = Q5_1.BlockSize, BlockBytes = Q5_1.BlockBytes, DotType = GgmlType.Q8_1,
-                Dequantize = &Q5_1.Dequantize, Quantize = &Q5_1.QuantizeReference, Dot = &Q5_1.Dot, Dot4 = &Q5_1.Dot4,
+                Dequantize = &Q5_1.Dequantize, Quantize = &Q5_1.QuantizeReference, QuantizeWeighted = &Q5_1.QuantizeWeighted, Dot = &Q5_1.Dot, Dot4 = &Q5_1.Dot4,
                 DotsForBatches = true,
             },
             new()
             {
                 Type = GgmlType.Q2_K, BlockSize = Q8_K.BlockSize, BlockBytes = Q2_K.BlockBytes, DotType = GgmlType.Q8_K,
-                Dequantize = &Q2_K.Dequantize, Quantize = &Q2_K.QuantizeReference, Dot = &Q2_K.Dot, Dot4 = &Q2_K.Dot4,
+                Dequantize = &Q2_K.Dequantize, Quantize = &Q2_K.QuantizeReference, QuantizeWeighted = &Q2_K.QuantizeWeighted, Dot = &Q2_K.Dot, Dot4 = &Q2_K.Dot4,
             },
             new()
             {
                 Type = GgmlType.Q3_K, BlockSize = Q8_K.BlockSize, BlockBytes = Q3_K.BlockBytes, DotType = GgmlType.Q8_K,
-                Dequantize = &Q3_K.Dequantize, Quantize = &Q3_K.QuantizeReference, Dot = &Q3_K.Dot, Dot4 = &Q3_K.Dot4,
+                Dequantize = &Q3_K.Dequantize, Quantize = &Q3_K.QuantizeReference, QuantizeWeighted = &Q3_K.QuantizeWeighted, Dot = &Q3_K.Dot, Dot4 = &Q3_K.Dot4,
             },
             new()
             {
                 // Q4_K and Q6_K keep their integer dots at every batch size: they run as fast as the float GEMM on
                 // decoded weights (whose decoding costs more), and they give llama.cpp's bits.
                 Type = GgmlType.Q4_K, BlockSize = Q8_K.BlockSize, BlockBytes = Q4_K.BlockBytes, DotType = GgmlType.Q8_K,
-                Dequantize = &Q4_K.Dequantize, Quantize = &Q4_K.QuantizeReference, Dot = &Q4_K.Dot, Dot4 = &Q4_K.Dot4,
+                Dequantize = &Q4_K.Dequantize, Quantize = &Q4_K.QuantizeReference, QuantizeWeighted = &Q4_K.QuantizeWeighted, Dot = &Q4_K.Dot, Dot4 = &Q4_K.Dot4,
                 Dot2x4 = &Q4_K.Dot2x4, Dot8 = &Q4_K.Dot8, PrepareActivation = &Q4_K.PrepareActivation, DotsForBatches = true,
             },
             new()
             {
                 Type = GgmlType.Q5_K, BlockSize = Q8_K.BlockSize, BlockBytes = Q5_K.BlockBytes, DotType = GgmlType.Q8_K,
-                Dequantize = &Q5_K.Dequantize, Quantize = &Q5_K.QuantizeReference, Dot = &Q5_K.Dot,
+                Dequantize = &Q5_K.Dequantize, Quantize = &Q5_K.QuantizeReference, QuantizeWeighted = &Q5_K.QuantizeWeighted, Dot = &Q5_K.Dot,
             },
             new()
             {
                 Type = GgmlType.Q6_K, BlockSize = Q8_K.BlockSize, BlockBytes = Q6_K.BlockBytes, DotType = GgmlType.Q8_K,
-                Dequantize = &Q6_K.Dequantize, Quantize = &Q6_K.QuantizeReference, Dot = &Q6_K.Dot, Dot4 = &Q6_K.Dot4,
+                Dequantize = &Q6_K.Dequantize, Quantize = &Q6_K.QuantizeReference, QuantizeWeighted = &Q6_K.QuantizeWeighted, Dot = &Q6_K.Dot, Dot4 = &Q6_K.Dot4,
                 Dot2x4 = &Q6_K.Dot2x4, Dot8 = &Q6_K.Dot8, DotsForBatches = true,
             },
             new()
             {
                 Type = GgmlType.IQ4_NL, BlockSize = IQ4_NL.BlockSize, BlockBytes = IQ4_NL.BlockBytes, DotType = GgmlType.Q8_0,
-                Dequantize = &IQ4_NL.Dequantize, Quantize = &IQ4_NL.QuantizeReference, Dot = &IQ4_NL.Dot, Dot4 = &IQ4_NL.Dot4,
+                Dequantize = &IQ4_NL.Dequantize, Quantize = &IQ4_NL.QuantizeReference, QuantizeWeighted = &IQ4_NL.QuantizeWeighted, Dot = &IQ4_NL.Dot, Dot4 = &IQ4_NL.Dot4,
             },
             new()
             {
                 Type = GgmlType.IQ4_XS, BlockSize = Q8_K.BlockSize, BlockBytes = IQ4_XS.BlockBytes, DotType = GgmlType.Q8_K,
-                Dequantize = &IQ4_XS.Dequantize, Quantize = &IQ4_XS.QuantizeReference, Dot = &IQ4_XS.Dot, Dot4 = &IQ4_XS.Dot4,
+                Dequantize = &IQ4_XS.Dequantize, Quantize = &IQ4_XS.QuantizeReference, QuantizeWeighted = &IQ4_XS.QuantizeWeighted, Dot = &IQ4_XS.Dot, Dot4 = &IQ4_XS.Dot4,
             },
             new()
             {

@@ -51,15 +51,26 @@ internal static class IQ4_NL
     /// </summary>
     public static void QuantizeRowReference(ReadOnlySpan<float> src, Span<byte> dst) => Quantize(src, dst, -1);
 
-    private static void Quantize(ReadOnlySpan<float> src, Span<byte> dst, int tries)
+    /// <summary>
+    /// What llama-quantize writes with an importance matrix (quantize_iq4_nl with quant_weights), one row of
+    /// <paramref name="src"/>: the fit weighs each weight by <c>importance·sqrt(σ² + x²)</c>, σ² twice the block's
+    /// mean square, instead of x².
+    /// </summary>
+    public static void QuantizeWeighted(ReadOnlySpan<float> src, ReadOnlySpan<float> columnWeights, Span<byte> dst) =>
+        Quantize(src, dst, ScaleTries, columnWeights);
+
+    private static void Quantize(ReadOnlySpan<float> src, Span<byte> dst, int tries, ReadOnlySpan<float> columnWeights = default)
     {
+        Span<float> weights = stackalloc float[BlockSize];
         Debug.Assert(src.Length % BlockSize == 0 && dst.Length == src.Length / BlockSize * BlockBytes);
         Span<byte> levels = stackalloc byte[BlockSize];
         for (int b = 0; b < src.Length / BlockSize; b++)
         {
             ReadOnlySpan<float> x = src.Slice(b * BlockSize, BlockSize);
             Span<byte> block = dst.Slice(b * BlockBytes, BlockBytes);
-            float d = FitScale(x, levels, tries);
+            if (!columnWeights.IsEmpty)
+                WeightedFits.Importance(x, columnWeights.Slice(b * BlockSize, BlockSize), WeightedFits.SumOfSquares(x) * (2f / BlockSize), weights);
+            float d = FitScale(x, levels, tries, columnWeights.IsEmpty ? default : weights);
             MemoryMarshal.Write(block, F16.FromSingle(d));
             if (tries > 0)
             {
@@ -80,10 +91,11 @@ internal static class IQ4_NL
     /// −Codebook[0] (or to Codebook[0] when <paramref name="tries"/> ≤ 0); its least-squares scale
     /// <c>Σwqx / Σwq²</c> is then challenged by the scales mapping the extreme to <c>Codebook[0] + t</c>,
     /// t = −tries..tries, and a candidate wins when its <c>(Σwqx)²/Σwq²</c> is larger. Levels of the first guess are
-    /// left in <paramref name="levels"/>; a block below <see cref="GroupMaxEps"/> gets scale 0 and levels 0. Every
+    /// left in <paramref name="levels"/>; a block below <see cref="GroupMaxEps"/> gets scale 0 and levels 0. With an
+    /// importance matrix, <paramref name="weights"/> replaces x² (see <see cref="QuantizeWeighted"/>). Every
     /// step is one float operation in C's order, so the result is ggml's bit for bit.
     /// </summary>
-    internal static float FitScale(ReadOnlySpan<float> x, Span<byte> levels, int tries)
+    internal static float FitScale(ReadOnlySpan<float> x, Span<byte> levels, int tries, ReadOnlySpan<float> weights = default)
     {
         ReadOnlySpan<sbyte> k = Codebook;
         float amax = 0f, max = 0f;
@@ -110,7 +122,7 @@ internal static class IQ4_NL
             int l = NearestLevel(id * x[j]);
             levels[j] = (byte)l;
             float q = k[l];
-            float w = x[j] * x[j];
+            float w = weights.IsEmpty ? x[j] * x[j] : weights[j];
             sumqx += w * q * x[j];
             sumq2 += w * q * q;
         }
@@ -124,7 +136,7 @@ internal static class IQ4_NL
             for (int j = 0; j < x.Length; j++)
             {
                 float q = k[NearestLevel(id * x[j])];
-                float w = x[j] * x[j];
+                float w = weights.IsEmpty ? x[j] * x[j] : weights[j];
                 sumqx += w * q * x[j];
                 sumq2 += w * q * q;
             }

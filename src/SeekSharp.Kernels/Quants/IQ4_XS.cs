@@ -34,10 +34,20 @@ internal static class IQ4_XS
     /// the 6-bit range. Each sub-block keeps <c>clamp(nearest_int(s_ib/d), −32, 31)</c> and its weights are requantized
     /// against that stored sub-block scale <c>d·l</c> (d in float, before the half rounding).
     /// </summary>
-    public static void QuantizeReference(ReadOnlySpan<float> src, Span<byte> dst)
+    public static void QuantizeReference(ReadOnlySpan<float> src, Span<byte> dst) => Quantize(src, default, dst);
+
+    /// <summary>
+    /// What llama-quantize writes with an importance matrix (quantize_iq4_xs with quant_weights), one row of
+    /// <paramref name="src"/>: each sub-block's fit weighs its weights by <c>importance·sqrt(σ² + x²)</c>, σ² twice the
+    /// super-block's mean square, instead of x².
+    /// </summary>
+    public static void QuantizeWeighted(ReadOnlySpan<float> src, ReadOnlySpan<float> columnWeights, Span<byte> dst) => Quantize(src, columnWeights, dst);
+
+    private static void Quantize(ReadOnlySpan<float> src, ReadOnlySpan<float> columnWeights, Span<byte> dst)
     {
         Debug.Assert(src.Length % BlockSize == 0 && dst.Length == src.Length / BlockSize * BlockBytes);
         Span<byte> levels = stackalloc byte[32];
+        Span<float> weights = stackalloc float[32];
         Span<float> scales = stackalloc float[8];
         for (int b = 0; b < src.Length / BlockSize; b++)
         {
@@ -45,9 +55,12 @@ internal static class IQ4_XS
             Span<byte> block = dst.Slice(b * BlockBytes, BlockBytes);
 
             float maxScale = 0f, amaxScale = 0f;
+            float sigma2 = columnWeights.IsEmpty ? 0f : WeightedFits.SumOfSquares(x) * (2f / BlockSize);
             for (int ib = 0; ib < 8; ib++)
             {
-                scales[ib] = IQ4_NL.FitScale(x.Slice(32 * ib, 32), levels, IQ4_NL.ScaleTries);
+                if (!columnWeights.IsEmpty)
+                    WeightedFits.Importance(x.Slice(32 * ib, 32), columnWeights.Slice(b * BlockSize + 32 * ib, 32), sigma2, weights);
+                scales[ib] = IQ4_NL.FitScale(x.Slice(32 * ib, 32), levels, IQ4_NL.ScaleTries, columnWeights.IsEmpty ? default : weights);
                 float a = MathF.Abs(scales[ib]);
                 if (a > amaxScale)
                 {

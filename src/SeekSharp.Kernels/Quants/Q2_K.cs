@@ -86,32 +86,79 @@ internal static class Q2_K
             MemoryMarshal.Write(block[DOffset..], dBits);
             MemoryMarshal.Write(block[(DOffset + 2)..], dminBits);
 
-            // Requantize against what a reader will see: the half super-scales times the 4-bit codes.
-            float dAll = F16.ToSingle(dBits), dminAll = F16.ToSingle(dminBits);
+            RequantizeAndPack(x, block, levels, F16.ToSingle(dBits), F16.ToSingle(dminBits));
+        }
+    }
+
+    // Both quantizers end alike: requantize against what a reader will see (the half super-scales times the 4-bit
+    // codes), then pack four 2-bit levels per byte.
+    private static void RequantizeAndPack(ReadOnlySpan<float> x, Span<byte> block, Span<byte> levels, float dAll, float dminAll)
+    {
+        ReadOnlySpan<byte> packed = block[..16];
+        for (int g = 0; g < 16; g++)
+        {
+            float d = dAll * (packed[g] & 0xF);
+            if (d == 0f)
+            {
+                continue; // keeps the levels of the fit, as ggml does
+            }
+            float dm = dminAll * (packed[g] >> 4);
+            for (int l = 0; l < 16; l++)
+            {
+                int q = Q8_K.NearestInt((x[16 * g + l] + dm) / d);
+                levels[16 * g + l] = (byte)Math.Clamp(q, 0, 3);
+            }
+        }
+
+        Span<byte> qs = block.Slice(QsOffset, 64);
+        for (int h = 0; h < 2; h++)
+        {
+            ReadOnlySpan<byte> L = levels.Slice(128 * h, 128);
+            for (int l = 0; l < 32; l++)
+            {
+                qs[32 * h + l] = (byte)(L[l] | (L[l + 32] << 2) | (L[l + 64] << 4) | (L[l + 96] << 6));
+            }
+        }
+    }
+
+    /// <summary>
+    /// What llama-quantize writes with an importance matrix (ggml-quants.c quantize_row_q2_K_impl), one row of
+    /// <paramref name="src"/> with the importance of each of its columns: per group of 16 the weighted affine fit
+    /// make_qkx3_quants (weights <c>importance·sqrt(σ² + x²)</c>, σ² the super-block's mean square, squared error,
+    /// 37 candidate scales), the 16 scales and 16 minimums fitted to 4-bit codes by make_qp_quants over the groups'
+    /// total weights, then every weight requantized against the stored values.
+    /// </summary>
+    public static void QuantizeWeighted(ReadOnlySpan<float> src, ReadOnlySpan<float> columnWeights, Span<byte> dst)
+    {
+        Debug.Assert(src.Length % BlockSize == 0 && columnWeights.Length == src.Length && dst.Length == src.Length / BlockSize * BlockBytes);
+        Span<byte> levels = stackalloc byte[BlockSize];
+        Span<byte> aux = stackalloc byte[16], ls = stackalloc byte[16], lm = stackalloc byte[16];
+        Span<float> weights = stackalloc float[16], scales = stackalloc float[16], mins = stackalloc float[16], sw = stackalloc float[16];
+        for (int b = 0; b < src.Length / BlockSize; b++)
+        {
+            ReadOnlySpan<float> x = src.Slice(b * BlockSize, BlockSize);
+            Span<byte> block = dst.Slice(b * BlockBytes, BlockBytes);
+            float sigma2 = WeightedFits.SumOfSquares(x) / BlockSize;
             for (int g = 0; g < 16; g++)
             {
-                float d = dAll * (packed[g] & 0xF);
-                if (d == 0f)
-                {
-                    continue; // keeps the levels of the fit, as ggml does
-                }
-                float dm = dminAll * (packed[g] >> 4);
-                for (int l = 0; l < 16; l++)
-                {
-                    int q = Q8_K.NearestInt((x[16 * g + l] + dm) / d);
-                    levels[16 * g + l] = (byte)Math.Clamp(q, 0, 3);
-                }
+                ReadOnlySpan<float> xs = x.Slice(16 * g, 16);
+                WeightedFits.Importance(xs, columnWeights.Slice(b * BlockSize + 16 * g, 16), sigma2, weights);
+                float sumW = 0f;
+                foreach (float w in weights) sumW += w;
+                sw[g] = sumW;
+                scales[g] = WeightedFits.MakeQkx3Quants(3, xs, weights, levels.Slice(16 * g, 16), out mins[g], aux, -0.9f, 0.05f, 36);
             }
-
-            Span<byte> qs = block.Slice(QsOffset, 64);
-            for (int h = 0; h < 2; h++)
+            float dm = WeightedFits.MakeQpQuants(15, scales, ls, sw);
+            float mm = WeightedFits.MakeQpQuants(15, mins, lm, sw);
+            ushort dBits = F16.FromSingle(dm), dminBits = F16.FromSingle(mm);
+            MemoryMarshal.Write(block[DOffset..], dBits);
+            MemoryMarshal.Write(block[(DOffset + 2)..], dminBits);
+            Span<byte> packed = block[..16];
+            for (int g = 0; g < 16; g++)
             {
-                ReadOnlySpan<byte> L = levels.Slice(128 * h, 128);
-                for (int l = 0; l < 32; l++)
-                {
-                    qs[32 * h + l] = (byte)(L[l] | (L[l + 32] << 2) | (L[l + 64] << 4) | (L[l + 96] << 6));
-                }
+                packed[g] = (byte)(ls[g] | (lm[g] << 4));
             }
+            RequantizeAndPack(x, block, levels, F16.ToSingle(dBits), F16.ToSingle(dminBits));
         }
     }
 

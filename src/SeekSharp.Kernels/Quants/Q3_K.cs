@@ -98,44 +98,91 @@ internal static class Q3_K
                 dBits = F16.FromSingle(1 / iscale);
             }
             MemoryMarshal.Write(block[DOffset..], dBits);
+            RequantizeAndPack(x, block, levels);
+        }
+    }
 
-            // Requantize against what a reader will see: the half super-scale times the 6-bit codes.
-            float dAll = F16.ToSingle(dBits);
+    /// <summary>
+    /// What llama-quantize writes with an importance matrix (ggml-quants.c quantize_row_q3_K_impl), one row of
+    /// <paramref name="src"/> with the importance of each of its columns: per group of 16 the symmetric fit weighted by
+    /// <c>importance·sqrt(σ² + x²)</c> (σ² twice the super-block's mean square), then the 16 group scales fitted to
+    /// 6-bit codes by the same weighted fit over the groups' total weights, then every weight requantized.
+    /// </summary>
+    public static void QuantizeWeighted(ReadOnlySpan<float> src, ReadOnlySpan<float> columnWeights, Span<byte> dst)
+    {
+        Debug.Assert(src.Length % BlockSize == 0 && columnWeights.Length == src.Length && dst.Length == src.Length / BlockSize * BlockBytes);
+        Span<sbyte> levels = stackalloc sbyte[BlockSize];
+        Span<float> scales = stackalloc float[16], sw = stackalloc float[16], weights = stackalloc float[16];
+        Span<byte> codes = stackalloc byte[16];
+        for (int b = 0; b < src.Length / BlockSize; b++)
+        {
+            ReadOnlySpan<float> x = src.Slice(b * BlockSize, BlockSize);
+            Span<byte> block = dst.Slice(b * BlockBytes, BlockBytes);
+            float sigma2 = 2 * WeightedFits.SumOfSquares(x) / BlockSize;
             for (int g = 0; g < 16; g++)
             {
-                int low = g < 8 ? packed[g] & 0xF : packed[g - 8] >> 4;
-                int sc = (low | (((packed[8 + g % 4] >> (2 * (g / 4))) & 3) << 4)) - 32;
-                float d = dAll * sc;
-                if (d == 0f)
-                {
-                    continue; // keeps the levels of the fit (0 for an all-zero group), as ggml does
-                }
-                for (int l = 0; l < 16; l++)
-                {
-                    int q = Q8_K.NearestInt(x[16 * g + l] / d);
-                    levels[16 * g + l] = (sbyte)(Math.Clamp(q, -4, 3) + 4);
-                }
+                ReadOnlySpan<float> xs = x.Slice(16 * g, 16);
+                WeightedFits.Importance(xs, columnWeights.Slice(b * BlockSize + 16 * g, 16), sigma2, weights);
+                float sumW = 0f;
+                foreach (float w in weights) sumW += w;
+                sw[g] = sumW;
+                scales[g] = WeightedFits.MakeQxQuants(4, xs, MemoryMarshal.AsBytes(levels.Slice(16 * g, 16)), weights);
             }
+            float dBlock = WeightedFits.MakeQxQuants(32, scales, codes, sw);
+            Span<byte> packed = block.Slice(ScalesOffset, 12);
+            packed.Clear();
+            for (int g = 0; g < 16; g++)
+            {
+                int code = codes[g];
+                if (g < 8) packed[g] = (byte)(code & 0xF);
+                else packed[g - 8] |= (byte)((code & 0xF) << 4);
+                packed[8 + g % 4] |= (byte)((code >> 4) << (2 * (g / 4)));
+            }
+            MemoryMarshal.Write(block[DOffset..], F16.FromSingle(dBlock));
+            RequantizeAndPack(x, block, levels);
+        }
+    }
 
-            // Levels 0..7: the third bit of element j goes to bit j / 32 of hmask[j % 32], the low two bits to qs.
-            Span<byte> hmask = block[..32];
-            hmask.Clear();
-            for (int j = 0; j < BlockSize; j++)
+    // Both quantizers end alike: requantize against what a reader will see (the half super-scale times the 6-bit
+    // codes already in the block), then split the levels 0..7 into hmask and qs.
+    private static void RequantizeAndPack(ReadOnlySpan<float> x, Span<byte> block, Span<sbyte> levels)
+    {
+        ReadOnlySpan<byte> packed = block.Slice(ScalesOffset, 12);
+        float dAll = F16.ToSingle(MemoryMarshal.Read<ushort>(block[DOffset..]));
+        for (int g = 0; g < 16; g++)
+        {
+            int low = g < 8 ? packed[g] & 0xF : packed[g - 8] >> 4;
+            int sc = (low | (((packed[8 + g % 4] >> (2 * (g / 4))) & 3) << 4)) - 32;
+            float d = dAll * sc;
+            if (d == 0f)
             {
-                if (levels[j] > 3)
-                {
-                    hmask[j % 32] |= (byte)(1 << (j / 32));
-                    levels[j] -= 4;
-                }
+                continue; // keeps the levels of the fit (0 for an all-zero group), as ggml does
             }
-            Span<byte> qs = block.Slice(QsOffset, 64);
-            for (int h = 0; h < 2; h++)
+            for (int l = 0; l < 16; l++)
             {
-                ReadOnlySpan<byte> L = MemoryMarshal.AsBytes(levels.Slice(128 * h, 128)); // 0..3 by now
-                for (int l = 0; l < 32; l++)
-                {
-                    qs[32 * h + l] = (byte)(L[l] | (L[l + 32] << 2) | (L[l + 64] << 4) | (L[l + 96] << 6));
-                }
+                int q = Q8_K.NearestInt(x[16 * g + l] / d);
+                levels[16 * g + l] = (sbyte)(Math.Clamp(q, -4, 3) + 4);
+            }
+        }
+
+        // Levels 0..7: the third bit of element j goes to bit j / 32 of hmask[j % 32], the low two bits to qs.
+        Span<byte> hmask = block[..32];
+        hmask.Clear();
+        for (int j = 0; j < BlockSize; j++)
+        {
+            if (levels[j] > 3)
+            {
+                hmask[j % 32] |= (byte)(1 << (j / 32));
+                levels[j] -= 4;
+            }
+        }
+        Span<byte> qs = block.Slice(QsOffset, 64);
+        for (int h = 0; h < 2; h++)
+        {
+            ReadOnlySpan<byte> L = MemoryMarshal.AsBytes(levels.Slice(128 * h, 128)); // 0..3 by now
+            for (int l = 0; l < 32; l++)
+            {
+                qs[32 * h + l] = (byte)(L[l] | (L[l + 32] << 2) | (L[l + 64] << 4) | (L[l + 96] << 6));
             }
         }
     }

@@ -51,6 +51,30 @@ internal static class Q4_K
     }
 
     /// <summary>
+    /// What llama-quantize writes with an importance matrix (ggml-quants.c quantize_row_q4_K_impl): one row of
+    /// <paramref name="src"/>, <paramref name="columnWeights"/> holding the importance of each of its columns
+    /// (see <see cref="WeightedFits.AffineSuperBlock"/>).
+    /// </summary>
+    public static void QuantizeWeighted(ReadOnlySpan<float> src, ReadOnlySpan<float> columnWeights, Span<byte> dst)
+    {
+        Debug.Assert(src.Length % BlockSize == 0 && columnWeights.Length == src.Length && dst.Length == src.Length / BlockSize * BlockBytes);
+        Span<byte> levels = stackalloc byte[BlockSize];
+        for (int b = 0; b < src.Length / BlockSize; b++)
+        {
+            Span<byte> block = dst.Slice(b * BlockBytes, BlockBytes);
+            WeightedFits.AffineSuperBlock(src.Slice(b * BlockSize, BlockSize), columnWeights.Slice(b * BlockSize, BlockSize), block[..QsOffset], levels, nmax: 15);
+            Span<byte> qs = block[QsOffset..];
+            for (int c = 0; c < 4; c++)
+            {
+                for (int l = 0; l < 32; l++)
+                {
+                    qs[32 * c + l] = (byte)(levels[64 * c + l] | (levels[64 * c + 32 + l] << 4));
+                }
+            }
+        }
+    }
+
+    /// <summary>
     /// The fitting shared by Q4_K and Q5_K (quantize_row_q{4,5}_K_ref): fills the 16-byte header
     /// (d, dmin, scales[12]) and the levels 0..<paramref name="nmax"/> of the 256 weights of one super-block.
     /// </summary>

@@ -30,14 +30,25 @@ internal static class Q5_K
     /// Reference quantizer (ggml-quants.c quantize_row_q5_K_ref): Q4_K's fitting with 5-bit levels and
     /// 16 candidate scales starting at rmin = −0.5, then the levels split into nibbles and fifth bits.
     /// </summary>
-    public static void QuantizeReference(ReadOnlySpan<float> src, Span<byte> dst)
+    public static void QuantizeReference(ReadOnlySpan<float> src, Span<byte> dst) => Quantize(src, default, dst);
+
+    /// <summary>
+    /// What llama-quantize writes with an importance matrix (ggml-quants.c quantize_row_q5_K_impl): one row, with
+    /// the importance of each of its columns (see <see cref="WeightedFits.AffineSuperBlock"/>).
+    /// </summary>
+    public static void QuantizeWeighted(ReadOnlySpan<float> src, ReadOnlySpan<float> columnWeights, Span<byte> dst) => Quantize(src, columnWeights, dst);
+
+    private static void Quantize(ReadOnlySpan<float> src, ReadOnlySpan<float> columnWeights, Span<byte> dst)
     {
         Debug.Assert(src.Length % BlockSize == 0 && dst.Length == src.Length / BlockSize * BlockBytes);
         Span<byte> levels = stackalloc byte[BlockSize];
         for (int b = 0; b < src.Length / BlockSize; b++)
         {
             Span<byte> block = dst.Slice(b * BlockBytes, BlockBytes);
-            Q4_K.QuantizeAffineSuperBlock(src.Slice(b * BlockSize, BlockSize), block[..QhOffset], levels, nmax: 31, rmin: -0.5f, nstep: 15);
+            if (columnWeights.IsEmpty)
+                Q4_K.QuantizeAffineSuperBlock(src.Slice(b * BlockSize, BlockSize), block[..QhOffset], levels, nmax: 31, rmin: -0.5f, nstep: 15);
+            else
+                WeightedFits.AffineSuperBlock(src.Slice(b * BlockSize, BlockSize), columnWeights.Slice(b * BlockSize, BlockSize), block[..QhOffset], levels, nmax: 31);
             Span<byte> qh = block.Slice(QhOffset, 32), qs = block[QsOffset..];
             qh.Clear();
             for (int c = 0; c < 4; c++)

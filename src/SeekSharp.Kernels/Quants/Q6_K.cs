@@ -39,7 +39,15 @@ internal static class Q6_K
     /// (make_qx_quants, levels −32..31, weights x²), the 16 group scales quantized to int8 against the scale of
     /// largest magnitude (<c>iscale = −128 / max_scale</c>), then every weight requantized against the stored scales.
     /// </summary>
-    public static void QuantizeReference(ReadOnlySpan<float> src, Span<byte> dst)
+    public static void QuantizeReference(ReadOnlySpan<float> src, Span<byte> dst) => Quantize(src, default, dst);
+
+    /// <summary>
+    /// What llama-quantize writes with an importance matrix (ggml-quants.c quantize_row_q6_K_impl): the same, but each
+    /// group's fit weighs its weights by their columns' importance instead of x² (one row of <paramref name="src"/>).
+    /// </summary>
+    public static void QuantizeWeighted(ReadOnlySpan<float> src, ReadOnlySpan<float> columnWeights, Span<byte> dst) => Quantize(src, columnWeights, dst);
+
+    private static void Quantize(ReadOnlySpan<float> src, ReadOnlySpan<float> columnWeights, Span<byte> dst)
     {
         Debug.Assert(src.Length % BlockSize == 0 && dst.Length == src.Length / BlockSize * BlockBytes);
         Span<byte> levels = stackalloc byte[BlockSize];
@@ -52,7 +60,9 @@ internal static class Q6_K
             float maxScale = 0f, maxAbsScale = 0f;
             for (int g = 0; g < 16; g++)
             {
-                float scale = MakeQxQuants(32, x.Slice(16 * g, 16), levels.Slice(16 * g, 16));
+                float scale = columnWeights.IsEmpty
+                    ? MakeQxQuants(32, x.Slice(16 * g, 16), levels.Slice(16 * g, 16))
+                    : WeightedFits.MakeQxQuants(32, x.Slice(16 * g, 16), levels.Slice(16 * g, 16), columnWeights.Slice(b * BlockSize + 16 * g, 16));
                 scales[g] = scale;
                 float abs = MathF.Abs(scale);
                 if (abs > maxAbsScale)

@@ -17,7 +17,10 @@ public sealed record PerplexityResult(double Value, int Chunks, int TokensScored
 public static class Perplexity
 {
     /// <summary>Scores <paramref name="tokens"/> (already tokenized, with BOS if the model adds it) in chunks of <paramref name="chunkLength"/>.</summary>
-    public static PerplexityResult Compute(InferenceContext context, ReadOnlySpan<int> tokens, int chunkLength, int? bosToken)
+    /// <param name="maxChunks">Evaluate at most this many chunks (llama-imatrix's <c>--chunks</c>).</param>
+    /// <param name="progress">Told the number of chunks done after each one.</param>
+    public static PerplexityResult Compute(InferenceContext context, ReadOnlySpan<int> tokens, int chunkLength, int? bosToken,
+                                           int maxChunks = int.MaxValue, IProgress<int>? progress = null)
     {
         if (chunkLength < 2)
             throw new ArgumentOutOfRangeException(nameof(chunkLength), chunkLength, "perplexity needs a context of at least 2 tokens");
@@ -26,7 +29,7 @@ public static class Perplexity
         // llama-perplexity asks for two chunks at least; so do we, so that the same text gives the same figure or the same refusal.
         if (tokens.Length < 2 * chunkLength)
             throw new ArgumentException($"perplexity needs at least 2 × ctx = {2 * chunkLength} tokens but the text has {tokens.Length}; use a longer text or a smaller --ctx", nameof(tokens));
-        int chunks = tokens.Length / chunkLength;
+        int chunks = Math.Min(tokens.Length / chunkLength, Math.Max(1, maxChunks));
 
         int first = chunkLength / 2;
         double nll = 0;
@@ -58,6 +61,7 @@ public static class Perplexity
                     scored++;
                 }
             }
+            progress?.Report(c + 1);
         }
         return new PerplexityResult(Math.Exp(nll / scored), chunks, scored);
     }

@@ -12,7 +12,7 @@ public sealed record QuantizeProgress(int Index, int Count, TensorPlan Tensor);
 /// Rewrites a GGUF model in a <see cref="LlamaFileType"/> mix, as llama-quantize does: same metadata (plus
 /// <c>general.file_type</c> and <c>general.quantization_version</c>), tensors in llama.cpp's order, each encoded in the
 /// type <see cref="QuantizationRecipe"/> chooses with ggml's reference quantizers, so the output equals llama.cpp's
-/// own quantization of the same input (no importance matrix).
+/// own quantization of the same input (and the same importance matrix, when one is given).
 /// </summary>
 public static class GgufQuantizer
 {
@@ -38,17 +38,28 @@ public static class GgufQuantizer
     /// <exception cref="GgufFormatException">The input is not a valid GGUF model.</exception>
     /// <exception cref="NotSupportedException">A chosen type (e.g. llama.cpp's Q5_0 fallback) cannot be encoded yet.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled; the output was not written.</exception>
+    /// <param name="importance">An importance matrix (<see cref="ImportanceMatrix"/>), as llama-quantize's
+    /// <c>--imatrix</c>: each weight it has an entry for is encoded with its per-column weights by the quantizers that
+    /// take them, and the mix changes where llama.cpp's does. Weights it lacks are encoded without.</param>
+    /// <exception cref="ImportanceMatrixMismatchException">An entry's column count does not match its tensor, or a value is not finite.</exception>
     public static IReadOnlyList<TensorPlan> Quantize(string inputPath, string outputPath, LlamaFileType mix, IProgress<QuantizeProgress>? progress = null,
-                                                     CancellationToken cancellationToken = default)
+                                                     CancellationToken cancellationToken = default, ImportanceMatrix? importance = null)
     {
         if (Path.GetFullPath(inputPath) == Path.GetFullPath(outputPath))
             throw new ArgumentException($"the output '{outputPath}' must differ from the input: the input is memory-mapped while the output is written");
         using var input = GgufFile.Open(inputPath);
-        var plan = QuantizationRecipe.Plan(input, mix);
+        var plan = QuantizationRecipe.Plan(input, mix, importance is not null);
+        var weightsOf = new Dictionary<string, float[]>(StringComparer.Ordinal);
         foreach (var p in plan)
+        {
             if (p.Target != p.Source.Type && !TensorTypes.CanEncode(p.Target))
                 throw new NotSupportedException(
                     $"tensor '{p.Source.Name}' needs {p.Target}{(p.FallbackFrom is { } f ? $" (llama.cpp's fallback for {f}: its rows of {p.Source.Shape[0]} are not whole {f} blocks)" : "")}, which SeekSharp cannot encode yet");
+            if (importance is null || p.Target == p.Source.Type || ImportanceFor(importance, p.Source) is not { } weights) continue;
+            if (!TensorTypes.CanEncodeWithImportance(p.Target))
+                throw new NotSupportedException($"tensor '{p.Source.Name}' needs {p.Target}, which SeekSharp cannot encode with an importance matrix yet");
+            weightsOf[p.Source.Name] = weights;
+        }
 
         var writer = new GgufWriter(input.Version);
         foreach (var (key, value) in input.Metadata)
@@ -60,7 +71,8 @@ public static class GgufQuantizer
         {
             cancellationToken.ThrowIfCancellationRequested();
             var p = plan[i];
-            ReadOnlyMemory<byte> data = p.Target == p.Source.Type ? input.GetTensorBytes(p.Source).ToArray() : Encode(input, p.Source, p.Target, cancellationToken);
+            ReadOnlyMemory<byte> data = p.Target == p.Source.Type ? input.GetTensorBytes(p.Source).ToArray()
+                : Encode(input, p.Source, p.Target, weightsOf.GetValueOrDefault(p.Source.Name), cancellationToken);
             writer.AddTensor(p.Source.Name, p.Target, p.Source.Shape, data);
             progress?.Report(new QuantizeProgress(i + 1, plan.Count, p));
         }
@@ -68,8 +80,28 @@ public static class GgufQuantizer
         return plan;
     }
 
+    // llama-quantize's lookup: the entry of the tensor's name, which must hold one weight per column per matrix (expert).
+    // A mismatch means the matrix belongs to another model: llama.cpp fails, except for the token embedding.
+    private static float[]? ImportanceFor(ImportanceMatrix importance, GgufTensorInfo t)
+    {
+        if (importance.ColumnWeights(t.Name) is not { } weights) return null;
+        long expected = t.Shape[0] * (t.Shape.Length > 2 ? t.Shape[2] : 1);
+        if (weights.Length != expected)
+        {
+            if (t.Name == "token_embd.weight") return null;
+            throw new ImportanceMatrixMismatchException(
+                $"the importance matrix has {weights.Length} values for tensor '{t.Name}' but the model's tensor has {t.Shape[0]} columns" +
+                $"{(t.Shape.Length > 2 ? $" × {t.Shape[2]} experts" : "")} = {expected}: was it computed for another model?");
+        }
+        foreach (float w in weights)
+            if (!float.IsFinite(w))
+                throw new ImportanceMatrixMismatchException($"the importance matrix holds a non-finite value ({w}) for tensor '{t.Name}'");
+        return weights;
+    }
+
     // Decodes and re-encodes a tensor in chunks of whole rows, in parallel; each row is independent in every ggml type.
-    private static unsafe byte[] Encode(GgufFile input, GgufTensorInfo t, GgmlType target, CancellationToken cancellationToken)
+    // With an importance matrix, each row takes the weights of its matrix (expert i of a 3-D tensor: slice i).
+    private static unsafe byte[] Encode(GgufFile input, GgufTensorInfo t, GgmlType target, float[]? importance, CancellationToken cancellationToken)
     {
         long cols = t.Shape[0];
         long rows = t.ElementCount / cols;
@@ -87,7 +119,20 @@ public static class GgufQuantizer
             var from = new ReadOnlySpan<byte>(src + first * srcRowBytes, (int)(n * srcRowBytes));
             if (t.Type == GgmlType.F32) MemoryMarshal.Cast<byte, float>(from).CopyTo(values);
             else TensorTypes.Dequantize(t.Type, from, values);
-            TensorTypes.Quantize(target, values, output.AsSpan((int)(first * dstRowBytes), (int)(n * dstRowBytes)));
+            if (importance is null)
+            {
+                TensorTypes.Quantize(target, values, output.AsSpan((int)(first * dstRowBytes), (int)(n * dstRowBytes)));
+            }
+            else
+            {
+                long rowsPerMatrix = t.Shape[1];
+                for (int r = 0; r < n; r++)
+                {
+                    long matrix = (first + r) / rowsPerMatrix;
+                    TensorTypes.Quantize(target, values.Slice((int)(r * cols), (int)cols), output.AsSpan((int)((first + r) * dstRowBytes), (int)dstRowBytes),
+                                         importance.AsSpan((int)(matrix * cols), (int)cols));
+                }
+            }
             return floats;
         }, _ => { });
         return output;

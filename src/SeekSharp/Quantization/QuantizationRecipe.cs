@@ -75,8 +75,10 @@ public static class QuantizationRecipe
     /// The tensors of <paramref name="file"/> in llama.cpp's processing order (non-layer tensors first, then by layer
     /// number, each group by name) with the type each is written in under <paramref name="mix"/>.
     /// </summary>
+    /// <param name="hasImportanceMatrix">Whether an importance matrix is given: without one the IQ4 mixes keep the
+    /// first eighth of ffn_down in Q5_K (llama.cpp's <c>qs.has_imatrix</c>).</param>
     /// <exception cref="GgufFormatException">Required metadata (architecture, block count) is missing.</exception>
-    public static IReadOnlyList<TensorPlan> Plan(GgufFile file, LlamaFileType mix)
+    public static IReadOnlyList<TensorPlan> Plan(GgufFile file, LlamaFileType mix, bool hasImportanceMatrix = false)
     {
         var model = ModelFacts.Read(file);
         var ordered = file.Tensors.OrderBy(t => LayerOf(t.Name)).ThenBy(t => t.Name, StringComparer.Ordinal).ToList();
@@ -85,6 +87,7 @@ public static class QuantizationRecipe
             AttentionV = ordered.Count(t => IsAttentionV(t.Name)),
             Layers = model.Layers,
             TiedEmbeddings = !ordered.Any(t => t.Name == "output.weight"),
+            HasImportanceMatrix = hasImportanceMatrix,
         };
         GgmlType defaultType = DefaultType(mix);
         var plan = new List<TensorPlan>(ordered.Count);
@@ -123,7 +126,7 @@ public static class QuantizationRecipe
     {
         public int AttentionV, Layers;
         public int NextAttentionV, NextFfnDown;
-        public bool TiedEmbeddings;
+        public bool TiedEmbeddings, HasImportanceMatrix;
     }
 
     // llama_tensor_get_type_impl restricted to the K and legacy mixes above; each branch names the llama.cpp rule.
@@ -179,7 +182,7 @@ public static class QuantizationRecipe
                     type = GgmlType.Q6_K;
             }
             // Without an importance matrix the IQ4 mixes keep the first eighth of ffn_down finer.
-            else if (iq4 && layer < s.Layers / 8)
+            else if (iq4 && layer < s.Layers / 8 && !s.HasImportanceMatrix)
                 type = GgmlType.Q5_K;
             else if (mix == LlamaFileType.MostlyQ5_K_M && UseMoreBits(layer, s.Layers))
                 type = GgmlType.Q6_K;

@@ -20,6 +20,7 @@ public class SharedFlagsTests
         new[] { "tokenize", "-p", "hi" },
         new[] { "run", "-p", "hi" },
         new[] { "perplexity", "-f", TempFile() },
+        new[] { "imatrix", "-f", TempFile() },
         new[] { "chat" },
         new[] { "template" },
         new[] { "bench" },

@@ -139,7 +139,7 @@ internal sealed class Llama : ITransformer
             RmsNorm.Rows(a.X, layer.FfnNorm, c.NormEpsilon, a.Normed, tokens);
             trace?.Trace("ffn_norm", l, a.Normed.AsSpan(0, tokens * d));
             if (layer.Ffn is { } ffn)
-                ffn.Apply(a.Normed, a.Gate, a.Up, a.Residual, tokens, a.Pool);
+                ffn.Apply(a.Normed, a.Gate, a.Up, a.Residual, tokens, a.Pool, trace, l);
             else
                 layer.Experts!.Apply(a.Normed, a.Residual, tokens, a.Moe!, a.Pool, trace, l);
             trace?.Trace("ffn_out", l, a.Residual.AsSpan(0, tokens * d));

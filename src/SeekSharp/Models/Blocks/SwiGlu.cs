@@ -10,13 +10,16 @@ internal readonly struct SwiGlu(Linear gate, Linear up, Linear down)
     public readonly Linear Up = up;     // [F, D]
     public readonly Linear Down = down; // [D, F]
 
-    /// <summary>output[T, D] from x[T, D], using gateBuf/upBuf [T, F] as scratch.</summary>
-    public void Apply(ReadOnlySpan<float> x, Span<float> gateBuf, Span<float> upBuf, Span<float> output, int tokens, WorkerPool pool)
+    /// <summary>output[T, D] from x[T, D], using gateBuf/upBuf [T, F] as scratch. The input of the down projection,
+    /// silu(gate) ⊙ up [T, F], is traced as llama.cpp's <c>ffn_swiglu</c>.</summary>
+    public void Apply(ReadOnlySpan<float> x, Span<float> gateBuf, Span<float> upBuf, Span<float> output, int tokens, WorkerPool pool,
+                      ITraceSink? trace = null, int layer = -1)
     {
         int f = Gate.Rows;
         Gate.Apply(x, gateBuf, tokens, pool);
         Up.Apply(x, upBuf, tokens, pool);
         VectorOps.SiluMulInPlace(gateBuf[..(tokens * f)], upBuf[..(tokens * f)]);
+        trace?.Trace("ffn_swiglu", layer, gateBuf[..(tokens * f)]);
         Down.Apply(gateBuf, output, tokens, pool);
     }
 }

@@ -163,9 +163,9 @@ internal sealed unsafe class TypeTraits
             },
             new()
             {
-                // Read only (no quantizer), and a scalar dot: what IQ2 models need to load and run.
+                // Read only: ggml's quantizer searches the grid against an importance matrix.
                 Type = GgmlType.IQ2_XXS, BlockSize = Q8_K.BlockSize, BlockBytes = IQ2_XXS.BlockBytes, DotType = GgmlType.Q8_K,
-                Dequantize = &IQ2_XXS.Dequantize, Dot = &IQ2_XXS.Dot,
+                Dequantize = &IQ2_XXS.Dequantize, Dot = &IQ2_XXS.Dot, Dot4 = &IQ2_XXS.Dot4,
             },
             new()
             {

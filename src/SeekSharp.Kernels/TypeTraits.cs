@@ -170,12 +170,12 @@ internal sealed unsafe class TypeTraits
             new()
             {
                 Type = GgmlType.IQ2_XS, BlockSize = Q8_K.BlockSize, BlockBytes = IQ2_XS.BlockBytes, DotType = GgmlType.Q8_K,
-                Dequantize = &IQ2_XS.Dequantize, Dot = &IQ2_XS.Dot,
+                Dequantize = &IQ2_XS.Dequantize, Dot = &IQ2_XS.Dot, Dot4 = &IQ2_XS.Dot4,
             },
             new()
             {
                 Type = GgmlType.IQ2_S, BlockSize = Q8_K.BlockSize, BlockBytes = IQ2_S.BlockBytes, DotType = GgmlType.Q8_K,
-                Dequantize = &IQ2_S.Dequantize, Dot = &IQ2_S.Dot,
+                Dequantize = &IQ2_S.Dequantize, Dot = &IQ2_S.Dot, Dot4 = &IQ2_S.Dot4,
             },
             new()
             {

@@ -179,7 +179,8 @@ internal sealed unsafe class TypeTraits
             },
             new()
             {
-                // IQ1_S and IQ1_M are read only: no quantizer (ggml's needs an importance matrix) and no Dot4.
+                // IQ1_S and IQ1_M are read only: no quantizer (ggml's needs an importance matrix) and no Dot4; IQ1_S has an
+                // AVX2 dot, IQ1_M a scalar one.
                 Type = GgmlType.IQ1_S, BlockSize = Q8_K.BlockSize, BlockBytes = IQ1_S.BlockBytes, DotType = GgmlType.Q8_K,
                 Dequantize = &IQ1_S.Dequantize, Dot = &IQ1_S.Dot,
             },

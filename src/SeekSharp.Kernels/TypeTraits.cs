@@ -173,23 +173,24 @@ internal sealed unsafe class TypeTraits
             },
             new()
             {
-                // Read only (no quantizer), and a scalar dot: what IQ2 models need to load and run.
+                // Read only: ggml's quantizer searches the grid against an importance matrix.
                 Type = GgmlType.IQ2_XXS, BlockSize = Q8_K.BlockSize, BlockBytes = IQ2_XXS.BlockBytes, DotType = GgmlType.Q8_K,
-                Dequantize = &IQ2_XXS.Dequantize, Dot = &IQ2_XXS.Dot,
+                Dequantize = &IQ2_XXS.Dequantize, Dot = &IQ2_XXS.Dot, Dot4 = &IQ2_XXS.Dot4,
             },
             new()
             {
                 Type = GgmlType.IQ2_XS, BlockSize = Q8_K.BlockSize, BlockBytes = IQ2_XS.BlockBytes, DotType = GgmlType.Q8_K,
-                Dequantize = &IQ2_XS.Dequantize, Dot = &IQ2_XS.Dot,
+                Dequantize = &IQ2_XS.Dequantize, Dot = &IQ2_XS.Dot, Dot4 = &IQ2_XS.Dot4,
             },
             new()
             {
                 Type = GgmlType.IQ2_S, BlockSize = Q8_K.BlockSize, BlockBytes = IQ2_S.BlockBytes, DotType = GgmlType.Q8_K,
-                Dequantize = &IQ2_S.Dequantize, Dot = &IQ2_S.Dot,
+                Dequantize = &IQ2_S.Dequantize, Dot = &IQ2_S.Dot, Dot4 = &IQ2_S.Dot4,
             },
             new()
             {
-                // IQ1_S and IQ1_M are read only: no quantizer (ggml's needs an importance matrix) and no Dot4.
+                // IQ1_S and IQ1_M are read only: no quantizer (ggml's needs an importance matrix) and no Dot4; IQ1_S has an
+                // AVX2 dot, IQ1_M a scalar one.
                 Type = GgmlType.IQ1_S, BlockSize = Q8_K.BlockSize, BlockBytes = IQ1_S.BlockBytes, DotType = GgmlType.Q8_K,
                 Dequantize = &IQ1_S.Dequantize, Dot = &IQ1_S.Dot,
             },

@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using SeekSharp.Kernels.Simd;
 
 namespace SeekSharp.Kernels.Quants;
@@ -53,41 +55,42 @@ internal static class IQ2_XS
     }
 
     /// <summary>
-    /// IQ2_XS row · Q8_K activation over <paramref name="blocks"/> super-blocks, as ggml's scalar
-    /// ggml_vec_dot_iq2_xs_q8_K: per half sub-block (two groups of eight) the exact int32 <c>Σ ±magnitude·q8</c> times
-    /// its odd scale <c>2s + 1</c>, into an int32 per super-block; then <c>sum += (d·y_d)·bsum</c> in float and
-    /// <c>0.125·sum</c> at the end. Scalar only, so every tier gives the same bits.
+    /// IQ2_XS row · Q8_K activation over <paramref name="blocks"/> super-blocks: the lanes and float steps of
+    /// <see cref="IqDot{T}"/>, each half sub-block (two groups of eight) with its own odd scale <c>2s + 1</c>.
     /// </summary>
-    public static unsafe float Dot(byte* w, byte* x, int blocks, SimdTier tier)
+    public static unsafe float Dot(byte* w, byte* x, int blocks, SimdTier tier) => IqDot<Layout>.Dot(w, x, blocks, tier);
+
+    /// <summary><see cref="Dot"/> of one weight row with four activation rows; see <see cref="IqDot{T}.Dot4"/>.</summary>
+    public static unsafe void Dot4(byte* w, byte* x, long xStride, int blocks, float* y, long yStride, SimdTier tier) =>
+        IqDot<Layout>.Dot4(w, x, xStride, blocks, y, yStride, tier);
+
+    private readonly unsafe struct Layout : IIqLayout
     {
-        ulong[] grid = Iq2Grids.Iq2XsGrid;
-        byte[] signTable = Iq2Grids.KSigns;
-        float sum = 0f;
-        for (int b = 0; b < blocks; b++)
+        public static int BlockBytes => IQ2_XS.BlockBytes;
+
+        public static ulong[] Grid => Iq2Grids.Iq2XsGrid;
+
+        public static ulong[] SignBytes => Iq2Grids.KSignBytes;
+
+        public static void Group(byte* wb, int ib, int g, out ulong magnitudes, out int signs, out int scale)
         {
-            byte* wb = w + (long)b * BlockBytes;
-            byte* xb = x + (long)b * Q8_K.BlockBytes;
-            float d = F16.ToSingle(Unsafe.ReadUnaligned<ushort>(wb)) * Unsafe.ReadUnaligned<float>(xb);
-            sbyte* q8 = (sbyte*)(xb + Q8_K.QsOffset);
-            ushort* q2 = (ushort*)(wb + QsOffset);
-            int bsum = 0;
-            for (int ib = 0; ib < 8; ib++)
-            {
-                byte sc = wb[ScalesOffset + ib];
-                for (int half = 0; half < 2; half++)
-                {
-                    int sumi = 0;
-                    for (int l = 2 * half; l < 2 * half + 2; l++)
-                    {
-                        int q = Unsafe.ReadUnaligned<ushort>(q2 + 4 * ib + l);
-                        sumi += IqGroup.Dot(grid[q & 511], signTable[q >> 9], q8);
-                        q8 += 8;
-                    }
-                    bsum += sumi * (2 * ((sc >> (4 * half)) & 0xF) + 1);
-                }
-            }
-            sum += d * bsum;
+            int q = Unsafe.ReadUnaligned<ushort>(wb + QsOffset + 2 * (4 * ib + g));
+            magnitudes = Iq2Grids.Iq2XsGrid[q & 511];
+            signs = Iq2Grids.KSigns[q >> 9];
+            scale = 2 * ((wb[ScalesOffset + ib] >> (g < 2 ? 0 : 4)) & 0xF) + 1;
         }
-        return 0.125f * sum;
+
+        /// <summary>Each ushort: a 9-bit grid index and a 7-bit sign index; the scale nibbles cover elements 0-15 and 16-31.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<sbyte> SignedWeights(byte* wb, int ib, ulong* grid, ulong* signBytes, out Vector256<short> scale)
+        {
+            ushort* q = (ushort*)(wb + QsOffset + 8 * ib);
+            uint q0 = q[0], q1 = q[1], q2 = q[2], q3 = q[3];
+            Vector256<sbyte> magnitudes = IqGroup.Groups(grid[q0 & 511], grid[q1 & 511], grid[q2 & 511], grid[q3 & 511]);
+            Vector256<sbyte> sign = IqGroup.Groups(signBytes[q0 >> 9], signBytes[q1 >> 9], signBytes[q2 >> 9], signBytes[q3 >> 9]);
+            int sc = wb[ScalesOffset + ib];
+            scale = Vector256.Create(Vector128.Create((short)(2 * (sc & 0xF) + 1)), Vector128.Create((short)(2 * (sc >> 4) + 1)));
+            return Avx2.Sign(magnitudes, sign);
+        }
     }
 }

@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using SeekSharp.Kernels.Simd;
 
 namespace SeekSharp.Kernels.Quants;
@@ -52,38 +54,46 @@ internal static class IQ2_XXS
     }
 
     /// <summary>
-    /// IQ2_XXS row · Q8_K activation over <paramref name="blocks"/> super-blocks, as ggml's scalar
-    /// ggml_vec_dot_iq2_xxs_q8_K: per sub-block the exact int32 <c>Σ ±magnitude·q8</c> times the odd scale
-    /// <c>2s + 1</c> (the doubled <c>0.5 + s</c>) into an int32 per super-block, then
-    /// <c>sum += (d·y_d)·bsum</c> in float, and <c>0.125·sum</c> at the end (the 0.25 and the undoubling). Scalar only,
-    /// so every tier gives the same bits.
+    /// IQ2_XXS row · Q8_K activation over <paramref name="blocks"/> super-blocks: the lanes and float steps of
+    /// <see cref="IqDot{T}"/>, each sub-block with one odd scale <c>2s + 1</c>.
     /// </summary>
-    public static unsafe float Dot(byte* w, byte* x, int blocks, SimdTier tier)
+    public static unsafe float Dot(byte* w, byte* x, int blocks, SimdTier tier) => IqDot<Layout>.Dot(w, x, blocks, tier);
+
+    /// <summary><see cref="Dot"/> of one weight row with four activation rows; see <see cref="IqDot{T}.Dot4"/>.</summary>
+    public static unsafe void Dot4(byte* w, byte* x, long xStride, int blocks, float* y, long yStride, SimdTier tier) =>
+        IqDot<Layout>.Dot4(w, x, xStride, blocks, y, yStride, tier);
+
+    private readonly unsafe struct Layout : IIqLayout
     {
-        ulong[] grid = Iq2Grids.Iq2XxsGrid;
-        byte[] signTable = Iq2Grids.KSigns;
-        float sum = 0f;
-        for (int b = 0; b < blocks; b++)
+        public static int BlockBytes => IQ2_XXS.BlockBytes;
+
+        public static ulong[] Grid => Iq2Grids.Iq2XxsGrid;
+
+        public static ulong[] SignBytes => Iq2Grids.KSignBytes;
+
+        public static void Group(byte* wb, int ib, int g, out ulong magnitudes, out int signs, out int scale)
         {
-            byte* wb = w + (long)b * BlockBytes;
-            byte* xb = x + (long)b * Q8_K.BlockBytes;
-            float d = F16.ToSingle(Unsafe.ReadUnaligned<ushort>(wb)) * Unsafe.ReadUnaligned<float>(xb);
-            sbyte* q8 = (sbyte*)(xb + Q8_K.QsOffset);
-            int bsum = 0;
-            for (int ib = 0; ib < 8; ib++)
-            {
-                byte* sub = wb + QsOffset + 8 * ib;
-                uint a1 = Unsafe.ReadUnaligned<uint>(sub + 4);
-                int sumi = 0;
-                for (int l = 0; l < 4; l++)
-                {
-                    sumi += IqGroup.Dot(grid[sub[l]], signTable[(a1 >> (7 * l)) & 127], q8);
-                    q8 += 8;
-                }
-                bsum += sumi * (int)(2 * (a1 >> 28) + 1);
-            }
-            sum += d * bsum;
+            byte* sub = wb + QsOffset + 8 * ib;
+            uint a1 = Unsafe.ReadUnaligned<uint>(sub + 4);
+            magnitudes = Iq2Grids.Iq2XxsGrid[sub[g]];
+            signs = Iq2Grids.KSigns[(a1 >> (7 * g)) & 127];
+            scale = (int)(2 * (a1 >> 28) + 1);
         }
-        return 0.125f * sum;
+
+        /// <summary>
+        /// Four grid loads by the index bytes, four loads from the byte-wide sign table by the 7-bit fields of the
+        /// sub-block's second word (each taken out by one bextr), and its scale in the top four bits.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<sbyte> SignedWeights(byte* wb, int ib, ulong* grid, ulong* signBytes, out Vector256<short> scale)
+        {
+            byte* sub = wb + QsOffset + 8 * ib;
+            uint a1 = Unsafe.ReadUnaligned<uint>(sub + 4);
+            Vector256<sbyte> magnitudes = IqGroup.Groups(grid[sub[0]], grid[sub[1]], grid[sub[2]], grid[sub[3]]);
+            Vector256<sbyte> sign = IqGroup.Groups(signBytes[a1 & 127], signBytes[IqGroup.Bits(a1, 7, 7)],
+                signBytes[IqGroup.Bits(a1, 14, 7)], signBytes[IqGroup.Bits(a1, 21, 7)]);
+            scale = Vector256.Create((short)(2 * (a1 >> 28) + 1));
+            return Avx2.Sign(magnitudes, sign);
+        }
     }
 }

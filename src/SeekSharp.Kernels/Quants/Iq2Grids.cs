@@ -34,6 +34,26 @@ internal static class Iq2Grids
         240, 113, 114, 243, 116, 245, 246, 119, 120, 249, 250, 123, 252, 125, 126, 255,
     ];
 
+    /// <summary>
+    /// <see cref="KSigns"/> spread to one byte per weight for vpsignb: entry i has byte j = −1 (0xFF) where bit j of
+    /// KSigns[i] is set, else +1, so one load per group gives its eight signs (ggml's AVX2 dots use the same idea,
+    /// keven_signs_q2xs).
+    /// </summary>
+    public static readonly ulong[] KSignBytes = SpreadSigns(KSigns);
+
+    private static ulong[] SpreadSigns(byte[] signs)
+    {
+        var spread = new ulong[signs.Length];
+        for (int i = 0; i < signs.Length; i++)
+        {
+            for (int j = 0; j < 8; j++)
+            {
+                spread[i] |= (ulong)((signs[i] & (1 << j)) != 0 ? 0xFF : 0x01) << (8 * j);
+            }
+        }
+        return spread;
+    }
+
     /// <summary>ggml's iq2xxs_grid: the 256 eight-weight magnitude patterns IQ2_XXS indexes with one byte.</summary>
     public static readonly ulong[] Iq2XxsGrid =
     [

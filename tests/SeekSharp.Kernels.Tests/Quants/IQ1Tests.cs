@@ -70,7 +70,7 @@ public class IQ1Tests
     [Theory, MemberData(nameof(Types))]
     public void DotIsTheSameOnEveryTier(GgmlType type)
     {
-        foreach (int blocks in new[] { 0, 1, 3, 5 })
+        foreach (int blocks in new[] { 0, 1, 2, 3, 5, 8 })
         {
             byte[] w = RandomWeights(type, blocks, 300 + blocks);
             byte[] x = Q8_KTests.Quantize(TestData.Random(blocks * 256, 301 + blocks, 2f), SimdTier.Scalar);
@@ -78,6 +78,40 @@ public class IQ1Tests
             Assert.Equal(scalar, Dot(type, w, x, blocks, SimdTier.Vector256));
             Assert.Equal(scalar, Dot(type, w, x, blocks, SimdTier.Vector512));
         }
+    }
+
+    /// <summary>
+    /// Quants of every byte value, −128 included (which the vector tiers must not negate into itself), and weights of
+    /// every byte 0xFF (largest indices and scales, negative shifts): the dot is an exact function of the bytes, so
+    /// every tier agrees even off the quantizer's range.
+    /// </summary>
+    [Theory, MemberData(nameof(Types))]
+    public void DotIsTheSameOnEveryTierForAnyQuantBytesAndTheLargestWeights(GgmlType type)
+    {
+        const int blocks = 4;
+        int blockBytes = TensorTypes.BlockBytes(type);
+        byte[] w = RandomWeights(type, blocks, 360);
+        for (int b = 2; b < blocks; b++)
+        {
+            Span<byte> block = w.AsSpan(b * blockBytes, blockBytes);
+            block.Fill(0xFF);
+            if (type == GgmlType.IQ1_S)
+            {
+                BitConverter.TryWriteBytes(block, F16.FromSingle(0.5f));
+            }
+            else
+            {
+                SetIq1MScale(block, F16.FromSingle(0.5f));
+            }
+        }
+        byte[] x = Q8_KTests.Quantize(TestData.Random(blocks * 256, 361, 2f), SimdTier.Scalar);
+        var rng = new Random(362);
+        rng.NextBytes(x.AsSpan(Q8_K.QsOffset, 256));
+        x.AsSpan(2 * Q8_K.BlockBytes + Q8_K.QsOffset, 256).Fill(0x80);
+        x.AsSpan(3 * Q8_K.BlockBytes + Q8_K.QsOffset, 256).Fill(0x7F);
+        float scalar = Dot(type, w, x, blocks, SimdTier.Scalar);
+        Assert.Equal(BitConverter.SingleToInt32Bits(scalar), BitConverter.SingleToInt32Bits(Dot(type, w, x, blocks, SimdTier.Vector256)));
+        Assert.Equal(BitConverter.SingleToInt32Bits(scalar), BitConverter.SingleToInt32Bits(Dot(type, w, x, blocks, SimdTier.Vector512)));
     }
 
     /// <summary>

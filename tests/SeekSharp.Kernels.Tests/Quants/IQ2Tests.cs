@@ -84,13 +84,131 @@ public class IQ2Tests
     public void DotIsBitExactAcrossTiers(string typeName)
     {
         var type = Enum.Parse<GgmlType>(typeName);
-        foreach (int blocks in new[] { 0, 1, 3 })
+        foreach (int blocks in new[] { 0, 1, 2, 3, 8 })
         {
             byte[] w = RandomWeights(type, blocks, 320 + blocks);
             byte[] x = Q8_KTests.Quantize(TestData.Random(blocks * 256, 321 + blocks, 2f), SimdTier.Scalar);
-            int scalar = BitConverter.SingleToInt32Bits(Dot(type, w, x, blocks, SimdTier.Scalar));
-            Assert.Equal(scalar, BitConverter.SingleToInt32Bits(Dot(type, w, x, blocks, SimdTier.Vector256)));
-            Assert.Equal(scalar, BitConverter.SingleToInt32Bits(Dot(type, w, x, blocks, SimdTier.Vector512)));
+            AssertTiersEqual(type, w, x, blocks);
+        }
+    }
+
+    /// <summary>
+    /// Quants of every byte value, −128 included (which the vector tiers must not negate into itself), against random
+    /// blocks: the dot is an exact function of the bytes, so every tier agrees even off the quantizer's range.
+    /// </summary>
+    [Theory, MemberData(nameof(Types))]
+    public void DotIsBitExactAcrossTiersForAnyQuantBytes(string typeName)
+    {
+        var type = Enum.Parse<GgmlType>(typeName);
+        const int blocks = 4;
+        byte[] w = RandomWeights(type, blocks, 340);
+        byte[] x = Q8_KTests.Quantize(TestData.Random(blocks * 256, 341, 2f), SimdTier.Scalar);
+        var rng = new Random(342);
+        for (int b = 0; b < blocks; b++)
+        {
+            rng.NextBytes(x.AsSpan(b * Q8_K.BlockBytes + Q8_K.QsOffset, 256));
+        }
+        AssertTiersEqual(type, w, x, blocks);
+    }
+
+    /// <summary>
+    /// Every weight byte 0xFF (the largest grid index, all scales 15, every sign bit set) or only the signs cleared,
+    /// against quants all −128 or all 127: the largest integer lanes, and every tier agrees with the decoded dot.
+    /// </summary>
+    [Theory, MemberData(nameof(Types))]
+    public void DotAtTheExtremesEqualsDecodedDotOnEveryTier(string typeName)
+    {
+        var type = Enum.Parse<GgmlType>(typeName);
+        int blockBytes = TensorTypes.BlockBytes(type);
+        const int blocks = 4;
+        byte[] w = new byte[blocks * blockBytes];
+        byte[] x = new byte[blocks * Q8_K.BlockBytes];
+        for (int b = 0; b < blocks; b++)
+        {
+            w.AsSpan(b * blockBytes, blockBytes).Fill(0xFF);
+            BitConverter.TryWriteBytes(w.AsSpan(b * blockBytes), F16.FromSingle(0.5f));
+            BitConverter.TryWriteBytes(x.AsSpan(b * Q8_K.BlockBytes), 0.125f);
+            x.AsSpan(b * Q8_K.BlockBytes + Q8_K.QsOffset, 256).Fill(b % 2 == 0 ? (byte)0x80 : (byte)0x7F);
+        }
+        ClearSigns(type, w.AsSpan(2 * blockBytes, blockBytes));
+        ClearSigns(type, w.AsSpan(3 * blockBytes, blockBytes));
+        float scalar = Dot(type, w, x, blocks, SimdTier.Scalar);
+        float[] wd = new float[blocks * 256], xd = new float[blocks * 256];
+        TensorTypes.Dequantize(type, w, wd);
+        Q8_K.Dequantize(x, xd);
+        double exact = 0, sumAbs = 0;
+        for (int i = 0; i < wd.Length; i++)
+        {
+            exact += (double)wd[i] * xd[i];
+            sumAbs += Math.Abs((double)wd[i] * xd[i]);
+        }
+        double bound = 8 * TestData.U * sumAbs + TestData.SummationBound(2 * blocks + 2, sumAbs);
+        Assert.True(Math.Abs(scalar - exact) <= bound, $"{type}: {scalar} vs {exact} (bound {bound})");
+        AssertTiersEqual(type, w, x, blocks);
+    }
+
+    /// <summary>Clears the sign bits of one block (the grid indices and scales stay at their largest).</summary>
+    private static void ClearSigns(GgmlType type, Span<byte> block)
+    {
+        switch (type)
+        {
+            case GgmlType.IQ2_XXS:
+                for (int ib = 0; ib < 8; ib++)
+                {
+                    BitConverter.TryWriteBytes(block[(2 + 8 * ib + 4)..], 0xF0000000u);   // scale 15, sign indices 0
+                }
+                break;
+            case GgmlType.IQ2_XS:
+                for (int k = 0; k < 32; k++)
+                {
+                    BitConverter.TryWriteBytes(block[(2 + 2 * k)..], (ushort)511);        // grid index 511, sign index 0
+                }
+                break;
+            case GgmlType.IQ2_S:
+                block.Slice(34, 32).Clear();                                              // the explicit sign bytes
+                break;
+        }
+    }
+
+    private static void AssertTiersEqual(GgmlType type, byte[] w, byte[] x, int blocks)
+    {
+        int scalar = BitConverter.SingleToInt32Bits(Dot(type, w, x, blocks, SimdTier.Scalar));
+        Assert.Equal(scalar, BitConverter.SingleToInt32Bits(Dot(type, w, x, blocks, SimdTier.Vector256)));
+        Assert.Equal(scalar, BitConverter.SingleToInt32Bits(Dot(type, w, x, blocks, SimdTier.Vector512)));
+    }
+
+    /// <summary>The four-token dot (for the types that have one) gives each token's one-token dot bit for bit, on every tier.</summary>
+    [Theory, MemberData(nameof(Types))]
+    public unsafe void Dot4EqualsDotOfEachToken(string typeName)
+    {
+        var type = Enum.Parse<GgmlType>(typeName);
+        var traits = TypeTraits.For(type);
+        if (traits.Dot4 == null)
+        {
+            return;
+        }
+        foreach (int blocks in new[] { 1, 3 })
+        {
+            byte[] w = RandomWeights(type, blocks, 350 + blocks);
+            long stride = (long)blocks * Q8_K.BlockBytes;
+            byte[] x = Q8_KTests.Quantize(TestData.Random(4 * blocks * 256, 351 + blocks, 2f), SimdTier.Scalar);
+            x[Q8_K.QsOffset + 5] = 0x80;   // a −128 quant in token 0
+            const long yStride = 3;
+            float[] outputs = new float[4 * yStride];
+            fixed (byte* pw = w, px = x)
+            fixed (float* y = outputs)
+            {
+                foreach (SimdTier tier in new[] { SimdTier.Scalar, SimdTier.Vector256, SimdTier.Vector512 })
+                {
+                    outputs.AsSpan().Clear();
+                    traits.Dot4(pw, px, stride, blocks, y, yStride, tier);
+                    for (int t = 0; t < 4; t++)
+                    {
+                        float expected = traits.Dot(pw, px + t * stride, blocks, SimdTier.Scalar);
+                        Assert.Equal(BitConverter.SingleToInt32Bits(expected), BitConverter.SingleToInt32Bits(y[t * yStride]));
+                    }
+                }
+            }
         }
     }
 

@@ -314,26 +314,37 @@ internal static class Q2_K
 
     /// <summary>
     /// <see cref="Lanes256"/> with 512-bit vectors: pieces j and j+1 of a half, whose activation quants are 64
-    /// consecutive bytes, in the two halves of one vector; the halves are added at the end.
+    /// consecutive bytes, in the two halves of one vector; the halves are added at the end. The sixteen scales are
+    /// widened to int16 once per super-block and each pair of pieces picks its four groups with one vpermw: building
+    /// them from scalar bytes per piece (<see cref="PieceScales"/>) took about 50 instructions per super-block and made
+    /// this dot slower than llama.cpp's.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static unsafe Vector256<int> Lanes512(byte* wb, byte* xb)
     {
-        Vector512<int> acc = Vector512<int>.Zero;
-        for (int h = 0; h < 2; h++)
-        {
-            Vector256<byte> q256 = Vector256.Load(wb + QsOffset + 32 * h);
-            var q = Vector512.Create(q256, q256).AsUInt16();
-            for (int j = 0; j < 4; j += 2)
-            {
-                Vector512<byte> v = Avx512BW.ShiftRightLogicalVariable(q, j == 0 ? Shifts01 : Shifts23).AsByte() & Vector512.Create((byte)3);
-                var scales = Vector512.Create(PieceScales(wb, h, j), PieceScales(wb, h, j + 1));
-                Vector512<sbyte> y = Vector512.Load((sbyte*)(xb + Q8_K.QsOffset + 128 * h + 32 * j));
-                acc += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(v, y), scales);
-            }
-        }
+        // vpermw indexes 0..31; the picks use 0..15 only, so the upper half may hold anything.
+        Vector512<short> scales = Avx2.ConvertToVector256Int16(Vector128.Load(wb) & Vector128.Create((byte)0xF)).ToVector512Unsafe();
+        Vector512<byte> three = Vector512.Create((byte)3);
+        sbyte* y = (sbyte*)(xb + Q8_K.QsOffset);
+        Vector256<byte> q0 = Vector256.Load(wb + QsOffset), q1 = Vector256.Load(wb + QsOffset + 32);
+        Vector512<ushort> h0 = Vector512.Create(q0, q0).AsUInt16(), h1 = Vector512.Create(q1, q1).AsUInt16();
+        Vector512<int> acc = PiecePair(Avx512BW.ShiftRightLogicalVariable(h0, Shifts01).AsByte() & three, y, Avx512BW.PermuteVar32x16(scales, PickGroups0));
+        acc += PiecePair(Avx512BW.ShiftRightLogicalVariable(h0, Shifts23).AsByte() & three, y + 64, Avx512BW.PermuteVar32x16(scales, PickGroups4));
+        acc += PiecePair(Avx512BW.ShiftRightLogicalVariable(h1, Shifts01).AsByte() & three, y + 128, Avx512BW.PermuteVar32x16(scales, PickGroups8));
+        acc += PiecePair(Avx512BW.ShiftRightLogicalVariable(h1, Shifts23).AsByte() & three, y + 192, Avx512BW.PermuteVar32x16(scales, PickGroups12));
         return acc.GetLower() + acc.GetUpper();
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe Vector512<int> PiecePair(Vector512<byte> v, sbyte* y, Vector512<short> scales) =>
+        Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(v, Vector512.Load(y)), scales);
+
+    // vpermw indices for a pair of pieces from group g on: eight lanes each of groups g, g+1 (piece j) and g+2, g+3 (piece j+1).
+    private static readonly Vector512<short> PickGroups0 = PickGroups(0), PickGroups4 = PickGroups(4), PickGroups8 = PickGroups(8), PickGroups12 = PickGroups(12);
+
+    private static Vector512<short> PickGroups(int g) =>
+        Vector512.Create(Vector256.Create(Vector128.Create((short)g), Vector128.Create((short)(g + 1))),
+                         Vector256.Create(Vector128.Create((short)(g + 2)), Vector128.Create((short)(g + 3))));
 
     // Right shifts of the 16-bit lanes for pieces (0, 1) and (2, 3) in the halves of a 512-bit vector.
     private static readonly Vector512<ushort> Shifts01 = Vector512.Create(Vector256<ushort>.Zero, Vector256.Create((ushort)2));

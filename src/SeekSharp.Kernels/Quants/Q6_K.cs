@@ -559,34 +559,37 @@ internal static class Q6_K
         {
             acc01 = Vector512.Load(state); acc23 = Vector512.Load(state + 16); acc45 = Vector512.Load(state + 32); acc67 = Vector512.Load(state + 48);
         }
-        Vector512<byte> mask = Vector512.Create((byte)0x0F), three = Vector512.Create((byte)0x30);
         for (int b = 0; b < blocks; b++)
         {
             byte* wb = w + (long)b * BlockBytes;
             PrefetchBlock(wb);   // a decode step of eight streams its weights from DRAM too: 13 % off the FFN (see MatMul.HasDot8)
             byte* x0 = x + (long)b * Q8_K.BlockBytes;
             Vector512<short> groupScales = GroupScales(wb);
-            Vector512<int> s0 = Vector512<int>.Zero, s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
-            for (int h = 0; h < 2; h++)
-            {
-                // UnpackHalf512, written out.
-                Vector512<byte> ql = Vector512.Load(wb + 64 * h);
-                Vector256<ushort> qh256 = Vector256.Load((ushort*)(wb + QhOffset + 32 * h));
-                Vector512<ushort> shifted = Avx512BW.ShiftRightLogicalVariable(Vector512.Create(qh256, qh256), QhShifts);
-                Vector512<byte> low = (ql & mask) | (Vector512.ShiftLeft(shifted, 4).AsByte() & three);
-                Vector512<byte> high = (Vector512.ShiftRightLogical(ql.AsUInt16(), 4).AsByte() & mask) | (shifted.AsByte() & three);
-                Vector512<short> sLow = Avx512BW.PermuteVar32x16(groupScales, h == 0 ? PickGroups0123 : PickGroups89AB);
-                Vector512<short> sHigh = Avx512BW.PermuteVar32x16(groupScales, h == 0 ? PickGroups4567 : PickGroupsCDEF);
-                sbyte* q = (sbyte*)(x0 + Q8_K.QsOffset + 128 * h);
-                s0 = HalfLanes512(s0, low, high, sLow, sHigh, q);
-                s1 = HalfLanes512(s1, low, high, sLow, sHigh, q + xStride);
-                s2 = HalfLanes512(s2, low, high, sLow, sHigh, q + 2 * xStride);
-                s3 = HalfLanes512(s3, low, high, sLow, sHigh, q + 3 * xStride);
-                s4 = HalfLanes512(s4, low, high, sLow, sHigh, q + 4 * xStride);
-                s5 = HalfLanes512(s5, low, high, sLow, sHigh, q + 5 * xStride);
-                s6 = HalfLanes512(s6, low, high, sLow, sHigh, q + 6 * xStride);
-                s7 = HalfLanes512(s7, low, high, sLow, sHigh, q + 7 * xStride);
-            }
+            // The two halves written out: the first starts the lanes, and each takes its scale picks as constants
+            // (a loop over the halves kept two branches and two constant loads per half).
+            UnpackHalf512(wb, 0, out var low, out var high);
+            Vector512<short> sLow = Avx512BW.PermuteVar32x16(groupScales, PickGroups0123), sHigh = Avx512BW.PermuteVar32x16(groupScales, PickGroups4567);
+            sbyte* q = (sbyte*)(x0 + Q8_K.QsOffset);
+            Vector512<int> s0 = FirstHalfLanes(low, high, sLow, sHigh, q);
+            Vector512<int> s1 = FirstHalfLanes(low, high, sLow, sHigh, q + xStride);
+            Vector512<int> s2 = FirstHalfLanes(low, high, sLow, sHigh, q + 2 * xStride);
+            Vector512<int> s3 = FirstHalfLanes(low, high, sLow, sHigh, q + 3 * xStride);
+            Vector512<int> s4 = FirstHalfLanes(low, high, sLow, sHigh, q + 4 * xStride);
+            Vector512<int> s5 = FirstHalfLanes(low, high, sLow, sHigh, q + 5 * xStride);
+            Vector512<int> s6 = FirstHalfLanes(low, high, sLow, sHigh, q + 6 * xStride);
+            Vector512<int> s7 = FirstHalfLanes(low, high, sLow, sHigh, q + 7 * xStride);
+            UnpackHalf512(wb, 1, out low, out high);
+            sLow = Avx512BW.PermuteVar32x16(groupScales, PickGroups89AB);
+            sHigh = Avx512BW.PermuteVar32x16(groupScales, PickGroupsCDEF);
+            q += 128;
+            s0 = HalfLanes512(s0, low, high, sLow, sHigh, q);
+            s1 = HalfLanes512(s1, low, high, sLow, sHigh, q + xStride);
+            s2 = HalfLanes512(s2, low, high, sLow, sHigh, q + 2 * xStride);
+            s3 = HalfLanes512(s3, low, high, sLow, sHigh, q + 3 * xStride);
+            s4 = HalfLanes512(s4, low, high, sLow, sHigh, q + 4 * xStride);
+            s5 = HalfLanes512(s5, low, high, sLow, sHigh, q + 5 * xStride);
+            s6 = HalfLanes512(s6, low, high, sLow, sHigh, q + 6 * xStride);
+            s7 = HalfLanes512(s7, low, high, sLow, sHigh, q + 7 * xStride);
             byte* tb = table + (long)b * Q8_K.EightTokenTableBytes;
             var d = Vector512.Create(F16.ToSingleFast(Unsafe.ReadUnaligned<ushort>(wb + DOffset)));
             var scales2 = Vector512.Create(groupScales.GetLower(), groupScales.GetLower());
@@ -709,6 +712,12 @@ internal static class Q6_K
         low = (ql & mask) | (Vector512.ShiftLeft(shifted, 4).AsByte() & three);
         high = (Vector512.ShiftRightLogical(ql.AsUInt16(), 4).AsByte() & mask) | (shifted.AsByte() & three);
     }
+
+    /// <summary><see cref="HalfLanes512"/> into zero lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe Vector512<int> FirstHalfLanes(Vector512<byte> low, Vector512<byte> high, Vector512<short> sLow, Vector512<short> sHigh, sbyte* y) =>
+        Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(low, Vector512.Load(y)), sLow)
+        + Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(high, Vector512.Load(y + 64)), sHigh);
 
     /// <summary>One half's lanes added to acc: <c>scales · Σ pairs q·y</c> for both quant vectors of the half (the −32 comes later, from <see cref="OffsetLanes(Vector256{short}, byte*)"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -63,25 +63,16 @@ internal static class Q4_0
     /// <paramref name="src"/>: per block the symmetric fit make_qx_quants (levels −8..7) weighted by
     /// <c>importance·sqrt(σ² + x²)</c>, σ² the mean square of the whole row; the levels are the fit's, not requantized.
     /// </summary>
-    public static void QuantizeWeighted(ReadOnlySpan<float> src, ReadOnlySpan<float> columnWeights, Span<byte> dst)
-    {
-        Debug.Assert(src.Length % BlockSize == 0 && columnWeights.Length == src.Length && dst.Length == src.Length / BlockSize * BlockBytes);
-        Span<float> weights = stackalloc float[BlockSize];
-        Span<byte> levels = stackalloc byte[BlockSize];
-        float sigma2 = WeightedFits.SumOfSquares(src) / src.Length;
-        for (int b = 0; b < src.Length / BlockSize; b++)
+    public static void QuantizeWeighted(ReadOnlySpan<float> src, ReadOnlySpan<float> columnWeights, Span<byte> dst) =>
+        WeightedFits.QuantizeBlocks(src, columnWeights, dst, BlockSize, BlockBytes, static (x, weights, levels, _, block) =>
         {
-            ReadOnlySpan<float> x = src.Slice(b * BlockSize, BlockSize);
-            Span<byte> block = dst.Slice(b * BlockBytes, BlockBytes);
-            WeightedFits.Importance(x, columnWeights.Slice(b * BlockSize, BlockSize), sigma2, weights);
             float d = WeightedFits.MakeQxQuants(8, x, levels, weights);
             MemoryMarshal.Write(block, F16.FromSingle(d));
             for (int j = 0; j < BlockSize / 2; j++)
             {
                 block[2 + j] = (byte)(levels[j] | (levels[j + 16] << 4));
             }
-        }
-    }
+        });
 
     /// <summary>ggml-quants.c dequantize_row_q4_0: <c>y = (nibble - 8) * d</c>.</summary>
     public static void Dequantize(ReadOnlySpan<byte> src, Span<float> dst)

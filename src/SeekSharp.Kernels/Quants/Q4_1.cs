@@ -61,17 +61,9 @@ internal static class Q4_1
     /// <paramref name="src"/>: per block the weighted affine fit make_qkx3_quants (levels 0..15, weights
     /// <c>importance·sqrt(σ² + x²)</c>, σ² the row's mean square); the levels are the fit's, not requantized.
     /// </summary>
-    public static void QuantizeWeighted(ReadOnlySpan<float> src, ReadOnlySpan<float> columnWeights, Span<byte> dst)
-    {
-        Debug.Assert(src.Length % BlockSize == 0 && columnWeights.Length == src.Length && dst.Length == src.Length / BlockSize * BlockBytes);
-        Span<float> weights = stackalloc float[BlockSize];
-        Span<byte> levels = stackalloc byte[BlockSize], aux = stackalloc byte[BlockSize];
-        float sigma2 = WeightedFits.SumOfSquares(src) / src.Length;
-        for (int b = 0; b < src.Length / BlockSize; b++)
+    public static void QuantizeWeighted(ReadOnlySpan<float> src, ReadOnlySpan<float> columnWeights, Span<byte> dst) =>
+        WeightedFits.QuantizeBlocks(src, columnWeights, dst, BlockSize, BlockBytes, static (x, weights, levels, aux, block) =>
         {
-            ReadOnlySpan<float> x = src.Slice(b * BlockSize, BlockSize);
-            Span<byte> block = dst.Slice(b * BlockBytes, BlockBytes);
-            WeightedFits.Importance(x, columnWeights.Slice(b * BlockSize, BlockSize), sigma2, weights);
             float d = WeightedFits.MakeQkx3Quants(15, x, weights, levels, out float min, aux, -0.9f, 0.05f, 36);
             MemoryMarshal.Write(block, F16.FromSingle(d));
             MemoryMarshal.Write(block[2..], F16.FromSingle(-min));
@@ -79,8 +71,7 @@ internal static class Q4_1
             {
                 block[QsOffset + j] = (byte)(levels[j] | (levels[j + 16] << 4));
             }
-        }
-    }
+        });
 
     /// <summary>ggml-quants.c dequantize_row_q4_1: <c>y = nibble * d + m</c>, a product and a sum each rounded (no fma).</summary>
     public static void Dequantize(ReadOnlySpan<byte> src, Span<float> dst)

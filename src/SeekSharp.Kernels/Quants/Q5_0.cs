@@ -71,29 +71,27 @@ internal static class Q5_0
     /// <paramref name="src"/>: per block the symmetric fit make_qx_quants (levels −16..15) weighted by
     /// <c>importance·sqrt(σ² + x²)</c>, σ² the row's mean square; the levels are the fit's, not requantized.
     /// </summary>
-    public static void QuantizeWeighted(ReadOnlySpan<float> src, ReadOnlySpan<float> columnWeights, Span<byte> dst)
-    {
-        Debug.Assert(src.Length % BlockSize == 0 && columnWeights.Length == src.Length && dst.Length == src.Length / BlockSize * BlockBytes);
-        Span<float> weights = stackalloc float[BlockSize];
-        Span<byte> levels = stackalloc byte[BlockSize], aux = stackalloc byte[BlockSize];
-        float sigma2 = WeightedFits.SumOfSquares(src) / src.Length;
-        for (int b = 0; b < src.Length / BlockSize; b++)
+    public static void QuantizeWeighted(ReadOnlySpan<float> src, ReadOnlySpan<float> columnWeights, Span<byte> dst) =>
+        WeightedFits.QuantizeBlocks(src, columnWeights, dst, BlockSize, BlockBytes, static (x, weights, levels, _, block) =>
         {
-            ReadOnlySpan<float> x = src.Slice(b * BlockSize, BlockSize);
-            Span<byte> block = dst.Slice(b * BlockBytes, BlockBytes);
-            WeightedFits.Importance(x, columnWeights.Slice(b * BlockSize, BlockSize), sigma2, weights);
             float d = WeightedFits.MakeQxQuants(16, x, levels, weights);
             MemoryMarshal.Write(block, F16.FromSingle(d));
-            uint qh = 0;
-            for (int j = 0; j < BlockSize / 2; j++)
-            {
-                int l0 = levels[j], l1 = levels[j + 16];
-                block[QsOffset + j] = (byte)((l0 & 0x0F) | ((l1 & 0x0F) << 4));
-                qh |= (uint)(l0 >> 4) << j;
-                qh |= (uint)(l1 >> 4) << (j + 16);
-            }
-            MemoryMarshal.Write(block[QhOffset..], qh);
+            PackFiveBits(levels, block[QhOffset..], block[QsOffset..]);
+        });
+
+    /// <summary>Levels 0..31 of one 32-weight block as Q5_0 and Q5_1 store them: low nibbles of j and j+16 in
+    /// <paramref name="qs"/>[j], fifth bits in the 32-bit <paramref name="qh"/> (bit j for level j).</summary>
+    internal static void PackFiveBits(ReadOnlySpan<byte> levels, Span<byte> qh, Span<byte> qs)
+    {
+        uint high = 0;
+        for (int j = 0; j < BlockSize / 2; j++)
+        {
+            int l0 = levels[j], l1 = levels[j + 16];
+            qs[j] = (byte)((l0 & 0x0F) | ((l1 & 0x0F) << 4));
+            high |= (uint)(l0 >> 4) << j;
+            high |= (uint)(l1 >> 4) << (j + 16);
         }
+        MemoryMarshal.Write(qh, high);
     }
 
     /// <summary>ggml-quants.c dequantize_row_q5_0: <c>y = (q - 16) * d</c>.</summary>

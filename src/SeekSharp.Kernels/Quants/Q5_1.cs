@@ -68,31 +68,14 @@ internal static class Q5_1
     /// <paramref name="src"/>: per block the weighted affine fit make_qkx3_quants (levels 0..31, weights
     /// <c>importance·sqrt(σ² + x²)</c>, σ² the row's mean square); the levels are the fit's, not requantized.
     /// </summary>
-    public static void QuantizeWeighted(ReadOnlySpan<float> src, ReadOnlySpan<float> columnWeights, Span<byte> dst)
-    {
-        Debug.Assert(src.Length % BlockSize == 0 && columnWeights.Length == src.Length && dst.Length == src.Length / BlockSize * BlockBytes);
-        Span<float> weights = stackalloc float[BlockSize];
-        Span<byte> levels = stackalloc byte[BlockSize], aux = stackalloc byte[BlockSize];
-        float sigma2 = WeightedFits.SumOfSquares(src) / src.Length;
-        for (int b = 0; b < src.Length / BlockSize; b++)
+    public static void QuantizeWeighted(ReadOnlySpan<float> src, ReadOnlySpan<float> columnWeights, Span<byte> dst) =>
+        WeightedFits.QuantizeBlocks(src, columnWeights, dst, BlockSize, BlockBytes, static (x, weights, levels, aux, block) =>
         {
-            ReadOnlySpan<float> x = src.Slice(b * BlockSize, BlockSize);
-            Span<byte> block = dst.Slice(b * BlockBytes, BlockBytes);
-            WeightedFits.Importance(x, columnWeights.Slice(b * BlockSize, BlockSize), sigma2, weights);
             float d = WeightedFits.MakeQkx3Quants(31, x, weights, levels, out float min, aux, -0.9f, 0.05f, 36);
             MemoryMarshal.Write(block, F16.FromSingle(d));
             MemoryMarshal.Write(block[2..], F16.FromSingle(-min));
-            uint qh = 0;
-            for (int j = 0; j < BlockSize / 2; j++)
-            {
-                int l0 = levels[j], l1 = levels[j + 16];
-                block[QsOffset + j] = (byte)((l0 & 0x0F) | ((l1 & 0x0F) << 4));
-                qh |= (uint)(l0 >> 4) << j;
-                qh |= (uint)(l1 >> 4) << (j + 16);
-            }
-            MemoryMarshal.Write(block[QhOffset..], qh);
-        }
-    }
+            Q5_0.PackFiveBits(levels, block[QhOffset..], block[QsOffset..]);
+        });
 
     /// <summary>ggml-quants.c dequantize_row_q5_1: <c>y = q * d + m</c>, a product and a sum each rounded (no fma).</summary>
     public static void Dequantize(ReadOnlySpan<byte> src, Span<float> dst)

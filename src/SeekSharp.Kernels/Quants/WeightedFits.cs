@@ -26,6 +26,29 @@ internal static class WeightedFits
         }
     }
 
+    /// <summary>Fits one block <paramref name="x"/> under <paramref name="weights"/> into <paramref name="levels"/>
+    /// (with <paramref name="aux"/> as the fit's scratch) and writes its bytes to <paramref name="block"/>.</summary>
+    public delegate void BlockEncoder(ReadOnlySpan<float> x, ReadOnlySpan<float> weights, Span<byte> levels, Span<byte> aux, Span<byte> block);
+
+    /// <summary>
+    /// The row loop of the 32-weight types' weighted quantizers (quantize_row_q4_0_impl and its Q4_1, Q5_0, Q5_1
+    /// siblings): σ² is the row's mean square, each block's weights <see cref="Importance"/>, then the type's fit and
+    /// packing (<paramref name="encode"/>).
+    /// </summary>
+    public static void QuantizeBlocks(ReadOnlySpan<float> src, ReadOnlySpan<float> columnWeights, Span<byte> dst, int blockSize, int blockBytes, BlockEncoder encode)
+    {
+        System.Diagnostics.Debug.Assert(src.Length % blockSize == 0 && columnWeights.Length == src.Length && dst.Length == src.Length / blockSize * blockBytes);
+        Span<float> weights = stackalloc float[blockSize];
+        Span<byte> levels = stackalloc byte[blockSize], aux = stackalloc byte[blockSize];
+        float sigma2 = SumOfSquares(src) / src.Length;
+        for (int b = 0; b < src.Length / blockSize; b++)
+        {
+            ReadOnlySpan<float> x = src.Slice(b * blockSize, blockSize);
+            Importance(x, columnWeights.Slice(b * blockSize, blockSize), sigma2, weights);
+            encode(x, weights, levels, aux, dst.Slice(b * blockBytes, blockBytes));
+        }
+    }
+
     /// <summary>Σx² over <paramref name="x"/>, summed in order as ggml does.</summary>
     public static float SumOfSquares(ReadOnlySpan<float> x)
     {

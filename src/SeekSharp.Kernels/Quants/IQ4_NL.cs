@@ -282,9 +282,16 @@ internal static class IQ4_NL
 
     /// <summary>The 32 levels of the 16 packed bytes <paramref name="qs"/> as int8, in element order.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static unsafe Vector256<sbyte> Levels(byte* qs)
+    internal static unsafe Vector256<sbyte> Levels(byte* qs) => Levels(qs, LevelTable);
+
+    /// <summary>The sixteen levels in both 16-byte halves, for <see cref="Levels(byte*, Vector256{sbyte})"/>.</summary>
+    internal static Vector256<sbyte> LevelTable => Vector256.Create(Vector128.Create((sbyte)-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113));
+
+    /// <summary><see cref="Levels(byte*)"/> with the <see cref="LevelTable"/> in a register: a loop that takes it once
+    /// keeps the JIT from reloading the constant on every call.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static unsafe Vector256<sbyte> Levels(byte* qs, Vector256<sbyte> table)
     {
-        Vector256<sbyte> table = Vector256.Create(Vector128.Create((sbyte)-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113));
         Vector256<sbyte> nibbles = Q4_0.Nibbles(qs).AsSByte();
         // vpshufb looks up within each 16-byte half; the table is in both, so both shuffles pick the same levels.
         return Avx2.IsSupported ? Avx2.Shuffle(table, nibbles) : Vector256.Shuffle(table, nibbles);

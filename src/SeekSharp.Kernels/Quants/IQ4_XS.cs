@@ -247,12 +247,21 @@ internal static class IQ4_XS
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static unsafe Vector256<int> Lanes256(byte* wb, sbyte* y)
     {
-        Vector256<int> lanes = Vector256<int>.Zero;
-        for (int ib = 0; ib < 8; ib++)
+        // Two sub-blocks per step, their scales taken from one scales_l byte and the next four bits of scales_h, which
+        // shifts along: SignedScale per sub-block cost about twenty scalar instructions of the loop's forty.
+        Vector256<sbyte> table = IQ4_NL.LevelTable;
+        uint high = Unsafe.ReadUnaligned<ushort>(wb + ScalesHOffset);
+        Vector256<int> even = Vector256<int>.Zero, odd = Vector256<int>.Zero;
+        for (int ib = 0; ib < 8; ib += 2)
         {
-            lanes += IQ4_NL.Partials(IQ4_NL.Levels(wb + QsOffset + 16 * ib), Vector256.Load(y + 32 * ib), SignedScale(wb, ib));
+            uint low = wb[ScalesLOffset + ib / 2];
+            short s0 = (short)(((low & 0x0F) | ((high << 4) & 0x30)) - 32);
+            short s1 = (short)(((low >> 4) | ((high << 2) & 0x30)) - 32);
+            high >>= 4;
+            even += IQ4_NL.Partials(IQ4_NL.Levels(wb + QsOffset + 16 * ib, table), Vector256.Load(y + 32 * ib), s0);
+            odd += IQ4_NL.Partials(IQ4_NL.Levels(wb + QsOffset + 16 * ib + 16, table), Vector256.Load(y + 32 * ib + 32), s1);
         }
-        return lanes;
+        return even + odd;
     }
 
     /// <summary>One super-block's float step: <c>acc = fma(y_d·d, lanes, acc)</c>, y_d read from the Q8_K block <paramref name="xb"/>.</summary>

@@ -69,4 +69,30 @@ internal static class TestData
         double nu = Math.Max(n, 1) * U;
         return 2 * nu / (1 - nu) * sumAbs;
     }
+
+    /// <summary>Gaussian values, smooth in distribution (no outliers beyond the normal tail), deterministic per seed.</summary>
+    public static float[] Gaussian(int n, int seed)
+    {
+        var rng = new Random(seed);
+        return Enumerable.Range(0, n).Select(_ => (float)(Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble()))).ToArray();
+    }
+
+    /// <summary>
+    /// Relative RMS error of quantizing <paramref name="x"/> to <paramref name="type"/> and reading it back: a sanity
+    /// check on a layout (a swapped nibble or scale gives errors of order one), not on the quantizer's bits.
+    /// </summary>
+    public static double RoundTripRelativeRms(GgmlType type, float[] x)
+    {
+        byte[] q = new byte[TensorTypes.RowBytes(type, x.Length)];
+        TensorTypes.Quantize(type, x, q);
+        float[] y = new float[x.Length];
+        TensorTypes.Dequantize(type, q, y);
+        double err = 0, norm = 0;
+        for (int i = 0; i < x.Length; i++)
+        {
+            err += (y[i] - x[i]) * (double)(y[i] - x[i]);
+            norm += x[i] * (double)x[i];
+        }
+        return Math.Sqrt(err / norm);
+    }
 }

@@ -63,20 +63,9 @@ public class IQ2Tests
         {
             byte[] w = RandomWeights(type, blocks, 310 + blocks);
             byte[] x = Q8_KTests.Quantize(TestData.Random(blocks * 256, 311 + blocks, 2f), SimdTier.Scalar);
-            float dot = Dot(type, w, x, blocks, SimdTier.Scalar);
-            float[] wd = new float[blocks * 256], xd = new float[blocks * 256];
-            TensorTypes.Dequantize(type, w, wd);
-            Q8_K.Dequantize(x, xd);
-            double exact = 0, sumAbs = 0;
-            for (int i = 0; i < wd.Length; i++)
-            {
-                exact += (double)wd[i] * xd[i];
-                sumAbs += Math.Abs((double)wd[i] * xd[i]);
-            }
             // The decoding rounds three times per weight (d·(0.5 + s), ·0.25 is exact, ·magnitude) and Q8_K's decoding
             // once; the dot rounds d·y_d, each block's product and the block sum.
-            double bound = 8 * TestData.U * sumAbs + TestData.SummationBound(2 * blocks + 2, sumAbs);
-            Assert.True(Math.Abs(dot - exact) <= bound, $"{type}: {dot} vs {exact} (bound {bound})");
+            IQuantTests.AssertCloseToDecodedDot(type, w, x, blocks, Dot(type, w, x, blocks, SimdTier.Scalar), 2 * blocks + 2);
         }
     }
 
@@ -132,18 +121,7 @@ public class IQ2Tests
         }
         ClearSigns(type, w.AsSpan(2 * blockBytes, blockBytes));
         ClearSigns(type, w.AsSpan(3 * blockBytes, blockBytes));
-        float scalar = Dot(type, w, x, blocks, SimdTier.Scalar);
-        float[] wd = new float[blocks * 256], xd = new float[blocks * 256];
-        TensorTypes.Dequantize(type, w, wd);
-        Q8_K.Dequantize(x, xd);
-        double exact = 0, sumAbs = 0;
-        for (int i = 0; i < wd.Length; i++)
-        {
-            exact += (double)wd[i] * xd[i];
-            sumAbs += Math.Abs((double)wd[i] * xd[i]);
-        }
-        double bound = 8 * TestData.U * sumAbs + TestData.SummationBound(2 * blocks + 2, sumAbs);
-        Assert.True(Math.Abs(scalar - exact) <= bound, $"{type}: {scalar} vs {exact} (bound {bound})");
+        IQuantTests.AssertCloseToDecodedDot(type, w, x, blocks, Dot(type, w, x, blocks, SimdTier.Scalar), 2 * blocks + 2);
         AssertTiersEqual(type, w, x, blocks);
     }
 

@@ -4,34 +4,13 @@ using SeekSharp.Kernels.Simd;
 namespace SeekSharp.Kernels.Tests.Quants;
 
 /// <summary>
-/// IQ3_S: decoding of a block worked out by hand, the dot against the decoded values, the dot's AVX2 tiers against its scalar twin, and MatMul
-/// on the type. Bit-exactness of the decoding (and so of the grid) with ggml's dequantize_row_iq3_s
+/// IQ3_S: decoding of a block worked out by hand and the dot at its extremes; the dot's tiers, its rounding and MatMul
+/// are the checks shared in <see cref="IQuantTests"/>. Bit-exactness of the decoding (and so of the grid) with ggml's dequantize_row_iq3_s
 /// is in the conformance tests (GgmlDequantizeTests).
 /// </summary>
-public class IQ3_STests
+public class IQ3_STests() : IQuantTests(GgmlType.IQ3_S, blockBytes: 110, encodes: false, firstSeed: 400)
 {
     private const int BlockBytes = IQ3_S.BlockBytes;
-
-    /// <summary>Random blocks: every bit pattern of the indices, high bits, signs and 4-bit scales is legal; the half scale is finite.</summary>
-    internal static byte[] RandomWeights(int blocks, int seed)
-    {
-        var rng = new Random(seed);
-        byte[] w = new byte[blocks * BlockBytes];
-        rng.NextBytes(w);
-        for (int b = 0; b < blocks; b++)
-        {
-            BitConverter.TryWriteBytes(w.AsSpan(b * BlockBytes), F16.FromSingle((float)rng.NextDouble() * 0.01f));
-        }
-        return w;
-    }
-
-    private static unsafe float Dot(byte[] w, byte[] x, int blocks, SimdTier tier)
-    {
-        fixed (byte* pw = w, px = x)
-        {
-            return IQ3_S.Dot(pw, px, blocks, tier);
-        }
-    }
 
     [Fact]
     public void DequantizeKnownBlock()
@@ -60,37 +39,6 @@ public class IQ3_STests
         Assert.Equal(1f, y[64]);                      // sub-block 2: scale 0 → db = 1
     }
 
-    public static TheoryData<int, int> TiersAndBlocks()
-    {
-        var data = new TheoryData<int, int>();
-        foreach (SimdTier tier in new[] { SimdTier.Vector256, SimdTier.Vector512 })
-        {
-            foreach (int blocks in new[] { 0, 1, 3, 8 })
-            {
-                data.Add((int)tier, blocks);
-            }
-        }
-        return data;
-    }
-
-    [Theory, MemberData(nameof(TiersAndBlocks))]
-    public void DotIsBitExactAcrossTiers(int tier, int blocks)
-    {
-        byte[] w = RandomWeights(blocks, 400 + blocks);
-        byte[] x = Q8_KTests.Quantize(TestData.Random(blocks * 256, 401 + blocks, 2f), SimdTier.Scalar);
-        Assert.Equal(BitConverter.SingleToInt32Bits(Dot(w, x, blocks, SimdTier.Scalar)), BitConverter.SingleToInt32Bits(Dot(w, x, blocks, (SimdTier)tier)));
-    }
-
-    [Theory]
-    [InlineData(1)]
-    [InlineData(4)]
-    public void DotEqualsDecodedDotUpToRounding(int blocks)
-    {
-        byte[] w = RandomWeights(blocks, 410 + blocks);
-        byte[] x = Q8_KTests.Quantize(TestData.Random(blocks * 256, 411 + blocks, 2f), SimdTier.Scalar);
-        AssertCloseToDecodedDot(w, x, blocks, Dot(w, x, blocks, SimdTier.Scalar));
-    }
-
     /// <summary>Largest magnitudes and scales, most negative activations: the int32 block sums must not overflow, and every tier agrees.</summary>
     [Fact]
     public void DotAtTheExtremesEqualsDecodedDot()
@@ -113,93 +61,5 @@ public class IQ3_STests
         // The vector tiers put the signs on the weights: a −128 activation under a negative sign must still count.
         Assert.Equal(BitConverter.SingleToInt32Bits(scalar), BitConverter.SingleToInt32Bits(Dot(w, x, blocks, SimdTier.Vector256)));
         Assert.Equal(BitConverter.SingleToInt32Bits(scalar), BitConverter.SingleToInt32Bits(Dot(w, x, blocks, SimdTier.Vector512)));
-    }
-
-    /// <summary>
-    /// The dot against Σ w·x over decoded values in double, within the rounding of the per-block scaling and of the
-    /// decoding (a few roundings per product), relative to Σ |w·x|, plus the float sum over blocks.
-    /// </summary>
-    private static void AssertCloseToDecodedDot(byte[] w, byte[] x, int blocks, float dot)
-    {
-        float[] wd = new float[blocks * 256], xd = new float[blocks * 256];
-        TensorTypes.Dequantize(GgmlType.IQ3_S, w, wd);
-        Q8_K.Dequantize(x, xd);
-        double exact = 0, sumAbs = 0;
-        for (int i = 0; i < wd.Length; i++)
-        {
-            exact += (double)wd[i] * xd[i];
-            sumAbs += Math.Abs((double)wd[i] * xd[i]);
-        }
-        double bound = 8 * TestData.U * sumAbs + TestData.SummationBound(blocks + 2, sumAbs);
-        Assert.True(Math.Abs(dot - exact) <= bound, $"{dot} vs {exact} (bound {bound})");
-    }
-
-    [Theory]
-    [InlineData(1)]
-    [InlineData(5)]
-    public unsafe void MatMulRowsEqualsPerRowDot(int n)
-    {
-        const int rows = 7, cols = 512;
-        int rowBytes = (int)TensorTypes.RowBytes(GgmlType.IQ3_S, cols);
-        byte[] w = RandomWeights(rows * cols / 256, 420);
-        float[] x = TestData.Random(n * cols, 421, 2f), y = new float[n * rows];
-        fixed (byte* pw = w)
-        {
-            MatMul.MatMulRows(GgmlType.IQ3_S, pw, rows, cols, x, y, n);
-            for (int i = 0; i < n; i++)
-            {
-                byte[] xq = Q8_KTests.Quantize(x[(i * cols)..((i + 1) * cols)], SimdCapabilities.Best);
-                fixed (byte* px = xq)
-                {
-                    for (int r = 0; r < rows; r++)
-                    {
-                        float expected = IQ3_S.Dot(pw + r * rowBytes, px, cols / 256, SimdTier.Scalar);
-                        Assert.Equal(BitConverter.SingleToInt32Bits(expected), BitConverter.SingleToInt32Bits(y[i * rows + r]));
-                    }
-                }
-            }
-        }
-    }
-
-    [Fact]
-    public unsafe void BatchesFromTheGemmThresholdEqualTheExactProductOfWhatTheDotSeesWithinTheSummationBound()
-    {
-        // From MatMul.GemmThreshold tokens on, the weights are decoded (TypeTraits.Dequantize) into a float GEMM
-        // against the decoded activation.
-        const int rows = 5, cols = 512;
-        int n = MatMul.GemmThreshold(GgmlType.IQ3_S) + 3;
-        byte[] w = RandomWeights(rows * cols / 256, 430);
-        float[] x = TestData.Random(n * cols, 431, 2f), y = new float[n * rows], decodedW = new float[rows * cols];
-        TensorTypes.Dequantize(GgmlType.IQ3_S, w, decodedW);
-        float[] seen = new float[x.Length];
-        Q8_K.Dequantize(Q8_KTests.Quantize(x, SimdCapabilities.Best), seen);
-        fixed (byte* pw = w)
-        {
-            MatMul.MatMulRows(GgmlType.IQ3_S, pw, rows, cols, x, y, n);
-        }
-        for (int i = 0; i < n; i++)
-        {
-            for (int r = 0; r < rows; r++)
-            {
-                double exact = 0, sumAbs = 0;
-                for (int c = 0; c < cols; c++)
-                {
-                    double term = (double)decodedW[r * cols + c] * seen[i * cols + c];
-                    exact += term;
-                    sumAbs += Math.Abs(term);
-                }
-                double bound = cols * TestData.U / (1 - cols * TestData.U) * sumAbs * 1.000001;
-                Assert.True(Math.Abs(y[i * rows + r] - exact) <= bound, $"y[{i}, {r}] = {y[i * rows + r]}, exact {exact}");
-            }
-        }
-    }
-
-    [Fact]
-    public void IsRegisteredReadOnlyWithQ8_KActivations()
-    {
-        Assert.True(TensorTypes.IsSupported(GgmlType.IQ3_S));
-        Assert.False(TensorTypes.CanEncode(GgmlType.IQ3_S));
-        Assert.Equal(GgmlType.Q8_K, TypeTraits.For(GgmlType.IQ3_S).DotType);
-        Assert.Equal(110L * 2, TensorTypes.RowBytes(GgmlType.IQ3_S, 512));
     }
 }

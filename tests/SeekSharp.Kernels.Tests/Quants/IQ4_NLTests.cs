@@ -65,36 +65,13 @@ public class IQ4_NLTests
 
     private const GgmlType Type = GgmlType.IQ4_NL;
 
-    /// <summary>Relative RMS error of quantizing <paramref name="x"/> and reading it back.</summary>
-    private static double RoundTripRelativeRms(float[] x)
-    {
-        byte[] q = new byte[TensorTypes.RowBytes(Type, x.Length)];
-        TensorTypes.Quantize(Type, x, q);
-        float[] y = new float[x.Length];
-        TensorTypes.Dequantize(Type, q, y);
-        double err = 0, norm = 0;
-        for (int i = 0; i < x.Length; i++)
-        {
-            err += (y[i] - x[i]) * (double)(y[i] - x[i]);
-            norm += x[i] * (double)x[i];
-        }
-        return Math.Sqrt(err / norm);
-    }
-
-    /// <summary>Gaussian values, smooth in distribution (no outliers beyond the normal tail), deterministic per seed.</summary>
-    private static float[] Gaussian(int n, int seed)
-    {
-        var rng = new Random(seed);
-        return Enumerable.Range(0, n).Select(_ => (float)(Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble()))).ToArray();
-    }
-
     [Fact]
     public void RoundTripIsClose()
     {
         // 4-bit levels with a fitted scale: about 0.077 on gaussian data with this seed.
-        double rel = RoundTripRelativeRms(Gaussian(32 * 64, 5));
+        double rel = TestData.RoundTripRelativeRms(Type, TestData.Gaussian(32 * 64, 5));
         Assert.True(rel < 0.1, $"relative RMS round-trip error {rel:F4}");
-        rel = RoundTripRelativeRms(TestData.Random(32 * 64, 6, 3f));
+        rel = TestData.RoundTripRelativeRms(Type, TestData.Random(32 * 64, 6, 3f));
         Assert.True(rel < 0.15, $"relative RMS round-trip error {rel:F4} on mixed magnitudes");
     }
 

@@ -3,7 +3,11 @@ using SeekSharp.Kernels.Simd;
 
 namespace SeekSharp.Kernels.Tests.Quants;
 
-public class IQ4_XSTests
+/// <summary>
+/// IQ4_XS: the scale layout and a block decoded by hand, the quantizer, the dot at known values and at its extremes, and
+/// the four-token dot; the dot's tiers, its rounding and MatMul are the checks shared in <see cref="IQuantTests"/>.
+/// </summary>
+public class IQ4_XSTests() : IQuantTests(GgmlType.IQ4_XS, blockBytes: 136, encodes: true, firstSeed: 10)
 {
     private const int BlockBytes = 136;
     private static readonly SimdTier[] AllTiers = [SimdTier.Scalar, SimdTier.Vector256, SimdTier.Vector512];
@@ -72,49 +76,15 @@ public class IQ4_XSTests
         }
     }
 
-    [Fact]
-    public void TypeIsRegisteredWithQ8_KActivations()
-    {
-        Assert.True(TensorTypes.IsSupported(GgmlType.IQ4_XS));
-        Assert.Equal(256, TensorTypes.BlockSize(GgmlType.IQ4_XS));
-        Assert.Equal(BlockBytes, TensorTypes.BlockBytes(GgmlType.IQ4_XS));
-        Assert.Equal(GgmlType.Q8_K, TypeTraits.For(GgmlType.IQ4_XS).DotType);
-        Assert.Throws<ArgumentException>(() => TensorTypes.RowBytes(GgmlType.IQ4_XS, 128));
-        Assert.True(TensorTypes.CanEncode(GgmlType.IQ4_XS));
-    }
-
     private const GgmlType Type = GgmlType.IQ4_XS;
-
-    /// <summary>Relative RMS error of quantizing <paramref name="x"/> and reading it back.</summary>
-    private static double RoundTripRelativeRms(float[] x)
-    {
-        byte[] q = new byte[TensorTypes.RowBytes(Type, x.Length)];
-        TensorTypes.Quantize(Type, x, q);
-        float[] y = new float[x.Length];
-        TensorTypes.Dequantize(Type, q, y);
-        double err = 0, norm = 0;
-        for (int i = 0; i < x.Length; i++)
-        {
-            err += (y[i] - x[i]) * (double)(y[i] - x[i]);
-            norm += x[i] * (double)x[i];
-        }
-        return Math.Sqrt(err / norm);
-    }
-
-    /// <summary>Gaussian values, smooth in distribution (no outliers beyond the normal tail), deterministic per seed.</summary>
-    private static float[] Gaussian(int n, int seed)
-    {
-        var rng = new Random(seed);
-        return Enumerable.Range(0, n).Select(_ => (float)(Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble()))).ToArray();
-    }
 
     [Fact]
     public void RoundTripIsClose()
     {
         // 4-bit levels with a fitted scale: about 0.077 on gaussian data with this seed.
-        double rel = RoundTripRelativeRms(Gaussian(256 * 8, 5));
+        double rel = TestData.RoundTripRelativeRms(Type, TestData.Gaussian(256 * 8, 5));
         Assert.True(rel < 0.1, $"relative RMS round-trip error {rel:F4}");
-        rel = RoundTripRelativeRms(TestData.Random(256 * 8, 6, 3f));
+        rel = TestData.RoundTripRelativeRms(Type, TestData.Random(256 * 8, 6, 3f));
         Assert.True(rel < 0.15, $"relative RMS round-trip error {rel:F4} on mixed magnitudes");
     }
 
@@ -175,44 +145,14 @@ public class IQ4_XSTests
         }
     }
 
-    /// <summary>Random bytes (every nibble and 6-bit scale is legal) with a finite half d per super-block.</summary>
-    private static byte[] RandomWeights(int blocks, int seed)
-    {
-        var rng = new Random(seed);
-        byte[] w = new byte[blocks * BlockBytes];
-        rng.NextBytes(w);
-        for (int b = 0; b < blocks; b++)
-        {
-            BitConverter.TryWriteBytes(w.AsSpan(b * BlockBytes), F16.FromSingle((float)(rng.NextDouble() - 0.5) * 0.002f));
-        }
-        return w;
-    }
+    /// <summary>Negative d as well: the sign of the super-block scale must reach the sum the same way on every tier.</summary>
+    protected override float RandomScale(Random rng) => (float)(rng.NextDouble() - 0.5) * 0.002f;
 
-    private static byte[] Activation(int blocks, int seed) => Q8_KTests.Quantize(TestData.Random(blocks * 256, seed, 2f), SimdTier.Scalar);
-
-    public static TheoryData<Tier, int> Cases()
-    {
-        var data = new TheoryData<Tier, int>();
-        foreach (Tier tier in new[] { Tier.Vector256, Tier.Vector512 })
-        {
-            foreach (int blocks in new[] { 0, 1, 2, 3, 5, 8 })
-            {
-                data.Add(tier, blocks);
-            }
-        }
-        return data;
-    }
-
-    [Theory, MemberData(nameof(Cases))]
-    public unsafe void DotIsBitExactAcrossTiers(Tier t, int blocks)
-    {
-        byte[] w = RandomWeights(blocks, 10 + blocks), x = Activation(blocks, 20 + blocks);
-        fixed (byte* pw = w, px = x)
-        {
-            Assert.Equal(BitConverter.SingleToInt32Bits(IQ4_XS.Dot(pw, px, blocks, SimdTier.Scalar)),
-                BitConverter.SingleToInt32Bits(IQ4_XS.Dot(pw, px, blocks, (SimdTier)t)));
-        }
-    }
+    /// <summary>
+    /// Decoded weights are exact (half d times a 6-bit scale times a 7-bit level); the dot rounds y_d·d once per
+    /// super-block, then one fused step per super-block and lane and the final lane sums.
+    /// </summary>
+    protected override int FloatSteps(int blocks) => 2 * blocks + 2;
 
     [Theory]
     [InlineData(Tier.Vector256, 0xFF)]
@@ -244,35 +184,7 @@ public class IQ4_XSTests
         }
     }
 
-    [Theory]
-    [InlineData(0, 1)]
-    [InlineData(0, 4)]
-    [InlineData(1, 1)]
-    [InlineData(1, 4)]
-    [InlineData(2, 4)]
-    public unsafe void DotEqualsDequantizedDotUpToRounding(int tier, int blocks)
-    {
-        byte[] w = RandomWeights(blocks, 30 + blocks), x = Activation(blocks, 40 + blocks);
-        float[] wv = new float[blocks * 256], xv = new float[blocks * 256];
-        TensorTypes.Dequantize(GgmlType.IQ4_XS, w, wv);
-        Q8_K.Dequantize(x, xv);
-        double exact = 0, sumAbs = 0;
-        for (int i = 0; i < wv.Length; i++)
-        {
-            exact += (double)wv[i] * xv[i];
-            sumAbs += Math.Abs((double)wv[i] * xv[i]);
-        }
-        fixed (byte* pw = w, px = x)
-        {
-            float dot = IQ4_XS.Dot(pw, px, blocks, (SimdTier)tier);
-            // Decoded weights are exact (half d times a 6-bit scale times a 7-bit level); the dot rounds y_d·d once per
-            // super-block, then one fused step per super-block and lane and the final lane sums.
-            double bound = 8 * TestData.U * sumAbs + TestData.SummationBound(2 * blocks + 2, sumAbs);
-            Assert.True(Math.Abs(dot - exact) <= bound, $"{dot} vs {exact} (bound {bound})");
-        }
-    }
-
-    public static TheoryData<int, int> TiersWithScalarAndBlocks()
+    public static TheoryData<int, int> FourTokenCases()
     {
         var data = new TheoryData<int, int>();
         foreach (SimdTier tier in AllTiers)
@@ -285,7 +197,7 @@ public class IQ4_XSTests
         return data;
     }
 
-    [Theory, MemberData(nameof(TiersWithScalarAndBlocks))]
+    [Theory, MemberData(nameof(FourTokenCases))]
     public unsafe void FourTokenDotEqualsSingleDotsBitForBit(int t, int blocks)
     {
         var tier = (SimdTier)t;
@@ -308,65 +220,6 @@ public class IQ4_XSTests
             for (int i = 0; i < 4; i++)
             {
                 Assert.Equal(BitConverter.SingleToInt32Bits(IQ4_XS.Dot(pw, px + i * stride, blocks, tier)), BitConverter.SingleToInt32Bits(y[i * 3]));
-            }
-        }
-    }
-
-    [Theory]
-    [InlineData(1)]
-    [InlineData(5)]
-    public unsafe void MatMulRowsEqualsPerRowDot(int n)
-    {
-        const int rows = 7, cols = 512;
-        int rowBytes = (int)TensorTypes.RowBytes(GgmlType.IQ4_XS, cols);
-        byte[] w = RandomWeights(rows * cols / 256, 70);
-        float[] x = TestData.Random(n * cols, 71, 2f), y = new float[n * rows];
-        fixed (byte* pw = w)
-        {
-            MatMul.MatMulRows(GgmlType.IQ4_XS, pw, rows, cols, x, y, n);
-            for (int i = 0; i < n; i++)
-            {
-                byte[] xq = Q8_KTests.Quantize(x[(i * cols)..((i + 1) * cols)], SimdCapabilities.Best);
-                fixed (byte* px = xq)
-                {
-                    for (int r = 0; r < rows; r++)
-                    {
-                        float expected = IQ4_XS.Dot(pw + r * rowBytes, px, cols / 256, SimdTier.Scalar);
-                        Assert.Equal(BitConverter.SingleToInt32Bits(expected), BitConverter.SingleToInt32Bits(y[i * rows + r]));
-                    }
-                }
-            }
-        }
-    }
-
-    [Fact]
-    public unsafe void BatchesFromTheGemmThresholdEqualTheExactProductOfWhatTheDotSeesWithinTheSummationBound()
-    {
-        // From MatMul.GemmThreshold tokens on, the weights are decoded into a float GEMM against the decoded activation.
-        const int rows = 5, cols = 512;
-        int n = MatMul.GemmThreshold(GgmlType.IQ4_XS) + 3;
-        byte[] w = RandomWeights(rows * cols / 256, 80);
-        float[] x = TestData.Random(n * cols, 81, 2f), y = new float[n * rows], decodedW = new float[rows * cols];
-        TensorTypes.Dequantize(GgmlType.IQ4_XS, w, decodedW);
-        float[] seen = new float[x.Length];
-        Q8_K.Dequantize(Q8_KTests.Quantize(x, SimdCapabilities.Best), seen);
-        fixed (byte* pw = w)
-        {
-            MatMul.MatMulRows(GgmlType.IQ4_XS, pw, rows, cols, x, y, n);
-        }
-        for (int i = 0; i < n; i++)
-        {
-            for (int r = 0; r < rows; r++)
-            {
-                double exact = 0, sumAbs = 0;
-                for (int c = 0; c < cols; c++)
-                {
-                    double term = (double)decodedW[r * cols + c] * seen[i * cols + c];
-                    exact += term;
-                    sumAbs += Math.Abs(term);
-                }
-                double bound = cols * TestData.U / (1 - cols * TestData.U) * sumAbs * 1.000001;
-                Assert.True(Math.Abs(y[i * rows + r] - exact) <= bound, $"y[{i}, {r}] = {y[i * rows + r]}, exact {exact}");
             }
         }
     }

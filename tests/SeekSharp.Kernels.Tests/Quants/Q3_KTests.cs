@@ -100,18 +100,7 @@ public class Q3_KTests
     [Fact]
     public void RoundTripIsClose()
     {
-        float[] x = TestData.Random(256 * 8, 99, 3f);
-        byte[] q = new byte[8 * BlockBytes];
-        TensorTypes.Quantize(GgmlType.Q3_K, x, q);
-        float[] y = new float[x.Length];
-        TensorTypes.Dequantize(GgmlType.Q3_K, q, y);
-        double err = 0, norm = 0;
-        for (int i = 0; i < x.Length; i++)
-        {
-            err += (y[i] - x[i]) * (double)(y[i] - x[i]);
-            norm += x[i] * (double)x[i];
-        }
-        double rel = Math.Sqrt(err / norm);
+        double rel = TestData.RoundTripRelativeRms(GgmlType.Q3_K, TestData.Random(256 * 8, 99, 3f));
         Assert.True(rel < 0.2, $"Q3_K relative RMS round-trip error {rel:F4} ≥ 0.2"); // 0.164 measured
     }
 

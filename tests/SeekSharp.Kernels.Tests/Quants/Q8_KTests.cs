@@ -442,18 +442,7 @@ public abstract class KQuantTests(GgmlType type)
     /// </summary>
     protected void AssertRoundTripIsClose(double maxRelativeRms)
     {
-        float[] x = TestData.Random(256 * 8, 99, 3f);
-        byte[] q = new byte[8 * BlockBytes];
-        TensorTypes.Quantize(type, x, q);
-        float[] y = new float[x.Length];
-        TensorTypes.Dequantize(type, q, y);
-        double err = 0, norm = 0;
-        for (int i = 0; i < x.Length; i++)
-        {
-            err += (y[i] - x[i]) * (double)(y[i] - x[i]);
-            norm += x[i] * (double)x[i];
-        }
-        double rel = Math.Sqrt(err / norm);
+        double rel = TestData.RoundTripRelativeRms(type, TestData.Random(256 * 8, 99, 3f));
         Assert.True(rel < maxRelativeRms, $"{type} relative RMS round-trip error {rel:F4} ≥ {maxRelativeRms}");
     }
 }

@@ -6,7 +6,8 @@ namespace SeekSharp.Kernels.Tests.Quants;
 /// <summary>
 /// Checks shared by the 32-block weight types, whose vec_dot_type is Q8_0 (Q8_0, Q4_0, Q5_0) or Q8_1 (Q4_1, Q5_1):
 /// the four-token kernel equals the single dot bit for bit, and the eight-lane dot equals the dequantized product up
-/// to float rounding (and, for Q8_1, the half rounding of the block sum that carries the weights' offsets).
+/// to float rounding (and, for Q8_1, the half rounding of the block sum that carries the weights' offsets); and for
+/// the symmetric types (Q4_0, Q5_0) the reference quantizer's round trip error.
 /// </summary>
 internal static class Block32DotChecks
 {
@@ -140,6 +141,44 @@ internal static class Block32DotChecks
         fixed (byte* pw = w, pa = a)
         {
             Assert.Equal(BitConverter.SingleToInt32Bits(dot(pw, pa, blocks, SimdTier.Scalar)), BitConverter.SingleToInt32Bits(dot(pw, pa, blocks, tier)));
+        }
+    }
+
+    /// <summary>
+    /// The reference quantizer of a symmetric type (d = max / −<paramref name="levelsBelowZero"/>, q = x/d rounded,
+    /// clamped to the top level) reads back within half a step, or one step where a value of the sign opposite to max
+    /// lies beyond the top level, plus the half rounding of d, which the largest level multiplies.
+    /// </summary>
+    public static void AssertRoundTripIsWithinHalfAStep(GgmlType type, int levelsBelowZero)
+    {
+        const int blocks = 64;
+        int blockBytes = TensorTypes.BlockBytes(type);
+        float[] x = TestData.Random(32 * blocks, 50, 10f);
+        byte[] q = new byte[blockBytes * blocks];
+        float[] y = new float[x.Length];
+        TensorTypes.Quantize(type, x, q);
+        TensorTypes.Dequantize(type, q, y);
+        for (int b = 0; b < blocks; b++)
+        {
+            float amax = 0, max = 0;
+            for (int j = 0; j < 32; j++)
+            {
+                float v = x[b * 32 + j];
+                if (amax < Math.Abs(v))
+                {
+                    amax = Math.Abs(v);
+                    max = v;
+                }
+            }
+            double d = Math.Abs(max / -(float)levelsBelowZero);
+            double dh = Math.Abs(F16.ToSingle(BitConverter.ToUInt16(q, b * blockBytes)));
+            for (int j = 0; j < 32; j++)
+            {
+                float v = x[b * 32 + j];
+                bool clamped = Math.Abs(v) / d > levelsBelowZero - 0.5 && Math.Sign(v) != Math.Sign(max);
+                double bound = (clamped ? d : d / 2) + levelsBelowZero * Math.Abs(d - dh) + 4 * TestData.U * amax;
+                Assert.True(Math.Abs(y[b * 32 + j] - v) <= bound, $"{type} block {b} j {j}: {v} → {y[b * 32 + j]}");
+            }
         }
     }
 }

@@ -76,52 +76,14 @@ public class Q4_0Tests
     }
 
     [Fact]
-    public void RoundTripErrorIsWithinHalfAStepOrOneStepWhenClamped()
-    {
-        float[] x = TestData.Random(32 * 64, 50, 10f);
-        byte[] q = new byte[18 * 64];
-        float[] y = new float[x.Length];
-        TensorTypes.Quantize(GgmlType.Q4_0, x, q);
-        TensorTypes.Dequantize(GgmlType.Q4_0, q, y);
-        for (int b = 0; b < 64; b++)
-        {
-            float amax = 0, max = 0;
-            for (int j = 0; j < 32; j++)
-            {
-                float v = x[b * 32 + j];
-                if (amax < Math.Abs(v))
-                {
-                    amax = Math.Abs(v);
-                    max = v;
-                }
-            }
-            double d = Math.Abs(max / -8f);
-            double dh = Math.Abs(F16.ToSingle(BitConverter.ToUInt16(q, b * 18)));
-            for (int j = 0; j < 32; j++)
-            {
-                float v = x[b * 32 + j];
-                // Values of the opposite sign to max beyond 7.5 steps are clamped to nibble 15.
-                bool clamped = Math.Abs(v) / d > 7.5 && Math.Sign(v) != Math.Sign(max);
-                double bound = (clamped ? d : d / 2) + 8 * Math.Abs(d - dh) + 4 * TestData.U * amax;
-                Assert.True(Math.Abs(y[b * 32 + j] - v) <= bound, $"block {b} j {j}: {v} → {y[b * 32 + j]}");
-            }
-        }
-    }
+    public void RoundTripErrorIsWithinHalfAStepOrOneStepWhenClamped() =>
+        Block32DotChecks.AssertRoundTripIsWithinHalfAStep(GgmlType.Q4_0, levelsBelowZero: 8);
 
     public static TheoryData<Tier, int> Cases() => TestData.VectorTiersAndBlockCounts();
 
     [Theory, MemberData(nameof(Cases))]
-    public unsafe void DotIsBitExactAcrossTiers(Tier t, int blocks)
-    {
-        var tier = (SimdTier)t;
-        byte[] w = new byte[blocks * 18], a = new byte[blocks * 34];
-        TensorTypes.Quantize(GgmlType.Q4_0, TestData.Random(blocks * 32, 51), w);
-        TensorTypes.Quantize(GgmlType.Q8_0, TestData.Random(blocks * 32, 52), a);
-        fixed (byte* pw = w, pa = a)
-        {
-            Assert.Equal(Q4_0.Dot(pw, pa, blocks, SimdTier.Scalar), Q4_0.Dot(pw, pa, blocks, tier));
-        }
-    }
+    public unsafe void DotIsBitExactAcrossTiers(Tier t, int blocks) =>
+        Block32DotChecks.AssertDotIsBitExactAcrossTiers(GgmlType.Q4_0, Q4_0.Dot, (SimdTier)t, blocks);
 
     [Fact]
     public unsafe void DotKnownValue()

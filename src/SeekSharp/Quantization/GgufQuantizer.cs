@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
 using SeekSharp.Gguf;
 using SeekSharp.IO;
@@ -42,6 +43,7 @@ public static class GgufQuantizer
     /// <c>--imatrix</c>: each weight it has an entry for is encoded with its per-column weights by the quantizers that
     /// take them, and the mix changes where llama.cpp's does. Weights it lacks are encoded without.</param>
     /// <exception cref="ImportanceMatrixMismatchException">An entry's column count does not match its tensor, or a value is not finite.</exception>
+    /// <exception cref="NonFiniteWeightException">A tensor to be re-encoded holds NaN or ±Inf; nothing was written.</exception>
     public static IReadOnlyList<TensorPlan> Quantize(string inputPath, string outputPath, LlamaFileType mix, IProgress<QuantizeProgress>? progress = null,
                                                      CancellationToken cancellationToken = default, ImportanceMatrix? importance = null)
     {
@@ -93,14 +95,23 @@ public static class GgufQuantizer
                 $"the importance matrix has {weights.Length} values for tensor '{t.Name}' but the model's tensor has {t.Shape[0]} columns" +
                 $"{(t.Shape.Length > 2 ? $" × {t.Shape[2]} experts" : "")} = {expected}: was it computed for another model?");
         }
-        foreach (float w in weights)
-            if (!float.IsFinite(w))
-                throw new ImportanceMatrixMismatchException($"the importance matrix holds a non-finite value ({w}) for tensor '{t.Name}'");
+        if (IndexOfNonFinite(weights) is >= 0 and int bad)
+            throw new ImportanceMatrixMismatchException($"the importance matrix holds a non-finite value ({weights[bad]}) for tensor '{t.Name}'");
         return weights;
+    }
+
+    // Models run to gigabytes, so the common case is TensorPrimitives' vectorised test; the search runs only on the error path.
+    private static int IndexOfNonFinite(ReadOnlySpan<float> values)
+    {
+        if (TensorPrimitives.IsFiniteAll(values)) return -1;
+        for (int i = 0; ; i++)
+            if (!float.IsFinite(values[i])) return i;
     }
 
     // Decodes and re-encodes a tensor in chunks of whole rows, in parallel; each row is independent in every ggml type.
     // With an importance matrix, each row takes the weights of its matrix (expert i of a 3-D tensor: slice i).
+    // Every decoded chunk is checked for NaN and ±Inf before it is encoded: a chunk that finds one breaks the loop,
+    // which still completes every earlier chunk, so the smallest index found is the tensor's first bad weight.
     private static unsafe byte[] Encode(GgufFile input, GgufTensorInfo t, GgmlType target, float[]? importance, CancellationToken cancellationToken)
     {
         long cols = t.Shape[0];
@@ -111,7 +122,9 @@ public static class GgufQuantizer
         int rowsPerChunk = (int)Math.Max(1, ChunkElements / cols);
         long chunks = (rows + rowsPerChunk - 1) / rowsPerChunk;
         var options = new ParallelOptions { CancellationToken = cancellationToken };
-        Parallel.For(0L, chunks, options, () => new float[rowsPerChunk * cols], (c, _, floats) =>
+        (long Index, float Value) firstBad = (long.MaxValue, 0f);
+        var badGate = new Lock();
+        Parallel.For(0L, chunks, options, () => new float[rowsPerChunk * cols], (c, loop, floats) =>
         {
             long first = c * rowsPerChunk;
             int n = (int)Math.Min(rowsPerChunk, rows - first);
@@ -119,6 +132,13 @@ public static class GgufQuantizer
             var from = new ReadOnlySpan<byte>(src + first * srcRowBytes, (int)(n * srcRowBytes));
             if (t.Type == GgmlType.F32) MemoryMarshal.Cast<byte, float>(from).CopyTo(values);
             else TensorTypes.Dequantize(t.Type, from, values);
+            if (IndexOfNonFinite(values) is >= 0 and int bad)
+            {
+                lock (badGate)
+                    if (first * cols + bad < firstBad.Index) firstBad = (first * cols + bad, values[bad]);
+                loop.Break();
+                return floats;
+            }
             if (importance is null)
             {
                 TensorTypes.Quantize(target, values, output.AsSpan((int)(first * dstRowBytes), (int)(n * dstRowBytes)));
@@ -135,6 +155,8 @@ public static class GgufQuantizer
             }
             return floats;
         }, _ => { });
+        if (firstBad.Index != long.MaxValue)
+            throw new NonFiniteWeightException(input.Path, t.Name, firstBad.Index / cols, firstBad.Index % cols, firstBad.Value);
         return output;
     }
 }

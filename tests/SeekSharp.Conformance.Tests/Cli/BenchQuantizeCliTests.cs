@@ -157,6 +157,43 @@ public class BenchQuantizeCliTests
         }
     }
 
+    /// <summary>The tiny model with one F32 weight of blk.1.ffn_down.weight (row 3, column 5) set to NaN, copied into a file of its own.</summary>
+    [Fact]
+    public void NonFiniteWeightIsOneClearLineAndNoOutput()
+    {
+        string dir = Directory.CreateTempSubdirectory("seek-quantize-nan-").FullName;
+        try
+        {
+            string input = Path.Combine(dir, "nan.gguf"), output = Path.Combine(dir, "q.gguf");
+            using (var source = GgufFile.Open(TinyModelBuilder.GetOrBuild(Legacy)))
+            {
+                var w = new GgufWriter(source.Version);
+                foreach (var (key, value) in source.Metadata)
+                    w.Set(key, value);
+                foreach (var t in source.Tensors)
+                {
+                    byte[] bytes = source.GetTensorBytes(t).ToArray();
+                    if (t.Name == "blk.1.ffn_down.weight")
+                    {
+                        Assert.Equal(GgmlType.F32, t.Type);
+                        BitConverter.TryWriteBytes(bytes.AsSpan((int)(3 * t.Shape[0] + 5) * sizeof(float)), float.NaN);
+                    }
+                    w.AddTensor(t.Name, t.Type, t.Shape, bytes);
+                }
+                w.Write(input);
+            }
+            var r = SeekProcess.Run("quantize", input, output, "Q4_0");
+            Assert.Equal(1, r.ExitCode);
+            Assert.Equal($"seek: error: {input}: tensor 'blk.1.ffn_down.weight' holds NaN at row 3, column 5; a model with non-finite weights cannot be quantized",
+                         r.Stderr.TrimEnd());
+            Assert.Equal(["nan.gguf"], Directory.GetFiles(dir).Select(Path.GetFileName));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     /// <summary>
     /// Quantizes the model with seek and with llama.cpp (LLamaSharp's LLamaQuantizer, llama-quantize's defaults: output
     /// tensor quantized, no importance matrix), then requires the same tensors in the same order with the same types,

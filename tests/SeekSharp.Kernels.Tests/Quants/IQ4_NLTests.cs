@@ -270,20 +270,6 @@ public class IQ4_NLTests
         {
             MatMul.MatMulRows(GgmlType.IQ4_NL, pw, rows, cols, x, y, n);
         }
-        for (int i = 0; i < n; i++)
-        {
-            for (int r = 0; r < rows; r++)
-            {
-                double exact = 0, sumAbs = 0;
-                for (int c = 0; c < cols; c++)
-                {
-                    double term = (double)decodedW[r * cols + c] * seen[i * cols + c];
-                    exact += term;
-                    sumAbs += Math.Abs(term);
-                }
-                double bound = cols * TestData.U / (1 - cols * TestData.U) * sumAbs * 1.000001;
-                Assert.True(Math.Abs(y[i * rows + r] - exact) <= bound, $"y[{i}, {r}] = {y[i * rows + r]}, exact {exact}");
-            }
-        }
+        MatMulGemmPathTests.AssertWithinSummationBoundOfExactProduct(GgmlType.IQ4_NL, decodedW, seen, y, rows, cols, n);
     }
 }

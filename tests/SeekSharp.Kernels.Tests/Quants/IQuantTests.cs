@@ -48,20 +48,7 @@ public abstract class IQuantTests(GgmlType type, int blockBytes, bool encodes, i
     /// </summary>
     protected virtual int FloatSteps(int blocks) => blocks + 2;
 
-    public static TheoryData<Tier, int> Cases()
-    {
-        var data = new TheoryData<Tier, int>();
-        foreach (Tier tier in new[] { Tier.Vector256, Tier.Vector512 })
-        {
-            foreach (int blocks in new[] { 0, 1, 2, 3, 5, 8 })
-            {
-                data.Add(tier, blocks);
-            }
-        }
-        return data;
-    }
-
-    [Theory, MemberData(nameof(Cases))]
+    [Theory, MemberData(nameof(KQuantTests.Cases), MemberType = typeof(KQuantTests))]
     public void DotIsBitExactAcrossTiers(Tier tier, int blocks)
     {
         byte[] w = RandomWeights(blocks, firstSeed + blocks), x = Activation(blocks, firstSeed + 1 + blocks);
@@ -151,21 +138,7 @@ public abstract class IQuantTests(GgmlType type, int blockBytes, bool encodes, i
         {
             MatMul.MatMulRows(type, pw, rows, cols, x, y, n);
         }
-        for (int i = 0; i < n; i++)
-        {
-            for (int r = 0; r < rows; r++)
-            {
-                double exact = 0, sumAbs = 0;
-                for (int c = 0; c < cols; c++)
-                {
-                    double term = (double)decodedW[r * cols + c] * seen[i * cols + c];
-                    exact += term;
-                    sumAbs += Math.Abs(term);
-                }
-                double bound = cols * TestData.U / (1 - cols * TestData.U) * sumAbs * 1.000001;
-                Assert.True(Math.Abs(y[i * rows + r] - exact) <= bound, $"y[{i}, {r}] = {y[i * rows + r]}, exact {exact}");
-            }
-        }
+        MatMulGemmPathTests.AssertWithinSummationBoundOfExactProduct(type, decodedW, seen, y, rows, cols, n);
     }
 
     [Fact]

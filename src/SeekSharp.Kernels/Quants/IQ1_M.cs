@@ -1,5 +1,8 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using SeekSharp.Kernels.Simd;
 
 namespace SeekSharp.Kernels.Quants;
@@ -75,11 +78,15 @@ internal static class IQ1_M
     /// path: per super-block two exact integer sums, <c>S = Σ (2s+1)·Σ grid·q</c> and the shift term
     /// <c>T = Σ (2s+1)·Σ_groups (±1)·Σ q</c> (the shift's sign changes every 8 weights, finer than the activation's
     /// 16-wide bsums, so the group sums come from the quants), then <c>sum += (d·y_d)·(S + Delta·T)</c> in float.
-    /// Scalar only: the result does not depend on <paramref name="tier"/>.
+    /// The vector tiers compute the same two integers with AVX2 (<see cref="DotAvx2"/>; the Vector512 tier runs the
+    /// 256-bit code), so every tier gives the same bits.
     /// </summary>
     public static unsafe float Dot(byte* w, byte* x, int blocks, SimdTier tier)
     {
-        _ = tier;
+        if (tier != SimdTier.Scalar && Avx2.IsSupported)
+        {
+            return DotAvx2(w, x, blocks);
+        }
         ulong[] grid = Iq1Grid.Values;
         float sum = 0f;
         for (int b = 0; b < blocks; b++)
@@ -126,5 +133,63 @@ internal static class IQ1_M
             sum += d * *(float*)xb * (sumi + Delta * sumShift);
         }
         return sum;
+    }
+
+    /// <summary>
+    /// <see cref="Dot"/> with AVX2. Delta is 1/8, so <c>S + Delta·T = (8S + T)/8</c> and one integer sum serves both:
+    /// each weight becomes <c>8·grid ± 1</c> (at most 9 in magnitude, so <see cref="IqGroup.ScaledLanes"/> is exact) and
+    /// its half sub-block's scale multiplies the pair sums. |8S + T| ≤ 9·15·256·128 &lt; 2^24, so it converts to float
+    /// exactly and the division by 8 is exact: the float equals the scalar path's <c>S + Delta·T</c>, itself exact, and
+    /// the float steps after it are the scalar path's. In its own compilation root with the block loop, as IQ1_S's.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static unsafe float DotAvx2(byte* w, byte* x, int blocks)
+    {
+        fixed (ulong* grid = Iq1Grid.Values)
+        {
+            float sum = 0f;
+            for (int b = 0; b < blocks; b++)
+            {
+                byte* wb = w + (long)b * BlockBytes;
+                byte* xb = x + (long)b * Q8_K.BlockBytes;
+                sbyte* q8 = (sbyte*)(xb + Q8_K.QsOffset);
+                ushort* sc = (ushort*)(wb + ScalesOffset);
+                Vector256<int> even = SubBlockAvx2(wb, 0, sc[0], q8, grid);
+                Vector256<int> odd = SubBlockAvx2(wb, 1, sc[0] >> 6, q8 + 32, grid);
+                even += SubBlockAvx2(wb, 2, sc[1], q8 + 64, grid);
+                odd += SubBlockAvx2(wb, 3, sc[1] >> 6, q8 + 96, grid);
+                even += SubBlockAvx2(wb, 4, sc[2], q8 + 128, grid);
+                odd += SubBlockAvx2(wb, 5, sc[2] >> 6, q8 + 160, grid);
+                even += SubBlockAvx2(wb, 6, sc[3], q8 + 192, grid);
+                odd += SubBlockAvx2(wb, 7, sc[3] >> 6, q8 + 224, grid);
+                int eightSPlusT = Vector256.Sum(even + odd);
+                float d = F16.ToSingle(ScaleBits(sc[0], sc[1], sc[2], sc[3]));
+                sum += d * *(float*)xb * (eightSPlusT * Delta);
+            }
+            return sum;
+        }
+    }
+
+    /// <summary>
+    /// Eight int32 lanes summing to <c>Σ ls·(8·grid + sign)·q</c> over sub-block <paramref name="ib"/>, whose scales s1
+    /// and s2 are bits 0..2 and 3..5 of <paramref name="scales"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe Vector256<int> SubBlockAvx2(byte* wb, int ib, int scales, sbyte* q8, ulong* grid)
+    {
+        byte* qs = wb + 4 * ib;
+        byte* qh = wb + QhOffset + 2 * ib;
+        Vector256<sbyte> ternary = IqGroup.Groups(grid[Index(qs[0], qh[0], 0)], grid[Index(qs[1], qh[0], 1)],
+                                                  grid[Index(qs[2], qh[1], 2)], grid[Index(qs[3], qh[1], 3)]);
+        // Group l's shift sign is bit 3 + 4(l % 2) of qh byte l / 2: that byte is spread over the group's eight bytes
+        // (vpshufb works within 128-bit halves, which hold groups 0-1 and 2-3), each testing the group's bit. The
+        // constants are 64-bit lanes so that this small IL still inlines eight times.
+        Vector256<byte> spread = Avx2.Shuffle(Vector256.Create(*(ushort*)qh).AsByte(),
+            Vector256.Create(0UL, 0UL, 0x0101010101010101UL, 0x0101010101010101UL).AsByte());
+        Vector256<byte> bit = Vector256.Create(0x0808080808080808UL, 0x8080808080808080UL, 0x0808080808080808UL, 0x8080808080808080UL).AsByte();
+        Vector256<sbyte> sign = (Vector256.Equals(spread & bit, bit) | Vector256.Create((byte)1)).AsSByte();   // −1 where set, else +1
+        Vector256<sbyte> weights = Avx2.Sign(Vector256.Create((sbyte)8), ternary) + sign;                    // grid is −1, 0 or +1
+        Vector256<short> scale = Vector256.Create(Vector128.Create((short)(2 * (scales & 7) + 1)), Vector128.Create((short)(2 * ((scales >> 3) & 7) + 1)));
+        return IqGroup.ScaledLanes(weights, Vector256.Load(q8), scale);
     }
 }

@@ -4,8 +4,8 @@ using SeekSharp.Kernels.Simd;
 namespace SeekSharp.Kernels.Tests.Quants;
 
 /// <summary>
-/// IQ1_S and IQ1_M (read only): the dot against the decoded values, its independence of the tier, and MatMul on the
-/// types. Bit-exactness of the decoding with ggml's dequantize_row_iq1_s / _iq1_m is in the conformance tests
+/// IQ1_S and IQ1_M (read only): the dot against the decoded values, its AVX2 tiers against the scalar twin bit for bit,
+/// and MatMul on the types. Bit-exactness of the decoding with ggml's dequantize_row_iq1_s / _iq1_m is in the conformance tests
 /// (GgmlDequantizeTests).
 /// </summary>
 public class IQ1Tests
@@ -74,9 +74,9 @@ public class IQ1Tests
         {
             byte[] w = RandomWeights(type, blocks, 300 + blocks);
             byte[] x = Q8_KTests.Quantize(TestData.Random(blocks * 256, 301 + blocks, 2f), SimdTier.Scalar);
-            float scalar = Dot(type, w, x, blocks, SimdTier.Scalar);
-            Assert.Equal(scalar, Dot(type, w, x, blocks, SimdTier.Vector256));
-            Assert.Equal(scalar, Dot(type, w, x, blocks, SimdTier.Vector512));
+            int scalar = BitConverter.SingleToInt32Bits(Dot(type, w, x, blocks, SimdTier.Scalar));
+            Assert.Equal(scalar, BitConverter.SingleToInt32Bits(Dot(type, w, x, blocks, SimdTier.Vector256)));
+            Assert.Equal(scalar, BitConverter.SingleToInt32Bits(Dot(type, w, x, blocks, SimdTier.Vector512)));
         }
     }
 

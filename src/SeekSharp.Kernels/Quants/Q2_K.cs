@@ -164,6 +164,46 @@ internal static class Q2_K
 
     /// <summary>dequantize_row_q2_K: <c>y = (d·scale)·q − dmin·minimum</c>, each product rounded to float.</summary>
     public static void Dequantize(ReadOnlySpan<byte> src, Span<float> dst)
+        => Dequantize(src, dst, SimdCapabilities.Best);
+
+    /// <summary>The decoder at <paramref name="tier"/>: eight lanes at a time (<see cref="DequantizeLanes"/>) or the scalar twin, the same bits.</summary>
+    internal static unsafe void Dequantize(ReadOnlySpan<byte> src, Span<float> dst, SimdTier tier)
+    {
+        if (!DequantizeLanes.Enabled(tier))
+        {
+            DequantizeScalar(src, dst);
+            return;
+        }
+        Debug.Assert(dst.Length % BlockSize == 0 && src.Length == dst.Length / BlockSize * BlockBytes);
+        fixed (byte* s = src)
+        fixed (float* t = dst)
+        {
+            for (int b = 0; b < dst.Length / BlockSize; b++)
+            {
+                byte* block = s + (long)b * BlockBytes;
+                float* y = t + (long)b * BlockSize;
+                float d = F16.ToSingle(Unsafe.ReadUnaligned<ushort>(block + DOffset)), dmin = F16.ToSingle(Unsafe.ReadUnaligned<ushort>(block + DOffset + 2));
+                for (int h = 0; h < 2; h++)
+                {
+                    for (int j = 0; j < 4; j++)
+                    {
+                        for (int part = 0; part < 2; part++)
+                        {
+                            byte sc = block[8 * h + 2 * j + part];
+                            float dl = d * (sc & 0xF), ml = dmin * (sc >> 4);
+                            for (int l = 0; l < 16; l += 8)
+                            {
+                                Vector256<int> q = DequantizeLanes.Widen(block + QsOffset + 32 * h + 16 * part + l);
+                                DequantizeLanes.StoreAffine(y + 128 * h + 32 * j + 16 * part + l, (q >>> (2 * j)) & Vector256.Create(3), dl, ml);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private static void DequantizeScalar(ReadOnlySpan<byte> src, Span<float> dst)
     {
         Debug.Assert(dst.Length % BlockSize == 0 && src.Length == dst.Length / BlockSize * BlockBytes);
         for (int b = 0; b < dst.Length / BlockSize; b++)

@@ -264,6 +264,45 @@ internal static class Q3_K
     /// product, as ggml does.
     /// </summary>
     public static void Dequantize(ReadOnlySpan<byte> src, Span<float> dst)
+        => Dequantize(src, dst, SimdCapabilities.Best);
+
+    /// <summary>The decoder at <paramref name="tier"/>: eight lanes at a time (<see cref="DequantizeLanes"/>) or the scalar twin, the same bits.</summary>
+    internal static unsafe void Dequantize(ReadOnlySpan<byte> src, Span<float> dst, SimdTier tier)
+    {
+        if (!DequantizeLanes.Enabled(tier))
+        {
+            DequantizeScalar(src, dst);
+            return;
+        }
+        Debug.Assert(dst.Length % BlockSize == 0 && src.Length == dst.Length / BlockSize * BlockBytes);
+        fixed (byte* s = src)
+        fixed (float* t = dst)
+        {
+            for (int b = 0; b < dst.Length / BlockSize; b++)
+            {
+                byte* block = s + (long)b * BlockBytes;
+                float* y = t + (long)b * BlockSize;
+                float d = F16.ToSingle(Unsafe.ReadUnaligned<ushort>(block + DOffset));
+                Vector128<sbyte> scales = GroupScales(block);
+                for (int g = 0; g < 16; g++)
+                {
+                    float dl = d * scales.GetElement(g);
+                    int quarter = g / 2;   // as in the scalar loop: its hmask bit, and qs[32h ..] bits 2k..2k+1
+                    byte* q = block + QsOffset + 32 * (quarter / 4);
+                    int shift = 2 * (quarter % 4);
+                    for (int l = 16 * (g % 2); l < 16 * (g % 2) + 16; l += 8)
+                    {
+                        Vector256<int> low = (DequantizeLanes.Widen(q + l) >>> shift) & Vector256.Create(3);
+                        // Minus 4 where the hmask bit is clear: (1 − bit)·4.
+                        Vector256<int> clear = ((DequantizeLanes.Widen(block + l) >>> quarter) & Vector256.Create(1)) ^ Vector256.Create(1);
+                        DequantizeLanes.StoreScaled(y + 32 * quarter + l, low - (clear << 2), dl);
+                    }
+                }
+            }
+        }
+    }
+
+    private static void DequantizeScalar(ReadOnlySpan<byte> src, Span<float> dst)
     {
         Debug.Assert(dst.Length % BlockSize == 0 && src.Length == dst.Length / BlockSize * BlockBytes);
         Span<sbyte> sc = stackalloc sbyte[16];

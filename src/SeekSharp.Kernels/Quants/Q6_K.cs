@@ -181,6 +181,45 @@ internal static class Q6_K
 
     /// <summary>dequantize_row_q6_K: <c>y = (d·scale)·(q − 32)</c>, each product rounded to float.</summary>
     public static void Dequantize(ReadOnlySpan<byte> src, Span<float> dst)
+        => Dequantize(src, dst, SimdCapabilities.Best);
+
+    /// <summary>The decoder at <paramref name="tier"/>: eight lanes at a time (<see cref="DequantizeLanes"/>) or the scalar twin, the same bits.</summary>
+    internal static unsafe void Dequantize(ReadOnlySpan<byte> src, Span<float> dst, SimdTier tier)
+    {
+        if (!DequantizeLanes.Enabled(tier))
+        {
+            DequantizeScalar(src, dst);
+            return;
+        }
+        Debug.Assert(dst.Length % BlockSize == 0 && src.Length == dst.Length / BlockSize * BlockBytes);
+        fixed (byte* s = src)
+        fixed (float* t = dst)
+        {
+            for (int b = 0; b < dst.Length / BlockSize; b++)
+            {
+                byte* block = s + (long)b * BlockBytes;
+                float* y = t + (long)b * BlockSize;
+                float d = F16.ToSingle(Unsafe.ReadUnaligned<ushort>(block + DOffset));
+                sbyte* sc = (sbyte*)(block + ScalesOffset);
+                Vector256<int> four = Vector256.Create(0xF), three = Vector256.Create(3), offset = Vector256.Create(32);
+                for (int h = 0; h < 2; h++)
+                {
+                    byte* ql = block + 64 * h, qh = block + QhOffset + 32 * h;
+                    for (int l = 0; l < 32; l += 8)
+                    {
+                        int g = 8 * h + l / 16;
+                        Vector256<int> lo = DequantizeLanes.Widen(ql + l), hi = DequantizeLanes.Widen(ql + l + 32), top = DequantizeLanes.Widen(qh + l);
+                        DequantizeLanes.StoreScaled(y + 128 * h + l, ((lo & four) | ((top & three) << 4)) - offset, d * sc[g]);
+                        DequantizeLanes.StoreScaled(y + 128 * h + 32 + l, ((hi & four) | (((top >>> 2) & three) << 4)) - offset, d * sc[g + 2]);
+                        DequantizeLanes.StoreScaled(y + 128 * h + 64 + l, ((lo >>> 4) | (((top >>> 4) & three) << 4)) - offset, d * sc[g + 4]);
+                        DequantizeLanes.StoreScaled(y + 128 * h + 96 + l, ((hi >>> 4) | (((top >>> 6) & three) << 4)) - offset, d * sc[g + 6]);
+                    }
+                }
+            }
+        }
+    }
+
+    private static void DequantizeScalar(ReadOnlySpan<byte> src, Span<float> dst)
     {
         Debug.Assert(dst.Length % BlockSize == 0 && src.Length == dst.Length / BlockSize * BlockBytes);
         for (int b = 0; b < dst.Length / BlockSize; b++)

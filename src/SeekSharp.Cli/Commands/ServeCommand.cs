@@ -40,7 +40,8 @@ internal static class ServeCommand
                 ContextLength = r.GetValue(ctx),
                 KvSize = r.GetValue(kvSize),
                 ApiKey = r.GetValue(apiKey) ?? (Environment.GetEnvironmentVariable("SEEK_API_KEY") is { Length: > 0 } env ? env : null),
-                Alias = r.GetValue(alias),
+                // A pulled model is served under its store name (deepseek-r1:1.5b, as Ollama names it), not its file's.
+                Alias = r.GetValue(alias) ?? DefaultModel.StoreName(DefaultModel.Given(r, model)),
                 ChatTemplate = Common.ReadTemplateFile(r.GetValue(template)),
                 ShutdownGrace = TimeSpan.FromSeconds(graceSeconds),
                 DatabasePath = r.GetValue(db),

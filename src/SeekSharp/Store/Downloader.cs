@@ -91,8 +91,10 @@ public sealed class Downloader : IDisposable
     /// returns the first answer that is not a redirect (headers read, body not yet). Waiting longer than the stall
     /// timeout for the headers throws <see cref="TimeoutException"/>.
     /// </summary>
+    /// <param name="sameHostRedirectsOnly">Return a redirect to another host instead of following it: the Hub's answer to a
+    /// HEAD request carries the file's hash and size, and its redirect leads to a CDN that does not know them.</param>
     internal async Task<HttpResponseMessage> SendAsync(HttpMethod method, Uri url, RangeHeaderValue? range, CancellationToken cancellationToken,
-                                                       string? accept = null)
+                                                       string? accept = null, bool sameHostRedirectsOnly = false)
     {
         for (int hop = 0; ; hop++)
         {
@@ -113,7 +115,8 @@ public sealed class Downloader : IDisposable
                     throw new TimeoutException($"{url.Host} did not answer within {_options.StallTimeout.TotalSeconds:0.###} s");
                 }
             }
-            if ((int)response.StatusCode is 301 or 302 or 303 or 307 or 308 && response.Headers.Location is { } location)
+            if ((int)response.StatusCode is 301 or 302 or 303 or 307 or 308 && response.Headers.Location is { } location
+                && !(sameHostRedirectsOnly && location.IsAbsoluteUri && location.Authority != url.Authority))
             {
                 response.Dispose();
                 if (hop >= _options.MaxRedirects)

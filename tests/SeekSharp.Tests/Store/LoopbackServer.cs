@@ -8,19 +8,19 @@ namespace SeekSharp.Tests.Store;
 /// <summary>What the loopback server answers for one path, changeable between requests.</summary>
 internal sealed class Resource
 {
-    public byte[] Body = [];
-    public string ContentType = "application/octet-stream";
+    public byte[] Body { get; set; } = [];
+    public string ContentType { get; set; } = "application/octet-stream";
     /// <summary>Honour <c>Range</c> with 206 and advertise <c>Accept-Ranges</c>; otherwise every GET gets the whole body with 200.</summary>
-    public bool Ranges = true;
-    public int Status = 200;
+    public bool Ranges { get; set; } = true;
+    public int Status { get; set; } = 200;
     /// <summary>Close the connection (cleanly, so the bytes sent still arrive) after this many body bytes of a response.</summary>
-    public long? DropAfter;
+    public long? DropAfter { get; set; }
     /// <summary>Wait this long before each body byte: a connection that trickles.</summary>
-    public TimeSpan Trickle;
+    public TimeSpan Trickle { get; set; }
     /// <summary>Answer 302 to this location instead.</summary>
-    public string? RedirectTo;
+    public string? RedirectTo { get; set; }
     /// <summary>Answer this many requests with 503 first.</summary>
-    public int FailFirst;
+    public int FailFirst { get; set; }
     public Dictionary<string, string> Headers = [];
 }
 

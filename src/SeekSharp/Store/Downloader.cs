@@ -188,6 +188,23 @@ public sealed class Downloader : IDisposable
         _ => e.Message,
     };
 
+    /// <summary>The body of a small answer (a listing, a manifest) as text, each read under the stall timeout and the
+    /// whole capped so that a server streaming without end cannot fill the memory.</summary>
+    internal async Task<string> ReadTextAsync(HttpResponseMessage response, string what, CancellationToken cancellationToken)
+    {
+        const int MaxBytes = 64 << 20;
+        await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
+        using var text = new MemoryStream();
+        byte[] buffer = new byte[BufferBytes];
+        while (await ReadAsync(body, buffer, cancellationToken) is var n and > 0)
+        {
+            if (text.Length + n > MaxBytes)
+                throw new DownloadException($"{what}: {response.RequestMessage?.RequestUri} sent more than {MaxBytes >> 20} MiB where a listing was expected");
+            text.Write(buffer, 0, n);
+        }
+        return Encoding.UTF8.GetString(text.GetBuffer(), 0, (int)text.Length);
+    }
+
     /// <summary>Reads once, turning a read that delivers nothing for the stall timeout into a <see cref="TimeoutException"/>
     /// and a broken connection into a transient <see cref="DownloadException"/>.</summary>
     private async Task<int> ReadAsync(Stream body, Memory<byte> buffer, CancellationToken cancellationToken)

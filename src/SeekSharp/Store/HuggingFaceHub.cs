@@ -53,7 +53,7 @@ internal sealed class HuggingFaceHub(Downloader http, StoreEndpoints endpoints)
             using var response = await http.RetryAsync(what, () => http.SendAsync(HttpMethod.Get, current, null, cancellationToken, accept: "application/json"),
                                                        cancellationToken);
             Downloader.EnsureSuccess(response, what);
-            using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancellationToken));
+            using var json = JsonDocument.Parse(await http.ReadTextAsync(response, what, cancellationToken));
             if (json.RootElement.ValueKind != JsonValueKind.Array)
                 throw new DownloadException($"{what}: the Hub's file listing is not a JSON array");
             foreach (var entry in json.RootElement.EnumerateArray())

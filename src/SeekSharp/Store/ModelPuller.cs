@@ -42,15 +42,15 @@ public sealed class ModelPuller : IDisposable
         string folder = _store.FolderFor(name);
         Directory.CreateDirectory(folder);
         var previous = _store.Find(name)?.Manifest.Files.ToDictionary(f => f.Path) ?? [];
+        CheckFreeSpace(folder, files.Where(f => !Unchanged(f, previous, folder)).ToList());
         var results = new List<ModelFile>();
         bool manifestDropped = false;
         foreach (var file in files)
         {
             string path = Inside(folder, file.Path);
-            if (previous.TryGetValue(file.Path, out var had) && File.Exists(path) && new FileInfo(path).Length == had.Size
-                && (file.Size is null || file.Size == had.Size) && (file.Sha256 is null || file.Sha256 == had.Sha256))
+            if (Unchanged(file, previous, folder))
             {
-                results.Add(had); // unchanged at the source: pulling again is a check, not a download
+                results.Add(previous[file.Path]); // unchanged at the source: pulling again is a check, not a download
                 continue;
             }
             if (!manifestDropped)
@@ -113,6 +113,28 @@ public sealed class ModelPuller : IDisposable
                 return (url.AbsoluteUri, ModelStore.FormatGguf, [new PlannedFile(url, file.TrimStart('.'), null, null, Gguf: true)]);
             }
         }
+    }
+
+    /// <summary>True when the store holds <paramref name="file"/> already, with the size and hash the source publishes now.</summary>
+    private static bool Unchanged(PlannedFile file, Dictionary<string, ModelFile> previous, string folder)
+    {
+        if (!previous.TryGetValue(file.Path, out var had)) return false;
+        var info = new FileInfo(Inside(folder, file.Path));
+        return info.Exists && info.Length == had.Size && (file.Size is null || file.Size == had.Size) && (file.Sha256 is null || file.Sha256 == had.Sha256);
+    }
+
+    /// <summary>
+    /// Refuses a pull whose files cannot all fit, before the first byte: the downloader checks each file as it starts,
+    /// but a folder of shards would otherwise fill the disk with the first ones and fail on a later one.
+    /// </summary>
+    private void CheckFreeSpace(string folder, IReadOnlyList<PlannedFile> missing)
+    {
+        long needed = missing.Sum(f => f.Size is { } size
+            ? Math.Max(0, size - (File.Exists(Downloader.PartialPath(Inside(folder, f.Path))) ? new FileInfo(Downloader.PartialPath(Inside(folder, f.Path))).Length : 0))
+            : 0);
+        long free = _downloader.Options.FreeSpace(folder);
+        if (free < needed)
+            throw new IOException($"not enough free disk space in {folder}: {needed / 1048576.0:N1} MiB needed for {missing.Count} file(s), {free / 1048576.0:N1} MiB free");
     }
 
     /// <summary><paramref name="relative"/> inside <paramref name="folder"/>; a name from a server that would climb out of it is refused.</summary>

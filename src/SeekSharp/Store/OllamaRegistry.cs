@@ -21,7 +21,7 @@ internal sealed class OllamaRegistry(Downloader http, StoreEndpoints endpoints)
         using var response = await http.RetryAsync(name.Canonical, () => http.SendAsync(HttpMethod.Get, url, null, cancellationToken, accept: ManifestType),
                                                    cancellationToken);
         Downloader.EnsureSuccess(response, name.Canonical);
-        using var manifest = JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancellationToken));
+        using var manifest = JsonDocument.Parse(await http.ReadTextAsync(response, name.Canonical, cancellationToken));
         if (!manifest.RootElement.TryGetProperty("layers", out var layers) || layers.ValueKind != JsonValueKind.Array)
             throw new DownloadException($"{name.Canonical}: the registry's manifest has no layers");
         foreach (var layer in layers.EnumerateArray())

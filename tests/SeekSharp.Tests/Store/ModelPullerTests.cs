@@ -126,10 +126,9 @@ public sealed class ModelPullerTests : IAsyncDisposable
         Assert.Empty(_store.List());
     }
 
-    [Fact]
-    public async Task A_hub_folder_pull_lists_the_tree_and_fetches_only_the_model_files()
+    /// <summary>A Hub folder: two LFS shards, an index, config and tokenizer kept in git, and files a model does not need.</summary>
+    private (byte[] Config, byte[] Shard2) ServeFolder(string repo)
     {
-        const string repo = "acme/Tiny-R1";
         byte[] config = Encoding.UTF8.GetBytes("""{"architectures":["Qwen2ForCausalLM"]}""");
         byte[] tokenizer = Encoding.UTF8.GetBytes("""{"model":{"type":"BPE"}}""");
         byte[] shard1 = Gguf(30_000, 5), shard2 = Gguf(20_000, 6), index = Encoding.UTF8.GetBytes("""{"weight_map":{}}""");
@@ -151,6 +150,14 @@ public sealed class ModelPullerTests : IAsyncDisposable
                "lfs":{"oid":"{{Sha(shard2)}}","size":{{shard2.Length}},"pointerSize":135} }
             ]
             """);
+        return (config, shard2);
+    }
+
+    [Fact]
+    public async Task A_hub_folder_pull_lists_the_tree_and_fetches_only_the_model_files()
+    {
+        const string repo = "acme/Tiny-R1";
+        var (config, shard2) = ServeFolder(repo);
         using var puller = Puller();
 
         var model = await puller.PullAsync(ModelName.Parse($"hf://{repo}"));
@@ -164,6 +171,19 @@ public sealed class ModelPullerTests : IAsyncDisposable
         Assert.Equal(config, File.ReadAllBytes(Path.Combine(model.Folder, "config.json")));
         Assert.All(model.Manifest.Files, f => Assert.Equal(f.Path.EndsWith(".safetensors"), f.Verified));
         Assert.Equal(Sha(config), model.Manifest.Files.Single(f => f.Path == "config.json").Sha256);
+    }
+
+    [Fact]
+    public async Task A_folder_that_cannot_fit_fails_before_its_first_file()
+    {
+        ServeFolder("acme/Tiny-R1");
+        using var puller = new ModelPuller(_store, Endpoints, Fast with { FreeSpace = _ => 40_000 }); // the shards need 50,000 bytes
+
+        var e = await Assert.ThrowsAsync<IOException>(() => puller.PullAsync(ModelName.Parse("hf://acme/Tiny-R1")));
+
+        Assert.Contains("not enough free disk space", e.Message);
+        Assert.Empty(_cdn.Requests);
+        Assert.DoesNotContain(_hub.Requests, r => r.Path.Contains("/resolve/"));
     }
 
     [Fact]

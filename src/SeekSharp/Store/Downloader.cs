@@ -71,6 +71,7 @@ public sealed class Downloader : IDisposable
         string final = Path.GetFullPath(request.Destination);
         Directory.CreateDirectory(Path.GetDirectoryName(final)!);
         var job = new Job(this, request, final, progress);
+        using var guard = Lock(final, job.Name);
         long? total;
         try
         {
@@ -84,6 +85,24 @@ public sealed class Downloader : IDisposable
             };
         }
         job.VerifyAndRename(total, cancellationToken);
+    }
+
+    /// <summary>
+    /// Holds <c>FILE.partial.lock</c> exclusively while a download runs, so two pulls of one model (two terminals, a
+    /// script started twice) cannot write into the same partial file. On Unix the runtime implements FileShare.None with
+    /// an advisory flock, which a killed process releases; the file itself is deleted on close.
+    /// </summary>
+    private static FileStream Lock(string final, string name)
+    {
+        string path = PartialPath(final) + ".lock";
+        try
+        {
+            return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose);
+        }
+        catch (IOException e)
+        {
+            throw new DownloadException($"{name}: another download of this file is running (it holds {path}); wait for it, or stop it first", e);
+        }
     }
 
     /// <summary>

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text.Json;
 using SeekSharp.Conformance.Tests.TinyModels;
@@ -9,7 +11,7 @@ namespace SeekSharp.Conformance.Tests.Cli;
 /// Issue 22 item 3 end to end: <c>seek pull</c> from a loopback server into a store in a temporary folder
 /// (<c>--models-dir</c>, never the user's), then <c>list</c>, <c>show</c>, a model-taking command given the store name, and <c>rm</c>.
 /// </summary>
-public sealed class StoreCliTests : IAsyncDisposable
+public sealed partial class StoreCliTests : IAsyncDisposable
 {
     private static readonly TinyModelOptions Tiny = new() { Dim = 32, Heads = 4, KvHeads = 2, FfnDim = 64, Layers = 2, ContextLength = 128, Seed = 22 };
 
@@ -100,6 +102,96 @@ public sealed class StoreCliTests : IAsyncDisposable
         Assert.Contains("'model.gguf' is not a model name", OneErrorLine(Seek("pull", "model.gguf")));
         Assert.Contains("model 'deepseek-r1:1.5b' is not in the store", OneErrorLine(Seek("rm", "deepseek-r1:1.5b")));
         Assert.Contains("seek pull deepseek-r1:1.5b", OneErrorLine(Seek("show", "deepseek-r1:1.5b")));
+    }
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int Kill(int pid, int signal);
+
+    /// <summary>Starts seek with <paramref name="environment"/> added to this process's, output redirected.</summary>
+    private static Process Start(Dictionary<string, string> environment, params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "seek.dll"));
+        foreach (string a in args) start.ArgumentList.Add(a);
+        foreach (var (key, value) in environment) start.Environment[key] = value;
+        return Process.Start(start)!;
+    }
+
+    private static (int ExitCode, string Stderr) Finish(Process process)
+    {
+        var stderr = process.StandardError.ReadToEndAsync();
+        _ = process.StandardOutput.ReadToEndAsync();
+        if (!process.WaitForExit(TimeSpan.FromMinutes(1)))
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException("seek did not exit within a minute");
+        }
+        return (process.ExitCode, stderr.Result);
+    }
+
+    [Fact]
+    public void Ctrl_c_stops_a_pull_with_a_partial_file_that_the_next_pull_resumes()
+    {
+        if (!OperatingSystem.IsLinux()) return; // the signal is sent with libc kill(2)
+        byte[] bytes = File.ReadAllBytes(TinyModelBuilder.GetOrBuild(Tiny));
+        var resource = _server.Serve("/files/slow.gguf", bytes);
+        resource.Trickle = TimeSpan.FromMilliseconds(1); // under 1000 bytes a second: the pull is far from done when the signal comes
+        string name = _server.Url("/files/slow.gguf").ToString();
+        using var pull = Start(new() { ["SEEK_MODELS"] = _store }, "pull", name);
+        var clock = Stopwatch.StartNew();
+        string? partial = null;
+        while (partial is null && clock.Elapsed < TimeSpan.FromSeconds(60) && !pull.HasExited)
+        {
+            partial = Directory.Exists(_store)
+                ? Directory.GetFiles(_store, "slow.gguf.partial", SearchOption.AllDirectories).FirstOrDefault(f => new FileInfo(f).Length >= 1000)
+                : null;
+            Thread.Sleep(20);
+        }
+        Assert.NotNull(partial);
+
+        Assert.Equal(0, Kill(pull.Id, 2)); // SIGINT, as Ctrl+C sends
+        var (exit, stderr) = Finish(pull);
+
+        Assert.Equal(130, exit);
+        Assert.Contains($"seek: pull interrupted by SIGINT; the partial download is kept: run seek pull {name} again to resume", stderr);
+        long kept = new FileInfo(partial).Length;
+        Assert.True(kept >= 1000);
+        Assert.Equal("", Seek("list").Stdout); // not a model until it is complete
+
+        resource.Trickle = TimeSpan.Zero;
+        int before = _server.Requests.Count;
+        var again = Seek("pull", name);
+        Assert.True(again.ExitCode == 0, again.Stderr);
+        // The rest, the 8-byte probe, and at most a few bytes written while the signal arrived but not yet recorded as done.
+        long resent = _server.Requests.Skip(before).Sum(r => r.BytesSent);
+        Assert.True(resent <= bytes.Length - kept + 8 + 256, $"the second pull fetched {resent} bytes of {bytes.Length}, {kept} of which it had");
+        var model = Assert.Single(Directory.GetFiles(_store, "slow.gguf", SearchOption.AllDirectories));
+        Assert.Equal(bytes, File.ReadAllBytes(model));
+    }
+
+    [Fact]
+    public async Task HF_ENDPOINT_HF_TOKEN_and_SEEK_MODELS_come_from_the_environment()
+    {
+        await using var cdn = new LoopbackServer();
+        byte[] bytes = File.ReadAllBytes(TinyModelBuilder.GetOrBuild(Tiny));
+        string sha = Convert.ToHexStringLower(SHA256.HashData(bytes));
+        cdn.Serve("/blob", bytes);
+        var resolve = _server.Serve("/acme/Tiny-GGUF/resolve/main/tiny.gguf", []);
+        resolve.RedirectTo = cdn.Url("/blob").ToString();
+        resolve.Headers["X-Linked-Etag"] = $"\"{sha}\"";
+        resolve.Headers["X-Linked-Size"] = bytes.Length.ToString();
+
+        using var pull = Start(new() { ["SEEK_MODELS"] = _store, ["HF_ENDPOINT"] = _server.BaseUrl.ToString(), ["HF_TOKEN"] = "hf_secret" },
+                               "pull", "hf://acme/Tiny-GGUF/tiny.gguf");
+        var (exit, stderr) = Finish(pull);
+
+        Assert.True(exit == 0, stderr);
+        Assert.Contains("SHA-256 verified", stderr);
+        Assert.NotEmpty(_server.Requests);
+        Assert.All(_server.Requests, r => Assert.Equal("Bearer hf_secret", r.Header("authorization")));
+        Assert.NotEmpty(cdn.Requests);
+        Assert.All(cdn.Requests, r => Assert.Null(r.Header("authorization")));
+        Assert.Matches(@"hf://acme/Tiny-GGUF/tiny\.gguf\s", Seek("list").Stdout);
     }
 
     [Fact]

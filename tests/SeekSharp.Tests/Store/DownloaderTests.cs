@@ -244,6 +244,27 @@ public sealed class DownloaderTests : IAsyncDisposable
         Assert.All(cdn.RequestsFor("/blob"), r => Assert.Null(r.Header("authorization")));
     }
 
+    [Fact]
+    public async Task A_second_download_of_the_same_file_is_refused_while_the_first_runs()
+    {
+        byte[] data = Data(1000);
+        var slow = _server.Serve("/model.gguf", data);
+        slow.Trickle = TimeSpan.FromMilliseconds(20);
+        using var cancel = new CancellationTokenSource();
+        var first = Download(Fast(), sha: Sha(data), cancellationToken: cancel.Token);
+        while (!File.Exists(Downloader.PartialPath(Target) + ".lock")) await Task.Delay(10);
+
+        var e = await Assert.ThrowsAsync<DownloadException>(() => Download(Fast(), sha: Sha(data)));
+
+        Assert.Contains("another download of this file is running", e.Message);
+        cancel.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => first);
+        Assert.False(File.Exists(Downloader.PartialPath(Target) + ".lock")); // released and deleted with the first download
+        slow.Trickle = TimeSpan.Zero;
+        await Download(Fast(), sha: Sha(data)); // and the next one may run
+        Assert.Equal(data, File.ReadAllBytes(Target));
+    }
+
     /// <summary>Reports on the calling thread (<see cref="Progress{T}"/> would post to the thread pool and report late).</summary>
     private sealed class SyncProgress(Action<DownloadProgress> report) : IProgress<DownloadProgress>
     {

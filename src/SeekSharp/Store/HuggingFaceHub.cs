@@ -53,20 +53,18 @@ internal sealed class HuggingFaceHub(Downloader http, StoreEndpoints endpoints)
             using var response = await http.RetryAsync(what, () => http.SendAsync(HttpMethod.Get, current, null, cancellationToken, accept: "application/json"),
                                                        cancellationToken);
             Downloader.EnsureSuccess(response, what);
-            using var json = JsonDocument.Parse(await http.ReadTextAsync(response, what, cancellationToken));
+            using var json = WireJson.Parse(await http.ReadTextAsync(response, what, cancellationToken), what, "the Hub's file listing");
             if (json.RootElement.ValueKind != JsonValueKind.Array)
                 throw new DownloadException($"{what}: the Hub's file listing is not a JSON array");
             foreach (var entry in json.RootElement.EnumerateArray())
             {
-                if (entry.TryGetProperty("type", out var type) && type.GetString() != "file") continue;
-                string? path = entry.TryGetProperty("path", out var p) ? p.GetString() : null;
-                if (path is null) continue;
+                if (WireJson.String(entry, "type") is not (null or "file")) continue; // directories, and anything newer than files
+                if (WireJson.String(entry, "path") is not { Length: > 0 } path) continue;
                 string name = path.Split('/')[^1];
                 if (!IsModelFile(name)) continue;
-                long? size = entry.TryGetProperty("size", out var s) && s.TryGetInt64(out long n) ? n : null;
-                string? sha = entry.TryGetProperty("lfs", out var lfs) && lfs.ValueKind == JsonValueKind.Object && lfs.TryGetProperty("oid", out var oid)
-                    ? oid.GetString() : null;
-                files.Add(new PlannedFile(ResolveUrl(repo, revision, path), name, size, Hashes.IsSha256(sha) ? sha!.ToLowerInvariant() : null, Gguf: false));
+                string? sha = WireJson.Property(entry, "lfs", JsonValueKind.Object) is { } lfs ? WireJson.String(lfs, "oid") : null;
+                files.Add(new PlannedFile(ResolveUrl(repo, revision, path), name, WireJson.Int64(entry, "size"),
+                                          Hashes.IsSha256(sha) ? sha!.ToLowerInvariant() : null, Gguf: false));
             }
             page = NextPage(response);
         }

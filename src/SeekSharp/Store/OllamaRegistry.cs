@@ -21,16 +21,16 @@ internal sealed class OllamaRegistry(Downloader http, StoreEndpoints endpoints)
         using var response = await http.RetryAsync(name.Canonical, () => http.SendAsync(HttpMethod.Get, url, null, cancellationToken, accept: ManifestType),
                                                    cancellationToken);
         Downloader.EnsureSuccess(response, name.Canonical);
-        using var manifest = JsonDocument.Parse(await http.ReadTextAsync(response, name.Canonical, cancellationToken));
-        if (!manifest.RootElement.TryGetProperty("layers", out var layers) || layers.ValueKind != JsonValueKind.Array)
+        using var manifest = WireJson.Parse(await http.ReadTextAsync(response, name.Canonical, cancellationToken), name.Canonical, "the registry's manifest");
+        if (WireJson.Property(manifest.RootElement, "layers", JsonValueKind.Array) is not { } layers)
             throw new DownloadException($"{name.Canonical}: the registry's manifest has no layers");
         foreach (var layer in layers.EnumerateArray())
         {
-            if (!layer.TryGetProperty("mediaType", out var type) || type.GetString() != ModelLayerType) continue;
-            string digest = layer.TryGetProperty("digest", out var d) ? d.GetString() ?? "" : "";
+            if (WireJson.String(layer, "mediaType") != ModelLayerType) continue;
+            string digest = WireJson.String(layer, "digest") ?? "";
             if (!digest.StartsWith("sha256:", StringComparison.Ordinal) || !Hashes.IsSha256(digest["sha256:".Length..]))
                 throw new DownloadException($"{name.Canonical}: the model layer's digest '{digest}' is not sha256:HEX");
-            long? size = layer.TryGetProperty("size", out var s) && s.TryGetInt64(out long n) ? n : null;
+            long? size = WireJson.Int64(layer, "size");
             string file = $"{repo.Split('/')[^1]}-{tag}.gguf";
             return new PlannedFile(StoreEndpoints.Combine(endpoints.OllamaRegistry, $"v2/{repo}/blobs/{digest}"), file, size,
                                    digest["sha256:".Length..].ToLowerInvariant(), Gguf: true);

@@ -197,6 +197,37 @@ public sealed class ModelPullerTests : IAsyncDisposable
         Assert.Contains("hf://acme/Data: not a model folder", e.Message);
     }
 
+    [Theory]
+    [InlineData("not json", "the Hub's file listing is not valid JSON")]
+    [InlineData("{\"files\":[]}", "the Hub's file listing is not a JSON array")]
+    [InlineData("[1, \"x\", {\"path\":5}, {\"type\":\"file\",\"path\":\"config.json\",\"size\":\"big\",\"lfs\":7}]", "it has no .safetensors file")]
+    public async Task A_malformed_listing_is_a_clear_error(string listing, string expected)
+    {
+        _hub.ServeJson("/api/models/acme/Odd/tree/main", listing);
+        using var puller = Puller();
+
+        var e = await Assert.ThrowsAsync<DownloadException>(() => puller.PullAsync(ModelName.Parse("hf://acme/Odd")));
+
+        Assert.Contains("hf://acme/Odd: ", e.Message);
+        Assert.Contains(expected, e.Message);
+    }
+
+    [Theory]
+    [InlineData("<html>", "the registry's manifest is not valid JSON")]
+    [InlineData("{\"layers\":{}}", "the registry's manifest has no layers")]
+    [InlineData("{\"layers\":[3, {\"mediaType\":7}]}", "has no layer of type application/vnd.ollama.image.model")]
+    [InlineData("{\"layers\":[{\"mediaType\":\"application/vnd.ollama.image.model\",\"digest\":\"md5:00\"}]}", "digest 'md5:00' is not sha256:HEX")]
+    public async Task A_malformed_ollama_manifest_is_a_clear_error(string manifest, string expected)
+    {
+        _hub.ServeJson("/v2/library/odd/manifests/latest", manifest);
+        using var puller = Puller();
+
+        var e = await Assert.ThrowsAsync<DownloadException>(() => puller.PullAsync(ModelName.Parse("ollama://odd")));
+
+        Assert.Contains("ollama://library/odd:latest: ", e.Message);
+        Assert.Contains(expected, e.Message);
+    }
+
     [Fact]
     public async Task An_ollama_name_pulls_the_model_layer_by_its_digest()
     {

@@ -195,6 +195,42 @@ public sealed partial class StoreCliTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task Serve_names_a_pulled_model_by_its_store_name()
+    {
+        _server.Serve("/files/tiny-r1.gguf", File.ReadAllBytes(TinyModelBuilder.GetOrBuild(Tiny)));
+        string name = _server.Url("/files/tiny-r1.gguf").ToString();
+        Assert.Equal(0, Seek("pull", name).ExitCode);
+        var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        probe.Start();
+        int port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
+        probe.Stop();
+
+        using var serve = Start(new() { ["SEEK_MODELS"] = _store }, "serve", name, "--port", port.ToString());
+        try
+        {
+            using var http = new HttpClient();
+            string? id = null;
+            for (var clock = Stopwatch.StartNew(); id is null && clock.Elapsed < TimeSpan.FromSeconds(60) && !serve.HasExited; await Task.Delay(200))
+            {
+                try
+                {
+                    using var health = await http.GetAsync($"http://127.0.0.1:{port}/health");
+                    if (!health.IsSuccessStatusCode) continue; // the model is still loading
+                    using var models = JsonDocument.Parse(await http.GetStringAsync($"http://127.0.0.1:{port}/v1/models"));
+                    id = models.RootElement.GetProperty("data")[0].GetProperty("id").GetString();
+                }
+                catch (HttpRequestException) { } // not listening yet
+            }
+            Assert.Equal(name, id);
+        }
+        finally
+        {
+            serve.Kill(entireProcessTree: true);
+            serve.WaitForExit();
+        }
+    }
+
+    [Fact]
     public void Pulling_an_html_page_fails_in_one_line_and_stores_nothing()
     {
         _server.Serve("/login.gguf", "<!DOCTYPE html><html>Sign in</html>"u8.ToArray(), "text/html");

@@ -11,14 +11,17 @@ namespace SeekSharp.Conformance.Tests.Cli;
 /// Issue 22 item 3 end to end: <c>seek pull</c> from a loopback server into a store in a temporary folder
 /// (<c>--models-dir</c>, never the user's), then <c>list</c>, <c>show</c>, a model-taking command given the store name, and <c>rm</c>.
 /// </summary>
-public sealed partial class StoreCliTests : IAsyncDisposable
+public sealed partial class StoreCliTests : IAsyncLifetime
 {
     private static readonly TinyModelOptions Tiny = new() { Dim = 32, Heads = 4, KvHeads = 2, FfnDim = 64, Layers = 2, ContextLength = 128, Seed = 22 };
 
     private readonly string _store = Directory.CreateTempSubdirectory("seek-store-cli-").FullName;
     private readonly LoopbackServer _server = new();
 
-    public async ValueTask DisposeAsync()
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    // xUnit 2 calls IAsyncLifetime.DisposeAsync, not IAsyncDisposable's: the temporary folder is deleted here.
+    public async Task DisposeAsync()
     {
         await _server.DisposeAsync();
         Directory.Delete(_store, recursive: true);

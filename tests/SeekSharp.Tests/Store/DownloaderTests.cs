@@ -3,12 +3,15 @@ using SeekSharp.Store;
 
 namespace SeekSharp.Tests.Store;
 
-public sealed class DownloaderTests : IAsyncDisposable
+public sealed class DownloaderTests : IAsyncLifetime
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("seek-download-").FullName;
     private readonly LoopbackServer _server = new();
 
-    public async ValueTask DisposeAsync()
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    // xUnit 2 calls IAsyncLifetime.DisposeAsync, not IAsyncDisposable's: the temporary folder is deleted here.
+    public async Task DisposeAsync()
     {
         await _server.DisposeAsync();
         Directory.Delete(_dir, recursive: true);

@@ -5,7 +5,7 @@ using SeekSharp.Store;
 namespace SeekSharp.Tests.Store;
 
 /// <summary>Pulls from a fake Hugging Face Hub, CDN and Ollama registry on loopback into a store in a temporary folder.</summary>
-public sealed class ModelPullerTests : IAsyncDisposable
+public sealed class ModelPullerTests : IAsyncLifetime
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("seek-store-").FullName;
     private readonly LoopbackServer _hub = new();
@@ -14,7 +14,10 @@ public sealed class ModelPullerTests : IAsyncDisposable
 
     public ModelPullerTests() => _store = new ModelStore(Path.Combine(_dir, "models"));
 
-    public async ValueTask DisposeAsync()
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    // xUnit 2 calls IAsyncLifetime.DisposeAsync, not IAsyncDisposable's: the temporary folder is deleted here.
+    public async Task DisposeAsync()
     {
         await _hub.DisposeAsync();
         await _cdn.DisposeAsync();

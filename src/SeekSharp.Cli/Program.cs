@@ -29,6 +29,10 @@ public static class Program
             TrainCommand.Create(),
             EvalCommand.Create(),
             ServeCommand.Create(),
+            PullCommand.Create(),
+            ListCommand.Create(),
+            ShowCommand.Create(),
+            RemoveCommand.Create(),
         };
         // Each command's action runs inside Common.Guard; this outer Guard catches what escapes parsing and invocation
         // themselves, so no path ends in .NET's unhandled-exception stack trace (exit 134).

@@ -17,15 +17,16 @@ internal static class QuantizeCommand
 {
     public static Command Create()
     {
-        var input = new Argument<string>("input") { Description = "GGUF model to quantize (F32, F16, BF16 or already quantized)" };
+        var input = new Argument<string>("input") { Description = "GGUF model to quantize (F32, F16, BF16 or already quantized): a path, or a pulled model's name (seek list)" };
         var output = new Argument<string>("output") { Description = "GGUF file to write" };
         var type = new Argument<string>("type") { Description = $"Mix: {string.Join(", ", QuantizationRecipe.Names.Keys)}" };
         var imatrix = new Option<string?>("--imatrix") { Description = "Importance matrix (from seek imatrix or llama-imatrix; GGUF or .dat) whose per-column weights guide the quantizers, as llama-quantize's --imatrix" };
-        var command = new Command("quantize", "Quantize a GGUF model as llama.cpp's llama-quantize does") { input, output, type, imatrix };
+        var modelsDir = Common.ModelsDirOption();
+        var command = new Command("quantize", "Quantize a GGUF model as llama.cpp's llama-quantize does") { input, output, type, imatrix, modelsDir };
         command.SetAction(r => Common.Guard(() =>
         {
             var mix = QuantizationRecipe.Parse(r.GetValue(type)!);
-            string from = Common.RequireFile(r.GetValue(input)!), to = r.GetValue(output)!;
+            string from = Common.RequireFile(DefaultModel.Locate(r.GetValue(input)!, r.GetValue(modelsDir))), to = r.GetValue(output)!;
             var importance = r.GetValue(imatrix) is { } imatrixPath ? ImportanceMatrix.Read(Common.RequireFile(imatrixPath)) : null;
             var clock = Stopwatch.StartNew();
             using var interrupt = new Common.Interrupt();

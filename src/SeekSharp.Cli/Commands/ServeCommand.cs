@@ -18,7 +18,7 @@ internal static class ServeCommand
         var ctx = Common.ContextOption("Positions per request, prompt plus answer (0: the model's, at most 4096)");
         var kvSize = new Option<int>("--kv-size") { Description = "Positions the shared KV cache holds over all requests and the prefix cache (0: parallel x ctx)", DefaultValueFactory = _ => 0 };
         var apiKey = new Option<string?>("--api-key") { Description = "Require 'Authorization: Bearer KEY' on every endpoint but /health (default: the SEEK_API_KEY environment variable, else none)" };
-        var alias = new Option<string?>("--alias", "-a") { Description = "Model name clients use (default: the file name without .gguf)" };
+        var alias = new Option<string?>("--alias", "-a") { Description = "Model name clients use (default: a pulled model's store name, else the file name without .gguf)" };
         var grace = new Option<double>("--shutdown-grace") { Description = "Seconds running requests may go on after Ctrl+C or SIGTERM before they are cancelled", DefaultValueFactory = _ => 10 };
         var template = Common.TemplateFileOption();
         var db = new Option<string?>("--db") { Description = $"The chat app's conversation database (SQLite; default: {ServerOptions.DefaultDatabasePath})" };
@@ -40,7 +40,8 @@ internal static class ServeCommand
                 ContextLength = r.GetValue(ctx),
                 KvSize = r.GetValue(kvSize),
                 ApiKey = r.GetValue(apiKey) ?? (Environment.GetEnvironmentVariable("SEEK_API_KEY") is { Length: > 0 } env ? env : null),
-                Alias = r.GetValue(alias),
+                // A pulled model is served under its store name (deepseek-r1:1.5b, as Ollama names it), not its file's.
+                Alias = r.GetValue(alias) ?? DefaultModel.StoreName(DefaultModel.Given(r, model)),
                 ChatTemplate = Common.ReadTemplateFile(r.GetValue(template)),
                 ShutdownGrace = TimeSpan.FromSeconds(graceSeconds),
                 DatabasePath = r.GetValue(db),

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -15,6 +16,35 @@ internal static unsafe class DequantizeLanes
 {
     /// <summary>Whether <paramref name="tier"/> runs the eight-lane decoders.</summary>
     public static bool Enabled(SimdTier tier) => tier >= SimdTier.Vector256 && Avx2.IsSupported;
+
+    /// <summary>One super-block's (or block's) eight-lane decoder, as a type's operator struct.</summary>
+    public interface IBlockDecoder
+    {
+        static abstract int BlockSize { get; }
+        static abstract int BlockBytes { get; }
+        /// <summary>Decodes the block at <paramref name="block"/> into BlockSize floats at <paramref name="y"/>.</summary>
+        static abstract void Decode(byte* block, float* y);
+    }
+
+    /// <summary>Decodes whole blocks of <paramref name="src"/> into <paramref name="dst"/> with <typeparamref name="T"/>, or with <paramref name="scalar"/> where the tier has no eight-lane path.</summary>
+    public static void Run<T>(ReadOnlySpan<byte> src, Span<float> dst, SimdTier tier, delegate*<ReadOnlySpan<byte>, Span<float>, void> scalar)
+        where T : IBlockDecoder
+    {
+        if (!Enabled(tier))
+        {
+            scalar(src, dst);
+            return;
+        }
+        Debug.Assert(dst.Length % T.BlockSize == 0 && src.Length == dst.Length / T.BlockSize * T.BlockBytes);
+        fixed (byte* s = src)
+        fixed (float* d = dst)
+        {
+            for (int b = 0; b < dst.Length / T.BlockSize; b++)
+            {
+                T.Decode(s + (long)b * T.BlockBytes, d + (long)b * T.BlockSize);
+            }
+        }
+    }
 
     /// <summary>The eight bytes at <paramref name="p"/>, zero-extended.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -185,27 +185,21 @@ internal static class IQ4_NL
         => Dequantize(src, dst, SimdCapabilities.Best);
 
     /// <summary>The decoder at <paramref name="tier"/>: eight lanes at a time (<see cref="DequantizeLanes"/>) or the scalar twin, the same bits.</summary>
-    internal static unsafe void Dequantize(ReadOnlySpan<byte> src, Span<float> dst, SimdTier tier)
+    internal static unsafe void Dequantize(ReadOnlySpan<byte> src, Span<float> dst, SimdTier tier) =>
+        DequantizeLanes.Run<LaneDecoder>(src, dst, tier, &DequantizeScalar);
+
+    private readonly unsafe struct LaneDecoder : DequantizeLanes.IBlockDecoder
     {
-        if (!DequantizeLanes.Enabled(tier))
+        public static int BlockSize => IQ4_NL.BlockSize;
+        public static int BlockBytes => IQ4_NL.BlockBytes;
+
+        public static void Decode(byte* block, float* y)
         {
-            DequantizeScalar(src, dst);
-            return;
-        }
-        Debug.Assert(dst.Length % BlockSize == 0 && src.Length == dst.Length / BlockSize * BlockBytes);
-        Vector128<sbyte> codebook = Vector128.Create(Codebook);
-        fixed (byte* s = src)
-        fixed (float* t = dst)
-        {
-            for (int b = 0; b < dst.Length / BlockSize; b++)
-            {
-                byte* block = s + (long)b * BlockBytes;
-                float* y = t + (long)b * BlockSize;
-                float d = F16.ToSingle(Unsafe.ReadUnaligned<ushort>(block));
-                DequantizeLanes.Lookup16(codebook, block + 2, out var low, out var high);
-                DequantizeLanes.StoreScaled16(y, low, d);
-                DequantizeLanes.StoreScaled16(y + 16, high, d);
-            }
+            Vector128<sbyte> codebook = Vector128.Create(Codebook);
+            float d = F16.ToSingle(Unsafe.ReadUnaligned<ushort>(block));
+            DequantizeLanes.Lookup16(codebook, block + 2, out var low, out var high);
+            DequantizeLanes.StoreScaled16(y, low, d);
+            DequantizeLanes.StoreScaled16(y + 16, high, d);
         }
     }
 

@@ -103,31 +103,25 @@ internal static class IQ4_XS
         => Dequantize(src, dst, SimdCapabilities.Best);
 
     /// <summary>The decoder at <paramref name="tier"/>: eight lanes at a time (<see cref="DequantizeLanes"/>) or the scalar twin, the same bits.</summary>
-    internal static unsafe void Dequantize(ReadOnlySpan<byte> src, Span<float> dst, SimdTier tier)
+    internal static unsafe void Dequantize(ReadOnlySpan<byte> src, Span<float> dst, SimdTier tier) =>
+        DequantizeLanes.Run<LaneDecoder>(src, dst, tier, &DequantizeScalar);
+
+    private readonly unsafe struct LaneDecoder : DequantizeLanes.IBlockDecoder
     {
-        if (!DequantizeLanes.Enabled(tier))
+        public static int BlockSize => IQ4_XS.BlockSize;
+        public static int BlockBytes => IQ4_XS.BlockBytes;
+
+        public static void Decode(byte* block, float* y)
         {
-            DequantizeScalar(src, dst);
-            return;
-        }
-        Debug.Assert(dst.Length % BlockSize == 0 && src.Length == dst.Length / BlockSize * BlockBytes);
-        Vector128<sbyte> codebook = Vector128.Create(IQ4_NL.Codebook);
-        fixed (byte* s = src)
-        fixed (float* t = dst)
-        {
-            for (int b = 0; b < dst.Length / BlockSize; b++)
+            Vector128<sbyte> codebook = Vector128.Create(IQ4_NL.Codebook);
+            float d = F16.ToSingle(Unsafe.ReadUnaligned<ushort>(block));
+            ushort scalesH = Unsafe.ReadUnaligned<ushort>(block + ScalesHOffset);
+            for (int ib = 0; ib < 8; ib++)
             {
-                byte* block = s + (long)b * BlockBytes;
-                float* y = t + (long)b * BlockSize;
-                float d = F16.ToSingle(Unsafe.ReadUnaligned<ushort>(block));
-                ushort scalesH = Unsafe.ReadUnaligned<ushort>(block + ScalesHOffset);
-                for (int ib = 0; ib < 8; ib++)
-                {
-                    float dl = d * (SubBlockScale(scalesH, block[ScalesLOffset + ib / 2], ib) - 32);
-                    DequantizeLanes.Lookup16(codebook, block + QsOffset + 16 * ib, out var low, out var high);
-                    DequantizeLanes.StoreScaled16(y + 32 * ib, low, dl);
-                    DequantizeLanes.StoreScaled16(y + 32 * ib + 16, high, dl);
-                }
+                float dl = d * (SubBlockScale(scalesH, block[ScalesLOffset + ib / 2], ib) - 32);
+                DequantizeLanes.Lookup16(codebook, block + QsOffset + 16 * ib, out var low, out var high);
+                DequantizeLanes.StoreScaled16(y + 32 * ib, low, dl);
+                DequantizeLanes.StoreScaled16(y + 32 * ib + 16, high, dl);
             }
         }
     }

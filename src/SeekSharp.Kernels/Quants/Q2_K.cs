@@ -167,35 +167,29 @@ internal static class Q2_K
         => Dequantize(src, dst, SimdCapabilities.Best);
 
     /// <summary>The decoder at <paramref name="tier"/>: eight lanes at a time (<see cref="DequantizeLanes"/>) or the scalar twin, the same bits.</summary>
-    internal static unsafe void Dequantize(ReadOnlySpan<byte> src, Span<float> dst, SimdTier tier)
+    internal static unsafe void Dequantize(ReadOnlySpan<byte> src, Span<float> dst, SimdTier tier) =>
+        DequantizeLanes.Run<LaneDecoder>(src, dst, tier, &DequantizeScalar);
+
+    private readonly unsafe struct LaneDecoder : DequantizeLanes.IBlockDecoder
     {
-        if (!DequantizeLanes.Enabled(tier))
+        public static int BlockSize => Q2_K.BlockSize;
+        public static int BlockBytes => Q2_K.BlockBytes;
+
+        public static void Decode(byte* block, float* y)
         {
-            DequantizeScalar(src, dst);
-            return;
-        }
-        Debug.Assert(dst.Length % BlockSize == 0 && src.Length == dst.Length / BlockSize * BlockBytes);
-        fixed (byte* s = src)
-        fixed (float* t = dst)
-        {
-            for (int b = 0; b < dst.Length / BlockSize; b++)
+            float d = F16.ToSingle(Unsafe.ReadUnaligned<ushort>(block + DOffset)), dmin = F16.ToSingle(Unsafe.ReadUnaligned<ushort>(block + DOffset + 2));
+            for (int h = 0; h < 2; h++)
             {
-                byte* block = s + (long)b * BlockBytes;
-                float* y = t + (long)b * BlockSize;
-                float d = F16.ToSingle(Unsafe.ReadUnaligned<ushort>(block + DOffset)), dmin = F16.ToSingle(Unsafe.ReadUnaligned<ushort>(block + DOffset + 2));
-                for (int h = 0; h < 2; h++)
+                for (int j = 0; j < 4; j++)
                 {
-                    for (int j = 0; j < 4; j++)
+                    for (int part = 0; part < 2; part++)
                     {
-                        for (int part = 0; part < 2; part++)
+                        byte sc = block[8 * h + 2 * j + part];
+                        float dl = d * (sc & 0xF), ml = dmin * (sc >> 4);
+                        for (int l = 0; l < 16; l += 8)
                         {
-                            byte sc = block[8 * h + 2 * j + part];
-                            float dl = d * (sc & 0xF), ml = dmin * (sc >> 4);
-                            for (int l = 0; l < 16; l += 8)
-                            {
-                                Vector256<int> q = DequantizeLanes.Widen(block + QsOffset + 32 * h + 16 * part + l);
-                                DequantizeLanes.StoreAffine(y + 128 * h + 32 * j + 16 * part + l, (q >>> (2 * j)) & Vector256.Create(3), dl, ml);
-                            }
+                            Vector256<int> q = DequantizeLanes.Widen(block + QsOffset + 32 * h + 16 * part + l);
+                            DequantizeLanes.StoreAffine(y + 128 * h + 32 * j + 16 * part + l, (q >>> (2 * j)) & Vector256.Create(3), dl, ml);
                         }
                     }
                 }

@@ -267,36 +267,30 @@ internal static class Q3_K
         => Dequantize(src, dst, SimdCapabilities.Best);
 
     /// <summary>The decoder at <paramref name="tier"/>: eight lanes at a time (<see cref="DequantizeLanes"/>) or the scalar twin, the same bits.</summary>
-    internal static unsafe void Dequantize(ReadOnlySpan<byte> src, Span<float> dst, SimdTier tier)
+    internal static unsafe void Dequantize(ReadOnlySpan<byte> src, Span<float> dst, SimdTier tier) =>
+        DequantizeLanes.Run<LaneDecoder>(src, dst, tier, &DequantizeScalar);
+
+    private readonly unsafe struct LaneDecoder : DequantizeLanes.IBlockDecoder
     {
-        if (!DequantizeLanes.Enabled(tier))
+        public static int BlockSize => Q3_K.BlockSize;
+        public static int BlockBytes => Q3_K.BlockBytes;
+
+        public static void Decode(byte* block, float* y)
         {
-            DequantizeScalar(src, dst);
-            return;
-        }
-        Debug.Assert(dst.Length % BlockSize == 0 && src.Length == dst.Length / BlockSize * BlockBytes);
-        fixed (byte* s = src)
-        fixed (float* t = dst)
-        {
-            for (int b = 0; b < dst.Length / BlockSize; b++)
+            float d = F16.ToSingle(Unsafe.ReadUnaligned<ushort>(block + DOffset));
+            Vector128<sbyte> scales = GroupScales(block);
+            for (int g = 0; g < 16; g++)
             {
-                byte* block = s + (long)b * BlockBytes;
-                float* y = t + (long)b * BlockSize;
-                float d = F16.ToSingle(Unsafe.ReadUnaligned<ushort>(block + DOffset));
-                Vector128<sbyte> scales = GroupScales(block);
-                for (int g = 0; g < 16; g++)
+                float dl = d * scales.GetElement(g);
+                int quarter = g / 2;   // as in the scalar loop: its hmask bit, and qs[32h ..] bits 2k..2k+1
+                byte* q = block + QsOffset + 32 * (quarter / 4);
+                int shift = 2 * (quarter % 4);
+                for (int l = 16 * (g % 2); l < 16 * (g % 2) + 16; l += 8)
                 {
-                    float dl = d * scales.GetElement(g);
-                    int quarter = g / 2;   // as in the scalar loop: its hmask bit, and qs[32h ..] bits 2k..2k+1
-                    byte* q = block + QsOffset + 32 * (quarter / 4);
-                    int shift = 2 * (quarter % 4);
-                    for (int l = 16 * (g % 2); l < 16 * (g % 2) + 16; l += 8)
-                    {
-                        Vector256<int> low = (DequantizeLanes.Widen(q + l) >>> shift) & Vector256.Create(3);
-                        // Minus 4 where the hmask bit is clear: (1 − bit)·4.
-                        Vector256<int> clear = ((DequantizeLanes.Widen(block + l) >>> quarter) & Vector256.Create(1)) ^ Vector256.Create(1);
-                        DequantizeLanes.StoreScaled(y + 32 * quarter + l, low - (clear << 2), dl);
-                    }
+                    Vector256<int> low = (DequantizeLanes.Widen(q + l) >>> shift) & Vector256.Create(3);
+                    // Minus 4 where the hmask bit is clear: (1 − bit)·4.
+                    Vector256<int> clear = ((DequantizeLanes.Widen(block + l) >>> quarter) & Vector256.Create(1)) ^ Vector256.Create(1);
+                    DequantizeLanes.StoreScaled(y + 32 * quarter + l, low - (clear << 2), dl);
                 }
             }
         }

@@ -79,29 +79,23 @@ internal static class Q4_0
         => Dequantize(src, dst, SimdCapabilities.Best);
 
     /// <summary>The decoder at <paramref name="tier"/>: eight lanes at a time (<see cref="DequantizeLanes"/>) or the scalar twin, the same bits.</summary>
-    internal static unsafe void Dequantize(ReadOnlySpan<byte> src, Span<float> dst, SimdTier tier)
+    internal static unsafe void Dequantize(ReadOnlySpan<byte> src, Span<float> dst, SimdTier tier) =>
+        DequantizeLanes.Run<LaneDecoder>(src, dst, tier, &DequantizeScalar);
+
+    private readonly unsafe struct LaneDecoder : DequantizeLanes.IBlockDecoder
     {
-        if (!DequantizeLanes.Enabled(tier))
+        public static int BlockSize => Q4_0.BlockSize;
+        public static int BlockBytes => Q4_0.BlockBytes;
+
+        public static void Decode(byte* block, float* y)
         {
-            DequantizeScalar(src, dst);
-            return;
-        }
-        Debug.Assert(dst.Length % BlockSize == 0 && src.Length == dst.Length / BlockSize * BlockBytes);
-        fixed (byte* s = src)
-        fixed (float* t = dst)
-        {
-            for (int b = 0; b < dst.Length / BlockSize; b++)
+            float d = F16.ToSingle(Unsafe.ReadUnaligned<ushort>(block));
+            for (int j = 0; j < BlockSize / 2; j += 8)
             {
-                byte* block = s + (long)b * BlockBytes;
-                float* y = t + (long)b * BlockSize;
-                float d = F16.ToSingle(Unsafe.ReadUnaligned<ushort>(block));
-                for (int j = 0; j < BlockSize / 2; j += 8)
-                {
-                    // The scalar's (q − 8)·d as d·(q − 8): one product, and IEEE products commute.
-                    Vector256<int> q = DequantizeLanes.Widen(block + 2 + j);
-                    DequantizeLanes.StoreScaled(y + j, (q & Vector256.Create(0xF)) - Vector256.Create(8), d);
-                    DequantizeLanes.StoreScaled(y + j + 16, (q >>> 4) - Vector256.Create(8), d);
-                }
+                // The scalar's (q − 8)·d as d·(q − 8): one product, and IEEE products commute.
+                Vector256<int> q = DequantizeLanes.Widen(block + 2 + j);
+                DequantizeLanes.StoreScaled(y + j, (q & Vector256.Create(0xF)) - Vector256.Create(8), d);
+                DequantizeLanes.StoreScaled(y + j + 16, (q >>> 4) - Vector256.Create(8), d);
             }
         }
     }

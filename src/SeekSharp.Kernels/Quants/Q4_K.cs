@@ -281,34 +281,28 @@ internal static class Q4_K
         => Dequantize(src, dst, SimdCapabilities.Best);
 
     /// <summary>The decoder at <paramref name="tier"/>: eight lanes at a time (<see cref="DequantizeLanes"/>) or the scalar twin, the same bits.</summary>
-    internal static unsafe void Dequantize(ReadOnlySpan<byte> src, Span<float> dst, SimdTier tier)
+    internal static unsafe void Dequantize(ReadOnlySpan<byte> src, Span<float> dst, SimdTier tier) =>
+        DequantizeLanes.Run<LaneDecoder>(src, dst, tier, &DequantizeScalar);
+
+    private readonly unsafe struct LaneDecoder : DequantizeLanes.IBlockDecoder
     {
-        if (!DequantizeLanes.Enabled(tier))
+        public static int BlockSize => Q4_K.BlockSize;
+        public static int BlockBytes => Q4_K.BlockBytes;
+
+        public static void Decode(byte* block, float* y)
         {
-            DequantizeScalar(src, dst);
-            return;
-        }
-        Debug.Assert(dst.Length % BlockSize == 0 && src.Length == dst.Length / BlockSize * BlockBytes);
-        byte* sc = stackalloc byte[8], mn = stackalloc byte[8];
-        fixed (byte* s = src)
-        fixed (float* t = dst)
-        {
-            for (int b = 0; b < dst.Length / BlockSize; b++)
+            byte* sc = stackalloc byte[8], mn = stackalloc byte[8];
+            float d = F16.ToSingle(Unsafe.ReadUnaligned<ushort>(block)), dmin = F16.ToSingle(Unsafe.ReadUnaligned<ushort>(block + 2));
+            UnpackScaleMins(block + ScalesOffset, sc, mn);
+            for (int c = 0; c < 4; c++)
             {
-                byte* block = s + (long)b * BlockBytes;
-                float* y = t + (long)b * BlockSize;
-                float d = F16.ToSingle(Unsafe.ReadUnaligned<ushort>(block)), dmin = F16.ToSingle(Unsafe.ReadUnaligned<ushort>(block + 2));
-                UnpackScaleMins(block + ScalesOffset, sc, mn);
-                for (int c = 0; c < 4; c++)
+                float d1 = d * sc[2 * c], m1 = dmin * mn[2 * c];
+                float d2 = d * sc[2 * c + 1], m2 = dmin * mn[2 * c + 1];
+                for (int l = 0; l < 32; l += 8)
                 {
-                    float d1 = d * sc[2 * c], m1 = dmin * mn[2 * c];
-                    float d2 = d * sc[2 * c + 1], m2 = dmin * mn[2 * c + 1];
-                    for (int l = 0; l < 32; l += 8)
-                    {
-                        Vector256<int> q = DequantizeLanes.Widen(block + QsOffset + 32 * c + l);
-                        DequantizeLanes.StoreAffine(y + 64 * c + l, q & Vector256.Create(0xF), d1, m1);
-                        DequantizeLanes.StoreAffine(y + 64 * c + 32 + l, q >>> 4, d2, m2);
-                    }
+                    Vector256<int> q = DequantizeLanes.Widen(block + QsOffset + 32 * c + l);
+                    DequantizeLanes.StoreAffine(y + 64 * c + l, q & Vector256.Create(0xF), d1, m1);
+                    DequantizeLanes.StoreAffine(y + 64 * c + 32 + l, q >>> 4, d2, m2);
                 }
             }
         }

@@ -184,36 +184,30 @@ internal static class Q6_K
         => Dequantize(src, dst, SimdCapabilities.Best);
 
     /// <summary>The decoder at <paramref name="tier"/>: eight lanes at a time (<see cref="DequantizeLanes"/>) or the scalar twin, the same bits.</summary>
-    internal static unsafe void Dequantize(ReadOnlySpan<byte> src, Span<float> dst, SimdTier tier)
+    internal static unsafe void Dequantize(ReadOnlySpan<byte> src, Span<float> dst, SimdTier tier) =>
+        DequantizeLanes.Run<LaneDecoder>(src, dst, tier, &DequantizeScalar);
+
+    private readonly unsafe struct LaneDecoder : DequantizeLanes.IBlockDecoder
     {
-        if (!DequantizeLanes.Enabled(tier))
+        public static int BlockSize => Q6_K.BlockSize;
+        public static int BlockBytes => Q6_K.BlockBytes;
+
+        public static void Decode(byte* block, float* y)
         {
-            DequantizeScalar(src, dst);
-            return;
-        }
-        Debug.Assert(dst.Length % BlockSize == 0 && src.Length == dst.Length / BlockSize * BlockBytes);
-        fixed (byte* s = src)
-        fixed (float* t = dst)
-        {
-            for (int b = 0; b < dst.Length / BlockSize; b++)
+            float d = F16.ToSingle(Unsafe.ReadUnaligned<ushort>(block + DOffset));
+            sbyte* sc = (sbyte*)(block + ScalesOffset);
+            Vector256<int> four = Vector256.Create(0xF), three = Vector256.Create(3), offset = Vector256.Create(32);
+            for (int h = 0; h < 2; h++)
             {
-                byte* block = s + (long)b * BlockBytes;
-                float* y = t + (long)b * BlockSize;
-                float d = F16.ToSingle(Unsafe.ReadUnaligned<ushort>(block + DOffset));
-                sbyte* sc = (sbyte*)(block + ScalesOffset);
-                Vector256<int> four = Vector256.Create(0xF), three = Vector256.Create(3), offset = Vector256.Create(32);
-                for (int h = 0; h < 2; h++)
+                byte* ql = block + 64 * h, qh = block + QhOffset + 32 * h;
+                for (int l = 0; l < 32; l += 8)
                 {
-                    byte* ql = block + 64 * h, qh = block + QhOffset + 32 * h;
-                    for (int l = 0; l < 32; l += 8)
-                    {
-                        int g = 8 * h + l / 16;
-                        Vector256<int> lo = DequantizeLanes.Widen(ql + l), hi = DequantizeLanes.Widen(ql + l + 32), top = DequantizeLanes.Widen(qh + l);
-                        DequantizeLanes.StoreScaled(y + 128 * h + l, ((lo & four) | ((top & three) << 4)) - offset, d * sc[g]);
-                        DequantizeLanes.StoreScaled(y + 128 * h + 32 + l, ((hi & four) | (((top >>> 2) & three) << 4)) - offset, d * sc[g + 2]);
-                        DequantizeLanes.StoreScaled(y + 128 * h + 64 + l, ((lo >>> 4) | (((top >>> 4) & three) << 4)) - offset, d * sc[g + 4]);
-                        DequantizeLanes.StoreScaled(y + 128 * h + 96 + l, ((hi >>> 4) | (((top >>> 6) & three) << 4)) - offset, d * sc[g + 6]);
-                    }
+                    int g = 8 * h + l / 16;
+                    Vector256<int> lo = DequantizeLanes.Widen(ql + l), hi = DequantizeLanes.Widen(ql + l + 32), top = DequantizeLanes.Widen(qh + l);
+                    DequantizeLanes.StoreScaled(y + 128 * h + l, ((lo & four) | ((top & three) << 4)) - offset, d * sc[g]);
+                    DequantizeLanes.StoreScaled(y + 128 * h + 32 + l, ((hi & four) | (((top >>> 2) & three) << 4)) - offset, d * sc[g + 2]);
+                    DequantizeLanes.StoreScaled(y + 128 * h + 64 + l, ((lo >>> 4) | (((top >>> 4) & three) << 4)) - offset, d * sc[g + 4]);
+                    DequantizeLanes.StoreScaled(y + 128 * h + 96 + l, ((hi >>> 4) | (((top >>> 6) & three) << 4)) - offset, d * sc[g + 6]);
                 }
             }
         }

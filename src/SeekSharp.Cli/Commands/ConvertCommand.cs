@@ -61,7 +61,8 @@ internal static class ConvertCommand
         "f32" => (HfWeightType.F32, null),
         "f16" => (HfWeightType.F16, null),
         "bf16" => (HfWeightType.BF16, null),
-        _ => (HfWeightType.Source, QuantizationRecipe.Parse(text)),
+        _ when QuantizationRecipe.Names.TryGetValue(text, out var mix) => (HfWeightType.Source, mix),
+        _ => throw new ArgumentException($"unknown --type '{text}'; expected auto, f32, f16, bf16 or a quantization type ({string.Join(", ", QuantizationRecipe.Names.Keys)})"),
     };
 
     // The bar goes to stderr so stdout stays clean; Spectre draws it only on an interactive terminal.

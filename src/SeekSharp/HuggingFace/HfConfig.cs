@@ -57,6 +57,10 @@ internal sealed class HfConfig
         return (int)x;
     }
 
+    /// <summary>An integer id, or null when the key is absent or holds something else (a list, null).</summary>
+    public int? IdOrNull(string key) =>
+        _root.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out int id) && id >= 0 ? id : null;
+
     public float Float(string key, string why) => FloatOrNull(key) ?? throw Missing(key, why);
 
     public float? FloatOrNull(string key) => FloatOrNull(_root, key, key);

@@ -457,7 +457,7 @@ internal static class HfModelMapping
             writer.Set("general.name", Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder))));
             foreach (var (k, v) in _params) writer.Set(k, v);
             writer.Set("general.file_type", FileType());
-            GgufTokenizerMetadata.Write(writer, HfTokenizer.Load(folder, _vocab));
+            GgufTokenizerMetadata.Write(writer, HfTokenizer.Load(folder, _vocab, c));
             writer.Set("general.quantization_version", 2u);
             return writer.Metadata;
         }

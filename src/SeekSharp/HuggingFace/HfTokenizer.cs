@@ -47,7 +47,7 @@ internal static class HfTokenizer
     /// ids past it are dropped.
     /// </summary>
     /// <exception cref="TokenizerFormatException">The files are invalid, or the check text hashes to a pre-tokenizer SeekSharp does not know.</exception>
-    public static TokenizerDefinition Load(string folder, int vocabSize)
+    public static TokenizerDefinition Load(string folder, int vocabSize, HfConfig? modelConfig = null)
     {
         string json = Path.Combine(folder, "tokenizer.json");
         if (!File.Exists(json))
@@ -62,6 +62,13 @@ internal static class HfTokenizer
         string hash = Hash(ids);
         def.Pre = PreFor(hash) ?? throw new TokenizerFormatException(json,
             $"the BPE pre-tokenizer was not recognised: the check text hashes to {hash}, which is not one of the pre-tokenizers SeekSharp implements ({string.Join(", ", PreByHash.Values)}).");
+
+        // gguf-py's SpecialVocab falls back to config.json's {role}_token_id for roles tokenizer_config.json left unset
+        // (Qwen3 names no bos_token there but has bos_token_id in config.json); a list (Llama 3.1's eos) is not an id.
+        if (modelConfig is not null)
+            foreach (string role in new[] { "bos", "eos", "unk", "sep", "pad", "cls", "mask" })
+                if (!def.SpecialIds.Any(kv => kv.Key == role) && modelConfig.IdOrNull($"{role}_token_id") is { } id && id < vocabSize)
+                    def.SetSpecialId(role, id);
 
         int n = def.Tokens.Length;
         if (n != vocabSize)

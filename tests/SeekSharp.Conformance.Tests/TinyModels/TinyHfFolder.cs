@@ -111,6 +111,8 @@ internal static class TinyHfFolder
             ["torch_dtype"] = o.DType == SafetensorsDType.BF16 ? "bfloat16" : "float32",
         };
         if (o.HeadDim > 0) c["head_dim"] = o.HeadDim;
+        // As the released configs have them: Qwen's bos_token_id is not named in its tokenizer_config.json.
+        if (o.Tokenizer == "qwen3") { c["bos_token_id"] = 151643; c["eos_token_id"] = 151645; }
         if (o.ModelType == "llama")
             c["rope_scaling"] = new JsonObject
             {

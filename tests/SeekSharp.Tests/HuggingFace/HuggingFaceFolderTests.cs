@@ -111,6 +111,18 @@ public sealed class HuggingFaceFolderTests(ITestOutputHelper output) : IDisposab
     }
 
     [Fact]
+    public void Special_token_ids_missing_from_tokenizer_config_come_from_config_json()
+    {
+        // Qwen's tokenizer_config.json names no bos_token; gguf-py's SpecialVocab takes config.json's bos_token_id.
+        string folder = TinyHfFolder.Build(OptionsFor("qwen3"), Path.Combine(_dir, "qwen3"));
+        using var f = HuggingFaceFolder.Open(folder);
+        Assert.Equal(151643u, f.GetUInt32("tokenizer.ggml.bos_token_id"));
+        Assert.Equal(151645u, f.GetUInt32("tokenizer.ggml.eos_token_id"));
+        Assert.False(f.GetBoolOrDefault("tokenizer.ggml.add_bos_token", false));
+        Assert.Equal("qwen2", f.GetString("tokenizer.ggml.pre"));
+    }
+
+    [Fact]
     public void Llama_q_and_k_rows_are_permuted_into_adjacent_rope_pairs()
     {
         // One head of width 4, two columns: rows [r0, r1, r2, r3] (halves {r0, r1} and {r2, r3}) become [r0, r2, r1, r3].

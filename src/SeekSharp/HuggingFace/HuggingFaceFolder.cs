@@ -15,6 +15,12 @@ public static class HuggingFaceFolder
     /// <summary>Whether <paramref name="path"/> is a folder holding a config.json, i.e. looks like a Hugging Face model.</summary>
     public static bool IsModelFolder(string path) => Directory.Exists(path) && File.Exists(Path.Combine(path, "config.json"));
 
+    /// <summary>Bytes a model takes on disk: a GGUF file's length, or the sum of a model folder's files (weights, config, tokenizer).</summary>
+    public static long SizeOnDisk(string modelPath) =>
+        Directory.Exists(modelPath)
+            ? new DirectoryInfo(modelPath).EnumerateFiles("*", SearchOption.TopDirectoryOnly).Sum(f => f.Length)
+            : new FileInfo(modelPath).Length;
+
     /// <summary>
     /// Opens the folder as an in-memory GGUF file: tensors stored as GGUF wants them are served from the safetensors
     /// mappings, the others (permuted, split, stacked, re-encoded) are computed now. Dispose the file to release both.

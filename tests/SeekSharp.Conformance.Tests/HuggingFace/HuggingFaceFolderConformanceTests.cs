@@ -148,6 +148,12 @@ public sealed class HuggingFaceFolderConformanceTests(ITestOutputHelper output) 
         var info = SeekProcess.Run("info", folder);
         Assert.True(info.ExitCode == 0, info.Stderr);
         Assert.Contains("qwen3", info.Stdout);
+        // bench reports the model's size on disk: for a folder, its files.
+        var bench = SeekProcess.Run("bench", folder, "-p", "8", "-n", "2", "-r", "1", "--json");
+        Assert.True(bench.ExitCode == 0, bench.Stderr);
+        var tokenize = SeekProcess.Run("tokenize", folder, "-p", "Hello world", "--json");
+        Assert.True(tokenize.ExitCode == 0, tokenize.Stderr);
+        Assert.Equal("[9707,1879]", tokenize.Stdout.Trim().Replace(" ", ""));
     }
 
     static SeekSharp.Kernels.GgmlType GgmlType(GgufFile f, string name) => f.GetTensor(name).Type;

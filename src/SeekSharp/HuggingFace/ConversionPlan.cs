@@ -84,7 +84,7 @@ internal sealed class ConversionPlan(string folder, IReadOnlyDictionary<string, 
     /// safetensors mappings; the others are computed now into native memory that the file owns. Disposing the file
     /// releases both (this plan is no longer needed once opened).
     /// </summary>
-    public unsafe GgufFile Open(IProgress<ConvertProgress>? progress = null)
+    public unsafe GgufFile Open(IProgress<ConvertProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         var buffers = new NativeBuffers(owner);
         try
@@ -92,6 +92,7 @@ internal sealed class ConversionPlan(string folder, IReadOnlyDictionary<string, 
             var list = new List<(string, GgmlType, long[], nint)>(tensors.Count);
             for (int i = 0; i < tensors.Count; i++)
             {
+                cancellationToken.ThrowIfCancellationRequested();
                 var t = tensors[i];
                 nint data;
                 if (t.Direct is { } direct)

@@ -28,12 +28,13 @@ public static class HuggingFaceFolder
     /// <exception cref="Models.ModelLoadException">config.json is missing a key, names an unsupported architecture or a missing tensor.</exception>
     /// <exception cref="Safetensors.SafetensorsFormatException">A weight file is corrupt, truncated, or a tensor's shape disagrees with config.json.</exception>
     /// <exception cref="Tokenization.TokenizerFormatException">The tokenizer files are invalid or unsupported.</exception>
-    public static GgufFile Open(string folder, HfWeightType weightType = HfWeightType.Source, IProgress<ConvertProgress>? progress = null)
+    public static GgufFile Open(string folder, HfWeightType weightType = HfWeightType.Source, IProgress<ConvertProgress>? progress = null,
+        CancellationToken cancellationToken = default)
     {
         var plan = HfModelMapping.Plan(folder, weightType);
         try
         {
-            return plan.Open(progress);
+            return plan.Open(progress, cancellationToken);
         }
         catch
         {
@@ -55,7 +56,7 @@ public static class HuggingFaceFolder
         ArgumentException.ThrowIfNullOrEmpty(outputPath);
         if (mix is { } m)
         {
-            using var file = Open(folder, HfWeightType.Source);
+            using var file = Open(folder, HfWeightType.Source, cancellationToken: cancellationToken);
             var quantizeProgress = progress is null ? null : new QuantizeProgressAdapter(progress);
             GgufQuantizer.Quantize(file, outputPath, m, quantizeProgress, cancellationToken);
             return;

@@ -39,4 +39,28 @@ public sealed class BadFolderTests : IDisposable
         var load = Assert.Throws(exceptionType, () => Model.Load(folder));
         Assert.Contains(expected, load.Message);
     }
+
+    [Fact]
+    public void A_conversion_cancelled_midway_leaves_no_file_and_keeps_an_existing_one()
+    {
+        string folder = TinyHfFolder.Build(new TinyHfOptions { ModelType = "llama", Tokenizer = "llama3_1", Layers = 1 }, Path.Combine(_dir, "model"));
+        string output = Path.Combine(_dir, "out.gguf");
+        File.WriteAllText(output, "previous");
+        using var cts = new CancellationTokenSource();
+        var progress = new CancelAfter(3, cts);
+        Assert.ThrowsAny<OperationCanceledException>(() => HuggingFaceFolder.Convert(folder, output, HfWeightType.F32, progress: progress, cancellationToken: cts.Token));
+        Assert.Equal("previous", File.ReadAllText(output));
+        Assert.Empty(Directory.EnumerateFiles(_dir, ".out.gguf.tmp-*"));
+        Assert.True(progress.Reports >= 3);
+    }
+
+    sealed class CancelAfter(int n, CancellationTokenSource cts) : IProgress<ConvertProgress>
+    {
+        public int Reports;
+
+        public void Report(ConvertProgress value)
+        {
+            if (++Reports == n) cts.Cancel();
+        }
+    }
 }

@@ -139,7 +139,7 @@ public sealed unsafe class GgufFile : IDisposable
     /// <summary>Absolute file offset where the tensor data section starts; tensor offsets are relative to it.</summary>
     public long DataOffset => _header.DataOffset;
 
-    /// <summary>Size of the file in bytes.</summary>
+    /// <summary>Size of the file in bytes; 0 for a file assembled in memory (a Hugging Face folder opened as GGUF).</summary>
     public long Length => _length;
 
     /// <summary>All metadata, enumerated in file order. Values are boxed (see <see cref="GgufValueType"/>) or <see cref="GgufArray"/>.</summary>

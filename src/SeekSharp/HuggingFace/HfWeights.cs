@@ -52,7 +52,7 @@ internal sealed class HfWeights(SafetensorsCheckpoint checkpoint, HfConfig confi
     };
 
     /// <summary>The tensor's values as floats (row-major), FP8 weights multiplied by their block scales.</summary>
-    public static unsafe float[] Floats(SafetensorsFile file, SafetensorsTensorInfo info, (SafetensorsFile File, SafetensorsTensorInfo Info)? scale, int[]? blockSize)
+    public static float[] Floats(SafetensorsFile file, SafetensorsTensorInfo info, (SafetensorsFile File, SafetensorsTensorInfo Info)? scale, int[]? blockSize)
     {
         long n = info.ElementCount;
         if (n > Array.MaxLength)

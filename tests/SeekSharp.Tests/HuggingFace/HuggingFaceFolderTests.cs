@@ -123,6 +123,25 @@ public sealed class HuggingFaceFolderTests(ITestOutputHelper output) : IDisposab
     }
 
     [Fact]
+    public void An_R1_distill_qwen_tokenizer_is_detected_by_its_hash()
+    {
+        // DeepSeek-R1-Distill-Qwen keeps Qwen's vocabulary but names id 151646 <｜begin▁of▁sentence｜> and adds it
+        // before every text, which changes the check text's ids and so the hash: the converter's table calls that
+        // "deepseek-r1-qwen". The qwen tokenizer files are changed the same way here.
+        string folder = TinyHfFolder.Build(OptionsFor("qwen2") with { Layers = 1 }, Path.Combine(_dir, "r1-qwen"));
+        string json = Path.Combine(folder, "tokenizer.json"), config = Path.Combine(folder, "tokenizer_config.json");
+        const string bos = "<\uFF5Cbegin\u2581of\u2581sentence\uFF5C>";
+        File.WriteAllText(json, File.ReadAllText(json).Replace("\"<|object_ref_start|>\"", $"\"{bos}\""));
+        File.WriteAllText(config, File.ReadAllText(config)
+            .Replace("\"add_bos_token\": false", "\"add_bos_token\": true")
+            .Replace("\"bos_token\": null", $"\"bos_token\": \"{bos}\""));
+        using var f = HuggingFaceFolder.Open(folder);
+        Assert.Equal("deepseek-r1-qwen", f.GetString("tokenizer.ggml.pre"));
+        Assert.Equal(151646u, f.GetUInt32("tokenizer.ggml.bos_token_id"));
+        Assert.True(f.GetBoolOrDefault("tokenizer.ggml.add_bos_token", false));
+    }
+
+    [Fact]
     public void Llama_q_and_k_rows_are_permuted_into_adjacent_rope_pairs()
     {
         // One head of width 4, two columns: rows [r0, r1, r2, r3] (halves {r0, r1} and {r2, r3}) become [r0, r2, r1, r3].

@@ -25,6 +25,7 @@ public static class Program
             TemplateCommand.Create(),
             BenchCommand.Create(),
             QuantizeCommand.Create(),
+            ConvertCommand.Create(),
             ImatrixCommand.Create(),
             TrainCommand.Create(),
             EvalCommand.Create(),

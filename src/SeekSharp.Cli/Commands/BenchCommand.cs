@@ -155,7 +155,7 @@ internal static class BenchCommand
             }
             results.Add(new AtDepth(depth, Median(pp), Range(pp), Median(tg), Range(tg)));
         }
-        return new Result(results, load, PeakRssMb(), model.ParameterCount, new FileInfo(path).Length, context.Threads);
+        return new Result(results, load, PeakRssMb(), model.ParameterCount, SeekSharp.HuggingFace.HuggingFaceFolder.SizeOnDisk(path), context.Threads);
     }
 
     private static double Median(double[] values)

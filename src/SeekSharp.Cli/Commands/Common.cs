@@ -76,7 +76,7 @@ internal static partial class Common
         e is ArgumentException and not ArgumentNullException
         || e is IOException or UnauthorizedAccessException or InvalidDataException or NotSupportedException or FormatException
         || e is JsonException // includes System.Text.Json's internal JsonReaderException (malformed JSON, nesting too deep)
-        || e is GgufFormatException or ModelLoadException or ContextOverflowException
+        || e is GgufFormatException or ModelLoadException or ContextOverflowException or SeekSharp.Safetensors.SafetensorsFormatException
         || e is SeekSharp.Chat.Templates.TemplateException or SeekSharp.Tokenization.TokenizerFormatException
         || e is SeekSharp.Training.Checkpoints.CheckpointException
         || e is SeekSharp.Quantization.ImportanceMatrixMismatchException or SeekSharp.Quantization.NonFiniteWeightException

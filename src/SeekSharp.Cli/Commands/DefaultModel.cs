@@ -16,14 +16,14 @@ internal static class DefaultModel
     public const string FileName = "seeksharp-r1-tiny.gguf";
 
     /// <summary>A <c>-m</c> option that may be omitted.</summary>
-    public static Option<string?> Option() => new("--model", "-m") { Description = $"Path to a GGUF model file or a pulled model's name (default: the bundled models/{FileName})" };
+    public static Option<string?> Option() => new("--model", "-m") { Description = $"Path to a GGUF model file, a Hugging Face model folder or a pulled model's name (default: the bundled models/{FileName})" };
 
     /// <summary>The model as an optional first positional argument, the same as <c>-m</c>.</summary>
     public static Argument<string?> Argument()
     {
         var argument = new Argument<string?>("model")
         {
-            Description = $"Path to a GGUF model file or a pulled model's name (seek list), instead of -m (default: the bundled models/{FileName})",
+            Description = $"Path to a GGUF model file, a Hugging Face model folder or a pulled model's name (seek list), instead of -m (default: the bundled models/{FileName})",
             Arity = ArgumentArity.ZeroOrOne,
         };
         // A word System.CommandLine does not know as a flag lands here; "--foo" is a mistyped flag, not a model path
@@ -47,6 +47,10 @@ internal static class DefaultModel
         command.Arguments.Add(argument);
         return (option, argument, modelsDir);
     }
+
+    /// <summary>Opens a model path as GGUF: the file itself, or a Hugging Face folder converted in memory.</summary>
+    public static SeekSharp.Gguf.GgufFile OpenGguf(string path) =>
+        Directory.Exists(path) ? SeekSharp.HuggingFace.HuggingFaceFolder.Open(path) : SeekSharp.Gguf.GgufFile.Open(path);
 
     /// <summary>The model given with -m or as the positional argument (both is an error naming both), else null.</summary>
     public static string? Given(ParseResult r, (Option<string?> Option, Argument<string?> Argument, Option<string?> ModelsDir) model)
@@ -72,7 +76,7 @@ internal static class DefaultModel
     /// <exception cref="FileNotFoundException">A model name that is not pulled: the message says <c>seek pull NAME</c>.</exception>
     public static string Locate(string given, string? modelsDir = null) => ModelStore.Open(modelsDir).Locate(given) ?? given;
 
-    /// <summary><paramref name="given"/> when set (an existing file, or a pulled model's name), else the bundled model.</summary>
+    /// <summary><paramref name="given"/> when set (an existing file, a Hugging Face model folder holding config.json, or a pulled model's name), else the bundled model.</summary>
     /// <exception cref="FileNotFoundException">The given file, the named model or the bundled model is missing.</exception>
     /// <exception cref="ArgumentException">The given path is a directory.</exception>
     public static string Resolve(string? given, string? modelsDir = null)
@@ -81,7 +85,8 @@ internal static class DefaultModel
             given = Locate(given, modelsDir);
         if (given is not null)
             return Directory.Exists(given)
-                ? throw new ArgumentException($"'{given}' is a directory; a GGUF model file is expected")
+                ? (SeekSharp.HuggingFace.HuggingFaceFolder.IsModelFolder(given) ? given
+                   : throw new ArgumentException($"'{given}' is a directory without a config.json; a GGUF model file or a Hugging Face model folder is expected"))
                 : Common.RequireFile(given);
         var searched = new List<string>();
         foreach (string start in new[] { AppContext.BaseDirectory, Directory.GetCurrentDirectory() })

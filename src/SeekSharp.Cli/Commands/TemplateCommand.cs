@@ -30,7 +30,7 @@ internal static class TemplateCommand
         var model = DefaultModel.AddTo(command);
         command.SetAction(r => Common.Guard(() =>
         {
-            using var gguf = GgufFile.Open(DefaultModel.Resolve(r, model));
+            using var gguf = DefaultModel.OpenGguf(DefaultModel.Resolve(r, model));
             var formatter = new ChatPromptFormatter(LoadTemplate(gguf, r.GetValue(template)), Tokenizer.FromGguf(gguf));
             string messagesJson = r.GetValue(messages) is string m ? Common.ReadJsonFile("--messages", m) : SampleConversation;
             string? toolsJson = r.GetValue(tools) is string t ? Common.ReadJsonFile("--tools", t) : null;

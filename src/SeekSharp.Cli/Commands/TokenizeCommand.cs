@@ -19,7 +19,7 @@ internal static class TokenizeCommand
         command.SetAction(r => Common.Guard(() =>
         {
             string input = text.Read(r);
-            using var gguf = GgufFile.Open(DefaultModel.Resolve(r, model));
+            using var gguf = DefaultModel.OpenGguf(DefaultModel.Resolve(r, model));
             var tokenizer = Tokenizer.FromGguf(gguf);
             int[] ids = tokenizer.Encode(input, addSpecial: !r.GetValue(noBos), parseSpecial: r.GetValue(special));
             if (r.GetValue(json))

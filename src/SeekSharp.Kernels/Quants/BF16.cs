@@ -45,13 +45,41 @@ internal static class BF16
         }
     }
 
-    public static void Dequantize(ReadOnlySpan<byte> src, Span<float> dst)
+    public static void Dequantize(ReadOnlySpan<byte> src, Span<float> dst) => Dequantize(src, dst, SimdCapabilities.Best);
+
+    /// <summary>bf16 → float at <paramref name="tier"/>: each value widened to 32 bits and shifted into the top half,
+    /// exact, so every tier gives the scalar loop's bits (converting a BF16 checkpoint is mostly this).</summary>
+    internal static unsafe void Dequantize(ReadOnlySpan<byte> src, Span<float> dst, SimdTier tier)
     {
         Debug.Assert(src.Length == dst.Length * BlockBytes);
-        ReadOnlySpan<ushort> b = MemoryMarshal.Cast<byte, ushort>(src);
-        for (int i = 0; i < dst.Length; i++)
+        int n = dst.Length, i = 0;
+        fixed (byte* s = src)
+        fixed (float* d = dst)
         {
-            dst[i] = ToSingle(b[i]);
+            ushort* b = (ushort*)s;
+            uint* o = (uint*)d;
+            if (tier >= SimdTier.Vector512)
+            {
+                for (; i <= n - 32; i += 32)
+                {
+                    var (lo, hi) = Vector512.Widen(Vector512.Load(b + i));
+                    (lo << 16).Store(o + i);
+                    (hi << 16).Store(o + i + 16);
+                }
+            }
+            if (tier >= SimdTier.Vector256)
+            {
+                for (; i <= n - 16; i += 16)
+                {
+                    var (lo, hi) = Vector256.Widen(Vector256.Load(b + i));
+                    (lo << 16).Store(o + i);
+                    (hi << 16).Store(o + i + 8);
+                }
+            }
+            for (; i < n; i++)
+            {
+                d[i] = ToSingle(b[i]);
+            }
         }
     }
 

@@ -13,7 +13,9 @@ public sealed class ServedModel : IDisposable
         Model = model;
         Chat = chat;
         Scheduler = scheduler;
-        FileName = Path.GetFileNameWithoutExtension(model.File.Path);
+        // A Hugging Face folder's name is the model's name whole ("DeepSeek-R1-Distill-Qwen-1.5B" has no extension).
+        FileName = Directory.Exists(model.File.Path) ? Path.GetFileName(Path.TrimEndingDirectorySeparator(model.File.Path))
+            : Path.GetFileNameWithoutExtension(model.File.Path);
         ModelName = model.File.GetStringOrNull("general.name") ?? FileName;
         Id = alias ?? FileName;
         LoadedAt = loadedAt;

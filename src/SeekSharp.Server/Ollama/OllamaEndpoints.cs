@@ -48,12 +48,14 @@ internal static class OllamaEndpoints
 
     static OllamaModelEntry Entry(ServedModel model)
     {
-        var file = new FileInfo(model.Model.File.Path);
+        string path = Path.GetFullPath(model.Model.File.Path);
+        // The model may be a Hugging Face folder: its size is that of its files.
+        long size = SeekSharp.HuggingFace.HuggingFaceFolder.SizeOnDisk(path);
         // An identifier of this file version (path, size, time), not the SHA-256 of its bytes: hashing gigabytes at
         // every /api/tags would cost seconds.
         string digest = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(
-            Encoding.UTF8.GetBytes($"{file.FullName}|{file.Length}|{file.LastWriteTimeUtc.Ticks}")));
-        return new OllamaModelEntry(TaggedName(model), TaggedName(model), model.ModifiedAt, file.Length, digest, Details(model));
+            Encoding.UTF8.GetBytes($"{path}|{size}|{model.ModifiedAt.Ticks}")));
+        return new OllamaModelEntry(TaggedName(model), TaggedName(model), model.ModifiedAt, size, digest, Details(model));
     }
 
     static async Task ShowAsync(HttpContext http, ServerState state)

@@ -1,5 +1,6 @@
 using System.IO.MemoryMappedFiles;
 using System.Runtime.InteropServices;
+using SeekSharp.Kernels;
 
 namespace SeekSharp.Gguf;
 
@@ -17,6 +18,11 @@ public sealed unsafe class GgufFile : IDisposable
     MemoryMappedViewAccessor? _view;
     GCHandle _pin;
     byte* _base;
+    // For a file assembled in memory (FromTensors): each tensor's data lives where the producer put it, and _owner
+    // keeps that memory (mappings of other files, native buffers) alive until Dispose.
+    readonly Dictionary<string, nint>? _pointers;
+    IDisposable? _owner;
+    bool _disposed;
 
     GgufFile(string path, byte* data, long length, MemoryMappedFile? mapping, MemoryMappedViewAccessor? view, GCHandle pin)
     {
@@ -65,6 +71,45 @@ public sealed unsafe class GgufFile : IDisposable
         }
     }
 
+    GgufFile(string path, GgufHeader header, Dictionary<string, nint> pointers, IDisposable owner)
+    {
+        Path = path;
+        _header = header;
+        _pointers = pointers;
+        _owner = owner;
+    }
+
+    /// <summary>
+    /// A GGUF file assembled in memory from metadata and tensors whose data already sits somewhere (a mapped
+    /// safetensors shard, a native buffer): what a file written from the same parts and opened again would hold,
+    /// without writing it. <paramref name="owner"/> is disposed with the file.
+    /// </summary>
+    /// <param name="metadata">Values as <see cref="GgufWriter"/> normalizes them.</param>
+    /// <param name="tensors">Name, type, ggml shape (innermost first) and the address of the encoded data.</param>
+    internal static GgufFile FromTensors(string displayPath, IReadOnlyDictionary<string, object> metadata,
+        IReadOnlyList<(string Name, GgmlType Type, long[] Shape, nint Data)> tensors, IDisposable owner)
+    {
+        var infos = new List<GgufTensorInfo>(tensors.Count);
+        var byName = new Dictionary<string, GgufTensorInfo>(StringComparer.Ordinal);
+        var pointers = new Dictionary<string, nint>(StringComparer.Ordinal);
+        long offset = 0;
+        foreach (var (name, type, shape, data) in tensors)
+        {
+            long rows = 1;
+            for (int i = 1; i < shape.Length; i++) rows *= shape[i];
+            long bytes = TensorTypes.RowBytes(type, shape[0]) * rows;
+            // Offsets as a writer would lay the tensors out, so that infos compare equal to those of the written file.
+            var info = new GgufTensorInfo(name, type, (long[])shape.Clone(), offset, bytes);
+            offset += (bytes + GgufParser.DefaultAlignment - 1) / GgufParser.DefaultAlignment * GgufParser.DefaultAlignment;
+            infos.Add(info);
+            byName.Add(name, info);
+            pointers.Add(name, data);
+        }
+        var header = new GgufHeader(3, GgufParser.DefaultAlignment, 0, new System.Collections.ObjectModel.ReadOnlyDictionary<string, object>(
+            new OrderedDictionary<string, object>(metadata, StringComparer.Ordinal)), infos.AsReadOnly(), byName);
+        return new GgufFile(displayPath, header, pointers, owner);
+    }
+
     /// <summary>Parses a GGUF image held in memory (tests, tools); the array is pinned, not copied.</summary>
     /// <param name="bytes">The whole file.</param>
     /// <param name="displayPath">Name used in error messages and <see cref="Path"/>.</param>
@@ -94,7 +139,7 @@ public sealed unsafe class GgufFile : IDisposable
     /// <summary>Absolute file offset where the tensor data section starts; tensor offsets are relative to it.</summary>
     public long DataOffset => _header.DataOffset;
 
-    /// <summary>Size of the file in bytes.</summary>
+    /// <summary>Size of the file in bytes; 0 for a file assembled in memory (a Hugging Face folder opened as GGUF).</summary>
     public long Length => _length;
 
     /// <summary>All metadata, enumerated in file order. Values are boxed (see <see cref="GgufValueType"/>) or <see cref="GgufArray"/>.</summary>
@@ -115,9 +160,9 @@ public sealed unsafe class GgufFile : IDisposable
     /// <exception cref="ArgumentException"><paramref name="tensor"/> does not come from this file.</exception>
     public byte* GetTensorPointer(GgufTensorInfo tensor)
     {
-        ObjectDisposedException.ThrowIf(_base == null, this);
+        ObjectDisposedException.ThrowIf(_disposed, this);
         CheckOwned(tensor);
-        return _base + DataOffset + tensor.Offset;
+        return _pointers is null ? _base + DataOffset + tensor.Offset : (byte*)_pointers[tensor.Name];
     }
 
     /// <summary>The <see cref="GgufTensorInfo.ByteSize"/> bytes of <paramref name="tensor"/>'s data, read from the mapping.</summary>
@@ -247,8 +292,11 @@ public sealed unsafe class GgufFile : IDisposable
     /// <summary>Unmaps the file. Pointers and spans obtained from this instance must not be used afterwards.</summary>
     public void Dispose()
     {
-        if (_base == null) return;
+        if (_disposed) return;
+        _disposed = true;
         _base = null;
+        _owner?.Dispose();
+        _owner = null;
         if (_view is not null)
         {
             _view.SafeMemoryMappedViewHandle.ReleasePointer();

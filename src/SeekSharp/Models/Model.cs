@@ -21,12 +21,25 @@ public sealed class Model : IDisposable
     public Tokenizer Tokenizer { get; }
     internal ITransformer Transformer { get; }
 
-    /// <summary>Opens <paramref name="path"/>; throws <see cref="GgufFormatException"/> or <see cref="ModelLoadException"/> naming the problem.</summary>
+    /// <summary>
+    /// Opens <paramref name="path"/>: a GGUF file, or a Hugging Face model folder (config.json, tokenizer.json and
+    /// safetensors weights), which is read as the GGUF llama.cpp's converter would make of it with each weight in its
+    /// stored precision (<see cref="HuggingFace.HfWeightType.Source"/>). Throws <see cref="GgufFormatException"/>,
+    /// <see cref="ModelLoadException"/> or <see cref="Safetensors.SafetensorsFormatException"/> naming the problem.
+    /// </summary>
     public static Model Load(string path)
     {
+        if (System.IO.Directory.Exists(path))
+            return Load(HuggingFace.HuggingFaceFolder.Open(path));
         if (!System.IO.File.Exists(path))
             throw new FileNotFoundException($"model file '{path}' does not exist", path);
-        var file = GgufFile.Open(path);
+        return Load(GgufFile.Open(path));
+    }
+
+    /// <summary>Builds a model over an open file, which it then owns (disposed with the model, or on failure).</summary>
+    internal static Model Load(GgufFile file)
+    {
+        string path = file.Path;
         try
         {
             var config = ModelConfig.FromGguf(file);

@@ -50,6 +50,15 @@ public static class GgufQuantizer
         if (Path.GetFullPath(inputPath) == Path.GetFullPath(outputPath))
             throw new ArgumentException($"the output '{outputPath}' must differ from the input: the input is memory-mapped while the output is written");
         using var input = GgufFile.Open(inputPath);
+        return Quantize(input, outputPath, mix, progress, cancellationToken, importance);
+    }
+
+    /// <summary>As <see cref="Quantize(string, string, LlamaFileType, IProgress{QuantizeProgress}?, CancellationToken, ImportanceMatrix?)"/>,
+    /// from a file already open (e.g. a Hugging Face folder opened as GGUF).</summary>
+    public static IReadOnlyList<TensorPlan> Quantize(GgufFile input, string outputPath, LlamaFileType mix, IProgress<QuantizeProgress>? progress = null,
+                                                     CancellationToken cancellationToken = default, ImportanceMatrix? importance = null)
+    {
+        ArgumentNullException.ThrowIfNull(input);
         var plan = QuantizationRecipe.Plan(input, mix, importance is not null);
         var weightsOf = new Dictionary<string, float[]>(StringComparer.Ordinal);
         foreach (var p in plan)

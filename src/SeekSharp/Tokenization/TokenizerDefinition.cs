@@ -10,13 +10,13 @@ internal sealed class TokenizerDefinition
     public required string Model { get; init; }
 
     /// <summary><c>tokenizer.ggml.pre</c>; null for SentencePiece.</summary>
-    public string? Pre { get; init; }
+    public string? Pre { get; set; }
 
     /// <summary>[nVocab] token text (byte-level alphabet for gpt2, U+2581 for spaces in llama).</summary>
-    public required string[] Tokens { get; init; }
+    public required string[] Tokens { get; set; }
 
     /// <summary>[nVocab] <see cref="GgufTokenType"/> values.</summary>
-    public required int[] TokenTypes { get; init; }
+    public required int[] TokenTypes { get; set; }
 
     /// <summary>[nVocab] SentencePiece scores, or null.</summary>
     public float[]? Scores { get; init; }
@@ -43,7 +43,7 @@ internal sealed class TokenizerDefinition
     public bool IgnoreMerges { get; init; }
 
     /// <summary>Hugging Face only: [nVocab] extra LStrip/RStrip flags of added tokens, or null.</summary>
-    public TokenAttributes[]? ExtraAttributes { get; init; }
+    public TokenAttributes[]? ExtraAttributes { get; set; }
 
     public int? GetSpecialId(string role)
     {

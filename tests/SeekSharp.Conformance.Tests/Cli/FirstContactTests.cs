@@ -115,13 +115,13 @@ public class FirstContactTests
     }
 
     [Fact]
-    public void ADirectoryGivenAsTheModelIsNamedAsADirectory()
+    public void ADirectoryWithoutConfigJsonGivenAsTheModelIsNamedAsADirectory()
     {
         string dir = Directory.CreateTempSubdirectory("seek-first-contact-").FullName;
         foreach (var args in new[] { new[] { "info", dir }, ["run", "-m", dir, "-p", "hi"], ["tokenize", dir, "-p", "hi"], ["bench", "-m", dir] })
         {
             string line = OneLine(SeekProcess.Run(args), 1);
-            Assert.Equal($"seek: error: '{dir}' is a directory; a GGUF model file is expected", line);
+            Assert.Equal($"seek: error: '{dir}' is a directory without a config.json; a GGUF model file or a Hugging Face model folder is expected", line);
         }
     }
 

@@ -47,6 +47,19 @@ public class BF16Tests
     public static TheoryData<Tier, int> Cases() => TestData.VectorTiersAndLengths();
 
     [Theory, MemberData(nameof(Cases))]
+    public void DequantizeVectorPathsMatchTheScalarShift(Tier t, int n)
+    {
+        // Random bit patterns: every sign, exponent (subnormals, inf, NaN payloads included) and mantissa.
+        var rng = new Random(n);
+        var bytes = new byte[n * 2];
+        rng.NextBytes(bytes);
+        var got = new float[n];
+        BF16.Dequantize(bytes, got, (SimdTier)t);
+        for (int i = 0; i < n; i++)
+            Assert.Equal((uint)BitConverter.ToUInt16(bytes, 2 * i) << 16, BitConverter.SingleToUInt32Bits(got[i]));
+    }
+
+    [Theory, MemberData(nameof(Cases))]
     public unsafe void DotMatchesScalarWithinSummationBound(Tier t, int n)
     {
         var tier = (SimdTier)t;

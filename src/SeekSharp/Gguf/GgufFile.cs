@@ -1,5 +1,4 @@
-using System.IO.MemoryMappedFiles;
-using System.Runtime.InteropServices;
+using SeekSharp.IO;
 using SeekSharp.Kernels;
 
 namespace SeekSharp.Gguf;
@@ -12,27 +11,33 @@ namespace SeekSharp.Gguf;
 public sealed unsafe class GgufFile : IDisposable
 {
     readonly GgufHeader _header;
-    readonly long _length;
-    // Exactly one owner keeps _base valid: a file mapping, or (for in-memory data) a pinned array.
-    MemoryMappedFile? _mapping;
-    MemoryMappedViewAccessor? _view;
-    GCHandle _pin;
-    byte* _base;
+    // The file's bytes (mapped, or a pinned array); null for a file assembled in memory.
+    readonly MappedMemory? _memory;
     // For a file assembled in memory (FromTensors): each tensor's data lives where the producer put it, and _owner
     // keeps that memory (mappings of other files, native buffers) alive until Dispose.
     readonly Dictionary<string, nint>? _pointers;
     IDisposable? _owner;
     bool _disposed;
 
-    GgufFile(string path, byte* data, long length, MemoryMappedFile? mapping, MemoryMappedViewAccessor? view, GCHandle pin)
+    GgufFile(string path, MappedMemory memory)
     {
         Path = path;
-        _base = data;
-        _length = length;
-        _mapping = mapping;
-        _view = view;
-        _pin = pin;
-        _header = GgufParser.Parse(data, length, path);
+        _memory = memory;
+        _header = GgufParser.Parse(memory.Pointer, memory.Length, path);
+    }
+
+    // Takes ownership of memory, releasing it when the header does not parse.
+    static GgufFile Parse(string path, MappedMemory memory)
+    {
+        try
+        {
+            return new GgufFile(path, memory);
+        }
+        catch
+        {
+            memory.Dispose();
+            throw;
+        }
     }
 
     /// <summary>Maps <paramref name="path"/> read-only and validates its header and tensor layout.</summary>
@@ -41,34 +46,8 @@ public sealed unsafe class GgufFile : IDisposable
     public static GgufFile Open(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
-        long length = stream.Length;
-        if (length == 0)
-        {
-            stream.Dispose();
-            // A zero-length file cannot be mapped at all, so report it before trying.
-            throw new GgufFormatException(path, 0, GgufParser.TooShortForMagic(0));
-        }
-
-        MemoryMappedFile? mapping = null;
-        MemoryMappedViewAccessor? view = null;
-        bool acquired = false;
-        try
-        {
-            mapping = MemoryMappedFile.CreateFromFile(stream, null, 0, MemoryMappedFileAccess.Read, HandleInheritability.None, leaveOpen: false);
-            view = mapping.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
-            byte* p = null;
-            view.SafeMemoryMappedViewHandle.AcquirePointer(ref p);
-            acquired = true;
-            return new GgufFile(path, p + view.PointerOffset, length, mapping, view, default);
-        }
-        catch
-        {
-            if (acquired) view!.SafeMemoryMappedViewHandle.ReleasePointer();
-            view?.Dispose();
-            if (mapping is not null) mapping.Dispose(); else stream.Dispose();
-            throw;
-        }
+        // A zero-length file cannot be mapped at all, so it is reported before trying.
+        return Parse(path, MappedMemory.Map(path, 1, length => new GgufFormatException(path, 0, GgufParser.TooShortForMagic(length))));
     }
 
     GgufFile(string path, GgufHeader header, Dictionary<string, nint> pointers, IDisposable owner)
@@ -113,19 +92,7 @@ public sealed unsafe class GgufFile : IDisposable
     /// <summary>Parses a GGUF image held in memory (tests, tools); the array is pinned, not copied.</summary>
     /// <param name="bytes">The whole file.</param>
     /// <param name="displayPath">Name used in error messages and <see cref="Path"/>.</param>
-    internal static GgufFile FromBytes(byte[] bytes, string displayPath)
-    {
-        var pin = GCHandle.Alloc(bytes, GCHandleType.Pinned);
-        try
-        {
-            return new GgufFile(displayPath, (byte*)pin.AddrOfPinnedObject(), bytes.Length, null, null, pin);
-        }
-        catch
-        {
-            pin.Free();
-            throw;
-        }
-    }
+    internal static GgufFile FromBytes(byte[] bytes, string displayPath) => Parse(displayPath, MappedMemory.Pin(bytes));
 
     /// <summary>Path the file was opened from.</summary>
     public string Path { get; }
@@ -140,7 +107,7 @@ public sealed unsafe class GgufFile : IDisposable
     public long DataOffset => _header.DataOffset;
 
     /// <summary>Size of the file in bytes; 0 for a file assembled in memory (a Hugging Face folder opened as GGUF).</summary>
-    public long Length => _length;
+    public long Length => _memory?.Length ?? 0;
 
     /// <summary>All metadata, enumerated in file order. Values are boxed (see <see cref="GgufValueType"/>) or <see cref="GgufArray"/>.</summary>
     public IReadOnlyDictionary<string, object> Metadata => _header.Metadata;
@@ -162,7 +129,7 @@ public sealed unsafe class GgufFile : IDisposable
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         CheckOwned(tensor);
-        return _pointers is null ? _base + DataOffset + tensor.Offset : (byte*)_pointers[tensor.Name];
+        return _pointers is null ? _memory!.Pointer + DataOffset + tensor.Offset : (byte*)_pointers[tensor.Name];
     }
 
     /// <summary>The <see cref="GgufTensorInfo.ByteSize"/> bytes of <paramref name="tensor"/>'s data, read from the mapping.</summary>
@@ -294,17 +261,8 @@ public sealed unsafe class GgufFile : IDisposable
     {
         if (_disposed) return;
         _disposed = true;
-        _base = null;
         _owner?.Dispose();
         _owner = null;
-        if (_view is not null)
-        {
-            _view.SafeMemoryMappedViewHandle.ReleasePointer();
-            _view.Dispose();
-            _view = null;
-        }
-        _mapping?.Dispose();
-        _mapping = null;
-        if (_pin.IsAllocated) _pin.Free();
+        _memory?.Dispose();
     }
 }

@@ -1,9 +1,8 @@
 using System.Buffers.Binary;
 using System.Collections.ObjectModel;
-using System.IO.MemoryMappedFiles;
-using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
+using SeekSharp.IO;
 
 namespace SeekSharp.Safetensors;
 
@@ -23,22 +22,14 @@ public sealed unsafe class SafetensorsFile : IDisposable
 
     const string MetadataKey = "__metadata__";
 
-    readonly long _length;
-    MemoryMappedFile? _mapping;
-    MemoryMappedViewAccessor? _view;
-    GCHandle _pin;
-    byte* _base;
+    readonly MappedMemory _memory;
     readonly Dictionary<string, SafetensorsTensorInfo> _byName;
 
-    SafetensorsFile(string path, byte* data, long length, MemoryMappedFile? mapping, MemoryMappedViewAccessor? view, GCHandle pin)
+    SafetensorsFile(string path, MappedMemory memory)
     {
         Path = path;
-        _base = data;
-        _length = length;
-        _mapping = mapping;
-        _view = view;
-        _pin = pin;
-        var header = ParseHeader(data, length, path);
+        _memory = memory;
+        var header = ParseHeader(memory.Pointer, memory.Length, path);
         DataOffset = header.DataOffset;
         Tensors = header.Tensors.AsReadOnly();
         Metadata = new ReadOnlyDictionary<string, string>(header.Metadata);
@@ -51,58 +42,36 @@ public sealed unsafe class SafetensorsFile : IDisposable
     public static SafetensorsFile Open(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
-        long length = stream.Length;
-        if (length < 8)
-        {
-            stream.Dispose();
-            // A file shorter than the length prefix cannot be mapped meaningfully (and an empty one not at all).
-            throw new SafetensorsFormatException(path, null, $"expected an 8-byte header length but the file is only {length} bytes long");
-        }
+        // A file shorter than the length prefix cannot be mapped meaningfully (and an empty one not at all).
+        return Parse(path, MappedMemory.Map(path, 8, TooShort(path)));
+    }
 
-        MemoryMappedFile? mapping = null;
-        MemoryMappedViewAccessor? view = null;
-        bool acquired = false;
+    static Func<long, Exception> TooShort(string path) =>
+        length => new SafetensorsFormatException(path, null, $"expected an 8-byte header length but the file is only {length} bytes long");
+
+    // Takes ownership of memory, releasing it when the header does not parse.
+    static SafetensorsFile Parse(string path, MappedMemory memory)
+    {
         try
         {
-            mapping = MemoryMappedFile.CreateFromFile(stream, null, 0, MemoryMappedFileAccess.Read, HandleInheritability.None, leaveOpen: false);
-            view = mapping.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
-            byte* p = null;
-            view.SafeMemoryMappedViewHandle.AcquirePointer(ref p);
-            acquired = true;
-            return new SafetensorsFile(path, p + view.PointerOffset, length, mapping, view, default);
+            return new SafetensorsFile(path, memory);
         }
         catch
         {
-            if (acquired) view!.SafeMemoryMappedViewHandle.ReleasePointer();
-            view?.Dispose();
-            if (mapping is not null) mapping.Dispose(); else stream.Dispose();
+            memory.Dispose();
             throw;
         }
     }
 
     /// <summary>Parses a safetensors image held in memory (tests, fuzzing); the array is pinned, not copied.</summary>
-    internal static SafetensorsFile FromBytes(byte[] bytes, string displayPath)
-    {
-        if (bytes.Length < 8)
-            throw new SafetensorsFormatException(displayPath, null, $"expected an 8-byte header length but the file is only {bytes.Length} bytes long");
-        var pin = GCHandle.Alloc(bytes, GCHandleType.Pinned);
-        try
-        {
-            return new SafetensorsFile(displayPath, (byte*)pin.AddrOfPinnedObject(), bytes.Length, null, null, pin);
-        }
-        catch
-        {
-            pin.Free();
-            throw;
-        }
-    }
+    internal static SafetensorsFile FromBytes(byte[] bytes, string displayPath) =>
+        bytes.Length < 8 ? throw TooShort(displayPath)(bytes.Length) : Parse(displayPath, MappedMemory.Pin(bytes));
 
     /// <summary>Path the file was opened from.</summary>
     public string Path { get; }
 
     /// <summary>Size of the file in bytes.</summary>
-    public long Length => _length;
+    public long Length => _memory.Length;
 
     /// <summary>Absolute offset of the data section (8 + header length); tensor offsets are relative to it.</summary>
     public long DataOffset { get; }
@@ -120,12 +89,12 @@ public sealed unsafe class SafetensorsFile : IDisposable
     /// <exception cref="ArgumentException"><paramref name="tensor"/> does not come from this file.</exception>
     public byte* GetPointer(SafetensorsTensorInfo tensor)
     {
-        ObjectDisposedException.ThrowIf(_base == null, this);
+        ObjectDisposedException.ThrowIf(_memory.Pointer == null, this);
         ArgumentNullException.ThrowIfNull(tensor);
         // Only this file's own infos were checked against its length.
         if (Find(tensor.Name) is not { } own || !ReferenceEquals(own, tensor))
             throw new ArgumentException($"tensor '{tensor.Name}' does not belong to safetensors file '{Path}'", nameof(tensor));
-        return _base + DataOffset + tensor.Begin;
+        return _memory.Pointer + DataOffset + tensor.Begin;
     }
 
     /// <summary>The bytes of <paramref name="tensor"/>, read from the mapping.</summary>
@@ -139,20 +108,7 @@ public sealed unsafe class SafetensorsFile : IDisposable
     }
 
     /// <summary>Unmaps the file. Pointers and spans obtained from this instance must not be used afterwards.</summary>
-    public void Dispose()
-    {
-        if (_base == null) return;
-        _base = null;
-        if (_view is not null)
-        {
-            _view.SafeMemoryMappedViewHandle.ReleasePointer();
-            _view.Dispose();
-            _view = null;
-        }
-        _mapping?.Dispose();
-        _mapping = null;
-        if (_pin.IsAllocated) _pin.Free();
-    }
+    public void Dispose() => _memory.Dispose();
 
     sealed record Header(long DataOffset, List<SafetensorsTensorInfo> Tensors, Dictionary<string, SafetensorsTensorInfo> ByName, Dictionary<string, string> Metadata);
 

@@ -39,6 +39,7 @@ public unsafe class GgmlImportanceQuantizeTests(ITestOutputHelper output)
         yield return ("tiny", Make(_ => Gaussian() * 1e-6f));
         yield return ("huge", Make(_ => Gaussian() * 1e4f));
         yield return ("sparse", Make(i => i % 29 == 3 ? Gaussian() : 0f));
+        yield return ("zero sub-blocks", Make(i => i / 32 % 3 == 1 ? 0f : Gaussian()));
         yield return ("small integers", Make(_ => rng.Next(-8, 9)));
         for (int r = 0; r < 12; r++)
         {

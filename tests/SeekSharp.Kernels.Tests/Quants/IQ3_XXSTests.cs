@@ -195,10 +195,12 @@ public class IQ3_XXSTests
     }
 
     [Fact]
-    public void IsRegisteredReadOnlyWithQ8_KActivations()
+    public void IsRegisteredWritableWithQ8_KActivations()
     {
         Assert.True(TensorTypes.IsSupported(GgmlType.IQ3_XXS));
-        Assert.False(TensorTypes.CanEncode(GgmlType.IQ3_XXS));
+        // Written with and without an importance matrix (GgmlQuantizeTests and GgmlImportanceQuantizeTests pin the bytes).
+        Assert.True(TensorTypes.CanEncode(GgmlType.IQ3_XXS));
+        Assert.True(TensorTypes.CanEncodeWithImportance(GgmlType.IQ3_XXS));
         Assert.Equal(GgmlType.Q8_K, TypeTraits.For(GgmlType.IQ3_XXS).DotType);
         Assert.Equal(98L * 2, TensorTypes.RowBytes(GgmlType.IQ3_XXS, 512));
     }

@@ -173,19 +173,19 @@ internal sealed unsafe class TypeTraits
             },
             new()
             {
-                // Read only: ggml's quantizer searches the grid against an importance matrix.
+                // ggml's IQ2_XXS and IQ2_XS quantizers require an importance matrix: no Quantize, only QuantizeWeighted.
                 Type = GgmlType.IQ2_XXS, BlockSize = Q8_K.BlockSize, BlockBytes = IQ2_XXS.BlockBytes, DotType = GgmlType.Q8_K,
-                Dequantize = &IQ2_XXS.Dequantize, Dot = &IQ2_XXS.Dot, Dot4 = &IQ2_XXS.Dot4,
+                Dequantize = &IQ2_XXS.Dequantize, QuantizeWeighted = &IQ2_XXS.QuantizeWeighted, Dot = &IQ2_XXS.Dot, Dot4 = &IQ2_XXS.Dot4,
             },
             new()
             {
                 Type = GgmlType.IQ2_XS, BlockSize = Q8_K.BlockSize, BlockBytes = IQ2_XS.BlockBytes, DotType = GgmlType.Q8_K,
-                Dequantize = &IQ2_XS.Dequantize, Dot = &IQ2_XS.Dot, Dot4 = &IQ2_XS.Dot4,
+                Dequantize = &IQ2_XS.Dequantize, QuantizeWeighted = &IQ2_XS.QuantizeWeighted, Dot = &IQ2_XS.Dot, Dot4 = &IQ2_XS.Dot4,
             },
             new()
             {
                 Type = GgmlType.IQ2_S, BlockSize = Q8_K.BlockSize, BlockBytes = IQ2_S.BlockBytes, DotType = GgmlType.Q8_K,
-                Dequantize = &IQ2_S.Dequantize, Dot = &IQ2_S.Dot, Dot4 = &IQ2_S.Dot4,
+                Dequantize = &IQ2_S.Dequantize, Quantize = &IQ2_S.QuantizeReference, QuantizeWeighted = &IQ2_S.QuantizeWeighted, Dot = &IQ2_S.Dot, Dot4 = &IQ2_S.Dot4,
             },
             new()
             {

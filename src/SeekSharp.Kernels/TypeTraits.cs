@@ -189,15 +189,15 @@ internal sealed unsafe class TypeTraits
             },
             new()
             {
-                // IQ1_S and IQ1_M are read only: no quantizer (ggml's needs an importance matrix) and no Dot4; IQ1_S has an
+                // ggml's IQ1_S quantizer requires an importance matrix; IQ1_M's takes one or not. No Dot4; IQ1_S has an
                 // AVX2 dot, IQ1_M a scalar one.
                 Type = GgmlType.IQ1_S, BlockSize = Q8_K.BlockSize, BlockBytes = IQ1_S.BlockBytes, DotType = GgmlType.Q8_K,
-                Dequantize = &IQ1_S.Dequantize, Dot = &IQ1_S.Dot,
+                Dequantize = &IQ1_S.Dequantize, QuantizeWeighted = &IQ1_S.QuantizeWeighted, Dot = &IQ1_S.Dot,
             },
             new()
             {
                 Type = GgmlType.IQ1_M, BlockSize = Q8_K.BlockSize, BlockBytes = IQ1_M.BlockBytes, DotType = GgmlType.Q8_K,
-                Dequantize = &IQ1_M.Dequantize, Dot = &IQ1_M.Dot,
+                Dequantize = &IQ1_M.Dequantize, Quantize = &IQ1_M.QuantizeReference, QuantizeWeighted = &IQ1_M.QuantizeWeighted, Dot = &IQ1_M.Dot,
             },
             new()
             {

@@ -79,7 +79,7 @@ internal static partial class Common
         || e is GgufFormatException or ModelLoadException or ContextOverflowException
         || e is SeekSharp.Chat.Templates.TemplateException or SeekSharp.Tokenization.TokenizerFormatException
         || e is SeekSharp.Training.Checkpoints.CheckpointException
-        || e is SeekSharp.Quantization.ImportanceMatrixMismatchException
+        || e is SeekSharp.Quantization.ImportanceMatrixMismatchException or SeekSharp.Quantization.ImportanceMatrixRequiredException
         || e is OutOfMemoryException or InsufficientExecutionStackException or OverflowException;
 
     /// <summary>Prints an expected failure (<see cref="IsUserError"/>) as the one line <c>seek: error: MESSAGE</c> on stderr.</summary>

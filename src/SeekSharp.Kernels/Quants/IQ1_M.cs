@@ -25,6 +25,9 @@ internal static class IQ1_M
 {
     public const int BlockSize = Q8_K.BlockSize;
     public const int BlockBytes = 56;
+
+    /// <summary>ggml's GROUP_MAX_EPS_IQ1_M: a sub-block whose largest magnitude is below this is stored as zeros.</summary>
+    private const float GroupMaxEps = 1e-7f;
     private const int QhOffset = 32;
     private const int ScalesOffset = 48;
 
@@ -59,7 +62,7 @@ internal static class IQ1_M
     {
         Debug.Assert(src.Length % BlockSize == 0 && dst.Length == src.Length / BlockSize * BlockBytes);
         IqLattice lattice = IqLattice.Iq1;
-        float[] plus = Iq1Fit.PlusShifted(Delta), minus = Iq1Fit.MinusShifted(Delta);
+        float[] plus = PlusShifted, minus = MinusShifted;
         Span<float> weights = stackalloc float[16], scales = stackalloc float[16];
         Span<int> order = stackalloc int[16], shifts = stackalloc int[16], index = stackalloc int[2];
         Span<sbyte> levels = stackalloc sbyte[16];
@@ -76,8 +79,8 @@ internal static class IQ1_M
                 IqGridFit.Weights(xb, columnWeights.IsEmpty ? default : columnWeights.Slice(b * BlockSize + 16 * ib, 16), sigma2, weights);
                 float max = MathF.Abs(xb[0]);
                 for (int i = 1; i < 16; i++) max = max > MathF.Abs(xb[i]) ? max : MathF.Abs(xb[i]);
-                // ggml's GROUP_MAX_EPS_IQ1_M; the sub-block keeps index 0, scale code 0 and shift pattern 0.
-                if (max < 1e-7f)
+                // The sub-block keeps index 0, scale code 0 and shift pattern 0.
+                if (max < GroupMaxEps)
                 {
                     scales[ib] = 0f;
                     shifts[ib] = 0;
@@ -192,7 +195,7 @@ internal static class IQ1_M
                     float w = weights[i];
                     for (int k = 0; k < 4; k++)
                     {
-                        float v = GroupValues(k, i / 8, plus, minus)[run];
+                        float v = PatternValues[2 * k + i / 8][run];
                         sumqx[k] += w * v * xb[i];
                         sumq2[k] += w * v * v;
                     }
@@ -212,6 +215,13 @@ internal static class IQ1_M
         }
         return (best1, best2, bestK, scale);
     }
+
+    /// <summary>A group's three values with shift +Delta and with −Delta (ggml's x_p and x_m).</summary>
+    private static readonly float[] PlusShifted = Iq1Fit.PlusShifted(Delta), MinusShifted = Iq1Fit.MinusShifted(Delta);
+
+    /// <summary>[2·pattern + half]: the three values of each half of a sub-block under each shift pattern.</summary>
+    private static readonly float[][] PatternValues =
+        [.. Enumerable.Range(0, 8).Select(i => GroupValues(i / 2, i % 2, PlusShifted, MinusShifted))];
 
     /// <summary>
     /// dequantize_row_iq1_m: per half sub-block <c>dl = d·(2s + 1)</c> in float, then each weight

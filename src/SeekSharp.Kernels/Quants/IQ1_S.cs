@@ -25,6 +25,9 @@ internal static class IQ1_S
 {
     public const int BlockSize = Q8_K.BlockSize;
     public const int BlockBytes = 50;
+
+    /// <summary>ggml's GROUP_MAX_EPS_IQ1_S: a sub-block whose largest magnitude is below this is stored as zeros.</summary>
+    private const float GroupMaxEps = 1e-12f;
     private const int QsOffset = 2;
     private const int QhOffset = 34;
 
@@ -43,7 +46,7 @@ internal static class IQ1_S
     {
         Debug.Assert(src.Length % BlockSize == 0 && dst.Length == src.Length / BlockSize * BlockBytes && columnWeights.Length == src.Length);
         IqLattice lattice = IqLattice.Iq1;
-        float[] plus = Iq1Fit.PlusShifted(Delta), minus = Iq1Fit.MinusShifted(Delta);
+        float[] plus = PlusShifted, minus = MinusShifted;
         Span<float> weights = stackalloc float[32], sumX = stackalloc float[33], sumW = stackalloc float[33], scales = stackalloc float[8];
         Span<int> order = stackalloc int[32], shifts = stackalloc int[8];
         Span<sbyte> levels = stackalloc sbyte[32];
@@ -61,8 +64,8 @@ internal static class IQ1_S
                 WeightedFits.Importance(xb, columnWeights.Slice(b * BlockSize + 32 * ib, 32), sigma2, weights);
                 float max = MathF.Abs(xb[0]);
                 for (int i = 1; i < 32; i++) max = max > MathF.Abs(xb[i]) ? max : MathF.Abs(xb[i]);
-                // ggml's GROUP_MAX_EPS_IQ1_S; the sub-block keeps index 0, scale code 0 and a positive shift.
-                if (max < 1e-12f)
+                // The sub-block keeps index 0, scale code 0 and a positive shift.
+                if (max < GroupMaxEps)
                 {
                     scales[ib] = 0f;
                     shifts[ib] = 1;
@@ -154,6 +157,9 @@ internal static class IQ1_S
             }
         }
     }
+
+    /// <summary>A group's three values with shift +Delta and with −Delta (ggml's x_p and x_m).</summary>
+    private static readonly float[] PlusShifted = Iq1Fit.PlusShifted(Delta), MinusShifted = Iq1Fit.MinusShifted(Delta);
 
     /// <summary>
     /// dequantize_row_iq1_s: per sub-block <c>dl = d·(2s + 1)</c> in float, then each weight

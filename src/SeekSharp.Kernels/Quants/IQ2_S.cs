@@ -24,6 +24,9 @@ internal static class IQ2_S
 {
     public const int BlockSize = Q8_K.BlockSize;
     public const int BlockBytes = 82;
+
+    /// <summary>ggml's GROUP_MAX_EPS_IQ2_S: a sub-block whose largest magnitude is below this is stored as zeros.</summary>
+    private const float GroupMaxEps = 1e-8f;
     private const int QsOffset = 2;
     private const int SignsOffset = 34;
     private const int QhOffset = 66;
@@ -68,8 +71,7 @@ internal static class IQ2_S
                 IqGridFit.FoldSigns(xb, weights, xval, signs, evenParity: false);
                 float max = IqGridFit.Max(xval);
                 levels.Clear();
-                // ggml's GROUP_MAX_EPS_IQ2_S.
-                if (max < 1e-8f)
+                if (max < GroupMaxEps)
                 {
                     scales[ib] = 0f;
                     continue;

@@ -23,6 +23,9 @@ internal static class IQ2_XS
 {
     public const int BlockSize = Q8_K.BlockSize;
     public const int BlockBytes = 74;
+
+    /// <summary>ggml's GROUP_MAX_EPS: a sub-block whose largest magnitude is below this is stored as zeros.</summary>
+    private const float GroupMaxEps = 1e-15f;
     private const int QsOffset = 2;
     private const int ScalesOffset = 66;
 
@@ -54,7 +57,7 @@ internal static class IQ2_XS
                 IqGridFit.FoldSigns(xb, weights, xval, signs, evenParity: true);
                 float max = IqGridFit.Max(xval);
                 levels.Clear();
-                if (max < 1e-15f)
+                if (max < GroupMaxEps)
                 {
                     scales[ib] = 0f;
                     continue;

@@ -25,6 +25,9 @@ internal static class IQ2_XXS
 {
     public const int BlockSize = Q8_K.BlockSize;
     public const int BlockBytes = 66;
+
+    /// <summary>ggml's GROUP_MAX_EPS: a sub-block whose largest magnitude is below this is stored as zeros.</summary>
+    private const float GroupMaxEps = 1e-15f;
     private const int QsOffset = 2;
 
     /// <summary>The largest magnitude kMaxQ's levels 0..2 reach: 2·2 + 1 (level l stands for 2l + 1).</summary>
@@ -59,7 +62,7 @@ internal static class IQ2_XXS
                 IqGridFit.SquareRoots(weights, waux);
                 IqGridFit.FoldSigns(xb, weights, xval, signs, evenParity: true);
                 float max = IqGridFit.Max(xval);
-                if (max < 1e-15f)
+                if (max < GroupMaxEps)
                 {
                     scales[ib] = 0f;
                     continue;

@@ -173,42 +173,41 @@ internal sealed unsafe class TypeTraits
             },
             new()
             {
-                // Read only: ggml's quantizer searches the grid against an importance matrix.
+                // ggml's IQ2_XXS and IQ2_XS quantizers require an importance matrix: no Quantize, only QuantizeWeighted.
                 Type = GgmlType.IQ2_XXS, BlockSize = Q8_K.BlockSize, BlockBytes = IQ2_XXS.BlockBytes, DotType = GgmlType.Q8_K,
-                Dequantize = &IQ2_XXS.Dequantize, Dot = &IQ2_XXS.Dot, Dot4 = &IQ2_XXS.Dot4,
+                Dequantize = &IQ2_XXS.Dequantize, QuantizeWeighted = &IQ2_XXS.QuantizeWeighted, Dot = &IQ2_XXS.Dot, Dot4 = &IQ2_XXS.Dot4,
             },
             new()
             {
                 Type = GgmlType.IQ2_XS, BlockSize = Q8_K.BlockSize, BlockBytes = IQ2_XS.BlockBytes, DotType = GgmlType.Q8_K,
-                Dequantize = &IQ2_XS.Dequantize, Dot = &IQ2_XS.Dot, Dot4 = &IQ2_XS.Dot4,
+                Dequantize = &IQ2_XS.Dequantize, QuantizeWeighted = &IQ2_XS.QuantizeWeighted, Dot = &IQ2_XS.Dot, Dot4 = &IQ2_XS.Dot4,
             },
             new()
             {
                 Type = GgmlType.IQ2_S, BlockSize = Q8_K.BlockSize, BlockBytes = IQ2_S.BlockBytes, DotType = GgmlType.Q8_K,
-                Dequantize = &IQ2_S.Dequantize, Dot = &IQ2_S.Dot, Dot4 = &IQ2_S.Dot4,
+                Dequantize = &IQ2_S.Dequantize, Quantize = &IQ2_S.QuantizeReference, QuantizeWeighted = &IQ2_S.QuantizeWeighted, Dot = &IQ2_S.Dot, Dot4 = &IQ2_S.Dot4,
             },
             new()
             {
-                // IQ1_S and IQ1_M are read only: no quantizer (ggml's needs an importance matrix) and no Dot4; IQ1_S has an
+                // ggml's IQ1_S quantizer requires an importance matrix; IQ1_M's takes one or not. No Dot4; IQ1_S has an
                 // AVX2 dot, IQ1_M a scalar one.
                 Type = GgmlType.IQ1_S, BlockSize = Q8_K.BlockSize, BlockBytes = IQ1_S.BlockBytes, DotType = GgmlType.Q8_K,
-                Dequantize = &IQ1_S.Dequantize, Dot = &IQ1_S.Dot,
+                Dequantize = &IQ1_S.Dequantize, QuantizeWeighted = &IQ1_S.QuantizeWeighted, Dot = &IQ1_S.Dot,
             },
             new()
             {
                 Type = GgmlType.IQ1_M, BlockSize = Q8_K.BlockSize, BlockBytes = IQ1_M.BlockBytes, DotType = GgmlType.Q8_K,
-                Dequantize = &IQ1_M.Dequantize, Dot = &IQ1_M.Dot,
+                Dequantize = &IQ1_M.Dequantize, Quantize = &IQ1_M.QuantizeReference, QuantizeWeighted = &IQ1_M.QuantizeWeighted, Dot = &IQ1_M.Dot,
             },
             new()
             {
-                // Read only: ggml's quantizer searches the grid against an importance matrix.
                 Type = GgmlType.IQ3_XXS, BlockSize = Q8_K.BlockSize, BlockBytes = IQ3_XXS.BlockBytes, DotType = GgmlType.Q8_K,
-                Dequantize = &IQ3_XXS.Dequantize, Dot = &IQ3_XXS.Dot,
+                Dequantize = &IQ3_XXS.Dequantize, Quantize = &IQ3_XXS.QuantizeReference, QuantizeWeighted = &IQ3_XXS.QuantizeWeighted, Dot = &IQ3_XXS.Dot,
             },
             new()
             {
                 Type = GgmlType.IQ3_S, BlockSize = Q8_K.BlockSize, BlockBytes = IQ3_S.BlockBytes, DotType = GgmlType.Q8_K,
-                Dequantize = &IQ3_S.Dequantize, Dot = &IQ3_S.Dot,
+                Dequantize = &IQ3_S.Dequantize, Quantize = &IQ3_S.QuantizeReference, QuantizeWeighted = &IQ3_S.QuantizeWeighted, Dot = &IQ3_S.Dot,
             },
         ];
         var table = new TypeTraits?[rows.Max(r => (int)r.Type) + 1];

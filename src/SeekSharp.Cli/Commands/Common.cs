@@ -79,7 +79,8 @@ internal static partial class Common
         || e is GgufFormatException or ModelLoadException or ContextOverflowException or SeekSharp.Safetensors.SafetensorsFormatException
         || e is SeekSharp.Chat.Templates.TemplateException or SeekSharp.Tokenization.TokenizerFormatException
         || e is SeekSharp.Training.Checkpoints.CheckpointException
-        || e is SeekSharp.Quantization.ImportanceMatrixMismatchException or SeekSharp.Quantization.NonFiniteWeightException
+        || e is SeekSharp.Quantization.ImportanceMatrixMismatchException or SeekSharp.Quantization.ImportanceMatrixRequiredException
+        || e is SeekSharp.Quantization.NonFiniteWeightException
         || e is OutOfMemoryException or InsufficientExecutionStackException or OverflowException;
 
     /// <summary>Prints an expected failure (<see cref="IsUserError"/>) as the one line <c>seek: error: MESSAGE</c> on stderr.</summary>

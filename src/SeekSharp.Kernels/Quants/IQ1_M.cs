@@ -20,12 +20,17 @@ namespace SeekSharp.Kernels.Quants;
 /// group l of sub-block ib: dl = d·(2s + 1) with s = s1 for l &lt; 2, s2 otherwise, shift = sign ? −Delta : +Delta,
 /// element 32ib + 8l + j = dl·(grid[index][j] + shift)
 /// </code>
-/// grid is <see cref="Iq1Grid"/>, shared with IQ1_S. Its vec_dot_type is Q8_K.
+/// grid is <see cref="Iq1Grid"/>, shared with IQ1_S. Its vec_dot_type is Q8_K. <see cref="QuantizeReference"/> and
+/// <see cref="QuantizeWeighted"/> are ggml's quantize_iq1_m without and with an importance matrix (ggml takes it
+/// without one; llama-quantize's IQ1_M mix does not).
 /// </summary>
 internal static class IQ1_M
 {
     public const int BlockSize = Q8_K.BlockSize;
     public const int BlockBytes = 56;
+
+    /// <summary>ggml's GROUP_MAX_EPS_IQ1_M: a sub-block whose largest magnitude is below this is stored as zeros.</summary>
+    private const float GroupMaxEps = 1e-7f;
     private const int QhOffset = 32;
     private const int ScalesOffset = 48;
 
@@ -38,6 +43,188 @@ internal static class IQ1_M
 
     /// <summary>Codebook index of group l (0..3) of a sub-block: qs byte plus 3 bits from the group's qh nibble.</summary>
     private static int Index(byte qs, byte qh, int l) => qs | ((qh << (8 - 4 * (l & 1))) & 0x700);
+
+    /// <summary>ggml's shift codes: bit 3 (first half's shift) and bit 7 (second half's) of a sub-block's qh byte, by
+    /// the fitted shift pattern k (0: +,+  1: +,−  2: −,+  3: −,−).</summary>
+    private static ReadOnlySpan<byte> ShiftMasks => [0x00, 0x80, 0x08, 0x88];
+
+    /// <summary>What quantize_iq1_m writes with no quant_weights: each weight weighs x².</summary>
+    public static void QuantizeReference(ReadOnlySpan<float> src, Span<byte> dst) => Quantize(src, default, dst);
+
+    /// <summary>quantize_iq1_m with quant_weights, one row: each weight weighs <c>importance·sqrt(σ² + x²)</c>.</summary>
+    public static void QuantizeWeighted(ReadOnlySpan<float> src, ReadOnlySpan<float> columnWeights, Span<byte> dst) => Quantize(src, columnWeights, dst);
+
+    /// <summary>
+    /// quantize_row_iq1_m_impl. Per sixteen weights (two groups of eight, each with its own shift sign): the weights
+    /// sorted by value, every split into three runs tried with the four shift patterns, keeping the best
+    /// <c>(Σwxq)² / Σwq²</c>; the groups then go onto the codebook. The sub-block scales become 3-bit codes under
+    /// <c>maxScale/15</c>, and the super-block scale is refitted by least squares over every weight with those codes
+    /// and stored (times ggml's fudge factor 1.1125) as a half split into the scale words' top nibbles.
+    /// </summary>
+    private static void Quantize(ReadOnlySpan<float> src, ReadOnlySpan<float> columnWeights, Span<byte> dst)
+    {
+        Debug.Assert(src.Length % BlockSize == 0 && dst.Length == src.Length / BlockSize * BlockBytes);
+        IqLattice lattice = IqLattice.Iq1;
+        float[] plus = PlusShifted, minus = MinusShifted;
+        Span<float> weights = stackalloc float[16], scales = stackalloc float[16];
+        Span<int> order = stackalloc int[16], shifts = stackalloc int[16], index = stackalloc int[2];
+        Span<sbyte> levels = stackalloc sbyte[16];
+        for (int b = 0; b < src.Length / BlockSize; b++)
+        {
+            ReadOnlySpan<float> x = src.Slice(b * BlockSize, BlockSize);
+            Span<byte> block = dst.Slice(b * BlockBytes, BlockBytes);
+            block.Clear();
+            float maxScale = 0f;
+            float sigma2 = 2 * WeightedFits.SumOfSquares(x) / BlockSize;
+            for (int ib = 0; ib < 16; ib++)
+            {
+                ReadOnlySpan<float> xb = x.Slice(16 * ib, 16);
+                IqGridFit.Weights(xb, columnWeights.IsEmpty ? default : columnWeights.Slice(b * BlockSize + 16 * ib, 16), sigma2, weights);
+                float max = MathF.Abs(xb[0]);
+                for (int i = 1; i < 16; i++) max = max > MathF.Abs(xb[i]) ? max : MathF.Abs(xb[i]);
+                // The sub-block keeps index 0, scale code 0 and shift pattern 0.
+                if (max < GroupMaxEps)
+                {
+                    scales[ib] = 0f;
+                    shifts[ib] = 0;
+                    continue;
+                }
+                Iq1Fit.SortByValue(xb, order);
+                var (best1, best2, bestK, scale) = SearchSplit(xb, weights, order, max, plus, minus);
+                if (best1 < 0)
+                {
+                    scales[ib] = 0f;
+                    shifts[ib] = 0;
+                    continue;
+                }
+                for (int j = 0; j < 16; j++) levels[order[j]] = (sbyte)(j < best1 ? 0 : j < best2 ? 1 : 2);
+                if (scale < 0)
+                {
+                    for (int j = 0; j < 16; j++) levels[j] = (sbyte)(2 - levels[j]);
+                    scale = -scale;
+                    bestK = 3 - bestK;
+                }
+                bool allOnGrid = true;
+                for (int k = 0; k < 2; k++)
+                {
+                    index[k] = Iq1Fit.Place(lattice, xb.Slice(8 * k, 8), weights.Slice(8 * k, 8), scale, GroupValues(bestK, k, plus, minus),
+                                            levels.Slice(8 * k, 8), out bool onGrid);
+                    allOnGrid &= onGrid;
+                }
+                if (!allOnGrid)
+                {
+                    float sumqx = 0f, sumq2 = 0f;
+                    for (int i = 0; i < 16; i++)
+                    {
+                        float w = weights[i];
+                        float q = GroupValues(bestK, i / 8, plus, minus)[levels[i]];
+                        sumqx += w * q * xb[i];
+                        sumq2 += w * q * q;
+                    }
+                    if (sumqx > 0 && sumq2 > 0) scale = sumqx / sumq2;
+                }
+                block[2 * ib] = (byte)index[0];
+                block[2 * ib + 1] = (byte)index[1];
+                block[QhOffset + ib] = (byte)((index[0] >> 8) | ((index[1] >> 8) << 4));
+                Debug.Assert(scale >= 0);
+                scales[ib] = scale;
+                shifts[ib] = bestK;
+                maxScale = MathF.Max(maxScale, scale);
+            }
+            if (maxScale == 0f) continue;
+
+            // The stored scale codes fixed, refit d by least squares over the whole super-block.
+            float d = maxScale / 15;
+            float id = 1 / d;
+            float sumqxAll = 0f, sumq2All = 0f;
+            for (int ib = 0; ib < 16; ib++)
+            {
+                int l = IqGridFit.ScaleCode(scales[ib], id, 7);
+                Span<byte> word = block[(ScalesOffset + 2 * (ib / 4))..];
+                MemoryMarshal.Write(word, (ushort)(MemoryMarshal.Read<ushort>(word) | l << (3 * (ib % 4))));
+                block[QhOffset + ib] |= ShiftMasks[shifts[ib]];
+                ReadOnlySpan<float> xb = x.Slice(16 * ib, 16);
+                IqGridFit.Weights(xb, columnWeights.IsEmpty ? default : columnWeights.Slice(b * BlockSize + 16 * ib, 16), sigma2, weights);
+                for (int k = 0; k < 2; k++)
+                {
+                    float[] values = GroupValues(shifts[ib], k, plus, minus);
+                    ReadOnlySpan<sbyte> p = lattice.Point(block[2 * ib + k] + ((block[QhOffset + ib] << (8 - 4 * k)) & 0x700));
+                    for (int j = 0; j < 8; j++)
+                    {
+                        float w = weights[8 * k + j];
+                        float q = values[(p[j] - 1) / 2] * (2 * l + 1);
+                        sumqxAll += w * q * xb[8 * k + j];
+                        sumq2All += w * q * q;
+                    }
+                }
+            }
+            if (sumq2All > 0) d = sumqxAll / sumq2All;
+            ushort half = F16.FromSingle(d * 1.1125f);
+            for (int k = 0; k < 4; k++)
+            {
+                Span<byte> word = block[(ScalesOffset + 2 * k)..];
+                MemoryMarshal.Write(word, (ushort)(MemoryMarshal.Read<ushort>(word) | ((half >> (4 * k)) & 0xF) << 12));
+            }
+        }
+    }
+
+    /// <summary>The three values of group <paramref name="k"/> (0 or 1) under shift pattern <paramref name="pattern"/>.</summary>
+    private static float[] GroupValues(int pattern, int k, float[] plus, float[] minus) =>
+        (k == 0 ? pattern < 2 : pattern % 2 == 0) ? plus : minus;
+
+    /// <summary>
+    /// The exhaustive split search: for every pair of cut points i1 ≤ i2 in the sorted order (runs of levels 0, 1, 2)
+    /// and each shift pattern, the weighted fit's <c>(Σwxq)² / Σwq²</c>, the first strict best kept. Each candidate's
+    /// sums are accumulated afresh in sorted order, one term per weight, as the ggml in LLamaSharp 0.30.0's library does
+    /// (newer ggml derives them from per-half prefix sums, which rounds differently and so changes some bytes).
+    /// Returns the cut points, the pattern and the scale (best1 = −1 if nothing fits).
+    /// </summary>
+    private static (int Best1, int Best2, int BestK, float Scale) SearchSplit(ReadOnlySpan<float> xb, ReadOnlySpan<float> weights, ReadOnlySpan<int> order,
+                                                                             float max, float[] plus, float[] minus)
+    {
+        Span<float> sumqx = stackalloc float[4], sumq2 = stackalloc float[4];
+        float bestScore = -float.MaxValue, scale = max;
+        int best1 = -1, best2 = -1, bestK = -1;
+        for (int i1 = 0; i1 <= 16; i1++)
+        {
+            for (int i2 = i1; i2 <= 16; i2++)
+            {
+                sumqx.Clear();
+                sumq2.Clear();
+                for (int j = 0; j < 16; j++)
+                {
+                    int i = order[j];
+                    int run = j < i1 ? 0 : j < i2 ? 1 : 2;
+                    float w = weights[i];
+                    for (int k = 0; k < 4; k++)
+                    {
+                        float v = PatternValues[2 * k + i / 8][run];
+                        sumqx[k] += w * v * xb[i];
+                        sumq2[k] += w * v * v;
+                    }
+                }
+                for (int k = 0; k < 4; k++)
+                {
+                    if (sumq2[k] > 0 && sumqx[k] * sumqx[k] > bestScore * sumq2[k])
+                    {
+                        scale = sumqx[k] / sumq2[k];
+                        bestScore = scale * sumqx[k];
+                        best1 = i1;
+                        best2 = i2;
+                        bestK = k;
+                    }
+                }
+            }
+        }
+        return (best1, best2, bestK, scale);
+    }
+
+    /// <summary>A group's three values with shift +Delta and with −Delta (ggml's x_p and x_m).</summary>
+    private static readonly float[] PlusShifted = Iq1Fit.PlusShifted(Delta), MinusShifted = Iq1Fit.MinusShifted(Delta);
+
+    /// <summary>[2·pattern + half]: the three values of each half of a sub-block under each shift pattern.</summary>
+    private static readonly float[][] PatternValues =
+        [.. Enumerable.Range(0, 8).Select(i => GroupValues(i / 2, i % 2, PlusShifted, MinusShifted))];
 
     /// <summary>
     /// dequantize_row_iq1_m: per half sub-block <c>dl = d·(2s + 1)</c> in float, then each weight

@@ -18,17 +18,148 @@ namespace SeekSharp.Kernels.Quants;
 /// dl = d·(2s + 1), shift = bit15 ? −Delta : +Delta,
 /// element 32ib + 8l + j = dl·(grid[qs[4ib + l] | ((qh[ib] &gt;&gt; 3l) &amp; 7) &lt;&lt; 8][j] + shift)
 /// </code>
-/// grid is <see cref="Iq1Grid"/> (each weight −1, 0 or +1). Its vec_dot_type is Q8_K.
+/// grid is <see cref="Iq1Grid"/> (each weight −1, 0 or +1). Its vec_dot_type is Q8_K. <see cref="QuantizeWeighted"/>
+/// is ggml's quantize_iq1_s, which needs an importance matrix (so there is no reference quantizer without one).
 /// </summary>
 internal static class IQ1_S
 {
     public const int BlockSize = Q8_K.BlockSize;
     public const int BlockBytes = 50;
+
+    /// <summary>ggml's GROUP_MAX_EPS_IQ1_S: a sub-block whose largest magnitude is below this is stored as zeros.</summary>
+    private const float GroupMaxEps = 1e-12f;
     private const int QsOffset = 2;
     private const int QhOffset = 34;
 
     /// <summary>ggml-common.h IQ1S_DELTA: the shift that moves the ternary grid off zero, by sub-block.</summary>
     internal const float Delta = 0.125f;
+
+    /// <summary>
+    /// quantize_iq1_s with quant_weights (quantize_row_iq1_s_impl), one row. Per sub-block of 32: weights
+    /// <c>importance·sqrt(σ² + x²)</c>, σ² twice the super-block's mean square; the weights sorted by value, and every
+    /// split into three runs (levels 0, 1, 2) tried with both shifts, from prefix sums, keeping the split and shift of
+    /// largest <c>(Σwxq)² / Σwq²</c> (a strict gain); a negative scale flips levels and shift. Each group of eight goes
+    /// onto the codebook (its best neighbour when off it, and then the scale is refitted). <c>d = maxScale/15</c> is
+    /// stored times 1.125 (ggml's fudge factor), each sub-block's 3-bit scale code and shift sign in the top bits of qh.
+    /// </summary>
+    public static void QuantizeWeighted(ReadOnlySpan<float> src, ReadOnlySpan<float> columnWeights, Span<byte> dst)
+    {
+        Debug.Assert(src.Length % BlockSize == 0 && dst.Length == src.Length / BlockSize * BlockBytes && columnWeights.Length == src.Length);
+        IqLattice lattice = IqLattice.Iq1;
+        float[] plus = PlusShifted, minus = MinusShifted;
+        Span<float> weights = stackalloc float[32], sumX = stackalloc float[33], sumW = stackalloc float[33], scales = stackalloc float[8];
+        Span<int> order = stackalloc int[32], shifts = stackalloc int[8];
+        Span<sbyte> levels = stackalloc sbyte[32];
+        Span<int> index = stackalloc int[4];
+        for (int b = 0; b < src.Length / BlockSize; b++)
+        {
+            ReadOnlySpan<float> x = src.Slice(b * BlockSize, BlockSize);
+            Span<byte> block = dst.Slice(b * BlockBytes, BlockBytes);
+            block.Clear();
+            float maxScale = 0f;
+            float sigma2 = 2 * WeightedFits.SumOfSquares(x) / BlockSize;
+            for (int ib = 0; ib < 8; ib++)
+            {
+                ReadOnlySpan<float> xb = x.Slice(32 * ib, 32);
+                WeightedFits.Importance(xb, columnWeights.Slice(b * BlockSize + 32 * ib, 32), sigma2, weights);
+                float max = MathF.Abs(xb[0]);
+                for (int i = 1; i < 32; i++) max = max > MathF.Abs(xb[i]) ? max : MathF.Abs(xb[i]);
+                // The sub-block keeps index 0, scale code 0 and a positive shift.
+                if (max < GroupMaxEps)
+                {
+                    scales[ib] = 0f;
+                    shifts[ib] = 1;
+                    continue;
+                }
+                Iq1Fit.SortByValue(xb, order);
+                sumX[0] = sumW[0] = 0f;
+                for (int j = 0; j < 32; j++)
+                {
+                    int i = order[j];
+                    sumX[j + 1] = sumX[j] + weights[i] * xb[i];
+                    sumW[j + 1] = sumW[j] + weights[i];
+                }
+                float bestScore = -float.MaxValue, scale = max;
+                int best1 = -1, best2 = -1, bestShift = 0;
+                for (int i1 = 0; i1 <= 32; i1++)
+                {
+                    for (int i2 = i1; i2 <= 32; i2++)
+                    {
+                        for (int shift = 1; shift >= -1; shift -= 2)
+                        {
+                            float[] v = shift == 1 ? plus : minus;
+                            float sumqx = (sumX[i1] - sumX[0]) * v[0] + (sumX[i2] - sumX[i1]) * v[1] + (sumX[32] - sumX[i2]) * v[2];
+                            float sumq2 = (sumW[i1] - sumW[0]) * v[0] * v[0] + (sumW[i2] - sumW[i1]) * v[1] * v[1] + (sumW[32] - sumW[i2]) * v[2] * v[2];
+                            if (sumq2 > 0 && sumqx * sumqx > bestScore * sumq2)
+                            {
+                                scale = sumqx / sumq2;
+                                bestScore = scale * sumqx;
+                                best1 = i1;
+                                best2 = i2;
+                                bestShift = shift;
+                            }
+                        }
+                    }
+                }
+                if (best1 < 0)
+                {
+                    scales[ib] = 0f;
+                    shifts[ib] = 1;
+                    continue;
+                }
+                for (int j = 0; j < 32; j++) levels[order[j]] = (sbyte)(j < best1 ? 0 : j < best2 ? 1 : 2);
+                if (scale < 0)
+                {
+                    for (int j = 0; j < 32; j++) levels[j] = (sbyte)(2 - levels[j]);
+                    scale = -scale;
+                    bestShift = -bestShift;
+                }
+                float[] values = bestShift == 1 ? plus : minus;
+                bool allOnGrid = true;
+                for (int k = 0; k < 4; k++)
+                {
+                    index[k] = Iq1Fit.Place(lattice, xb.Slice(8 * k, 8), weights.Slice(8 * k, 8), scale, values, levels.Slice(8 * k, 8), out bool onGrid);
+                    allOnGrid &= onGrid;
+                }
+                if (!allOnGrid)
+                {
+                    float sumqx = 0f, sumq2 = 0f;
+                    for (int i = 0; i < 32; i++)
+                    {
+                        float w = weights[i];
+                        float q = values[levels[i]];
+                        sumqx += w * q * xb[i];
+                        sumq2 += w * q * q;
+                    }
+                    if (sumqx > 0 && sumq2 > 0) scale = sumqx / sumq2;
+                }
+                int high = 0;
+                for (int k = 0; k < 4; k++)
+                {
+                    block[QsOffset + 4 * ib + k] = (byte)index[k];
+                    high |= (index[k] >> 8) << (3 * k);
+                }
+                MemoryMarshal.Write(block[(QhOffset + 2 * ib)..], (ushort)high);
+                Debug.Assert(scale >= 0);
+                scales[ib] = scale;
+                shifts[ib] = bestShift;
+                maxScale = MathF.Max(maxScale, scale);
+            }
+            if (maxScale == 0f) continue;
+            float d = maxScale / 15;
+            MemoryMarshal.Write(block, F16.FromSingle(d * 1.125f));
+            float id = 1 / d;
+            for (int ib = 0; ib < 8; ib++)
+            {
+                int l = IqGridFit.ScaleCode(scales[ib], id, 7) | (shifts[ib] == -1 ? 8 : 0);
+                Span<byte> qh = block[(QhOffset + 2 * ib)..];
+                MemoryMarshal.Write(qh, (ushort)(MemoryMarshal.Read<ushort>(qh) | l << 12));
+            }
+        }
+    }
+
+    /// <summary>A group's three values with shift +Delta and with −Delta (ggml's x_p and x_m).</summary>
+    private static readonly float[] PlusShifted = Iq1Fit.PlusShifted(Delta), MinusShifted = Iq1Fit.MinusShifted(Delta);
 
     /// <summary>
     /// dequantize_row_iq1_s: per sub-block <c>dl = d·(2s + 1)</c> in float, then each weight

@@ -17,12 +17,16 @@ namespace SeekSharp.Kernels.Quants;
 /// offset 74  byte   scales[8]   sub-block ib: low nibble scales groups l = 0, 1, high nibble groups l = 2, 3
 /// magnitudes = Iq2SGrid[index], value = (d·(0.5 + s)·0.25)·magnitude·(±1)
 /// </code>
-/// Its vec_dot_type is Q8_K. 2.56 bits per weight.
+/// Its vec_dot_type is Q8_K. 2.56 bits per weight. <see cref="QuantizeReference"/> and <see cref="QuantizeWeighted"/>
+/// are ggml's quantize_iq2_s without and with an importance matrix.
 /// </summary>
 internal static class IQ2_S
 {
     public const int BlockSize = Q8_K.BlockSize;
     public const int BlockBytes = 82;
+
+    /// <summary>ggml's GROUP_MAX_EPS_IQ2_S: a sub-block whose largest magnitude is below this is stored as zeros.</summary>
+    private const float GroupMaxEps = 1e-8f;
     private const int QsOffset = 2;
     private const int SignsOffset = 34;
     private const int QhOffset = 66;
@@ -31,6 +35,72 @@ internal static class IQ2_S
     /// <summary>Grid index of group l of sub-block ib: its low byte and the two high bits from qh.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int Index(byte low, byte qh, int l) => low | ((qh << (8 - 2 * l)) & 0x300);
+
+    /// <summary>What llama-quantize writes without an importance matrix (quantize_iq2_s with no quant_weights): each
+    /// weight weighs <c>σ²/4 + x²</c>.</summary>
+    public static void QuantizeReference(ReadOnlySpan<float> src, Span<byte> dst) => Quantize(src, default, dst);
+
+    /// <summary>quantize_iq2_s with quant_weights, one row: each weight weighs <c>importance·sqrt(σ² + x²)</c>.</summary>
+    public static void QuantizeWeighted(ReadOnlySpan<float> src, ReadOnlySpan<float> columnWeights, Span<byte> dst) => Quantize(src, columnWeights, dst);
+
+    /// <summary>
+    /// quantize_row_iq2_s_impl. Per sixteen weights (two groups of eight): σ² twice the super-block's mean square, all
+    /// eight signs of a group stored (no parity fold), <see cref="IqGridFit.SearchScale"/> over 19 candidates (steps
+    /// of 0.1) on the 1024-point codebook; <c>d = maxScale/31</c> stored times 0.9875 (ggml's fudge factor), each
+    /// half sub-block's 4-bit scale code a nibble.
+    /// </summary>
+    private static void Quantize(ReadOnlySpan<float> src, ReadOnlySpan<float> columnWeights, Span<byte> dst)
+    {
+        Debug.Assert(src.Length % BlockSize == 0 && dst.Length == src.Length / BlockSize * BlockBytes);
+        IqLattice lattice = IqLattice.Iq2S;
+        Span<float> weights = stackalloc float[16], waux = stackalloc float[16], xval = stackalloc float[16], scales = stackalloc float[16];
+        Span<sbyte> levels = stackalloc sbyte[16];
+        Span<byte> signs = stackalloc byte[2];
+        for (int b = 0; b < src.Length / BlockSize; b++)
+        {
+            ReadOnlySpan<float> x = src.Slice(b * BlockSize, BlockSize);
+            Span<byte> block = dst.Slice(b * BlockBytes, BlockBytes);
+            block.Clear();
+            float maxScale = 0f;
+            float sigma2 = 2 * WeightedFits.SumOfSquares(x) / BlockSize;
+            for (int ib = 0; ib < 16; ib++)
+            {
+                ReadOnlySpan<float> xb = x.Slice(16 * ib, 16);
+                IqGridFit.Weights(xb, columnWeights.IsEmpty ? default : columnWeights.Slice(b * BlockSize + 16 * ib, 16), sigma2, weights, quarterSigma2: true);
+                IqGridFit.SquareRoots(weights, waux);
+                IqGridFit.FoldSigns(xb, weights, xval, signs, evenParity: false);
+                float max = IqGridFit.Max(xval);
+                levels.Clear();
+                if (max < GroupMaxEps)
+                {
+                    scales[ib] = 0f;
+                    continue;
+                }
+                float scale = IqGridFit.SearchScale(lattice, xval, weights, waux, max, maxQ: 3, steps: 9, stepSize: 0.1f,
+                                                    startOnGrid: true, refineAll: false, levels);
+                Debug.Assert(scale >= 0);
+                for (int k = 0; k < 2; k++)
+                {
+                    int index = IqGridFit.IndexOf(lattice, levels.Slice(8 * k, 8));
+                    int group = 2 * ib + k;
+                    block[QsOffset + group] = (byte)index;
+                    block[QhOffset + group / 4] |= (byte)((index >> 8) << (2 * (group % 4)));
+                    block[SignsOffset + group] = signs[k];
+                }
+                scales[ib] = scale;
+                maxScale = MathF.Max(maxScale, scale);
+            }
+            // An all-zero super-block keeps d = 0 and whatever groups were written, as ggml leaves them.
+            if (maxScale == 0f) continue;
+            float d = maxScale / 31;
+            MemoryMarshal.Write(block, F16.FromSingle(d * 0.9875f));
+            float inverseD = 1 / d;
+            for (int ib = 0; ib < 16; ib++)
+            {
+                block[ScalesOffset + ib / 2] |= (byte)(IqGridFit.ScaleCode(scales[ib], inverseD, 15) << (4 * (ib % 2)));
+            }
+        }
+    }
 
     /// <summary>dequantize_row_iq2_s: <c>y = ((d·(0.5 + s))·0.25)·magnitude·(±1)</c>, rounded to float at each step.</summary>
     public static void Dequantize(ReadOnlySpan<byte> src, Span<float> dst)

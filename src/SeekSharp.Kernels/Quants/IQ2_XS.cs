@@ -16,14 +16,77 @@ namespace SeekSharp.Kernels.Quants;
 /// offset 66  byte   scales[8]   sub-block ib: low nibble scales groups l = 0, 1, high nibble groups l = 2, 3
 /// value = (d·(0.5 + s)·0.25)·magnitude·(±1)
 /// </code>
-/// Its vec_dot_type is Q8_K. 2.31 bits per weight.
+/// Its vec_dot_type is Q8_K. 2.31 bits per weight. <see cref="QuantizeWeighted"/> is ggml's quantize_iq2_xs, which
+/// needs an importance matrix (so there is no reference quantizer without one).
 /// </summary>
 internal static class IQ2_XS
 {
     public const int BlockSize = Q8_K.BlockSize;
     public const int BlockBytes = 74;
+
+    /// <summary>ggml's GROUP_MAX_EPS: a sub-block whose largest magnitude is below this is stored as zeros.</summary>
+    private const float GroupMaxEps = 1e-15f;
     private const int QsOffset = 2;
     private const int ScalesOffset = 66;
+
+    /// <summary>
+    /// quantize_iq2_xs with quant_weights (quantize_row_iq2_xs_impl), one row. Per sixteen weights (two groups of
+    /// eight, half a stored sub-block): weights <c>importance·sqrt(σ² + x²)</c> with σ² the super-block's mean square,
+    /// signs folded to even parity, then <see cref="IqGridFit.SearchScale"/> over 19 candidates (steps of 0.1) on the
+    /// 512-point codebook. <c>d = maxScale/31</c>; each half's 4-bit scale code is a nibble of its sub-block's byte.
+    /// </summary>
+    public static void QuantizeWeighted(ReadOnlySpan<float> src, ReadOnlySpan<float> columnWeights, Span<byte> dst)
+    {
+        Debug.Assert(src.Length % BlockSize == 0 && dst.Length == src.Length / BlockSize * BlockBytes && columnWeights.Length == src.Length);
+        IqLattice lattice = IqLattice.Iq2Xs;
+        Span<float> weights = stackalloc float[16], waux = stackalloc float[16], xval = stackalloc float[16], scales = stackalloc float[16];
+        Span<sbyte> levels = stackalloc sbyte[16];
+        Span<byte> signs = stackalloc byte[2];
+        for (int b = 0; b < src.Length / BlockSize; b++)
+        {
+            ReadOnlySpan<float> x = src.Slice(b * BlockSize, BlockSize);
+            Span<byte> block = dst.Slice(b * BlockBytes, BlockBytes);
+            block.Clear();
+            float maxScale = 0f;
+            float sigma2 = WeightedFits.SumOfSquares(x) / BlockSize;
+            for (int ib = 0; ib < 16; ib++)
+            {
+                ReadOnlySpan<float> xb = x.Slice(16 * ib, 16);
+                WeightedFits.Importance(xb, columnWeights.Slice(b * BlockSize + 16 * ib, 16), sigma2, weights);
+                IqGridFit.SquareRoots(weights, waux);
+                IqGridFit.FoldSigns(xb, weights, xval, signs, evenParity: true);
+                float max = IqGridFit.Max(xval);
+                levels.Clear();
+                if (max < GroupMaxEps)
+                {
+                    scales[ib] = 0f;
+                    continue;
+                }
+                float scale = IqGridFit.SearchScale(lattice, xval, weights, waux, max, maxQ: 3, steps: 9, stepSize: 0.1f,
+                                                    startOnGrid: true, refineAll: false, levels);
+                Debug.Assert(scale >= 0);
+                for (int k = 0; k < 2; k++)
+                {
+                    int index = IqGridFit.IndexOf(lattice, levels.Slice(8 * k, 8));
+                    MemoryMarshal.Write(block[(QsOffset + 2 * (2 * ib + k))..], (ushort)(index | signs[k] << 9));
+                }
+                scales[ib] = scale;
+                maxScale = MathF.Max(maxScale, scale);
+            }
+            if (maxScale == 0f)
+            {
+                block.Clear();
+                continue;
+            }
+            float d = maxScale / 31;
+            MemoryMarshal.Write(block, F16.FromSingle(d));
+            float inverseD = 1 / d;
+            for (int ib = 0; ib < 16; ib++)
+            {
+                block[ScalesOffset + ib / 2] |= (byte)(IqGridFit.ScaleCode(scales[ib], inverseD, 15) << (4 * (ib % 2)));
+            }
+        }
+    }
 
     /// <summary>dequantize_row_iq2_xs: <c>y = ((d·(0.5 + s))·0.25)·magnitude·(±1)</c>, rounded to float at each step.</summary>
     public static void Dequantize(ReadOnlySpan<byte> src, Span<float> dst)

@@ -18,8 +18,9 @@ namespace SeekSharp.Kernels.Quants;
 /// offset 106  byte   scales[4]  nibble ib % 2 of scales[ib / 2]: 4-bit scale s of sub-block ib
 /// value = (d·(1 + 2s))·magnitude·(sign bit ? −1 : 1)
 /// </code>
-/// Its vec_dot_type is Q8_K. llama-quantize's IQ3_S and IQ3_M mixes use it. SeekSharp reads it only; it has no
-/// quantizer (ggml's searches the grid against an importance matrix).
+/// Its vec_dot_type is Q8_K. llama-quantize's IQ3_S and IQ3_M mixes use it. 
+/// <see cref="QuantizeReference"/> and <see cref="QuantizeWeighted"/> are ggml's quantize_iq3_s without and with an
+/// importance matrix.
 /// </summary>
 internal static class IQ3_S
 {
@@ -33,6 +34,78 @@ internal static class IQ3_S
     /// <summary>Grid entry of index k (0..63) of the block: the qs byte plus the qh bit as bit 8.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static uint GridEntry(uint[] grid, byte qs, byte qh, int k) => grid[qs | (((qh >> (k & 7)) & 1) << 8)];
+
+    /// <summary>What llama-quantize writes without an importance matrix (quantize_iq3_s with no quant_weights): the fit
+    /// weighs each weight by x².</summary>
+    public static void QuantizeReference(ReadOnlySpan<float> src, Span<byte> dst) => Quantize(src, default, dst);
+
+    /// <summary>quantize_iq3_s with quant_weights, one row: each weight weighs <c>importance·sqrt(σ² + x²)</c>, σ² twice
+    /// the super-block's mean square.</summary>
+    public static void QuantizeWeighted(ReadOnlySpan<float> src, ReadOnlySpan<float> columnWeights, Span<byte> dst) => Quantize(src, columnWeights, dst);
+
+    /// <summary>
+    /// quantize_row_iq3_s_impl (sub-blocks of 32): all eight signs stored, so no parity fold;
+    /// <see cref="IqGridFit.SearchScale"/> over 19 candidates (steps of 0.2) with 4-level groups on the 512-point
+    /// codebook, every group placed again at the winning scale; <c>d = maxScale/31</c> stored times 1.033 (ggml's
+    /// fudge factor), each sub-block's scale as a 4-bit code.
+    /// </summary>
+    private static void Quantize(ReadOnlySpan<float> src, ReadOnlySpan<float> columnWeights, Span<byte> dst)
+    {
+        Debug.Assert(src.Length % BlockSize == 0 && dst.Length == src.Length / BlockSize * BlockBytes);
+        IqLattice lattice = IqLattice.Iq3S;
+        Span<float> weights = stackalloc float[32], waux = stackalloc float[32], xval = stackalloc float[32], scales = stackalloc float[8];
+        Span<sbyte> levels = stackalloc sbyte[32];
+        Span<byte> signs = stackalloc byte[4];
+        for (int b = 0; b < src.Length / BlockSize; b++)
+        {
+            ReadOnlySpan<float> x = src.Slice(b * BlockSize, BlockSize);
+            Span<byte> block = dst.Slice(b * BlockBytes, BlockBytes);
+            block.Clear();
+            float maxScale = 0f;
+            float sigma2 = 2 * WeightedFits.SumOfSquares(x) / BlockSize;
+            // ggml advances its qs and signs cursors only past sub-blocks it encodes: after an all-zero sub-block the
+            // next one's grid bytes and signs land in the zero one's slots (qh and scales are indexed by sub-block).
+            // Readers then decode shifted groups; the bytes are llama-quantize's, so they are written the same way.
+            int qsAt = QsOffset, signsAt = SignsOffset;
+            for (int ib = 0; ib < 8; ib++)
+            {
+                ReadOnlySpan<float> xb = x.Slice(32 * ib, 32);
+                IqGridFit.Weights(xb, columnWeights.IsEmpty ? default : columnWeights.Slice(b * BlockSize + 32 * ib, 32), sigma2, weights);
+                IqGridFit.SquareRoots(weights, waux);
+                IqGridFit.FoldSigns(xb, weights, xval, signs, evenParity: false);
+                float max = IqGridFit.Max(xval);
+                levels.Clear();
+                if (max == 0f)
+                {
+                    scales[ib] = 0f;
+                    continue;
+                }
+                float scale = IqGridFit.SearchScale(lattice, xval, weights, waux, max, maxQ: 8, steps: 9, stepSize: 0.2f,
+                                                    startOnGrid: false, refineAll: true, levels);
+                Debug.Assert(scale >= 0);
+                for (int k = 0; k < 8; k++)
+                {
+                    int index = IqGridFit.IndexOf(lattice, levels.Slice(4 * k, 4));
+                    block[qsAt + k] = (byte)index;
+                    block[QhOffset + ib] |= (byte)((index >> 8) << k);
+                }
+                qsAt += 8;
+                signs.CopyTo(block[signsAt..]);
+                signsAt += 4;
+                scales[ib] = scale;
+                maxScale = MathF.Max(maxScale, scale);
+            }
+            // An all-zero super-block keeps d = 0 and whatever groups were written, as ggml leaves them.
+            if (maxScale == 0f) continue;
+            float d = maxScale / 31;
+            MemoryMarshal.Write(block, F16.FromSingle(d * 1.033f));
+            float id = 1 / d;
+            for (int ib = 0; ib < 8; ib += 2)
+            {
+                block[ScalesOffset + ib / 2] = (byte)(IqGridFit.ScaleCode(scales[ib], id, 15) | IqGridFit.ScaleCode(scales[ib + 1], id, 15) << 4);
+            }
+        }
+    }
 
     /// <summary>
     /// dequantize_row_iq3_s: the sub-block scale <c>db = d·(1 + 2s)</c> rounded to float once, then each value

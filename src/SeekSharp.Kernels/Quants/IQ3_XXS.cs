@@ -19,7 +19,8 @@ namespace SeekSharp.Kernels.Quants;
 /// value = (d·(0.5 + s)·0.5)·magnitude·(bit j of the signs ? −1 : 1)
 /// </code>
 /// Its vec_dot_type is Q8_K. llama-quantize's IQ3_XXS and IQ3_XS mixes (and the IQ2 mixes' attention tensors) use it.
-/// SeekSharp reads it only; it has no quantizer (ggml's needs an importance-matrix search over the grid).
+/// <see cref="QuantizeReference"/> and <see cref="QuantizeWeighted"/> are ggml's quantize_iq3_xxs without and with an
+/// importance matrix.
 /// </summary>
 internal static class IQ3_XXS
 {
@@ -27,6 +28,80 @@ internal static class IQ3_XXS
     public const int BlockBytes = 98;
     private const int QsOffset = 2;
     private const int AuxOffset = 66;
+
+    /// <summary>ggml's GROUP_MAX_EPS_IQ3_XXS: a sub-block whose largest magnitude is below this is stored as zeros.</summary>
+    private const float GroupMaxEps = 1e-8f;
+
+    /// <summary>What llama-quantize writes without an importance matrix (quantize_iq3_xxs with no quant_weights): the
+    /// fit weighs each weight by x².</summary>
+    public static void QuantizeReference(ReadOnlySpan<float> src, Span<byte> dst) => Quantize(src, default, dst);
+
+    /// <summary>quantize_iq3_xxs with quant_weights, one row: each weight weighs <c>importance·sqrt(σ² + x²)</c>, σ² twice
+    /// the super-block's mean square.</summary>
+    public static void QuantizeWeighted(ReadOnlySpan<float> src, ReadOnlySpan<float> columnWeights, Span<byte> dst) => Quantize(src, columnWeights, dst);
+
+    /// <summary>
+    /// quantize_row_iq3_xxs_impl (grid size 256): per sub-block of 32, signs folded to even parity, then
+    /// <see cref="IqGridFit.SearchScale"/> over 31 candidates (steps of 0.2) with 4-level groups on the 256-point
+    /// codebook; the super-block scale <c>d = maxScale/31</c> is stored times 1.0125 (ggml's fudge factor), each
+    /// sub-block's as the 4-bit code of <see cref="IqGridFit.ScaleCode"/>.
+    /// </summary>
+    private static void Quantize(ReadOnlySpan<float> src, ReadOnlySpan<float> columnWeights, Span<byte> dst)
+    {
+        Debug.Assert(src.Length % BlockSize == 0 && dst.Length == src.Length / BlockSize * BlockBytes);
+        IqLattice lattice = IqLattice.Iq3Xxs;
+        Span<float> weights = stackalloc float[32], waux = stackalloc float[32], xval = stackalloc float[32], scales = stackalloc float[8];
+        Span<sbyte> levels = stackalloc sbyte[32];
+        Span<byte> signs = stackalloc byte[4];
+        for (int b = 0; b < src.Length / BlockSize; b++)
+        {
+            ReadOnlySpan<float> x = src.Slice(b * BlockSize, BlockSize);
+            Span<byte> block = dst.Slice(b * BlockBytes, BlockBytes);
+            block.Clear();
+            float maxScale = 0f;
+            float sigma2 = 2 * WeightedFits.SumOfSquares(x) / BlockSize;
+            for (int ib = 0; ib < 8; ib++)
+            {
+                ReadOnlySpan<float> xb = x.Slice(32 * ib, 32);
+                IqGridFit.Weights(xb, columnWeights.IsEmpty ? default : columnWeights.Slice(b * BlockSize + 32 * ib, 32), sigma2, weights);
+                IqGridFit.SquareRoots(weights, waux);
+                IqGridFit.FoldSigns(xb, weights, xval, signs, evenParity: true);
+                float max = IqGridFit.Max(xval);
+                levels.Clear();
+                if (max < GroupMaxEps)
+                {
+                    scales[ib] = 0f;
+                    continue;
+                }
+                float scale = IqGridFit.SearchScale(lattice, xval, weights, waux, max, maxQ: 8, steps: 15, stepSize: 0.2f,
+                                                    startOnGrid: true, refineAll: false, levels);
+                // ggml flips a negative scale and the signs here; the fit's scale is a ratio of positive sums, never negative.
+                Debug.Assert(scale >= 0);
+                for (int k = 0; k < 8; k++)
+                {
+                    block[QsOffset + 8 * ib + k] = (byte)IqGridFit.IndexOf(lattice, levels.Slice(4 * k, 4));
+                }
+                uint aux = signs[0] | (uint)signs[1] << 7 | (uint)signs[2] << 14 | (uint)signs[3] << 21;
+                MemoryMarshal.Write(block[(AuxOffset + 4 * ib)..], aux);
+                scales[ib] = scale;
+                maxScale = MathF.Max(maxScale, scale);
+            }
+            if (maxScale == 0f)
+            {
+                block.Clear();
+                continue;
+            }
+            float d = maxScale / 31;
+            MemoryMarshal.Write(block, F16.FromSingle(d * 1.0125f));
+            float id = 1 / d;
+            for (int ib = 0; ib < 8; ib++)
+            {
+                Span<byte> auxBytes = block[(AuxOffset + 4 * ib)..];
+                uint aux = MemoryMarshal.Read<uint>(auxBytes) | (uint)IqGridFit.ScaleCode(scales[ib], id, 15) << 28;
+                MemoryMarshal.Write(auxBytes, aux);
+            }
+        }
+    }
 
     /// <summary>
     /// dequantize_row_iq3_xxs: the sub-block scale <c>db = d·(0.5 + s)·0.5</c> rounded to float step by step in that

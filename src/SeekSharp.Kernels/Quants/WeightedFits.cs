@@ -205,6 +205,9 @@ internal static class WeightedFits
     /// make_qp_quants: quantizes non-negative values (sub-block scales or minimums) to 0..nmax against one scale,
     /// weighted by <paramref name="weights"/>: the best of nine candidate scales by weighted squared error, then up to
     /// five passes that move single levels to their least-squares optimum. Returns <c>Σwxl / Σwl²</c>.
+    /// ggml keeps the levels in bytes: IQ2_XXS passes magnitudes of which one may be negative (its sign-parity fold),
+    /// whose level −1 then reads back as 255 wherever ggml reads the stored level, so <c>levels</c> is read back the
+    /// same way here.
     /// </summary>
     public static float MakeQpQuants(int nmax, ReadOnlySpan<float> x, Span<byte> levels, ReadOnlySpan<float> weights)
     {
@@ -217,8 +220,8 @@ internal static class WeightedFits
             return 0f;
         }
         float iscale = nmax / max;
-        Span<int> L = stackalloc int[n];
-        for (int i = 0; i < n; i++) L[i] = Q8_K.NearestInt(iscale * x[i]);
+        Span<byte> L = levels[..n];
+        for (int i = 0; i < n; i++) L[i] = (byte)Q8_K.NearestInt(iscale * x[i]);
         float scale = 1 / iscale;
         float bestMse = 0f;
         for (int i = 0; i < n; i++)
@@ -248,7 +251,7 @@ internal static class WeightedFits
         for (int i = 0; i < n; i++)
         {
             int l = Math.Min(nmax, Q8_K.NearestInt(iscale * x[i]));
-            L[i] = l;
+            L[i] = (byte)l;
             float w = weights[i];
             sumlx += w * x[i] * l;
             suml2 += w * l * l;
@@ -270,7 +273,7 @@ internal static class WeightedFits
                         sl2 += w * newL * newL;
                         if (slx * slx * suml2 > sumlx * sumlx * sl2)
                         {
-                            L[i] = newL;
+                            L[i] = (byte)newL;
                             sumlx = slx;
                             suml2 = sl2;
                             changed++;
@@ -280,7 +283,6 @@ internal static class WeightedFits
             }
             if (changed == 0) break;
         }
-        for (int i = 0; i < n; i++) levels[i] = (byte)L[i];
         return suml2 > 0f ? sumlx / suml2 : 0f;
     }
 

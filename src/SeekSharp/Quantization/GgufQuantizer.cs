@@ -42,6 +42,8 @@ public static class GgufQuantizer
     /// <param name="importance">An importance matrix (<see cref="ImportanceMatrix"/>), as llama-quantize's
     /// <c>--imatrix</c>: each weight it has an entry for is encoded with its per-column weights by the quantizers that
     /// take them, and the mix changes where llama.cpp's does. Weights it lacks are encoded without.</param>
+    /// <exception cref="ImportanceMatrixRequiredException">The mix puts a tensor in an IQ1, IQ2 or IQ3_XXS type and
+    /// <paramref name="importance"/> is null or has no entry for it (llama-quantize refuses too); nothing is written.</exception>
     /// <exception cref="ImportanceMatrixMismatchException">An entry's column count does not match its tensor, or a value is not finite.</exception>
     /// <exception cref="NonFiniteWeightException">A tensor to be re-encoded holds NaN or ±Inf; nothing was written.</exception>
     public static IReadOnlyList<TensorPlan> Quantize(string inputPath, string outputPath, LlamaFileType mix, IProgress<QuantizeProgress>? progress = null,
@@ -60,13 +62,25 @@ public static class GgufQuantizer
     {
         ArgumentNullException.ThrowIfNull(input);
         var plan = QuantizationRecipe.Plan(input, mix, importance is not null);
+        // llama-quantize refuses the whole run, before writing, when a tensor needs importance weights and there is no
+        // matrix at all; with a matrix that lacks the tensor it fails when it reaches it. Both are checked up front here.
+        if (importance is null && plan.FirstOrDefault(p => p.Target != p.Source.Type && QuantizationRecipe.RequiresImportance(p.Source.Name, p.Target)) is { } first)
+            throw new ImportanceMatrixRequiredException(
+                $"the {QuantizationRecipe.NameOf(mix)} mix puts tensor '{first.Source.Name}' in {first.Target}, which llama.cpp writes only with an importance matrix " +
+                "(without one the result is garbage): make one with 'seek imatrix -m MODEL -f TEXT' and pass it with --imatrix");
         var weightsOf = new Dictionary<string, float[]>(StringComparer.Ordinal);
         foreach (var p in plan)
         {
-            if (p.Target != p.Source.Type && !TensorTypes.CanEncode(p.Target))
+            if (p.Target == p.Source.Type) continue;
+            float[]? weights = importance is null ? null : ImportanceFor(importance, p.Source);
+            if (weights is null && QuantizationRecipe.RequiresImportance(p.Source.Name, p.Target))
+                throw new ImportanceMatrixRequiredException(
+                    $"the importance matrix has no entry for tensor '{p.Source.Name}', which the {QuantizationRecipe.NameOf(mix)} mix puts in {p.Target}: llama.cpp writes " +
+                    $"{p.Target} only with importance weights. Was the matrix computed for this model?");
+            if (weights is null && !TensorTypes.CanEncode(p.Target))
                 throw new NotSupportedException(
                     $"tensor '{p.Source.Name}' needs {p.Target}{(p.FallbackFrom is { } f ? $" (llama.cpp's fallback for {f}: its rows of {p.Source.Shape[0]} are not whole {f} blocks)" : "")}, which SeekSharp cannot encode yet");
-            if (importance is null || p.Target == p.Source.Type || ImportanceFor(importance, p.Source) is not { } weights) continue;
+            if (weights is null) continue;
             if (!TensorTypes.CanEncodeWithImportance(p.Target))
                 throw new NotSupportedException($"tensor '{p.Source.Name}' needs {p.Target}, which SeekSharp cannot encode with an importance matrix yet");
             weightsOf[p.Source.Name] = weights;

@@ -18,10 +18,15 @@ namespace SeekSharp.Quantization;
 /// stack and every third layer between (llama.cpp's use_more_bits).</item>
 /// <item>The low-bit mixes (Q2_K, Q3_K_*, Q4_K_S, IQ4_*) raise attn_v, ffn_down and attn_output by a type or two,
 /// depending on the layer, on how many query heads share a key/value head, and on the expert count.</item>
-/// <item>IQ2_XXS (planned only, see <see cref="LlamaFileType.MostlyIQ2_XXS"/>) gives Q2_K to the token embedding and
-/// the first eighth of ffn_down, Q4_K (or Q2_K with few query heads per key/value head) to attn_v, Q5_K to the output.</item>
+/// <item>The 1- and 2-bit IQ mixes (IQ1_S, IQ1_M, IQ2_XXS, IQ2_XS, IQ2_S, IQ2_M) give the token embedding and the first
+/// eighth of ffn_down Q2_K (IQ3_S in IQ2_S/IQ2_M), attn_v Q2_K/IQ3_S (Q4_K with few key/value heads or four or more
+/// experts), attn_output IQ2_XXS (IQ1 mixes) or IQ3_S (IQ2_S/IQ2_M), the output Q5_K. They need an importance matrix
+/// for every tensor they put in an IQ1/IQ2/IQ3_XXS type (<see cref="RequiresImportance"/>).</item>
+/// <item>The 3-bit IQ mixes raise attn_v to Q4_K (IQ3_M always, the others with four or more query heads per key/value
+/// head); IQ3_XS puts attn_q, attn_k and the middle of ffn_gate/ffn_up in IQ3_XXS, IQ3_XXS puts attn_q and attn_k in
+/// IQ2_S and the token embedding and attn_output in IQ3_S.</item>
 /// <item>A tensor whose rows are not whole blocks of its type falls back: Q2_K/Q3_K → Q4_0, Q4_K → Q5_0, Q5_K → Q5_1,
-/// Q6_K → Q8_0, IQ4_XS/IQ2_XXS → IQ4_NL, and F16 when even that does not divide.</item>
+/// Q6_K → Q8_0, the IQ types of 256-blocks → IQ4_NL, and F16 when even that does not divide.</item>
 /// </list>
 /// The counters that number attn_v / ffn_down layers advance in llama.cpp's tensor order (by layer, then by name),
 /// which <see cref="Plan"/> also uses as the output order.
@@ -43,9 +48,22 @@ public static class QuantizationRecipe
         ["Q5_K_M"] = LlamaFileType.MostlyQ5_K_M,
         ["IQ4_NL"] = LlamaFileType.MostlyIQ4_NL,
         ["IQ4_XS"] = LlamaFileType.MostlyIQ4_XS,
+        ["IQ3_M"] = LlamaFileType.MostlyIQ3_M,
+        ["IQ3_S"] = LlamaFileType.MostlyIQ3_S,
+        ["IQ3_XS"] = LlamaFileType.MostlyIQ3_XS,
+        ["IQ3_XXS"] = LlamaFileType.MostlyIQ3_XXS,
+        ["IQ2_M"] = LlamaFileType.MostlyIQ2_M,
+        ["IQ2_S"] = LlamaFileType.MostlyIQ2_S,
+        ["IQ2_XS"] = LlamaFileType.MostlyIQ2_XS,
+        ["IQ2_XXS"] = LlamaFileType.MostlyIQ2_XXS,
+        ["IQ1_M"] = LlamaFileType.MostlyIQ1_M,
+        ["IQ1_S"] = LlamaFileType.MostlyIQ1_S,
         ["Q6_K"] = LlamaFileType.MostlyQ6_K,
         ["F16"] = LlamaFileType.MostlyF16,
     };
+
+    /// <summary>The name <c>seek quantize</c> knows <paramref name="mix"/> by (llama-quantize's), or the enum name.</summary>
+    public static string NameOf(LlamaFileType mix) => Names.FirstOrDefault(n => n.Value == mix).Key ?? mix.ToString();
 
     /// <summary>The mix called <paramref name="name"/> (case-insensitive, one of <see cref="Names"/>).</summary>
     /// <exception cref="ArgumentException">Unknown name; the message lists the known ones.</exception>
@@ -66,8 +84,15 @@ public static class QuantizationRecipe
         LlamaFileType.MostlyQ5_K_S or LlamaFileType.MostlyQ5_K_M => GgmlType.Q5_K,
         LlamaFileType.MostlyIQ4_NL => GgmlType.IQ4_NL,
         LlamaFileType.MostlyIQ4_XS => GgmlType.IQ4_XS,
-        LlamaFileType.MostlyIQ2_XXS => GgmlType.IQ2_XXS,
         LlamaFileType.MostlyQ6_K => GgmlType.Q6_K,
+        LlamaFileType.MostlyIQ2_XXS => GgmlType.IQ2_XXS,
+        // IQ2_S is named for its size: its weights are IQ2_XS, and IQ2_M's are IQ2_S.
+        LlamaFileType.MostlyIQ2_XS or LlamaFileType.MostlyIQ2_S => GgmlType.IQ2_XS,
+        LlamaFileType.MostlyIQ2_M => GgmlType.IQ2_S,
+        LlamaFileType.MostlyIQ3_XXS => GgmlType.IQ3_XXS,
+        LlamaFileType.MostlyIQ3_XS or LlamaFileType.MostlyIQ3_S or LlamaFileType.MostlyIQ3_M => GgmlType.IQ3_S,
+        LlamaFileType.MostlyIQ1_S => GgmlType.IQ1_S,
+        LlamaFileType.MostlyIQ1_M => GgmlType.IQ1_M,
         _ => throw new ArgumentOutOfRangeException(nameof(mix), mix, "not a mix SeekSharp writes"),
     };
 
@@ -75,8 +100,9 @@ public static class QuantizationRecipe
     /// The tensors of <paramref name="file"/> in llama.cpp's processing order (non-layer tensors first, then by layer
     /// number, each group by name) with the type each is written in under <paramref name="mix"/>.
     /// </summary>
-    /// <param name="hasImportanceMatrix">Whether an importance matrix is given: without one the IQ4 mixes keep the
-    /// first eighth of ffn_down in Q5_K (llama.cpp's <c>qs.has_imatrix</c>).</param>
+    /// <param name="hasImportanceMatrix">Whether an importance matrix is given (llama.cpp's <c>qs.has_imatrix</c>):
+    /// without one the IQ4 mixes keep the first eighth of ffn_down in Q5_K and IQ3_XXS raises attn_v and ffn_down;
+    /// with one the Q4_0 mix puts the first eighth of ffn_down in Q4_1.</param>
     /// <exception cref="GgufFormatException">Required metadata (architecture, block count) is missing.</exception>
     public static IReadOnlyList<TensorPlan> Plan(GgufFile file, LlamaFileType mix, bool hasImportanceMatrix = false)
     {
@@ -85,6 +111,7 @@ public static class QuantizationRecipe
         var state = new Counters
         {
             AttentionV = ordered.Count(t => IsAttentionV(t.Name)),
+            Experts = model.Experts,
             Layers = model.Layers,
             TiedEmbeddings = !ordered.Any(t => t.Name == "output.weight"),
             HasImportanceMatrix = hasImportanceMatrix,
@@ -124,12 +151,29 @@ public static class QuantizationRecipe
 
     private sealed class Counters
     {
-        public int AttentionV, Layers;
-        public int NextAttentionV, NextFfnDown;
+        public int AttentionV, Layers, Experts;
+        public int NextAttentionV, NextFfnDown, NextFfnGate, NextFfnUp;
         public bool TiedEmbeddings, HasImportanceMatrix;
+
+        // llama.cpp's layer_info: with experts the layer is read from the name (a layer's expert tensors are not
+        // consecutive in some models); otherwise the counter of that tensor kind is the layer.
+        public int Layer(string name, int counter) => Experts > 1 ? LayerOf(name) : counter;
     }
 
-    // llama_tensor_get_type_impl restricted to the K and legacy mixes above; each branch names the llama.cpp rule.
+    /// <summary>The mixes of llama.cpp's 1- and 2-bit branch of llama_tensor_get_type_impl.</summary>
+    private static bool IsIq2Family(LlamaFileType mix) => mix is LlamaFileType.MostlyIQ2_XXS or LlamaFileType.MostlyIQ2_XS
+        or LlamaFileType.MostlyIQ1_S or LlamaFileType.MostlyIQ2_S or LlamaFileType.MostlyIQ2_M or LlamaFileType.MostlyIQ1_M;
+
+    /// <summary>
+    /// Whether llama.cpp refuses to write tensor <paramref name="name"/> in <paramref name="type"/> without importance
+    /// weights for it (tensor_requires_imatrix): the IQ1, IQ2 and IQ3_XXS types, whose codebook searches give garbage
+    /// without them, except for the token embedding and the output, which are never activations' partners.
+    /// </summary>
+    public static bool RequiresImportance(string name, GgmlType type) =>
+        name is not ("token_embd.weight" or "per_layer_token_embd.weight" or "output.weight")
+        && type is GgmlType.IQ3_XXS or GgmlType.IQ2_XXS or GgmlType.IQ2_XS or GgmlType.IQ2_S or GgmlType.IQ1_M or GgmlType.IQ1_S;
+
+    // llama_tensor_get_type_impl restricted to the mixes above; each branch names the llama.cpp rule.
     private static GgmlType ChooseInMix(Counters s, ModelFacts m, GgufTensorInfo t, GgmlType type, LlamaFileType mix)
     {
         string name = t.Name;
@@ -137,14 +181,22 @@ public static class QuantizationRecipe
         bool isTokenEmbedding = name is "token_embd.weight" or "per_layer_token_embd.weight";
         if (isOutput || (s.TiedEmbeddings && isTokenEmbedding))
         {
-            // The output projection decides every logit, so it keeps more bits than the mix (the 2-bit mixes settle for Q5_K).
+            // The output projection decides every logit, so it keeps more bits than the mix (the low IQ mixes settle for Q5_K).
             if (m.Architecture == "falcon" || t.Shape[0] % BlockSize(type) != 0) return GgmlType.Q8_0;
-            if (mix == LlamaFileType.MostlyIQ2_XXS) return GgmlType.Q5_K;
+            if (IsIq2Family(mix) || mix == LlamaFileType.MostlyIQ3_XXS) return GgmlType.Q5_K;
             return type == GgmlType.Q8_0 ? type : GgmlType.Q6_K;
         }
-        if (mix == LlamaFileType.MostlyIQ2_XXS)
-            return ChooseInIq2Mix(s, m, t, type);
-        if (isTokenEmbedding) return type;
+        if (isTokenEmbedding)
+        {
+            return mix switch
+            {
+                LlamaFileType.MostlyIQ2_XXS or LlamaFileType.MostlyIQ2_XS or LlamaFileType.MostlyIQ1_S or LlamaFileType.MostlyIQ1_M => GgmlType.Q2_K,
+                LlamaFileType.MostlyIQ2_S or LlamaFileType.MostlyIQ2_M or LlamaFileType.MostlyIQ3_XXS => GgmlType.IQ3_S,
+                _ => type,
+            };
+        }
+        if (IsIq2Family(mix))
+            return ChooseInIq2Mix(s, m, t, type, mix);
         bool moreBitsMix = mix is LlamaFileType.MostlyQ4_K_M or LlamaFileType.MostlyQ5_K_M;
         bool iq4 = mix is LlamaFileType.MostlyIQ4_NL or LlamaFileType.MostlyIQ4_XS;
         bool falcon = m.Architecture == "falcon";
@@ -152,6 +204,10 @@ public static class QuantizationRecipe
         {
             // attn_v is small and sensitive: the low-bit mixes give it a type or two more.
             if (mix == LlamaFileType.MostlyQ2_K) type = m.GroupSize >= 4 ? GgmlType.Q4_K : GgmlType.Q3_K;
+            else if (mix == LlamaFileType.MostlyIQ3_XXS)
+                type = m.GroupSize >= 4 ? GgmlType.Q4_K : !s.HasImportanceMatrix ? GgmlType.IQ3_S : GgmlType.IQ3_XXS;
+            else if (mix is LlamaFileType.MostlyIQ3_XS or LlamaFileType.MostlyIQ3_S && m.GroupSize >= 4) type = GgmlType.Q4_K;
+            else if (mix == LlamaFileType.MostlyIQ3_M) type = GgmlType.Q4_K;
             else if (mix == LlamaFileType.MostlyQ3_K_M) type = s.NextAttentionV < 2 ? GgmlType.Q5_K : GgmlType.Q4_K;
             else if (mix == LlamaFileType.MostlyQ3_K_L) type = GgmlType.Q5_K;
             else if (iq4 && m.GroupSize >= 4) type = GgmlType.Q5_K;
@@ -164,14 +220,64 @@ public static class QuantizationRecipe
             return type;
         }
         if (name.Contains("attn_k.weight", StringComparison.Ordinal))
-            return m.Experts == 8 ? GgmlType.Q8_0 : type;
+        {
+            if (m.Experts == 8) return GgmlType.Q8_0;
+            return mix switch
+            {
+                LlamaFileType.MostlyIQ3_XS => GgmlType.IQ3_XXS,
+                LlamaFileType.MostlyIQ3_XXS => GgmlType.IQ2_S,
+                _ => type,
+            };
+        }
+        if (name.Contains("attn_q.weight", StringComparison.Ordinal))
+        {
+            return mix switch
+            {
+                LlamaFileType.MostlyIQ3_XS => GgmlType.IQ3_XXS,
+                LlamaFileType.MostlyIQ3_XXS => GgmlType.IQ2_S,
+                _ => type,
+            };
+        }
+        if (name.Contains("attn_output.weight", StringComparison.Ordinal))
+        {
+            if (falcon)
+                return mix == LlamaFileType.MostlyQ3_K_L ? GgmlType.Q4_K : type;
+            if (m.Experts == 8)
+                return mix is LlamaFileType.MostlyQ2_K or LlamaFileType.MostlyIQ3_XS or LlamaFileType.MostlyIQ3_XXS or LlamaFileType.MostlyQ3_K_S
+                    or LlamaFileType.MostlyQ3_K_M or LlamaFileType.MostlyIQ4_NL or LlamaFileType.MostlyQ4_K_S or LlamaFileType.MostlyQ4_K_M
+                    or LlamaFileType.MostlyIQ3_S or LlamaFileType.MostlyIQ3_M or LlamaFileType.MostlyIQ4_XS ? GgmlType.Q5_K : type;
+            return mix switch
+            {
+                LlamaFileType.MostlyQ2_K => GgmlType.Q3_K,
+                LlamaFileType.MostlyIQ3_XXS => GgmlType.IQ3_S,
+                LlamaFileType.MostlyQ3_K_M => GgmlType.Q4_K,
+                LlamaFileType.MostlyQ3_K_L => GgmlType.Q5_K,
+                LlamaFileType.MostlyIQ3_M => GgmlType.Q4_K,
+                _ => type,
+            };
+        }
+        // llama.cpp tells the FFN tensors apart by substring, in this order (ffn_up before ffn_gate before ffn_down).
+        if (name.Contains("ffn_up", StringComparison.Ordinal))
+        {
+            int layer = s.Layer(name, s.NextFfnUp++);
+            return mix == LlamaFileType.MostlyIQ3_XS && layer >= s.Layers / 8 && layer < 7 * s.Layers / 8 ? GgmlType.IQ3_XXS : type;
+        }
+        if (name.Contains("ffn_gate", StringComparison.Ordinal))
+        {
+            int layer = s.Layer(name, s.NextFfnGate++);
+            return mix == LlamaFileType.MostlyIQ3_XS && layer >= s.Layers / 8 && layer < 7 * s.Layers / 8 ? GgmlType.IQ3_XXS : type;
+        }
         if (name.Contains("ffn_down", StringComparison.Ordinal))
         {
-            int layer = m.Experts > 1 ? LayerOf(name) : s.NextFfnDown;
+            int layer = s.Layer(name, s.NextFfnDown++);
             if (mix == LlamaFileType.MostlyQ2_K)
                 type = GgmlType.Q3_K;
+            else if (mix == LlamaFileType.MostlyIQ3_XXS && !s.HasImportanceMatrix)
+                type = layer < s.Layers / 8 ? GgmlType.Q4_K : GgmlType.Q3_K;
             else if (mix == LlamaFileType.MostlyQ3_K_M)
                 type = layer < s.Layers / 16 ? GgmlType.Q5_K : !falcon || UseMoreBits(layer, s.Layers) ? GgmlType.Q4_K : GgmlType.Q3_K;
+            else if (mix == LlamaFileType.MostlyIQ3_M && (layer < s.Layers / 8 || (m.Experts == 8 && UseMoreBits(layer, s.Layers))))
+                type = GgmlType.Q4_K;
             else if (mix == LlamaFileType.MostlyQ3_K_L)
                 type = falcon ? GgmlType.Q4_K : GgmlType.Q5_K;
             else if (mix == LlamaFileType.MostlyQ4_K_M)
@@ -188,43 +294,37 @@ public static class QuantizationRecipe
                 type = GgmlType.Q6_K;
             else if (mix == LlamaFileType.MostlyQ4_K_S && !falcon && layer < s.Layers / 8)
                 type = GgmlType.Q5_K;
-            s.NextFfnDown++;
+            // With an importance matrix llama.cpp guards the first eighth of ffn_down of Q4_0 with Q4_1 (Q4_1 is only
+            // trusted there with one).
+            else if (mix == LlamaFileType.MostlyQ4_0 && s.HasImportanceMatrix && layer < s.Layers / 8)
+                type = GgmlType.Q4_1;
             return type;
-        }
-        if (name.Contains("attn_output.weight", StringComparison.Ordinal))
-        {
-            if (falcon)
-                return mix == LlamaFileType.MostlyQ3_K_L ? GgmlType.Q4_K : type;
-            if (m.Experts == 8)
-                return mix is LlamaFileType.MostlyQ2_K or LlamaFileType.MostlyQ3_K_S or LlamaFileType.MostlyQ3_K_M or LlamaFileType.MostlyIQ4_NL
-                    or LlamaFileType.MostlyQ4_K_S or LlamaFileType.MostlyQ4_K_M or LlamaFileType.MostlyIQ4_XS ? GgmlType.Q5_K : type;
-            return mix switch
-            {
-                LlamaFileType.MostlyQ2_K => GgmlType.Q3_K,
-                LlamaFileType.MostlyQ3_K_M => GgmlType.Q4_K,
-                LlamaFileType.MostlyQ3_K_L => GgmlType.Q5_K,
-                _ => type,
-            };
         }
         return type;
     }
 
-    // llama_tensor_get_type_impl's branch for the 2-bit IQ mixes (here IQ2_XXS alone): the token embedding, attn_v and the
-    // first eighth of ffn_down get Q2_K or Q4_K, the rest the mix's type. Its ffn_down counter advances with every
-    // ffn_down tensor (a MoE layer has several) against the layer count.
-    private static GgmlType ChooseInIq2Mix(Counters s, ModelFacts m, GgufTensorInfo t, GgmlType type)
+    // llama_tensor_get_type_impl's branch for the 1- and 2-bit IQ mixes: attn_v and the first eighth of ffn_down get
+    // Q2_K (IQ3_S in IQ2_S/IQ2_M; attn_v Q4_K with grouped-query attention of four or more, or four or more experts),
+    // attn_output IQ2_XXS in the IQ1 mixes and IQ3_S in IQ2_S/IQ2_M, the rest the mix's type. Its ffn_down counter
+    // advances with every ffn_down tensor (a MoE layer has several) against the layer count.
+    private static GgmlType ChooseInIq2Mix(Counters s, ModelFacts m, GgufTensorInfo t, GgmlType type, LlamaFileType mix)
     {
         string name = t.Name;
-        if (name is "token_embd.weight" or "per_layer_token_embd.weight") return GgmlType.Q2_K;
+        bool iq2SOrM = mix is LlamaFileType.MostlyIQ2_S or LlamaFileType.MostlyIQ2_M;
         if (IsAttentionV(name))
         {
             s.NextAttentionV++;
-            return m.GroupSize >= 4 || m.Experts >= 4 ? GgmlType.Q4_K : GgmlType.Q2_K;
+            return m.GroupSize >= 4 || m.Experts >= 4 ? GgmlType.Q4_K : iq2SOrM ? GgmlType.IQ3_S : GgmlType.Q2_K;
         }
         if (m.Experts == 8 && name.Contains("attn_k.weight", StringComparison.Ordinal)) return GgmlType.Q4_K;
         if (name.Contains("ffn_down", StringComparison.Ordinal))
-            return s.NextFfnDown++ < s.Layers / 8 ? GgmlType.Q2_K : type;
-        if (m.Experts == 8 && name.Contains("attn_output.weight", StringComparison.Ordinal)) return GgmlType.Q5_K;
+            return s.NextFfnDown++ < s.Layers / 8 ? iq2SOrM ? GgmlType.IQ3_S : GgmlType.Q2_K : type;
+        if (name.Contains("attn_output.weight", StringComparison.Ordinal))
+        {
+            if (m.Experts == 8) return GgmlType.Q5_K;
+            if (mix is LlamaFileType.MostlyIQ1_S or LlamaFileType.MostlyIQ1_M) return GgmlType.IQ2_XXS;
+            if (iq2SOrM) return GgmlType.IQ3_S;
+        }
         return type;
     }
 
@@ -243,7 +343,8 @@ public static class QuantizationRecipe
             GgmlType.Q5_K => GgmlType.Q5_1,
             GgmlType.Q6_K => GgmlType.Q8_0,
             GgmlType.Q2_K or GgmlType.Q3_K => GgmlType.Q4_0,
-            GgmlType.IQ4_XS or GgmlType.IQ2_XXS => GgmlType.IQ4_NL,
+            GgmlType.IQ1_S or GgmlType.IQ1_M or GgmlType.IQ2_XXS or GgmlType.IQ2_XS or GgmlType.IQ2_S or GgmlType.IQ3_XXS or GgmlType.IQ3_S
+                or GgmlType.IQ4_XS => GgmlType.IQ4_NL,
             _ => throw new NotSupportedException($"tensor '{t.Name}' has rows of {cols} elements, not whole blocks of {type}, and llama.cpp defines no fallback for {type}"),
         };
         return cols % BlockSize(fallback) == 0 ? fallback : GgmlType.F16;
@@ -294,7 +395,8 @@ public static class QuantizationRecipe
     {
         GgmlType.F32 or GgmlType.F16 or GgmlType.BF16 => 1,
         GgmlType.Q4_0 or GgmlType.Q4_1 or GgmlType.Q5_0 or GgmlType.Q5_1 or GgmlType.Q8_0 or GgmlType.IQ4_NL => 32,
-        GgmlType.Q2_K or GgmlType.Q3_K or GgmlType.Q4_K or GgmlType.Q5_K or GgmlType.Q6_K or GgmlType.IQ4_XS or GgmlType.IQ2_XXS => 256,
+        GgmlType.Q2_K or GgmlType.Q3_K or GgmlType.Q4_K or GgmlType.Q5_K or GgmlType.Q6_K or GgmlType.IQ4_XS
+            or GgmlType.IQ1_S or GgmlType.IQ1_M or GgmlType.IQ2_XXS or GgmlType.IQ2_XS or GgmlType.IQ2_S or GgmlType.IQ3_XXS or GgmlType.IQ3_S => 256,
         _ => throw new NotSupportedException($"no block size known for {t}"),
     };
 }

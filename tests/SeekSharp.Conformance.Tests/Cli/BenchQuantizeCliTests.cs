@@ -82,12 +82,14 @@ public class BenchQuantizeCliTests
     [InlineData(GgmlType.F16, "Q5_K_S", LLamaFtype.MOSTLY_Q5_K_S)]
     [InlineData(GgmlType.F32, "IQ4_NL", LLamaFtype.MOSTLY_IQ4_NL)]
     [InlineData(GgmlType.F16, "IQ4_XS", LLamaFtype.MOSTLY_IQ4_XS)]
+    [InlineData(GgmlType.F32, "IQ3_S", LLamaFtype.MOSTLY_IQ3_S)]
+    [InlineData(GgmlType.F16, "IQ3_M", LLamaFtype.MOSTLY_IQ3_M)]
     public void QuantizeKMixesWritesLlamaCppsTypesAndData(GgmlType inputType, string type, LLamaFtype ftype) =>
         CompareWithLlamaCpp(KBlocks with { WeightType = inputType }, type, ftype);
 
     // Groups of 4 query heads per key/value head (attn_v gets more bits in the low-bit mixes), 16 layers (the first
     // sixteenth and eighth are whole layers) and an FFN width of 704, whose ffn_down rows are not whole 256-blocks, so
-    // llama.cpp falls back there (Q2_K/Q3_K → Q4_0, Q4_K → Q5_0, Q5_K → Q5_1, Q6_K → Q8_0, IQ4_XS → IQ4_NL).
+    // llama.cpp falls back there (Q2_K/Q3_K → Q4_0, Q4_K → Q5_0, Q5_K → Q5_1, Q6_K → Q8_0, IQ4_XS and IQ3_S → IQ4_NL).
     private static readonly TinyModelOptions Ffn704 = new()
     {
         Architecture = TinyArchitecture.Llama, Dim = 256, Heads = 8, KvHeads = 2, FfnDim = 704, Layers = 16, ContextLength = 128, Seed = 13,
@@ -99,6 +101,8 @@ public class BenchQuantizeCliTests
     [InlineData(GgmlType.F32, "Q4_K_M", LLamaFtype.MOSTLY_Q4_K_M)]
     [InlineData(GgmlType.F32, "Q5_K_S", LLamaFtype.MOSTLY_Q5_K_S)]
     [InlineData(GgmlType.F16, "IQ4_XS", LLamaFtype.MOSTLY_IQ4_XS)]
+    [InlineData(GgmlType.F16, "IQ3_S", LLamaFtype.MOSTLY_IQ3_S)]
+    [InlineData(GgmlType.F32, "IQ3_M", LLamaFtype.MOSTLY_IQ3_M)]
     public void QuantizeMixesWithFallbacksWritesLlamaCppsTypesAndData(GgmlType inputType, string type, LLamaFtype ftype) =>
         CompareWithLlamaCpp(Ffn704 with { WeightType = inputType }, type, ftype);
 
@@ -137,7 +141,7 @@ public class BenchQuantizeCliTests
         string output = Path.Combine(Path.GetTempPath(), $"seek-q-{Guid.NewGuid():N}.gguf");
         var r = SeekProcess.Run("quantize", TinyModelBuilder.GetOrBuild(Legacy), output, "Q3_X");
         Assert.Equal(1, r.ExitCode);
-        Assert.Equal("seek: error: unknown quantization type 'Q3_X'; expected one of Q8_0, Q4_0, Q2_K, Q3_K_S, Q3_K_M, Q3_K_L, Q4_K_S, Q4_K_M, Q5_K_S, Q5_K_M, IQ4_NL, IQ4_XS, Q6_K, F16", r.Stderr.TrimEnd());
+        Assert.Equal("seek: error: unknown quantization type 'Q3_X'; expected one of Q8_0, Q4_0, Q2_K, Q3_K_S, Q3_K_M, Q3_K_L, Q4_K_S, Q4_K_M, Q5_K_S, Q5_K_M, IQ4_NL, IQ4_XS, IQ3_M, IQ3_S, IQ3_XS, IQ3_XXS, IQ2_M, IQ2_S, IQ2_XS, IQ2_XXS, IQ1_M, IQ1_S, Q6_K, F16", r.Stderr.TrimEnd());
         Assert.False(File.Exists(output));
     }
 
@@ -258,6 +262,7 @@ public class BenchQuantizeCliTests
         LLamaFtype.MOSTLY_Q5_K_S => GgmlType.Q5_K,
         LLamaFtype.MOSTLY_IQ4_NL => GgmlType.IQ4_NL,
         LLamaFtype.MOSTLY_IQ4_XS => GgmlType.IQ4_XS,
+        LLamaFtype.MOSTLY_IQ3_S or LLamaFtype.MOSTLY_IQ3_M => GgmlType.IQ3_S,
         _ => throw new ArgumentOutOfRangeException(nameof(f)),
     };
 }

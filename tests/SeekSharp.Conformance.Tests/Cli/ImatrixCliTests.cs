@@ -55,6 +55,8 @@ public sealed unsafe class ImatrixCliTests : IDisposable
     /// <summary>
     /// Every tensor of <c>seek quantize --imatrix</c> equals ggml_quantize_chunk, llama-quantize's call, given the
     /// column weights llama-quantize derives from the same file (and no weights for the tensors the matrix lacks).
+    /// The mixes that put tensors in IQ1, IQ2 or IQ3_XXS types need an importance matrix and are refused without one, with one line that says
+    /// how to make it; for the others the matrix must change every weighted tensor's bytes.
     /// </summary>
     [Theory]
     [InlineData("Q2_K")]
@@ -64,6 +66,16 @@ public sealed unsafe class ImatrixCliTests : IDisposable
     [InlineData("Q6_K")]
     [InlineData("IQ4_XS")]
     [InlineData("Q4_0")]
+    [InlineData("IQ3_M")]
+    [InlineData("IQ3_S")]
+    [InlineData("IQ3_XS")]
+    [InlineData("IQ3_XXS")]
+    [InlineData("IQ2_M")]
+    [InlineData("IQ2_S")]
+    [InlineData("IQ2_XS")]
+    [InlineData("IQ2_XXS")]
+    [InlineData("IQ1_M")]
+    [InlineData("IQ1_S")]
     public void QuantizeWithImatrixEqualsGgmlQuantizeChunk(string mix)
     {
         string model = TinyModelBuilder.GetOrBuild(KBlocks);
@@ -71,13 +83,26 @@ public sealed unsafe class ImatrixCliTests : IDisposable
         var r = SeekProcess.Run("quantize", model, output, mix, "--imatrix", imatrix);
         Assert.True(r.ExitCode == 0, r.Stderr);
         Assert.Contains($"{7 * KBlocks.Layers} with importance weights", r.Stderr);
-        Assert.Equal(0, SeekProcess.Run("quantize", model, plain, mix).ExitCode);
+        var withoutRun = SeekProcess.Run("quantize", model, plain, mix);
+        bool needsImatrix = mix is "IQ3_XS" or "IQ3_XXS" or "IQ2_M" or "IQ2_S" or "IQ2_XS" or "IQ2_XXS" or "IQ1_M" or "IQ1_S";
+        if (needsImatrix)
+        {
+            Assert.Equal(1, withoutRun.ExitCode);
+            Assert.Contains("importance matrix", withoutRun.Stderr);
+            Assert.Contains("seek imatrix", withoutRun.Stderr);
+            Assert.Single(withoutRun.Stderr.Trim().Split('\n'));
+            Assert.False(File.Exists(plain));
+        }
+        else
+        {
+            Assert.True(withoutRun.ExitCode == 0, withoutRun.Stderr);
+        }
 
         var matrix = ImportanceMatrix.Read(imatrix);
         var chunk = (delegate* unmanaged<int, float*, byte*, long, long, long, float*, nuint>)GgmlDequantizeTests.GgmlExport("ggml_quantize_chunk");
         using var source = GgufFile.Open(model);
         using var quantized = GgufFile.Open(output);
-        using var withoutImatrix = GgufFile.Open(plain);
+        using var withoutImatrix = needsImatrix ? null : GgufFile.Open(plain);
         int weighted = 0;
         foreach (var t in quantized.Tensors)
         {
@@ -94,8 +119,18 @@ public sealed unsafe class ImatrixCliTests : IDisposable
             if (weights is not null)
             {
                 weighted++;
-                Assert.False(quantized.GetTensorBytes(t).SequenceEqual(withoutImatrix.GetTensorBytes(withoutImatrix.GetTensor(t.Name))),
-                             $"{mix}: tensor '{t.Name}' is the same with and without the importance matrix");
+                // Without the matrix: the other run's tensor, or (when that run was refused) ggml's encoding without
+                // weights, where ggml has one (IQ2_XXS, IQ2_XS and IQ1_S have none).
+                byte[]? unweighted = withoutImatrix?.GetTensorBytes(withoutImatrix.GetTensor(t.Name)).ToArray();
+                if (unweighted is null && TensorTypes.CanEncode(t.Type))
+                {
+                    unweighted = new byte[expected.Length];
+                    fixed (float* px = values)
+                    fixed (byte* pd = unweighted)
+                        chunk((int)t.Type, px, pd, 0, values.Length / t.Shape[0], t.Shape[0], null);
+                }
+                if (unweighted is not null)
+                    Assert.False(quantized.GetTensorBytes(t).SequenceEqual(unweighted), $"{mix}: tensor '{t.Name}' is the same with and without the importance matrix");
             }
         }
         Assert.Equal(7 * KBlocks.Layers, weighted);
@@ -130,6 +165,23 @@ public sealed unsafe class ImatrixCliTests : IDisposable
         Assert.Equal(1, tooShort.ExitCode);
         Assert.Contains("at least 2 × ctx = 128", tooShort.Stderr);
         Assert.False(File.Exists(Path.Combine(_dir, "x.gguf")));
+    }
+
+    [Fact]
+    public void QuantizeRefusesAnImatrixThatLacksATensorTheMixNeedsWeightsFor()
+    {
+        // llama.cpp stops at a tensor it would put in IQ2_XXS without weights; seek refuses before writing anything.
+        string model = TinyModelBuilder.GetOrBuild(KBlocks);
+        var matrix = ImportanceMatrix.Read(Imatrix(model));
+        Assert.True(matrix.Entries.Remove("blk.1.ffn_up.weight"));
+        string partial = Path.Combine(_dir, "partial.gguf"), output = Path.Combine(_dir, "q.gguf");
+        matrix.Write(partial);
+        var r = SeekProcess.Run("quantize", model, output, "IQ2_XXS", "--imatrix", partial);
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains("blk.1.ffn_up.weight", r.Stderr);
+        Assert.Contains("IQ2_XXS", r.Stderr);
+        Assert.Single(r.Stderr.Trim().Split('\n'));
+        Assert.False(File.Exists(output));
     }
 
     [Fact]

@@ -8,7 +8,8 @@ namespace SeekSharp.Conformance.Tests.Models;
 /// Every type SeekSharp writes encodes as llama-quantize does without an importance matrix, byte for byte, on rows of
 /// several kinds: smooth, with outliers, with zeros and constants, tiny and huge magnitudes. For most types that is
 /// ggml's quantize_row_*_ref; for IQ4_NL it is quantize_iq4_nl, since ggml's quantize_row_iq4_nl_ref runs a cheaper
-/// fit (pinned separately against <see cref="IQ4_NL.QuantizeRowReference"/>).
+/// fit (pinned separately against <see cref="IQ4_NL.QuantizeRowReference"/>); for the codebook types (IQ3, IQ2_S,
+/// IQ1_M) ggml_quantize_chunk without an importance matrix.
 /// </summary>
 public unsafe class GgmlQuantizeTests(ITestOutputHelper output)
 {
@@ -37,6 +38,8 @@ public unsafe class GgmlQuantizeTests(ITestOutputHelper output)
         yield return ("tiny", Enumerable.Range(0, 512).Select(_ => Gaussian() * 1e-6f).ToArray());
         yield return ("huge", Enumerable.Range(0, 512).Select(_ => Gaussian() * 1e4f).ToArray());
         yield return ("sparse", Enumerable.Range(0, 512).Select(i => i % 29 == 3 ? Gaussian() : 0f).ToArray());
+        // Whole sub-blocks of 32 at zero between non-zero ones: IQ3_S's writer then shifts the next sub-blocks' bytes.
+        yield return ("zero sub-blocks", Enumerable.Range(0, 512).Select(i => i / 32 % 3 == 1 ? 0f : Gaussian()).ToArray());
     }
 
     /// <summary>
@@ -81,15 +84,22 @@ public unsafe class GgmlQuantizeTests(ITestOutputHelper output)
 
     /// <summary>
     /// Runs ggml's encoder that llama-quantize uses for <paramref name="type"/> without an importance matrix
-    /// (ggml_quantize_chunk's choice): quantize_iq4_nl for IQ4_NL, quantize_row_*_ref, which those entry points reduce
-    /// to, for the rest.
+    /// (ggml_quantize_chunk's choice): ggml_quantize_chunk itself for the codebook types, quantize_iq4_nl for IQ4_NL,
+    /// quantize_row_*_ref, which those entry points reduce to, for the rest.
     /// </summary>
     private static void GgmlQuantize(GgmlType type, float[] row, byte[] dst)
     {
         fixed (float* px = row)
         fixed (byte* pd = dst)
         {
-            if (type == GgmlType.IQ4_NL)
+            if (IsGridType(type))
+            {
+                // quantize_iq3_xxs and the other codebook types need ggml_quantize_init's tables, which
+                // ggml_quantize_chunk builds first: it is llama-quantize's call, with no importance matrix here.
+                var chunk = (delegate* unmanaged<int, float*, byte*, long, long, long, float*, nuint>)GgmlDequantizeTests.GgmlExport("ggml_quantize_chunk");
+                chunk((int)type, px, pd, 0, 1, row.Length, null);
+            }
+            else if (type == GgmlType.IQ4_NL)
             {
                 var quantize = (delegate* unmanaged<float*, byte*, long, long, float*, nuint>)GgmlDequantizeTests.GgmlExport("quantize_iq4_nl");
                 quantize(px, pd, 1, row.Length, null);
@@ -101,6 +111,10 @@ public unsafe class GgmlQuantizeTests(ITestOutputHelper output)
             }
         }
     }
+
+    /// <summary>The codebook types, whose ggml quantizers search a grid built by ggml_quantize_init.</summary>
+    private static bool IsGridType(GgmlType type) =>
+        type is GgmlType.IQ3_XXS or GgmlType.IQ3_S or GgmlType.IQ2_XXS or GgmlType.IQ2_XS or GgmlType.IQ2_S or GgmlType.IQ1_S or GgmlType.IQ1_M;
 
     private static void AssertIdentical(GgmlType type, string kind, byte[] ours, byte[] theirs)
     {

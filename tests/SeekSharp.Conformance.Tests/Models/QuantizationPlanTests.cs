@@ -12,8 +12,8 @@ namespace SeekSharp.Conformance.Tests.Models;
 /// Every mix <c>seek quantize</c> offers chooses, tensor by tensor, the type llama.cpp's quantizer chooses for the same
 /// F32 model: on a model with grouped-query attention of 2 and 8 layers, and on one with groups of 4, 16 layers (so the
 /// first sixteenth and eighth are whole layers) and an FFN width of 704, whose ffn_down rows are not whole 256-blocks
-/// and take llama.cpp's fallbacks. Byte-identical data is checked where SeekSharp can encode the types
-/// (BenchQuantizeCliTests); this checks the plan alone, so it covers the mixes of read-only types too.
+/// and take llama.cpp's fallbacks. Without an importance matrix this checks the plan alone (and that both refuse the
+/// mixes that need one); with one, every tensor's type and bytes against llama.cpp's own output.
 /// </summary>
 public class QuantizationPlanTests(ITestOutputHelper output)
 {
@@ -44,50 +44,82 @@ public class QuantizationPlanTests(ITestOutputHelper output)
     {
         string source = TinyModelBuilder.GetOrBuild(model == "groups2" ? Groups2 : Groups4Ffn704);
         LlamaFileType fileType = QuantizationRecipe.Parse(mix);
-        string theirsPath = LlamaQuantized.GetOrQuantize(source, ((LLamaFtype)(uint)fileType).ToString());
-
         using var input = GgufFile.Open(source);
-        using var theirs = GgufFile.Open(theirsPath);
         var plan = QuantizationRecipe.Plan(input, fileType);
+        string ftype = ((LLamaFtype)(uint)fileType).ToString();
+        if (plan.Any(p => p.Target != p.Source.Type && QuantizationRecipe.RequiresImportance(p.Source.Name, p.Target)))
+        {
+            // Both refuse the mix without an importance matrix (WithAnImportanceMatrixEveryTensorEqualsLlamaCpp covers it with one).
+            string refused = Path.Combine(Path.GetTempPath(), $"seek-plan-{Environment.ProcessId}-{model}-{mix}.gguf");
+            Assert.False(LlamaQuantized.TryQuantize(source, refused, ftype, null), $"llama.cpp wrote {mix} without an importance matrix");
+            File.Delete(refused);
+            Assert.Throws<ImportanceMatrixRequiredException>(() => GgufQuantizer.Quantize(source, refused, fileType));
+            Assert.False(File.Exists(refused));
+            return;
+        }
+        string theirsPath = LlamaQuantized.GetOrQuantize(source, ftype);
+        using var theirs = GgufFile.Open(theirsPath);
         Assert.Equal(theirs.Tensors.Select(t => t.Name), plan.Select(p => p.Source.Name));
         var differences = plan.Where(p => p.Target != theirs.GetTensor(p.Source.Name).Type)
             .Select(p => $"{p.Source.Name}: ours {p.Target}, llama.cpp {theirs.GetTensor(p.Source.Name).Type}").ToList();
         output.WriteLine($"{model} {mix}: {string.Join(", ", plan.GroupBy(p => p.Target).OrderBy(g => g.Key).Select(g => $"{g.Key} x{g.Count()}"))}");
         Assert.True(differences.Count == 0, string.Join("; ", differences));
     }
-}
 
-/// <summary>
-/// The IQ2_XXS mix, which llama.cpp writes only with an importance matrix (so LLamaSharp's quantizer cannot show its
-/// plan): the types of llama-quant.cpp's rules for the 2-bit IQ mixes, tensor by tensor.
-/// </summary>
-public class Iq2XxsPlanTests
-{
+    /// <summary>
+    /// Every mix with an importance matrix, against llama.cpp's own quantizer given the same per-column weights
+    /// (llama_model_quantize with llama_model_imatrix_data, as llama-quantize calls it): the same type for every tensor
+    /// (the mixes change with an importance matrix) and the same bytes. The weights are seeded pseudo-random positive
+    /// values for every weight but the token embedding, as a calibration run gives.
+    /// </summary>
     [Theory]
-    [InlineData(2, 8, 512)]    // few query heads per key/value head: attn_v in Q2_K
-    [InlineData(4, 16, 704)]   // four per key/value head: attn_v in Q4_K; ffn_down rows of 704 take the fallbacks
-    public void PlanFollowsLlamaCppsRules(int groupSize, int layers, int ffn)
+    [MemberData(nameof(Cases))]
+    public void WithAnImportanceMatrixEveryTensorEqualsLlamaCpp(string model, string mix)
     {
-        var options = new TinyModelOptions
+        string source = TinyModelBuilder.GetOrBuild(model == "groups2" ? Groups2 : Groups4Ffn704);
+        LlamaFileType fileType = QuantizationRecipe.Parse(mix);
+        var matrix = new ImportanceMatrix { ChunkCount = 1, ChunkSize = 1 };
+        var rng = new Random(41);
+        using (var input = GgufFile.Open(source))
         {
-            Architecture = TinyArchitecture.Qwen2, Dim = 256, Heads = 2 * groupSize, KvHeads = 2, FfnDim = ffn, Layers = layers, ContextLength = 128, Seed = 33,
-        };
-        using var input = GgufFile.Open(TinyModelBuilder.GetOrBuild(options));
-        var plan = QuantizationRecipe.Plan(input, LlamaFileType.MostlyIQ2_XXS).ToDictionary(p => p.Source.Name, p => p.Target);
-        bool tied = !plan.ContainsKey("output.weight");
-        Assert.Equal(tied ? GgmlType.Q5_K : GgmlType.Q2_K, plan["token_embd.weight"]);
-        if (!tied) Assert.Equal(GgmlType.Q5_K, plan["output.weight"]);
-        for (int l = 0; l < layers; l++)
+            foreach (var t in input.Tensors.Where(t => t.Shape.Count(d => d > 1) >= 2 && t.Name != "token_embd.weight"))
+            {
+                long matrices = t.Shape.Length > 2 ? t.Shape[2] : 1;
+                float[] sums = Enumerable.Range(0, (int)(t.Shape[0] * matrices)).Select(_ => 0.05f + 2f * (float)rng.NextDouble()).ToArray();
+                matrix.Entries[t.Name] = new ImportanceEntry(sums, Enumerable.Repeat(1f, (int)matrices).ToArray());
+            }
+        }
+        var weights = matrix.Entries.Keys.ToDictionary(n => n, n => matrix.ColumnWeights(n)!);
+        string dir = Directory.CreateTempSubdirectory("seek-imatrix-plan-").FullName;
+        try
         {
-            Assert.Equal(groupSize >= 4 ? GgmlType.Q4_K : GgmlType.Q2_K, plan[$"blk.{l}.attn_v.weight"]);
-            // The first eighth of ffn_down in Q2_K, the rest IQ2_XXS; rows that are not whole 256-blocks fall back to
-            // Q4_0 and IQ4_NL.
-            GgmlType down = l < layers / 8 ? GgmlType.Q2_K : GgmlType.IQ2_XXS;
-            if (ffn % 256 != 0) down = down == GgmlType.Q2_K ? GgmlType.Q4_0 : GgmlType.IQ4_NL;
-            Assert.Equal(down, plan[$"blk.{l}.ffn_down.weight"]);
-            foreach (string name in new[] { "attn_q", "attn_k", "attn_output", "ffn_gate", "ffn_up" })
-                Assert.Equal(GgmlType.IQ2_XXS, plan[$"blk.{l}.{name}.weight"]);
-            Assert.Equal(GgmlType.F32, plan[$"blk.{l}.attn_norm.weight"]);
+            string theirsPath = Path.Combine(dir, "theirs.gguf"), oursPath = Path.Combine(dir, "ours.gguf");
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            Assert.True(LlamaQuantized.TryQuantize(source, theirsPath, ((LLamaFtype)(uint)fileType).ToString(), weights),
+                        $"llama.cpp failed to quantize {mix} with an importance matrix.{LlamaCpp.NativeLog.RecentErrors()}");
+            double theirSeconds = clock.Elapsed.TotalSeconds;
+            clock.Restart();
+            var plan = GgufQuantizer.Quantize(source, oursPath, fileType, importance: matrix);
+            double ourSeconds = clock.Elapsed.TotalSeconds;
+            using var theirs = GgufFile.Open(theirsPath);
+            using var ours = GgufFile.Open(oursPath);
+            Assert.Equal(theirs.Tensors.Select(t => t.Name), ours.Tensors.Select(t => t.Name));
+            var differences = new List<string>();
+            foreach (var t in ours.Tensors)
+            {
+                var other = theirs.GetTensor(t.Name);
+                if (t.Type != other.Type)
+                    differences.Add($"{t.Name}: ours {t.Type}, llama.cpp {other.Type}");
+                else if (!ours.GetTensorBytes(t).SequenceEqual(theirs.GetTensorBytes(other)))
+                    differences.Add($"{t.Name} ({t.Type}): bytes differ at {ours.GetTensorBytes(t).CommonPrefixLength(theirs.GetTensorBytes(other))}");
+            }
+            output.WriteLine($"{model} {mix} with an imatrix: {string.Join(", ", plan.GroupBy(p => p.Target).OrderBy(g => g.Key).Select(g => $"{g.Key} x{g.Count()}"))}" +
+                             $" (llama.cpp {theirSeconds:F1} s, SeekSharp {ourSeconds:F1} s)");
+            Assert.True(differences.Count == 0, string.Join("; ", differences));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
         }
     }
 }

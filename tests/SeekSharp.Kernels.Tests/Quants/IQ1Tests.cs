@@ -4,7 +4,7 @@ using SeekSharp.Kernels.Simd;
 namespace SeekSharp.Kernels.Tests.Quants;
 
 /// <summary>
-/// IQ1_S and IQ1_M (read only): the dot against the decoded values, its AVX2 tiers against the scalar twin bit for bit,
+/// IQ1_S and IQ1_M: the dot against the decoded values, its AVX2 tiers against the scalar twin bit for bit,
 /// and MatMul on the types. Bit-exactness of the decoding with ggml's dequantize_row_iq1_s / _iq1_m is in the conformance tests
 /// (GgmlDequantizeTests).
 /// </summary>
@@ -59,10 +59,13 @@ public class IQ1Tests
     public static TheoryData<GgmlType> Types() => new() { GgmlType.IQ1_S, GgmlType.IQ1_M };
 
     [Theory, MemberData(nameof(Types))]
-    public void IsRegisteredReadOnly(GgmlType type)
+    public void IsRegistered(GgmlType type)
     {
         Assert.True(TensorTypes.IsSupported(type));
-        Assert.False(TensorTypes.CanEncode(type));
+        // Both write with an importance matrix; like ggml, only IQ1_M also writes without one (GgmlQuantizeTests and
+        // GgmlImportanceQuantizeTests pin the bytes).
+        Assert.True(TensorTypes.CanEncodeWithImportance(type));
+        Assert.Equal(type == GgmlType.IQ1_M, TensorTypes.CanEncode(type));
         Assert.Equal(256, TensorTypes.BlockSize(type));
         Assert.Equal(type == GgmlType.IQ1_S ? 50L * 2 : 56L * 2, TensorTypes.RowBytes(type, 512));
     }

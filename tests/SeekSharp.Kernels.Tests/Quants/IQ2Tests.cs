@@ -4,7 +4,7 @@ using SeekSharp.Kernels.Simd;
 namespace SeekSharp.Kernels.Tests.Quants;
 
 /// <summary>
-/// IQ2_XXS, IQ2_XS and IQ2_S (read only): the dot against the decoded values, the dot across tiers, and MatMul on
+/// IQ2_XXS, IQ2_XS and IQ2_S: the dot against the decoded values, the dot across tiers, and MatMul on
 /// the types. Bit-exactness of the decoding (and so of the grids) with ggml's dequantize_row_iq2_* is in the
 /// conformance tests (GgmlDequantizeTests).
 /// </summary>
@@ -46,11 +46,14 @@ public class IQ2Tests
     }
 
     [Theory, MemberData(nameof(Types))]
-    public void IsRegisteredReadOnlyWithQ8_KActivations(string typeName)
+    public void IsRegisteredWithQ8_KActivations(string typeName)
     {
         var type = Enum.Parse<GgmlType>(typeName);
         Assert.True(TensorTypes.IsSupported(type));
-        Assert.False(TensorTypes.CanEncode(type));
+        // All three write with an importance matrix; like ggml, only IQ2_S also writes without one
+        // (GgmlQuantizeTests and GgmlImportanceQuantizeTests pin the bytes).
+        Assert.True(TensorTypes.CanEncodeWithImportance(type));
+        Assert.Equal(type == GgmlType.IQ2_S, TensorTypes.CanEncode(type));
         Assert.Equal(256, TensorTypes.BlockSize(type));
         Assert.Equal(GgmlType.Q8_K, TypeTraits.For(type).DotType);
     }

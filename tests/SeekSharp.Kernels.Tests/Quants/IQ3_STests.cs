@@ -8,7 +8,7 @@ namespace SeekSharp.Kernels.Tests.Quants;
 /// are the checks shared in <see cref="IQuantTests"/>. Bit-exactness of the decoding (and so of the grid) with ggml's dequantize_row_iq3_s
 /// is in the conformance tests (GgmlDequantizeTests).
 /// </summary>
-public class IQ3_STests() : IQuantTests(GgmlType.IQ3_S, blockBytes: 110, encodes: false, firstSeed: 400)
+public class IQ3_STests() : IQuantTests(GgmlType.IQ3_S, blockBytes: 110, encodes: true, firstSeed: 400)
 {
     private const int BlockBytes = IQ3_S.BlockBytes;
 

@@ -8,7 +8,7 @@ namespace SeekSharp.Kernels.Tests.Quants;
 /// are the checks shared in <see cref="IQuantTests"/>. Bit-exactness of the decoding (and so of the grid and sign tables) with ggml's dequantize_row_iq3_xxs
 /// is in the conformance tests (GgmlDequantizeTests).
 /// </summary>
-public class IQ3_XXSTests() : IQuantTests(GgmlType.IQ3_XXS, blockBytes: 98, encodes: false, firstSeed: 300)
+public class IQ3_XXSTests() : IQuantTests(GgmlType.IQ3_XXS, blockBytes: 98, encodes: true, firstSeed: 300)
 {
     private const int BlockBytes = IQ3_XXS.BlockBytes;
 

@@ -146,6 +146,7 @@ public abstract class IQuantTests(GgmlType type, int blockBytes, bool encodes, i
     {
         Assert.True(TensorTypes.IsSupported(type));
         Assert.Equal(encodes, TensorTypes.CanEncode(type));
+        Assert.Equal(encodes, TensorTypes.CanEncodeWithImportance(type));
         Assert.Equal(GgmlType.Q8_K, TypeTraits.For(type).DotType);
         Assert.Equal(256, TensorTypes.BlockSize(type));
         Assert.Equal(blockBytes, TensorTypes.BlockBytes(type));

@@ -64,7 +64,8 @@ public sealed unsafe class GgufFile : IDisposable
     /// without writing it. <paramref name="owner"/> is disposed with the file.
     /// </summary>
     /// <param name="metadata">Values as <see cref="GgufWriter"/> normalizes them.</param>
-    /// <param name="tensors">Name, type, ggml shape (innermost first) and the address of the encoded data.</param>
+    /// <param name="tensors">Name, type, ggml shape (innermost first) and the address of the encoded data, or 0 for a
+    /// tensor that a conversion computes on demand (<see cref="HasData"/>).</param>
     internal static GgufFile FromTensors(string displayPath, IReadOnlyDictionary<string, object> metadata,
         IReadOnlyList<(string Name, GgmlType Type, long[] Shape, nint Data)> tensors, IDisposable owner)
     {
@@ -125,11 +126,26 @@ public sealed unsafe class GgufFile : IDisposable
 
     /// <summary>Pointer to the first byte of <paramref name="tensor"/>'s data in the mapping (read-only memory: do not write).</summary>
     /// <exception cref="ArgumentException"><paramref name="tensor"/> does not come from this file.</exception>
+    /// <exception cref="InvalidOperationException">The file was assembled for conversion and this tensor is computed on demand (<see cref="HasData"/>).</exception>
     public byte* GetTensorPointer(GgufTensorInfo tensor)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         CheckOwned(tensor);
-        return _pointers is null ? _memory!.Pointer + DataOffset + tensor.Offset : (byte*)_pointers[tensor.Name];
+        if (_pointers is null) return _memory!.Pointer + DataOffset + tensor.Offset;
+        nint p = _pointers[tensor.Name];
+        if (p == 0)
+            throw new InvalidOperationException($"tensor '{tensor.Name}' of '{Path}' is computed on demand by a conversion and has no data in memory");
+        return (byte*)p;
+    }
+
+    /// <summary>
+    /// Whether <paramref name="tensor"/>'s data sits in memory. Always true, except in a file a conversion assembles for
+    /// the quantizer, whose computed tensors are produced a piece of rows at a time instead (a whole DeepSeek-V3 would not fit).
+    /// </summary>
+    internal bool HasData(GgufTensorInfo tensor)
+    {
+        CheckOwned(tensor);
+        return _pointers is null || _pointers[tensor.Name] != 0;
     }
 
     /// <summary>The <see cref="GgufTensorInfo.ByteSize"/> bytes of <paramref name="tensor"/>'s data, read from the mapping.</summary>

@@ -19,8 +19,10 @@ public sealed class GgufWriter
     /// <summary>Metadata as it will be written (normalized values), for tests.</summary>
     internal IReadOnlyDictionary<string, object> Metadata => _metadata;
 
-    // Data holds the bytes, or Source produces them when Write reaches the tensor; ByteCount is what either must give.
-    sealed record PendingTensor(string Name, GgmlType Type, long[] Shape, long ByteCount, ReadOnlyMemory<byte> Data, Func<ReadOnlyMemory<byte>>? Source);
+    // Data holds the bytes, or Source produces them, or Stream writes them in pieces when Write reaches the tensor;
+    // ByteCount is what each must give.
+    sealed record PendingTensor(string Name, GgmlType Type, long[] Shape, long ByteCount, ReadOnlyMemory<byte> Data,
+        Func<ReadOnlyMemory<byte>>? Source, Action<Stream>? Stream = null);
 
     /// <summary>Creates an empty writer producing GGUF <paramref name="version"/> (2 or 3; both share one little-endian layout).</summary>
     public GgufWriter(uint version = 3)
@@ -73,6 +75,21 @@ public sealed class GgufWriter
         ArgumentNullException.ThrowIfNull(data);
         long bytes = ValidateTensor(name, type, shape);
         _tensors.Add(new PendingTensor(name, type, (long[])shape.Clone(), bytes, default, data));
+        _tensorNames.Add(name);
+    }
+
+    /// <summary>
+    /// Adds a tensor that <paramref name="write"/> writes to the output in pieces when <see cref="Write(Stream)"/> reaches
+    /// it: the only form that takes a tensor of 2 GiB or more (a stacked DeepSeek-V3 expert tensor is 7.5 GB in BF16),
+    /// and one that never holds the whole tensor. <paramref name="write"/> is called once per Write, in the order the
+    /// tensors were added; it must write exactly the bytes <paramref name="type"/> and <paramref name="shape"/> take
+    /// (<see cref="TensorTypes.RowBytes"/> × rows), or Write throws naming the tensor. The stream it gets accepts only writes.
+    /// </summary>
+    public void AddTensor(string name, GgmlType type, long[] shape, Action<Stream> write)
+    {
+        ArgumentNullException.ThrowIfNull(write);
+        long bytes = ValidateTensor(name, type, shape);
+        _tensors.Add(new PendingTensor(name, type, (long[])shape.Clone(), bytes, default, null, write));
         _tensorNames.Add(name);
     }
 
@@ -147,6 +164,14 @@ public sealed class GgufWriter
         w.Pad(alignment);
         foreach (var t in _tensors)
         {
+            if (t.Stream is { } write)
+            {
+                var piece = new TensorStream(w, t);
+                write(piece);
+                piece.CheckComplete();
+                w.Pad(alignment);
+                continue;
+            }
             var data = t.Source is null ? t.Data : t.Source();
             // The offsets above were computed from ByteCount: a wrong length would shift every later tensor.
             if (data.Length != t.ByteCount)
@@ -263,6 +288,45 @@ public sealed class GgufWriter
             default:
                 return array with { Values = (Array)array.Values.Clone() };
         }
+    }
+
+    /// <summary>
+    /// The write-only stream a streamed tensor gets: it forwards to the output and refuses a byte beyond the tensor's
+    /// size at once (so a faulty producer cannot shift the tensors after it), and a short tensor at the end.
+    /// </summary>
+    sealed class TensorStream(Output output, PendingTensor tensor) : Stream
+    {
+        long _written;
+
+        public override void Write(ReadOnlySpan<byte> buffer)
+        {
+            if (buffer.Length > tensor.ByteCount - _written)
+                throw Wrong($"more than {tensor.ByteCount} bytes");
+            output.Bytes(buffer);
+            _written += buffer.Length;
+        }
+
+        public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+
+        public override void WriteByte(byte value) => Write([value]);
+
+        public void CheckComplete()
+        {
+            if (_written != tensor.ByteCount) throw Wrong($"{_written}");
+        }
+
+        InvalidOperationException Wrong(string gave) =>
+            new($"tensor '{tensor.Name}' ({tensor.Type}, shape [{string.Join(", ", tensor.Shape)}]) needs {tensor.ByteCount} bytes but its data source gave {gave}");
+
+        public override bool CanRead => false;
+        public override bool CanSeek => false;
+        public override bool CanWrite => true;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => _written; set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
     }
 
     /// <summary>Little-endian output that counts bytes, so padding works on non-seekable streams.</summary>

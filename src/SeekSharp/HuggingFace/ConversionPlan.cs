@@ -1,44 +1,50 @@
-using System.Buffers;
 using System.Runtime.InteropServices;
 using SeekSharp.Gguf;
 using SeekSharp.Kernels;
+using SeekSharp.Quantization;
 using SeekSharp.Safetensors;
 
 namespace SeekSharp.HuggingFace;
 
+/// <summary>Writes rows <c>firstRow</c> .. + <c>rows</c> of a computed tensor (ggml rows of Shape[0] values) as floats into <c>destination</c>.</summary>
+internal delegate void RowFill(long firstRow, int rows, Span<float> destination);
+
 /// <summary>
 /// One tensor of a conversion: its GGUF name, type and shape (ggml order, innermost first) and where its data comes
 /// from: straight from a safetensors mapping when the stored bytes already are the GGUF bytes (<paramref name="Direct"/>),
-/// otherwise computed as floats by <paramref name="Values"/> (decoded, permuted, stacked or split) and then encoded.
+/// otherwise computed row by row as floats by <paramref name="Rows"/> (decoded, permuted, stacked or split) and then
+/// encoded. Rows, not the whole tensor: a stacked DeepSeek-V3 expert tensor has 3.7 G values, more than an array holds.
 /// </summary>
-internal sealed record PlannedTensor(string Name, GgmlType Type, long[] Shape, Func<float[]>? Values,
+internal sealed record PlannedTensor(string Name, GgmlType Type, long[] Shape, RowFill? Rows,
     (SafetensorsFile File, SafetensorsTensorInfo Info)? Direct)
 {
     public long ElementCount => Shape.Aggregate(1L, (a, d) => a * d);
 
-    public long ByteSize => TensorTypes.RowBytes(Type, Shape[0]) * (ElementCount / Shape[0]);
+    public long RowCount => ElementCount / Shape[0];
 
-    /// <summary>The GGUF bytes of the tensor: a view of the mapping, or a freshly encoded buffer.</summary>
-    public unsafe ReadOnlyMemory<byte> Bytes()
+    public long RowBytes => TensorTypes.RowBytes(Type, Shape[0]);
+
+    public long ByteSize => RowBytes * RowCount;
+
+    /// <summary>Rows <paramref name="firstRow"/> .. + <paramref name="rows"/> in <see cref="Type"/>'s layout, <paramref name="scratch"/> holding their floats. Thread-safe.</summary>
+    public unsafe bool EncodeRows(long firstRow, int rows, Span<float> scratch, Span<byte> destination)
     {
         if (Direct is { } direct)
-            return new PointerMemory(direct.File.GetPointer(direct.Info), checked((int)direct.Info.ByteSize)).Memory;
-        float[] values = Values!();
-        if (values.LongLength != ElementCount)
-            throw new InvalidOperationException($"tensor '{Name}' computed {values.LongLength} values for shape [{string.Join(", ", Shape)}]");
-        if (Type == GgmlType.F32) return MemoryMarshal.AsBytes(values.AsSpan()).ToArray();
-        var bytes = new byte[ByteSize];
-        TensorTypes.Quantize(Type, values, bytes);
-        return bytes;
+        {
+            new ReadOnlySpan<byte>(direct.File.GetPointer(direct.Info) + firstRow * RowBytes, destination.Length).CopyTo(destination);
+            return true;
+        }
+        Rows!(firstRow, rows, scratch);
+        if (Type == GgmlType.F32) MemoryMarshal.AsBytes(scratch).CopyTo(destination);
+        else TensorTypes.Quantize(Type, scratch, destination);
+        return true;
     }
 
-    /// <summary>Exposes mapped memory to APIs that take <see cref="ReadOnlyMemory{T}"/> without copying it.</summary>
-    sealed unsafe class PointerMemory(byte* pointer, int length) : MemoryManager<byte>
+    /// <summary>Writes the tensor's GGUF bytes to <paramref name="output"/> a piece at a time (<see cref="TensorPieces"/>).</summary>
+    public unsafe void WriteTo(Stream output, CancellationToken cancellationToken)
     {
-        public override Span<byte> GetSpan() => new(pointer, length);
-        public override MemoryHandle Pin(int elementIndex = 0) => new(pointer + elementIndex);
-        public override void Unpin() { }
-        protected override void Dispose(bool disposing) { }
+        if (Direct is { } direct) TensorPieces.Copy(output, direct.File.GetPointer(direct.Info), ByteSize, cancellationToken);
+        else TensorPieces.Write(output, RowCount, Shape[0], RowBytes, EncodeRows, cancellationToken);
     }
 }
 
@@ -57,7 +63,7 @@ internal sealed class ConversionPlan(string folder, IReadOnlyDictionary<string, 
     public IReadOnlyList<PlannedTensor> Tensors => tensors;
 
     /// <summary>A writer holding the metadata and every tensor, whose data is produced as the writer reaches it.</summary>
-    public GgufWriter ToWriter(IProgress<ConvertProgress>? progress = null)
+    public GgufWriter ToWriter(IProgress<ConvertProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         var w = new GgufWriter(3);
         foreach (var (k, v) in metadata) w.Set(k, v);
@@ -65,11 +71,10 @@ internal sealed class ConversionPlan(string folder, IReadOnlyDictionary<string, 
         {
             var t = tensors[i];
             int index = i + 1;
-            w.AddTensor(t.Name, t.Type, t.Shape, () =>
+            w.AddTensor(t.Name, t.Type, t.Shape, stream =>
             {
-                var bytes = t.Bytes();
+                t.WriteTo(stream, cancellationToken);
                 progress?.Report(new ConvertProgress(index, tensors.Count, t.Name));
-                return bytes;
             });
         }
         return w;
@@ -77,7 +82,7 @@ internal sealed class ConversionPlan(string folder, IReadOnlyDictionary<string, 
 
     /// <summary>Writes the GGUF to <paramref name="path"/> atomically (a temporary file renamed when complete).</summary>
     public void Write(string path, IProgress<ConvertProgress>? progress = null, CancellationToken cancellationToken = default) =>
-        IO.AtomicFile.Write(path, ToWriter(progress).Write, cancellationToken);
+        IO.AtomicFile.Write(path, ToWriter(progress, cancellationToken).Write, cancellationToken);
 
     /// <summary>
     /// The plan as an open <see cref="GgufFile"/>: tensors whose bytes are stored as GGUF wants them point into the
@@ -99,9 +104,10 @@ internal sealed class ConversionPlan(string folder, IReadOnlyDictionary<string, 
                     data = (nint)direct.File.GetPointer(direct.Info);
                 else
                 {
-                    var bytes = t.Bytes();
-                    data = buffers.Allocate(bytes.Length);
-                    bytes.Span.CopyTo(new Span<byte>((void*)data, bytes.Length));
+                    // Filled through a stream over native memory, never a span: a tensor may be 2 GiB or more.
+                    data = buffers.Allocate(t.ByteSize);
+                    using var stream = new UnmanagedMemoryStream((byte*)data, 0, t.ByteSize, FileAccess.Write);
+                    t.WriteTo(stream, cancellationToken);
                 }
                 list.Add((t.Name, t.Type, t.Shape, data));
                 progress?.Report(new ConvertProgress(i + 1, tensors.Count, t.Name));
@@ -115,6 +121,30 @@ internal sealed class ConversionPlan(string folder, IReadOnlyDictionary<string, 
         }
     }
 
+    /// <summary>
+    /// The plan as a <see cref="GgufFile"/> for <see cref="GgufQuantizer"/> to read without computing anything up front:
+    /// tensors stored as GGUF wants them point into the mappings, the others have no data (<see cref="GgufFile.HasData"/>)
+    /// and are read a piece of rows at a time through <see cref="EncodeRows"/>. The plan keeps owning the mappings:
+    /// dispose the file before the plan.
+    /// </summary>
+    public unsafe GgufFile OpenRowByRow()
+    {
+        var list = tensors.Select(t => (t.Name, t.Type, t.Shape, t.Direct is { } d ? (nint)d.File.GetPointer(d.Info) : 0)).ToList();
+        return GgufFile.FromTensors(folder, metadata, list, NothingToDispose.Instance);
+    }
+
+    /// <summary>Rows of tensor <paramref name="tensor"/> of <see cref="OpenRowByRow"/>'s file, in its GGUF type.</summary>
+    public bool EncodeRows(GgufTensorInfo tensor, long firstRow, int rows, Span<float> scratch, Span<byte> destination) =>
+        _byName.Value[tensor.Name].EncodeRows(firstRow, rows, scratch, destination);
+
+    readonly Lazy<Dictionary<string, PlannedTensor>> _byName = new(() => tensors.ToDictionary(t => t.Name, StringComparer.Ordinal));
+
+    sealed class NothingToDispose : IDisposable
+    {
+        public static readonly NothingToDispose Instance = new();
+        public void Dispose() { }
+    }
+
     public void Dispose() => owner.Dispose();
 
     /// <summary>Native buffers of computed tensors, freed together with the mappings the other tensors point into.</summary>
@@ -122,7 +152,7 @@ internal sealed class ConversionPlan(string folder, IReadOnlyDictionary<string, 
     {
         readonly List<nint> _blocks = [];
 
-        public nint Allocate(int bytes)
+        public nint Allocate(long bytes)
         {
             // 64-byte alignment: the matmul kernels load weight rows with full-width vector loads.
             nint p = (nint)NativeMemory.AlignedAlloc((nuint)Math.Max(bytes, 1), 64);

@@ -90,6 +90,13 @@ internal static class HfModelMapping
         return y;
     }
 
+    /// <summary>The Hugging Face row that <see cref="PermuteRows"/> moves to row <paramref name="row"/> (heads of <paramref name="hd"/> rows).</summary>
+    internal static long PermutedSource(long row, int hd)
+    {
+        long h = row / hd, k = row % hd;
+        return h * hd + (k % 2) * (hd / 2) + k / 2;
+    }
+
     sealed class Builder(HfConfig c, HfWeights w, Architecture arch, HfWeightType weightType)
     {
         public readonly List<PlannedTensor> Tensors = [];
@@ -138,12 +145,12 @@ internal static class HfModelMapping
             bool direct = type == GgmlType.F32 && info.DType == SafetensorsDType.F32
                 || type == GgmlType.F16 && info.DType == SafetensorsDType.F16
                 || type == GgmlType.BF16 && info.DType == SafetensorsDType.BF16;
-            Tensors.Add(new PlannedTensor(gguf, type, Ggml(shape), direct ? null : () => w.Floats(hf), direct ? (file, info) : null));
+            Tensors.Add(new PlannedTensor(gguf, type, Ggml(shape), direct ? null : (first, n, dst) => w.DecodeRows(hf, first, n, dst), direct ? (file, info) : null));
         }
 
-        /// <summary>A tensor whose values are computed from checkpoint tensors; <paramref name="stored"/> is the source dtype.</summary>
-        void Computed(string gguf, long[] ggmlShape, SafetensorsDType stored, Func<float[]> values) =>
-            Tensors.Add(new PlannedTensor(gguf, TypeOf(gguf, ggmlShape.Length, stored), ggmlShape, values, null));
+        /// <summary>A tensor whose rows are computed from checkpoint tensors; <paramref name="stored"/> is the source dtype.</summary>
+        void Computed(string gguf, long[] ggmlShape, SafetensorsDType stored, RowFill rows) =>
+            Tensors.Add(new PlannedTensor(gguf, TypeOf(gguf, ggmlShape.Length, stored), ggmlShape, rows, null));
 
         static long[] Ggml(long[] rowMajor) => rowMajor.Reverse().ToArray();
 
@@ -176,7 +183,7 @@ internal static class HfModelMapping
 
             Copy("token_embd.weight", "model.embed_tokens.weight", _vocab, d);
             if (ropeFactors is not null)
-                Computed("rope_freqs.weight", [ropeFactors.Length], SafetensorsDType.F32, () => ropeFactors);
+                Computed("rope_freqs.weight", [ropeFactors.Length], SafetensorsDType.F32, (_, _, dst) => ropeFactors.CopyTo(dst));
             for (int i = 0; i < layers; i++)
             {
                 string p = $"model.layers.{i}.", b = $"blk.{i}.";
@@ -215,11 +222,21 @@ internal static class HfModelMapping
                 return;
             }
             w.Require(hf + ".weight", heads * hd, d);
-            Computed(gguf + ".weight", [d, heads * hd], DTypeOf(hf + ".weight"), () => PermuteRows(w.Floats(hf + ".weight"), heads, hd, d));
+            Computed(gguf + ".weight", [d, heads * hd], DTypeOf(hf + ".weight"), (first, n, dst) =>
+            {
+                for (int r = 0; r < n; r++)
+                    w.DecodeRows(hf + ".weight", PermutedSource(first + r, hd), 1, dst.Slice(r * d, d));
+            });
             if (bias)
             {
+                // One row: the bias vector, permuted as a column of the weight.
                 w.Require(hf + ".bias", heads * hd);
-                Computed(gguf + ".bias", [heads * hd], DTypeOf(hf + ".bias"), () => PermuteRows(w.Floats(hf + ".bias"), heads, hd, 1));
+                Computed(gguf + ".bias", [heads * hd], DTypeOf(hf + ".bias"), (_, _, dst) =>
+                {
+                    var x = new float[heads * hd];
+                    w.DecodeRows(hf + ".bias", 0, 1, x);
+                    PermuteRows(x, heads, hd, 1).CopyTo(dst);
+                });
             }
         }
 
@@ -414,23 +431,34 @@ internal static class HfModelMapping
         {
             w.Require(hf, nHead * (nope + v), kvLora);
             var dtype = DTypeOf(hf);
-            Computed(b + "attn_k_b.weight", [nope, kvLora, nHead], dtype, () =>
+            // k_b: ggml row h·C + c holds column c of head h's N key rows, a transpose, so each head's [N, C] block is decoded.
+            Computed(b + "attn_k_b.weight", [nope, kvLora, nHead], dtype, (first, n, dst) =>
             {
-                var kv = w.Floats(hf);
-                var k = new float[(long)nHead * kvLora * nope];
-                for (int h = 0; h < nHead; h++)
-                    for (int n = 0; n < nope; n++)
-                        for (int cc = 0; cc < kvLora; cc++)
-                            k[((long)h * kvLora + cc) * nope + n] = kv[((long)h * (nope + v) + n) * kvLora + cc];
-                return k;
+                var rented = System.Buffers.ArrayPool<float>.Shared.Rent(nope * kvLora);
+                var block = rented.AsSpan(0, nope * kvLora);
+                for (long r = first; r < first + n;)
+                {
+                    long h = r / kvLora;
+                    w.DecodeRows(hf, h * (nope + v), nope, block);
+                    for (; r < first + n && r / kvLora == h; r++)
+                    {
+                        int cc = (int)(r % kvLora);
+                        var row = dst.Slice((int)(r - first) * nope, nope);
+                        for (int k = 0; k < nope; k++) row[k] = block[k * kvLora + cc];
+                    }
+                }
+                System.Buffers.ArrayPool<float>.Shared.Return(rented);
             });
-            Computed(b + "attn_v_b.weight", [kvLora, v, nHead], dtype, () =>
+            // v_b: ggml row h·Dv + j is kv_b row h·(N + Dv) + N + j.
+            Computed(b + "attn_v_b.weight", [kvLora, v, nHead], dtype, (first, n, dst) =>
             {
-                var kv = w.Floats(hf);
-                var vb = new float[(long)nHead * v * kvLora];
-                for (int h = 0; h < nHead; h++)
-                    Array.Copy(kv, ((long)h * (nope + v) + nope) * kvLora, vb, (long)h * v * kvLora, (long)v * kvLora);
-                return vb;
+                for (long r = first; r < first + n;)
+                {
+                    long h = r / v, j = r % v;
+                    int run = (int)Math.Min(first + n - r, v - j);
+                    w.DecodeRows(hf, h * (nope + v) + nope + j, run, dst.Slice((int)(r - first) * kvLora, run * kvLora));
+                    r += run;
+                }
             });
         }
 
@@ -439,12 +467,16 @@ internal static class HfModelMapping
         {
             var names = Enumerable.Range(0, experts).Select(x => $"{p}mlp.experts.{x}.{proj}.weight").ToArray();
             foreach (var n in names) w.Require(n, rows, cols);
-            Computed(gguf, [cols, rows, experts], DTypeOf(names[0]), () =>
+            // ggml row x·rows + i is row i of expert x.
+            Computed(gguf, [cols, rows, experts], DTypeOf(names[0]), (first, n, dst) =>
             {
-                long size = (long)rows * cols;
-                var all = new float[experts * size];
-                for (int x = 0; x < experts; x++) w.Floats(names[x]).CopyTo(all, x * size);
-                return all;
+                for (long r = first; r < first + n;)
+                {
+                    long x = r / rows, i = r % rows;
+                    int run = (int)Math.Min(first + n - r, rows - i);
+                    w.DecodeRows(names[x], i, run, dst.Slice((int)(r - first) * cols, run * cols));
+                    r += run;
+                }
             });
         }
 

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.InteropServices;
 using SeekSharp.Kernels;
 using SeekSharp.Kernels.Conversions;
@@ -51,43 +52,51 @@ internal sealed class HfWeights(SafetensorsCheckpoint checkpoint, HfConfig confi
         _ => GgmlType.BF16,
     };
 
-    /// <summary>The tensor's values as floats (row-major), FP8 weights multiplied by their block scales.</summary>
-    public static float[] Floats(SafetensorsFile file, SafetensorsTensorInfo info, (SafetensorsFile File, SafetensorsTensorInfo Info)? scale, int[]? blockSize)
+    /// <summary>
+    /// Rows <paramref name="firstRow"/> .. + <paramref name="count"/> of tensor <paramref name="name"/> (row-major, a row
+    /// being its last dimension) as floats in <paramref name="destination"/>, FP8 weights multiplied by their block
+    /// scales. Reads only those rows (and their scale rows) from the mapping, so a tensor of any size is decoded in
+    /// pieces. Safe to call from several threads.
+    /// </summary>
+    public unsafe void DecodeRows(string name, long firstRow, int count, Span<float> destination)
     {
-        long n = info.ElementCount;
-        if (n > Array.MaxLength)
-            throw new SafetensorsFormatException(file.Path, info.Name, $"{n} elements are more than one conversion buffer holds ({Array.MaxLength})");
-        var values = new float[n];
-        var bytes = file.GetBytes(info);
+        var (file, info) = checkpoint.Find(name)!.Value;
+        long cols = info.Shape.Length == 0 ? 1 : info.Shape[^1];
+        long rowBytes = cols * SafetensorsDTypes.SizeOf(info.DType);
+        Debug.Assert(destination.Length == count * cols && (firstRow + count) * rowBytes <= info.ByteSize);
+        var bytes = new ReadOnlySpan<byte>(file.GetPointer(info) + firstRow * rowBytes, checked((int)(count * rowBytes)));
         switch (info.DType)
         {
-            case SafetensorsDType.F32: MemoryMarshal.Cast<byte, float>(bytes).CopyTo(values); break;
-            case SafetensorsDType.F16: TensorTypes.Dequantize(GgmlType.F16, bytes, values); break;
-            case SafetensorsDType.BF16: TensorTypes.Dequantize(GgmlType.BF16, bytes, values); break;
+            case SafetensorsDType.F32: MemoryMarshal.Cast<byte, float>(bytes).CopyTo(destination); break;
+            case SafetensorsDType.F16: TensorTypes.Dequantize(GgmlType.F16, bytes, destination); break;
+            case SafetensorsDType.BF16: TensorTypes.Dequantize(GgmlType.BF16, bytes, destination); break;
             case SafetensorsDType.F8E4M3:
             {
-                var (sf, si) = scale!.Value;
-                var scales = ScaleFloats(sf, si);
-                int rows = (int)info.Shape[0], cols = (int)(n / Math.Max(1, info.Shape[0]));
-                var (br, bc) = (blockSize![0], blockSize[1]);
-                Float8E4M3.DequantizeBlockScaled(bytes, rows, cols, scales, br, bc, values);
+                var (sf, si) = checkpoint.Find(name + ScaleSuffix)!.Value;
+                var (br, bc) = (fp8BlockSize![0], fp8BlockSize[1]);
+                int scaleCols = (int)si.Shape[1];
+                Span<float> scaleRow = scaleCols <= 1024 ? stackalloc float[scaleCols] : new float[scaleCols];
+                // Rows sharing a block row share one row of scales: each run is dequantized as a one-block-row matrix.
+                for (long r = firstRow; r < firstRow + count;)
+                {
+                    long blockRow = r / br;
+                    int n = (int)(Math.Min(firstRow + count, (blockRow + 1) * br) - r);
+                    DecodeScales(sf, si, blockRow, scaleRow);
+                    int at = (int)((r - firstRow) * cols);
+                    Float8E4M3.DequantizeBlockScaled(bytes.Slice(at, (int)(n * cols)), n, (int)cols, scaleRow, n, bc, destination.Slice(at, (int)(n * cols)));
+                    r += n;
+                }
                 break;
             }
             default: throw new InvalidOperationException($"unreachable: {info.DType} was refused by Require");
         }
-        return values;
     }
 
-    public float[] Floats(string name)
+    // One row of a weight_scale_inv tensor as floats.
+    static unsafe void DecodeScales(SafetensorsFile file, SafetensorsTensorInfo info, long row, Span<float> values)
     {
-        var (file, info) = checkpoint.Find(name)!.Value;
-        return Floats(file, info, info.DType == SafetensorsDType.F8E4M3 ? checkpoint.Find(name + ScaleSuffix) : null, fp8BlockSize);
-    }
-
-    static float[] ScaleFloats(SafetensorsFile file, SafetensorsTensorInfo info)
-    {
-        var values = new float[info.ElementCount];
-        var bytes = file.GetBytes(info);
+        int size = SafetensorsDTypes.SizeOf(info.DType);
+        var bytes = new ReadOnlySpan<byte>(file.GetPointer(info) + row * values.Length * size, values.Length * size);
         switch (info.DType)
         {
             case SafetensorsDType.F32: MemoryMarshal.Cast<byte, float>(bytes).CopyTo(values); break;
@@ -95,7 +104,6 @@ internal sealed class HfWeights(SafetensorsCheckpoint checkpoint, HfConfig confi
             case SafetensorsDType.F16: TensorTypes.Dequantize(GgmlType.F16, bytes, values); break;
             default: throw new SafetensorsFormatException(file.Path, info.Name, $"block scales of dtype {SafetensorsDTypes.NameOf(info.DType)} are not supported (F32, BF16 or F16)");
         }
-        return values;
     }
 
     // DeepSeek-V3's FP8 checkpoint: each [out, in] e4m3 weight has weight_scale_inv [⌈out/128⌉, ⌈in/128⌉]

@@ -54,14 +54,16 @@ public static class HuggingFaceFolder
         IProgress<ConvertProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(outputPath);
+        using var plan = HfModelMapping.Plan(folder, mix is null ? weightType : HfWeightType.Source);
         if (mix is { } m)
         {
-            using var file = Open(folder, HfWeightType.Source, cancellationToken: cancellationToken);
+            // The quantizer reads the computed tensors (FP8 dequantized, experts stacked) a piece of rows at a time as
+            // it writes them: computing them first would hold the whole model (1.3 TB for DeepSeek-V3 in BF16).
+            using var file = plan.OpenRowByRow();
             var quantizeProgress = progress is null ? null : new QuantizeProgressAdapter(progress);
-            GgufQuantizer.Quantize(file, outputPath, m, quantizeProgress, cancellationToken);
+            GgufQuantizer.Quantize(file, plan.EncodeRows, outputPath, m, quantizeProgress, cancellationToken, importance: null);
             return;
         }
-        using var plan = HfModelMapping.Plan(folder, weightType);
         plan.Write(outputPath, progress, cancellationToken);
     }
 

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
 using SeekSharp.Gguf;
@@ -19,9 +20,6 @@ public static class GgufQuantizer
 {
     /// <summary>ggml's GGML_QNT_VERSION, which llama-quantize writes as <c>general.quantization_version</c>.</summary>
     public const uint QuantizationVersion = 2;
-
-    /// <summary>Rows encoded per parallel work item: enough work to amortise scheduling, small enough to balance.</summary>
-    private const int ChunkElements = 1 << 18;
 
     /// <summary>
     /// Quantizes <paramref name="inputPath"/> into <paramref name="outputPath"/>. Non-F32 inputs (F16, BF16, Q8_0, ...)
@@ -58,7 +56,21 @@ public static class GgufQuantizer
     /// <summary>As <see cref="Quantize(string, string, LlamaFileType, IProgress{QuantizeProgress}?, CancellationToken, ImportanceMatrix?)"/>,
     /// from a file already open (e.g. a Hugging Face folder opened as GGUF).</summary>
     public static IReadOnlyList<TensorPlan> Quantize(GgufFile input, string outputPath, LlamaFileType mix, IProgress<QuantizeProgress>? progress = null,
-                                                     CancellationToken cancellationToken = default, ImportanceMatrix? importance = null)
+                                                     CancellationToken cancellationToken = default, ImportanceMatrix? importance = null) =>
+        Quantize(input, null, outputPath, mix, progress, cancellationToken, importance);
+
+    /// <summary>
+    /// Encodes rows <c>firstRow</c> .. + <c>rows</c> of a tensor that has no data in memory (<see cref="GgufFile.HasData"/>)
+    /// in its own GGUF type into <c>destination</c>, with <c>scratch</c> (rows × columns floats) to use as it likes.
+    /// </summary>
+    internal delegate bool SourceRows(GgufTensorInfo tensor, long firstRow, int rows, Span<float> scratch, Span<byte> destination);
+
+    /// <summary>
+    /// As the public overload, with the tensors <paramref name="input"/> has no data for read through
+    /// <paramref name="sourceRows"/> a piece at a time: how a Hugging Face folder is quantized without computing it whole.
+    /// </summary>
+    internal static IReadOnlyList<TensorPlan> Quantize(GgufFile input, SourceRows? sourceRows, string outputPath, LlamaFileType mix,
+        IProgress<QuantizeProgress>? progress, CancellationToken cancellationToken, ImportanceMatrix? importance)
     {
         ArgumentNullException.ThrowIfNull(input);
         var plan = QuantizationRecipe.Plan(input, mix, importance is not null);
@@ -92,17 +104,38 @@ public static class GgufQuantizer
         writer.Set("general.quantization_version", QuantizationVersion);
         writer.Set("general.file_type", (uint)mix);
 
+        // Each tensor is read, encoded and written a piece of rows at a time when the writer reaches it, so memory
+        // holds one piece whatever the tensor's size (a DeepSeek-V3 expert tensor is 2.1 GB even in Q4_K).
         for (int i = 0; i < plan.Count; i++)
         {
-            cancellationToken.ThrowIfCancellationRequested();
             var p = plan[i];
-            ReadOnlyMemory<byte> data = p.Target == p.Source.Type ? input.GetTensorBytes(p.Source).ToArray()
-                : Encode(input, p.Source, p.Target, weightsOf.GetValueOrDefault(p.Source.Name), cancellationToken);
-            writer.AddTensor(p.Source.Name, p.Target, p.Source.Shape, data);
-            progress?.Report(new QuantizeProgress(i + 1, plan.Count, p));
+            int index = i + 1;
+            writer.AddTensor(p.Source.Name, p.Target, p.Source.Shape, stream =>
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                Write(stream, input, sourceRows, p.Source, p.Target, weightsOf.GetValueOrDefault(p.Source.Name), cancellationToken);
+                progress?.Report(new QuantizeProgress(index, plan.Count, p));
+            });
         }
         AtomicFile.Write(outputPath, writer.Write, cancellationToken);
         return plan;
+    }
+
+    private static unsafe void Write(Stream output, GgufFile input, SourceRows? sourceRows, GgufTensorInfo t, GgmlType target, float[]? importance,
+        CancellationToken cancellationToken)
+    {
+        bool inMemory = input.HasData(t);
+        if (!inMemory && sourceRows is null)
+            throw new InvalidOperationException($"tensor '{t.Name}' has no data in memory and no row source was given");
+        if (target != t.Type)
+        {
+            Encode(output, input, inMemory ? null : sourceRows, t, target, importance, cancellationToken);
+            return;
+        }
+        // Unchanged type: the bytes as they are.
+        if (inMemory) TensorPieces.Copy(output, input.GetTensorPointer(t), t.ByteSize, cancellationToken);
+        else TensorPieces.Write(output, t.ElementCount / t.Shape[0], t.Shape[0], TensorTypes.RowBytes(t.Type, t.Shape[0]),
+            (first, n, scratch, dst) => sourceRows!(t, first, n, scratch, dst), cancellationToken);
     }
 
     // llama-quantize's lookup: the entry of the tensor's name, which must hold one weight per column per matrix (expert).
@@ -131,40 +164,52 @@ public static class GgufQuantizer
             if (!float.IsFinite(values[i])) return i;
     }
 
-    // Decodes and re-encodes a tensor in chunks of whole rows, in parallel; each row is independent in every ggml type.
-    // With an importance matrix, each row takes the weights of its matrix (expert i of a 3-D tensor: slice i).
-    // Every decoded chunk is checked for NaN and ±Inf before it is encoded: a chunk that finds one breaks the loop,
-    // which still completes every earlier chunk, so the smallest index found is the tensor's first bad weight.
-    private static unsafe byte[] Encode(GgufFile input, GgufTensorInfo t, GgmlType target, float[]? importance, CancellationToken cancellationToken)
+    // Decodes and re-encodes a tensor in pieces of whole rows, in parallel (TensorPieces); each row is independent in
+    // every ggml type, so the bytes are those of encoding the tensor at once. With an importance matrix, each row takes
+    // the weights of its matrix (expert i of a 3-D tensor: slice i). Every decoded work item is checked for NaN and ±Inf
+    // before it is encoded: one that finds one stops the piece, which still completes every earlier work item (and the
+    // earlier pieces were clean), so the smallest index found is the tensor's first bad weight.
+    private static unsafe void Encode(Stream output, GgufFile input, SourceRows? sourceRows, GgufTensorInfo t, GgmlType target, float[]? importance,
+        CancellationToken cancellationToken)
     {
         long cols = t.Shape[0];
         long rows = t.ElementCount / cols;
         long srcRowBytes = TensorTypes.RowBytes(t.Type, cols), dstRowBytes = TensorTypes.RowBytes(target, cols);
-        var output = new byte[checked(dstRowBytes * rows)];
-        byte* src = input.GetTensorPointer(t);
-        int rowsPerChunk = (int)Math.Max(1, ChunkElements / cols);
-        long chunks = (rows + rowsPerChunk - 1) / rowsPerChunk;
-        var options = new ParallelOptions { CancellationToken = cancellationToken };
+        byte* src = sourceRows is null ? input.GetTensorPointer(t) : null;
         (long Index, float Value) firstBad = (long.MaxValue, 0f);
         var badGate = new Lock();
-        Parallel.For(0L, chunks, options, () => new float[rowsPerChunk * cols], (c, loop, floats) =>
+        bool complete = TensorPieces.Write(output, rows, cols, dstRowBytes, (first, n, values, destination) =>
         {
-            long first = c * rowsPerChunk;
-            int n = (int)Math.Min(rowsPerChunk, rows - first);
-            var values = floats.AsSpan(0, (int)(n * cols));
-            var from = new ReadOnlySpan<byte>(src + first * srcRowBytes, (int)(n * srcRowBytes));
-            if (t.Type == GgmlType.F32) MemoryMarshal.Cast<byte, float>(from).CopyTo(values);
-            else TensorTypes.Dequantize(t.Type, from, values);
+            int srcBytes = (int)(n * srcRowBytes);
+            byte[]? rented = null;
+            try
+            {
+                ReadOnlySpan<byte> from;
+                if (src is not null) from = new ReadOnlySpan<byte>(src + first * srcRowBytes, srcBytes);
+                else
+                {
+                    // A computed tensor's rows are produced in its own type first, so they decode to exactly the
+                    // floats its materialised bytes would (FP8 is rounded to the BF16 the folder stands for).
+                    rented = ArrayPool<byte>.Shared.Rent(srcBytes);
+                    sourceRows!(t, first, n, values, rented.AsSpan(0, srcBytes));
+                    from = rented.AsSpan(0, srcBytes);
+                }
+                if (t.Type == GgmlType.F32) MemoryMarshal.Cast<byte, float>(from).CopyTo(values);
+                else TensorTypes.Dequantize(t.Type, from, values);
+            }
+            finally
+            {
+                if (rented is not null) ArrayPool<byte>.Shared.Return(rented);
+            }
             if (IndexOfNonFinite(values) is >= 0 and int bad)
             {
                 lock (badGate)
                     if (first * cols + bad < firstBad.Index) firstBad = (first * cols + bad, values[bad]);
-                loop.Break();
-                return floats;
+                return false;
             }
             if (importance is null)
             {
-                TensorTypes.Quantize(target, values, output.AsSpan((int)(first * dstRowBytes), (int)(n * dstRowBytes)));
+                TensorTypes.Quantize(target, values, destination);
             }
             else
             {
@@ -172,14 +217,13 @@ public static class GgufQuantizer
                 for (int r = 0; r < n; r++)
                 {
                     long matrix = (first + r) / rowsPerMatrix;
-                    TensorTypes.Quantize(target, values.Slice((int)(r * cols), (int)cols), output.AsSpan((int)((first + r) * dstRowBytes), (int)dstRowBytes),
+                    TensorTypes.Quantize(target, values.Slice((int)(r * cols), (int)cols), destination.Slice((int)(r * dstRowBytes), (int)dstRowBytes),
                                          importance.AsSpan((int)(matrix * cols), (int)cols));
                 }
             }
-            return floats;
-        }, _ => { });
-        if (firstBad.Index != long.MaxValue)
+            return true;
+        }, cancellationToken);
+        if (!complete)
             throw new NonFiniteWeightException(input.Path, t.Name, firstBad.Index / cols, firstBad.Index % cols, firstBad.Value);
-        return output;
     }
 }

@@ -48,4 +48,32 @@ public sealed class GgufWriterStreamingTests
         Assert.Throws<ArgumentException>(() => w.AddTensor("q", GgmlType.Q8_0, [33, 2], () => new byte[0]));
         Assert.Throws<ArgumentNullException>(() => w.AddTensor("q", GgmlType.F32, [4], (Func<ReadOnlyMemory<byte>>)null!));
     }
+
+    [Fact]
+    public void Data_written_to_the_stream_in_pieces_gives_the_same_file()
+    {
+        byte[] up = GgufTestData.RandomBytes(4, 204), q = GgufTestData.RandomBytes(5, 32);
+        var eager = new GgufWriter();
+        eager.AddTensor("blk.0.ffn_up.weight", GgmlType.Q8_0, [64, 3], up);
+        eager.AddTensor("blk.0.attn_q.weight", GgmlType.F16, [8, 2], q);
+
+        var pieces = new GgufWriter();
+        // Uneven pieces (7 bytes, one byte, the rest) so that nothing lines up with blocks or the alignment.
+        pieces.AddTensor("blk.0.ffn_up.weight", GgmlType.Q8_0, [64, 3], s => { s.Write(up, 0, 7); s.WriteByte(up[7]); s.Write(up.AsSpan(8)); });
+        pieces.AddTensor("blk.0.attn_q.weight", GgmlType.F16, [8, 2], s => s.Write(q));
+        Assert.Equal(eager.ToBytes(), pieces.ToBytes());
+    }
+
+    [Theory]
+    [InlineData(15)]
+    [InlineData(17)]
+    public void A_stream_source_writing_the_wrong_length_fails_naming_the_tensor(int written)
+    {
+        var w = new GgufWriter();
+        w.AddTensor("t", GgmlType.F32, [4], s => s.Write(new byte[written]));
+        w.AddTensor("after", GgmlType.F32, [4], s => s.Write(new byte[16]));
+        var e = Assert.Throws<InvalidOperationException>(() => w.ToBytes());
+        Assert.Contains("'t'", e.Message);
+        Assert.Contains("16 bytes", e.Message);
+    }
 }

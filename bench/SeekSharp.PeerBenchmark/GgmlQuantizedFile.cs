@@ -6,7 +6,8 @@ using SeekSharp.Quantization;
 namespace SeekSharp.PeerBenchmark;
 
 /// <summary>
-/// Writes a model in a mix that SeekSharp reads and plans but cannot encode (IQ2_XXS): each tensor gets the type
+/// Writes a model in the IQ2_XXS mix through ggml's own encoder (written before SeekSharp could encode IQ2_XXS; its
+/// bytes now equal ggml's, so either writer gives the same file): each tensor gets the type
 /// <see cref="QuantizationRecipe.Plan"/> chooses, as llama-quantize would, and is encoded by ggml itself
 /// (<c>ggml_quantize_chunk</c> of the libggml-base that LLamaSharp loads). llama-quantize writes the 2-bit IQ types only
 /// with an importance matrix; this gives ggml one of ones, every column weighing the same. The weights are random, so a

@@ -44,6 +44,7 @@ public sealed partial class QuantizeInterruptTests(ITestOutputHelper log)
     public void KilledAtRandomMomentsLeavesTheOldOrTheCompleteOutput()
     {
         if (!OperatingSystem.IsLinux()) return; // signals are sent with libc kill(2)
+        SignalDisposition.AssertSigIntReachesChildren();
         var total = Stopwatch.StartNew();
         string input = TinyModelBuilder.GetOrBuild(Model);
         string dir = Directory.CreateTempSubdirectory("seek-quantize-kill-").FullName;

@@ -111,31 +111,39 @@ public sealed partial class StoreCliTests : IAsyncLifetime
     private static partial int Kill(int pid, int signal);
 
     /// <summary>Starts seek with <paramref name="environment"/> added to this process's, output redirected.</summary>
-    private static Process Start(Dictionary<string, string> environment, params string[] args)
+    /// <remarks>Both outputs are drained from the start, so the child never waits on a full pipe.</remarks>
+    private sealed record Child(Process Process, Task<string> Stderr) : IDisposable
+    {
+        public void Dispose() => Process.Dispose();
+    }
+
+    private static Child Start(Dictionary<string, string> environment, params string[] args)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "seek.dll"));
         foreach (string a in args) start.ArgumentList.Add(a);
         foreach (var (key, value) in environment) start.Environment[key] = value;
-        return Process.Start(start)!;
+        var process = Process.Start(start)!;
+        _ = process.StandardOutput.ReadToEndAsync();
+        return new Child(process, process.StandardError.ReadToEndAsync());
     }
 
-    private static (int ExitCode, string Stderr) Finish(Process process)
+    private static (int ExitCode, string Stderr) Finish(Child run)
     {
-        var stderr = process.StandardError.ReadToEndAsync();
-        _ = process.StandardOutput.ReadToEndAsync();
-        if (!process.WaitForExit(TimeSpan.FromMinutes(1)))
+        if (!run.Process.WaitForExit(TimeSpan.FromMinutes(1)))
         {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException("seek did not exit within a minute");
+            run.Process.Kill(entireProcessTree: true);
+            run.Process.WaitForExit();
+            throw new TimeoutException($"seek did not exit within a minute; its stderr: {run.Stderr.Result}");
         }
-        return (process.ExitCode, stderr.Result);
+        return (run.Process.ExitCode, run.Stderr.Result);
     }
 
     [Fact]
     public void Ctrl_c_stops_a_pull_with_a_partial_file_that_the_next_pull_resumes()
     {
         if (!OperatingSystem.IsLinux()) return; // the signal is sent with libc kill(2)
+        SignalDisposition.AssertSigIntReachesChildren();
         byte[] bytes = File.ReadAllBytes(TinyModelBuilder.GetOrBuild(Tiny));
         var resource = _server.Serve("/files/slow.gguf", bytes);
         resource.Trickle = TimeSpan.FromMilliseconds(1); // under 1000 bytes a second: the pull is far from done when the signal comes
@@ -143,7 +151,7 @@ public sealed partial class StoreCliTests : IAsyncLifetime
         using var pull = Start(new() { ["SEEK_MODELS"] = _store }, "pull", name);
         var clock = Stopwatch.StartNew();
         string? partial = null;
-        while (partial is null && clock.Elapsed < TimeSpan.FromSeconds(60) && !pull.HasExited)
+        while (partial is null && clock.Elapsed < TimeSpan.FromSeconds(60) && !pull.Process.HasExited)
         {
             partial = Directory.Exists(_store)
                 ? Directory.GetFiles(_store, "slow.gguf.partial", SearchOption.AllDirectories).FirstOrDefault(f => new FileInfo(f).Length >= 1000)
@@ -152,7 +160,7 @@ public sealed partial class StoreCliTests : IAsyncLifetime
         }
         Assert.NotNull(partial);
 
-        Assert.Equal(0, Kill(pull.Id, 2)); // SIGINT, as Ctrl+C sends
+        Assert.Equal(0, Kill(pull.Process.Id, 2)); // SIGINT, as Ctrl+C sends
         var (exit, stderr) = Finish(pull);
 
         Assert.Equal(130, exit);
@@ -213,7 +221,7 @@ public sealed partial class StoreCliTests : IAsyncLifetime
         {
             using var http = new HttpClient();
             string? id = null;
-            for (var clock = Stopwatch.StartNew(); id is null && clock.Elapsed < TimeSpan.FromSeconds(60) && !serve.HasExited; await Task.Delay(200))
+            for (var clock = Stopwatch.StartNew(); id is null && clock.Elapsed < TimeSpan.FromSeconds(60) && !serve.Process.HasExited; await Task.Delay(200))
             {
                 try
                 {
@@ -228,8 +236,8 @@ public sealed partial class StoreCliTests : IAsyncLifetime
         }
         finally
         {
-            serve.Kill(entireProcessTree: true);
-            serve.WaitForExit();
+            serve.Process.Kill(entireProcessTree: true);
+            serve.Process.WaitForExit();
         }
     }
 

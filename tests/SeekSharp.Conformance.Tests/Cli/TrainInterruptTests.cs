@@ -43,6 +43,7 @@ public sealed partial class TrainInterruptTests(ITestOutputHelper log)
     public void InterruptedRunsLeaveOnlyCompleteFiles_AndResumeToTheSameModel()
     {
         if (!OperatingSystem.IsLinux()) return; // signals are sent with libc kill(2)
+        SignalDisposition.AssertSigIntReachesChildren();
         var total = Stopwatch.StartNew();
         string root = Directory.CreateTempSubdirectory("seek-train-kill-").FullName;
         var children = new List<Process>();

@@ -153,7 +153,8 @@ internal sealed unsafe class TypeTraits
             new()
             {
                 Type = GgmlType.Q5_K, BlockSize = Q8_K.BlockSize, BlockBytes = Q5_K.BlockBytes, DotType = GgmlType.Q8_K,
-                Dequantize = &Q5_K.Dequantize, Quantize = &Q5_K.QuantizeReference, QuantizeWeighted = &Q5_K.QuantizeWeighted, Dot = &Q5_K.Dot,
+                Dequantize = &Q5_K.Dequantize, Quantize = &Q5_K.QuantizeReference, QuantizeWeighted = &Q5_K.QuantizeWeighted, Dot = &Q5_K.Dot, Dot4 = &Q5_K.Dot4,
+                Dot2x4 = &Q5_K.Dot2x4, Dot8 = &Q5_K.Dot8, PrepareActivation = &AffineKDot.PrepareActivation,
             },
             new()
             {

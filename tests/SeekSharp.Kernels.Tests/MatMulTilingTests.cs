@@ -31,11 +31,13 @@ public class MatMulTilingTests
     [InlineData(GgmlType.Q6_K, 16384)]
     public unsafe void BatchEqualsTokenByTokenBitForBit(GgmlType t, int cols) => AssertBatchEqualsTokenByToken(t, cols, 21);
 
-    // A server's decode step of 8-15 sequences takes Q4_K's and Q6_K's eight-token kernels (512-bit vectors), then
+    // A server's decode step of 8-15 sequences takes Q4_K's, Q5_K's and Q6_K's eight-token kernels (512-bit vectors), then
     // four-token and single dots for the rest: 13 = 8 + 4 + 1.
     [Theory]
     [InlineData(GgmlType.Q4_K, 512)]
     [InlineData(GgmlType.Q4_K, 16384)]
+    [InlineData(GgmlType.Q5_K, 512)]
+    [InlineData(GgmlType.Q5_K, 16384)]
     [InlineData(GgmlType.Q6_K, 512)]
     [InlineData(GgmlType.Q6_K, 16384)]
     public unsafe void DecodeSizedBatchEqualsTokenByTokenBitForBit(GgmlType t, int cols) => AssertBatchEqualsTokenByToken(t, cols, 13);

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using SeekSharp.Kernels.Simd;
 
 namespace SeekSharp.Kernels.Quants;
@@ -123,94 +124,65 @@ internal static class Q5_K
         }
     }
 
-    /// <summary>
-    /// Q5_K row · Q8_K activation over <paramref name="blocks"/> super-blocks, with the integer sums and float
-    /// scaling of <see cref="Q4_K.Dot"/> (ggml_vec_dot_q5_K_q8_K). Every tier gives the same bits.
-    /// </summary>
-    public static unsafe float Dot(byte* w, byte* x, int blocks, SimdTier tier)
-    {
-        byte* sc = stackalloc byte[8];
-        byte* mn = stackalloc byte[8];
-        float sum = 0f;
-        for (int b = 0; b < blocks; b++)
-        {
-            byte* wb = w + (long)b * BlockBytes;
-            byte* xb = x + (long)b * Q8_K.BlockBytes;
-            StreamPrefetch.Ahead(wb);
-            StreamPrefetch.Ahead(wb + 64);
-            StreamPrefetch.Ahead(wb + 128);
-            Q4_K.UnpackScaleMins(new ReadOnlySpan<byte>(wb + ScalesOffset, 12), new Span<byte>(sc, 8), new Span<byte>(mn, 8));
-            sbyte* y = (sbyte*)(xb + Q8_K.QsOffset);
-            int s = tier switch
-            {
-                SimdTier.Vector512 => Sum512(wb + QhOffset, wb + QsOffset, y, sc),
-                SimdTier.Vector256 => Sum256(wb + QhOffset, wb + QsOffset, y, sc),
-                _ => SumScalar(wb + QhOffset, wb + QsOffset, y, sc),
-            };
-            short* bsums = (short*)(xb + Q8_K.BsumsOffset);
-            int m = 0;
-            for (int j = 0; j < 8; j++)
-            {
-                m += mn[j] * (bsums[2 * j] + bsums[2 * j + 1]);
-            }
-            float yd = Unsafe.ReadUnaligned<float>(xb);
-            sum += F16.ToSingleFast(Unsafe.ReadUnaligned<ushort>(wb)) * yd * s;
-            sum -= F16.ToSingleFast(Unsafe.ReadUnaligned<ushort>(wb + 2)) * yd * m;
-        }
-        return sum;
-    }
+    /// <summary>Q5_K row · Q8_K activation: Q4_K's lanes and float steps (<see cref="AffineKDot{T}.Dot"/>), as ggml's AVX2 dot of Q5_K follows its Q4_K one.</summary>
+    public static unsafe float Dot(byte* w, byte* x, int blocks, SimdTier tier) => AffineKDot<Quants>.Dot(w, x, blocks, tier);
 
-    private static unsafe int SumScalar(byte* qh, byte* q, sbyte* y, byte* sc)
-    {
-        int total = 0;
-        for (int c = 0; c < 4; c++)
-        {
-            int lo = 0, hi = 0;
-            for (int l = 0; l < 32; l++)
-            {
-                lo += ((q[32 * c + l] & 0xF) | (((qh[l] >> (2 * c)) & 1) << 4)) * y[64 * c + l];
-                hi += ((q[32 * c + l] >> 4) | (((qh[l] >> (2 * c + 1)) & 1) << 4)) * y[64 * c + 32 + l];
-            }
-            total += sc[2 * c] * lo + sc[2 * c + 1] * hi;
-        }
-        return total;
-    }
+    /// <summary>One row, four tokens; see <see cref="AffineKDot{T}.Dot4"/>.</summary>
+    public static unsafe void Dot4(byte* w, byte* x, long xStride, int blocks, float* y, long yStride, SimdTier tier) =>
+        AffineKDot<Quants>.Dot4(w, x, xStride, blocks, y, yStride, tier);
 
-    /// <summary>The 64 five-bit quants of chunk <paramref name="c"/>: elements 64c .. 64c+31, then 64c+32 .. 64c+63.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe (Vector256<byte> Lo, Vector256<byte> Hi) Unpack(Vector256<byte> high, byte* q, int c)
-    {
-        Vector256<byte> mask = Vector256.Create((byte)0x0F), sixteen = Vector256.Create((byte)16);
-        Vector256<byte> bitLo = Vector256.Create((byte)(1 << (2 * c))), bitHi = Vector256.Create((byte)(2 << (2 * c)));
-        Vector256<byte> packed = Vector256.Load(q + 32 * c);
-        // A set fifth bit adds 16: compare against the bit gives 0xFF, masked to 16.
-        Vector256<byte> lo = (packed & mask) | (Vector256.Equals(high & bitLo, bitLo) & sixteen);
-        Vector256<byte> hi = (Vector256.ShiftRightLogical(packed.AsUInt16(), 4).AsByte() & mask) | (Vector256.Equals(high & bitHi, bitHi) & sixteen);
-        return (lo, hi);
-    }
+    /// <summary>Two rows, four tokens; see <see cref="AffineKDot{T}.Dot2x4"/>.</summary>
+    public static unsafe void Dot2x4(byte* w, long wStride, byte* x, long xStride, int blocks, float* y, long yStride, SimdTier tier) =>
+        AffineKDot<Quants>.Dot2x4(w, wStride, x, xStride, blocks, y, yStride, tier);
 
-    private static unsafe int Sum256(byte* qh, byte* q, sbyte* y, byte* sc)
-    {
-        Vector256<int> acc = Vector256<int>.Zero;
-        Vector256<byte> high = Vector256.Load(qh);
-        for (int c = 0; c < 4; c++)
-        {
-            var (lo, hi) = Unpack(high, q, c);
-            acc = Q8_K.MultiplyAddScaled(acc, lo, Vector256.Load(y + 64 * c), sc[2 * c], sc[2 * c]);
-            acc = Q8_K.MultiplyAddScaled(acc, hi, Vector256.Load(y + 64 * c + 32), sc[2 * c + 1], sc[2 * c + 1]);
-        }
-        return Vector256.Sum(acc);
-    }
+    /// <summary>One row, eight tokens; see <see cref="AffineKDot{T}.Dot8"/>.</summary>
+    public static unsafe void Dot8(byte* w, byte* x, long xStride, byte* table, int blocks, float* state, EightTokenPart part, float* y, long yStride, SimdTier tier) =>
+        AffineKDot<Quants>.Dot8(w, x, xStride, table, blocks, state, part, y, yStride, tier);
 
-    private static unsafe int Sum512(byte* qh, byte* q, sbyte* y, byte* sc)
+    /// <summary>Nibbles as Q4_K's, each with its fifth bit from qh: bit 2c of qh[i] for chunk c's low quant i, bit 2c+1 for its high one.</summary>
+    private readonly unsafe struct Quants : IAffineKQuants
     {
-        Vector512<int> acc = Vector512<int>.Zero;
-        Vector256<byte> high = Vector256.Load(qh);
-        for (int c = 0; c < 4; c++)
+        public static int BlockBytes => Q5_K.BlockBytes;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static (Vector256<byte> Lo, Vector256<byte> Hi) Chunk(byte* wb, int c)
         {
-            var (lo, hi) = Unpack(high, q, c);
-            acc = Q8_K.MultiplyAddScaled(acc, Vector512.Create(lo, hi), Vector512.Load(y + 64 * c), sc[2 * c], sc[2 * c], sc[2 * c + 1], sc[2 * c + 1]);
+            Vector256<byte> mask = Vector256.Create((byte)0x0F), sixteen = Vector256.Create((byte)16);
+            Vector256<byte> bitLo = Vector256.Create((byte)(1 << (2 * c))), bitHi = Vector256.Create((byte)(2 << (2 * c)));
+            Vector256<byte> packed = Vector256.Load(wb + QsOffset + 32 * c), high = Vector256.Load(wb + QhOffset);
+            // A set fifth bit adds 16: the compare against the bit gives 0xFF, masked to 16.
+            Vector256<byte> lo = (packed & mask) | (Vector256.Equals(high & bitLo, bitLo) & sixteen);
+            Vector256<byte> hi = (Vector256.ShiftRightLogical(packed.AsUInt16(), 4).AsByte() & mask) | (Vector256.Equals(high & bitHi, bitHi) & sixteen);
+            return (lo, hi);
         }
-        return Vector512.Sum(acc);
+
+        /// <summary>
+        /// The fifth bits by one rotate per vector: rotating each 32-bit lane of qh left by 4 − b (mod 32) brings bit b
+        /// of every byte to bit 4 of the same byte (a rotation moves every bit, so nothing else lands there), and one
+        /// vpternlog ORs that bit alone onto the nibbles. The rotate counts differ between the halves (chunks 2p and 2p+1).
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static (Vector512<byte> Lo, Vector512<byte> Hi) ChunkPair(byte* wb, int p)
+        {
+            Vector512<byte> mask = Vector512.Create((byte)0x0F), sixteen = Vector512.Create((byte)16);
+            Vector512<byte> packed = Vector512.Load(wb + QsOffset + 64 * p);
+            Vector256<byte> qh = Vector256.Load(wb + QhOffset);
+            Vector512<uint> high = Vector512.Create(qh, qh).AsUInt32();
+            // Low quants: bits 4p and 4p+2; high quants: bits 4p+1 and 4p+3.
+            Vector512<uint> countLo = p == 0 ? Vector512.Create(Vector256.Create(4u), Vector256.Create(2u)) : Vector512.Create(Vector256.Create(0u), Vector256.Create(30u));
+            Vector512<uint> countHi = p == 0 ? Vector512.Create(Vector256.Create(3u), Vector256.Create(1u)) : Vector512.Create(Vector256.Create(31u), Vector256.Create(29u));
+            Vector512<byte> fifthLo = Avx512F.RotateLeftVariable(high, countLo).AsByte(), fifthHi = Avx512F.RotateLeftVariable(high, countHi).AsByte();
+            const byte AOrBAndC = 0xF8;   // truth table of a | (b & c)
+            Vector512<byte> lo = Avx512F.TernaryLogic(packed & mask, fifthLo, sixteen, AOrBAndC);
+            Vector512<byte> hi = Avx512F.TernaryLogic(Vector512.ShiftRightLogical(packed.AsUInt16(), 4).AsByte() & mask, fifthHi, sixteen, AOrBAndC);
+            return (lo, hi);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static int Quant(byte* wb, int c, int i, bool high)
+        {
+            int q = wb[QsOffset + 32 * c + i], h = wb[QhOffset + i];
+            return high ? (q >> 4) | (((h >> (2 * c + 1)) & 1) << 4) : (q & 0xF) | (((h >> (2 * c)) & 1) << 4);
+        }
     }
 }

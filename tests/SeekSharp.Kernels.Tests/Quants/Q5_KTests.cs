@@ -1,7 +1,23 @@
+using SeekSharp.Kernels.Quants;
+using SeekSharp.Kernels.Simd;
+
 namespace SeekSharp.Kernels.Tests.Quants;
 
 public class Q5_KTests() : KQuantTests(GgmlType.Q5_K)
 {
+    // Q5_K runs Q4_K's kernels (AffineKDot) on its own quants: each multi-token kernel against the single dot.
+    [Theory, MemberData(nameof(TiersWithScalarAndBlocks))]
+    public unsafe void FourTokenDotEqualsSingleDots(int tier, int blocks) =>
+        AssertFourTokenDotEqualsSingleDots((SimdTier)tier, blocks, Q5_K.Dot4);
+
+    [Theory, MemberData(nameof(TiersWithScalarAndBlocks))]
+    public unsafe void TwoRowFourTokenDotEqualsSingleDots(int tier, int blocks) =>
+        AssertTwoRowFourTokenDotEqualsSingleDots((SimdTier)tier, blocks, Q5_K.Dot2x4);
+
+    [Theory, MemberData(nameof(TiersWithScalarAndBlocks))]
+    public unsafe void EightTokenDotEqualsSingleDots(int tier, int blocks) =>
+        AssertEightTokenDotEqualsSingleDots((SimdTier)tier, blocks, Q5_K.Dot8);
+
     [Fact]
     public void DequantizeKnownBlock()
     {

@@ -143,11 +143,11 @@ public abstract class KQuantTests(GgmlType type)
     private unsafe byte[] Prepared(byte[] x, int blocks, SimdTier tier)
     {
         byte[] copy = (byte[])x.Clone();
-        if (type == GgmlType.Q4_K)
+        if (type is GgmlType.Q4_K or GgmlType.Q5_K)
         {
             fixed (byte* p = copy)
             {
-                Q4_K.PrepareActivation(p, blocks, tier);
+                AffineKDot.PrepareActivation(p, blocks, tier);
             }
         }
         return copy;

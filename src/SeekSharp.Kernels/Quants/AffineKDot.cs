@@ -1,0 +1,629 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using SeekSharp.Kernels.Simd;
+
+namespace SeekSharp.Kernels.Quants;
+
+/// <summary>
+/// Where the 4- or 5-bit quants of an affine K-quant super-block are (Q4_K, Q5_K): both share the header (d, dmin,
+/// 12 bytes of six-bit scales and minimums at offset 4) and the value <c>d·sc[j]·q − dmin·m[j]</c>, and differ only in
+/// how q is stored. Chunk c (0..3) holds elements 64c .. 64c+31 (sub-block 2c, the "low" quants) and 64c+32 ..
+/// 64c+63 (sub-block 2c+1, the "high" ones). <see cref="AffineKDot{T}"/> holds the dots, written once for both.
+/// </summary>
+internal unsafe interface IAffineKQuants
+{
+    /// <summary>Bytes per super-block of 256 weights.</summary>
+    static abstract int BlockBytes { get; }
+
+    /// <summary>Chunk <paramref name="c"/>'s low and high quants, 32 bytes each (AVX2).</summary>
+    static abstract (Vector256<byte> Lo, Vector256<byte> Hi) Chunk(byte* wb, int c);
+
+    /// <summary>Chunks 2p and 2p+1 (<paramref name="p"/> = 0, 1): the low quants of chunk 2p in the low 256 bits and of chunk 2p+1 in the high 256 bits, the same for the high quants (AVX-512BW).</summary>
+    static abstract (Vector512<byte> Lo, Vector512<byte> Hi) ChunkPair(byte* wb, int p);
+
+    /// <summary>Scalar twin: quant <paramref name="i"/> (0..31) of chunk <paramref name="c"/>, low or high.</summary>
+    static abstract int Quant(byte* wb, int c, int i, bool high);
+}
+
+/// <summary>What the affine K-quant dots share that does not depend on the quants' layout.</summary>
+internal static class AffineKDot
+{
+    /// <summary>
+    /// Puts Q8_K activation blocks (in place) into the order the dots of <paramref name="tier"/> read. With 512-bit
+    /// vectors (AVX-512BW) the four 32-quant pieces of each 128-quant half are stored in the order 0, 2, 1, 3: the quants
+    /// that meet the low nibbles of chunks c and c+1 are then one 64-byte load, and those that meet their high nibbles
+    /// the next. Gathering them from two 32-byte loads instead costs a cross-lane insert per load, which made such a
+    /// 512-bit dot slower than the 256-bit one (its inner loop alone: 10.3 against 7.8 ns per super-block and 4 tokens,
+    /// and 4.0 in this order).
+    /// The first eight of the 16 group sums are replaced by the pair sums the minimum terms use (bsums[2j] +
+    /// bsums[2j+1], at most 32·127 in magnitude), which each dot would otherwise form again for every weight row. Other
+    /// tiers read Q8_K as it is.
+    /// </summary>
+    public static unsafe void PrepareActivation(byte* x, int blocks, SimdTier tier)
+    {
+        if (!Uses512(tier))
+        {
+            return;
+        }
+        for (int b = 0; b < blocks; b++)
+        {
+            byte* qs = x + (long)b * Q8_K.BlockBytes + Q8_K.QsOffset;
+            for (int h = 0; h < 2; h++)
+            {
+                byte* piece1 = qs + 128 * h + 32, piece2 = piece1 + 32;
+                Vector256<byte> t = Vector256.Load(piece1);
+                Vector256.Load(piece2).Store(piece1);
+                t.Store(piece2);
+            }
+            short* bsums = (short*)(x + (long)b * Q8_K.BlockBytes + Q8_K.BsumsOffset);
+            Ssse3.HorizontalAdd(Vector128.Load(bsums), Vector128.Load(bsums + 8)).Store(bsums);
+        }
+    }
+
+    /// <summary>Whether <paramref name="tier"/> runs the 512-bit lanes (and so reads the order of <see cref="PrepareActivation"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static bool Uses512(SimdTier tier) => tier == SimdTier.Vector512 && Avx512BW.IsSupported;
+}
+
+/// <summary>
+/// The dots of the affine K-quants (<see cref="IAffineKQuants"/>) against Q8_K activations: one token, four, two rows
+/// of four and eight, each output bit for bit the one-token dot of its pair. The integer lanes are exact in float:
+/// a lane sums 32 products of at most <c>q_max·63·127</c> (Q5_K: 7.9·10^6 &lt; 2^24); vpmaddubsw's pair sums stay
+/// below 2^15 (2·31·127).
+/// Each loop is its own compilation root (NoInlining): inlined into a type's one-line forward, the JIT ran out of
+/// inlining budget and left Q5_K's unpacking as calls, and its dot took 34-40 ns per super-block instead of 6.7.
+/// </summary>
+internal static unsafe class AffineKDot<T> where T : struct, IAffineKQuants
+{
+    private const int ScalesOffset = 4;
+
+    /// <summary>
+    /// Q4_K or Q5_K row · Q8_K activation over <paramref name="blocks"/> super-blocks, in the order of llama.cpp's AVX2
+    /// ggml_vec_dot_q4_K_q8_K (and _q5_K_q8_K). Per super-block the products go into eight exact int32 lanes S_l (lane l takes bytes
+    /// 4l .. 4l+3 of each 32-byte chunk, low and high quants, each product times its sub-block scale) and the minimum
+    /// terms into four exact lanes M_k = m[2k]·(bsums[4k] + bsums[4k+1]) + m[2k+1]·(bsums[4k+2] + bsums[4k+3]). They
+    /// are scaled into float lanes, <c>acc_l = fma(y_d·d, S_l, acc_l)</c> and <c>accm_k = fma(−y_d·dmin, M_k, accm_k)</c>,
+    /// and reduced once at the end, halves first. Every tier gives the same bits: the Vector512 tier computes the lanes
+    /// of two chunks at once in the two halves of a 512-bit vector and adds the halves, which is exact in integers.
+    /// <paramref name="x"/> must be in the order <see cref="AffineKDot.PrepareActivation"/> gives for <paramref name="tier"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static unsafe float Dot(byte* w, byte* x, int blocks, SimdTier tier)
+    {
+        if (tier == SimdTier.Scalar)
+        {
+            return DotScalar(w, x, blocks);
+        }
+        if (Uses512(tier))
+        {
+            return DotVector512(w, x, blocks);
+        }
+        Vector256<float> acc = Vector256<float>.Zero;
+        Vector128<float> accMin = Vector128<float>.Zero;
+        for (int b = 0; b < blocks; b++)
+        {
+            byte* wb = w + (long)b * T.BlockBytes;
+            byte* xb = x + (long)b * Q8_K.BlockBytes;
+            PrefetchBlock(wb);
+            var (scales, mins) = Q4_K.UnpackScaleMinsWords(wb + ScalesOffset);
+            Vector256<int> lanes = Lanes256(wb, (sbyte*)(xb + Q8_K.QsOffset), scales);
+            acc = Step(acc, ref accMin, HalfAt(wb), HalfAt(wb + 2), MinLanes(MinsAsShorts(mins), xb), xb, lanes);
+        }
+        return Int8BlockDot.Sum(acc) + SumMin(accMin);
+    }
+
+    /// <summary>
+    /// The Vector512 loop of <see cref="Dot"/>, apart from the Vector256 one so that it holds no call: sharing one loop, the
+    /// JIT left the lanes uninlined and kept the accumulators in memory, and a super-block took 6.3-9.7 ns instead of 3.9
+    /// (one thread, 128 × 1536 weights in L2).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static unsafe float DotVector512(byte* w, byte* x, int blocks)
+    {
+        Vector256<float> acc = Vector256<float>.Zero;
+        Vector128<float> accMin = Vector128<float>.Zero;
+        for (int b = 0; b < blocks; b++)
+        {
+            byte* wb = w + (long)b * T.BlockBytes;
+            byte* xb = x + (long)b * Q8_K.BlockBytes;
+            PrefetchBlock(wb);
+            var (scales, mins) = Q4_K.UnpackScaleMinsWords(wb + ScalesOffset);
+            Vector256<int> lanes = Lanes512(wb, (sbyte*)(xb + Q8_K.QsOffset), scales);
+            acc = Step(acc, ref accMin, HalfAt(wb), HalfAt(wb + 2), PairSumMinLanes(MinsAsShorts(mins), xb), xb, lanes);
+        }
+        return Int8BlockDot.Sum(acc) + SumMin(accMin);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe float HalfAt(byte* p) => F16.ToSingleFast(Unsafe.ReadUnaligned<ushort>(p));
+
+    /// <summary>Asks for the lines of the super-block <see cref="StreamPrefetch.Distance"/> bytes ahead of <paramref name="wb"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void PrefetchBlock(byte* wb)
+    {
+        StreamPrefetch.Ahead(wb);
+        StreamPrefetch.Ahead(wb + 64);
+        StreamPrefetch.Ahead(wb + 128);
+        if (T.BlockBytes > 144)
+        {
+            StreamPrefetch.Ahead(wb + T.BlockBytes - 1);   // a constant test: the JIT keeps one branch
+        }
+    }
+
+    /// <summary>
+    /// <see cref="Dot"/> of one weight row with four activation rows (<c>x + t·xStride</c>), written to
+    /// <c>y[t·yStride]</c>: the quants and scales of each super-block are unpacked once for the four tokens.
+    /// Every output is <see cref="Dot"/> of its pair bit for bit (the same lanes, the same float steps).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static unsafe void Dot4(byte* w, byte* x, long xStride, int blocks, float* y, long yStride, SimdTier tier)
+    {
+        if (tier == SimdTier.Scalar || !Avx2.IsSupported)
+        {
+            for (int t = 0; t < 4; t++)
+            {
+                y[t * yStride] = Dot(w, x + t * xStride, blocks, tier);
+            }
+            return;
+        }
+        if (Uses512(tier))
+        {
+            Dot4Vector512(w, x, xStride, blocks, y, yStride);
+            return;
+        }
+        Vector256<float> acc0 = Vector256<float>.Zero, acc1 = acc0, acc2 = acc0, acc3 = acc0;
+        Vector128<float> min0 = Vector128<float>.Zero, min1 = min0, min2 = min0, min3 = min0;
+        Vector256<byte> step = Vector256.Create((byte)2);
+        for (int b = 0; b < blocks; b++)
+        {
+            byte* wb = w + (long)b * T.BlockBytes;
+            PrefetchBlock(wb);
+            long o = (long)b * Q8_K.BlockBytes;
+            byte* x0 = x + o, x1 = x0 + xStride, x2 = x1 + xStride, x3 = x2 + xStride;
+            var (scaleWord, mins) = Q4_K.UnpackScaleMinsWords(wb + ScalesOffset);
+            Vector256<byte> scales = ScalesPerHalf(scaleWord), pick = Vector256.Create((ushort)0x0100).AsByte();
+            Vector256<int> s0 = Vector256<int>.Zero, s1 = s0, s2 = s0, s3 = s0;
+            for (int c = 0; c < 4; c++)
+            {
+                var (lo, hi) = T.Chunk(wb, c);
+                Vector256<short> sLo = Avx2.Shuffle(scales, pick).AsInt16(), sHi = Avx2.Shuffle(scales, pick + step).AsInt16();
+                pick += step + step;
+                int yo = Q8_K.QsOffset + 64 * c;
+                s0 = Q8_K.MultiplyAddScaled(Q8_K.MultiplyAddScaled(s0, lo, Vector256.Load((sbyte*)(x0 + yo)), sLo), hi, Vector256.Load((sbyte*)(x0 + yo + 32)), sHi);
+                s1 = Q8_K.MultiplyAddScaled(Q8_K.MultiplyAddScaled(s1, lo, Vector256.Load((sbyte*)(x1 + yo)), sLo), hi, Vector256.Load((sbyte*)(x1 + yo + 32)), sHi);
+                s2 = Q8_K.MultiplyAddScaled(Q8_K.MultiplyAddScaled(s2, lo, Vector256.Load((sbyte*)(x2 + yo)), sLo), hi, Vector256.Load((sbyte*)(x2 + yo + 32)), sHi);
+                s3 = Q8_K.MultiplyAddScaled(Q8_K.MultiplyAddScaled(s3, lo, Vector256.Load((sbyte*)(x3 + yo)), sLo), hi, Vector256.Load((sbyte*)(x3 + yo + 32)), sHi);
+            }
+            float d = F16.ToSingleFast(Unsafe.ReadUnaligned<ushort>(wb)), dmin = F16.ToSingleFast(Unsafe.ReadUnaligned<ushort>(wb + 2));
+            Vector128<short> m = MinsAsShorts(mins);
+            acc0 = Step(acc0, ref min0, d, dmin, MinLanes(m, x0), x0, s0);
+            acc1 = Step(acc1, ref min1, d, dmin, MinLanes(m, x1), x1, s1);
+            acc2 = Step(acc2, ref min2, d, dmin, MinLanes(m, x2), x2, s2);
+            acc3 = Step(acc3, ref min3, d, dmin, MinLanes(m, x3), x3, s3);
+        }
+        y[0] = Int8BlockDot.Sum(acc0) + SumMin(min0);
+        y[yStride] = Int8BlockDot.Sum(acc1) + SumMin(min1);
+        y[2 * yStride] = Int8BlockDot.Sum(acc2) + SumMin(min2);
+        y[3 * yStride] = Int8BlockDot.Sum(acc3) + SumMin(min3);
+    }
+
+    /// <summary>
+    /// <see cref="Dot4"/> with 512-bit vectors: chunks c and c+1 of the quants in one vector, each token's lanes as in
+    /// <see cref="Lanes512"/>, so every output keeps <see cref="Dot"/>'s bits.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static unsafe void Dot4Vector512(byte* w, byte* x, long xStride, int blocks, float* y, long yStride)
+    {
+        Vector256<float> acc0 = Vector256<float>.Zero, acc1 = acc0, acc2 = acc0, acc3 = acc0;
+        Vector128<float> min0 = Vector128<float>.Zero, min1 = min0, min2 = min0, min3 = min0;
+        for (int b = 0; b < blocks; b++)
+        {
+            byte* wb = w + (long)b * T.BlockBytes;
+            long o = (long)b * Q8_K.BlockBytes;
+            byte* x0 = x + o, x1 = x0 + xStride, x2 = x1 + xStride, x3 = x2 + xStride;
+            var (scaleWord, mins) = Q4_K.UnpackScaleMinsWords(wb + ScalesOffset);
+            Vector512<byte> scales = ScalesPerQuarter(scaleWord);
+            Vector512<int> s0 = Vector512<int>.Zero, s1 = s0, s2 = s0, s3 = s0;
+            ChunkPairFourTokens(ref s0, ref s1, ref s2, ref s3, T.ChunkPair(wb, 0), x0, xStride, Q8_K.QsOffset, scales, PickLow01, PickHigh01);
+            ChunkPairFourTokens(ref s0, ref s1, ref s2, ref s3, T.ChunkPair(wb, 1), x0, xStride, Q8_K.QsOffset + 128, scales, PickLow23, PickHigh23);
+            float d = F16.ToSingleFast(Unsafe.ReadUnaligned<ushort>(wb)), dmin = F16.ToSingleFast(Unsafe.ReadUnaligned<ushort>(wb + 2));
+            Vector128<short> m = MinsAsShorts(mins);
+            acc0 = Step(acc0, ref min0, d, dmin, PairSumMinLanes(m, x0), x0, s0.GetLower() + s0.GetUpper());
+            acc1 = Step(acc1, ref min1, d, dmin, PairSumMinLanes(m, x1), x1, s1.GetLower() + s1.GetUpper());
+            acc2 = Step(acc2, ref min2, d, dmin, PairSumMinLanes(m, x2), x2, s2.GetLower() + s2.GetUpper());
+            acc3 = Step(acc3, ref min3, d, dmin, PairSumMinLanes(m, x3), x3, s3.GetLower() + s3.GetUpper());
+        }
+        y[0] = Int8BlockDot.Sum(acc0) + SumMin(min0);
+        y[yStride] = Int8BlockDot.Sum(acc1) + SumMin(min1);
+        y[2 * yStride] = Int8BlockDot.Sum(acc2) + SumMin(min2);
+        y[3 * yStride] = Int8BlockDot.Sum(acc3) + SumMin(min3);
+    }
+
+    /// <summary>
+    /// <see cref="Dot4"/> of two weight rows (<c>w</c> and <c>w + wStride</c>) with four activation rows: row r's output
+    /// for token t goes to <c>y[t·yStride + r]</c>. Every output is <see cref="Dot"/> of its pair bit for bit.
+    /// </summary>
+    /// <remarks>
+    /// With 512-bit vectors the float steps of the two rows share their instructions: their lanes sit in the two halves
+    /// of one vector, so one conversion and one multiply-add serve both rows, and each token's minimum terms for both
+    /// rows take one vpmaddwd. The integer work is that of two <see cref="Dot4"/> calls. Other tiers run those calls.
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static unsafe void Dot2x4(byte* w, long wStride, byte* x, long xStride, int blocks, float* y, long yStride, SimdTier tier)
+    {
+        if (!Uses512(tier))
+        {
+            Dot4(w, x, xStride, blocks, y, yStride, tier);
+            Dot4(w + wStride, x, xStride, blocks, y + 1, yStride, tier);
+            return;
+        }
+        // Float accumulators: row 0's eight lanes in the low half, row 1's in the high half; the minimum ones four and four.
+        Vector512<float> acc0 = Vector512<float>.Zero, acc1 = acc0, acc2 = acc0, acc3 = acc0;
+        Vector256<float> min0 = Vector256<float>.Zero, min1 = min0, min2 = min0, min3 = min0;
+        for (int b = 0; b < blocks; b++)
+        {
+            byte* w0 = w + (long)b * T.BlockBytes, w1 = w0 + wStride;
+            PrefetchBlock(w0);   // both rows stream from DRAM in a decode step of four to seven (see MatMul.HasDot8)
+            PrefetchBlock(w1);
+            byte* x0 = x + (long)b * Q8_K.BlockBytes;
+            var (scaleWord0, mins0) = Q4_K.UnpackScaleMinsWords(w0 + ScalesOffset);
+            var (scaleWord1, mins1) = Q4_K.UnpackScaleMinsWords(w1 + ScalesOffset);
+            Vector512<byte> scales0 = ScalesPerQuarter(scaleWord0), scales1 = ScalesPerQuarter(scaleWord1);
+            Vector512<int> r0t0 = Vector512<int>.Zero, r0t1 = r0t0, r0t2 = r0t0, r0t3 = r0t0;
+            Vector512<int> r1t0 = Vector512<int>.Zero, r1t1 = r1t0, r1t2 = r1t0, r1t3 = r1t0;
+            ChunkPairFourTokens(ref r0t0, ref r0t1, ref r0t2, ref r0t3, T.ChunkPair(w0, 0), x0, xStride, Q8_K.QsOffset, scales0, PickLow01, PickHigh01);
+            ChunkPairFourTokens(ref r0t0, ref r0t1, ref r0t2, ref r0t3, T.ChunkPair(w0, 1), x0, xStride, Q8_K.QsOffset + 128, scales0, PickLow23, PickHigh23);
+            ChunkPairFourTokens(ref r1t0, ref r1t1, ref r1t2, ref r1t3, T.ChunkPair(w1, 0), x0, xStride, Q8_K.QsOffset, scales1, PickLow01, PickHigh01);
+            ChunkPairFourTokens(ref r1t0, ref r1t1, ref r1t2, ref r1t3, T.ChunkPair(w1, 1), x0, xStride, Q8_K.QsOffset + 128, scales1, PickLow23, PickHigh23);
+            var d = Vector512.Create(Vector256.Create(HalfAt(w0)), Vector256.Create(HalfAt(w1)));
+            var dmin = Vector256.Create(Vector128.Create(HalfAt(w0 + 2)), Vector128.Create(HalfAt(w1 + 2)));
+            var mins = Vector256.Create(MinsAsShorts(mins0), MinsAsShorts(mins1));
+            acc0 = TwoRowStep(acc0, ref min0, d, dmin, mins, x0, r0t0, r1t0);
+            acc1 = TwoRowStep(acc1, ref min1, d, dmin, mins, x0 + xStride, r0t1, r1t1);
+            acc2 = TwoRowStep(acc2, ref min2, d, dmin, mins, x0 + 2 * xStride, r0t2, r1t2);
+            acc3 = TwoRowStep(acc3, ref min3, d, dmin, mins, x0 + 3 * xStride, r0t3, r1t3);
+        }
+        StoreTwoRows(y, acc0, min0);
+        StoreTwoRows(y + yStride, acc1, min1);
+        StoreTwoRows(y + 2 * yStride, acc2, min2);
+        StoreTwoRows(y + 3 * yStride, acc3, min3);
+    }
+
+    /// <summary>
+    /// <see cref="Dot"/> of one weight row with eight activation rows (<c>x + t·xStride</c>), written to
+    /// <c>y[t·yStride]</c>: each super-block's quants and scales are unpacked once for all eight tokens, so a batch of
+    /// eight sequences reads every weight once, as a single token does. Every output is <see cref="Dot"/> of its pair
+    /// bit for bit. <paramref name="table"/> holds the eight rows' <see cref="Q8_K.BuildEightTokenTable"/>; <paramref name="part"/> says whether it runs over the whole row or a part of it, with the running sums in <paramref name="state"/> (<see cref="EightTokenPart"/>). Other tiers
+    /// than Vector512 run two <see cref="Dot4"/> calls (and ignore the table).
+    /// </summary>
+    /// <remarks>
+    /// Written out token by token, with no ref arguments: the JIT keeps the eight integer accumulators, four float ones
+    /// (two tokens' eight lanes per vector, as the rows of <see cref="Dot2x4"/>) and two minimum ones (four tokens' four
+    /// lanes each) in registers.
+    /// Dot2x4 with its accumulators passed by reference spilled them to the stack on every super-block (89 stack
+    /// accesses in its loop).
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static unsafe void Dot8(byte* w, byte* x, long xStride, byte* table, int blocks, float* state, EightTokenPart part, float* y, long yStride, SimdTier tier)
+    {
+        if (!Uses512(tier))
+        {
+            Debug.Assert(part == EightTokenPart.Whole, "rows are split for the 512-bit kernel only");
+            Dot4(w, x, xStride, blocks, y, yStride, tier);
+            Dot4(w, x + 4 * xStride, xStride, blocks, y + 4 * yStride, yStride, tier);
+            return;
+        }
+        Vector512<float> acc01 = Vector512<float>.Zero, acc23 = acc01, acc45 = acc01, acc67 = acc01;
+        Vector512<float> min0123 = Vector512<float>.Zero, min4567 = min0123;
+        if ((part & EightTokenPart.First) == 0)
+        {
+            acc01 = Vector512.Load(state); acc23 = Vector512.Load(state + 16); acc45 = Vector512.Load(state + 32); acc67 = Vector512.Load(state + 48);
+            min0123 = Vector512.Load(state + 64); min4567 = Vector512.Load(state + 80);
+        }
+        for (int b = 0; b < blocks; b++)
+        {
+            byte* wb = w + (long)b * T.BlockBytes;
+            PrefetchBlock(wb);   // a decode step of eight streams its weights from DRAM too: 13 % off the FFN (see MatMul.HasDot8)
+            byte* x0 = x + (long)b * Q8_K.BlockBytes;
+            sbyte* q0 = (sbyte*)(x0 + Q8_K.QsOffset);
+            var (scaleWord, mins) = Q4_K.UnpackScaleMinsWords(wb + ScalesOffset);
+            Vector512<byte> scales = ScalesPerQuarter(scaleWord);
+
+            // Chunks 0 and 1 of the quants against quants 0-127 of each token.
+            var (lo, hi) = T.ChunkPair(wb, 0);
+            Vector512<short> sLo = Avx512BW.Shuffle(scales, PickLow01).AsInt16(), sHi = Avx512BW.Shuffle(scales, PickHigh01).AsInt16();
+            Vector512<int> s0 = FirstHalves(lo, hi, q0, sLo, sHi);
+            Vector512<int> s1 = FirstHalves(lo, hi, q0 + xStride, sLo, sHi);
+            Vector512<int> s2 = FirstHalves(lo, hi, q0 + 2 * xStride, sLo, sHi);
+            Vector512<int> s3 = FirstHalves(lo, hi, q0 + 3 * xStride, sLo, sHi);
+            Vector512<int> s4 = FirstHalves(lo, hi, q0 + 4 * xStride, sLo, sHi);
+            Vector512<int> s5 = FirstHalves(lo, hi, q0 + 5 * xStride, sLo, sHi);
+            Vector512<int> s6 = FirstHalves(lo, hi, q0 + 6 * xStride, sLo, sHi);
+            Vector512<int> s7 = FirstHalves(lo, hi, q0 + 7 * xStride, sLo, sHi);
+
+            // Chunks 2 and 3 against quants 128-255.
+            (lo, hi) = T.ChunkPair(wb, 1);
+            sLo = Avx512BW.Shuffle(scales, PickLow23).AsInt16();
+            sHi = Avx512BW.Shuffle(scales, PickHigh23).AsInt16();
+            sbyte* q1 = q0 + 128;
+            s0 = Halves(s0, lo, hi, q1, sLo, sHi);
+            s1 = Halves(s1, lo, hi, q1 + xStride, sLo, sHi);
+            s2 = Halves(s2, lo, hi, q1 + 2 * xStride, sLo, sHi);
+            s3 = Halves(s3, lo, hi, q1 + 3 * xStride, sLo, sHi);
+            s4 = Halves(s4, lo, hi, q1 + 4 * xStride, sLo, sHi);
+            s5 = Halves(s5, lo, hi, q1 + 5 * xStride, sLo, sHi);
+            s6 = Halves(s6, lo, hi, q1 + 6 * xStride, sLo, sHi);
+            s7 = Halves(s7, lo, hi, q1 + 7 * xStride, sLo, sHi);
+
+            byte* tb = table + (long)b * Q8_K.EightTokenTableBytes;
+            var d = Vector512.Create(HalfAt(wb));
+            acc01 = Q8_K.TwoTokenStep(acc01, d, Q8_K.ScalePair(tb, 0), s0, s1, Vector512<int>.Zero);
+            acc23 = Q8_K.TwoTokenStep(acc23, d, Q8_K.ScalePair(tb, 1), s2, s3, Vector512<int>.Zero);
+            acc45 = Q8_K.TwoTokenStep(acc45, d, Q8_K.ScalePair(tb, 2), s4, s5, Vector512<int>.Zero);
+            acc67 = Q8_K.TwoTokenStep(acc67, d, Q8_K.ScalePair(tb, 3), s6, s7, Vector512<int>.Zero);
+            // The minimum terms of four tokens per vector: each token's four lanes as PairSumMinLanes forms them, times
+            // y_d·(−dmin), the product (−y_d)·dmin of the one-token step with its sign moved (exact).
+            Vector128<short> m = MinsAsShorts(mins);
+            var m4 = Vector512.Create(Vector256.Create(m, m), Vector256.Create(m, m));
+            var minusDmin = Vector512.Create(-HalfAt(wb + 2));
+            min0123 = Vector512.FusedMultiplyAdd(Q8_K.ScaleQuad(tb, 0) * minusDmin, Vector512.ConvertToSingle(Avx512BW.MultiplyAddAdjacent(m4, Q8_K.SumQuad(tb, 0))), min0123);
+            min4567 = Vector512.FusedMultiplyAdd(Q8_K.ScaleQuad(tb, 1) * minusDmin, Vector512.ConvertToSingle(Avx512BW.MultiplyAddAdjacent(m4, Q8_K.SumQuad(tb, 1))), min4567);
+        }
+        if ((part & EightTokenPart.Last) == 0)
+        {
+            acc01.Store(state); acc23.Store(state + 16); acc45.Store(state + 32); acc67.Store(state + 48);
+            min0123.Store(state + 64); min4567.Store(state + 80);
+            return;
+        }
+        StoreTwoTokens(y, yStride, acc01, min0123.GetLower());
+        StoreTwoTokens(y + 2 * yStride, yStride, acc23, min0123.GetUpper());
+        StoreTwoTokens(y + 4 * yStride, yStride, acc45, min4567.GetLower());
+        StoreTwoTokens(y + 6 * yStride, yStride, acc67, min4567.GetUpper());
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void StoreTwoTokens(float* y, long yStride, Vector512<float> acc, Vector256<float> accMin)
+    {
+        y[0] = Int8BlockDot.Sum(acc.GetLower()) + SumMin(accMin.GetLower());
+        y[yStride] = Int8BlockDot.Sum(acc.GetUpper()) + SumMin(accMin.GetUpper());
+    }
+
+    /// <summary>
+    /// <see cref="Step"/> for two rows at once: <paramref name="row0"/> and <paramref name="row1"/> are the rows' 512-bit lanes
+    /// (chunk pairs in the halves), <paramref name="d"/> holds row 0's d in the low half and row 1's in the high half,
+    /// <paramref name="dmin"/> and <paramref name="mins"/> likewise. Each lane sees the same products as in Step.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe Vector512<float> TwoRowStep(Vector512<float> acc, ref Vector256<float> accMin, Vector512<float> d, Vector256<float> dmin,
+        Vector256<short> mins, byte* xb, Vector512<int> row0, Vector512<int> row1)
+    {
+        float yd = Unsafe.ReadUnaligned<float>(xb);
+        Vector128<short> pairSums = Vector128.Load((short*)(xb + Q8_K.BsumsOffset));
+        Vector256<int> minLanes = Avx2.MultiplyAddAdjacent(mins, Vector256.Create(pairSums, pairSums));
+        accMin = Vector256.FusedMultiplyAdd(Vector256.Create(-yd) * dmin, Vector256.ConvertToSingle(minLanes), accMin);
+        // [row0 low + row0 high, row1 low + row1 high]: the 256-bit halves of each row added, as in Dot4Vector512.
+        Vector512<int> lanes = Avx512F.Shuffle4x128(row0, row1, 0x44) + Avx512F.Shuffle4x128(row0, row1, 0xEE);
+        return Vector512.FusedMultiplyAdd(Vector512.Create(yd) * d, Vector512.ConvertToSingle(lanes), acc);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void StoreTwoRows(float* y, Vector512<float> acc, Vector256<float> accMin)
+    {
+        y[0] = Int8BlockDot.Sum(acc.GetLower()) + SumMin(accMin.GetLower());
+        y[1] = Int8BlockDot.Sum(acc.GetUpper()) + SumMin(accMin.GetUpper());
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool Uses512(SimdTier tier) => AffineKDot.Uses512(tier);
+
+    /// <summary>One super-block's float steps of <see cref="Dot"/> (and of each token of <see cref="Dot4"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe Vector256<float> Step(Vector256<float> acc, ref Vector128<float> accMin, float d, float dmin, Vector128<int> minLanes, byte* xb, Vector256<int> lanes)
+    {
+        float yd = Unsafe.ReadUnaligned<float>(xb);
+        accMin = Vector128.FusedMultiplyAdd(Vector128.Create(-yd * dmin), Vector128.ConvertToSingle(minLanes), accMin);
+        return Vector256.FusedMultiplyAdd(Vector256.Create(yd * d), Vector256.ConvertToSingle(lanes), acc);
+    }
+
+    /// <summary>The minimum lanes' reduction, as ggml's movehl / movehdup pair: <c>(m0 + m2) + (m1 + m3)</c>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float SumMin(Vector128<float> m) => (m.GetElement(0) + m.GetElement(2)) + (m.GetElement(1) + m.GetElement(3));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<short> MinsAsShorts(ulong mins) =>
+        Sse41.IsSupported ? Sse41.ConvertToVector128Int16(Vector128.CreateScalar(mins).AsByte()) : Vector128.WidenLower(Vector128.CreateScalar(mins).AsByte()).AsInt16();
+
+    /// <summary>The four exact minimum lanes of <see cref="Dot"/>: M_k = m[2k]·g[2k] + m[2k+1]·g[2k+1], g[j] = bsums[2j] + bsums[2j+1].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe Vector128<int> MinLanes(Vector128<short> mins, byte* xb)
+    {
+        short* bsums = (short*)(xb + Q8_K.BsumsOffset);
+        if (Ssse3.IsSupported)
+        {
+            // Group sums are at most 16·128 in magnitude, so the pairwise int16 adds cannot overflow.
+            Vector128<short> g = Ssse3.HorizontalAdd(Vector128.Load(bsums), Vector128.Load(bsums + 8));
+            return Sse2.MultiplyAddAdjacent(mins, g);
+        }
+        return Vector128.Create(
+            mins.GetElement(0) * (bsums[0] + bsums[1]) + mins.GetElement(1) * (bsums[2] + bsums[3]),
+            mins.GetElement(2) * (bsums[4] + bsums[5]) + mins.GetElement(3) * (bsums[6] + bsums[7]),
+            mins.GetElement(4) * (bsums[8] + bsums[9]) + mins.GetElement(5) * (bsums[10] + bsums[11]),
+            mins.GetElement(6) * (bsums[12] + bsums[13]) + mins.GetElement(7) * (bsums[14] + bsums[15]));
+    }
+
+    /// <summary>
+    /// <see cref="MinLanes"/> for an activation in <see cref="AffineKDot.PrepareActivation"/>'s 512-bit order, whose first eight group
+    /// sums already hold the pair sums g[j] = bsums[2j] + bsums[2j+1]: one vpmaddwd instead of a horizontal add and it.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe Vector128<int> PairSumMinLanes(Vector128<short> mins, byte* xb) =>
+        Sse2.MultiplyAddAdjacent(mins, Vector128.Load((short*)(xb + Q8_K.BsumsOffset)));
+
+    /// <summary>Scalar twin of <see cref="Dot"/>: the same lanes and float steps, one element at a time.</summary>
+    private static unsafe float DotScalar(byte* w, byte* x, int blocks)
+    {
+        byte* sc = stackalloc byte[8];
+        byte* mn = stackalloc byte[8];
+        float* acc = stackalloc float[8];
+        float* accMin = stackalloc float[4];
+        int* lanes = stackalloc int[8];
+        new Span<float>(acc, 8).Clear();
+        new Span<float>(accMin, 4).Clear();
+        for (int b = 0; b < blocks; b++)
+        {
+            byte* wb = w + (long)b * T.BlockBytes;
+            byte* xb = x + (long)b * Q8_K.BlockBytes;
+            Q4_K.UnpackScaleMins(wb + ScalesOffset, sc, mn);
+            sbyte* y = (sbyte*)(xb + Q8_K.QsOffset);
+            short* bsums = (short*)(xb + Q8_K.BsumsOffset);
+            float yd = Unsafe.ReadUnaligned<float>(xb);
+            float d = yd * F16.ToSingle(Unsafe.ReadUnaligned<ushort>(wb));
+            float dmin = -yd * F16.ToSingle(Unsafe.ReadUnaligned<ushort>(wb + 2));
+            ScalarLanes(wb, y, sc, lanes);
+            for (int l = 0; l < 8; l++)
+            {
+                acc[l] = MathF.FusedMultiplyAdd(d, lanes[l], acc[l]);
+            }
+            for (int k = 0; k < 4; k++)
+            {
+                int lane = mn[2 * k] * (bsums[4 * k] + bsums[4 * k + 1]) + mn[2 * k + 1] * (bsums[4 * k + 2] + bsums[4 * k + 3]);
+                accMin[k] = MathF.FusedMultiplyAdd(dmin, lane, accMin[k]);
+            }
+        }
+        return Int8BlockDot.Sum(acc) + ((accMin[0] + accMin[2]) + (accMin[1] + accMin[3]));
+    }
+
+    /// <summary>The eight lanes of one super-block (see <see cref="Dot"/>), 32 quants per vector.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe Vector256<int> Lanes256(byte* wb, sbyte* y, ulong scaleWord)
+    {
+        if (!Avx2.IsSupported)
+        {
+            return LanesPortable(wb, y, (byte*)&scaleWord);
+        }
+        Vector256<int> acc = Vector256<int>.Zero;
+        Vector256<byte> scales = ScalesPerHalf(scaleWord);
+        Vector256<byte> pick = Vector256.Create((ushort)0x0100).AsByte(), step = Vector256.Create((byte)2);
+        for (int c = 0; c < 4; c++)
+        {
+            var (lo, hi) = T.Chunk(wb, c);
+            acc = Q8_K.MultiplyAddScaled(acc, lo, Vector256.Load(y + 64 * c), Avx2.Shuffle(scales, pick).AsInt16());
+            pick += step;
+            acc = Q8_K.MultiplyAddScaled(acc, hi, Vector256.Load(y + 64 * c + 32), Avx2.Shuffle(scales, pick).AsInt16());
+            pick += step;
+        }
+        return acc;
+    }
+
+    /// <summary>
+    /// The eight lanes of one super-block with 512-bit vectors (AVX-512BW): chunks c and c+1 of the quants fill one
+    /// vector, so its low half holds chunk c's lanes and its high half chunk c+1's; adding the halves gives
+    /// <see cref="Lanes256"/>'s lanes exactly.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe Vector256<int> Lanes512(byte* wb, sbyte* y, ulong scaleWord)
+    {
+        Vector512<byte> scales = ScalesPerQuarter(scaleWord);
+        Vector512<int> acc = ChunkPair(Vector512<int>.Zero, T.ChunkPair(wb, 0), y, scales, PickLow01, PickHigh01);
+        acc = ChunkPair(acc, T.ChunkPair(wb, 1), y + 128, scales, PickLow23, PickHigh23);
+        return acc.GetLower() + acc.GetUpper();
+    }
+
+    /// <summary>
+    /// Chunks c and c+1 of the quants (<paramref name="quants"/>: <see cref="IAffineKQuants.ChunkPair"/>) against their
+    /// activation quants in <see cref="AffineKDot.PrepareActivation"/>'s order: y[0..64] meet the low ones, y[64..128]
+    /// the high ones.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe Vector512<int> ChunkPair(Vector512<int> acc, (Vector512<byte> Lo, Vector512<byte> Hi) quants, sbyte* y, Vector512<byte> scales,
+        Vector512<byte> pickLow, Vector512<byte> pickHigh)
+    {
+        var (lo, hi) = quants;
+        acc += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(lo, Vector512.Load(y)), Avx512BW.Shuffle(scales, pickLow).AsInt16());
+        return acc + Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(hi, Vector512.Load(y + 64)), Avx512BW.Shuffle(scales, pickHigh).AsInt16());
+    }
+
+    /// <summary><see cref="ChunkPair"/> for four tokens (activation rows <c>x0 + t·xStride</c>, quants at offset yo), the quants and scales unpacked once.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void ChunkPairFourTokens(ref Vector512<int> s0, ref Vector512<int> s1, ref Vector512<int> s2, ref Vector512<int> s3,
+        (Vector512<byte> Lo, Vector512<byte> Hi) quants, byte* x0, long xStride, int yo, Vector512<byte> scales, Vector512<byte> pickLow, Vector512<byte> pickHigh)
+    {
+        var (lo, hi) = quants;
+        Vector512<short> sLo = Avx512BW.Shuffle(scales, pickLow).AsInt16(), sHi = Avx512BW.Shuffle(scales, pickHigh).AsInt16();
+        sbyte* y = (sbyte*)(x0 + yo);
+        s0 = Halves(s0, lo, hi, y, sLo, sHi);
+        s1 = Halves(s1, lo, hi, y + xStride, sLo, sHi);
+        s2 = Halves(s2, lo, hi, y + 2 * xStride, sLo, sHi);
+        s3 = Halves(s3, lo, hi, y + 3 * xStride, sLo, sHi);
+    }
+
+    /// <summary><see cref="Halves"/> into a zero accumulator.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe Vector512<int> FirstHalves(Vector512<byte> lo, Vector512<byte> hi, sbyte* y, Vector512<short> sLo, Vector512<short> sHi) =>
+        Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(lo, Vector512.Load(y)), sLo)
+        + Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(hi, Vector512.Load(y + 64)), sHi);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe Vector512<int> Halves(Vector512<int> acc, Vector512<byte> lo, Vector512<byte> hi, sbyte* y, Vector512<short> sLo, Vector512<short> sHi)
+    {
+        acc += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(lo, Vector512.Load(y)), sLo);
+        return acc + Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(hi, Vector512.Load(y + 64)), sHi);
+    }
+
+    /// <summary>
+    /// The eight scales as int16 in every 128-bit quarter, for the pick shuffles: the scale bytes broadcast to four
+    /// quadwords and zero-extended, two instructions.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<byte> ScalesPerQuarter(ulong scaleWord) =>
+        Avx512BW.ConvertToVector512Int16(Vector256.Create(scaleWord).AsByte()).AsByte();
+
+    // Byte-shuffle indices that broadcast, as int16, one sub-block's scale to the low 256 bits and another's to the high
+    // 256 bits: for the low nibbles of chunks 0 and 1 (sub-blocks 0 and 2), their high nibbles (1 and 3), and the same
+    // for chunks 2 and 3. Loaded as constants, so no shuffle builds them.
+    private static readonly Vector512<byte> PickLow01 = Pick(0, 2), PickHigh01 = Pick(1, 3), PickLow23 = Pick(4, 6), PickHigh23 = Pick(5, 7);
+
+    private static Vector512<byte> Pick(int low, int high)
+    {
+        Vector256<byte> l = Vector256.Create((ushort)(2 * low | (2 * low + 1) << 8)).AsByte();
+        Vector256<byte> h = Vector256.Create((ushort)(2 * high | (2 * high + 1) << 8)).AsByte();
+        return Vector512.Create(l, h);
+    }
+
+    /// <summary>
+    /// The eight scales as int16 in each 128-bit half: a byte shuffle with (2j, 2j+1) in every pair then broadcasts
+    /// sub-block j's scale, one instruction instead of a move and a broadcast from a general register.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<byte> ScalesPerHalf(ulong scaleWord)
+    {
+        Vector128<short> s8 = Sse41.ConvertToVector128Int16(Vector128.CreateScalar(scaleWord).AsByte());
+        return Vector256.Create(s8, s8).AsByte();
+    }
+
+    // Without AVX2 the Vector256 tier only runs when a test forces it; the lanes come from the scalar formula.
+    private static unsafe Vector256<int> LanesPortable(byte* wb, sbyte* y, byte* sc)
+    {
+        int* lanes = stackalloc int[8];
+        ScalarLanes(wb, y, sc, lanes);
+        return Vector256.Load(lanes);
+    }
+
+    /// <summary>The eight lanes of one super-block (see <see cref="Dot"/>), element by element.</summary>
+    private static unsafe void ScalarLanes(byte* wb, sbyte* y, byte* sc, int* lanes)
+    {
+        for (int l = 0; l < 8; l++)
+        {
+            int lane = 0;
+            for (int c = 0; c < 4; c++)
+            {
+                for (int i = 4 * l; i < 4 * l + 4; i++)
+                {
+                    lane += sc[2 * c] * T.Quant(wb, c, i, high: false) * y[64 * c + i] + sc[2 * c + 1] * T.Quant(wb, c, i, high: true) * y[64 * c + 32 + i];
+                }
+            }
+            lanes[l] = lane;
+        }
+    }}

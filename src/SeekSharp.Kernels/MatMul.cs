@@ -236,13 +236,14 @@ public static class MatMul
             // Every vec_dot_type layout packs whole blocks with no row padding, so a run of rows converts as one span.
             int count = (i1 - i0) * Cols;
             ConvertActivation(DotType, X + (long)i0 * Cols, A + i0 * ActStride, count, Tier);
-            if (Prepare != null)
-            {
-                Prepare(A + i0 * ActStride, count / Q8_K.BlockSize, Tier);
-            }
             if (Decoded != null)
             {
+                // The GEMM multiplies the activation in its own order: the dots' rearrangement (Prepare) would permute it.
                 DecodeActivation(DotType, A + i0 * ActStride, Decoded + (long)i0 * Cols, count, Tier);
+            }
+            else if (Prepare != null)
+            {
+                Prepare(A + i0 * ActStride, count / Q8_K.BlockSize, Tier);
             }
         }
     }

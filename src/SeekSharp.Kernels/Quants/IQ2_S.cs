@@ -157,20 +157,20 @@ internal static class IQ2_S
 
         /// <summary>
         /// Grid indices from qs and qh; the sub-block's 32 sign bits are stored whole, so one 32-bit load and
-        /// <see cref="IqGroup.NegateWhere"/> apply them (four sign-table loads measured 20.4 against 13.7 ns per
+        /// <see cref="IqGroup.SignsWhere"/> spread them (four sign-table loads measured 20.4 against 13.7 ns per
         /// super-block for ggml's AVX2 dot; <see cref="SignBytes"/> is not used).
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector256<sbyte> SignedWeights(byte* wb, int ib, ulong* grid, ulong* signBytes, out Vector256<short> scale)
+        public static Vector256<byte> Weights(byte* wb, int ib, ulong* grid, ulong* signBytes, out Vector256<sbyte> signs, out Vector256<short> scale)
         {
             byte* qs = wb + QsOffset + 4 * ib;
             byte* sg = wb + SignsOffset + 4 * ib;
             uint qh = wb[QhOffset + ib];
-            Vector256<sbyte> magnitudes = IqGroup.Groups(grid[qs[0] | ((qh << 8) & 0x300)], grid[qs[1] | ((qh << 6) & 0x300)],
-                grid[qs[2] | ((qh << 4) & 0x300)], grid[qs[3] | ((qh << 2) & 0x300)]);
             int sc = wb[ScalesOffset + ib];
             scale = Vector256.Create(Vector128.Create((short)(2 * (sc & 0xF) + 1)), Vector128.Create((short)(2 * (sc >> 4) + 1)));
-            return IqGroup.NegateWhere(magnitudes, Unsafe.ReadUnaligned<uint>(sg));
+            signs = IqGroup.SignsWhere(Unsafe.ReadUnaligned<uint>(sg));
+            return IqGroup.Groups(grid[qs[0] | ((qh << 8) & 0x300)], grid[qs[1] | ((qh << 6) & 0x300)],
+                grid[qs[2] | ((qh << 4) & 0x300)], grid[qs[3] | ((qh << 2) & 0x300)]).AsByte();
         }
     }
 }

@@ -145,15 +145,14 @@ internal static class IQ2_XS
 
         /// <summary>Each ushort: a 9-bit grid index and a 7-bit sign index; the scale nibbles cover elements 0-15 and 16-31.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector256<sbyte> SignedWeights(byte* wb, int ib, ulong* grid, ulong* signBytes, out Vector256<short> scale)
+        public static Vector256<byte> Weights(byte* wb, int ib, ulong* grid, ulong* signBytes, out Vector256<sbyte> signs, out Vector256<short> scale)
         {
             ushort* q = (ushort*)(wb + QsOffset + 8 * ib);
             uint q0 = q[0], q1 = q[1], q2 = q[2], q3 = q[3];
-            Vector256<sbyte> magnitudes = IqGroup.Groups(grid[q0 & 511], grid[q1 & 511], grid[q2 & 511], grid[q3 & 511]);
-            Vector256<sbyte> sign = IqGroup.Groups(signBytes[q0 >> 9], signBytes[q1 >> 9], signBytes[q2 >> 9], signBytes[q3 >> 9]);
+            signs = IqGroup.Groups(signBytes[q0 >> 9], signBytes[q1 >> 9], signBytes[q2 >> 9], signBytes[q3 >> 9]);
             int sc = wb[ScalesOffset + ib];
             scale = Vector256.Create(Vector128.Create((short)(2 * (sc & 0xF) + 1)), Vector128.Create((short)(2 * (sc >> 4) + 1)));
-            return Avx2.Sign(magnitudes, sign);
+            return IqGroup.Groups(grid[q0 & 511], grid[q1 & 511], grid[q2 & 511], grid[q3 & 511]).AsByte();
         }
     }
 }

@@ -190,15 +190,14 @@ internal static class IQ2_XXS
         /// sub-block's second word (each taken out by one bextr), and its scale in the top four bits.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector256<sbyte> SignedWeights(byte* wb, int ib, ulong* grid, ulong* signBytes, out Vector256<short> scale)
+        public static Vector256<byte> Weights(byte* wb, int ib, ulong* grid, ulong* signBytes, out Vector256<sbyte> signs, out Vector256<short> scale)
         {
             byte* sub = wb + QsOffset + 8 * ib;
             uint a1 = Unsafe.ReadUnaligned<uint>(sub + 4);
-            Vector256<sbyte> magnitudes = IqGroup.Groups(grid[sub[0]], grid[sub[1]], grid[sub[2]], grid[sub[3]]);
-            Vector256<sbyte> sign = IqGroup.Groups(signBytes[a1 & 127], signBytes[IqGroup.Bits(a1, 7, 7)],
+            signs = IqGroup.Groups(signBytes[a1 & 127], signBytes[IqGroup.Bits(a1, 7, 7)],
                 signBytes[IqGroup.Bits(a1, 14, 7)], signBytes[IqGroup.Bits(a1, 21, 7)]);
             scale = Vector256.Create((short)(2 * (a1 >> 28) + 1));
-            return Avx2.Sign(magnitudes, sign);
+            return IqGroup.Groups(grid[sub[0]], grid[sub[1]], grid[sub[2]], grid[sub[3]]).AsByte();
         }
     }
 }

@@ -28,10 +28,11 @@ internal unsafe interface IIqLayout
     static abstract void Group(byte* wb, int ib, int g, out ulong magnitudes, out int signs, out int scale);
 
     /// <summary>
-    /// Sub-block ib's 32 weights as signed bytes (|w| ≤ 43) and its odd scales, one int16 per pair of elements
-    /// (AVX2). The vector path's view of the block: it must give the values <see cref="Group"/> gives.
+    /// Sub-block ib's 32 magnitudes (at most 43), their signs (a byte of −1 where the weight is negative, +1 elsewhere)
+    /// and its odd scales, one int16 per pair of elements (AVX2). The vector path's view of the block: it must give the
+    /// values <see cref="Group"/> gives.
     /// </summary>
-    static abstract Vector256<sbyte> SignedWeights(byte* wb, int ib, ulong* grid, ulong* signBytes, out Vector256<short> scale);
+    static abstract Vector256<byte> Weights(byte* wb, int ib, ulong* grid, ulong* signBytes, out Vector256<sbyte> signs, out Vector256<short> scale);
 }
 
 /// <summary>
@@ -113,12 +114,12 @@ internal static unsafe class IqDot<T> where T : struct, IIqLayout
                 Vector256<int> l0 = Vector256<int>.Zero, l1 = l0, l2 = l0, l3 = l0;
                 for (int ib = 0; ib < 8; ib++)
                 {
-                    Vector256<sbyte> ws = T.SignedWeights(wb, ib, grid, signs, out Vector256<short> scale);
+                    Vector256<byte> magnitudes = T.Weights(wb, ib, grid, signs, out Vector256<sbyte> sign, out Vector256<short> scale);
                     int o = Q8_K.QsOffset + 32 * ib;
-                    l0 += IqGroup.ScaledLanes(ws, Vector256.Load((sbyte*)(x0 + o)), scale);
-                    l1 += IqGroup.ScaledLanes(ws, Vector256.Load((sbyte*)(x1 + o)), scale);
-                    l2 += IqGroup.ScaledLanes(ws, Vector256.Load((sbyte*)(x2 + o)), scale);
-                    l3 += IqGroup.ScaledLanes(ws, Vector256.Load((sbyte*)(x3 + o)), scale);
+                    l0 += IqGroup.SignedLanes(magnitudes, sign, Vector256.Load((sbyte*)(x0 + o)), scale);
+                    l1 += IqGroup.SignedLanes(magnitudes, sign, Vector256.Load((sbyte*)(x1 + o)), scale);
+                    l2 += IqGroup.SignedLanes(magnitudes, sign, Vector256.Load((sbyte*)(x2 + o)), scale);
+                    l3 += IqGroup.SignedLanes(magnitudes, sign, Vector256.Load((sbyte*)(x3 + o)), scale);
                 }
                 float dw = F16.ToSingleFast(Unsafe.ReadUnaligned<ushort>(wb));
                 acc0 = Step(acc0, dw, x0, l0);
@@ -166,8 +167,11 @@ internal static unsafe class IqDot<T> where T : struct, IIqLayout
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> SubBlock(byte* wb, int ib, sbyte* q8, ulong* grid, ulong* signs) =>
-        IqGroup.ScaledLanes(T.SignedWeights(wb, ib, grid, signs, out Vector256<short> scale), Vector256.Load(q8 + 32 * ib), scale);
+    private static Vector256<int> SubBlock(byte* wb, int ib, sbyte* q8, ulong* grid, ulong* signs)
+    {
+        Vector256<byte> magnitudes = T.Weights(wb, ib, grid, signs, out Vector256<sbyte> sign, out Vector256<short> scale);
+        return IqGroup.SignedLanes(magnitudes, sign, Vector256.Load(q8 + 32 * ib), scale);
+    }
 
     /// <summary>Scalar twin of <see cref="BlockLanesAvx2"/>: lane l gets <c>(2s + 1)·±magnitude·q</c> of elements 4l .. 4l+3 of every sub-block.</summary>
     private static void BlockLanes(byte* wb, sbyte* q8, int* lanes)

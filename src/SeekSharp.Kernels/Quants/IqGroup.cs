@@ -61,19 +61,29 @@ internal static class IqGroup
         Bmi1.IsSupported ? Bmi1.BitFieldExtract(value, start, length) : (value >> start) & ((1u << length) - 1);
 
     /// <summary>
-    /// 32 magnitudes (each at most 127) negated where bit k of <paramref name="signs"/> is set (AVX2): the sign word is
-    /// broadcast, byte g of it copied to bytes 8g .. 8g+7, and each of those tests its own bit. For types that store all
-    /// 32 signs of a sub-block as they are (IQ2_S), where this beats four table loads.
+    /// Eight int32 lanes summing to <c>Σ_k scale_k·sign_k·m_k·q_k</c> over 32 unsigned magnitudes m (at most 127), signs
+    /// (±1 bytes) and activation quants q (AVX2), as <see cref="ScaledLanes"/> lays them out. The sign goes onto q
+    /// (vpsignb) and vpmaddubsw takes the magnitudes as its unsigned operand: one instruction fewer than signing the
+    /// weights and moving their sign onto |q|, and in a multi-token dot the signed weights are never formed. Exact while
+    /// q ≠ −128, which Q8_K never holds (its scale is −127/max, so |q| ≤ 127).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<sbyte> NegateWhere(Vector256<sbyte> magnitudes, uint signs)
+    public static Vector256<int> SignedLanes(Vector256<byte> magnitudes, Vector256<sbyte> signs, Vector256<sbyte> q, Vector256<short> scale) =>
+        Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(magnitudes, Avx2.Sign(q, signs)), scale);
+
+    /// <summary>
+    /// The signs of 32 weights as bytes, −1 where bit k of <paramref name="signs"/> is set and +1 elsewhere (AVX2): the
+    /// sign word is broadcast, byte g of it copied to bytes 8g .. 8g+7, and each of those tests its own bit. For types
+    /// that store all 32 signs of a sub-block as they are (IQ2_S), where this beats four table loads.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<sbyte> SignsWhere(uint signs)
     {
         // The constants as 64-bit lanes (byte j of lane g is g, and bit j): small IL, so this still inlines into a
         // fully unrolled super-block.
         Vector256<byte> spread = Avx2.Shuffle(Vector256.Create(signs).AsByte(),
             Vector256.Create(0UL, 0x0101010101010101UL, 0x0202020202020202UL, 0x0303030303030303UL).AsByte());
         Vector256<byte> bit = Vector256.Create(0x8040201008040201UL).AsByte();
-        Vector256<sbyte> negate = Vector256.Equals(spread & bit, bit).AsSByte();
-        return (magnitudes ^ negate) - negate;
+        return (Vector256.Equals(spread & bit, bit) | Vector256.Create((byte)1)).AsSByte();
     }
 }

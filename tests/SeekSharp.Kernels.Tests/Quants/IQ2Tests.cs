@@ -85,8 +85,8 @@ public class IQ2Tests
     }
 
     /// <summary>
-    /// Quants of every byte value, −128 included (which the vector tiers must not negate into itself), against random
-    /// blocks: the dot is an exact function of the bytes, so every tier agrees even off the quantizer's range.
+    /// Quants of every value Q8_K holds (−127 .. 127) against random blocks: the dot is an exact function of the bytes,
+    /// so every tier agrees even off the quantizer's usual values.
     /// </summary>
     [Theory, MemberData(nameof(Types))]
     public void DotIsBitExactAcrossTiersForAnyQuantBytes(string typeName)
@@ -98,14 +98,20 @@ public class IQ2Tests
         var rng = new Random(342);
         for (int b = 0; b < blocks; b++)
         {
-            rng.NextBytes(x.AsSpan(b * Q8_K.BlockBytes + Q8_K.QsOffset, 256));
+            // Any quant Q8_K can hold: −127 .. 127 (its scale is −127/max, so never −128; the dots move the weights'
+            // signs onto the quants, as ggml's AVX2 dots do, which needs that).
+            for (int j = 0; j < 256; j++)
+            {
+                x[b * Q8_K.BlockBytes + Q8_K.QsOffset + j] = (byte)(sbyte)rng.Next(-127, 128);
+            }
         }
         AssertTiersEqual(type, w, x, blocks);
     }
 
     /// <summary>
     /// Every weight byte 0xFF (the largest grid index, all scales 15, every sign bit set) or only the signs cleared,
-    /// against quants all −128 or all 127: the largest integer lanes, and every tier agrees with the decoded dot.
+    /// against quants all −127 or all 127 (Q8_K's extremes): the largest integer lanes, and every tier agrees with the
+    /// decoded dot.
     /// </summary>
     [Theory, MemberData(nameof(Types))]
     public void DotAtTheExtremesEqualsDecodedDotOnEveryTier(string typeName)
@@ -120,7 +126,7 @@ public class IQ2Tests
             w.AsSpan(b * blockBytes, blockBytes).Fill(0xFF);
             BitConverter.TryWriteBytes(w.AsSpan(b * blockBytes), F16.FromSingle(0.5f));
             BitConverter.TryWriteBytes(x.AsSpan(b * Q8_K.BlockBytes), 0.125f);
-            x.AsSpan(b * Q8_K.BlockBytes + Q8_K.QsOffset, 256).Fill(b % 2 == 0 ? (byte)0x80 : (byte)0x7F);
+            x.AsSpan(b * Q8_K.BlockBytes + Q8_K.QsOffset, 256).Fill(b % 2 == 0 ? (byte)0x81 : (byte)0x7F);
         }
         ClearSigns(type, w.AsSpan(2 * blockBytes, blockBytes));
         ClearSigns(type, w.AsSpan(3 * blockBytes, blockBytes));
@@ -173,7 +179,7 @@ public class IQ2Tests
             byte[] w = RandomWeights(type, blocks, 350 + blocks);
             long stride = (long)blocks * Q8_K.BlockBytes;
             byte[] x = Q8_KTests.Quantize(TestData.Random(4 * blocks * 256, 351 + blocks, 2f), SimdTier.Scalar);
-            x[Q8_K.QsOffset + 5] = 0x80;   // a −128 quant in token 0
+            x[Q8_K.QsOffset + 5] = 0x81;   // Q8_K's most negative quant, −127, in token 0
             const long yStride = 3;
             float[] outputs = new float[4 * yStride];
             fixed (byte* pw = w, px = x)

@@ -5,6 +5,31 @@ namespace SeekSharp.Kernels.Tests.Quants;
 
 public class Q8_KTests
 {
+    // The IQ2 dots (IqGroup.SignedLanes) and the Q8_0 ones move weight signs onto the activation quants, which is exact
+    // only while no quant is −128: the scale −127/max keeps every quant in −127 .. 127 on every tier, ties and
+    // values of either sign at the block maximum included.
+    [Theory]
+    [InlineData((int)SimdTier.Scalar)]
+    [InlineData((int)SimdTier.Vector256)]
+    [InlineData((int)SimdTier.Vector512)]
+    public void QuantsNeverReachMinus128(int tier)
+    {
+        var rng = new Random(77);
+        float[] x = new float[64 * 256];
+        for (int i = 0; i < x.Length; i++) x[i] = (float)(rng.NextDouble() * 2 - 1) * (i % 7 == 0 ? 100f : 1f);
+        for (int b = 0; b < 64; b++)
+        {
+            // Blocks whose extremes have both signs at the same magnitude, or sit just beside it.
+            x[b * 256] = b % 2 == 0 ? 100f : -100f;
+            x[b * 256 + 1] = b % 3 == 0 ? -100f : 99.999f * (b % 2 == 0 ? -1 : 1);
+        }
+        byte[] q = Quantize(x, (SimdTier)tier);
+        for (int b = 0; b < 64; b++)
+        {
+            Assert.True(Quants(q.AsSpan(b * Q8_K.BlockBytes, Q8_K.BlockBytes).ToArray()).Min() >= -127);
+        }
+    }
+
     [Fact]
     public unsafe void ActivationQuantizerKnownBlockRoundsHalvesToEven()
     {

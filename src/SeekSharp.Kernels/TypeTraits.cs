@@ -203,12 +203,12 @@ internal sealed unsafe class TypeTraits
             new()
             {
                 Type = GgmlType.IQ3_XXS, BlockSize = Q8_K.BlockSize, BlockBytes = IQ3_XXS.BlockBytes, DotType = GgmlType.Q8_K,
-                Dequantize = &IQ3_XXS.Dequantize, Quantize = &IQ3_XXS.QuantizeReference, QuantizeWeighted = &IQ3_XXS.QuantizeWeighted, Dot = &IQ3_XXS.Dot,
+                Dequantize = &IQ3_XXS.Dequantize, Quantize = &IQ3_XXS.QuantizeReference, QuantizeWeighted = &IQ3_XXS.QuantizeWeighted, Dot = &IQ3_XXS.Dot, Dot4 = &IQ3_XXS.Dot4,
             },
             new()
             {
                 Type = GgmlType.IQ3_S, BlockSize = Q8_K.BlockSize, BlockBytes = IQ3_S.BlockBytes, DotType = GgmlType.Q8_K,
-                Dequantize = &IQ3_S.Dequantize, Quantize = &IQ3_S.QuantizeReference, QuantizeWeighted = &IQ3_S.QuantizeWeighted, Dot = &IQ3_S.Dot,
+                Dequantize = &IQ3_S.Dequantize, Quantize = &IQ3_S.QuantizeReference, QuantizeWeighted = &IQ3_S.QuantizeWeighted, Dot = &IQ3_S.Dot, Dot4 = &IQ3_S.Dot4,
             },
         ];
         var table = new TypeTraits?[rows.Max(r => (int)r.Type) + 1];

@@ -29,6 +29,8 @@ public class MatMulTilingTests
     [InlineData(GgmlType.Q5_K, 512)]
     [InlineData(GgmlType.Q6_K, 512)]
     [InlineData(GgmlType.Q6_K, 16384)]
+    [InlineData(GgmlType.IQ3_XXS, 512)]
+    [InlineData(GgmlType.IQ3_S, 512)]
     public unsafe void BatchEqualsTokenByTokenBitForBit(GgmlType t, int cols) => AssertBatchEqualsTokenByToken(t, cols, 21);
 
     // A server's decode step of 8-15 sequences takes Q4_K's, Q5_K's and Q6_K's eight-token kernels (512-bit vectors), then

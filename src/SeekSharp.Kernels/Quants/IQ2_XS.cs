@@ -133,6 +133,8 @@ internal static class IQ2_XS
 
         public static ulong[] Grid => Iq2Grids.Iq2XsGrid;
 
+        public static float Unit => 0.125f;
+
         public static ulong[] SignBytes => Iq2Grids.KSignBytes;
 
         public static void Group(byte* wb, int ib, int g, out ulong magnitudes, out int signs, out int scale)

@@ -174,6 +174,8 @@ internal static class IQ2_XXS
 
         public static ulong[] Grid => Iq2Grids.Iq2XxsGrid;
 
+        public static float Unit => 0.125f;
+
         public static ulong[] SignBytes => Iq2Grids.KSignBytes;
 
         public static void Group(byte* wb, int ib, int g, out ulong magnitudes, out int signs, out int scale)

@@ -137,64 +137,48 @@ internal static class IQ3_S
     }
 
     /// <summary>
-    /// IQ3_S row · Q8_K activation over <paramref name="blocks"/> super-blocks, as ggml's scalar
-    /// ggml_vec_dot_iq3_s_q8_K computes it: per super-block the exact int32 <c>Σ_ib (1 + 2s)·Σ ±magnitude·q</c>
-    /// (at most 8·31·15·128·32 in magnitude), then <c>sum += (d·y_d)·that</c> in float. The vector tiers compute the
-    /// same integer with AVX2, so every tier gives the same bits.
+    /// IQ3_S row · Q8_K activation over <paramref name="blocks"/> super-blocks: the lanes and float steps of
+    /// <see cref="IqDot{T}"/> with the odd scale 1 + 2s (unit 1).
     /// </summary>
-    public static unsafe float Dot(byte* w, byte* x, int blocks, SimdTier tier)
-    {
-        bool vector = tier != SimdTier.Scalar && Avx2.IsSupported;
-        float sum = 0f;
-        for (int b = 0; b < blocks; b++)
-        {
-            byte* wb = w + (long)b * BlockBytes;
-            byte* xb = x + (long)b * Q8_K.BlockBytes;
-            sbyte* q = (sbyte*)(xb + Q8_K.QsOffset);
-            float d = F16.ToSingle(Unsafe.ReadUnaligned<ushort>(wb)) * Unsafe.ReadUnaligned<float>(xb);
-            sum += d * (float)(vector ? BlockSumAvx2(wb, q) : BlockSum(wb, q));
-        }
-        return sum;
-    }
+    public static unsafe float Dot(byte* w, byte* x, int blocks, SimdTier tier) => IqDot<Layout>.Dot(w, x, blocks, tier);
 
-    /// <summary><see cref="BlockSum"/> with AVX2 (<see cref="IQ3_XXS.SubBlockLanes"/>): the same integer, so the same float step and bits.</summary>
-    private static unsafe int BlockSumAvx2(byte* wb, sbyte* q)
-    {
-        uint[] grid = Iq3Grids.Iq3sGrid;
-        byte* qs = wb + QsOffset;
-        Vector256<int> acc = Vector256<int>.Zero;
-        for (int ib = 0; ib < 8; ib++)
-        {
-            byte qh = wb[QhOffset + ib];
-            byte* p = qs + 8 * ib;
-            Vector256<byte> magnitudes = Vector256.Create(
-                GridEntry(grid, p[0], qh, 0), GridEntry(grid, p[1], qh, 1), GridEntry(grid, p[2], qh, 2), GridEntry(grid, p[3], qh, 3),
-                GridEntry(grid, p[4], qh, 4), GridEntry(grid, p[5], qh, 5), GridEntry(grid, p[6], qh, 6), GridEntry(grid, p[7], qh, 7)).AsByte();
-            uint signs = Unsafe.ReadUnaligned<uint>(wb + SignsOffset + 4 * ib);
-            int scale = 1 + 2 * ((wb[ScalesOffset + ib / 2] >> (4 * (ib % 2))) & 0xF);
-            acc += IQ3_XXS.SubBlockLanes(magnitudes, signs, q + 32 * ib) * Vector256.Create(scale);
-        }
-        return Vector256.Sum(acc);
-    }
+    /// <summary><see cref="Dot"/> of one weight row with four activation rows; see <see cref="IqDot{T}.Dot4"/>.</summary>
+    public static unsafe void Dot4(byte* w, byte* x, long xStride, int blocks, float* y, long yStride, SimdTier tier) =>
+        IqDot<Layout>.Dot4(w, x, xStride, blocks, y, yStride, tier);
 
-    /// <summary>The exact integer <c>Σ_ib (1 + 2s)·Σ ±magnitude·q</c> of one super-block; <paramref name="q"/> is the Q8_K block's quants.</summary>
-    private static unsafe int BlockSum(byte* wb, sbyte* q)
+    private readonly unsafe struct Layout : IIqLayout
     {
-        uint[] grid = Iq3Grids.Iq3sGrid;
-        int total = 0;
-        for (int ib = 0; ib < 8; ib++)
+        public static int BlockBytes => IQ3_S.BlockBytes;
+
+        /// <summary>The 512 four-byte entries two to an element: entry k is the low or high half of element k / 2.</summary>
+        public static ulong[] Grid { get; } = MemoryMarshal.Cast<uint, ulong>(Iq3Grids.Iq3sGrid).ToArray();
+
+        public static float Unit => 1f;
+
+        /// <summary>Not used: the signs are stored whole (<see cref="IqGroup.SignsWhere"/>).</summary>
+        public static ulong[] SignBytes => Iq2Grids.KSignBytes;
+
+        public static void Group(byte* wb, int ib, int g, out ulong magnitudes, out int signs, out int scale)
         {
+            byte* p = wb + QsOffset + 8 * ib;
             byte qh = wb[QhOffset + ib];
-            int sub = 0;
-            for (int l = 0; l < 4; l++)
-            {
-                int signs = wb[SignsOffset + 4 * ib + l];
-                uint g1 = GridEntry(grid, wb[QsOffset + 8 * ib + 2 * l], qh, 2 * l);
-                uint g2 = GridEntry(grid, wb[QsOffset + 8 * ib + 2 * l + 1], qh, 2 * l + 1);
-                sub += IqGroup.Dot(IqGroup.Pair(g1, g2), signs, q + 32 * ib + 8 * l);
-            }
-            total += sub * (1 + 2 * ((wb[ScalesOffset + ib / 2] >> (4 * (ib % 2))) & 0xF));
+            magnitudes = IqGroup.Pair(GridEntry(Iq3Grids.Iq3sGrid, p[2 * g], qh, 2 * g), GridEntry(Iq3Grids.Iq3sGrid, p[2 * g + 1], qh, 2 * g + 1));
+            signs = wb[SignsOffset + 4 * ib + g];
+            scale = 1 + 2 * ((wb[ScalesOffset + ib / 2] >> (4 * (ib % 2))) & 0xF);
         }
-        return total;
+
+        /// <summary>Eight four-byte grid loads by the indices (qs byte, qh bit as bit 8); the 32 sign bits stored whole.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<byte> Weights(byte* wb, int ib, ulong* grid, ulong* signBytes, out Vector256<sbyte> signs, out Vector256<short> scale)
+        {
+            byte* p = wb + QsOffset + 8 * ib;
+            uint* g = (uint*)grid;
+            uint qh = wb[QhOffset + ib];
+            signs = IqGroup.SignsWhere(Unsafe.ReadUnaligned<uint>(wb + SignsOffset + 4 * ib));
+            scale = Vector256.Create((short)(1 + 2 * ((wb[ScalesOffset + ib / 2] >> (4 * (ib % 2))) & 0xF)));
+            return Vector256.Create(g[p[0] | ((qh << 8) & 0x100)], g[p[1] | ((qh << 7) & 0x100)], g[p[2] | ((qh << 6) & 0x100)],
+                g[p[3] | ((qh << 5) & 0x100)], g[p[4] | ((qh << 4) & 0x100)], g[p[5] | ((qh << 3) & 0x100)],
+                g[p[6] | ((qh << 2) & 0x100)], g[p[7] | ((qh << 1) & 0x100)]).AsByte();
+        }
     }
 }

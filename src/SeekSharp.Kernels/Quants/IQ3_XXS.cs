@@ -134,88 +134,47 @@ internal static class IQ3_XXS
     }
 
     /// <summary>
-    /// IQ3_XXS row · Q8_K activation over <paramref name="blocks"/> super-blocks, as ggml's scalar
-    /// ggml_vec_dot_iq3_xxs_q8_K computes it: per super-block the exact int32 <c>Σ_ib (2s + 1)·Σ ±magnitude·q</c>
-    /// (at most 8·31·62·128·32 in magnitude), then <c>sum += (d·y_d)·that</c> in float, and the whole times 0.25
-    /// at the end (the scale (0.5 + s)·0.5 is (2s + 1)/4). The vector tiers compute the same integer with AVX2, so
-    /// every tier gives the same bits.
+    /// IQ3_XXS row · Q8_K activation over <paramref name="blocks"/> super-blocks: the lanes and float steps of
+    /// <see cref="IqDot{T}"/> (ggml's AVX2 ggml_vec_dot_iq3_xxs_q8_K keeps the same eight float lanes), the scale
+    /// (0.5 + s)·0.5 as (2s + 1)/4.
     /// </summary>
-    public static unsafe float Dot(byte* w, byte* x, int blocks, SimdTier tier)
-    {
-        bool vector = tier != SimdTier.Scalar && Avx2.IsSupported;
-        float sum = 0f;
-        for (int b = 0; b < blocks; b++)
-        {
-            byte* wb = w + (long)b * BlockBytes;
-            byte* xb = x + (long)b * Q8_K.BlockBytes;
-            sbyte* q = (sbyte*)(xb + Q8_K.QsOffset);
-            float d = F16.ToSingle(Unsafe.ReadUnaligned<ushort>(wb)) * Unsafe.ReadUnaligned<float>(xb);
-            sum += d * (float)(vector ? BlockSumAvx2(wb, q) : BlockSum(wb, q));
-        }
-        return 0.25f * sum;
-    }
+    public static unsafe float Dot(byte* w, byte* x, int blocks, SimdTier tier) => IqDot<Layout>.Dot(w, x, blocks, tier);
 
-    /// <summary><see cref="BlockSum"/> with AVX2: the same integer, so the same float step and bits.</summary>
-    private static unsafe int BlockSumAvx2(byte* wb, sbyte* q)
+    /// <summary><see cref="Dot"/> of one weight row with four activation rows; see <see cref="IqDot{T}.Dot4"/>.</summary>
+    public static unsafe void Dot4(byte* w, byte* x, long xStride, int blocks, float* y, long yStride, SimdTier tier) =>
+        IqDot<Layout>.Dot4(w, x, xStride, blocks, y, yStride, tier);
+
+    private readonly unsafe struct Layout : IIqLayout
     {
-        uint[] grid = Iq3Grids.Iq3xxsGrid;
-        byte[] signTable = Iq2Grids.KSigns;
-        byte* qs = wb + QsOffset;
-        Vector256<int> acc = Vector256<int>.Zero;
-        for (int ib = 0; ib < 8; ib++)
+        public static int BlockBytes => IQ3_XXS.BlockBytes;
+
+        /// <summary>The 256 four-byte entries two to an element: entry k is the low or high half of element k / 2.</summary>
+        public static ulong[] Grid { get; } = MemoryMarshal.Cast<uint, ulong>(Iq3Grids.Iq3xxsGrid).ToArray();
+
+        public static float Unit => 0.25f;
+
+        public static ulong[] SignBytes => Iq2Grids.KSignBytes;
+
+        public static void Group(byte* wb, int ib, int g, out ulong magnitudes, out int signs, out int scale)
         {
+            byte* qs = wb + QsOffset + 8 * ib;
             uint aux = Unsafe.ReadUnaligned<uint>(wb + AuxOffset + 4 * ib);
-            Vector256<byte> magnitudes = Vector256.Create(
-                grid[qs[8 * ib]], grid[qs[8 * ib + 1]], grid[qs[8 * ib + 2]], grid[qs[8 * ib + 3]],
-                grid[qs[8 * ib + 4]], grid[qs[8 * ib + 5]], grid[qs[8 * ib + 6]], grid[qs[8 * ib + 7]]).AsByte();
-            uint signs = signTable[aux & 127] | (uint)signTable[(aux >> 7) & 127] << 8
-                | (uint)signTable[(aux >> 14) & 127] << 16 | (uint)signTable[(aux >> 21) & 127] << 24;
-            acc += SubBlockLanes(magnitudes, signs, q + 32 * ib) * Vector256.Create((int)(2 * (aux >> 28) + 1));
+            magnitudes = IqGroup.Pair(Iq3Grids.Iq3xxsGrid[qs[2 * g]], Iq3Grids.Iq3xxsGrid[qs[2 * g + 1]]);
+            signs = Iq2Grids.KSigns[(aux >> (7 * g)) & 127];
+            scale = (int)(2 * (aux >> 28) + 1);
         }
-        return Vector256.Sum(acc);
-    }
 
-    /// <summary>
-    /// Eight int32 lanes summing to <c>Σ_k ±m_k·q_k</c> over 32 elements: magnitude byte k (at most 62, so the signed
-    /// value fits in a byte) negated where bit k of <paramref name="signs"/> is set, times quant k. The products are
-    /// formed in 16 bits and added in pairs into 32 bits: all exact. (The signs go on the magnitudes, not on the
-    /// quants, where a −128 would not negate.)
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static unsafe Vector256<int> SubBlockLanes(Vector256<byte> magnitudes, uint signs, sbyte* q)
-    {
-        // Byte k of the broadcast sign word goes to bytes 8k .. 8k+7, and each keeps its own bit.
-        Vector256<byte> spread = Avx2.Shuffle(Vector256.Create(signs).AsByte(),
-            Vector256.Create((byte)0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3));
-        Vector256<byte> bit = Vector256.Create((byte)1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128,
-            1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128);
-        Vector256<sbyte> negate = Vector256.Equals(spread & bit, bit).AsSByte();
-        Vector256<sbyte> w = (magnitudes.AsSByte() ^ negate) - negate;
-        Vector256<sbyte> y = Vector256.Load(q);
-        Vector256<int> lo = Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(w.GetLower()), Avx2.ConvertToVector256Int16(y.GetLower()));
-        Vector256<int> hi = Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(w.GetUpper()), Avx2.ConvertToVector256Int16(y.GetUpper()));
-        return lo + hi;
-    }
-
-    /// <summary>The exact integer <c>Σ_ib (2s + 1)·Σ ±magnitude·q</c> of one super-block; <paramref name="q"/> is the Q8_K block's quants.</summary>
-    private static unsafe int BlockSum(byte* wb, sbyte* q)
-    {
-        uint[] grid = Iq3Grids.Iq3xxsGrid;
-        byte[] signTable = Iq2Grids.KSigns;
-        int total = 0;
-        for (int ib = 0; ib < 8; ib++)
+        /// <summary>Eight four-byte grid loads by the index bytes; signs and scale from the sub-block's word as in IQ2_XXS.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<byte> Weights(byte* wb, int ib, ulong* grid, ulong* signBytes, out Vector256<sbyte> signs, out Vector256<short> scale)
         {
+            byte* qs = wb + QsOffset + 8 * ib;
+            uint* g = (uint*)grid;
             uint aux = Unsafe.ReadUnaligned<uint>(wb + AuxOffset + 4 * ib);
-            int sub = 0;
-            for (int l = 0; l < 4; l++)
-            {
-                int signs = signTable[(aux >> (7 * l)) & 127];
-                uint g1 = grid[wb[QsOffset + 8 * ib + 2 * l]];
-                uint g2 = grid[wb[QsOffset + 8 * ib + 2 * l + 1]];
-                sub += IqGroup.Dot(IqGroup.Pair(g1, g2), signs, q + 32 * ib + 8 * l);
-            }
-            total += sub * (int)(2 * (aux >> 28) + 1);
+            signs = IqGroup.Groups(signBytes[aux & 127], signBytes[IqGroup.Bits(aux, 7, 7)],
+                signBytes[IqGroup.Bits(aux, 14, 7)], signBytes[IqGroup.Bits(aux, 21, 7)]);
+            scale = Vector256.Create((short)(2 * (aux >> 28) + 1));
+            return Vector256.Create(g[qs[0]], g[qs[1]], g[qs[2]], g[qs[3]], g[qs[4]], g[qs[5]], g[qs[6]], g[qs[7]]).AsByte();
         }
-        return total;
     }
 }

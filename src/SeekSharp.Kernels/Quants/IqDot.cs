@@ -6,17 +6,21 @@ using SeekSharp.Kernels.Simd;
 namespace SeekSharp.Kernels.Quants;
 
 /// <summary>
-/// What <see cref="IqDot{T}"/> needs to know of a grid-and-sign type (IQ2_XXS, IQ2_XS, IQ2_S): where a sub-block's
-/// magnitudes, signs and scales are. Every value is <c>(d·(0.5 + s)·0.25)·magnitude·(±1)</c>, so the dot works with
-/// the odd integer scale <c>2s + 1</c> and multiplies by 0.125 at the end.
+/// What <see cref="IqDot{T}"/> needs to know of a grid-and-sign type (IQ2_XXS, IQ2_XS, IQ2_S, IQ3_XXS, IQ3_S): where
+/// a sub-block's magnitudes, signs and scales are. Every value is <c>d·unit·(2s + 1)·magnitude·(±1)</c> (IQ2:
+/// <c>(d·(0.5 + s)·0.25)</c>, unit 1/8; IQ3_XXS: <c>d·(0.5 + s)·0.5</c>, unit 1/4; IQ3_S: <c>d·(1 + 2s)</c>, unit 1), so
+/// the dot works with the odd integer scale and multiplies by the unit at the end.
 /// </summary>
 internal unsafe interface IIqLayout
 {
     /// <summary>Bytes per super-block of 256 weights; the half scale d is at offset 0.</summary>
     static abstract int BlockBytes { get; }
 
-    /// <summary>The magnitude grid (eight bytes per entry).</summary>
+    /// <summary>The magnitude grid: eight bytes per IQ2 entry; the IQ3 types' four-byte entries two to an element.</summary>
     static abstract ulong[] Grid { get; }
+
+    /// <summary>The value of one step of the odd scale (see above): 1/8, 1/4 or 1.</summary>
+    static abstract float Unit { get; }
 
     /// <summary>The sign table the vector path indexes: eight bytes of +1 or −1 per entry.</summary>
     static abstract ulong[] SignBytes { get; }
@@ -28,7 +32,7 @@ internal unsafe interface IIqLayout
     static abstract void Group(byte* wb, int ib, int g, out ulong magnitudes, out int signs, out int scale);
 
     /// <summary>
-    /// Sub-block ib's 32 magnitudes (at most 43), their signs (a byte of −1 where the weight is negative, +1 elsewhere)
+    /// Sub-block ib's 32 magnitudes (at most 62), their signs (a byte of −1 where the weight is negative, +1 elsewhere)
     /// and its odd scales, one int16 per pair of elements (AVX2). The vector path's view of the block: it must give the
     /// values <see cref="Group"/> gives.
     /// </summary>
@@ -36,10 +40,10 @@ internal unsafe interface IIqLayout
 }
 
 /// <summary>
-/// The dots of the IQ2 types against Q8_K activations. Per super-block eight exact int32 lanes, lane l =
-/// <c>Σ_ib Σ_{j=4l}^{4l+3} (2s + 1)·±magnitude_j·q_j</c> over the elements 32ib + j (|lane| ≤ 8·31·4·43·128 &lt; 2^24,
+/// The dots of the IQ2 and IQ3 grid types against Q8_K activations. Per super-block eight exact int32 lanes, lane l =
+/// <c>Σ_ib Σ_{j=4l}^{4l+3} (2s + 1)·±magnitude_j·q_j</c> over the elements 32ib + j (|lane| ≤ 8·31·4·62·127 &lt; 2^24,
 /// so its conversion to float is exact), then one float step per super-block, <c>acc_l = fma(d·y_d, lane_l, acc_l)</c>,
-/// and <c>0.125·</c><see cref="Int8BlockDot.Sum(Vector256{float})"/> at the end. ggml's scalar dots sum each
+/// and <c>unit·</c><see cref="Int8BlockDot.Sum(Vector256{float})"/> at the end. ggml's scalar dots sum each
 /// super-block's integer before its float step; the lanes are the order its AVX2 dots use, and the one that spares
 /// the vector tier a horizontal sum per block. The vector tiers compute the same lanes with AVX2 (the Vector512 tier
 /// runs the 256-bit code), so every tier gives the same bits.
@@ -66,7 +70,7 @@ internal static unsafe class IqDot<T> where T : struct, IIqLayout
                 acc[l] = MathF.FusedMultiplyAdd(d, lanes[l], acc[l]);
             }
         }
-        return 0.125f * Int8BlockDot.Sum(acc);
+        return T.Unit * Int8BlockDot.Sum(acc);
     }
 
     // Not inlined into Dot: as its own compilation root it keeps the inlining budget for its eight sub-blocks (inlined
@@ -84,7 +88,7 @@ internal static unsafe class IqDot<T> where T : struct, IIqLayout
                 PrefetchBlock(wb);
                 acc = Step(acc, F16.ToSingleFast(Unsafe.ReadUnaligned<ushort>(wb)), xb, BlockLanesAvx2(wb, (sbyte*)(xb + Q8_K.QsOffset), grid, signs));
             }
-            return 0.125f * Int8BlockDot.Sum(acc);
+            return T.Unit * Int8BlockDot.Sum(acc);
         }
     }
 
@@ -127,10 +131,10 @@ internal static unsafe class IqDot<T> where T : struct, IIqLayout
                 acc2 = Step(acc2, dw, x2, l2);
                 acc3 = Step(acc3, dw, x3, l3);
             }
-            y[0] = 0.125f * Int8BlockDot.Sum(acc0);
-            y[yStride] = 0.125f * Int8BlockDot.Sum(acc1);
-            y[2 * yStride] = 0.125f * Int8BlockDot.Sum(acc2);
-            y[3 * yStride] = 0.125f * Int8BlockDot.Sum(acc3);
+            y[0] = T.Unit * Int8BlockDot.Sum(acc0);
+            y[yStride] = T.Unit * Int8BlockDot.Sum(acc1);
+            y[2 * yStride] = T.Unit * Int8BlockDot.Sum(acc2);
+            y[3 * yStride] = T.Unit * Int8BlockDot.Sum(acc3);
         }
     }
 
@@ -139,11 +143,15 @@ internal static unsafe class IqDot<T> where T : struct, IIqLayout
     private static Vector256<float> Step(Vector256<float> acc, float d, byte* xb, Vector256<int> lanes) =>
         Vector256.FusedMultiplyAdd(Vector256.Create(d * Unsafe.ReadUnaligned<float>(xb)), Vector256.ConvertToSingle(lanes), acc);
 
-    /// <summary>Asks for the lines of the super-block <see cref="StreamPrefetch.Distance"/> bytes ahead (a block of at most 82 bytes spans at most two lines).</summary>
+    /// <summary>Asks for the lines of the super-block <see cref="StreamPrefetch.Distance"/> bytes ahead.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void PrefetchBlock(byte* wb)
     {
         StreamPrefetch.Ahead(wb);
+        if (T.BlockBytes > 65)
+        {
+            StreamPrefetch.Ahead(wb + 64);   // IQ3's 98- and 110-byte blocks can span three lines (a constant test)
+        }
         StreamPrefetch.Ahead(wb + T.BlockBytes - 1);
     }
 

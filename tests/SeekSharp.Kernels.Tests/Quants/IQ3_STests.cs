@@ -39,7 +39,7 @@ public class IQ3_STests() : IQuantTests(GgmlType.IQ3_S, blockBytes: 110, encodes
         Assert.Equal(1f, y[64]);                      // sub-block 2: scale 0 → db = 1
     }
 
-    /// <summary>Largest magnitudes and scales, most negative activations: the int32 block sums must not overflow, and every tier agrees.</summary>
+    /// <summary>Largest magnitudes and scales, the most negative activations Q8_K holds: the int32 block sums must not overflow, and every tier agrees.</summary>
     [Fact]
     public void DotAtTheExtremesEqualsDecodedDot()
     {
@@ -54,11 +54,11 @@ public class IQ3_STests() : IQuantTests(GgmlType.IQ3_S, blockBytes: 110, encodes
             w.AsSpan(b * BlockBytes + 74, 32).Fill(b == 0 ? (byte)0 : (byte)0xFF);
             w.AsSpan(b * BlockBytes + 106, 4).Fill(0xFF);                   // scale 15 → 31
             BitConverter.TryWriteBytes(x.AsSpan(b * Q8_K.BlockBytes), 0.125f);
-            x.AsSpan(b * Q8_K.BlockBytes + Q8_K.QsOffset, 256).Fill(0x80);
+            x.AsSpan(b * Q8_K.BlockBytes + Q8_K.QsOffset, 256).Fill(0x81);   // −127: Q8_K never holds −128 (Q8_KTests)
         }
         float scalar = Dot(w, x, blocks, SimdTier.Scalar);
         AssertCloseToDecodedDot(w, x, blocks, scalar);
-        // The vector tiers put the signs on the weights: a −128 activation under a negative sign must still count.
+        // The vector tiers put the weights' signs on the activation (vpsignb): exact for every quant Q8_K holds.
         Assert.Equal(BitConverter.SingleToInt32Bits(scalar), BitConverter.SingleToInt32Bits(Dot(w, x, blocks, SimdTier.Vector256)));
         Assert.Equal(BitConverter.SingleToInt32Bits(scalar), BitConverter.SingleToInt32Bits(Dot(w, x, blocks, SimdTier.Vector512)));
     }

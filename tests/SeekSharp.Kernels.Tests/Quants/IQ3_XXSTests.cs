@@ -38,7 +38,7 @@ public class IQ3_XXSTests() : IQuantTests(GgmlType.IQ3_XXS, blockBytes: 98, enco
         Assert.Equal(0.25f * 4, y[32]);                // sub-block 1: scale 0 → db = 0.25
     }
 
-    /// <summary>Largest magnitudes and scales, most negative activations: the int32 block sums must not overflow, and every tier agrees.</summary>
+    /// <summary>Largest magnitudes and scales, the most negative activations Q8_K holds: the int32 block sums must not overflow, and every tier agrees.</summary>
     [Fact]
     public void DotAtTheExtremesEqualsDecodedDot()
     {
@@ -54,11 +54,11 @@ public class IQ3_XXSTests() : IQuantTests(GgmlType.IQ3_XXS, blockBytes: 98, enco
                 BitConverter.TryWriteBytes(w.AsSpan(b * BlockBytes + 66 + 4 * ib), 0xF0000000u | (b == 0 ? 0u : 0x0FFFFFFFu));
             }
             BitConverter.TryWriteBytes(x.AsSpan(b * Q8_K.BlockBytes), 0.125f);
-            x.AsSpan(b * Q8_K.BlockBytes + Q8_K.QsOffset, 256).Fill(0x80);
+            x.AsSpan(b * Q8_K.BlockBytes + Q8_K.QsOffset, 256).Fill(0x81);   // −127: Q8_K never holds −128 (Q8_KTests)
         }
         float scalar = Dot(w, x, blocks, SimdTier.Scalar);
         AssertCloseToDecodedDot(w, x, blocks, scalar);
-        // The vector tiers put the signs on the weights: a −128 activation under a negative sign must still count.
+        // The vector tiers put the weights' signs on the activation (vpsignb): exact for every quant Q8_K holds.
         Assert.Equal(BitConverter.SingleToInt32Bits(scalar), BitConverter.SingleToInt32Bits(Dot(w, x, blocks, SimdTier.Vector256)));
         Assert.Equal(BitConverter.SingleToInt32Bits(scalar), BitConverter.SingleToInt32Bits(Dot(w, x, blocks, SimdTier.Vector512)));
     }

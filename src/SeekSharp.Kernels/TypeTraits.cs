@@ -190,8 +190,8 @@ internal sealed unsafe class TypeTraits
             },
             new()
             {
-                // ggml's IQ1_S quantizer requires an importance matrix; IQ1_M's takes one or not. No Dot4; IQ1_S has an
-                // AVX2 dot, IQ1_M a scalar one.
+                // ggml's IQ1_S quantizer requires an importance matrix; IQ1_M's takes one or not. No Dot4; both have
+                // AVX2 dots.
                 Type = GgmlType.IQ1_S, BlockSize = Q8_K.BlockSize, BlockBytes = IQ1_S.BlockBytes, DotType = GgmlType.Q8_K,
                 Dequantize = &IQ1_S.Dequantize, QuantizeWeighted = &IQ1_S.QuantizeWeighted, Dot = &IQ1_S.Dot,
             },

@@ -192,11 +192,13 @@ internal static class IQ1_S
     }
 
     /// <summary>
-    /// IQ1_S row · Q8_K activation over <paramref name="blocks"/> super-blocks, as ggml_vec_dot_iq1_s_q8_K's scalar
-    /// path: per super-block two exact integer sums, <c>S = Σ_ib (2s+1)·Σ grid·q</c> and the shift term
-    /// <c>T = Σ_ib (2s+1)·(±1)·(bsums[2ib] + bsums[2ib+1])</c> from the activation's group sums (the shift is the same for
-    /// all 32 weights of a sub-block), then <c>sum += (d·y_d)·(S + Delta·T)</c> in float. The vector tiers compute S with
-    /// AVX2 (the Vector512 tier runs the 256-bit code) and the rest as the scalar path, so every tier gives the same bits.
+    /// IQ1_S row · Q8_K activation over <paramref name="blocks"/> super-blocks, in the order of ggml's AVX2
+    /// ggml_vec_dot_iq1_s_q8_K: per super-block eight exact int32 lanes, lane l = <c>Σ_ib (2s+1)·Σ grid_j·q_j</c> over
+    /// elements 32ib + 4l .. 32ib + 4l + 3 (at most 8·15·4·127 in magnitude), and the exact shift term
+    /// <c>T = Σ_ib (2s+1)·(±1)·(bsums[2ib] + bsums[2ib+1])</c> (the shift is the same for all 32 weights of a
+    /// sub-block); then <c>acc_l = fma(d·y_d, lane_l, acc_l)</c> and <c>accShift = fma(d·y_d, T, accShift)</c>, and
+    /// <see cref="Int8BlockDot.Sum(Vector256{float})"/> + Delta·accShift at the end. The vector tiers compute the same
+    /// lanes with AVX2 (the Vector512 tier runs the 256-bit code), so every tier gives the same bits.
     /// </summary>
     public static unsafe float Dot(byte* w, byte* x, int blocks, SimdTier tier)
     {
@@ -204,41 +206,48 @@ internal static class IQ1_S
         {
             return DotAvx2(w, x, blocks);
         }
-        float sum = 0f;
+        float* acc = stackalloc float[Int8BlockDot.Lanes];
+        int* lanes = stackalloc int[Int8BlockDot.Lanes];
+        new Span<float>(acc, Int8BlockDot.Lanes).Clear();
+        float accShift = 0f;
         for (int b = 0; b < blocks; b++)
         {
             byte* wb = w + (long)b * BlockBytes;
             byte* xb = x + (long)b * Q8_K.BlockBytes;
-            int sumi = GridSum(wb, (sbyte*)(xb + Q8_K.QsOffset));
-            int sumShift = ShiftSum(wb, (short*)(xb + Q8_K.BsumsOffset));
-            float d = F16.ToSingleFast(*(ushort*)wb);
-            sum += d * *(float*)xb * (sumi + Delta * sumShift);
+            GridLanes(wb, (sbyte*)(xb + Q8_K.QsOffset), lanes);
+            float d = F16.ToSingleFast(*(ushort*)wb) * *(float*)xb;
+            for (int l = 0; l < Int8BlockDot.Lanes; l++)
+            {
+                acc[l] = MathF.FusedMultiplyAdd(d, lanes[l], acc[l]);
+            }
+            accShift = MathF.FusedMultiplyAdd(d, ShiftSum(wb, (short*)(xb + Q8_K.BsumsOffset)), accShift);
         }
-        return sum;
+        return Int8BlockDot.Sum(acc) + Delta * accShift;
     }
 
     /// <summary>
-    /// <see cref="Dot"/> with <see cref="GridSumAvx2"/>: the same integers and float steps, in its own compilation root
-    /// with the block loop so that the sub-blocks inline within the JIT's budget (as calls it took 49 ns per
-    /// super-block, inlined 43, on a loaded machine). Idle, one thread on the AMD EPYC Zen 5 test machine: 29 ns against
-    /// 237 scalar and 14 for ggml's AVX2 dot, whose index and shift-sign work is lighter.
+    /// <see cref="Dot"/> with AVX2: the same lanes and float steps, in its own compilation root with the block loop so
+    /// that the sub-blocks inline within the JIT's budget.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static unsafe float DotAvx2(byte* w, byte* x, int blocks)
     {
         fixed (ulong* grid = Iq1Grid.Values)
         {
-            float sum = 0f;
+            Vector256<float> acc = Vector256<float>.Zero;
+            float accShift = 0f;
             for (int b = 0; b < blocks; b++)
             {
                 byte* wb = w + (long)b * BlockBytes;
                 byte* xb = x + (long)b * Q8_K.BlockBytes;
-                int sumi = GridSumAvx2(wb, (sbyte*)(xb + Q8_K.QsOffset), grid);
-                int sumShift = ShiftSum(wb, (short*)(xb + Q8_K.BsumsOffset));
-                float d = F16.ToSingleFast(*(ushort*)wb);
-                sum += d * *(float*)xb * (sumi + Delta * sumShift);
+                StreamPrefetch.Ahead(wb);
+                StreamPrefetch.Ahead(wb + BlockBytes - 1);
+                Vector256<int> lanes = GridLanesAvx2(wb, (sbyte*)(xb + Q8_K.QsOffset), grid);
+                float d = F16.ToSingleFast(*(ushort*)wb) * *(float*)xb;
+                acc = Vector256.FusedMultiplyAdd(Vector256.Create(d), Vector256.ConvertToSingle(lanes), acc);
+                accShift = MathF.FusedMultiplyAdd(d, ShiftSumVector(wb, (short*)(xb + Q8_K.BsumsOffset)), accShift);
             }
-            return sum;
+            return Int8BlockDot.Sum(acc) + Delta * accShift;
         }
     }
 
@@ -246,35 +255,34 @@ internal static class IQ1_S
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static uint Index(byte qs, int qh, int l) => qs | (((uint)qh >> (3 * l)) & 7) << 8;
 
-    /// <summary><c>S = Σ_ib (2s+1)·Σ grid·q</c>, exact (at most 8·15·32·128 in magnitude).</summary>
-    private static unsafe int GridSum(byte* wb, sbyte* q8)
+    /// <summary>Scalar twin of <see cref="GridLanesAvx2"/>: lane l gets <c>(2s+1)·grid·q</c> of elements 4l .. 4l+3 of every sub-block.</summary>
+    private static unsafe void GridLanes(byte* wb, sbyte* q8, int* lanes)
     {
         ulong[] grid = Iq1Grid.Values;
         ushort* qhs = (ushort*)(wb + QhOffset);
-        int sumi = 0;
+        new Span<int>(lanes, Int8BlockDot.Lanes).Clear();
         for (int ib = 0; ib < 8; ib++)
         {
             int qh = qhs[ib];
-            int lsum = 0;
+            int scale = 2 * ((qh >> 12) & 7) + 1;
             for (int l = 0; l < 4; l++)
             {
                 ulong g = grid[Index(wb[QsOffset + 4 * ib + l], qh, l)];
                 for (int j = 0; j < 8; j++)
                 {
-                    lsum += q8[32 * ib + 8 * l + j] * (sbyte)(g >> (8 * j));
+                    lanes[(8 * l + j) / 4] += scale * q8[32 * ib + 8 * l + j] * (sbyte)(g >> (8 * j));
                 }
             }
-            sumi += (2 * ((qh >> 12) & 7) + 1) * lsum;
         }
-        return sumi;
     }
 
     /// <summary>
-    /// <see cref="GridSum"/> with AVX2: each sub-block's four grid entries (bytes −1, 0, +1) against its 32 quants,
-    /// times its scale, in eight int32 lanes added up at the end. The same integer.
+    /// The eight lanes of one super-block with AVX2, two running sums for independent work between the grid loads.
+    /// Each group's index takes one shift and one mask of qh (ggml's form), the weights (−1, 0, +1) go onto the
+    /// activation quants by vpsignb (<see cref="IqGroup.SignedLanes"/>, magnitudes all one: a zero weight zeroes its quant).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe int GridSumAvx2(byte* wb, sbyte* q8, ulong* grid)
+    private static unsafe Vector256<int> GridLanesAvx2(byte* wb, sbyte* q8, ulong* grid)
     {
         ushort* qhs = (ushort*)(wb + QhOffset);
         byte* qs = wb + QsOffset;
@@ -286,14 +294,15 @@ internal static class IQ1_S
         odd += SubBlockAvx2(qs + 20, qhs[5], q8 + 160, grid);
         even += SubBlockAvx2(qs + 24, qhs[6], q8 + 192, grid);
         odd += SubBlockAvx2(qs + 28, qhs[7], q8 + 224, grid);
-        return Vector256.Sum(even + odd);
+        return even + odd;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe Vector256<int> SubBlockAvx2(byte* qs, int qh, sbyte* q8, ulong* grid)
+    private static unsafe Vector256<int> SubBlockAvx2(byte* qs, uint qh, sbyte* q8, ulong* grid)
     {
-        Vector256<sbyte> weights = IqGroup.Groups(grid[Index(qs[0], qh, 0)], grid[Index(qs[1], qh, 1)], grid[Index(qs[2], qh, 2)], grid[Index(qs[3], qh, 3)]);
-        return IqGroup.ScaledLanes(weights, Vector256.Load(q8), Vector256.Create((short)(2 * ((qh >> 12) & 7) + 1)));
+        Vector256<sbyte> weights = IqGroup.Groups(grid[qs[0] | ((qh << 8) & 0x700)], grid[qs[1] | ((qh << 5) & 0x700)],
+            grid[qs[2] | ((qh << 2) & 0x700)], grid[qs[3] | ((qh >> 1) & 0x700)]);
+        return IqGroup.SignedLanes(Vector256.Create((byte)1), weights, Vector256.Load(q8), Vector256.Create((short)(2 * ((qh >> 12) & 7) + 1)));
     }
 
     /// <summary><c>T = Σ_ib (2s+1)·(±1)·(bsums[2ib] + bsums[2ib+1])</c>, exact.</summary>
@@ -305,9 +314,24 @@ internal static class IQ1_S
         {
             int qh = qhs[ib];
             int ls = 2 * ((qh >> 12) & 7) + 1;
-            int sign = 1 - ((qh >> 14) & 2);   // bit 15: −1, else +1, without a branch random data would mispredict
+            int sign = 1 - ((qh >> 14) & 2);   // bit 15: −1, else +1
             sumShift += ls * sign * (bsums[2 * ib] + bsums[2 * ib + 1]);
         }
         return sumShift;
+    }
+
+    /// <summary>
+    /// <see cref="ShiftSum"/> for all eight sub-blocks at once (SSSE3): the signed scales as int16 lanes, the pair sums
+    /// of the group sums (at most 2·16·127, so the int16 adds are exact) by one horizontal add, one vpmaddwd.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe int ShiftSumVector(byte* wb, short* bsums)
+    {
+        Vector128<ushort> qh = Vector128.Load((ushort*)(wb + QhOffset));
+        Vector128<short> scale = (((qh >>> 12) & Vector128.Create((ushort)7)) * 2 + Vector128<ushort>.One).AsInt16();
+        Vector128<short> negate = qh.AsInt16() >> 15;   // −1 where bit 15 is set
+        Vector128<short> signed = (scale ^ negate) - negate;
+        Vector128<short> pairSums = Ssse3.HorizontalAdd(Vector128.Load(bsums), Vector128.Load(bsums + 8));
+        return Vector128.Sum(Sse2.MultiplyAddAdjacent(signed, pairSums));
     }
 }

@@ -261,12 +261,13 @@ internal static class IQ1_M
     }
 
     /// <summary>
-    /// IQ1_M row · Q8_K activation over <paramref name="blocks"/> super-blocks, as ggml_vec_dot_iq1_m_q8_K's scalar
-    /// path: per super-block two exact integer sums, <c>S = Σ (2s+1)·Σ grid·q</c> and the shift term
-    /// <c>T = Σ (2s+1)·Σ_groups (±1)·Σ q</c> (the shift's sign changes every 8 weights, finer than the activation's
-    /// 16-wide bsums, so the group sums come from the quants), then <c>sum += (d·y_d)·(S + Delta·T)</c> in float.
-    /// The vector tiers compute the same two integers with AVX2 (<see cref="DotAvx2"/>; the Vector512 tier runs the
-    /// 256-bit code), so every tier gives the same bits.
+    /// IQ1_M row · Q8_K activation over <paramref name="blocks"/> super-blocks. Delta is 1/8, so each weight's
+    /// <c>grid + shift</c> is <c>(8·grid ± 1)/8</c>: per super-block eight exact int32 lanes, lane l =
+    /// <c>Σ_ib Σ_j ls·(8·grid_j ± 1)·q_j</c> over elements 32ib + 4l .. 32ib + 4l + 3, each with its half sub-block's odd
+    /// scale ls (|lane| ≤ 8·15·4·9·127 &lt; 2^24, exact in float), then <c>acc_l = fma(d·y_d, lane_l, acc_l)</c>, and
+    /// <c>Delta·</c><see cref="Int8BlockDot.Sum(Vector256{float})"/> at the end, as ggml's AVX2 dots accumulate. The
+    /// vector tiers compute the same lanes with AVX2 (the Vector512 tier runs the 256-bit code), so every tier gives the
+    /// same bits.
     /// </summary>
     public static unsafe float Dot(byte* w, byte* x, int blocks, SimdTier tier)
     {
@@ -275,70 +276,57 @@ internal static class IQ1_M
             return DotAvx2(w, x, blocks);
         }
         ulong[] grid = Iq1Grid.Values;
-        float sum = 0f;
+        float* acc = stackalloc float[Int8BlockDot.Lanes];
+        int* lanes = stackalloc int[Int8BlockDot.Lanes];
+        new Span<float>(acc, Int8BlockDot.Lanes).Clear();
         for (int b = 0; b < blocks; b++)
         {
             byte* wb = w + (long)b * BlockBytes;
             byte* xb = x + (long)b * Q8_K.BlockBytes;
             sbyte* q8 = (sbyte*)(xb + Q8_K.QsOffset);
             ushort* sc = (ushort*)(wb + ScalesOffset);
-            int sumi = 0, sumShift = 0;
+            new Span<int>(lanes, Int8BlockDot.Lanes).Clear();
             for (int ib = 0; ib < 8; ib++)
             {
-                // Index 0: first half of the sub-block (groups 0, 1), index 1: second half (groups 2, 3).
-                int grid0 = 0, grid1 = 0, shift0 = 0, shift1 = 0;
+                int word = sc[ib / 2], shiftBits = 6 * (ib % 2);
                 for (int l = 0; l < 4; l++)
                 {
+                    // Groups 0 and 1 take the sub-block's first scale, 2 and 3 its second.
+                    int ls = 2 * ((word >> (shiftBits + 3 * (l / 2))) & 7) + 1;
                     byte qh = wb[QhOffset + 2 * ib + l / 2];
                     ulong g = grid[Index(wb[4 * ib + l], qh, l)];
                     int sign = (qh & (0x08 << (4 * (l & 1)))) != 0 ? -1 : 1;
-                    int lsum = 0, qsum = 0;
                     for (int j = 0; j < 8; j++)
                     {
-                        lsum += q8[j] * (sbyte)(g >> (8 * j));
-                        qsum += q8[j];
-                    }
-                    q8 += 8;
-                    if (l < 2)
-                    {
-                        grid0 += lsum;
-                        shift0 += qsum * sign;
-                    }
-                    else
-                    {
-                        grid1 += lsum;
-                        shift1 += qsum * sign;
+                        lanes[(8 * l + j) / 4] += ls * (8 * (sbyte)(g >> (8 * j)) + sign) * q8[32 * ib + 8 * l + j];
                     }
                 }
-                int word = sc[ib / 2], shiftBits = 6 * (ib % 2);
-                int ls1 = 2 * ((word >> shiftBits) & 7) + 1;
-                int ls2 = 2 * ((word >> (shiftBits + 3)) & 7) + 1;
-                sumi += grid0 * ls1 + grid1 * ls2;
-                sumShift += shift0 * ls1 + shift1 * ls2;
             }
-            float d = F16.ToSingle(ScaleBits(sc[0], sc[1], sc[2], sc[3]));
-            sum += d * *(float*)xb * (sumi + Delta * sumShift);
+            float d = F16.ToSingle(ScaleBits(sc[0], sc[1], sc[2], sc[3])) * *(float*)xb;
+            for (int l = 0; l < Int8BlockDot.Lanes; l++)
+            {
+                acc[l] = MathF.FusedMultiplyAdd(d, lanes[l], acc[l]);
+            }
         }
-        return sum;
+        return Delta * Int8BlockDot.Sum(acc);
     }
 
     /// <summary>
-    /// <see cref="Dot"/> with AVX2. Delta is 1/8, so <c>S + Delta·T = (8S + T)/8</c> and one integer sum serves both:
-    /// each weight becomes <c>8·grid ± 1</c> (at most 9 in magnitude, so <see cref="IqGroup.ScaledLanes"/> is exact) and
-    /// its half sub-block's scale multiplies the pair sums. |8S + T| ≤ 9·15·256·128 &lt; 2^24, so it converts to float
-    /// exactly and the division by 8 is exact: the float equals the scalar path's <c>S + Delta·T</c>, itself exact, and
-    /// the float steps after it are the scalar path's. In its own compilation root with the block loop, as IQ1_S's.
+    /// <see cref="Dot"/> with AVX2: the same lanes and float steps. In its own compilation root with the block loop, as
+    /// IQ1_S's, so that the sub-blocks inline within the JIT's budget.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static unsafe float DotAvx2(byte* w, byte* x, int blocks)
     {
         fixed (ulong* grid = Iq1Grid.Values)
         {
-            float sum = 0f;
+            Vector256<float> acc = Vector256<float>.Zero;
             for (int b = 0; b < blocks; b++)
             {
                 byte* wb = w + (long)b * BlockBytes;
                 byte* xb = x + (long)b * Q8_K.BlockBytes;
+                StreamPrefetch.Ahead(wb);
+                StreamPrefetch.Ahead(wb + BlockBytes - 1);
                 sbyte* q8 = (sbyte*)(xb + Q8_K.QsOffset);
                 ushort* sc = (ushort*)(wb + ScalesOffset);
                 Vector256<int> even = SubBlockAvx2(wb, 0, sc[0], q8, grid);
@@ -349,11 +337,10 @@ internal static class IQ1_M
                 odd += SubBlockAvx2(wb, 5, sc[2] >> 6, q8 + 160, grid);
                 even += SubBlockAvx2(wb, 6, sc[3], q8 + 192, grid);
                 odd += SubBlockAvx2(wb, 7, sc[3] >> 6, q8 + 224, grid);
-                int eightSPlusT = Vector256.Sum(even + odd);
-                float d = F16.ToSingle(ScaleBits(sc[0], sc[1], sc[2], sc[3]));
-                sum += d * *(float*)xb * (eightSPlusT * Delta);
+                float d = F16.ToSingle(ScaleBits(sc[0], sc[1], sc[2], sc[3])) * *(float*)xb;
+                acc = Vector256.FusedMultiplyAdd(Vector256.Create(d), Vector256.ConvertToSingle(even + odd), acc);
             }
-            return sum;
+            return Delta * Int8BlockDot.Sum(acc);
         }
     }
 

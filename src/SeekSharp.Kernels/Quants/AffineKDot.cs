@@ -285,10 +285,8 @@ internal static unsafe class AffineKDot<T> where T : struct, IAffineKQuants
             acc2 = TwoRowStep(acc2, ref min2, d, dmin, mins, x0 + 2 * xStride, r0t2, r1t2);
             acc3 = TwoRowStep(acc3, ref min3, d, dmin, mins, x0 + 3 * xStride, r0t3, r1t3);
         }
-        StoreTwoRows(y, acc0, min0);
-        StoreTwoRows(y + yStride, acc1, min1);
-        StoreTwoRows(y + 2 * yStride, acc2, min2);
-        StoreTwoRows(y + 3 * yStride, acc3, min3);
+        // Token t's rows are results 2t and 2t + 1: y[t·yStride] and y[t·yStride + 1].
+        Q8_K.StoreEight(y, yStride, 1, acc0, acc1, acc2, acc3, Vector512.Create(min0, min1), Vector512.Create(min2, min3), hasMin: true);
     }
 
     /// <summary>
@@ -377,17 +375,7 @@ internal static unsafe class AffineKDot<T> where T : struct, IAffineKQuants
             min0123.Store(state + 64); min4567.Store(state + 80);
             return;
         }
-        StoreTwoTokens(y, yStride, acc01, min0123.GetLower());
-        StoreTwoTokens(y + 2 * yStride, yStride, acc23, min0123.GetUpper());
-        StoreTwoTokens(y + 4 * yStride, yStride, acc45, min4567.GetLower());
-        StoreTwoTokens(y + 6 * yStride, yStride, acc67, min4567.GetUpper());
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void StoreTwoTokens(float* y, long yStride, Vector512<float> acc, Vector256<float> accMin)
-    {
-        y[0] = Int8BlockDot.Sum(acc.GetLower()) + SumMin(accMin.GetLower());
-        y[yStride] = Int8BlockDot.Sum(acc.GetUpper()) + SumMin(accMin.GetUpper());
+        Q8_K.StoreEightTokens(y, yStride, acc01, acc23, acc45, acc67, min0123, min4567, hasMin: true);
     }
 
     /// <summary>
@@ -406,13 +394,6 @@ internal static unsafe class AffineKDot<T> where T : struct, IAffineKQuants
         // [row0 low + row0 high, row1 low + row1 high]: the 256-bit halves of each row added, as in Dot4Vector512.
         Vector512<int> lanes = Avx512F.Shuffle4x128(row0, row1, 0x44) + Avx512F.Shuffle4x128(row0, row1, 0xEE);
         return Vector512.FusedMultiplyAdd(Vector512.Create(yd) * d, Vector512.ConvertToSingle(lanes), acc);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void StoreTwoRows(float* y, Vector512<float> acc, Vector256<float> accMin)
-    {
-        y[0] = Int8BlockDot.Sum(acc.GetLower()) + SumMin(accMin.GetLower());
-        y[1] = Int8BlockDot.Sum(acc.GetUpper()) + SumMin(accMin.GetUpper());
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

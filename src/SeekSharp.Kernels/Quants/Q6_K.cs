@@ -563,10 +563,7 @@ internal static class Q6_K
             acc2 = TwoRowStep(acc2, d, x0 + 2 * xStride, r0t2, r1t2, scales01);
             acc3 = TwoRowStep(acc3, d, x0 + 3 * xStride, r0t3, r1t3, scales01);
         }
-        StoreTwoRows(y, acc0);
-        StoreTwoRows(y + yStride, acc1);
-        StoreTwoRows(y + 2 * yStride, acc2);
-        StoreTwoRows(y + 3 * yStride, acc3);
+        Q8_K.StoreEight(y, yStride, 1, acc0, acc1, acc2, acc3, default, default, hasMin: false);   // token t's rows: y[t·yStride], y[t·yStride + 1]
     }
 
     /// <summary>
@@ -636,24 +633,7 @@ internal static class Q6_K
             acc01.Store(state); acc23.Store(state + 16); acc45.Store(state + 32); acc67.Store(state + 48);
             return;
         }
-        StoreTwoTokens(y, yStride, acc01);
-        StoreTwoTokens(y + 2 * yStride, yStride, acc23);
-        StoreTwoTokens(y + 4 * yStride, yStride, acc45);
-        StoreTwoTokens(y + 6 * yStride, yStride, acc67);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void StoreTwoTokens(float* y, long yStride, Vector512<float> acc)
-    {
-        y[0] = Int8BlockDot.Sum(acc.GetLower());
-        y[yStride] = Int8BlockDot.Sum(acc.GetUpper());
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void StoreTwoRows(float* y, Vector512<float> acc)
-    {
-        y[0] = Int8BlockDot.Sum(acc.GetLower());
-        y[1] = Int8BlockDot.Sum(acc.GetUpper());
+        Q8_K.StoreEightTokens(y, yStride, acc01, acc23, acc45, acc67, default, default, hasMin: false);
     }
 
     /// <summary><see cref="HalfLanes512"/> for two rows against one token's quants, loaded once.</summary>

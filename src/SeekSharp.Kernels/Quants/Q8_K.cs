@@ -249,6 +249,54 @@ internal static class Q8_K
     internal static unsafe Vector512<short> SumPair(byte* tb, int p) => Vector512.Load((short*)(tb + SumPairsOffset) + 32 * p);
 
     /// <summary>
+    /// Writes the eight results of an eight-token dot (<see cref="StoreEightTokens"/>) or of a two-row dot of four
+    /// tokens from their float lanes: result k's eight lanes in half k mod 2 of accumulator k / 2 (as
+    /// <see cref="TwoTokenStep"/> leaves them, or the two rows of one token) and, where the type has minimum terms, its
+    /// four minimum lanes in quarter k mod 4 of <paramref name="min0123"/> or <paramref name="min4567"/>. Result k goes
+    /// to <c>y[(k / 2)·pairStride + (k mod 2)·innerStride]</c>.
+    /// Each is summed in the one-token dot's order, <c>Int8BlockDot.Sum(lanes) + ((m0 + m2) + (m1 + m3))</c>: the
+    /// halves first (h_i = l_i + l_{i+4}), then (h0 + h2) + (h1 + h3). All eight go through one network of shuffles
+    /// instead of eight horizontal sums of their own, which had cost about a tenth of the eight-token kernels on rows
+    /// of six super-blocks (1536 columns: the attention, gate, up and output matrices of a 1.5B model).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static unsafe void StoreEight(float* y, long pairStride, long innerStride, Vector512<float> acc01, Vector512<float> acc23,
+        Vector512<float> acc45, Vector512<float> acc67, Vector512<float> min0123, Vector512<float> min4567, bool hasMin)
+    {
+        // Quarter k of each: result k's h_i (quarters 0 and 2 of a pair's accumulator added to quarters 1 and 3).
+        Vector512<float> h0123 = Avx512F.Shuffle4x128(acc01, acc23, 0x88) + Avx512F.Shuffle4x128(acc01, acc23, 0xDD);
+        Vector512<float> h4567 = Avx512F.Shuffle4x128(acc45, acc67, 0x88) + Avx512F.Shuffle4x128(acc45, acc67, 0xDD);
+        Vector512<float> r0123 = QuarterSums(h0123), r4567 = QuarterSums(h4567);
+        if (hasMin)
+        {
+            r0123 += QuarterSums(min0123);
+            r4567 += QuarterSums(min4567);
+        }
+        y[0] = r0123.ToScalar();
+        y[innerStride] = Avx512F.ExtractVector128(r0123, 1).ToScalar();
+        y[pairStride] = Avx512F.ExtractVector128(r0123, 2).ToScalar();
+        y[pairStride + innerStride] = Avx512F.ExtractVector128(r0123, 3).ToScalar();
+        y[2 * pairStride] = r4567.ToScalar();
+        y[2 * pairStride + innerStride] = Avx512F.ExtractVector128(r4567, 1).ToScalar();
+        y[3 * pairStride] = Avx512F.ExtractVector128(r4567, 2).ToScalar();
+        y[3 * pairStride + innerStride] = Avx512F.ExtractVector128(r4567, 3).ToScalar();
+    }
+
+    /// <summary><see cref="StoreEight"/> for eight tokens: token t's result to <c>y[t·yStride]</c>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static unsafe void StoreEightTokens(float* y, long yStride, Vector512<float> acc01, Vector512<float> acc23, Vector512<float> acc45,
+        Vector512<float> acc67, Vector512<float> min0123, Vector512<float> min4567, bool hasMin) =>
+        StoreEight(y, 2 * yStride, yStride, acc01, acc23, acc45, acc67, min0123, min4567, hasMin);
+
+    // Lane 0 of each 128-bit quarter [a, b, c, d] becomes (a + c) + (b + d).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> QuarterSums(Vector512<float> v)
+    {
+        v += Avx512F.Permute4x32(v, 0x4E);          // [a + c, b + d, c + a, d + b]
+        return v + Avx512F.Permute4x32(v, 0xB1);    // [(a + c) + (b + d), ...]
+    }
+
+    /// <summary>
     /// A K-quant's float step for two tokens at once, as the eight-token dots take it: token a's eight lanes in the low
     /// half of the accumulator, token b's in the high half, each lane the sum of the two 256-bit halves of that token's
     /// 512-bit integer lanes less <paramref name="minus"/>, times its own y_d·d (<paramref name="scalePair"/>: the

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.Intrinsics;
 using SeekSharp.Kernels.Simd;
+using SeekSharp.Kernels.Threading;
 
 namespace SeekSharp.Kernels;
 
@@ -50,6 +51,42 @@ public static class VectorOps
     {
         CheckSameLength(gate.Length, up.Length, nameof(up));
         Elementwise.Apply(new SiluMultiplyOperator(), gate, up, gate, SimdCapabilities.Best);
+    }
+
+    /// <summary>
+    /// <see cref="SiluMulInPlace(Span{float}, ReadOnlySpan{float})"/> across <paramref name="pool"/>, element for element
+    /// the same: the pieces are whole multiples of every vector width, so only the end of the span takes the narrower
+    /// paths, as it does in one piece. A batch's gate is tens of thousands of elements per layer (eight tokens of an
+    /// FFN 8960 wide), which on one thread left the others waiting for about a millisecond per decode step.
+    /// </summary>
+    /// <exception cref="ArgumentException">The spans differ in length.</exception>
+    public static unsafe void SiluMulInPlace(Span<float> gate, ReadOnlySpan<float> up, WorkerPool pool)
+    {
+        CheckSameLength(gate.Length, up.Length, nameof(up));
+        const int piece = 16384;   // a multiple of 64, the widest vector times four
+        int pieces = (gate.Length + piece - 1) / piece;
+        if (pieces <= 1 || pool.ThreadCount == 1)
+        {
+            SiluMulInPlace(gate, up);
+            return;
+        }
+        fixed (float* g = gate, u = up)
+        {
+            var work = new SiluMulPieces { Gate = g, Up = u, Length = gate.Length, Piece = piece };
+            pool.For(pieces, ref work);
+        }
+    }
+
+    private unsafe struct SiluMulPieces : IParallelWork
+    {
+        public float* Gate, Up;
+        public int Length, Piece;
+
+        public void Run(int index)
+        {
+            int start = index * Piece, count = Math.Min(Piece, Length - start);
+            SiluMulInPlace(new Span<float>(Gate + start, count), new ReadOnlySpan<float>(Up + start, count));
+        }
     }
 
     /// <summary><c>x[i] += y[i]</c>.</summary>

@@ -181,6 +181,20 @@ public class VectorOpsTests
         Assert.Equal(20f, g[3], 1e-6f);
     }
 
+    [Theory]
+    [InlineData(16384 * 3 + 37)]   // whole pieces and a ragged last one, whose tail takes the narrower paths
+    [InlineData(16384 * 2)]
+    [InlineData(1000)]             // one piece: no split
+    public void PooledSiluMulEqualsOneCallBitForBit(int n)
+    {
+        float[] g = TestData.Random(n, 15, 8f), u = TestData.Random(n, 16);
+        float[] pooled = (float[])g.Clone();
+        VectorOps.SiluMulInPlace(g, u);
+        using var pool = new SeekSharp.Kernels.Threading.WorkerPool(2);
+        VectorOps.SiluMulInPlace(pooled, u, pool);
+        Assert.Equal(g, pooled);
+    }
+
     [Theory, MemberData(nameof(Cases))]
     public void ElementwiseOpsAreBitExactAcrossTiers(Tier t, int n)
     {

@@ -18,7 +18,7 @@ internal readonly struct SwiGlu(Linear gate, Linear up, Linear down)
         int f = Gate.Rows;
         Gate.Apply(x, gateBuf, tokens, pool);
         Up.Apply(x, upBuf, tokens, pool);
-        VectorOps.SiluMulInPlace(gateBuf[..(tokens * f)], upBuf[..(tokens * f)]);
+        VectorOps.SiluMulInPlace(gateBuf[..(tokens * f)], upBuf[..(tokens * f)], pool);
         trace?.Trace("ffn_swiglu", layer, gateBuf[..(tokens * f)]);
         Down.Apply(gateBuf, output, tokens, pool);
     }

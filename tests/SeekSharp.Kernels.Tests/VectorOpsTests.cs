@@ -181,6 +181,32 @@ public class VectorOpsTests
         Assert.Equal(20f, g[3], 1e-6f);
     }
 
+    [Theory, MemberData(nameof(Cases))]
+    public unsafe void IndexOfFirstMaxMatchesTheScan(Tier t, int n)
+    {
+        if (n == 0) return;
+        var tier = (SimdTier)t;
+        var rng = new Random(n);
+        // Few distinct values so that the maximum repeats, and the cases the scan treats specially.
+        float[] ties = TestData.Random(n, 17).Select(v => MathF.Round(v * 3)).ToArray();
+        float[] nanFirst = (float[])ties.Clone(); nanFirst[0] = float.NaN;
+        float[] nanInside = (float[])ties.Clone(); nanInside[rng.Next(n)] = float.NaN;
+        float[] minusInf = Enumerable.Repeat(float.NegativeInfinity, n).ToArray();
+        float[] lastWins = Enumerable.Range(0, n).Select(i => (float)i).ToArray();
+        float[] twoMaxima = new float[n];   // equal maxima in different lanes: the first must win
+        twoMaxima[n / 3] = twoMaxima[n - 1] = 1f;
+        foreach (var x in new[] { TestData.Random(n, 18), ties, nanFirst, nanInside, minusInf, lastWins, twoMaxima })
+        {
+            int scan = 0;
+            for (int i = 1; i < n; i++) if (x[i] > x[scan]) scan = i;
+            fixed (float* p = x)
+            {
+                Assert.Equal(scan, VectorOps.IndexOfFirstMax(p, n, tier));
+                Assert.Equal(scan, VectorOps.IndexOfFirstMax(p, n, SimdTier.Scalar));
+            }
+        }
+    }
+
     [Theory]
     [InlineData(16384 * 3 + 37)]   // whole pieces and a ragged last one, whose tail takes the narrower paths
     [InlineData(16384 * 2)]

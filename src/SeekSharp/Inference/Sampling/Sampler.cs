@@ -59,12 +59,15 @@ public sealed class Sampler
     public int Sample(ReadOnlySpan<float> logits)
     {
         int n = logits.Length;
+        // Greedy with nothing to add to the logits is their first maximum: no copy, no candidate list (at eight
+        // sequences of a 150k vocabulary these had been about a millisecond of each batched step, on one thread).
+        if (_options.IsGreedy && _bias.Length == 0 && !HasPenalties) return Kernels.VectorOps.IndexOfFirstMax(logits);
         logits.CopyTo(_logits);
-        for (int i = 0; i < n; i++) _ids[i] = i;
         foreach (var (token, bias) in _bias) _logits[token] += bias;
         ApplyPenalties();
+        if (_options.IsGreedy) return Kernels.VectorOps.IndexOfFirstMax(_logits.AsSpan(0, n));   // ids are still 0..n-1
 
-        if (_options.IsGreedy) return Argmax(n);
+        for (int i = 0; i < n; i++) _ids[i] = i;
 
         n = TopK(n, _options.TopK);
         n = TopP(n, _options.TopP);
@@ -83,9 +86,11 @@ public sealed class Sampler
 
     // llama.cpp's penalties: repetition divides positive logits and multiplies negative ones (so it always lowers them),
     // then frequency and presence penalties subtract (OpenAI's definition).
+    private bool HasPenalties => _options.RepeatPenalty != 1f || _options.FrequencyPenalty != 0f || _options.PresencePenalty != 0f;
+
     private void ApplyPenalties()
     {
-        if (_options.RepeatPenalty == 1f && _options.FrequencyPenalty == 0f && _options.PresencePenalty == 0f) return;
+        if (!HasPenalties) return;
         foreach (var (token, count) in _counts)
         {
             if ((uint)token >= (uint)_logits.Length) continue;
@@ -93,14 +98,6 @@ public sealed class Sampler
             l = l <= 0 ? l * _options.RepeatPenalty : l / _options.RepeatPenalty;
             l -= count * _options.FrequencyPenalty + _options.PresencePenalty;
         }
-    }
-
-    private int Argmax(int n)
-    {
-        int best = 0;
-        for (int i = 1; i < n; i++)
-            if (_logits[i] > _logits[best]) best = i;
-        return _ids[best];
     }
 
     // Leaves the best k candidates at the front, sorted best first; k ≤ 0 sorts all.

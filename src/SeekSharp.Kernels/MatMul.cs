@@ -117,22 +117,8 @@ public static class MatMul
         fixed (float* pd = decoded)
         fixed (float* py = y)
         {
-            byte* pa = (byte*)(((nint)paRaw + ActivationAlignment - 1) & ~(nint)(ActivationAlignment - 1));
-            var convert = new ActivationRows
-            {
-                DotType = traits.DotType, Prepare = traits.PrepareActivation, X = px, A = pa, Cols = cols, ActStride = actStride, N = n, Tier = tier, Decoded = decode ? pd : null,
-            };
-            if (parallel && n * (long)cols >= ParallelConvertThreshold)
-            {
-                // Each token row converts on its own (blocks never straddle rows), so the split cannot change a bit.
-                convert.ChunkRows = (n + threads - 1) / threads;
-                pool!.For((n + convert.ChunkRows - 1) / convert.ChunkRows, ref convert);
-            }
-            else
-            {
-                convert.ChunkRows = n;
-                convert.Run(0);
-            }
+            byte* pa = Align(paRaw);
+            Convert(traits, px, pa, cols, actStride, n, tier, parallel ? pool : null, decode ? pd : null);
             if (gemm)
             {
                 // The weights go through the float GEMM, decoded block by block; the activation it multiplies holds the
@@ -141,25 +127,8 @@ public static class MatMul
                 Gemm.MultiplyByWeights(a, type, w, py, n, cols, rows, GemmTiles.For(tier), parallel ? pool : null);
                 return;
             }
-            byte* tables = pa + actStride * n;
-            for (int g = 0; g < eights; g++)
-            {
-                Q8_K.BuildEightTokenTable(pa + 8 * g * actStride, actStride, cols / Q8_K.BlockSize, tables + g * tableBytes);
-            }
-            long rowBytes = TensorTypes.RowBytes(type, cols);
-            int tokenMicro = TokenMicroBlock(traits, tier, actStride, n);
-            bool wide = Uses512(tier);
-            var work = new RowBlocks
-            {
-                Blocks = cols / traits.BlockSize, Dot = traits.Dot, Dot4 = traits.Dot4,
-                Dot2x4 = wide ? traits.Dot2x4 : null, Dot8 = eights > 0 ? traits.Dot8 : null,
-                Tables = tables, TableBytes = tableBytes,
-                W = w, RowBytes = rowBytes, Rows = rows,
-                A = pa, ActStride = actStride, Y = py, N = n, Tier = tier,
-                TokenTile = TokenTileFor(tokenMicro, actStride, n),
-                RowTile = RowTileFor(traits, tier, rowBytes),
-                TokenMicro = tokenMicro,
-            };
+            BuildTables(pa, actStride, cols, n, eights);
+            var work = Rows(traits, w, rows, cols, pa, actStride, eights, py, n, tier, threads);
             if (!parallel)
             {
                 work.ChunkRows = rows;
@@ -167,16 +136,188 @@ public static class MatMul
             }
             else
             {
-                // A few chunks per thread so that a core slowed by other work does not hold up the call; chunks are
-                // whole row tiles so that every tile keeps its L1 shape. Eight per thread rather than four: at eight
-                // decoding tokens on two threads (1.5B shape, AVX-512) an FFN gate took 483 µs against 523 and an
-                // attention projection 104 against 110 (medians of 380 calls alternated in one process), the down
-                // projection the same; sixteen and more were slower again.
-                int chunk = Math.Max(1, (rows + threads * 8 - 1) / (threads * 8));
-                work.ChunkRows = (chunk + work.RowTile - 1) / work.RowTile * work.RowTile;
-                pool!.For((rows + work.ChunkRows - 1) / work.ChunkRows, ref work);
+                pool!.For(work.Chunks, ref work);
             }
         }
+    }
+
+    /// <summary>One weight matrix of <see cref="MatMulRowsShared"/>: <c>y[n, Rows] = x · Wᵀ</c>, y pinned.</summary>
+    public readonly unsafe struct Product(GgmlType type, byte* w, int rows, float* y)
+    {
+        public readonly GgmlType Type = type;
+        public readonly byte* W = w;
+        public readonly int Rows = rows;
+        public readonly float* Y = y;
+    }
+
+    /// <summary>
+    /// Two or three products of one input (an attention block's query, key and value projections; an FFN's gate and
+    /// up): each output is what <see cref="MatMulRows(GgmlType, byte*, int, int, ReadOnlySpan{float}, Span{float}, int, WorkerPool)"/>
+    /// gives, bit for bit, but the input is converted once per activation layout the weight types share, and the
+    /// rows of all the matrices go to the pool as one loop. At eight decoding tokens each product had converted the
+    /// same input again on one thread and ended in its own barrier, where a two-thread pool waited for its slower half;
+    /// a small key or value projection (256 rows) took 28 µs for 13 µs of dot products.
+    /// Batches that take the float GEMM run the products one after another.
+    /// </summary>
+    public static unsafe void MatMulRowsShared(ReadOnlySpan<float> x, int n, int cols, WorkerPool pool, in Product a, in Product b, in Product c = default)
+    {
+        ArgumentNullException.ThrowIfNull(pool);
+        int count = c.W == null ? 2 : 3;
+        Span<Product> products = [a, b, c];
+        products = products[..count];
+        foreach (var p in products)
+        {
+            Validate(p.Type, p.W, p.Rows, cols, x, new Span<float>(p.Y, n * p.Rows), n);
+        }
+        var tier = SimdCapabilities.Best;
+        int threads = pool.ThreadCount;
+        bool shared = threads > 1 && n > 0;
+        long macs = 0;
+        foreach (var p in products)
+        {
+            var t = TypeTraits.For(p.Type);
+            shared &= !(n >= GemmThreshold(p.Type) && !t.DotsForBatches) && p.Rows > 0;
+            macs += (long)p.Rows * cols * n;
+        }
+        if (!shared || macs < ParallelThreshold)
+        {
+            foreach (var p in products)
+            {
+                Multiply(p.Type, p.W, p.Rows, cols, x, new Span<float>(p.Y, n * p.Rows), n, tier, pool);
+            }
+            return;
+        }
+        // One converted activation per layout (vec_dot type and rearrangement), in one scratch buffer, each region
+        // aligned as Multiply aligns its own.
+        Span<int> layoutOf = stackalloc int[3];
+        Span<long> offsets = stackalloc long[3];
+        int layouts = 0;
+        long total = 0;
+        for (int k = 0; k < count; k++)
+        {
+            var t = TypeTraits.For(products[k].Type);
+            int found = -1;
+            for (int j = 0; j < k && found < 0; j++)
+            {
+                var u = TypeTraits.For(products[j].Type);
+                // The same layout: the same type, or the same vec_dot type with no rearrangement by either.
+                bool same = u.Type == t.Type || (u.DotType == t.DotType && u.PrepareActivation == null && t.PrepareActivation == null);
+                if (same && UsesDot8(u, tier, n) == UsesDot8(t, tier, n)) found = layoutOf[j];
+            }
+            if (found < 0)
+            {
+                found = layouts++;
+                offsets[found] = total;
+                int eights = UsesDot8(t, tier, n) ? n / 8 : 0;
+                total += ActivationRowBytes(t, cols) * n + eights * (long)(cols / Q8_K.BlockSize) * Q8_K.EightTokenTableBytes + ActivationAlignment;
+            }
+            layoutOf[k] = found;
+        }
+        byte[] activation = ActivationScratch(total + ActivationAlignment);
+        fixed (float* px = x)
+        fixed (byte* raw = activation)
+        {
+            var work = new SharedRows();
+            for (int k = 0; k < count; k++)
+            {
+                var t = TypeTraits.For(products[k].Type);
+                long actStride = ActivationRowBytes(t, cols);
+                int eights = UsesDot8(t, tier, n) ? n / 8 : 0;
+                byte* pa = Align(raw + offsets[layoutOf[k]]);
+                if (!layoutOf[..k].Contains(layoutOf[k]))   // the first product of its layout converts it
+                {
+                    Convert(t, px, pa, cols, actStride, n, tier, pool, null);
+                    BuildTables(pa, actStride, cols, n, eights);
+                }
+                work.Set(k, Rows(t, products[k].W, products[k].Rows, cols, pa, actStride, eights, products[k].Y, n, tier, threads));
+            }
+            pool.For(work.Chunks, ref work);
+        }
+    }
+
+    /// <summary>The row loops of up to three products as one: item i is a chunk of the first, then of the second, then the third.</summary>
+    private struct SharedRows : IParallelWork
+    {
+        private RowBlocks _a, _b, _c;
+        private int _chunksA, _chunksB, _chunksC;
+
+        public readonly int Chunks => _chunksA + _chunksB + _chunksC;
+
+        public void Set(int k, RowBlocks rows)
+        {
+            if (k == 0) { _a = rows; _chunksA = rows.Chunks; }
+            else if (k == 1) { _b = rows; _chunksB = rows.Chunks; }
+            else { _c = rows; _chunksC = rows.Chunks; }
+        }
+
+        public void Run(int i)
+        {
+            if (i < _chunksA) _a.Run(i);
+            else if (i < _chunksA + _chunksB) _b.Run(i - _chunksA);
+            else _c.Run(i - _chunksA - _chunksB);
+        }
+    }
+
+    private static unsafe byte* Align(byte* p) => (byte*)(((nint)p + ActivationAlignment - 1) & ~(nint)(ActivationAlignment - 1));
+
+    // Converts the n input rows to the type's vec_dot layout (and, for the GEMM, back to float in decoded).
+    private static unsafe void Convert(TypeTraits traits, float* x, byte* a, int cols, long actStride, int n, SimdTier tier, WorkerPool? pool, float* decoded)
+    {
+        var convert = new ActivationRows
+        {
+            DotType = traits.DotType, Prepare = traits.PrepareActivation, X = x, A = a, Cols = cols, ActStride = actStride, N = n, Tier = tier, Decoded = decoded,
+        };
+        int threads = pool?.ThreadCount ?? 1;
+        if (threads > 1 && n * (long)cols >= ParallelConvertThreshold)
+        {
+            // Each token row converts on its own (blocks never straddle rows), so the split cannot change a bit.
+            convert.ChunkRows = (n + threads - 1) / threads;
+            pool!.For((n + convert.ChunkRows - 1) / convert.ChunkRows, ref convert);
+        }
+        else
+        {
+            convert.ChunkRows = n;
+            convert.Run(0);
+        }
+    }
+
+    // The eight-token tables of each group of eight rows, after the n activation rows.
+    private static unsafe void BuildTables(byte* a, long actStride, int cols, int n, int eights)
+    {
+        long tableBytes = (long)(cols / Q8_K.BlockSize) * Q8_K.EightTokenTableBytes;
+        byte* tables = a + actStride * n;
+        for (int g = 0; g < eights; g++)
+        {
+            Q8_K.BuildEightTokenTable(a + 8 * g * actStride, actStride, cols / Q8_K.BlockSize, tables + g * tableBytes);
+        }
+    }
+
+    // The row loop of one product over a converted activation (tables after its n rows), cut into chunks for the pool.
+    private static unsafe RowBlocks Rows(TypeTraits traits, byte* w, int rows, int cols, byte* a, long actStride, int eights, float* y, int n,
+        SimdTier tier, int threads)
+    {
+        long rowBytes = TensorTypes.RowBytes(traits.Type, cols);
+        int tokenMicro = TokenMicroBlock(traits, tier, actStride, n);
+        bool wide = Uses512(tier);
+        var work = new RowBlocks
+        {
+            Blocks = cols / traits.BlockSize, Dot = traits.Dot, Dot4 = traits.Dot4,
+            Dot2x4 = wide ? traits.Dot2x4 : null, Dot8 = eights > 0 ? traits.Dot8 : null,
+            Tables = a + actStride * n, TableBytes = (long)(cols / Q8_K.BlockSize) * Q8_K.EightTokenTableBytes,
+            W = w, RowBytes = rowBytes, Rows = rows,
+            A = a, ActStride = actStride, Y = y, N = n, Tier = tier,
+            TokenTile = TokenTileFor(tokenMicro, actStride, n),
+            RowTile = RowTileFor(traits, tier, rowBytes),
+            TokenMicro = tokenMicro,
+        };
+        // A few chunks per thread so that a core slowed by other work does not hold up the call; chunks are whole row
+        // tiles so that every tile keeps its L1 shape. Eight per thread rather than four: at eight decoding tokens on
+        // two threads (1.5B shape, AVX-512) an FFN gate took 483 µs against 523 and an attention projection 104
+        // against 110 (medians of 380 calls alternated in one process), the down projection the same; sixteen and
+        // more were slower again.
+        int chunk = Math.Max(1, (rows + threads * 8 - 1) / (threads * 8));
+        work.ChunkRows = (chunk + work.RowTile - 1) / work.RowTile * work.RowTile;
+        return work;
     }
 
     // Three levels of blocking for a batch (prompt processing), each sized so that its operands stay in one cache
@@ -270,6 +411,8 @@ public static class MatMul
         public float* Y;         // [N, Rows]
         public int N, ChunkRows, TokenTile, RowTile, TokenMicro;
         public SimdTier Tier;
+
+        public readonly int Chunks => (Rows + ChunkRows - 1) / ChunkRows;
 
         public void Run(int chunk)
         {

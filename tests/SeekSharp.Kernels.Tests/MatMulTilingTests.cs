@@ -52,6 +52,49 @@ public class MatMulTilingTests
     public unsafe void TypesWithoutGemmKeepTheirDotsInLargeBatches(GgmlType t) =>
         AssertBatchEqualsTokenByToken(t, 512, MatMul.GemmThreshold(t) + 3);
 
+    // Products of one input in one loop (MatMulRowsShared) give each product's own result bit for bit: types that share
+    // a converted activation (Q4_K twice), that need another (Q6_K, F16), batches of one token, of the eight-token
+    // kernels, of prompt size, and of the float GEMM (F16 at 64 tokens runs the products one after another).
+    [Theory]
+    [InlineData(GgmlType.Q4_K, GgmlType.Q4_K, GgmlType.Q6_K, 1)]
+    [InlineData(GgmlType.Q4_K, GgmlType.Q4_K, GgmlType.Q6_K, 8)]
+    [InlineData(GgmlType.Q4_K, GgmlType.Q6_K, GgmlType.Q4_K, 13)]
+    [InlineData(GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q8_0, 21)]
+    [InlineData(GgmlType.Q6_K, GgmlType.Q6_K, null, 8)]
+    [InlineData(GgmlType.Q4_K, GgmlType.Q4_K, null, 128)]
+    [InlineData(GgmlType.F16, GgmlType.Q4_K, GgmlType.F32, 64)]
+    public unsafe void SharedInputProductsEqualSeparateOnes(GgmlType ta, GgmlType tb, GgmlType? tc, int n)
+    {
+        const int cols = 512;
+        int[] rows = [53, 256, 37];
+        GgmlType[] types = tc is { } c ? [ta, tb, c] : [ta, tb];
+        float[] x = TestData.Random(n * cols, 91, 2f);
+        var weights = new byte[types.Length][];
+        var shared = new float[types.Length][];
+        var separate = new float[types.Length][];
+        for (int k = 0; k < types.Length; k++)
+        {
+            float[] wf = TestData.Random(rows[k] * cols, 92 + k);
+            weights[k] = new byte[rows[k] * TensorTypes.RowBytes(types[k], cols)];
+            TensorTypes.Quantize(types[k], wf, weights[k]);
+            shared[k] = new float[n * rows[k]];
+            separate[k] = new float[n * rows[k]];
+        }
+        using var pool = new SeekSharp.Kernels.Threading.WorkerPool(2);
+        fixed (byte* w0 = weights[0], w1 = weights[1], w2 = types.Length > 2 ? weights[2] : null)
+        fixed (float* y0 = shared[0], y1 = shared[1], y2 = types.Length > 2 ? shared[2] : null)
+        {
+            MatMul.MatMulRowsShared(x, n, cols, pool, new MatMul.Product(types[0], w0, rows[0], y0), new MatMul.Product(types[1], w1, rows[1], y1),
+                types.Length > 2 ? new MatMul.Product(types[2], w2, rows[2], y2) : default);
+            byte*[] ws = [w0, w1, w2];
+            for (int k = 0; k < types.Length; k++)
+            {
+                MatMul.MatMulRows(types[k], ws[k], rows[k], cols, x, separate[k], n, pool);
+                Assert.Equal(separate[k], shared[k]);
+            }
+        }
+    }
+
     private static unsafe void AssertBatchEqualsTokenByToken(GgmlType t, int cols, int n)
     {
         const int rows = 53;   // not a multiple of any tile size, nor are the token counts

@@ -114,9 +114,7 @@ internal sealed class Llama : ITransformer
             // x = x + attn(norm(x))
             RmsNorm.Rows(a.X, layer.AttnNorm, c.NormEpsilon, a.Normed, tokens);
             trace?.Trace("attn_norm", l, a.Normed.AsSpan(0, tokens * d));
-            layer.Wq.Apply(a.Normed, a.Q, tokens, a.Pool);
-            layer.Wk.Apply(a.Normed, a.K, tokens, a.Pool);
-            layer.Wv.Apply(a.Normed, a.V, tokens, a.Pool);
+            Linear.ApplyShared(a.Normed, tokens, a.Pool, layer.Wq, a.Q, layer.Wk, a.K, layer.Wv, a.V);
             AddBias(a.Q, layer.Bq, tokens);
             AddBias(a.K, layer.Bk, tokens);
             AddBias(a.V, layer.Bv, tokens);

@@ -33,6 +33,27 @@ internal readonly unsafe struct Linear
     public void Apply(ReadOnlySpan<float> x, Span<float> y, int tokens, WorkerPool pool)
         => MatMul.MatMulRows(Type, Data, Rows, Cols, x[..(tokens * Cols)], y[..(tokens * Rows)], tokens, pool);
 
+    /// <summary>
+    /// Two or three matrices of the same input width applied to one input (query, key and value; gate and up), as
+    /// <see cref="Apply"/> each, bit for bit, with the input converted once and one parallel loop for all their rows
+    /// (<see cref="MatMul.MatMulRowsShared"/>). <paramref name="c"/> is optional (<c>default</c>).
+    /// </summary>
+    public static void ApplyShared(ReadOnlySpan<float> x, int tokens, WorkerPool pool, Linear a, Span<float> ya, Linear b, Span<float> yb,
+        Linear c = default, Span<float> yc = default)
+    {
+        int cols = a.Cols;
+        if (b.Cols != cols || (c.Data != null && c.Cols != cols))
+            throw new ArgumentException($"matrices applied to one input must share its width: {a.Cols}, {b.Cols}{(c.Data != null ? $", {c.Cols}" : "")}");
+        if (ya.Length < tokens * a.Rows || yb.Length < tokens * b.Rows || (c.Data != null && yc.Length < tokens * c.Rows))
+            throw new ArgumentException("an output is shorter than its matrix's rows times the tokens");
+        fixed (float* pa = ya, pb = yb, pc = yc)
+        {
+            MatMul.MatMulRowsShared(x[..(tokens * cols)], tokens, cols, pool,
+                new MatMul.Product(a.Type, a.Data, a.Rows, pa), new MatMul.Product(b.Type, b.Data, b.Rows, pb),
+                c.Data == null ? default : new MatMul.Product(c.Type, c.Data, c.Rows, pc));
+        }
+    }
+
     /// <summary>y[T, Rows] = x[T, Cols] · Wᵀ on the calling thread.</summary>
     public void ApplyOnThisThread(ReadOnlySpan<float> x, Span<float> y, int tokens)
         => MatMul.MatMulRowsOnThisThread(Type, Data, Rows, Cols, x[..(tokens * Cols)], y[..(tokens * Rows)], tokens);

@@ -16,8 +16,7 @@ internal readonly struct SwiGlu(Linear gate, Linear up, Linear down)
                       ITraceSink? trace = null, int layer = -1)
     {
         int f = Gate.Rows;
-        Gate.Apply(x, gateBuf, tokens, pool);
-        Up.Apply(x, upBuf, tokens, pool);
+        Linear.ApplyShared(x, tokens, pool, Gate, gateBuf, Up, upBuf);
         VectorOps.SiluMulInPlace(gateBuf[..(tokens * f)], upBuf[..(tokens * f)], pool);
         trace?.Trace("ffn_swiglu", layer, gateBuf[..(tokens * f)]);
         Down.Apply(gateBuf, output, tokens, pool);

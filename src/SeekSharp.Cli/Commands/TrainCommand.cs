@@ -57,8 +57,24 @@ internal static class TrainCommand
     static int Execute(string name, TrainConfig config, bool resume, RecipeRun run)
     {
         // The first SIGINT (Ctrl+C) or SIGTERM (what systemd and container runtimes send) finishes the step and saves a
-        // checkpoint; a second one is left to the runtime, which ends the process.
-        using var interrupt = new Common.Interrupt();
+        // checkpoint; a second one is left to the runtime, which ends the process. Once a run has finished and
+        // exported its model the handlers stay until the process ends: a signal in the last moments would otherwise
+        // get the runtime's default and end a finished run with 130 or 143, its new model already in place (the
+        // interrupt test caught one, SIGINT at the very end of a run).
+        var interrupt = new Common.Interrupt();
+        try
+        {
+            return Execute(name, config, resume, run, interrupt);
+        }
+        catch
+        {
+            interrupt.Dispose();
+            throw;
+        }
+    }
+
+    static int Execute(string name, TrainConfig config, bool resume, RecipeRun run, Common.Interrupt interrupt)
+    {
 
         TrainingResult result;
         if (Console.IsOutputRedirected || Console.IsErrorRedirected)
@@ -100,6 +116,7 @@ internal static class TrainCommand
         Console.Out.WriteLine($"log         {result.LogPath}");
         if (File.Exists(result.PlotPath)) Console.Out.WriteLine($"plot        {result.PlotPath}");
         Console.Out.WriteLine($"checkpoint  {result.CheckpointPath}");
+        if (!finished) interrupt.Dispose();
         return finished ? 0 : Common.ExitCode(interrupt.Signal);
     }
 

@@ -31,19 +31,17 @@ internal unsafe interface IAffineKQuants
 internal static class AffineKDot
 {
     /// <summary>
-    /// Puts Q8_K activation blocks (in place) into the order the dots of <paramref name="tier"/> read. With 512-bit
-    /// vectors (AVX-512BW) the four 32-quant pieces of each 128-quant half are stored in the order 0, 2, 1, 3: the quants
-    /// that meet the low nibbles of chunks c and c+1 are then one 64-byte load, and those that meet their high nibbles
-    /// the next. Gathering them from two 32-byte loads instead costs a cross-lane insert per load, which made such a
-    /// 512-bit dot slower than the 256-bit one (its inner loop alone: 10.3 against 7.8 ns per super-block and 4 tokens,
-    /// and 4.0 in this order).
+    /// Puts Q8_K activation blocks (in place) into the order the vector dots read (AVX2 and AVX-512BW; the scalar tier
+    /// and a Vector256 tier without AVX2 read Q8_K as it is). Each 128-quant half holds four sub-blocks A, B, C, D of
+    /// 32, in 16-byte pieces A0 A1 B0 B1 C0 C1 D0 D1; they are stored as A0 B0 C0 D0 A1 B1 C1 D1, the order of the
+    /// weight vectors that put the first and the second 16 quants of four sub-blocks side by side (see
+    /// <see cref="AffineKDot{T}"/>): each 64-byte half (and each 32-byte quarter for AVX2) is then one load.
     /// The first eight of the 16 group sums are replaced by the pair sums the minimum terms use (bsums[2j] +
-    /// bsums[2j+1], at most 32·127 in magnitude), which each dot would otherwise form again for every weight row. Other
-    /// tiers read Q8_K as it is.
+    /// bsums[2j+1], at most 32·128 in magnitude), which each dot would otherwise form again for every weight row.
     /// </summary>
     public static unsafe void PrepareActivation(byte* x, int blocks, SimdTier tier)
     {
-        if (!Uses512(tier))
+        if (!Rearranged(tier))
         {
             return;
         }
@@ -52,17 +50,22 @@ internal static class AffineKDot
             byte* qs = x + (long)b * Q8_K.BlockBytes + Q8_K.QsOffset;
             for (int h = 0; h < 2; h++)
             {
-                byte* piece1 = qs + 128 * h + 32, piece2 = piece1 + 32;
-                Vector256<byte> t = Vector256.Load(piece1);
-                Vector256.Load(piece2).Store(piece1);
-                t.Store(piece2);
+                byte* half = qs + 128 * h;
+                Vector128<byte> p0 = Vector128.Load(half), p1 = Vector128.Load(half + 16), p2 = Vector128.Load(half + 32), p3 = Vector128.Load(half + 48);
+                Vector128<byte> p4 = Vector128.Load(half + 64), p5 = Vector128.Load(half + 80), p6 = Vector128.Load(half + 96), p7 = Vector128.Load(half + 112);
+                p0.Store(half); p2.Store(half + 16); p4.Store(half + 32); p6.Store(half + 48);
+                p1.Store(half + 64); p3.Store(half + 80); p5.Store(half + 96); p7.Store(half + 112);
             }
             short* bsums = (short*)(x + (long)b * Q8_K.BlockBytes + Q8_K.BsumsOffset);
             Ssse3.HorizontalAdd(Vector128.Load(bsums), Vector128.Load(bsums + 8)).Store(bsums);
         }
     }
 
-    /// <summary>Whether <paramref name="tier"/> runs the 512-bit lanes (and so reads the order of <see cref="PrepareActivation"/>).</summary>
+    /// <summary>Whether the dots of <paramref name="tier"/> read the order of <see cref="PrepareActivation"/> (AVX2 or AVX-512BW lanes).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static bool Rearranged(SimdTier tier) => tier != SimdTier.Scalar && Avx2.IsSupported;
+
+    /// <summary>Whether <paramref name="tier"/> runs the 512-bit lanes.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static bool Uses512(SimdTier tier) => tier == SimdTier.Vector512 && Avx512BW.IsSupported;
 }
@@ -70,8 +73,8 @@ internal static class AffineKDot
 /// <summary>
 /// The dots of the affine K-quants (<see cref="IAffineKQuants"/>) against Q8_K activations: one token, four, two rows
 /// of four and eight, each output bit for bit the one-token dot of its pair. The integer lanes are exact in float:
-/// a lane sums 32 products of at most <c>q_max·63·127</c> (Q5_K: 7.9·10^6 &lt; 2^24); vpmaddubsw's pair sums stay
-/// below 2^15 (2·31·127).
+/// a lane sums 32 products of at most <c>q_max·63·128</c> (Q5_K: 8.0·10^6 &lt; 2^24); vpmaddubsw's pair sums, and
+/// the int16 sums of two of them, stay below 2^15 (4·31·128).
 /// Each loop is its own compilation root (NoInlining): inlined into a type's one-line forward, the JIT ran out of
 /// inlining budget and left Q5_K's unpacking as calls, and its dot took 34-40 ns per super-block instead of 6.7.
 /// </summary>
@@ -80,13 +83,16 @@ internal static unsafe class AffineKDot<T> where T : struct, IAffineKQuants
     private const int ScalesOffset = 4;
 
     /// <summary>
-    /// Q4_K or Q5_K row · Q8_K activation over <paramref name="blocks"/> super-blocks, in the order of llama.cpp's AVX2
-    /// ggml_vec_dot_q4_K_q8_K (and _q5_K_q8_K). Per super-block the products go into eight exact int32 lanes S_l (lane l takes bytes
-    /// 4l .. 4l+3 of each 32-byte chunk, low and high quants, each product times its sub-block scale) and the minimum
-    /// terms into four exact lanes M_k = m[2k]·(bsums[4k] + bsums[4k+1]) + m[2k+1]·(bsums[4k+2] + bsums[4k+3]). They
-    /// are scaled into float lanes, <c>acc_l = fma(y_d·d, S_l, acc_l)</c> and <c>accm_k = fma(−y_d·dmin, M_k, accm_k)</c>,
+    /// Q4_K or Q5_K row · Q8_K activation over <paramref name="blocks"/> super-blocks, with the float steps of llama.cpp's
+    /// AVX2 ggml_vec_dot_q4_K_q8_K (and _q5_K_q8_K). Per super-block the products go into eight exact int32 lanes:
+    /// lane 4h + r (h = 0, 1; r = 0..3) takes the sub-blocks j of parity h, each one's quants 4r .. 4r+3 and
+    /// 16+4r .. 16+4r+3 times its scale. (ggml's lane l takes quants 4l .. 4l+3 of every sub-block; ours let two
+    /// vpmaddubsw results be added in int16 before the one vpmaddwd by the scales, a quarter fewer instructions per token
+    /// in the multi-token dots: the eight-token Q4_K product went from 2.09 to 1.85 ns per super-block and token.)
+    /// The minimum terms go into four exact lanes M_k = m[2k]·(bsums[4k] + bsums[4k+1]) + m[2k+1]·(bsums[4k+2] + bsums[4k+3]).
+    /// Both are scaled into float lanes, <c>acc_l = fma(y_d·d, S_l, acc_l)</c> and <c>accm_k = fma(−y_d·dmin, M_k, accm_k)</c>,
     /// and reduced once at the end, halves first. Every tier gives the same bits: the Vector512 tier computes the lanes
-    /// of two chunks at once in the two halves of a 512-bit vector and adds the halves, which is exact in integers.
+    /// of four sub-blocks at once, one per 128-bit quarter, and adds the 256-bit halves, which is exact in integers.
     /// <paramref name="x"/> must be in the order <see cref="AffineKDot.PrepareActivation"/> gives for <paramref name="tier"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -109,7 +115,8 @@ internal static unsafe class AffineKDot<T> where T : struct, IAffineKQuants
             PrefetchBlock(wb);
             var (scales, mins) = Q4_K.UnpackScaleMinsWords(wb + ScalesOffset);
             Vector256<int> lanes = Lanes256(wb, (sbyte*)(xb + Q8_K.QsOffset), scales);
-            acc = Step(acc, ref accMin, HalfAt(wb), HalfAt(wb + 2), MinLanes(MinsAsShorts(mins), xb), xb, lanes);
+            Vector128<int> minLanes = Avx2.IsSupported ? PairSumMinLanes(MinsAsShorts(mins), xb) : MinLanes(MinsAsShorts(mins), xb);
+            acc = Step(acc, ref accMin, HalfAt(wb), HalfAt(wb + 2), minLanes, xb, lanes);
         }
         return Int8BlockDot.Sum(acc) + SumMin(accMin);
     }
@@ -183,25 +190,24 @@ internal static unsafe class AffineKDot<T> where T : struct, IAffineKQuants
             long o = (long)b * Q8_K.BlockBytes;
             byte* x0 = x + o, x1 = x0 + xStride, x2 = x1 + xStride, x3 = x2 + xStride;
             var (scaleWord, mins) = Q4_K.UnpackScaleMinsWords(wb + ScalesOffset);
-            Vector256<byte> scales = ScalesPerHalf(scaleWord), pick = Vector256.Create((ushort)0x0100).AsByte();
+            Vector256<byte> scales = ScalesPerHalf(scaleWord);
             Vector256<int> s0 = Vector256<int>.Zero, s1 = s0, s2 = s0, s3 = s0;
             for (int c = 0; c < 4; c++)
             {
-                var (lo, hi) = T.Chunk(wb, c);
-                Vector256<short> sLo = Avx2.Shuffle(scales, pick).AsInt16(), sHi = Avx2.Shuffle(scales, pick + step).AsInt16();
-                pick += step + step;
-                int yo = Q8_K.QsOffset + 64 * c;
-                s0 = Q8_K.MultiplyAddScaled(Q8_K.MultiplyAddScaled(s0, lo, Vector256.Load((sbyte*)(x0 + yo)), sLo), hi, Vector256.Load((sbyte*)(x0 + yo + 32)), sHi);
-                s1 = Q8_K.MultiplyAddScaled(Q8_K.MultiplyAddScaled(s1, lo, Vector256.Load((sbyte*)(x1 + yo)), sLo), hi, Vector256.Load((sbyte*)(x1 + yo + 32)), sHi);
-                s2 = Q8_K.MultiplyAddScaled(Q8_K.MultiplyAddScaled(s2, lo, Vector256.Load((sbyte*)(x2 + yo)), sLo), hi, Vector256.Load((sbyte*)(x2 + yo + 32)), sHi);
-                s3 = Q8_K.MultiplyAddScaled(Q8_K.MultiplyAddScaled(s3, lo, Vector256.Load((sbyte*)(x3 + yo)), sLo), hi, Vector256.Load((sbyte*)(x3 + yo + 32)), sHi);
+                var (first, second) = Sixteens(T.Chunk(wb, c));
+                Vector256<short> sc = Avx2.Shuffle(scales, PickChunk(c)).AsInt16();
+                int yo = Q8_K.QsOffset + ChunkOffset(c);
+                s0 += SixteensTimesScales(first, second, (sbyte*)(x0 + yo), sc);
+                s1 += SixteensTimesScales(first, second, (sbyte*)(x1 + yo), sc);
+                s2 += SixteensTimesScales(first, second, (sbyte*)(x2 + yo), sc);
+                s3 += SixteensTimesScales(first, second, (sbyte*)(x3 + yo), sc);
             }
             float d = F16.ToSingleFast(Unsafe.ReadUnaligned<ushort>(wb)), dmin = F16.ToSingleFast(Unsafe.ReadUnaligned<ushort>(wb + 2));
             Vector128<short> m = MinsAsShorts(mins);
-            acc0 = Step(acc0, ref min0, d, dmin, MinLanes(m, x0), x0, s0);
-            acc1 = Step(acc1, ref min1, d, dmin, MinLanes(m, x1), x1, s1);
-            acc2 = Step(acc2, ref min2, d, dmin, MinLanes(m, x2), x2, s2);
-            acc3 = Step(acc3, ref min3, d, dmin, MinLanes(m, x3), x3, s3);
+            acc0 = Step(acc0, ref min0, d, dmin, PairSumMinLanes(m, x0), x0, s0);
+            acc1 = Step(acc1, ref min1, d, dmin, PairSumMinLanes(m, x1), x1, s1);
+            acc2 = Step(acc2, ref min2, d, dmin, PairSumMinLanes(m, x2), x2, s2);
+            acc3 = Step(acc3, ref min3, d, dmin, PairSumMinLanes(m, x3), x3, s3);
         }
         y[0] = Int8BlockDot.Sum(acc0) + SumMin(min0);
         y[yStride] = Int8BlockDot.Sum(acc1) + SumMin(min1);
@@ -210,7 +216,7 @@ internal static unsafe class AffineKDot<T> where T : struct, IAffineKQuants
     }
 
     /// <summary>
-    /// <see cref="Dot4"/> with 512-bit vectors: chunks c and c+1 of the quants in one vector, each token's lanes as in
+    /// <see cref="Dot4"/> with 512-bit vectors: chunks 2p and 2p+1 of the quants in one vector, each token's lanes as in
     /// <see cref="Lanes512"/>, so every output keeps <see cref="Dot"/>'s bits.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -226,8 +232,8 @@ internal static unsafe class AffineKDot<T> where T : struct, IAffineKQuants
             var (scaleWord, mins) = Q4_K.UnpackScaleMinsWords(wb + ScalesOffset);
             Vector512<byte> scales = ScalesPerQuarter(scaleWord);
             Vector512<int> s0 = Vector512<int>.Zero, s1 = s0, s2 = s0, s3 = s0;
-            ChunkPairFourTokens(ref s0, ref s1, ref s2, ref s3, T.ChunkPair(wb, 0), x0, xStride, Q8_K.QsOffset, scales, PickLow01, PickHigh01);
-            ChunkPairFourTokens(ref s0, ref s1, ref s2, ref s3, T.ChunkPair(wb, 1), x0, xStride, Q8_K.QsOffset + 128, scales, PickLow23, PickHigh23);
+            ChunkPairFourTokens(ref s0, ref s1, ref s2, ref s3, T.ChunkPair(wb, 0), x0, xStride, Q8_K.QsOffset, scales, PickPair0);
+            ChunkPairFourTokens(ref s0, ref s1, ref s2, ref s3, T.ChunkPair(wb, 1), x0, xStride, Q8_K.QsOffset + 128, scales, PickPair1);
             float d = F16.ToSingleFast(Unsafe.ReadUnaligned<ushort>(wb)), dmin = F16.ToSingleFast(Unsafe.ReadUnaligned<ushort>(wb + 2));
             Vector128<short> m = MinsAsShorts(mins);
             acc0 = Step(acc0, ref min0, d, dmin, PairSumMinLanes(m, x0), x0, s0.GetLower() + s0.GetUpper());
@@ -273,10 +279,10 @@ internal static unsafe class AffineKDot<T> where T : struct, IAffineKQuants
             Vector512<byte> scales0 = ScalesPerQuarter(scaleWord0), scales1 = ScalesPerQuarter(scaleWord1);
             Vector512<int> r0t0 = Vector512<int>.Zero, r0t1 = r0t0, r0t2 = r0t0, r0t3 = r0t0;
             Vector512<int> r1t0 = Vector512<int>.Zero, r1t1 = r1t0, r1t2 = r1t0, r1t3 = r1t0;
-            ChunkPairFourTokens(ref r0t0, ref r0t1, ref r0t2, ref r0t3, T.ChunkPair(w0, 0), x0, xStride, Q8_K.QsOffset, scales0, PickLow01, PickHigh01);
-            ChunkPairFourTokens(ref r0t0, ref r0t1, ref r0t2, ref r0t3, T.ChunkPair(w0, 1), x0, xStride, Q8_K.QsOffset + 128, scales0, PickLow23, PickHigh23);
-            ChunkPairFourTokens(ref r1t0, ref r1t1, ref r1t2, ref r1t3, T.ChunkPair(w1, 0), x0, xStride, Q8_K.QsOffset, scales1, PickLow01, PickHigh01);
-            ChunkPairFourTokens(ref r1t0, ref r1t1, ref r1t2, ref r1t3, T.ChunkPair(w1, 1), x0, xStride, Q8_K.QsOffset + 128, scales1, PickLow23, PickHigh23);
+            ChunkPairFourTokens(ref r0t0, ref r0t1, ref r0t2, ref r0t3, T.ChunkPair(w0, 0), x0, xStride, Q8_K.QsOffset, scales0, PickPair0);
+            ChunkPairFourTokens(ref r0t0, ref r0t1, ref r0t2, ref r0t3, T.ChunkPair(w0, 1), x0, xStride, Q8_K.QsOffset + 128, scales0, PickPair1);
+            ChunkPairFourTokens(ref r1t0, ref r1t1, ref r1t2, ref r1t3, T.ChunkPair(w1, 0), x0, xStride, Q8_K.QsOffset, scales1, PickPair0);
+            ChunkPairFourTokens(ref r1t0, ref r1t1, ref r1t2, ref r1t3, T.ChunkPair(w1, 1), x0, xStride, Q8_K.QsOffset + 128, scales1, PickPair1);
             var d = Vector512.Create(Vector256.Create(HalfAt(w0)), Vector256.Create(HalfAt(w1)));
             var dmin = Vector256.Create(Vector128.Create(HalfAt(w0 + 2)), Vector128.Create(HalfAt(w1 + 2)));
             var mins = Vector256.Create(MinsAsShorts(mins0), MinsAsShorts(mins1));
@@ -329,31 +335,30 @@ internal static unsafe class AffineKDot<T> where T : struct, IAffineKQuants
             var (scaleWord, mins) = Q4_K.UnpackScaleMinsWords(wb + ScalesOffset);
             Vector512<byte> scales = ScalesPerQuarter(scaleWord);
 
-            // Chunks 0 and 1 of the quants against quants 0-127 of each token.
-            var (lo, hi) = T.ChunkPair(wb, 0);
-            Vector512<short> sLo = Avx512BW.Shuffle(scales, PickLow01).AsInt16(), sHi = Avx512BW.Shuffle(scales, PickHigh01).AsInt16();
-            Vector512<int> s0 = FirstHalves(lo, hi, q0, sLo, sHi);
-            Vector512<int> s1 = FirstHalves(lo, hi, q0 + xStride, sLo, sHi);
-            Vector512<int> s2 = FirstHalves(lo, hi, q0 + 2 * xStride, sLo, sHi);
-            Vector512<int> s3 = FirstHalves(lo, hi, q0 + 3 * xStride, sLo, sHi);
-            Vector512<int> s4 = FirstHalves(lo, hi, q0 + 4 * xStride, sLo, sHi);
-            Vector512<int> s5 = FirstHalves(lo, hi, q0 + 5 * xStride, sLo, sHi);
-            Vector512<int> s6 = FirstHalves(lo, hi, q0 + 6 * xStride, sLo, sHi);
-            Vector512<int> s7 = FirstHalves(lo, hi, q0 + 7 * xStride, sLo, sHi);
+            // Chunks 0 and 1 (sub-blocks 0-3) against quants 0-127 of each token.
+            var (first, second) = Sixteens(T.ChunkPair(wb, 0));
+            Vector512<short> sc = Avx512BW.Shuffle(scales, PickPair0).AsInt16();
+            Vector512<int> s0 = SixteensTimesScales(first, second, q0, sc);
+            Vector512<int> s1 = SixteensTimesScales(first, second, q0 + xStride, sc);
+            Vector512<int> s2 = SixteensTimesScales(first, second, q0 + 2 * xStride, sc);
+            Vector512<int> s3 = SixteensTimesScales(first, second, q0 + 3 * xStride, sc);
+            Vector512<int> s4 = SixteensTimesScales(first, second, q0 + 4 * xStride, sc);
+            Vector512<int> s5 = SixteensTimesScales(first, second, q0 + 5 * xStride, sc);
+            Vector512<int> s6 = SixteensTimesScales(first, second, q0 + 6 * xStride, sc);
+            Vector512<int> s7 = SixteensTimesScales(first, second, q0 + 7 * xStride, sc);
 
-            // Chunks 2 and 3 against quants 128-255.
-            (lo, hi) = T.ChunkPair(wb, 1);
-            sLo = Avx512BW.Shuffle(scales, PickLow23).AsInt16();
-            sHi = Avx512BW.Shuffle(scales, PickHigh23).AsInt16();
+            // Chunks 2 and 3 (sub-blocks 4-7) against quants 128-255.
+            (first, second) = Sixteens(T.ChunkPair(wb, 1));
+            sc = Avx512BW.Shuffle(scales, PickPair1).AsInt16();
             sbyte* q1 = q0 + 128;
-            s0 = Halves(s0, lo, hi, q1, sLo, sHi);
-            s1 = Halves(s1, lo, hi, q1 + xStride, sLo, sHi);
-            s2 = Halves(s2, lo, hi, q1 + 2 * xStride, sLo, sHi);
-            s3 = Halves(s3, lo, hi, q1 + 3 * xStride, sLo, sHi);
-            s4 = Halves(s4, lo, hi, q1 + 4 * xStride, sLo, sHi);
-            s5 = Halves(s5, lo, hi, q1 + 5 * xStride, sLo, sHi);
-            s6 = Halves(s6, lo, hi, q1 + 6 * xStride, sLo, sHi);
-            s7 = Halves(s7, lo, hi, q1 + 7 * xStride, sLo, sHi);
+            s0 += SixteensTimesScales(first, second, q1, sc);
+            s1 += SixteensTimesScales(first, second, q1 + xStride, sc);
+            s2 += SixteensTimesScales(first, second, q1 + 2 * xStride, sc);
+            s3 += SixteensTimesScales(first, second, q1 + 3 * xStride, sc);
+            s4 += SixteensTimesScales(first, second, q1 + 4 * xStride, sc);
+            s5 += SixteensTimesScales(first, second, q1 + 5 * xStride, sc);
+            s6 += SixteensTimesScales(first, second, q1 + 6 * xStride, sc);
+            s7 += SixteensTimesScales(first, second, q1 + 7 * xStride, sc);
 
             byte* tb = table + (long)b * Q8_K.EightTokenTableBytes;
             var d = Vector512.Create(HalfAt(wb));
@@ -476,7 +481,7 @@ internal static unsafe class AffineKDot<T> where T : struct, IAffineKQuants
         return Int8BlockDot.Sum(acc) + ((accMin[0] + accMin[2]) + (accMin[1] + accMin[3]));
     }
 
-    /// <summary>The eight lanes of one super-block (see <see cref="Dot"/>), 32 quants per vector.</summary>
+    /// <summary>The eight lanes of one super-block (see <see cref="Dot"/>), one chunk (two sub-blocks) per step.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static unsafe Vector256<int> Lanes256(byte* wb, sbyte* y, ulong scaleWord)
     {
@@ -486,72 +491,86 @@ internal static unsafe class AffineKDot<T> where T : struct, IAffineKQuants
         }
         Vector256<int> acc = Vector256<int>.Zero;
         Vector256<byte> scales = ScalesPerHalf(scaleWord);
-        Vector256<byte> pick = Vector256.Create((ushort)0x0100).AsByte(), step = Vector256.Create((byte)2);
         for (int c = 0; c < 4; c++)
         {
-            var (lo, hi) = T.Chunk(wb, c);
-            acc = Q8_K.MultiplyAddScaled(acc, lo, Vector256.Load(y + 64 * c), Avx2.Shuffle(scales, pick).AsInt16());
-            pick += step;
-            acc = Q8_K.MultiplyAddScaled(acc, hi, Vector256.Load(y + 64 * c + 32), Avx2.Shuffle(scales, pick).AsInt16());
-            pick += step;
+            var (first, second) = Sixteens(T.Chunk(wb, c));
+            acc += SixteensTimesScales(first, second, y + ChunkOffset(c), Avx2.Shuffle(scales, PickChunk(c)).AsInt16());
         }
         return acc;
     }
 
     /// <summary>
-    /// The eight lanes of one super-block with 512-bit vectors (AVX-512BW): chunks c and c+1 of the quants fill one
-    /// vector, so its low half holds chunk c's lanes and its high half chunk c+1's; adding the halves gives
+    /// The eight lanes of one super-block with 512-bit vectors (AVX-512BW): chunks 2p and 2p+1 fill one vector, its
+    /// quarters holding sub-blocks 4p .. 4p+3; adding the 256-bit halves (sub-blocks of one parity) gives
     /// <see cref="Lanes256"/>'s lanes exactly.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static unsafe Vector256<int> Lanes512(byte* wb, sbyte* y, ulong scaleWord)
     {
         Vector512<byte> scales = ScalesPerQuarter(scaleWord);
-        Vector512<int> acc = ChunkPair(Vector512<int>.Zero, T.ChunkPair(wb, 0), y, scales, PickLow01, PickHigh01);
-        acc = ChunkPair(acc, T.ChunkPair(wb, 1), y + 128, scales, PickLow23, PickHigh23);
+        var (first, second) = Sixteens(T.ChunkPair(wb, 0));
+        Vector512<int> acc = SixteensTimesScales(first, second, y, Avx512BW.Shuffle(scales, PickPair0).AsInt16());
+        (first, second) = Sixteens(T.ChunkPair(wb, 1));
+        acc += SixteensTimesScales(first, second, y + 128, Avx512BW.Shuffle(scales, PickPair1).AsInt16());
         return acc.GetLower() + acc.GetUpper();
     }
 
-    /// <summary>
-    /// Chunks c and c+1 of the quants (<paramref name="quants"/>: <see cref="IAffineKQuants.ChunkPair"/>) against their
-    /// activation quants in <see cref="AffineKDot.PrepareActivation"/>'s order: y[0..64] meet the low ones, y[64..128]
-    /// the high ones.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe Vector512<int> ChunkPair(Vector512<int> acc, (Vector512<byte> Lo, Vector512<byte> Hi) quants, sbyte* y, Vector512<byte> scales,
-        Vector512<byte> pickLow, Vector512<byte> pickHigh)
-    {
-        var (lo, hi) = quants;
-        acc += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(lo, Vector512.Load(y)), Avx512BW.Shuffle(scales, pickLow).AsInt16());
-        return acc + Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(hi, Vector512.Load(y + 64)), Avx512BW.Shuffle(scales, pickHigh).AsInt16());
-    }
-
-    /// <summary><see cref="ChunkPair"/> for four tokens (activation rows <c>x0 + t·xStride</c>, quants at offset yo), the quants and scales unpacked once.</summary>
+    /// <summary><see cref="SixteensTimesScales(Vector512{byte}, Vector512{byte}, sbyte*, Vector512{short})"/> of one chunk pair for four tokens (activation rows <c>x0 + t·xStride</c>, quants at offset yo).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static unsafe void ChunkPairFourTokens(ref Vector512<int> s0, ref Vector512<int> s1, ref Vector512<int> s2, ref Vector512<int> s3,
-        (Vector512<byte> Lo, Vector512<byte> Hi) quants, byte* x0, long xStride, int yo, Vector512<byte> scales, Vector512<byte> pickLow, Vector512<byte> pickHigh)
+        (Vector512<byte> Lo, Vector512<byte> Hi) quants, byte* x0, long xStride, int yo, Vector512<byte> scales, Vector512<byte> pick)
     {
-        var (lo, hi) = quants;
-        Vector512<short> sLo = Avx512BW.Shuffle(scales, pickLow).AsInt16(), sHi = Avx512BW.Shuffle(scales, pickHigh).AsInt16();
+        var (first, second) = Sixteens(quants);
+        Vector512<short> sc = Avx512BW.Shuffle(scales, pick).AsInt16();
         sbyte* y = (sbyte*)(x0 + yo);
-        s0 = Halves(s0, lo, hi, y, sLo, sHi);
-        s1 = Halves(s1, lo, hi, y + xStride, sLo, sHi);
-        s2 = Halves(s2, lo, hi, y + 2 * xStride, sLo, sHi);
-        s3 = Halves(s3, lo, hi, y + 3 * xStride, sLo, sHi);
+        s0 += SixteensTimesScales(first, second, y, sc);
+        s1 += SixteensTimesScales(first, second, y + xStride, sc);
+        s2 += SixteensTimesScales(first, second, y + 2 * xStride, sc);
+        s3 += SixteensTimesScales(first, second, y + 3 * xStride, sc);
     }
 
-    /// <summary><see cref="Halves"/> into a zero accumulator.</summary>
+    /// <summary>
+    /// Chunk c's quants as two vectors of 16-quant pieces: its low sub-block's first 16 then its high sub-block's first
+    /// 16, and the same for the second 16 of each (two lane permutes, shared by every token of a multi-token dot).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe Vector512<int> FirstHalves(Vector512<byte> lo, Vector512<byte> hi, sbyte* y, Vector512<short> sLo, Vector512<short> sHi) =>
-        Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(lo, Vector512.Load(y)), sLo)
-        + Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(hi, Vector512.Load(y + 64)), sHi);
+    private static (Vector256<byte> First, Vector256<byte> Second) Sixteens((Vector256<byte> Lo, Vector256<byte> Hi) chunk) =>
+        (Avx2.Permute2x128(chunk.Lo, chunk.Hi, 0x20), Avx2.Permute2x128(chunk.Lo, chunk.Hi, 0x31));
 
+    /// <summary>
+    /// Chunks 2p and 2p+1 (<see cref="IAffineKQuants.ChunkPair"/>: low quants A | C, high quants B | D by 256-bit halves)
+    /// as A0 B0 C0 D0 and A1 B1 C1 D1 by 128-bit quarters, where 0 and 1 are the first and the second 16 quants of a
+    /// sub-block: quarter i of both then belongs to sub-block 4p+i.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe Vector512<int> Halves(Vector512<int> acc, Vector512<byte> lo, Vector512<byte> hi, sbyte* y, Vector512<short> sLo, Vector512<short> sHi)
+    private static (Vector512<byte> First, Vector512<byte> Second) Sixteens((Vector512<byte> Lo, Vector512<byte> Hi) pair)
     {
-        acc += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(lo, Vector512.Load(y)), sLo);
-        return acc + Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(hi, Vector512.Load(y + 64)), sHi);
+        Vector512<ulong> lo = pair.Lo.AsUInt64(), hi = pair.Hi.AsUInt64();
+        return (Avx512F.PermuteVar8x64x2(lo, FirstSixteens, hi).AsByte(), Avx512F.PermuteVar8x64x2(lo, SecondSixteens, hi).AsByte());
     }
+
+    // Quadword indices into (lo, hi) of Sixteens: quarters 0 and 2 of lo and hi interleaved, then quarters 1 and 3.
+    private static readonly Vector512<ulong> FirstSixteens = Vector512.Create(0ul, 1, 8, 9, 4, 5, 12, 13);
+    private static readonly Vector512<ulong> SecondSixteens = Vector512.Create(2ul, 3, 10, 11, 6, 7, 14, 15);
+
+    /// <summary>
+    /// The scaled products of 64 quants, as the first and second pieces of <see cref="Sixteens(ValueTuple{Vector256{byte}, Vector256{byte}})"/>
+    /// meet the activation (<paramref name="y"/>: the pieces in the same order, the second 64 bytes on): vpmaddubsw of
+    /// each, the two added in int16, then one vpmaddwd by the sub-block scales (<paramref name="scales"/>: each 128-bit
+    /// half's sub-block scale as int16). The int16 sum of four products is exact: 4·31·128 &lt; 2^15.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe Vector256<int> SixteensTimesScales(Vector256<byte> first, Vector256<byte> second, sbyte* y, Vector256<short> scales) =>
+        Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(first, Vector256.Load(y)) + Avx2.MultiplyAddAdjacent(second, Vector256.Load(y + 64)), scales);
+
+    /// <summary>The 512-bit <see cref="SixteensTimesScales(Vector256{byte}, Vector256{byte}, sbyte*, Vector256{short})"/>: four sub-blocks, one per quarter.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe Vector512<int> SixteensTimesScales(Vector512<byte> first, Vector512<byte> second, sbyte* y, Vector512<short> scales) =>
+        Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(first, Vector512.Load(y)) + Avx512BW.MultiplyAddAdjacent(second, Vector512.Load(y + 64)), scales);
+
+    /// <summary>Where chunk c's first pieces start in a prepared 256-quant block: 128 per chunk pair, 32 for the odd chunk.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int ChunkOffset(int c) => 128 * (c >> 1) + 32 * (c & 1);
 
     /// <summary>
     /// The eight scales as int16 in every 128-bit quarter, for the pick shuffles: the scale bytes broadcast to four
@@ -561,17 +580,19 @@ internal static unsafe class AffineKDot<T> where T : struct, IAffineKQuants
     private static Vector512<byte> ScalesPerQuarter(ulong scaleWord) =>
         Avx512BW.ConvertToVector512Int16(Vector256.Create(scaleWord).AsByte()).AsByte();
 
-    // Byte-shuffle indices that broadcast, as int16, one sub-block's scale to the low 256 bits and another's to the high
-    // 256 bits: for the low nibbles of chunks 0 and 1 (sub-blocks 0 and 2), their high nibbles (1 and 3), and the same
-    // for chunks 2 and 3. Loaded as constants, so no shuffle builds them.
-    private static readonly Vector512<byte> PickLow01 = Pick(0, 2), PickHigh01 = Pick(1, 3), PickLow23 = Pick(4, 6), PickHigh23 = Pick(5, 7);
+    // Byte-shuffle indices that broadcast, as int16, sub-block 4p+i's scale to quarter i (chunk pair p = 0, 1), and
+    // for 256 bits sub-block 2c's scale to the low half and 2c+1's to the high half (chunk c). Loaded as constants.
+    private static readonly Vector512<byte> PickPair0 = Pick4(0), PickPair1 = Pick4(4);
+    private static readonly Vector256<byte> PickChunk0 = Pick2(0), PickChunk1 = Pick2(2), PickChunk2 = Pick2(4), PickChunk3 = Pick2(6);
 
-    private static Vector512<byte> Pick(int low, int high)
-    {
-        Vector256<byte> l = Vector256.Create((ushort)(2 * low | (2 * low + 1) << 8)).AsByte();
-        Vector256<byte> h = Vector256.Create((ushort)(2 * high | (2 * high + 1) << 8)).AsByte();
-        return Vector512.Create(l, h);
-    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<byte> PickChunk(int c) => c switch { 0 => PickChunk0, 1 => PickChunk1, 2 => PickChunk2, _ => PickChunk3 };
+
+    private static Vector128<byte> PickOne(int j) => Vector128.Create((ushort)(2 * j | (2 * j + 1) << 8)).AsByte();
+
+    private static Vector256<byte> Pick2(int j) => Vector256.Create(PickOne(j), PickOne(j + 1));
+
+    private static Vector512<byte> Pick4(int j) => Vector512.Create(Pick2(j), Pick2(j + 2));
 
     /// <summary>
     /// The eight scales as int16 in each 128-bit half: a byte shuffle with (2j, 2j+1) in every pair then broadcasts
@@ -597,14 +618,18 @@ internal static unsafe class AffineKDot<T> where T : struct, IAffineKQuants
     {
         for (int l = 0; l < 8; l++)
         {
-            int lane = 0;
+            bool high = l >= 4;
+            int r = l & 3, lane = 0;
             for (int c = 0; c < 4; c++)
             {
-                for (int i = 4 * l; i < 4 * l + 4; i++)
+                int j = 2 * c + (high ? 1 : 0), sum = 0;
+                for (int i = 4 * r; i < 4 * r + 4; i++)
                 {
-                    lane += sc[2 * c] * T.Quant(wb, c, i, high: false) * y[64 * c + i] + sc[2 * c + 1] * T.Quant(wb, c, i, high: true) * y[64 * c + 32 + i];
+                    sum += T.Quant(wb, c, i, high) * y[32 * j + i] + T.Quant(wb, c, i + 16, high) * y[32 * j + i + 16];
                 }
+                lane += sc[j] * sum;
             }
             lanes[l] = lane;
         }
-    }}
+    }
+}

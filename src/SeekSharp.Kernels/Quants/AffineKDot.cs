@@ -182,7 +182,6 @@ internal static unsafe class AffineKDot<T> where T : struct, IAffineKQuants
         }
         Vector256<float> acc0 = Vector256<float>.Zero, acc1 = acc0, acc2 = acc0, acc3 = acc0;
         Vector128<float> min0 = Vector128<float>.Zero, min1 = min0, min2 = min0, min3 = min0;
-        Vector256<byte> step = Vector256.Create((byte)2);
         for (int b = 0; b < blocks; b++)
         {
             byte* wb = w + (long)b * T.BlockBytes;

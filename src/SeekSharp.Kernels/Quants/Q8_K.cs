@@ -352,55 +352,6 @@ internal static class Q8_K
         return Vector512.FusedMultiplyAdd(scalePair * d, Vector512.ConvertToSingle(lanes), acc);
     }
 
-    /// <summary>
-    /// <c>acc + Σ_j q[j]·y[j]·scale(j)</c> over 32 weight quants q (unsigned, ≤ 63) and activation quants y, where
-    /// bytes 0..15 take <paramref name="scale0"/> and bytes 16..31 <paramref name="scale1"/>; the lanes of the
-    /// result hold partial sums whose total is exact (products fit: 2·63·128 &lt; 2^15 for the pair sums).
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<int> MultiplyAddScaled(Vector256<int> acc, Vector256<byte> q, Vector256<sbyte> y, short scale0, short scale1)
-    {
-        if (Avx2.IsSupported)
-        {
-            // vpmaddubsw: u8·s8 products summed in adjacent pairs to int16 (16 lanes, 8 per 16-byte half);
-            // vpmaddwd by the scales: adjacent int16 pairs times int16 scales summed to int32.
-            Vector256<short> pairs = Avx2.MultiplyAddAdjacent(q, y);
-            return acc + Avx2.MultiplyAddAdjacent(pairs, Vector256.Create(Vector128.Create(scale0), Vector128.Create(scale1)));
-        }
-        var (q0, q1) = Vector256.Widen(q);
-        var (y0, y1) = Vector256.Widen(y);
-        var (a0, a1) = Vector256.Widen(q0.AsInt16() * y0);   // bytes 0..15
-        var (b0, b1) = Vector256.Widen(q1.AsInt16() * y1);   // bytes 16..31
-        return acc + (a0 + a1) * scale0 + (b0 + b1) * scale1;
-    }
-
-    /// <summary>
-    /// As <see cref="MultiplyAddScaled(Vector256{int}, Vector256{byte}, Vector256{sbyte}, short, short)"/> with the
-    /// scales already broadcast (int16 lanes 0..7 for bytes 0..15, lanes 8..15 for bytes 16..31), for kernels that build
-    /// them once per sub-block and reuse them. AVX2 only.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<int> MultiplyAddScaled(Vector256<int> acc, Vector256<byte> q, Vector256<sbyte> y, Vector256<short> scales) =>
-        acc + Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(q, y), scales);
-
-    /// <summary>As the 256-bit overload over 64 quants: bytes 16k .. 16k+15 take scale k.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<int> MultiplyAddScaled(Vector512<int> acc, Vector512<byte> q, Vector512<sbyte> y,
-        short scale0, short scale1, short scale2, short scale3)
-    {
-        if (Avx512BW.IsSupported)
-        {
-            Vector512<short> pairs = Avx512BW.MultiplyAddAdjacent(q, y);
-            Vector512<short> scales = Vector512.Create(
-                Vector256.Create(Vector128.Create(scale0), Vector128.Create(scale1)),
-                Vector256.Create(Vector128.Create(scale2), Vector128.Create(scale3)));
-            return acc + Avx512BW.MultiplyAddAdjacent(pairs, scales);
-        }
-        Vector256<int> lo = MultiplyAddScaled(Vector256<int>.Zero, q.GetLower(), y.GetLower(), scale0, scale1);
-        Vector256<int> hi = MultiplyAddScaled(Vector256<int>.Zero, q.GetUpper(), y.GetUpper(), scale2, scale3);
-        return acc + Vector512.Create(lo, hi);
-    }
-
     /// <summary>dequantize_row_q8_K: <c>y = d * qs[j]</c>.</summary>
     public static void Dequantize(ReadOnlySpan<byte> src, Span<float> dst)
     {

@@ -108,8 +108,7 @@ public static class MatMul
         bool gemm = n >= GemmThreshold(type) && !traits.DotsForBatches;
         // Groups of eight tokens for the eight-token dot, each with its table after the activation rows.
         int eights = !gemm && UsesDot8(traits, tier, n) ? n / 8 : 0;   // 0 below eight tokens
-        long tableBytes = (long)(cols / Q8_K.BlockSize) * Q8_K.EightTokenTableBytes;
-        byte[] activation = ActivationScratch(actStride * n + eights * tableBytes + ActivationAlignment);
+        byte[] activation = ActivationScratch(ConvertedBytes(traits, cols, n, eights) + ActivationAlignment);
         bool decode = gemm && traits.ActivationIsQuantized;
         float[] decoded = decode ? DecodedScratch((long)n * cols) : [];
         fixed (float* px = x)
@@ -209,7 +208,7 @@ public static class MatMul
                 found = layouts++;
                 offsets[found] = total;
                 int eights = UsesDot8(t, tier, n) ? n / 8 : 0;
-                total += ActivationRowBytes(t, cols) * n + eights * (long)(cols / Q8_K.BlockSize) * Q8_K.EightTokenTableBytes + ActivationAlignment;
+                total += ConvertedBytes(t, cols, n, eights) + ActivationAlignment;
             }
             layoutOf[k] = found;
         }
@@ -281,10 +280,16 @@ public static class MatMul
         }
     }
 
+    // Bytes of one group's eight-token table for rows of cols columns.
+    private static long TableBytes(int cols) => (long)(cols / Q8_K.BlockSize) * Q8_K.EightTokenTableBytes;
+
+    // Bytes of n input rows converted to the type's layout, with the tables of their eights groups after them.
+    private static long ConvertedBytes(TypeTraits traits, int cols, int n, int eights) => ActivationRowBytes(traits, cols) * n + eights * TableBytes(cols);
+
     // The eight-token tables of each group of eight rows, after the n activation rows.
     private static unsafe void BuildTables(byte* a, long actStride, int cols, int n, int eights)
     {
-        long tableBytes = (long)(cols / Q8_K.BlockSize) * Q8_K.EightTokenTableBytes;
+        long tableBytes = TableBytes(cols);
         byte* tables = a + actStride * n;
         for (int g = 0; g < eights; g++)
         {
@@ -303,7 +308,7 @@ public static class MatMul
         {
             Blocks = cols / traits.BlockSize, Dot = traits.Dot, Dot4 = traits.Dot4,
             Dot2x4 = wide ? traits.Dot2x4 : null, Dot8 = eights > 0 ? traits.Dot8 : null,
-            Tables = a + actStride * n, TableBytes = (long)(cols / Q8_K.BlockSize) * Q8_K.EightTokenTableBytes,
+            Tables = a + actStride * n, TableBytes = TableBytes(cols),
             W = w, RowBytes = rowBytes, Rows = rows,
             A = a, ActStride = actStride, Y = y, N = n, Tier = tier,
             TokenTile = TokenTileFor(tokenMicro, actStride, n),

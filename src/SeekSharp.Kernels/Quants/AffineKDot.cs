@@ -582,10 +582,11 @@ internal static unsafe class AffineKDot<T> where T : struct, IAffineKQuants
     // Byte-shuffle indices that broadcast, as int16, sub-block 4p+i's scale to quarter i (chunk pair p = 0, 1), and
     // for 256 bits sub-block 2c's scale to the low half and 2c+1's to the high half (chunk c). Loaded as constants.
     private static readonly Vector512<byte> PickPair0 = Pick4(0), PickPair1 = Pick4(4);
-    private static readonly Vector256<byte> PickChunk0 = Pick2(0), PickChunk1 = Pick2(2), PickChunk2 = Pick2(4), PickChunk3 = Pick2(6);
+    private static readonly Vector256<byte> PickChunk0 = Pick2(0);
 
+    // Chunk c's pick: sub-block j's scale is int16 j, bytes 2j and 2j+1, so chunk c's is chunk 0's moved 4c bytes on.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<byte> PickChunk(int c) => c switch { 0 => PickChunk0, 1 => PickChunk1, 2 => PickChunk2, _ => PickChunk3 };
+    private static Vector256<byte> PickChunk(int c) => PickChunk0 + Vector256.Create((byte)(4 * c));
 
     private static Vector128<byte> PickOne(int j) => Vector128.Create((ushort)(2 * j | (2 * j + 1) << 8)).AsByte();
 

@@ -125,6 +125,74 @@ public class AttentionKernelsTests
         Assert.Equal(o2, o1);
     }
 
+    // Rows with an infinity or NaN take the exact widening (the cheap one would turn them into finite numbers); rows of
+    // subnormals, signed zeros and the largest halves take the cheap one, which must still be exact for them. Either
+    // way a half row gives what its values give as floats. Head size 40: 16-wide, then 8-wide, steps.
+    [Theory]
+    [InlineData(0, false)]
+    [InlineData(1, false)]
+    [InlineData(2, false)]
+    [InlineData(0, true)]
+    [InlineData(1, true)]
+    [InlineData(2, true)]
+    public unsafe void HalfRowsWithSpecialValuesGiveWhatTheirValuesGiveAsFloats(int tier, bool nonFinite)
+    {
+        const int count = 12, heads = 6, headDim = 40;
+        ushort[] special = nonFinite
+            ? [0x7C00, 0xFC00, 0x7E00, 0x7D01, 0x3C00]                  // +inf, −inf, NaN, signalling NaN, 1
+            : [0x0001, 0x83FF, 0x0000, 0x8000, 0x7BFF, 0xFBFF, 0x0400];  // subnormals, ±0, ±65504, smallest normal
+        var (halfRows, values) = Rows(count, 1, headDim, half: true, 21);
+        for (int k = 0; k < special.Length; k++)
+        {
+            int at = (7 * k + 3) % count * headDim + (11 * k) % headDim;   // spread over rows and over 16-, 8- and scalar columns
+            halfRows[2 * at] = (byte)special[k];
+            halfRows[2 * at + 1] = (byte)(special[k] >> 8);
+            values[at] = (float)BitConverter.UInt16BitsToHalf(special[k]);
+        }
+        Assert.Equal(!nonFinite, AllFinite(halfRows, count, headDim));
+        byte[] floatRows = new byte[values.Length * sizeof(float)];
+        Buffer.BlockCopy(values, 0, floatRows, 0, floatRows.Length);
+        float[] q = TestData.Random(heads * headDim, 22), p = TestData.Random(heads * count, 23);
+        float[] s1 = new float[heads * count], s2 = new float[heads * count];
+        float[] o1 = new float[heads * headDim], o2 = new float[heads * headDim];
+        fixed (float* pq = q, pp = p, ps1 = s1, ps2 = s2, po1 = o1, po2 = o2)
+        fixed (byte* ph = halfRows, pf = floatRows)
+        {
+            AttentionKernels.Scores(ph, true, headDim, count, pq, heads, headDim, 1f, ps1, count, (SimdTier)tier);
+            AttentionKernels.Scores(pf, false, headDim, count, pq, heads, headDim, 1f, ps2, count, (SimdTier)tier);
+            AttentionKernels.AccumulateValues(ph, true, headDim, count, pp, count, heads, headDim, po1, (SimdTier)tier);
+            AttentionKernels.AccumulateValues(pf, false, headDim, count, pp, count, heads, headDim, po2, (SimdTier)tier);
+        }
+        Assert.Equal(s2.Select(BitConverter.SingleToInt32Bits), s1.Select(BitConverter.SingleToInt32Bits));
+        Assert.Equal(o2.Select(BitConverter.SingleToInt32Bits), o1.Select(BitConverter.SingleToInt32Bits));
+    }
+
+    [Fact]
+    public unsafe void TheScreenFindsAnInfinityOrNaNInAnyColumnAndOnlyThose()
+    {
+        const int count = 3, headDim = 40;
+        for (int column = 0; column < headDim; column++)
+        {
+            foreach (ushort bits in new ushort[] { 0x7C00, 0xFC00, 0x7FFF, 0xFE00, 0x7BFF, 0xFBFF, 0x8001 })
+            {
+                var (rows, _) = Rows(count, 1, headDim, half: true, 24);
+                int at = 2 * headDim + column;   // the last row
+                rows[2 * at] = (byte)bits;
+                rows[2 * at + 1] = (byte)(bits >> 8);
+                bool finite = (bits & 0x7C00) != 0x7C00;
+                Assert.True(finite == AllFinite(rows, count, headDim), $"column {column}, bits 0x{bits:X4}");
+            }
+        }
+    }
+
+    private static unsafe bool AllFinite(byte[] rows, int count, int headDim)
+    {
+        fixed (byte* p = rows)
+        {
+            return AttentionKernels.AllFinite((ushort*)p, headDim, count, headDim);
+        }
+    }
+
     /// <summary>count rows of stride · headDim elements (F16 or F32 bytes) and the float value of every element.</summary>
     private static (byte[] Bytes, float[] Values) Rows(int count, int stride, int headDim, bool half, int seed)
     {

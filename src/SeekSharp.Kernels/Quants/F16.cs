@@ -195,7 +195,7 @@ internal static class F16
     /// The constants are parameters so that the loops keep them in registers.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe Vector256<float> WidenFinite(ushort* h, Vector256<int> keep, Vector256<float> rebias) =>
+    internal static unsafe Vector256<float> WidenFinite(ushort* h, Vector256<int> keep, Vector256<float> rebias) =>
         ((Avx2.ConvertToVector256Int32((short*)h) << 13) & keep).AsSingle() * rebias;
 
     /// <summary>
@@ -280,7 +280,7 @@ internal static class F16
 
     /// <summary><see cref="WidenFinite"/> for 16 halves (AVX-512F).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe Vector512<float> WidenFinite512(ushort* h, Vector512<int> keep, Vector512<float> rebias) =>
+    internal static unsafe Vector512<float> WidenFinite512(ushort* h, Vector512<int> keep, Vector512<float> rebias) =>
         ((Avx512F.ConvertToVector512Int32(Vector256.Load((short*)h)) << 13) & keep).AsSingle() * rebias;
 
     /// <summary>

@@ -108,19 +108,7 @@ public class AttentionKernelsTests
     {
         const int count = 10, heads = 6, headDim = 16;
         var (halfRows, values) = Rows(count, 1, headDim, half: true, 18);
-        byte[] floatRows = new byte[values.Length * sizeof(float)];
-        Buffer.BlockCopy(values, 0, floatRows, 0, floatRows.Length);
-        float[] q = TestData.Random(heads * headDim, 19), p = TestData.Random(heads * count, 20);
-        float[] s1 = new float[heads * count], s2 = new float[heads * count];
-        float[] o1 = new float[heads * headDim], o2 = new float[heads * headDim];
-        fixed (float* pq = q, pp = p, ps1 = s1, ps2 = s2, po1 = o1, po2 = o2)
-        fixed (byte* ph = halfRows, pf = floatRows)
-        {
-            AttentionKernels.Scores(ph, true, headDim, count, pq, heads, headDim, 1f, ps1, count, (SimdTier)tier);
-            AttentionKernels.Scores(pf, false, headDim, count, pq, heads, headDim, 1f, ps2, count, (SimdTier)tier);
-            AttentionKernels.AccumulateValues(ph, true, headDim, count, pp, count, heads, headDim, po1, (SimdTier)tier);
-            AttentionKernels.AccumulateValues(pf, false, headDim, count, pp, count, heads, headDim, po2, (SimdTier)tier);
-        }
+        var (s1, o1, s2, o2) = HalfAndFloatRows(halfRows, values, count, heads, headDim, tier, 19, 20);
         Assert.Equal(s2, s1);
         Assert.Equal(o2, o1);
     }
@@ -150,19 +138,7 @@ public class AttentionKernelsTests
             values[at] = (float)BitConverter.UInt16BitsToHalf(special[k]);
         }
         Assert.Equal(!nonFinite, AllFinite(halfRows, count, headDim));
-        byte[] floatRows = new byte[values.Length * sizeof(float)];
-        Buffer.BlockCopy(values, 0, floatRows, 0, floatRows.Length);
-        float[] q = TestData.Random(heads * headDim, 22), p = TestData.Random(heads * count, 23);
-        float[] s1 = new float[heads * count], s2 = new float[heads * count];
-        float[] o1 = new float[heads * headDim], o2 = new float[heads * headDim];
-        fixed (float* pq = q, pp = p, ps1 = s1, ps2 = s2, po1 = o1, po2 = o2)
-        fixed (byte* ph = halfRows, pf = floatRows)
-        {
-            AttentionKernels.Scores(ph, true, headDim, count, pq, heads, headDim, 1f, ps1, count, (SimdTier)tier);
-            AttentionKernels.Scores(pf, false, headDim, count, pq, heads, headDim, 1f, ps2, count, (SimdTier)tier);
-            AttentionKernels.AccumulateValues(ph, true, headDim, count, pp, count, heads, headDim, po1, (SimdTier)tier);
-            AttentionKernels.AccumulateValues(pf, false, headDim, count, pp, count, heads, headDim, po2, (SimdTier)tier);
-        }
+        var (s1, o1, s2, o2) = HalfAndFloatRows(halfRows, values, count, heads, headDim, tier, 22, 23);
         Assert.Equal(s2.Select(BitConverter.SingleToInt32Bits), s1.Select(BitConverter.SingleToInt32Bits));
         Assert.Equal(o2.Select(BitConverter.SingleToInt32Bits), o1.Select(BitConverter.SingleToInt32Bits));
     }
@@ -183,6 +159,27 @@ public class AttentionKernelsTests
                 Assert.True(finite == AllFinite(rows, count, headDim), $"column {column}, bits 0x{bits:X4}");
             }
         }
+    }
+
+    /// <summary>Scores and value sums of the same random query and probabilities over F16 rows and over their float
+    /// values laid out as F32 rows: (scores, sums) from the halves, then from the floats.</summary>
+    private static unsafe (float[] S1, float[] O1, float[] S2, float[] O2) HalfAndFloatRows(byte[] halfRows, float[] values,
+        int count, int heads, int headDim, int tier, int seedQ, int seedP)
+    {
+        byte[] floatRows = new byte[values.Length * sizeof(float)];
+        Buffer.BlockCopy(values, 0, floatRows, 0, floatRows.Length);
+        float[] q = TestData.Random(heads * headDim, seedQ), p = TestData.Random(heads * count, seedP);
+        float[] s1 = new float[heads * count], s2 = new float[heads * count];
+        float[] o1 = new float[heads * headDim], o2 = new float[heads * headDim];
+        fixed (float* pq = q, pp = p, ps1 = s1, ps2 = s2, po1 = o1, po2 = o2)
+        fixed (byte* ph = halfRows, pf = floatRows)
+        {
+            AttentionKernels.Scores(ph, true, headDim, count, pq, heads, headDim, 1f, ps1, count, (SimdTier)tier);
+            AttentionKernels.Scores(pf, false, headDim, count, pq, heads, headDim, 1f, ps2, count, (SimdTier)tier);
+            AttentionKernels.AccumulateValues(ph, true, headDim, count, pp, count, heads, headDim, po1, (SimdTier)tier);
+            AttentionKernels.AccumulateValues(pf, false, headDim, count, pp, count, heads, headDim, po2, (SimdTier)tier);
+        }
+        return (s1, o1, s2, o2);
     }
 
     private static unsafe bool AllFinite(byte[] rows, int count, int headDim)

@@ -107,7 +107,7 @@ public static class MatMul
         bool parallel = pool is not null && threads > 1 && macs >= ParallelThreshold;
         bool gemm = n >= GemmThreshold(type) && !traits.DotsForBatches;
         // Groups of eight tokens for the eight-token dot, each with its table after the activation rows.
-        int eights = !gemm && UsesDot8(traits, tier, n) ? n / 8 : 0;   // 0 below eight tokens
+        int eights = !gemm && UsesDot8(traits, tier) ? n / 8 : 0;   // 0 below eight tokens
         byte[] activation = ActivationScratch(ConvertedBytes(traits, cols, n, eights) + ActivationAlignment);
         bool decode = gemm && traits.ActivationIsQuantized;
         float[] decoded = decode ? DecodedScratch((long)n * cols) : [];
@@ -201,13 +201,13 @@ public static class MatMul
                 var u = TypeTraits.For(products[j].Type);
                 // The same layout: the same type, or the same vec_dot type with no rearrangement by either.
                 bool same = u.Type == t.Type || (u.DotType == t.DotType && u.PrepareActivation == null && t.PrepareActivation == null);
-                if (same && UsesDot8(u, tier, n) == UsesDot8(t, tier, n)) found = layoutOf[j];
+                if (same && UsesDot8(u, tier) == UsesDot8(t, tier)) found = layoutOf[j];
             }
             if (found < 0)
             {
                 found = layouts++;
                 offsets[found] = total;
-                int eights = UsesDot8(t, tier, n) ? n / 8 : 0;
+                int eights = UsesDot8(t, tier) ? n / 8 : 0;
                 total += ConvertedBytes(t, cols, n, eights) + ActivationAlignment;
             }
             layoutOf[k] = found;
@@ -221,7 +221,7 @@ public static class MatMul
             {
                 var t = TypeTraits.For(products[k].Type);
                 long actStride = ActivationRowBytes(t, cols);
-                int eights = UsesDot8(t, tier, n) ? n / 8 : 0;
+                int eights = UsesDot8(t, tier) ? n / 8 : 0;
                 byte* pa = Align(raw + offsets[layoutOf[k]]);
                 if (!layoutOf[..k].Contains(layoutOf[k]))   // the first product of its layout converts it
                 {
@@ -357,7 +357,7 @@ public static class MatMul
     // activation rows then come from L2, but each weight row is read once for the eight.
     private static unsafe int TokenMicroBlock(TypeTraits traits, SimdTier tier, long actStride, int n)
     {
-        if (UsesDot8(traits, tier, n))
+        if (UsesDot8(traits, tier))
         {
             return MaxTokenMicro;
         }
@@ -365,7 +365,7 @@ public static class MatMul
         return traits.Dot4 != null ? Math.Max(4, fit / 4 * 4) : fit;
     }
 
-    private static unsafe bool UsesDot8(TypeTraits traits, SimdTier tier, int n) => n < MaxDot8Batch && Uses512(tier) && traits.Dot8 != null;
+    private static unsafe bool UsesDot8(TypeTraits traits, SimdTier tier) => Uses512(tier) && traits.Dot8 != null;
 
     /// <summary>Converts token rows to the vec_dot_type, a chunk of rows per work item.</summary>
     private unsafe struct ActivationRows : IParallelWork
@@ -659,20 +659,20 @@ public static class MatMul
     // 512-bit vectors hold two rows' lanes; elsewhere the tiling stays as it was.
     private static bool Uses512(SimdTier tier) => tier == SimdTier.Vector512 && Avx512BW.IsSupported;
 
-    // Eight tokens a row: a batch of eight to fifteen sequences (a busy server's decode step) unpacks each weight
-    // block once and reads each weight row from memory once, in one pass, rather than two passes of four; with 512-bit
-    // vectors only, where 32 registers hold the eight tokens' accumulators. On the FFN and output matrices of
-    // R1-Distill-Qwen-1.5B's shape (Q4_K_M, 2 threads, AVX-512) eight tokens took 1.4-2× less time than with the
-    // two-row kernel. Larger batches keep the two-row kernel: their weight rows stay in L1 across micro-blocks anyway,
-    // and there it shares its float steps between two rows (prompt processing of 128 tokens was 5 % slower with this
-    // one). The eight-token dots prefetch their weights as the one-token dots do (StreamPrefetch): the forward pass of
+    // Eight tokens a row, for every batch of eight or more (the rest of a batch past its last whole eight takes the
+    // four-token and two-row kernels): each weight block is unpacked once for eight tokens and each weight row read
+    // once per eight, rather than in passes of four; with 512-bit vectors only, where 32 registers hold the eight
+    // tokens' accumulators. On the FFN and output matrices of R1-Distill-Qwen-1.5B's shape (Q4_K_M, 2 threads,
+    // AVX-512) a decode step of eight took 1.4-2× less time than with the two-row kernel. Batches of sixteen and more
+    // once kept the two-row kernel (prompt processing of 128 tokens was 5 % slower with this one); since the eight-token
+    // dots prefetch and take long rows in parts (EightTokenPartBlocks) they are faster there too: a forward pass of
+    // eight 16-token prompts (128 tokens) took 817 ms against 887, a decode step of sixteen sequences 171 ms against 193
+    // (medians of 7 and 24 passes alternated in one process, AVX-512), and the FFN products alone of 512 tokens 3-20 %
+    // less. The eight-token dots prefetch their weights as the one-token dots do (StreamPrefetch): the forward pass of
     // eight decode tokens on that shape, with and without, alternated in one process, took 72.4/72.8 ms instead of
-    // 82.6/83.8 ms in its FFN (medians of 15 steps). Taking a wide row (an FFN down projection: eight tokens'
-    // activations are 80 KiB) in segments so that the activations stay in L1 made that FFN slower (92-132 ms against
-    // 84): the weight rows then stream as several short runs at once. The four-token dots prefetch too (the two-row
-    // one both rows): at four decode tokens the step took 66 ms instead of 92-107 (AVX-512; FFN 47 against 61-69 ms),
-    // and with AVX-512 off 75.5 instead of 78-81 ms, alternated in one process the same way.
-    private const int MaxDot8Batch = 16;
+    // 82.6/83.8 ms in its FFN (medians of 15 steps). The four-token dots prefetch too (the two-row one both rows): at
+    // four decode tokens the step took 66 ms instead of 92-107 (AVX-512; FFN 47 against 61-69 ms), and with AVX-512
+    // off 75.5 instead of 78-81 ms, alternated in one process the same way.
 
     // Eight tokens' Q8_K activation of this many blocks, with its table, takes 26 KiB of L1; longer rows run in parts
     // (RowBlocks.EightTokensInParts). An FFN down projection of 8960 columns (35 blocks) took 17 % longer per multiply

@@ -48,6 +48,25 @@ public sealed class ChatCompletionsTests(ServerFixture server) : IClassFixture<S
         AssertUsage(body["usage"]!);
     }
 
+    // A stop string ends the answer, not the thinking (as hosted APIs scope it): the reasoning restates the operands'
+    // digits, so a stop of "7" met there would otherwise end the request before any answer.
+    [Fact]
+    public async Task Stop_EndsTheAnswer_NotTheReasoning()
+    {
+        using var client = server.CreateClient();
+        var whole = (await Wire.JsonAsync(await client.PostAsync("v1/chat/completions", ServerFixture.Json(Request()))))["choices"]![0]!["message"]!;
+        string reasoning = (string)whole["reasoning_content"]!, content = (string)whole["content"]!;
+        Assert.Contains("7", reasoning);
+        int at = content.IndexOf('7');
+        Assert.True(at > 0, $"the answer '{content}' should hold a 7 after its first character");
+
+        var stopped = (await Wire.JsonAsync(await client.PostAsync("v1/chat/completions",
+            ServerFixture.Json(Request(extra: ""","stop":["7"]""")))))["choices"]![0]!;
+        Assert.Equal("stop", (string?)stopped["finish_reason"]);
+        Assert.Equal(reasoning, (string)stopped["message"]!["reasoning_content"]!);
+        Assert.Equal(content[..at], (string)stopped["message"]!["content"]!);
+    }
+
     [Fact]
     public async Task Stream_RoleFirst_DeltasMatchTheAnswer_FinishLast_UsageChunk_Done()
     {

@@ -90,10 +90,114 @@ public static class MatMul
         Multiply(type, w, rows, cols, x, y, n, SimdCapabilities.Best, pool: null);
     }
 
+    /// <summary>
+    /// Whether a matrix of <paramref name="type"/> with rows of <paramref name="cols"/> can be stored part-major
+    /// (<see cref="StorePartMajor"/>) on this machine: rows longer than <see cref="EightTokenPartBlocks"/> super-blocks of a
+    /// type whose dots run over parts of a row, with 512-bit vectors.
+    /// </summary>
+    public static unsafe bool CanStorePartMajor(GgmlType type, int cols)
+    {
+        var traits = TypeTraits.For(type);
+        return Uses512(SimdCapabilities.Best) && traits.DotPart != null && traits.Dot8 != null && traits.DotsForBatches
+            && cols % traits.BlockSize == 0 && cols / traits.BlockSize > EightTokenPartBlocks;
+    }
+
+    /// <summary>
+    /// Copies a row-major matrix [rows, cols] of <paramref name="type"/> from <paramref name="src"/> to <paramref name="dst"/>
+    /// (the same size) part-major: rows go by groups of <see cref="PartGroupRows"/>, and a group holds its rows' first parts
+    /// (<see cref="EightTokenPartBlocks"/> super-blocks or so, as the eight-token dots take them), then their second parts,
+    /// and so on. The products then read each group's weights front to back, where row-major rows are read as one short
+    /// run per row and part. Only for matrices that <see cref="CanStorePartMajor"/>; multiply with <see cref="MatMulRowsPartMajor"/>.
+    /// </summary>
+    public static unsafe void StorePartMajor(GgmlType type, byte* src, byte* dst, int rows, int cols)
+    {
+        if (!CanStorePartMajor(type, cols))
+            throw new ArgumentException($"a {type} matrix of {cols} columns cannot be stored part-major on this machine");
+        var layout = new PartMajor(TypeTraits.For(type), cols);
+        for (int r = 0; r < rows; r++)
+        {
+            for (int p = 0; p < layout.Parts; p++)
+            {
+                long bytes = layout.PartBytes(p);
+                Buffer.MemoryCopy(src + r * layout.RowBytes + layout.PartStart(p), dst + layout.Offset(rows, r, p), bytes, bytes);
+            }
+        }
+    }
+
+    /// <summary>Row <paramref name="row"/> of a part-major matrix (<see cref="StorePartMajor"/>) in its row-major bytes.</summary>
+    public static unsafe void ReadPartMajorRow(GgmlType type, byte* w, int rows, int cols, int row, Span<byte> dst)
+    {
+        var layout = new PartMajor(TypeTraits.For(type), cols);
+        if ((uint)row >= (uint)rows || dst.Length < layout.RowBytes)
+            throw new ArgumentException($"row {row} of {rows}, or a destination of {dst.Length} bytes for {layout.RowBytes}");
+        fixed (byte* d = dst)
+        {
+            for (int p = 0; p < layout.Parts; p++)
+            {
+                long bytes = layout.PartBytes(p);
+                Buffer.MemoryCopy(w + layout.Offset(rows, row, p), d + layout.PartStart(p), bytes, bytes);
+            }
+        }
+    }
+
+    /// <summary>
+    /// <see cref="MatMulRows(GgmlType, byte*, int, int, ReadOnlySpan{float}, Span{float}, int, WorkerPool)"/> for a matrix
+    /// stored part-major (<see cref="StorePartMajor"/>): the same outputs, bit for bit.
+    /// </summary>
+    public static unsafe void MatMulRowsPartMajor(GgmlType type, byte* w, int rows, int cols, ReadOnlySpan<float> x, Span<float> y, int n, WorkerPool pool)
+    {
+        ArgumentNullException.ThrowIfNull(pool);
+        Validate(type, w, rows, cols, x, y, n);
+        if (!CanStorePartMajor(type, cols))
+            throw new ArgumentException($"a {type} matrix of {cols} columns is never stored part-major on this machine");
+        Multiply(type, w, rows, cols, x, y, n, SimdCapabilities.Best, pool, partMajor: true);
+    }
+
+    /// <summary>Rows per group of a part-major matrix: the eight-token dots' group (<see cref="RowBlocks"/>).</summary>
+    public const int PartGroupRows = 32;
+
+    /// <summary>Floats of running sums per row and token of <see cref="TypeTraits.DotPart"/>.</summary>
+    internal const int PartStateFloats = 12;
+
+    /// <summary>Where the parts of a long row go: <see cref="Parts"/> parts of <see cref="PartBlocks"/> blocks (the last
+    /// one shorter when the blocks do not divide evenly), in groups of <see cref="PartGroupRows"/> rows.</summary>
+    private readonly struct PartMajor
+    {
+        public readonly int Blocks, Parts, PartBlocks;
+        public readonly long BlockBytes, RowBytes;
+
+        public PartMajor(TypeTraits traits, int cols)
+        {
+            Blocks = cols / traits.BlockSize;
+            (Parts, PartBlocks) = PartsOf(Blocks);
+            BlockBytes = traits.BlockBytes;
+            RowBytes = Blocks * BlockBytes;
+        }
+
+        public int PartBlocksOf(int p) => Math.Min(PartBlocks, Blocks - p * PartBlocks);
+        public long PartBytes(int p) => PartBlocksOf(p) * BlockBytes;
+        public long PartStart(int p) => (long)p * PartBlocks * BlockBytes;
+
+        // A group's rows are contiguous as in row-major order; inside it, part p of all its rows follows part p − 1 of all.
+        public long Offset(int rows, int r, int p)
+        {
+            int g = r - r % PartGroupRows, groupRows = Math.Min(PartGroupRows, rows - g);
+            return g * RowBytes + groupRows * PartStart(p) + (r - g) * PartBytes(p);
+        }
+    }
+
+    // Even parts of at most EightTokenPartBlocks blocks: 35 blocks go 7 + 7 + 7 + 7 + 7, not 8 + 8 + 8 + 8 + 3.
+    private static (int Parts, int PartBlocks) PartsOf(int blocks)
+    {
+        int parts = (blocks + EightTokenPartBlocks - 1) / EightTokenPartBlocks;
+        return (parts, (blocks + parts - 1) / parts);
+    }
+
     internal static unsafe void Multiply(GgmlType type, byte* w, int rows, int cols, ReadOnlySpan<float> x, Span<float> y, int n, SimdTier tier, bool parallel) =>
         Multiply(type, w, rows, cols, x, y, n, tier, parallel ? WorkerPool.Shared : null);
 
-    internal static unsafe void Multiply(GgmlType type, byte* w, int rows, int cols, ReadOnlySpan<float> x, Span<float> y, int n, SimdTier tier, WorkerPool? pool)
+    internal static unsafe void Multiply(GgmlType type, byte* w, int rows, int cols, ReadOnlySpan<float> x, Span<float> y, int n, SimdTier tier, WorkerPool? pool,
+        bool partMajor = false)
     {
         Debug.Assert(x.Length == n * cols && y.Length == n * rows);
         if (rows == 0 || n == 0)
@@ -128,6 +232,12 @@ public static class MatMul
             }
             BuildTables(pa, actStride, cols, n, eights);
             var work = Rows(traits, w, rows, cols, pa, actStride, eights, py, n, tier, threads);
+            if (partMajor)
+            {
+                Debug.Assert(Uses512(tier) && traits.DotPart != null);
+                work.DotPart = traits.DotPart;
+                work.ChunkRows = (work.ChunkRows + PartGroupRows - 1) / PartGroupRows * PartGroupRows;   // chunks of whole groups
+            }
             if (!parallel)
             {
                 work.ChunkRows = rows;
@@ -405,6 +515,7 @@ public static class MatMul
         public delegate*<byte*, byte*, long, int, float*, long, SimdTier, void> Dot4;
         public delegate*<byte*, long, byte*, long, int, float*, long, SimdTier, void> Dot2x4;
         public delegate*<byte*, byte*, long, byte*, int, float*, EightTokenPart, float*, long, SimdTier, void> Dot8;
+        public delegate*<byte*, byte*, long, int, int, float*, EightTokenPart, float*, long, void> DotPart;   // set: W is stored part-major
         public byte* Tables;     // [N / 8, TableBytes] the eight-token tables (Q8_K.BuildEightTokenTable), when Dot8 runs
         public long TableBytes;
         public int Blocks;       // weight blocks per row
@@ -422,6 +533,11 @@ public static class MatMul
         public void Run(int chunk)
         {
             int r0 = chunk * ChunkRows, r1 = Math.Min(Rows, r0 + ChunkRows);
+            if (DotPart != null)
+            {
+                PartMajorRows(r0, r1);
+                return;
+            }
             if (N == 1)
             {
                 for (int r = r0; r < r1; r++)
@@ -509,10 +625,9 @@ public static class MatMul
         // the eight activation rows (and of their table) is read from L2 once per group instead of once per row.
         private readonly void EightTokensInParts(int r0, int r1, int i)
         {
-            const int groupRows = 32;   // their running sums, 12 KiB, stay in L1 beside the part
+            const int groupRows = PartGroupRows;   // their running sums, 12 KiB, stay in L1 beside the part
             float* state = stackalloc float[groupRows * Q8_K.EightTokenStateFloats];
-            int parts = (Blocks + EightTokenPartBlocks - 1) / EightTokenPartBlocks;
-            int partBlocks = (Blocks + parts - 1) / parts;   // even parts: 35 blocks go 7 + 7 + 7 + 7 + 7, not 8 + 8 + 8 + 8 + 3
+            var (parts, partBlocks) = PartsOf(Blocks);
             long weightBlockBytes = RowBytes / Blocks;
             byte* a = A + i * ActStride, table = Tables + i / 8 * TableBytes;
             float* y = Y + (long)i * Rows;
@@ -523,10 +638,19 @@ public static class MatMul
                 {
                     int count = Math.Min(partBlocks, Blocks - b);
                     var part = (b == 0 ? EightTokenPart.First : 0) | (b + count == Blocks ? EightTokenPart.Last : 0);
+                    // Part-major, the group's parts are consecutive: this part of row g first, each row's right after
+                    // the one before, so the kernels' own prefetch runs ahead into the rows to come.
+                    byte* partStart = W + g * RowBytes + (g1 - g) * b * weightBlockBytes;
                     for (int r = g; r < g1; r++)
                     {
-                        // The rows' parts are not consecutive in memory, so the kernels' own prefetch (a fixed distance
-                        // ahead in the row) misses them: fetch the part two rows on.
+                        if (DotPart != null)
+                        {
+                            Dot8(partStart + (r - g) * count * weightBlockBytes, a + b * Q8_K.BlockBytes, ActStride, table + b * Q8_K.EightTokenTableBytes, count,
+                                state + (r - g) * Q8_K.EightTokenStateFloats, part, y + r, Rows, Tier);
+                            continue;
+                        }
+                        // Row-major, the rows' parts are not consecutive in memory, so the kernels' own prefetch (a fixed
+                        // distance ahead in the row) misses them: fetch the part two rows on.
                         if (r + 2 < g1)
                         {
                             byte* next = W + (r + 2) * RowBytes + b * weightBlockBytes;
@@ -537,6 +661,50 @@ public static class MatMul
                         }
                         Dot8(W + r * RowBytes + b * weightBlockBytes, a + b * Q8_K.BlockBytes, ActStride, table + b * Q8_K.EightTokenTableBytes, count,
                             state + (r - g) * Q8_K.EightTokenStateFloats, part, y + r, Rows, Tier);
+                    }
+                }
+            }
+        }
+
+        // Rows [r0, r1) of a part-major matrix (r0 on a group boundary): groups of eight tokens by the eight-token dots,
+        // the tokens left over (all of them below eight) four and one at a time, part by part, each row's running sums
+        // kept between its parts; a group's part is read once per call over it, from L1 or L2 after the first.
+        private readonly void PartMajorRows(int r0, int r1)
+        {
+            Debug.Assert(r0 % PartGroupRows == 0);
+            int first = Dot8 != null ? N / 8 * 8 : 0;
+            for (int i = 0; i < first; i += 8)
+            {
+                EightTokensInParts(r0, r1, i);
+            }
+            int rest = N - first;
+            if (rest == 0)
+            {
+                return;
+            }
+            var (parts, partBlocks) = PartsOf(Blocks);
+            long weightBlockBytes = RowBytes / Blocks;
+            float* state = stackalloc float[7 * PartGroupRows * PartStateFloats];
+            for (int g = r0; g < r1; g += PartGroupRows)
+            {
+                int g1 = Math.Min(Rows, g + PartGroupRows);   // a group is whole: the layout's groups count from row 0
+                for (int b = 0; b < Blocks; b += partBlocks)
+                {
+                    int count = Math.Min(partBlocks, Blocks - b);
+                    var part = (b == 0 ? EightTokenPart.First : 0) | (b + count == Blocks ? EightTokenPart.Last : 0);
+                    byte* partStart = W + g * RowBytes + (g1 - g) * b * weightBlockBytes;
+                    // Four tokens at a time, then one: token t's sums for row g + k at state[(7k + t) · PartStateFloats], so
+                    // that a four-token call's four are consecutive.
+                    for (int t = 0; t < rest;)
+                    {
+                        int tokens = rest - t >= 4 ? 4 : 1, i = first + t;
+                        byte* x = A + i * ActStride + b * Q8_K.BlockBytes;
+                        for (int r = g; r < g1; r++)
+                        {
+                            DotPart(partStart + (r - g) * count * weightBlockBytes, x, ActStride, tokens, count,
+                                state + ((r - g) * 7 + t) * PartStateFloats, part, Y + (long)i * Rows + r, Rows);
+                        }
+                        t += tokens;
                     }
                 }
             }

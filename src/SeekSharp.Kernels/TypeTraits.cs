@@ -60,6 +60,11 @@ internal sealed unsafe class TypeTraits
     /// their <see cref="Q8_K.BuildEightTokenTable"/>, 512-bit vectors only; or null.</summary>
     public delegate*<byte*, byte*, long, byte*, int, float*, EightTokenPart, float*, long, SimdTier, void> Dot8 { get; init; }
 
+    /// <summary>The one- or four-token dot over a part of a row, each token's running sums in a state of
+    /// <see cref="MatMul.PartStateFloats"/> floats (<see cref="EightTokenPart"/>), 512-bit vectors only; or null. With <see cref="Dot8"/> and
+    /// <see cref="DotsForBatches"/>, it lets the type's long rows be stored part-major (<see cref="MatMul.CanStorePartMajor"/>).</summary>
+    public delegate*<byte*, byte*, long, int, int, float*, EightTokenPart, float*, long, void> DotPart { get; init; }
+
     /// <summary>Rearranges the converted activation blocks in place for this type's dots (Q4_K's 512-bit order); or null.</summary>
     public delegate*<byte*, int, SimdTier, void> PrepareActivation { get; init; }
 
@@ -148,7 +153,7 @@ internal sealed unsafe class TypeTraits
                 // decoded weights (whose decoding costs more), and they give llama.cpp's bits.
                 Type = GgmlType.Q4_K, BlockSize = Q8_K.BlockSize, BlockBytes = Q4_K.BlockBytes, DotType = GgmlType.Q8_K,
                 Dequantize = &Q4_K.Dequantize, Quantize = &Q4_K.QuantizeReference, QuantizeWeighted = &Q4_K.QuantizeWeighted, Dot = &Q4_K.Dot, Dot4 = &Q4_K.Dot4,
-                Dot2x4 = &Q4_K.Dot2x4, Dot8 = &Q4_K.Dot8, PrepareActivation = &Q4_K.PrepareActivation, DotsForBatches = true,
+                Dot2x4 = &Q4_K.Dot2x4, Dot8 = &Q4_K.Dot8, DotPart = &Q4_K.DotPart, PrepareActivation = &Q4_K.PrepareActivation, DotsForBatches = true,
             },
             new()
             {
@@ -160,7 +165,7 @@ internal sealed unsafe class TypeTraits
             {
                 Type = GgmlType.Q6_K, BlockSize = Q8_K.BlockSize, BlockBytes = Q6_K.BlockBytes, DotType = GgmlType.Q8_K,
                 Dequantize = &Q6_K.Dequantize, Quantize = &Q6_K.QuantizeReference, QuantizeWeighted = &Q6_K.QuantizeWeighted, Dot = &Q6_K.Dot, Dot4 = &Q6_K.Dot4,
-                Dot2x4 = &Q6_K.Dot2x4, Dot8 = &Q6_K.Dot8, DotsForBatches = true,
+                Dot2x4 = &Q6_K.Dot2x4, Dot8 = &Q6_K.Dot8, DotPart = &Q6_K.DotPart, DotsForBatches = true,
             },
             new()
             {

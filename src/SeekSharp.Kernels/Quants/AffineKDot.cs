@@ -143,6 +143,46 @@ internal static unsafe class AffineKDot<T> where T : struct, IAffineKQuants
         return Int8BlockDot.Sum(acc) + SumMin(accMin);
     }
 
+    /// <summary>
+    /// <see cref="Dot"/> (one token) or <see cref="Dot4"/> (four, <c>x + t·xStride</c>) with 512-bit vectors over a part
+    /// of a row (<see cref="EightTokenPart"/>), each token's running sums kept in <paramref name="state"/>
+    /// (<c>MatMul.PartStateFloats</c> floats per token) between parts: the parts of a row in order give <see cref="Dot"/>'s
+    /// bits, for rows stored part-major (<see cref="MatMul.MatMulRowsPartMajor"/>). The last part writes <c>y[t·yStride]</c>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static unsafe void DotPart(byte* w, byte* x, long xStride, int tokens, int blocks, float* state, EightTokenPart part, float* y, long yStride)
+    {
+        Debug.Assert(tokens is 1 or 4);
+        if (tokens == 4)
+        {
+            Dot4Vector512(w, x, xStride, blocks, state, part, y, yStride);
+            return;
+        }
+        Vector256<float> acc = Vector256<float>.Zero;
+        Vector128<float> accMin = Vector128<float>.Zero;
+        if ((part & EightTokenPart.First) == 0)
+        {
+            acc = Vector256.Load(state);
+            accMin = Vector128.Load(state + 8);
+        }
+        for (int b = 0; b < blocks; b++)
+        {
+            byte* wb = w + (long)b * T.BlockBytes;
+            byte* xb = x + (long)b * Q8_K.BlockBytes;
+            PrefetchBlock(wb);
+            var (scales, mins) = Q4_K.UnpackScaleMinsWords(wb + ScalesOffset);
+            Vector256<int> lanes = Lanes512(wb, (sbyte*)(xb + Q8_K.QsOffset), scales);
+            acc = Step(acc, ref accMin, HalfAt(wb), HalfAt(wb + 2), PairSumMinLanes(MinsAsShorts(mins), xb), xb, lanes);
+        }
+        if ((part & EightTokenPart.Last) == 0)
+        {
+            acc.Store(state);
+            accMin.Store(state + 8);
+            return;
+        }
+        y[0] = Int8BlockDot.Sum(acc) + SumMin(accMin);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static unsafe float HalfAt(byte* p) => F16.ToSingleFast(Unsafe.ReadUnaligned<ushort>(p));
 
@@ -177,7 +217,7 @@ internal static unsafe class AffineKDot<T> where T : struct, IAffineKQuants
         }
         if (Uses512(tier))
         {
-            Dot4Vector512(w, x, xStride, blocks, y, yStride);
+            Dot4Vector512(w, x, xStride, blocks, null, EightTokenPart.Whole, y, yStride);
             return;
         }
         Vector256<float> acc0 = Vector256<float>.Zero, acc1 = acc0, acc2 = acc0, acc3 = acc0;
@@ -219,13 +259,24 @@ internal static unsafe class AffineKDot<T> where T : struct, IAffineKQuants
     /// <see cref="Lanes512"/>, so every output keeps <see cref="Dot"/>'s bits.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static unsafe void Dot4Vector512(byte* w, byte* x, long xStride, int blocks, float* y, long yStride)
+    private static unsafe void Dot4Vector512(byte* w, byte* x, long xStride, int blocks, float* state, EightTokenPart part, float* y, long yStride)
     {
         Vector256<float> acc0 = Vector256<float>.Zero, acc1 = acc0, acc2 = acc0, acc3 = acc0;
         Vector128<float> min0 = Vector128<float>.Zero, min1 = min0, min2 = min0, min3 = min0;
+        if ((part & EightTokenPart.First) == 0)
+        {
+            acc0 = Vector256.Load(state); min0 = Vector128.Load(state + 8);
+            acc1 = Vector256.Load(state + 12); min1 = Vector128.Load(state + 20);
+            acc2 = Vector256.Load(state + 24); min2 = Vector128.Load(state + 32);
+            acc3 = Vector256.Load(state + 36); min3 = Vector128.Load(state + 44);
+        }
         for (int b = 0; b < blocks; b++)
         {
             byte* wb = w + (long)b * T.BlockBytes;
+            if (state != null)
+            {
+                PrefetchBlock(wb);   // part-major rows stream from memory; a batch's row-major rows sit in cache
+            }
             long o = (long)b * Q8_K.BlockBytes;
             byte* x0 = x + o, x1 = x0 + xStride, x2 = x1 + xStride, x3 = x2 + xStride;
             var (scaleWord, mins) = Q4_K.UnpackScaleMinsWords(wb + ScalesOffset);
@@ -239,6 +290,14 @@ internal static unsafe class AffineKDot<T> where T : struct, IAffineKQuants
             acc1 = Step(acc1, ref min1, d, dmin, PairSumMinLanes(m, x1), x1, s1.GetLower() + s1.GetUpper());
             acc2 = Step(acc2, ref min2, d, dmin, PairSumMinLanes(m, x2), x2, s2.GetLower() + s2.GetUpper());
             acc3 = Step(acc3, ref min3, d, dmin, PairSumMinLanes(m, x3), x3, s3.GetLower() + s3.GetUpper());
+        }
+        if ((part & EightTokenPart.Last) == 0)
+        {
+            acc0.Store(state); min0.Store(state + 8);
+            acc1.Store(state + 12); min1.Store(state + 20);
+            acc2.Store(state + 24); min2.Store(state + 32);
+            acc3.Store(state + 36); min3.Store(state + 44);
+            return;
         }
         y[0] = Int8BlockDot.Sum(acc0) + SumMin(min0);
         y[yStride] = Int8BlockDot.Sum(acc1) + SumMin(min1);

@@ -344,6 +344,10 @@ internal static class Q4_K
     public static unsafe void Dot2x4(byte* w, long wStride, byte* x, long xStride, int blocks, float* y, long yStride, SimdTier tier) =>
         AffineKDot<Quants>.Dot2x4(w, wStride, x, xStride, blocks, y, yStride, tier);
 
+    /// <summary>One or four tokens over a part of a row; see <see cref="AffineKDot{T}.DotPart"/>.</summary>
+    public static unsafe void DotPart(byte* w, byte* x, long xStride, int tokens, int blocks, float* state, EightTokenPart part, float* y, long yStride) =>
+        AffineKDot<Quants>.DotPart(w, x, xStride, tokens, blocks, state, part, y, yStride);
+
     /// <summary>One row, eight tokens; see <see cref="AffineKDot{T}.Dot8"/>.</summary>
     public static unsafe void Dot8(byte* w, byte* x, long xStride, byte* table, int blocks, float* state, EightTokenPart part, float* y, long yStride, SimdTier tier) =>
         AffineKDot<Quants>.Dot8(w, x, xStride, table, blocks, state, part, y, yStride, tier);

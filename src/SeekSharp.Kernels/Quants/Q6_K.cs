@@ -288,6 +288,36 @@ internal static class Q6_K
         return Int8BlockDot.Sum(acc);
     }
 
+    /// <summary>
+    /// <see cref="Dot"/> (one token) or <see cref="Dot4"/> (four) with 512-bit vectors over a part of a row
+    /// (<see cref="EightTokenPart"/>), each token's running sums kept in <paramref name="state"/> between parts; see
+    /// <see cref="AffineKDot{T}.DotPart"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static unsafe void DotPart(byte* w, byte* x, long xStride, int tokens, int blocks, float* state, EightTokenPart part, float* y, long yStride)
+    {
+        Debug.Assert(tokens is 1 or 4);
+        if (tokens == 4)
+        {
+            Dot4Vector512(w, x, xStride, blocks, state, part, y, yStride);
+            return;
+        }
+        Vector256<float> acc = (part & EightTokenPart.First) == 0 ? Vector256.Load(state) : Vector256<float>.Zero;
+        for (int b = 0; b < blocks; b++)
+        {
+            byte* wb = w + (long)b * BlockBytes;
+            byte* xb = x + (long)b * Q8_K.BlockBytes;
+            PrefetchBlock(wb);
+            acc = Step(acc, F16.ToSingleFast(Unsafe.ReadUnaligned<ushort>(wb + DOffset)), xb, Lanes512(wb, xb));
+        }
+        if ((part & EightTokenPart.Last) == 0)
+        {
+            acc.Store(state);
+            return;
+        }
+        y[0] = Int8BlockDot.Sum(acc);
+    }
+
     /// <summary>Asks for the four lines of the super-block <see cref="StreamPrefetch.Distance"/> bytes ahead of <paramref name="wb"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static unsafe void PrefetchBlock(byte* wb)
@@ -442,7 +472,7 @@ internal static class Q6_K
         }
         if (Uses512(tier))
         {
-            Dot4Vector512(w, x, xStride, blocks, y, yStride);
+            Dot4Vector512(w, x, xStride, blocks, null, EightTokenPart.Whole, y, yStride);
             return;
         }
         Vector256<float> acc0 = Vector256<float>.Zero, acc1 = acc0, acc2 = acc0, acc3 = acc0;
@@ -481,12 +511,20 @@ internal static class Q6_K
     }
 
     /// <summary><see cref="Dot4"/> with the 512-bit lanes of <see cref="Lanes512"/>: every output keeps <see cref="Dot"/>'s bits.</summary>
-    private static unsafe void Dot4Vector512(byte* w, byte* x, long xStride, int blocks, float* y, long yStride)
+    private static unsafe void Dot4Vector512(byte* w, byte* x, long xStride, int blocks, float* state, EightTokenPart part, float* y, long yStride)
     {
         Vector256<float> acc0 = Vector256<float>.Zero, acc1 = acc0, acc2 = acc0, acc3 = acc0;
+        if ((part & EightTokenPart.First) == 0)
+        {
+            acc0 = Vector256.Load(state); acc1 = Vector256.Load(state + 12); acc2 = Vector256.Load(state + 24); acc3 = Vector256.Load(state + 36);
+        }
         for (int b = 0; b < blocks; b++)
         {
             byte* wb = w + (long)b * BlockBytes;
+            if (state != null)
+            {
+                PrefetchBlock(wb);   // part-major rows stream from memory; a batch's row-major rows sit in cache
+            }
             long o = (long)b * Q8_K.BlockBytes;
             byte* x0 = x + o, x1 = x0 + xStride, x2 = x1 + xStride, x3 = x2 + xStride;
             Vector512<short> groupScales = GroupScales(wb);
@@ -508,6 +546,11 @@ internal static class Q6_K
             acc1 = Step(acc1, d, x1, l1.GetLower() + l1.GetUpper() - OffsetLanes(scales16, x1));
             acc2 = Step(acc2, d, x2, l2.GetLower() + l2.GetUpper() - OffsetLanes(scales16, x2));
             acc3 = Step(acc3, d, x3, l3.GetLower() + l3.GetUpper() - OffsetLanes(scales16, x3));
+        }
+        if ((part & EightTokenPart.Last) == 0)
+        {
+            acc0.Store(state); acc1.Store(state + 12); acc2.Store(state + 24); acc3.Store(state + 36);
+            return;
         }
         y[0] = Int8BlockDot.Sum(acc0);
         y[yStride] = Int8BlockDot.Sum(acc1);

@@ -74,7 +74,8 @@ internal sealed class Llama : ITransformer
                 Wq = w.Matrix(TensorKind.AttnQ, i),
                 Wk = w.Matrix(TensorKind.AttnK, i),
                 Wv = w.Matrix(TensorKind.AttnV, i),
-                Wo = w.Matrix(TensorKind.AttnOutput, i),
+                // The output and down projections are applied on their own: kept part-major where that reads faster.
+                Wo = w.Matrix(TensorKind.AttnOutput, i).ToPartMajor(),
                 Bq = Bias(TensorKind.AttnQBias),
                 Bk = Bias(TensorKind.AttnKBias),
                 Bv = Bias(TensorKind.AttnVBias),
@@ -82,7 +83,7 @@ internal sealed class Llama : ITransformer
                 QNorm = requireQkNorm ? w.Vector(TensorKind.AttnQNorm, i) : null,
                 KNorm = requireQkNorm ? w.Vector(TensorKind.AttnKNorm, i) : null,
                 FfnNorm = w.Vector(TensorKind.FfnNorm, i),
-                Ffn = c.Moe is null ? new SwiGlu(w.Matrix(TensorKind.FfnGate, i), w.Matrix(TensorKind.FfnUp, i), w.Matrix(TensorKind.FfnDown, i)) : null,
+                Ffn = c.Moe is null ? new SwiGlu(w.Matrix(TensorKind.FfnGate, i), w.Matrix(TensorKind.FfnUp, i), w.Matrix(TensorKind.FfnDown, i).ToPartMajor()) : null,
                 Experts = c.Moe is null ? null : new Moe(w, c, i),
             };
         }

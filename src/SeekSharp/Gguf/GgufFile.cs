@@ -127,6 +127,17 @@ public sealed unsafe class GgufFile : IDisposable
     /// <summary>Pointer to the first byte of <paramref name="tensor"/>'s data in the mapping (read-only memory: do not write).</summary>
     /// <exception cref="ArgumentException"><paramref name="tensor"/> does not come from this file.</exception>
     /// <exception cref="InvalidOperationException">The file was assembled for conversion and this tensor is computed on demand (<see cref="HasData"/>).</exception>
+    /// <summary>
+    /// Lets the system drop the file's pages of <paramref name="tensor"/> from this process's memory (they stay cached and
+    /// come back if read): for a tensor the model has copied (a part-major matrix). Nothing for converted or in-memory files.
+    /// </summary>
+    internal void ReleaseTensorPages(GgufTensorInfo tensor)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        CheckOwned(tensor);
+        if (_pointers is null) _memory!.Release(_memory.Pointer + DataOffset + tensor.Offset, (long)tensor.ByteSize);
+    }
+
     public byte* GetTensorPointer(GgufTensorInfo tensor)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);

@@ -72,6 +72,26 @@ internal sealed unsafe class MappedMemory : IDisposable
         return new MappedMemory((byte*)pin.AddrOfPinnedObject(), bytes.Length, null, null, pin);
     }
 
+    /// <summary>
+    /// Tells the system that the mapped file's pages within [<paramref name="start"/>, + <paramref name="length"/>) will not
+    /// be read for a while (Linux <c>madvise(MADV_DONTNEED)</c> on the whole pages inside the range), so they stop counting
+    /// in the process's memory; they stay in the page cache, and a later read maps them back from the file. Nothing for a
+    /// pinned array or elsewhere than Linux.
+    /// </summary>
+    public void Release(byte* start, long length)
+    {
+        if (_mapping is null || !OperatingSystem.IsLinux() || Pointer == null) return;
+        const long page = 4096;
+        long from = ((long)start + page - 1) & ~(page - 1), to = ((long)start + length) & ~(page - 1);
+        if (from < (long)Pointer || to > (long)Pointer + Length || to <= from) return;
+        _ = madvise((nint)from, (nuint)(to - from), MadviseDontNeed);   // advice only: a refusal changes nothing but memory use
+    }
+
+    private const int MadviseDontNeed = 4;
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int madvise(nint address, nuint length, int advice);
+
     /// <summary>Unmaps the file or unpins the array. Pointers into it must not be used afterwards.</summary>
     public void Dispose()
     {

@@ -75,7 +75,7 @@ internal sealed class Llama : ITransformer
                 Wk = w.Matrix(TensorKind.AttnK, i),
                 Wv = w.Matrix(TensorKind.AttnV, i),
                 // The output and down projections are applied on their own: kept part-major where that reads faster.
-                Wo = w.Matrix(TensorKind.AttnOutput, i).ToPartMajor(),
+                Wo = w.MatrixAppliedAlone(TensorKind.AttnOutput, i),
                 Bq = Bias(TensorKind.AttnQBias),
                 Bk = Bias(TensorKind.AttnKBias),
                 Bv = Bias(TensorKind.AttnVBias),
@@ -83,7 +83,7 @@ internal sealed class Llama : ITransformer
                 QNorm = requireQkNorm ? w.Vector(TensorKind.AttnQNorm, i) : null,
                 KNorm = requireQkNorm ? w.Vector(TensorKind.AttnKNorm, i) : null,
                 FfnNorm = w.Vector(TensorKind.FfnNorm, i),
-                Ffn = c.Moe is null ? new SwiGlu(w.Matrix(TensorKind.FfnGate, i), w.Matrix(TensorKind.FfnUp, i), w.Matrix(TensorKind.FfnDown, i).ToPartMajor()) : null,
+                Ffn = c.Moe is null ? new SwiGlu(w.Matrix(TensorKind.FfnGate, i), w.Matrix(TensorKind.FfnUp, i), w.MatrixAppliedAlone(TensorKind.FfnDown, i)) : null,
                 Experts = c.Moe is null ? null : new Moe(w, c, i),
             };
         }

@@ -166,6 +166,19 @@ internal sealed class WeightReader(GgufFile file, ModelConfig config)
         return new Linear(File.GetTensorPointer(t), t.Type, rows, cols);
     }
 
+    /// <summary>
+    /// A matrix that the model applies only on its own (<see cref="Linear.Apply"/>): copied part-major where that reads
+    /// faster (<see cref="Linear.ToPartMajor"/>), the file's pages it came from then released from the process's memory.
+    /// </summary>
+    public unsafe Linear MatrixAppliedAlone(TensorKind kind, int layer = -1)
+    {
+        var mapped = Matrix(kind, layer);
+        var stored = mapped.ToPartMajor();
+        if (stored.PartMajor)
+            File.ReleaseTensorPages(Require(TensorNames.Of(kind, layer)));
+        return stored;
+    }
+
     /// <summary>A 3-D tensor as a stack of matrices (<see cref="ModelConfig.StackOf"/> of <see cref="ModelConfig.ShapeOf"/>), mapped in place.</summary>
     public unsafe LinearStack Stack(TensorKind kind, int layer)
     {

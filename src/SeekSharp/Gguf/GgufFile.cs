@@ -124,9 +124,6 @@ public sealed unsafe class GgufFile : IDisposable
     public GgufTensorInfo GetTensor(string name) =>
         FindTensor(name) ?? throw new GgufFormatException(Path, -1, $"expected a tensor named '{name}' but the file has none ({Tensors.Count} tensors present)");
 
-    /// <summary>Pointer to the first byte of <paramref name="tensor"/>'s data in the mapping (read-only memory: do not write).</summary>
-    /// <exception cref="ArgumentException"><paramref name="tensor"/> does not come from this file.</exception>
-    /// <exception cref="InvalidOperationException">The file was assembled for conversion and this tensor is computed on demand (<see cref="HasData"/>).</exception>
     /// <summary>
     /// Lets the system drop the file's pages of <paramref name="tensor"/> from this process's memory (they stay cached and
     /// come back if read): for a tensor the model has copied (a part-major matrix). Nothing for converted or in-memory files.
@@ -138,6 +135,9 @@ public sealed unsafe class GgufFile : IDisposable
         if (_pointers is null) _memory!.Release(_memory.Pointer + DataOffset + tensor.Offset, (long)tensor.ByteSize);
     }
 
+    /// <summary>Pointer to the first byte of <paramref name="tensor"/>'s data in the mapping (read-only memory: do not write).</summary>
+    /// <exception cref="ArgumentException"><paramref name="tensor"/> does not come from this file.</exception>
+    /// <exception cref="InvalidOperationException">The file was assembled for conversion and this tensor is computed on demand (<see cref="HasData"/>).</exception>
     public byte* GetTensorPointer(GgufTensorInfo tensor)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);

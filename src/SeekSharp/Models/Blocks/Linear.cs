@@ -37,7 +37,7 @@ internal readonly unsafe struct Linear
     /// projection, whose rows the products of eight or more tokens sweep in parts. Read part-major, each group of rows
     /// streams front to back instead of as one short run per row and part: the eight-token step of R1-Distill-Qwen-1.5B's
     /// shape (Q4_K_M, 2 threads, AVX-512) took 5 % less. The copy is the matrix's size again, in memory of the process;
-    /// the file's pages it came from are no longer read.
+    /// the file's pages it came from are no longer read (<see cref="WeightReader.MatrixAppliedAlone"/> releases them).
     /// </summary>
     public Linear ToPartMajor()
     {

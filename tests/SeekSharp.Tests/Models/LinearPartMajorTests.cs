@@ -50,5 +50,6 @@ public class LinearPartMajorTests
             Assert.Equal(a, b);
         }
         Assert.Throws<ArgumentException>(() => Linear.ApplyShared(new float[cols], 1, pool, stored, new float[rows], mapped, new float[rows]));
+        GC.KeepAlive(bytes);   // mapped holds only its address: a pinned array is still collected once unreachable
     }
 }

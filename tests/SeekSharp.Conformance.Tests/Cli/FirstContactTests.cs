@@ -10,7 +10,7 @@ namespace SeekSharp.Conformance.Tests.Cli;
 /// prompt from a file or stdin, /save writes no BOM, invalid UTF-8 and out-of-vocabulary special ids are refused, a
 /// directory given as a model is named as one.
 /// </summary>
-public class FirstContactTests
+public class FirstContactTests : IDisposable
 {
     private static readonly TinyModelOptions Tiny = new()
     {
@@ -21,9 +21,25 @@ public class FirstContactTests
 
     private static string Bundled => Path.Combine(RealTokenizers.RepoRoot(), "models", "seeksharp-r1-tiny.gguf");
 
-    private static string TempFile(string name, byte[] content)
+    private readonly List<string> _dirs = [];
+
+    // A new temporary folder of this test's, deleted when the test ends.
+    private string NewDir()
     {
         string dir = Directory.CreateTempSubdirectory("seek-first-contact-").FullName;
+        _dirs.Add(dir);
+        return dir;
+    }
+
+    public void Dispose()
+    {
+        foreach (string dir in _dirs)
+            Directory.Delete(dir, recursive: true);
+    }
+
+    private string TempFile(string name, byte[] content)
+    {
+        string dir = NewDir();
         string path = Path.Combine(dir, name);
         File.WriteAllBytes(path, content);
         return path;
@@ -117,7 +133,7 @@ public class FirstContactTests
     [Fact]
     public void ADirectoryWithoutConfigJsonGivenAsTheModelIsNamedAsADirectory()
     {
-        string dir = Directory.CreateTempSubdirectory("seek-first-contact-").FullName;
+        string dir = NewDir();
         foreach (var args in new[] { new[] { "info", dir }, ["run", "-m", dir, "-p", "hi"], ["tokenize", dir, "-p", "hi"], ["bench", "-m", dir] })
         {
             string line = OneLine(SeekProcess.Run(args), 1);
@@ -137,7 +153,7 @@ public class FirstContactTests
         // Greedy ignores the seed; a hot sampler with two seeds answers differently: both flags reach the session.
         string Reasoning(params string[] flags)
         {
-            string saved = Path.Combine(Directory.CreateTempSubdirectory("seek-first-contact-").FullName, "chat.json");
+            string saved = Path.Combine(NewDir(), "chat.json");
             var r = SeekProcess.RunWithInput($"What is 2 + 2?\n/save {saved}\n", ["chat", "-n", "24", .. flags]);
             Assert.True(r.ExitCode == 0, r.Stderr);
             var messages = ChatMessageJson.Parse(File.ReadAllText(saved));
@@ -151,7 +167,7 @@ public class FirstContactTests
     [Fact]
     public void ChatSaveWritesJsonWithoutAByteOrderMark()
     {
-        string saved = Path.Combine(Directory.CreateTempSubdirectory("seek-first-contact-").FullName, "chat.json");
+        string saved = Path.Combine(NewDir(), "chat.json");
         var r = SeekProcess.RunWithInput($"Hi\n/save {saved}\n", "chat", "-n", "2", "--temp", "0");
         Assert.True(r.ExitCode == 0, r.Stderr);
         byte[] bytes = File.ReadAllBytes(saved);
@@ -200,7 +216,7 @@ public class FirstContactTests
         var w = TinyModelBuilder.CreateWriter(Tiny);
         int vocab = Tiny.Tokenizer.VocabSize;
         w.Set(key, (uint)vocab);
-        string path = Path.Combine(Directory.CreateTempSubdirectory("seek-first-contact-").FullName, "bad-ids.gguf");
+        string path = Path.Combine(NewDir(), "bad-ids.gguf");
         w.Write(path);
         foreach (var args in new[] { new[] { "info", path }, ["tokenize", path, "-p", "hi"], ["run", path, "-p", "hi", "-n", "1"] })
             Assert.Contains($"{key} is {vocab}, outside the vocabulary of {vocab} tokens", OneLine(SeekProcess.Run(args), 1));

@@ -6,10 +6,12 @@ namespace SeekSharp.Conformance.Tests.Cli;
 /// </summary>
 public class SharedFlagsTests
 {
+    // One small text file beside the test assembly (theory data is built at discovery, before any test could clean up).
     private static string TempFile()
     {
-        string path = Path.Combine(Directory.CreateTempSubdirectory("seek-shared-flags-").FullName, "text.txt");
-        File.WriteAllText(path, "hi");
+        string path = Path.Combine(AppContext.BaseDirectory, "shared-flags-text.txt");
+        if (!File.Exists(path))
+            File.WriteAllText(path, "hi");
         return path;
     }
 

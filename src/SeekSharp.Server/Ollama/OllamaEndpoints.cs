@@ -98,7 +98,7 @@ internal static class OllamaEndpoints
         }
         var chat = model.RequireChat();
         var messages = request.Messages.Select(MessageOf).ToList();
-        var prepared = Prepare(chat, messages, Options(request.Options, chat.DefaultSampling, request.Tools), model.ContextLength);
+        var prepared = Prepare(chat, messages, Options(request.Options, chat.DefaultSampling, request.Tools, request.Think), model.ContextLength);
         await RunAsync(http, state, model, prepared.Request, request.Stream ?? true, ShowThinking(request.Think), chat: true, start);
     }
 
@@ -131,7 +131,7 @@ internal static class OllamaEndpoints
             var messages = new List<ChatMessage>();
             if (!string.IsNullOrEmpty(request.System)) messages.Add(ChatMessage.System(request.System));
             messages.Add(ChatMessage.User(request.Prompt));
-            generation = Prepare(chat, messages, Options(request.Options, chat.DefaultSampling, null), model.ContextLength).Request;
+            generation = Prepare(chat, messages, Options(request.Options, chat.DefaultSampling, null, request.Think), model.ContextLength).Request;
         }
         await RunAsync(http, state, model, generation, request.Stream ?? true, ShowThinking(request.Think), chat: false, start);
     }
@@ -212,7 +212,22 @@ internal static class OllamaEndpoints
     /// The R1 template always opens thinking, so the model thinks either way; what changes is whether it is shown.</summary>
     static bool ShowThinking(JsonElement? think) => think is not { ValueKind: JsonValueKind.False };
 
-    static ChatGenerationOptions Options(OllamaOptions? o, SamplingOptions defaults, List<JsonElement>? tools)
+    /// <summary>
+    /// A think given by the client also reaches the chat template, as Ollama switches thinking in the templates that can:
+    /// Qwen3's reads <c>enable_thinking</c> (thinking unless false), DeepSeek-V3.1's reads <c>thinking</c> (no thinking
+    /// unless true), gpt-oss's reads <c>reasoning_effort</c>. Templates that read none of them, such as R1's, render as
+    /// before. Absent, the template's own default stands.
+    /// </summary>
+    static Dictionary<string, object?>? ThinkVariables(JsonElement? think) => think switch
+    {
+        null or { ValueKind: JsonValueKind.Null } => null,
+        { ValueKind: JsonValueKind.True or JsonValueKind.False } t => new() { ["enable_thinking"] = t.GetBoolean(), ["thinking"] = t.GetBoolean() },
+        { ValueKind: JsonValueKind.String } t when t.GetString() is "low" or "medium" or "high" =>
+            new() { ["enable_thinking"] = true, ["thinking"] = true, ["reasoning_effort"] = t.GetString() },
+        var t => throw ApiException.BadRequest($"think must be true, false, \"low\", \"medium\" or \"high\", got {t.Value.GetRawText()}", "think"),
+    };
+
+    static ChatGenerationOptions Options(OllamaOptions? o, SamplingOptions defaults, List<JsonElement>? tools, JsonElement? think = null)
     {
         o ??= new OllamaOptions();
         var fields = new SamplingFields(o.Temperature, o.TopP, o.TopK, o.MinP, o.RepeatPenalty, o.PresencePenalty, o.FrequencyPenalty,
@@ -238,6 +253,7 @@ internal static class OllamaEndpoints
             MaxTokens = maxTokens,
             StopSequences = Generation.Strings(o.Stop, "options.stop"),
             ToolsJson = tools?.Select(t => t.GetRawText()).ToList(),
+            TemplateVariables = ThinkVariables(think),
         };
     }
 

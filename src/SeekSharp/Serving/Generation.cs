@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Threading.Channels;
 using SeekSharp.Chat;
@@ -25,6 +26,13 @@ internal sealed class Generation
     private readonly Channel<GenerationEvent> _events = Channel.CreateUnbounded<GenerationEvent>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
     private long _firstToken, _reasoningEnded;
     private volatile bool _cancelRequested;
+    // Structured output (Request.AnswerJson): the answer's JSON so far, the vocabulary as a trie, and, while the output
+    // may still open thinking, the opening tag and the bytes written towards it.
+    private readonly JsonMatcher? _json;
+    private readonly TokenTrie? _trie;
+    private readonly byte[]? _openTag;
+    private readonly List<byte> _opening = [];
+    private bool[]? _allowed;
 
     public Generation(long id, GenerationRequest request, Tokenizer tokenizer, int contextLength)
     {
@@ -38,6 +46,12 @@ internal sealed class Generation
         _parser = new ReasoningParser(request.Reasoning, request.PromptOpensReasoning);
         _stops = new StopSequenceFilter(request.StopSequences);
         _limit = request.MaxTokens ?? int.MaxValue;
+        if (request.AnswerJson is { } grammar)
+        {
+            _json = grammar.CreateMatcher();
+            _trie = TokenTrie.For(tokenizer);
+            _openTag = request.Reasoning.OpenTag is { } tag ? Encoding.UTF8.GetBytes(tag) : null;
+        }
         Tokens = new List<int>(request.Prompt.Length + Math.Min(_limit, 1024));
         Tokens.AddRange(request.Prompt);
         Submitted = Stopwatch.GetTimestamp();
@@ -73,15 +87,26 @@ internal sealed class Generation
         finish = FinishReason.Length;
         if (Generated >= _limit) return true; // max_tokens 0: the prompt only
         int token = _sampler.Sample(logits);
+        if (_json is not null && !_parser.InReasoning && !JsonAllows(token))
+        {
+            // As llama.cpp applies a grammar: the token sampled freely is kept when the JSON allows it; else the
+            // sampler chooses again among the allowed tokens only (the same distribution as masking first).
+            var allowed = _allowed ??= new bool[logits.Length];
+            Array.Clear(allowed);
+            MarkJsonAllowed(allowed);
+            if (System.Array.IndexOf(allowed, true) < 0) { finish = FinishReason.Stop; return true; }
+            token = _sampler.Sample(logits, allowed);
+        }
         bool end = _tokenizer.IsEndOfGeneration(token);
         if (end && !Request.IgnoreEos) { finish = FinishReason.Stop; return true; }
 
         _sampler.Accept(token);
         Generated++;
-        bool reasoning = _parser.InReasoning;
+        bool reasoning = _parser.InReasoning, mayOpen = _parser.MayOpenReasoning;
         if (reasoning) ReasoningTokens++;
         _deltas.Clear();
         _parser.Append(_decoder.Append(token), _deltas);
+        if (_json is not null) AdvanceJson(token, reasoning, mayOpen);
         var (reasoningText, contentText) = Route();
         if (reasoning && !_parser.InReasoning) _reasoningEnded = now;
 
@@ -126,6 +151,66 @@ internal sealed class Generation
                 TimeToFirstToken: Span(Submitted, _firstToken == 0 ? now : _firstToken)),
         });
         _events.Writer.TryComplete();
+    }
+
+    // ---- Structured output ----
+
+    private enum TagPath { None, Tag, InsideTag }
+
+    // Whether the token's text, after what was written at the start, goes towards (or past) the opening thinking tag.
+    private TagPath ToTag(ReadOnlySpan<byte> piece, bool mayOpen)
+    {
+        if (_openTag is null || !mayOpen) return TagPath.None;
+        var text = new byte[_opening.Count + piece.Length];
+        _opening.CopyTo(text);
+        piece.CopyTo(text.AsSpan(_opening.Count));
+        var g = text.AsSpan().TrimStart(" \t\n\r\v\f"u8);
+        if (g.IsEmpty) return TagPath.None;
+        if (_openTag.AsSpan().StartsWith(g) || g.StartsWith(_openTag)) return TagPath.Tag;
+        return CollectionsMarshal.AsSpan(_opening).TrimStart(" \t\n\r\v\f"u8).IsEmpty ? TagPath.None : TagPath.InsideTag;
+    }
+
+    private bool JsonAllows(int token)
+    {
+        if (_tokenizer.IsEndOfGeneration(token)) return _json!.IsComplete;
+        var piece = _tokenizer.Piece(token, renderSpecial: false);
+        if (piece.IsEmpty) return false;
+        return ToTag(piece, _parser.MayOpenReasoning) switch
+        {
+            TagPath.Tag => true,
+            TagPath.InsideTag => false,
+            _ => _json!.Accepts(piece),
+        };
+    }
+
+    private void MarkJsonAllowed(bool[] allowed)
+    {
+        bool insideTag = _openTag is not null && _parser.MayOpenReasoning && !CollectionsMarshal.AsSpan(_opening).TrimStart(" \t\n\r\v\f"u8).IsEmpty;
+        if (!insideTag) _trie!.MarkAccepted(_json!.Current, allowed);
+        for (int id = 0; id < allowed.Length; id++)
+        {
+            if (_tokenizer.IsEndOfGeneration(id)) allowed[id] = _json!.IsComplete && !insideTag;
+            else if (_openTag is not null && _parser.MayOpenReasoning && !allowed[id])
+                allowed[id] = ToTag(_tokenizer.Piece(id, renderSpecial: false), mayOpen: true) == TagPath.Tag;
+        }
+    }
+
+    // Moves the JSON past what this token added to the answer.
+    private void AdvanceJson(int token, bool wasReasoning, bool mayOpen)
+    {
+        if (wasReasoning)
+        {
+            // Thinking ended in this token: whatever answer text came after the closing tag starts the JSON.
+            if (!_parser.InReasoning)
+            {
+                foreach (var d in _deltas)
+                    if (d.Kind == ReasoningKind.Content) _json!.TryAccept(Encoding.UTF8.GetBytes(d.Text));
+            }
+            return;
+        }
+        var piece = _tokenizer.Piece(token, renderSpecial: false);
+        if (ToTag(piece, mayOpen) == TagPath.Tag) _opening.AddRange(piece);   // towards the opening tag, not the JSON
+        else _json!.TryAccept(piece);
     }
 
     /// <summary>Ends the stream with an error (the reader's enumeration throws it).</summary>

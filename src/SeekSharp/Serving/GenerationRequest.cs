@@ -25,6 +25,9 @@ public sealed record GenerationRequest
     public IReadOnlyDictionary<int, float>? LogitBias { get; init; }
     /// <summary>Keep generating past end-of-generation tokens (benchmarks: vLLM's ignore_eos).</summary>
     public bool IgnoreEos { get; init; }
+    /// <summary>When set, the answer (after any thinking, which stays free) is JSON of this grammar: tokens that would
+    /// leave it are never sampled, and the generation ends once the JSON is whole (structured output).</summary>
+    public JsonGrammar? AnswerJson { get; init; }
 }
 
 /// <summary>What a generation stream delivers: one <see cref="Token"/> event per generated token, then one <see cref="Final"/>.</summary>

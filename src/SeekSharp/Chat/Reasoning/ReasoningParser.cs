@@ -62,6 +62,10 @@ public sealed class ReasoningParser
     /// output opened a block that is not closed yet).</summary>
     public bool InReasoning => state == State.Reasoning || (state == State.Opening && atStart && prefilled);
 
+    /// <summary>True while the output may still open thinking at its start: the format has tags, the prompt did not
+    /// open them, and nothing but whitespace (and the beginning of the opening tag) has come yet.</summary>
+    public bool MayOpenReasoning => state == State.Opening && atStart && !prefilled;
+
     /// <summary>Feeds the next decoded piece and appends the deltas it decides to <paramref name="output"/>
     /// (at most one per kind and change of kind; nothing when all of it must wait for more text).</summary>
     /// <exception cref="InvalidOperationException">After <see cref="Finish"/>.</exception>

@@ -68,7 +68,35 @@ public sealed class Sampler
         if (_options.IsGreedy) return Kernels.VectorOps.IndexOfFirstMax(_logits.AsSpan(0, n));   // ids are still 0..n-1
 
         for (int i = 0; i < n; i++) _ids[i] = i;
+        return SampleCandidates(n);
+    }
 
+    /// <summary>
+    /// Chooses the next token from <paramref name="logits"/> [V] among those <paramref name="allowed"/> [V] marks, as
+    /// <see cref="Sample(ReadOnlySpan{float})"/> would if the others were impossible (llama.cpp applies a grammar the
+    /// same way: bias and penalties, then the grammar, then the sampling chain). At least one token must be allowed.
+    /// </summary>
+    public int Sample(ReadOnlySpan<float> logits, ReadOnlySpan<bool> allowed)
+    {
+        if (allowed.Length != logits.Length) throw new ArgumentException($"allowed has {allowed.Length} entries for {logits.Length} logits", nameof(allowed));
+        logits.CopyTo(_logits);
+        foreach (var (token, bias) in _bias) _logits[token] += bias;
+        ApplyPenalties();
+        int n = 0;
+        for (int i = 0; i < logits.Length; i++)
+        {
+            if (!allowed[i]) continue;
+            _ids[n] = i;
+            _logits[n++] = _logits[i];   // n ≤ i: the allowed ones move to the front in order
+        }
+        if (n == 0) throw new ArgumentException("no token is allowed", nameof(allowed));
+        if (_options.IsGreedy) return _ids[Kernels.VectorOps.IndexOfFirstMax(_logits.AsSpan(0, n))];
+        return SampleCandidates(n);
+    }
+
+    // The sampling chain over candidates [0, n) of _ids / _logits.
+    private int SampleCandidates(int n)
+    {
         n = TopK(n, _options.TopK);
         n = TopP(n, _options.TopP);
         n = MinP(n, _options.MinP);

@@ -1,0 +1,198 @@
+using System.Text;
+using System.Text.Json;
+using SeekSharp.Inference.Sampling;
+
+namespace SeekSharp.Tests.Inference;
+
+/// <summary>
+/// The JSON grammar of structured output: it takes the JSON texts it should and no others, byte by byte; schemas
+/// narrow it as documented; and any path of allowed bytes ends in JSON that System.Text.Json reads and that has the
+/// schema's shape.
+/// </summary>
+public class JsonGrammarTests
+{
+    private static bool Matches(JsonGrammar grammar, string text)
+    {
+        var m = grammar.CreateMatcher();
+        return m.TryAccept(Encoding.UTF8.GetBytes(text)) && m.IsComplete;
+    }
+
+    [Theory]
+    [InlineData("{}")]
+    [InlineData(" {\"a\": 1}\n")]
+    [InlineData("{\n  \"answer\": 1176,\n  \"steps\": [\"7 + 9 = 16\", 1e-3, -0.5E+2, true, false, null, {}, []]\n}")]
+    [InlineData("{\"esc\":\"a\\\"b\\\\c\\/d\\b\\f\\n\\r\\t\\u00e9\\uD83D\\uDE00\"}")]
+    [InlineData("{\"utf8\":\"é 中文 😀\"}")]
+    [InlineData("{\"nested\":{\"deeper\":{\"list\":[[1,2],[3,[4]]]}}}")]
+    [InlineData("{\"zero\":0,\"neg\":-0.0,\"big\":123456789012345678}")]
+    public void AnyObjectTakesJsonObjects(string text)
+    {
+        Assert.True(Matches(JsonGrammar.AnyObject(), text), text);
+        using var _ = JsonDocument.Parse(text);   // the cases are JSON indeed
+    }
+
+    [Theory]
+    [InlineData("")]                         // nothing yet
+    [InlineData("[1, 2]")]                   // an array, not an object
+    [InlineData("\"text\"")]
+    [InlineData("{\"a\": 1,}")]              // trailing comma
+    [InlineData("{'a': 1}")]                 // single quotes
+    [InlineData("{a: 1}")]                   // unquoted key
+    [InlineData("{\"a\": 01}")]              // leading zero
+    [InlineData("{\"a\": 1.}")]              // no fraction digits
+    [InlineData("{\"a\": .5}")]
+    [InlineData("{\"a\": \"tab\there\"}")]  // a raw control character in a string
+    [InlineData("{\"a\": \"\\x\"}")]         // an unknown escape
+    [InlineData("{\"a\": \"\\u12G4\"}")]
+    [InlineData("{\"a\": tru}")]
+    [InlineData("{\"a\": 1} {}")]            // two values
+    [InlineData("{\"a\": 1")]                // not closed
+    public void AnyObjectRefusesTheRest(string text) => Assert.False(Matches(JsonGrammar.AnyObject(), text), text);
+
+    [Fact]
+    public void InvalidUtf8InAStringIsRefused()
+    {
+        var m = JsonGrammar.AnyObject().CreateMatcher();
+        Assert.True(m.TryAccept("{\"a\":\""u8));
+        Assert.False(m.Accepts([0x80]));             // a continuation byte without a lead
+        Assert.False(m.Accepts([0xC3, 0x28]));       // a lead without its continuation
+        Assert.False(m.Accepts([0xC0, 0x80]));       // an overlong lead
+        Assert.True(m.Accepts([0xC3, 0xA9]));        // é
+        Assert.True(m.Accepts([0xE4, 0xB8]));        // the first two bytes of 中: may go on
+    }
+
+    [Fact]
+    public void WhitespaceAndNumbersAreBounded()
+    {
+        var m = JsonGrammar.AnyObject().CreateMatcher();
+        Assert.True(m.TryAccept(Encoding.UTF8.GetBytes(new string(' ', JsonGrammar.MaxWhitespace))));
+        Assert.False(m.Accepts(" "u8));
+        Assert.True(m.TryAccept("{\"n\":"u8));
+        Assert.True(m.TryAccept(Encoding.UTF8.GetBytes(new string('9', JsonGrammar.MaxNumberLength))));
+        Assert.False(m.Accepts("9"u8));
+        Assert.True(m.Accepts("}"u8));
+    }
+
+    private const string Person = """
+        {"type":"object","properties":{
+          "name":{"type":"string"},
+          "age":{"type":"integer"},
+          "email":{"type":"string"},
+          "mood":{"enum":["happy","sad", 3]},
+          "tags":{"type":"array","items":{"type":"string"},"minItems":1,"maxItems":2},
+          "kind":{"const":{"a" : [1, 2]}}
+        },"required":["name","age","kind"]}
+        """;
+
+    [Theory]
+    [InlineData("{\"name\":\"Ada\",\"age\":36,\"kind\":{\"a\":[1,2]}}", true)]
+    [InlineData("{\"name\": \"Ada\", \"age\": 36, \"email\": \"a@b\", \"mood\": 3, \"tags\": [\"x\"], \"kind\": {\"a\":[1,2]}}", true)]
+    [InlineData("{\"name\":\"Ada\",\"age\":36,\"mood\":\"sad\",\"kind\":{\"a\":[1,2]}}", true)]
+    [InlineData("{\"age\":36,\"name\":\"Ada\",\"kind\":{\"a\":[1,2]}}", false)]                 // out of the schema's order
+    [InlineData("{\"name\":\"Ada\",\"kind\":{\"a\":[1,2]}}", false)]                            // a required one missing
+    [InlineData("{\"name\":\"Ada\",\"age\":36.5,\"kind\":{\"a\":[1,2]}}", false)]               // not an integer
+    [InlineData("{\"name\":\"Ada\",\"age\":36,\"mood\":\"angry\",\"kind\":{\"a\":[1,2]}}", false)] // not in the enum
+    [InlineData("{\"name\":\"Ada\",\"age\":36,\"tags\":[],\"kind\":{\"a\":[1,2]}}", false)]     // fewer than minItems
+    [InlineData("{\"name\":\"Ada\",\"age\":36,\"tags\":[\"a\",\"b\",\"c\"],\"kind\":{\"a\":[1,2]}}", false)]
+    [InlineData("{\"name\":\"Ada\",\"age\":36,\"kind\":{\"a\":[1,3]}}", false)]                // not the const
+    [InlineData("{\"name\":\"Ada\",\"age\":36,\"kind\":{\"a\":[1,2]},\"extra\":1}", false)]    // no other properties
+    public void SchemaObjects(string text, bool expected) => Assert.Equal(expected, Matches(JsonGrammar.FromSchema(Person), text));
+
+    [Fact]
+    public void SchemaCombinatorsAndReferences()
+    {
+        var tree = JsonGrammar.FromSchema("""
+            {"$ref":"#/$defs/node","$defs":{"node":{"type":"object","properties":{
+              "value":{"anyOf":[{"type":"number"},{"type":"null"}]},
+              "children":{"type":"array","items":{"$ref":"#/$defs/node"}}},"required":["value"]}}}
+            """);
+        Assert.True(Matches(tree, """{"value":1,"children":[{"value":null},{"value":2.5,"children":[{"value":-3}]}]}"""));
+        Assert.False(Matches(tree, """{"value":1,"children":[{"value":"x"}]}"""));
+
+        var either = JsonGrammar.FromSchema("""{"type":["integer","boolean"]}""");
+        Assert.True(Matches(either, "12"));
+        Assert.True(Matches(either, "false"));
+        Assert.False(Matches(either, "1.5"));
+
+        var free = JsonGrammar.FromSchema("""{"type":"object","additionalProperties":{"type":"integer"}}""");
+        Assert.True(Matches(free, """{"a":1,"b":2}"""));
+        Assert.False(Matches(free, """{"a":"x"}"""));
+        Assert.True(Matches(JsonGrammar.FromSchema("""{"type":"object","additionalProperties":false}"""), "{}"));
+        Assert.False(Matches(JsonGrammar.FromSchema("""{"type":"object","additionalProperties":false}"""), """{"a":1}"""));
+        Assert.True(Matches(JsonGrammar.FromSchema("true"), "[\"anything\"]"));
+    }
+
+    [Theory]
+    [InlineData("{\"not\":{\"type\":\"string\"}}", "'not'")]
+    [InlineData("{\"$ref\":\"https://example.com/s.json\"}", "$ref")]
+    [InlineData("{\"$ref\":\"#/$defs/missing\"}", "names no definition")]
+    [InlineData("{\"type\":\"object\",\"properties\":{\"a\":{}},\"required\":[\"b\"]}", "'b' is not among the properties")]
+    [InlineData("{\"type\":\"text\"}", "unknown type 'text'")]
+    [InlineData("{\"type\":\"array\",\"minItems\":3,\"maxItems\":2}", "minItems 3 is more than maxItems 2")]
+    [InlineData("{\"allOf\":[{},{}]}", "allOf")]
+    [InlineData("{\"properties\":{\"a\":{\"if\":{}}}}", "#/properties/a: 'if'")]
+    [InlineData("not json", "not JSON")]
+    public void SchemasBeyondTheGrammarAreRefusedNamingWhy(string schema, string expected)
+    {
+        var e = Assert.Throws<ArgumentException>(() => JsonGrammar.FromSchema(schema));
+        Assert.Contains(expected, e.Message);
+    }
+
+    // Bytes a walk may try: JSON's punctuation, letters, digits, whitespace, and some UTF-8.
+    private static readonly byte[] Alphabet = Encoding.UTF8.GetBytes("{}[]\",:-+.eE0123456789 \n\\abcdefghijklmnopqrstuvwxyz_@é");
+
+    /// <summary>A random walk over allowed bytes, turning to closing ones once long enough, always ends in JSON.</summary>
+    private static string Walk(JsonGrammar grammar, Random rng)
+    {
+        var m = grammar.CreateMatcher();
+        var text = new List<byte>();
+        for (int step = 0; step < 5000; step++)
+        {
+            if (m.IsComplete && (!m.CanContinue || rng.Next(4) == 0)) return Encoding.UTF8.GetString(text.ToArray());
+            var allowed = Alphabet.Where(b => m.Accepts([b])).ToList();
+            if (text.Count > 60)
+            {
+                // Head for the end: close what is open, finish literals and numbers.
+                var closing = allowed.Where(b => "\"]}0lesu".Contains((char)b)).ToList();
+                if (closing.Count > 0) allowed = closing;
+            }
+            Assert.NotEmpty(allowed);
+            byte next = allowed[rng.Next(allowed.Count)];
+            Assert.True(m.TryAccept([next]));
+            text.Add(next);
+        }
+        throw new Xunit.Sdk.XunitException("the walk did not end: " + Encoding.UTF8.GetString(text.ToArray()));
+    }
+
+    [Fact]
+    public void RandomWalksOverAnyObjectAreJsonObjects()
+    {
+        var rng = new Random(7);
+        for (int i = 0; i < 200; i++)
+        {
+            string text = Walk(JsonGrammar.AnyObject(), rng);
+            using var doc = JsonDocument.Parse(text);
+            Assert.Equal(JsonValueKind.Object, doc.RootElement.ValueKind);
+        }
+    }
+
+    [Fact]
+    public void RandomWalksOverASchemaHaveItsShape()
+    {
+        var grammar = JsonGrammar.FromSchema(Person);
+        var rng = new Random(11);
+        for (int i = 0; i < 200; i++)
+        {
+            string text = Walk(grammar, rng);
+            using var doc = JsonDocument.Parse(text);
+            var o = doc.RootElement;
+            Assert.Equal(JsonValueKind.String, o.GetProperty("name").ValueKind);
+            Assert.Matches("^-?(0|[1-9][0-9]*)$", o.GetProperty("age").GetRawText());   // an integer, of any size
+            Assert.Equal("""{"a":[1,2]}""", o.GetProperty("kind").GetRawText());
+            if (o.TryGetProperty("tags", out var tags)) Assert.InRange(tags.GetArrayLength(), 1, 2);
+            if (o.TryGetProperty("mood", out var mood)) Assert.Contains(mood.GetRawText(), new[] { "\"happy\"", "\"sad\"", "3" });
+            var names = o.EnumerateObject().Select(p => p.Name).ToList();
+            Assert.Equal(names.OrderBy(n => Array.IndexOf(["name", "age", "email", "mood", "tags", "kind"], n)), names);
+        }
+    }
+}

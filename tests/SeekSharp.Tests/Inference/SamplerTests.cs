@@ -121,4 +121,23 @@ public class SamplerTests
         s.Accept(0); s.Accept(2); s.Accept(2); // token 0 has left the window of 2
         Assert.Equal(0, s.Sample(logits));
     }
+    [Fact]
+    public void AMaskKeepsToTheAllowedTokens_AndAllAllowedIsNoMask()
+    {
+        var logits = RandomLogits(500, 3);
+        var allowed = new bool[logits.Length];
+        for (int i = 0; i < allowed.Length; i += 7) allowed[i] = true;
+        int bestAllowed = Enumerable.Range(0, logits.Length).Where(i => allowed[i]).MaxBy(i => logits[i]);
+        Assert.Equal(bestAllowed, new Sampler(SamplingOptions.Greedy, logits.Length).Sample(logits, allowed));
+
+        var hot = new SamplingOptions { Temperature = 1.5f, TopK = 0, TopP = 1f, MinP = 0f, Seed = 9 };
+        var masked = new Sampler(hot, logits.Length);
+        for (int draw = 0; draw < 200; draw++) Assert.True(allowed[masked.Sample(logits, allowed)]);
+
+        var all = Enumerable.Repeat(true, logits.Length).ToArray();
+        var plain = new Sampler(hot with { TopK = 40, TopP = 0.9f, MinP = 0.05f }, logits.Length);
+        var withMask = new Sampler(hot with { TopK = 40, TopP = 0.9f, MinP = 0.05f }, logits.Length);
+        for (int draw = 0; draw < 50; draw++) Assert.Equal(plain.Sample(logits), withMask.Sample(logits, all));
+        Assert.Throws<ArgumentException>(() => plain.Sample(logits, new bool[logits.Length]));
+    }
 }

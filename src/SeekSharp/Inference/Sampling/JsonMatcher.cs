@@ -60,6 +60,13 @@ public sealed class JsonMatcher
     /// <summary>The states after one more byte, or null when no way of reading takes it.</summary>
     internal static States? Step(States states, byte b)
     {
+        if (states.Stacks.Count == 1 && !states.Complete)
+        {
+            // One way of reading, inside a string: most bytes leave it as it is, so the same states serve (no allocation;
+            // a trie walk through a string's tokens is mostly this).
+            var only = states.Stacks[0];
+            if (only.Top.Node is StringNode && StringStep(only.Top.K, b) == only.Top.K) return states;
+        }
         States? next = null;
         foreach (var stack in states.Stacks)
         {
@@ -245,12 +252,18 @@ internal sealed record Stack(Frame Top, Stack? Rest);
 /// <summary>The ways of reading the bytes so far: stacks whose tops are terminals, and whether the text may end here.</summary>
 internal sealed class States
 {
-    private readonly HashSet<Stack> _seen = [];
-    public readonly List<Stack> Stacks = [];
+    private HashSet<Stack>? _seen;   // made at the second stack: most steps have one
+    public readonly List<Stack> Stacks = new(1);
     public bool Complete;
 
     public void Add(Stack stack)
     {
+        if (Stacks.Count == 0)
+        {
+            Stacks.Add(stack);
+            return;
+        }
+        _seen ??= [Stacks[0]];
         if (Stacks.Count < JsonMatcher.MaxStates && _seen.Add(stack)) Stacks.Add(stack);
     }
 }

@@ -84,6 +84,55 @@ internal static class Generation
         return result;
     }
 
+    /// <summary>
+    /// OpenAI's <c>response_format</c>: absent or <c>{"type":"text"}</c> leaves the answer free; <c>{"type":"json_object"}</c>
+    /// makes it a JSON object; <c>{"type":"json_schema","json_schema":{"schema":…}}</c> JSON of that schema (llama.cpp's
+    /// <c>{"type":"json_object","schema":…}</c> too). A schema beyond what <see cref="JsonGrammar"/> follows is a 400 naming why.
+    /// </summary>
+    public static JsonGrammar? ResponseFormat(JsonElement? format)
+    {
+        const string field = "response_format";
+        if (format is not { } f || f.ValueKind == JsonValueKind.Null) return null;
+        if (f.ValueKind != JsonValueKind.Object || !f.TryGetProperty("type", out var type) || type.ValueKind != JsonValueKind.String)
+            throw ApiException.BadRequest($"'{field}' must be an object with a 'type' (text, json_object or json_schema)", field);
+        switch (type.GetString())
+        {
+            case "text":
+                return null;
+            case "json_object":
+                return f.TryGetProperty("schema", out var inline) ? Schema(inline, $"{field}.schema") : JsonGrammar.AnyObject();
+            case "json_schema":
+                if (!f.TryGetProperty("json_schema", out var spec) || spec.ValueKind != JsonValueKind.Object)
+                    throw ApiException.BadRequest($"'{field}.json_schema' must be an object with the schema under 'schema'", $"{field}.json_schema");
+                return spec.TryGetProperty("schema", out var schema) ? Schema(schema, $"{field}.json_schema.schema") : JsonGrammar.AnyObject();
+            default:
+                throw ApiException.BadRequest($"'{field}.type' must be text, json_object or json_schema, got '{type.GetString()}'", $"{field}.type");
+        }
+    }
+
+    /// <summary>Ollama's <c>format</c>: <c>"json"</c> for a JSON object, or a JSON Schema object; absent or empty for free text.</summary>
+    public static JsonGrammar? OllamaFormat(JsonElement? format)
+    {
+        if (format is not { } f || f.ValueKind == JsonValueKind.Null) return null;
+        if (f.ValueKind == JsonValueKind.String)
+        {
+            return f.GetString() switch
+            {
+                "" => null,
+                "json" => JsonGrammar.AnyObject(),
+                var other => throw ApiException.BadRequest($"format must be \"json\" or a JSON Schema object, got \"{other}\"", "format"),
+            };
+        }
+        if (f.ValueKind == JsonValueKind.Object) return Schema(f, "format");
+        throw ApiException.BadRequest($"format must be \"json\" or a JSON Schema object, got {f.GetRawText()}", "format");
+    }
+
+    private static JsonGrammar Schema(JsonElement schema, string field)
+    {
+        try { return JsonGrammar.FromSchema(schema); }
+        catch (ArgumentException e) { throw ApiException.BadRequest($"'{field}': {e.Message}", field); }
+    }
+
     /// <summary>Queues <paramref name="request"/>; the scheduler's refusals become API errors (429 with Retry-After,
     /// 400 for a prompt over the context or a bad setting, 503 while stopping).</summary>
     public static GenerationStream Submit(ServedModel model, GenerationRequest request, CancellationToken cancellationToken)

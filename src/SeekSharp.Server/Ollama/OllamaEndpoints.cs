@@ -99,7 +99,8 @@ internal static class OllamaEndpoints
         var chat = model.RequireChat();
         var messages = request.Messages.Select(MessageOf).ToList();
         var prepared = Prepare(chat, messages, Options(request.Options, chat.DefaultSampling, request.Tools, request.Think), model.ContextLength);
-        await RunAsync(http, state, model, prepared.Request, request.Stream ?? true, ShowThinking(request.Think), chat: true, start);
+        var generation = prepared.Request with { AnswerJson = Generation.OllamaFormat(request.Format) };
+        await RunAsync(http, state, model, generation, request.Stream ?? true, ShowThinking(request.Think), chat: true, start);
     }
 
     static async Task GenerateAsync(HttpContext http, ServerState state)
@@ -133,6 +134,7 @@ internal static class OllamaEndpoints
             messages.Add(ChatMessage.User(request.Prompt));
             generation = Prepare(chat, messages, Options(request.Options, chat.DefaultSampling, null, request.Think), model.ContextLength).Request;
         }
+        generation = generation with { AnswerJson = Generation.OllamaFormat(request.Format) };
         await RunAsync(http, state, model, generation, request.Stream ?? true, ShowThinking(request.Think), chat: false, start);
     }
 

@@ -36,8 +36,10 @@ internal static partial class OpenAiEndpoints
         };
         var prepared = Prepare(chat, messages, options, model.ContextLength);
         var bias = Generation.LogitBias(request.LogitBias, model.Model.Tokenizer.VocabSize);
+        var json = Generation.ResponseFormat(request.ResponseFormat);
         var requests = Enumerable.Range(0, n).Select(i => prepared.Request with
         {
+            AnswerJson = json,
             Sampling = fields.Apply(chat.DefaultSampling, i, FieldName),
             TopLogprobs = topLogprobs,
             LogitBias = bias,

@@ -28,6 +28,7 @@ internal static partial class OpenAiEndpoints
         var defaults = model.Chat?.DefaultSampling ?? new SamplingOptions();
         var stop = Generation.Strings(request.Stop, "stop");
         var bias = Generation.LogitBias(request.LogitBias, model.Model.Tokenizer.VocabSize);
+        var json = Generation.ResponseFormat(request.ResponseFormat);
         // Choice index = prompt index × n + sample index, as OpenAI numbers a batch of prompts.
         var requests = prompts.SelectMany(p => Enumerable.Range(0, n).Select(i => new GenerationRequest
         {
@@ -39,6 +40,7 @@ internal static partial class OpenAiEndpoints
             TopLogprobs = request.Logprobs ?? -1,
             LogitBias = bias,
             IgnoreEos = request.IgnoreEos ?? false,
+            AnswerJson = json,
         })).ToList();
         var echo = prompts.SelectMany(p => Enumerable.Repeat(request.Echo == true ? p.Text : "", n)).ToList();
 

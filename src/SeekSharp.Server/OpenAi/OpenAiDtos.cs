@@ -40,6 +40,8 @@ internal sealed record ChatCompletionRequest
     /// <summary>llama.cpp / vLLM extension: extra chat template variables.</summary>
     public Dictionary<string, JsonElement>? ChatTemplateKwargs { get; init; }
     public List<JsonElement>? Tools { get; init; }
+    /// <summary>text, json_object or json_schema (structured output).</summary>
+    public JsonElement? ResponseFormat { get; init; }
 }
 
 internal sealed record StreamOptionsDto
@@ -158,6 +160,8 @@ internal sealed record CompletionRequest
     public Dictionary<string, float>? LogitBias { get; init; }
     public bool? Echo { get; init; }
     public bool? IgnoreEos { get; init; }
+    /// <summary>vLLM's extension: structured output as on chat completions.</summary>
+    public JsonElement? ResponseFormat { get; init; }
 }
 
 internal sealed record CompletionResponse(string Id, long Created, string Model, List<CompletionChoice> Choices)

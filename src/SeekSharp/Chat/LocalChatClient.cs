@@ -51,7 +51,7 @@ public sealed class LocalChatClient : IChatClient
         var generation = ToGenerationOptions(options);
         string responseId = Guid.NewGuid().ToString("N");
         var prepared = _chat.Prepare(conversation, generation, _scheduler.ContextLength);
-        using var stream = _scheduler.Submit(prepared.Request, cancellationToken);
+        using var stream = _scheduler.Submit(prepared.Request with { AnswerJson = ToGrammar(options?.ResponseFormat) }, cancellationToken);
         await foreach (var e in stream.ConfigureAwait(false))
         {
             ChatResponseUpdate Update() => new() { Role = ChatRole.Assistant, ResponseId = responseId, MessageId = responseId, ModelId = ModelId, CreatedAt = DateTimeOffset.UtcNow };
@@ -112,6 +112,15 @@ public sealed class LocalChatClient : IChatClient
             StopSequences = o.StopSequences?.ToArray() ?? [],
         };
     }
+
+    // ChatResponseFormat.Json (GetResponseAsync<T> sends its type's schema) as the server's response_format: the answer
+    // after the thinking is JSON of the schema, or any JSON object without one.
+    private static JsonGrammar? ToGrammar(ChatResponseFormat? format) => format switch
+    {
+        ChatResponseFormatJson { Schema: { } schema } => JsonGrammar.FromSchema(schema),
+        ChatResponseFormatJson => JsonGrammar.AnyObject(),
+        _ => null,
+    };
 
     private static List<ChatMessage> ToEngineMessages(IEnumerable<AI.ChatMessage> messages, ChatOptions? options)
     {

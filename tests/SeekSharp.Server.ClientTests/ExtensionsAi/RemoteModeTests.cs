@@ -91,4 +91,26 @@ public sealed class RemoteModeTests(ServerFixture server)
         Assert.Equal(wire.Reasoning, answers["remote, not streaming"].Reasoning);
         Assert.Equal(wire.Content, answers["remote, not streaming"].Text);
     }
+
+    public sealed record Sum(int Answer, bool Sure);
+
+    /// <summary>Structured output the Microsoft.Extensions.AI way: GetResponseAsync&lt;T&gt; sends T's JSON Schema as
+    /// the response format, in process and over the wire alike, and both answers are T's JSON, equal at temperature 0.</summary>
+    [Fact]
+    public async Task In_process_and_remote_clients_give_the_same_typed_answer()
+    {
+        using IChatClient remote = CreateChatClient(new Uri(server.BaseAddress, "v1").ToString(), server.ModelId, ServerFixture.BundledModelPath());
+        using IChatClient local = CreateChatClient(null, server.ModelId, ServerFixture.BundledModelPath());
+        var options = new ChatOptions { Temperature = 0, MaxOutputTokens = 300 };
+        var fromLocal = await local.GetResponseAsync<Sum>(Reference.Question, options);
+        var fromRemote = await remote.GetResponseAsync<Sum>(Reference.Question, options);
+        Assert.Equal(ChatFinishReason.Stop, fromLocal.FinishReason);
+        Assert.Equal(fromLocal.Text, fromRemote.Text);
+        // T's shape, in T's property names; the tiny model may write an integer too long for an int, which JSON allows.
+        using var doc = System.Text.Json.JsonDocument.Parse(fromLocal.Text);
+        Assert.Equal(["answer", "sure"], doc.RootElement.EnumerateObject().Select(p => p.Name));
+        Assert.Matches("^-?[0-9]+$", doc.RootElement.GetProperty("answer").GetRawText());
+        if (fromLocal.TryGetResult(out var sum)) Assert.Equal(sum, fromRemote.Result);
+        Assert.Contains("347 + 829", string.Concat(fromLocal.Messages.SelectMany(m => m.Contents).OfType<TextReasoningContent>().Select(r => r.Text)));
+    }
 }

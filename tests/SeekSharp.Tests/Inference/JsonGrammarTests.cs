@@ -65,9 +65,12 @@ public class JsonGrammarTests
     public void WhitespaceAndNumbersAreBounded()
     {
         var m = JsonGrammar.AnyObject().CreateMatcher();
-        Assert.True(m.TryAccept(Encoding.UTF8.GetBytes(new string(' ', JsonGrammar.MaxWhitespace))));
+        Assert.False(m.Accepts("  "u8));          // one space, not two
+        Assert.False(m.Accepts("\n\n"u8));        // no blank line
+        Assert.False(m.Accepts("\r\n"u8));
+        Assert.True(m.TryAccept(Encoding.UTF8.GetBytes("\n" + new string(' ', JsonGrammar.MaxIndent))));
         Assert.False(m.Accepts(" "u8));
-        Assert.True(m.TryAccept("{\"n\":"u8));
+        Assert.True(m.TryAccept("{\n\t\"n\":"u8));
         Assert.True(m.TryAccept(Encoding.UTF8.GetBytes(new string('9', JsonGrammar.MaxNumberLength))));
         Assert.False(m.Accepts("9"u8));
         Assert.True(m.Accepts("}"u8));

@@ -18,13 +18,14 @@ namespace SeekSharp.Inference.Sampling;
 /// Keywords that only narrow a value (<c>minLength</c>, <c>pattern</c>, <c>format</c>, <c>minimum</c>, ...) are not
 /// enforced. A schema that needs more (several <c>allOf</c> schemas, <c>not</c>, <c>if</c>, a <c>$ref</c> elsewhere) is
 /// refused with <see cref="ArgumentException"/> naming the keyword and where it is.</para>
-/// <para>Whitespace between tokens is allowed, at most <see cref="MaxWhitespace"/> characters at a time (so a model
-/// cannot fill its answer with blank lines); numbers have at most <see cref="MaxNumberLength"/> characters.</para>
+/// <para>Between two tokens of the JSON text (and around it) there may be nothing, one space, or a newline and up to
+/// <see cref="MaxIndent"/> spaces or tabs, as in llama.cpp's JSON grammars: pretty-printing fits, blank lines and
+/// runs of spaces (which small models fall into) do not. Numbers have at most <see cref="MaxNumberLength"/> characters.</para>
 /// </remarks>
 public sealed class JsonGrammar
 {
-    /// <summary>Most whitespace characters allowed in one run between two tokens of the JSON text.</summary>
-    public const int MaxWhitespace = 20;
+    /// <summary>Most spaces or tabs after a newline between two tokens of the JSON text (see the remarks).</summary>
+    public const int MaxIndent = 20;
 
     /// <summary>Most characters of one number.</summary>
     public const int MaxNumberLength = 24;
@@ -234,7 +235,7 @@ internal sealed class LiteralNode(byte[] bytes) : Node
     public readonly byte[] Bytes = bytes;
 }
 
-/// <summary>0 to <see cref="JsonGrammar.MaxWhitespace"/> JSON whitespace characters. k: how many so far.</summary>
+/// <summary>Whitespace between tokens: nothing, a space, or a newline and an indentation (see JsonMatcher). k: its state.</summary>
 internal sealed class WsNode : Node
 {
     public static readonly WsNode Instance = new();

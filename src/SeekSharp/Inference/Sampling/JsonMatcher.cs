@@ -92,7 +92,7 @@ public sealed class JsonMatcher
                 done = k + 1 == lit.Bytes.Length;
                 return k + 1;
             case WsNode:
-                return k < JsonGrammar.MaxWhitespace && b is (byte)' ' or (byte)'\n' or (byte)'\t' or (byte)'\r' ? k + 1 : -1;
+                return WhitespaceStep(k, b);
             case StringNode:
                 int s = StringStep(k, b);
                 done = s == StringClosed;
@@ -103,6 +103,20 @@ public sealed class JsonMatcher
                 throw new InvalidOperationException($"{node.GetType().Name} is not a terminal");
         }
     }
+
+    // Whitespace, as llama.cpp's JSON grammars allow it: nothing, one space, or a newline and an indentation of up to
+    // MaxIndent spaces or tabs (so JSON may be pretty-printed, but not padded with blank lines and runs of spaces, which
+    // small models otherwise fall into). States: 0 nothing yet, 1 + n a newline and n indentation characters, 99 a space.
+    private const int WhitespaceSpace = 99;
+
+    private static int WhitespaceStep(int k, byte b) => k switch
+    {
+        0 => b == ' ' ? WhitespaceSpace : b == '\n' ? 1 : -1,
+        >= 1 and <= JsonGrammar.MaxIndent => b is (byte)' ' or (byte)'\t' ? k + 1 : -1,
+        _ => -1,
+    };
+
+    private static bool WhitespaceMayGrow(int k) => k <= JsonGrammar.MaxIndent;
 
     // String states: 0 before the opening quote, 1 inside, 2 after a backslash, 10 + n: n hex digits of \u still to come,
     // 20 + n: n UTF-8 continuation bytes still to come.
@@ -179,7 +193,7 @@ public sealed class JsonMatcher
                 into.Add(stack);
                 break;
             case WsNode:
-                if (k < JsonGrammar.MaxWhitespace) into.Add(stack);
+                if (WhitespaceMayGrow(k)) into.Add(stack);
                 Expand(rest, into, depth + 1);
                 break;
             case NumberNode:

@@ -102,6 +102,15 @@ public class JsonGrammarTests
     public void SchemaObjects(string text, bool expected) => Assert.Equal(expected, Matches(JsonGrammar.FromSchema(Person), text));
 
     [Fact]
+    public void KeysAndEnumValuesAreWrittenAsTheyRead()
+    {
+        var g = JsonGrammar.FromSchema("""{"type":"object","properties":{"café <&>":{"enum":["naïve","\u00e9t\u00e9"]}},"required":["café <&>"]}""");
+        Assert.True(Matches(g, "{\"café <&>\": \"été\"}"));
+        Assert.True(Matches(g, "{\"café <&>\":\"naïve\"}"));
+        Assert.False(Matches(g, "{\"caf\\u00e9 <&>\":\"naïve\"}"));
+    }
+
+    [Fact]
     public void SchemaCombinatorsAndReferences()
     {
         var tree = JsonGrammar.FromSchema("""

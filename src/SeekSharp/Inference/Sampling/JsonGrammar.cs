@@ -65,6 +65,10 @@ public sealed class JsonGrammar
 
     private static Node Surround(Node value) => new SeqNode([WsNode.Instance, value, WsNode.Instance]);
 
+    // Keys and enum values as a model writes them: "café", not "caf\u00e9" (only quotes, backslashes and control
+    // characters escaped), so their literals are the text a model would choose.
+    private static readonly JsonSerializerOptions Written = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     // Compiles schemas to nodes; one per grammar, so that $ref targets are compiled once and may refer to themselves.
     private sealed class Builder(JsonElement root)
     {
@@ -156,7 +160,7 @@ public sealed class JsonGrammar
             {
                 if (properties.ValueKind != JsonValueKind.Object) throw new ArgumentException($"{at}/properties: expected an object");
                 foreach (var p in properties.EnumerateObject())
-                    props.Add(new ObjectNode.Property(Literal(JsonSerializer.Serialize(p.Name)), Compile(p.Value, $"{at}/properties/{p.Name}"), required.Contains(p.Name)));
+                    props.Add(new ObjectNode.Property(Literal(JsonSerializer.Serialize(p.Name, Written)), Compile(p.Value, $"{at}/properties/{p.Name}"), required.Contains(p.Name)));
             }
             var named = properties.ValueKind == JsonValueKind.Object ? properties.EnumerateObject().Select(p => p.Name).ToHashSet() : [];
             foreach (string name in required)
@@ -218,7 +222,7 @@ public sealed class JsonGrammar
             if (normalize)
             {
                 using var doc = JsonDocument.Parse(json);
-                json = JsonSerializer.Serialize(doc.RootElement);
+                json = JsonSerializer.Serialize(doc.RootElement, Written);
             }
             return new LiteralNode(Encoding.UTF8.GetBytes(json));
         }

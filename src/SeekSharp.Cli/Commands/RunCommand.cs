@@ -23,9 +23,11 @@ internal static class RunCommand
         var system = new Option<string?>("--system") { Description = "System prompt (with --chat)" };
         var template = Common.TemplateFileOption();
         var vars = Common.VarOption();
+        var schema = new Option<string?>("--json-schema", "-j") { Description = "Answer in JSON of this JSON Schema (structured output; \"{}\" for any JSON object), as llama.cpp's -j" };
+        var schemaFile = new Option<string?>("--json-schema-file") { Description = "Answer in JSON of the JSON Schema in this file" };
         var command = new Command("run", "Complete a prompt with the model (raw text; with --chat, one chat turn)") { text.Prompt, text.File, n };
         sampling.AddTo(command);
-        foreach (var o in new Option[] { ctx, json, chat, system, template, vars }) command.Options.Add(o);
+        foreach (var o in new Option[] { ctx, json, chat, system, template, vars, schema, schemaFile }) command.Options.Add(o);
         var model = DefaultModel.AddTo(command);
         command.SetAction(r => Common.Guard(() =>
         {
@@ -33,6 +35,7 @@ internal static class RunCommand
             int maxTokens = r.GetValue(n);
             if (maxTokens < 0) throw new ArgumentException($"--n-predict must be 0 or more, got {maxTokens}");
             Common.CheckContextLength(r.GetValue(ctx));
+            var answerJson = ReadSchema(r.GetValue(schema), r.GetValue(schemaFile));
             string path = DefaultModel.Resolve(r, model);
             string input = text.Read(r);
             if (r.GetValue(chat))
@@ -40,22 +43,40 @@ internal static class RunCommand
                 // Sampling flags the user did not give follow the model's advised defaults (DeepSeek's for R1).
                 return RunChat(path, input, r.GetValue(system), r.GetValue(template),
                     Common.ParseVars(r.GetValue(vars)), Common.IsGiven(r, n) ? Common.CheckMaxTokens(maxTokens, "--n-predict") : null, sampling.Overrides(r),
-                    r.GetValue(ctx), r.GetValue(json));
+                    r.GetValue(ctx), r.GetValue(json), answerJson);
             }
-            return Run(path, input, maxTokens, options, r.GetValue(ctx), r.GetValue(json));
+            return Run(path, input, maxTokens, options, r.GetValue(ctx), r.GetValue(json), answerJson);
         }));
         return command;
     }
 
+    // --json-schema TEXT or --json-schema-file FILE: the grammar of the answer; "{}" (the schema of anything) means any
+    // JSON object, as llama.cpp's -j '{}' gives.
+    private static JsonGrammar? ReadSchema(string? text, string? file)
+    {
+        if (text is not null && file is not null) throw new ArgumentException("give at most one of --json-schema and --json-schema-file");
+        string? schema = file is not null ? Common.ReadTextFile(file) : text;
+        if (schema is null) return null;
+        string where = file is not null ? $"--json-schema-file {file}" : "--json-schema";
+        try
+        {
+            return schema.Trim() == "{}" ? JsonGrammar.AnyObject() : JsonGrammar.FromSchema(schema);
+        }
+        catch (ArgumentException e)
+        {
+            throw new ArgumentException($"{where}: {e.Message}");
+        }
+    }
+
     private static int RunChat(string path, string prompt, string? system, string? templateFile, Dictionary<string, object?> vars,
-                               int? maxTokens, Func<SamplingOptions, SamplingOptions> sampling, int ctx, bool json)
+                               int? maxTokens, Func<SamplingOptions, SamplingOptions> sampling, int ctx, bool json, JsonGrammar? answerJson)
     {
         using var model = Model.Load(path);
         using var session = new ChatSession(model, Common.CheckContext(model, ctx), Common.ReadTemplateFile(templateFile));
         var messages = new List<ChatMessage>();
         if (system is not null) messages.Add(ChatMessage.System(system));
         messages.Add(ChatMessage.User(prompt));
-        var options = new ChatGenerationOptions { Sampling = sampling(session.DefaultSampling), MaxTokens = maxTokens, TemplateVariables = vars };
+        var options = new ChatGenerationOptions { Sampling = sampling(session.DefaultSampling), MaxTokens = maxTokens, TemplateVariables = vars, AnswerJson = answerJson };
 
         if (json)
         {
@@ -97,7 +118,7 @@ internal static class RunCommand
         return 0;
     }
 
-    private static int Run(string path, string prompt, int maxTokens, SamplingOptions options, int ctx, bool json)
+    private static int Run(string path, string prompt, int maxTokens, SamplingOptions options, int ctx, bool json, JsonGrammar? answerJson)
     {
         using var model = Model.Load(path);
         // The engine the server and chat run on, with one sequence: the same sampling, stops and limits.
@@ -106,7 +127,7 @@ internal static class RunCommand
         var generated = new List<int>();
         var text = new StringBuilder();
         var clock = Stopwatch.StartNew();
-        using var stream = scheduler.Submit(new GenerationRequest { Prompt = promptTokens, Sampling = options, MaxTokens = maxTokens });
+        using var stream = scheduler.Submit(new GenerationRequest { Prompt = promptTokens, Sampling = options, MaxTokens = maxTokens, AnswerJson = answerJson });
         var events = stream.GetAsyncEnumerator();
         while (events.MoveNextAsync().AsTask().GetAwaiter().GetResult())
         {

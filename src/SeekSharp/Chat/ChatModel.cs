@@ -71,6 +71,7 @@ public sealed class ChatModel
                     StopSequences = options.StopSequences,
                     Reasoning = format,
                     PromptOpensReasoning = ReasoningParser.PromptOpensReasoning(prompt, format),
+                    AnswerJson = options.AnswerJson,
                 });
             }
             int oldest = kept.FindIndex(m => m.Role != "system");

@@ -26,4 +26,6 @@ public sealed record ChatGenerationOptions
     public IReadOnlyList<string>? ToolsJson { get; init; }
     /// <summary>Extra template variables, e.g. enable_thinking = false for Qwen3, thinking = true for DeepSeek-V3.1.</summary>
     public IReadOnlyDictionary<string, object?>? TemplateVariables { get; init; }
+    /// <summary>When set, the answer (after any thinking) is JSON of this grammar (structured output; see <see cref="JsonGrammar"/>).</summary>
+    public JsonGrammar? AnswerJson { get; init; }
 }

@@ -51,7 +51,7 @@ public sealed class LocalChatClient : IChatClient
         var generation = ToGenerationOptions(options);
         string responseId = Guid.NewGuid().ToString("N");
         var prepared = _chat.Prepare(conversation, generation, _scheduler.ContextLength);
-        using var stream = _scheduler.Submit(prepared.Request with { AnswerJson = ToGrammar(options?.ResponseFormat) }, cancellationToken);
+        using var stream = _scheduler.Submit(prepared.Request, cancellationToken);
         await foreach (var e in stream.ConfigureAwait(false))
         {
             ChatResponseUpdate Update() => new() { Role = ChatRole.Assistant, ResponseId = responseId, MessageId = responseId, ModelId = ModelId, CreatedAt = DateTimeOffset.UtcNow };
@@ -110,6 +110,7 @@ public sealed class LocalChatClient : IChatClient
             Sampling = s,
             MaxTokens = o.MaxOutputTokens,
             StopSequences = o.StopSequences?.ToArray() ?? [],
+            AnswerJson = ToGrammar(o.ResponseFormat),
         };
     }
 

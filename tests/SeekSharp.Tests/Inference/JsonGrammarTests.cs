@@ -207,4 +207,79 @@ public class JsonGrammarTests
             Assert.Equal(names.OrderBy(n => Array.IndexOf(["name", "age", "email", "mood", "tags", "kind"], n)), names);
         }
     }
+    [Fact]
+    public void ASchemaThatOnlyRefersToItselfMatchesNothing_Quickly()
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var loop = JsonGrammar.FromSchema("""{"$ref":"#/$defs/a","$defs":{"a":{"anyOf":[{"$ref":"#/$defs/a"},{"$ref":"#/$defs/a"}]}}}""");
+        var m = loop.CreateMatcher();
+        Assert.False(m.IsComplete);
+        foreach (string start in new[] { "{", "[", "\"", "1", "t", "n" }) Assert.False(m.Accepts(Encoding.UTF8.GetBytes(start)), start);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"{clock.Elapsed}");   // bounded work, not 2^512 expansions
+    }
+
+    [Fact]
+    public void NestingIsDeepEnoughForJsonReadersButBounded()
+    {
+        var m = JsonGrammar.AnyObject().CreateMatcher();
+        Assert.True(m.TryAccept(Encoding.UTF8.GetBytes("{\"a\":" + new string('[', 100))));   // System.Text.Json reads 64
+        int more = 0;
+        while (more < 10_000 && m.TryAccept("["u8)) more++;
+        Assert.InRange(more, 1, 1000);                 // then a bracket may not open, but the text can still close
+        Assert.True(m.TryAccept(Encoding.UTF8.GetBytes(new string(']', 100 + more) + "}")));
+        Assert.True(m.IsComplete);
+    }
+
+    // A random JSON value shaped like a schema: keywords with fitting or unfitting values, nested.
+    private static System.Text.Json.Nodes.JsonNode? RandomSchema(Random rng, int depth)
+    {
+        string[] types = ["object", "array", "string", "number", "integer", "boolean", "null", "text"];
+        System.Text.Json.Nodes.JsonNode? Any() => rng.Next(6) switch
+        {
+            0 => rng.Next(-2, 5), 1 => "a", 2 => true, 3 => null, 4 => new System.Text.Json.Nodes.JsonArray(), _ => RandomSchema(rng, depth + 1),
+        };
+        if (depth > 3 || rng.Next(8) == 0) return rng.Next(3) == 0 ? Any() : new System.Text.Json.Nodes.JsonObject();
+        var o = new System.Text.Json.Nodes.JsonObject();
+        foreach (string key in (string[])["type", "properties", "required", "items", "enum", "const", "anyOf", "oneOf", "allOf", "$ref", "$defs", "minItems", "maxItems", "additionalProperties", "not"])
+        {
+            if (rng.Next(4) != 0) continue;
+            o[key] = key switch
+            {
+                "type" => rng.Next(3) == 0 ? new System.Text.Json.Nodes.JsonArray(types[rng.Next(types.Length)], types[rng.Next(types.Length)]) : types[rng.Next(types.Length)],
+                "properties" or "$defs" => new System.Text.Json.Nodes.JsonObject { ["a"] = RandomSchema(rng, depth + 1), ["b"] = RandomSchema(rng, depth + 1) },
+                "required" => new System.Text.Json.Nodes.JsonArray(rng.Next(2) == 0 ? "a" : "c"),
+                "anyOf" or "oneOf" or "allOf" => new System.Text.Json.Nodes.JsonArray(RandomSchema(rng, depth + 1), RandomSchema(rng, depth + 1)),
+                "$ref" => rng.Next(2) == 0 ? "#/$defs/a" : "#/$defs/z",
+                "minItems" or "maxItems" => rng.Next(-1, 4),
+                _ => rng.Next(2) == 0 ? RandomSchema(rng, depth + 1) : Any(),
+            };
+        }
+        return o;
+    }
+
+    [Fact]
+    public void FuzzedSchemasAndBytesOnlyEverRefuse()
+    {
+        var rng = new Random(23);
+        int compiled = 0, refused = 0;
+        for (int i = 0; i < 3000; i++)
+        {
+            string text = RandomSchema(rng, 0)?.ToJsonString() ?? "null";
+            JsonGrammar g;
+            try { g = JsonGrammar.FromSchema(text); }
+            catch (ArgumentException) { refused++; continue; }
+            compiled++;
+            var m = g.CreateMatcher();
+            var bytes = new byte[rng.Next(0, 64)];
+            rng.NextBytes(bytes);
+            m.Accepts(bytes);
+            for (int step = 0; step < 200; step++)
+            {
+                var next = Alphabet.Where(b => m.Accepts([b])).ToList();
+                if (next.Count == 0) break;
+                Assert.True(m.TryAccept([next[rng.Next(next.Count)]]));
+            }
+        }
+        Assert.True(compiled > 300 && refused > 300, $"{compiled} fuzzed schemas compiled, {refused} refused");
+    }
 }

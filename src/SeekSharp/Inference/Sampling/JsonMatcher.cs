@@ -11,6 +11,12 @@ public sealed class JsonMatcher
     internal const int MaxStates = 256;
     // Nested expansions without a byte matched: deeper means a schema that refers to itself before writing anything.
     private const int MaxExpansionDepth = 512;
+    // Frames of one way of reading: about two per level of nesting, so JSON may nest some 250 levels (System.Text.Json
+    // reads 64 by default), and a model that keeps opening brackets meets a closing one instead of an unbounded stack.
+    internal const int MaxStackDepth = 512;
+    // Expansions for one byte: a schema whose references branch into themselves before writing anything would
+    // otherwise take exponential time (anyOf of two such references), and a request must not be able to stall the worker.
+    private const int MaxExpansions = 200_000;
 
     private States _states;
 
@@ -184,7 +190,7 @@ public sealed class JsonMatcher
             into.Complete = true;
             return;
         }
-        if (depth > MaxExpansionDepth) return;
+        if (depth > MaxExpansionDepth || stack.Depth > MaxStackDepth || ++into.Expansions > MaxExpansions) return;
         var (node, k) = stack.Top;
         var rest = stack.Rest;
         switch (node)
@@ -261,7 +267,12 @@ public sealed class JsonMatcher
 internal readonly record struct Frame(Node Node, int K);
 
 /// <summary>An immutable stack of frames, the innermost on top; shared tails make copies cheap.</summary>
-internal sealed record Stack(Frame Top, Stack? Rest);
+internal sealed record Stack(Frame Top, Stack? Rest)
+{
+    /// <summary>Frames in the stack (bounded by <see cref="JsonMatcher.MaxStackDepth"/>, which also bounds the recursion of
+    /// the record's equality and hash).</summary>
+    public readonly int Depth = (Rest?.Depth ?? 0) + 1;
+}
 
 /// <summary>The ways of reading the bytes so far: stacks whose tops are terminals, and whether the text may end here.</summary>
 internal sealed class States
@@ -269,6 +280,7 @@ internal sealed class States
     private HashSet<Stack>? _seen;   // made at the second stack: most steps have one
     public readonly List<Stack> Stacks = new(1);
     public bool Complete;
+    public int Expansions;   // work spent reaching these states (bounded, see JsonMatcher.MaxExpansions)
 
     public void Add(Stack stack)
     {

@@ -208,6 +208,22 @@ public class JsonGrammarTests
         }
     }
     [Fact]
+    public void AlternativesStayOpenThroughALongString()
+    {
+        // Both objects begin with the same string property, so both ways of reading go through its value together.
+        var g = JsonGrammar.FromSchema("""
+            {"anyOf":[
+              {"type":"object","properties":{"a":{"type":"string"},"b":{"type":"integer"}},"required":["a","b"]},
+              {"type":"object","properties":{"a":{"type":"string"},"c":{"type":"boolean"}},"required":["a","c"]}]}
+            """);
+        string value = string.Concat(Enumerable.Repeat("déjà vu \\\" ", 50));
+        Assert.True(Matches(g, "{\"a\":\"" + value + "\",\"b\":7}"));
+        Assert.True(Matches(g, "{\"a\":\"" + value + "\",\"c\":true}"));
+        Assert.False(Matches(g, "{\"a\":\"" + value + "\",\"b\":true}"));
+        Assert.False(Matches(g, "{\"a\":\"" + value + "\n\",\"b\":7}"));
+    }
+
+    [Fact]
     public void ASchemaThatOnlyRefersToItselfMatchesNothing_Quickly()
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();

@@ -66,12 +66,11 @@ public sealed class JsonMatcher
     /// <summary>The states after one more byte, or null when no way of reading takes it.</summary>
     internal static States? Step(States states, byte b)
     {
-        if (states.Stacks.Count == 1 && !states.Complete)
+        if (!states.Complete && InsideStringsUnchanged(states, b))
         {
-            // One way of reading, inside a string: most bytes leave it as it is, so the same states serve (no allocation;
-            // a trie walk through a string's tokens is mostly this).
-            var only = states.Stacks[0];
-            if (only.Top.Node is StringNode && StringStep(only.Top.K, b) == only.Top.K) return states;
+            // Every way of reading is inside a string that this byte only lengthens: the same states serve (no
+            // allocation; a trie walk through a string's tokens is mostly this, with one way of reading or several).
+            return states;
         }
         States? next = null;
         foreach (var stack in states.Stacks)
@@ -83,6 +82,15 @@ public sealed class JsonMatcher
             Expand(done ? stack.Rest : new Stack(new Frame(node, k2), stack.Rest), next, 0);
         }
         return next;
+    }
+
+    private static bool InsideStringsUnchanged(States states, byte b)
+    {
+        foreach (var stack in states.Stacks)
+        {
+            if (stack.Top.Node is not StringNode || StringStep(stack.Top.K, b) != stack.Top.K) return false;
+        }
+        return states.Stacks.Count > 0;
     }
 
     // ---- Terminals: the lexers. Each returns its next k, or -1 when b cannot come; done when the terminal is whole
@@ -277,19 +285,25 @@ internal sealed record Stack(Frame Top, Stack? Rest)
 /// <summary>The ways of reading the bytes so far: stacks whose tops are terminals, and whether the text may end here.</summary>
 internal sealed class States
 {
-    private HashSet<Stack>? _seen;   // made at the second stack: most steps have one
+    // A few stacks are compared one by one (equal stacks mostly share their tails, which compare by reference);
+    // a hash set is made only for many, as hashing walks each stack whole.
+    private const int ScanLimit = 8;
+    private HashSet<Stack>? _seen;
     public readonly List<Stack> Stacks = new(1);
     public bool Complete;
     public int Expansions;   // work spent reaching these states (bounded, see JsonMatcher.MaxExpansions)
 
     public void Add(Stack stack)
     {
-        if (Stacks.Count == 0)
+        if (Stacks.Count >= JsonMatcher.MaxStates) return;
+        if (_seen is null)
         {
+            foreach (var s in Stacks)
+                if (s.Equals(stack)) return;
             Stacks.Add(stack);
+            if (Stacks.Count == ScanLimit) _seen = [.. Stacks];
             return;
         }
-        _seen ??= [Stacks[0]];
-        if (Stacks.Count < JsonMatcher.MaxStates && _seen.Add(stack)) Stacks.Add(stack);
+        if (_seen.Add(stack)) Stacks.Add(stack);
     }
 }

@@ -90,7 +90,7 @@ public sealed class StructuredOutputTests(ServerFixture server) : IClassFixture<
     [InlineData("\"json\"", "response_format", "must be an object")]
     [InlineData("""{"type":"json_schema"}""", "response_format.json_schema", "'schema'")]
     [InlineData("""{"type":"json_schema","json_schema":{"name":"x","schema":{"type":"object","not":{}}}}""", "response_format.json_schema.schema", "'not' is not supported")]
-    [InlineData("""{"type":"json_schema","json_schema":{"name":"x","schema":{"$ref":"#/$defs/gone"}}}""", "response_format.json_schema.schema", "names no definition")]
+    [InlineData("""{"type":"json_schema","json_schema":{"name":"x","schema":{"$ref":"#/$defs/gone"}}}""", "response_format.json_schema.schema", "names nothing in the schema")]
     public async Task BadFormats_Are400sNamingWhy(string responseFormat, string param, string message)
     {
         using var client = server.CreateClient();

@@ -137,7 +137,7 @@ public class JsonGrammarTests
     [Theory]
     [InlineData("{\"not\":{\"type\":\"string\"}}", "'not'")]
     [InlineData("{\"$ref\":\"https://example.com/s.json\"}", "$ref")]
-    [InlineData("{\"$ref\":\"#/$defs/missing\"}", "names no definition")]
+    [InlineData("{\"$ref\":\"#/$defs/missing\"}", "names nothing in the schema")]
     [InlineData("{\"type\":\"object\",\"properties\":{\"a\":{}},\"required\":[\"b\"]}", "'b' is not among the properties")]
     [InlineData("{\"type\":\"text\"}", "unknown type 'text'")]
     [InlineData("{\"type\":\"array\",\"minItems\":3,\"maxItems\":2}", "minItems 3 is more than maxItems 2")]
@@ -151,7 +151,7 @@ public class JsonGrammarTests
     }
 
     // Bytes a walk may try: JSON's punctuation, letters, digits, whitespace, and some UTF-8.
-    private static readonly byte[] Alphabet = Encoding.UTF8.GetBytes("{}[]\",:-+.eE0123456789 \n\\abcdefghijklmnopqrstuvwxyz_@é");
+    private static readonly byte[] Alphabet = Encoding.UTF8.GetBytes("{}[]\",:-+.eE0123456789 \n\\abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_@é");
 
     /// <summary>A random walk over allowed bytes, turning to closing ones once long enough, always ends in JSON.</summary>
     private static string Walk(JsonGrammar grammar, Random rng)
@@ -207,6 +207,43 @@ public class JsonGrammarTests
             Assert.Equal(names.OrderBy(n => Array.IndexOf(["name", "age", "email", "mood", "tags", "kind"], n)), names);
         }
     }
+    public sealed record TreeNode(string Name, int Weight, List<TreeNode>? Children);
+
+    [Fact]
+    public void SchemasThatSystemTextJsonExportsForARecursiveTypeWork()
+    {
+        // The exporter refers back to a recursive type with a JSON pointer into the schema ("#" here).
+        var schema = System.Text.Json.Schema.JsonSchemaExporter.GetJsonSchemaAsNode(JsonSerializerOptions.Default, typeof(TreeNode));
+        Assert.Contains("\"$ref\"", schema.ToJsonString());
+        var g = JsonGrammar.FromSchema(schema.ToJsonString());
+        var rng = new Random(5);
+        for (int i = 0; i < 100; i++)
+        {
+            using var doc = JsonDocument.Parse(Walk(g, rng));
+            CheckTree(doc.RootElement);
+        }
+        Assert.True(Matches(g, """{"Name":"a","Weight":1,"Children":[{"Name":"b","Weight":2,"Children":null}]}"""));
+
+        // Any pointer into the schema, array indices included.
+        var pointer = JsonGrammar.FromSchema("""
+            {"type":"object","properties":{"a":{"anyOf":[{"type":"null"},{"type":"integer"}]},"b":{"$ref":"#/properties/a/anyOf/1"}},"required":["a","b"]}
+            """);
+        Assert.True(Matches(pointer, """{"a":null,"b":2}"""));
+        Assert.False(Matches(pointer, """{"a":null,"b":null}"""));
+    }
+
+    // The exporter's shape: a node (or null: a class may be) with Name a string, Weight an integer, Children null or an
+    // array of the same.
+    private static void CheckTree(JsonElement node)
+    {
+        if (node.ValueKind == JsonValueKind.Null) return;
+        Assert.Equal(JsonValueKind.String, node.GetProperty("Name").ValueKind);
+        Assert.Matches("^-?[0-9]+$", node.GetProperty("Weight").GetRawText());
+        var children = node.GetProperty("Children");
+        if (children.ValueKind == JsonValueKind.Null) return;
+        foreach (var child in children.EnumerateArray()) CheckTree(child);
+    }
+
     [Fact]
     public void AlternativesStayOpenThroughALongString()
     {

@@ -12,11 +12,11 @@ namespace SeekSharp.Inference.Sampling;
 /// <remarks>
 /// <para>The schema keywords followed: <c>type</c> (a name or a list), <c>properties</c> with <c>required</c>,
 /// <c>additionalProperties</c> (for objects without <c>properties</c>), <c>items</c>, <c>minItems</c>, <c>maxItems</c>,
-/// <c>enum</c>, <c>const</c>, <c>anyOf</c>, <c>oneOf</c>, a one-schema <c>allOf</c>, and <c>$ref</c> into
-/// <c>#/$defs</c> or <c>#/definitions</c> (recursion included). Properties are written in the schema's order, each
+/// <c>enum</c>, <c>const</c>, <c>anyOf</c>, <c>oneOf</c>, a one-schema <c>allOf</c>, and <c>$ref</c> to any place in the
+/// schema itself (<c>#</c>, <c>#/$defs/NAME</c>, <c>#/properties/…</c>; recursion included). Properties are written in the schema's order, each
 /// required one always and the others optionally, and no others (as llama.cpp's and xgrammar's converters do).
 /// Keywords that only narrow a value (<c>minLength</c>, <c>pattern</c>, <c>format</c>, <c>minimum</c>, ...) are not
-/// enforced. A schema that needs more (several <c>allOf</c> schemas, <c>not</c>, <c>if</c>, a <c>$ref</c> elsewhere) is
+/// enforced. A schema that needs more (several <c>allOf</c> schemas, <c>not</c>, <c>if</c>, a <c>$ref</c> to another document) is
 /// refused with <see cref="ArgumentException"/> naming the keyword and where it is.</para>
 /// <para>Between two tokens of the JSON text (and around it) there may be nothing, one space, or a newline and up to
 /// <see cref="MaxIndent"/> spaces or tabs, as in llama.cpp's JSON grammars: pretty-printing fits, blank lines and
@@ -193,17 +193,27 @@ public sealed class JsonGrammar
                 ? n : throw new ArgumentException($"{at}/{keyword}: expected a count, found {v.GetRawText()}");
         }
 
+        // A $ref is a JSON pointer into this schema document: "#", "#/$defs/NAME", or any path such as
+        // "#/properties/children/items" (System.Text.Json's schema exporter refers to a recursive type that way).
         private Node Ref(JsonElement reference, string at)
         {
             string path = reference.ValueKind == JsonValueKind.String ? reference.GetString()! : "";
             if (_refs.TryGetValue(path, out var known)) return known;
-            string[] parts = path.Split('/');
-            if (parts.Length != 3 || parts[0] != "#" || parts[1] is not ("$defs" or "definitions"))
-                throw new ArgumentException($"{at}/$ref: only '#/$defs/NAME' and '#/definitions/NAME' are supported, found {reference.GetRawText()}");
-            string name = parts[2].Replace("~1", "/").Replace("~0", "~");
-            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty(parts[1], out var defs) || defs.ValueKind != JsonValueKind.Object
-                || !defs.TryGetProperty(name, out var target))
-                throw new ArgumentException($"{at}/$ref: '{path}' names no definition");
+            if (path != "#" && !path.StartsWith("#/", StringComparison.Ordinal))
+                throw new ArgumentException($"{at}/$ref: only references within this schema ('#' or '#/…') are supported, found {reference.GetRawText()}");
+            var target = root;
+            foreach (string part in path.Length == 1 ? [] : path[2..].Split('/'))
+            {
+                string name = Uri.UnescapeDataString(part).Replace("~1", "/").Replace("~0", "~");
+                bool found = target.ValueKind switch
+                {
+                    JsonValueKind.Object => target.TryGetProperty(name, out target),
+                    JsonValueKind.Array => int.TryParse(name, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int i)
+                        && i < target.GetArrayLength() && (target = target[i]).ValueKind != JsonValueKind.Undefined,
+                    _ => false,
+                };
+                if (!found) throw new ArgumentException($"{at}/$ref: '{path}' names nothing in the schema");
+            }
             var node = new RefNode();
             _refs[path] = node;   // before compiling the target, which may refer to itself
             node.Target = Compile(target, path);

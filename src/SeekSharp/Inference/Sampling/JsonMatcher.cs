@@ -7,7 +7,7 @@ namespace SeekSharp.Inference.Sampling;
 /// </summary>
 public sealed class JsonMatcher
 {
-    // Ways of reading, beyond which the rarest are dropped rather than letting an ambiguous schema grow without bound.
+    // Ways of reading, beyond which further ones are dropped rather than letting an ambiguous schema grow without bound.
     internal const int MaxStates = 256;
     // Nested expansions without a byte matched: deeper means a schema that refers to itself before writing anything.
     private const int MaxExpansionDepth = 512;
@@ -27,8 +27,6 @@ public sealed class JsonMatcher
         _states = start;
     }
 
-    private JsonMatcher(States states) => _states = states;
-
     /// <summary>True when the bytes so far are a whole JSON text of the grammar (the answer may end here).</summary>
     public bool IsComplete => _states.Complete;
 
@@ -46,9 +44,6 @@ public sealed class JsonMatcher
         _states = next;
         return true;
     }
-
-    /// <summary>A matcher in this one's state, to try continuations on.</summary>
-    public JsonMatcher Clone() => new(_states);
 
     internal States Current => _states;
 
@@ -81,7 +76,8 @@ public sealed class JsonMatcher
             next ??= new States();
             Expand(done ? stack.Rest : new Stack(new Frame(node, k2), stack.Rest), next, 0);
         }
-        return next;
+        // A byte after which nothing may follow and the text is not whole leads nowhere (a bound cut every way off).
+        return next is not null && (next.Complete || next.Stacks.Count > 0) ? next : null;
     }
 
     private static bool InsideStringsUnchanged(States states, byte b)

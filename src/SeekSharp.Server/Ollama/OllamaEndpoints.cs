@@ -98,9 +98,8 @@ internal static class OllamaEndpoints
         }
         var chat = model.RequireChat();
         var messages = request.Messages.Select(MessageOf).ToList();
-        var prepared = Prepare(chat, messages, Options(request.Options, chat.DefaultSampling, request.Tools, request.Think), model.ContextLength);
-        var generation = prepared.Request with { AnswerJson = Generation.OllamaFormat(request.Format) };
-        await RunAsync(http, state, model, generation, request.Stream ?? true, ShowThinking(request.Think), chat: true, start);
+        var prepared = Prepare(chat, messages, Options(request.Options, chat.DefaultSampling, request.Tools, request.Think, request.Format), model.ContextLength);
+        await RunAsync(http, state, model, prepared.Request, request.Stream ?? true, ShowThinking(request.Think), chat: true, start);
     }
 
     static async Task GenerateAsync(HttpContext http, ServerState state)
@@ -116,7 +115,7 @@ internal static class OllamaEndpoints
         GenerationRequest generation;
         if (request.Raw == true)
         {
-            var options = Options(request.Options, model.Chat?.DefaultSampling ?? new SamplingOptions(), null);
+            var options = Options(request.Options, model.Chat?.DefaultSampling ?? new SamplingOptions(), null, format: request.Format);
             generation = new GenerationRequest
             {
                 Prompt = model.Model.Tokenizer.Encode(request.Prompt, addSpecial: true, parseSpecial: true),
@@ -124,6 +123,7 @@ internal static class OllamaEndpoints
                 MaxTokens = options.MaxTokens,
                 StopSequences = options.StopSequences,
                 Reasoning = ReasoningFormat.None,
+                AnswerJson = options.AnswerJson,
             };
         }
         else
@@ -132,9 +132,8 @@ internal static class OllamaEndpoints
             var messages = new List<ChatMessage>();
             if (!string.IsNullOrEmpty(request.System)) messages.Add(ChatMessage.System(request.System));
             messages.Add(ChatMessage.User(request.Prompt));
-            generation = Prepare(chat, messages, Options(request.Options, chat.DefaultSampling, null, request.Think), model.ContextLength).Request;
+            generation = Prepare(chat, messages, Options(request.Options, chat.DefaultSampling, null, request.Think, request.Format), model.ContextLength).Request;
         }
-        generation = generation with { AnswerJson = Generation.OllamaFormat(request.Format) };
         await RunAsync(http, state, model, generation, request.Stream ?? true, ShowThinking(request.Think), chat: false, start);
     }
 
@@ -229,7 +228,7 @@ internal static class OllamaEndpoints
         var t => throw ApiException.BadRequest($"think must be true, false, \"low\", \"medium\" or \"high\", got {t.Value.GetRawText()}", "think"),
     };
 
-    static ChatGenerationOptions Options(OllamaOptions? o, SamplingOptions defaults, List<JsonElement>? tools, JsonElement? think = null)
+    static ChatGenerationOptions Options(OllamaOptions? o, SamplingOptions defaults, List<JsonElement>? tools, JsonElement? think = null, JsonElement? format = null)
     {
         o ??= new OllamaOptions();
         var fields = new SamplingFields(o.Temperature, o.TopP, o.TopK, o.MinP, o.RepeatPenalty, o.PresencePenalty, o.FrequencyPenalty,
@@ -256,6 +255,7 @@ internal static class OllamaEndpoints
             StopSequences = Generation.Strings(o.Stop, "options.stop"),
             ToolsJson = tools?.Select(t => t.GetRawText()).ToList(),
             TemplateVariables = ThinkVariables(think),
+            AnswerJson = Generation.OllamaFormat(format),
         };
     }
 

@@ -33,13 +33,12 @@ internal static partial class OpenAiEndpoints
             StopSequences = Generation.Strings(request.Stop, "stop"),
             ToolsJson = request.Tools?.Select(t => t.GetRawText()).ToList(),
             TemplateVariables = request.ChatTemplateKwargs?.ToDictionary(kv => kv.Key, kv => ChatTemplate.FromJson(kv.Value)),
+            AnswerJson = Generation.ResponseFormat(request.ResponseFormat),
         };
         var prepared = Prepare(chat, messages, options, model.ContextLength);
         var bias = Generation.LogitBias(request.LogitBias, model.Model.Tokenizer.VocabSize);
-        var json = Generation.ResponseFormat(request.ResponseFormat);
         var requests = Enumerable.Range(0, n).Select(i => prepared.Request with
         {
-            AnswerJson = json,
             Sampling = fields.Apply(chat.DefaultSampling, i, FieldName),
             TopLogprobs = topLogprobs,
             LogitBias = bias,

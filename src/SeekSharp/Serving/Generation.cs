@@ -157,6 +157,11 @@ internal sealed class Generation
 
     private enum TagPath { None, Tag, InsideTag }
 
+    private static ReadOnlySpan<byte> Whitespace => " \t\n\r\v\f"u8;   // the reasoning parser's (C's isspace)
+
+    // The output has begun the opening tag (more than whitespace was written towards it).
+    private bool OpeningStarted => !CollectionsMarshal.AsSpan(_opening).TrimStart(Whitespace).IsEmpty;
+
     // Whether the token's text, after what was written at the start, goes towards (or past) the opening thinking tag.
     private TagPath ToTag(ReadOnlySpan<byte> piece, bool mayOpen)
     {
@@ -164,10 +169,10 @@ internal sealed class Generation
         var text = new byte[_opening.Count + piece.Length];
         _opening.CopyTo(text);
         piece.CopyTo(text.AsSpan(_opening.Count));
-        var g = text.AsSpan().TrimStart(" \t\n\r\v\f"u8);
+        var g = text.AsSpan().TrimStart(Whitespace);
         if (g.IsEmpty) return TagPath.None;
         if (_openTag.AsSpan().StartsWith(g) || g.StartsWith(_openTag)) return TagPath.Tag;
-        return CollectionsMarshal.AsSpan(_opening).TrimStart(" \t\n\r\v\f"u8).IsEmpty ? TagPath.None : TagPath.InsideTag;
+        return OpeningStarted ? TagPath.InsideTag : TagPath.None;
     }
 
     private bool JsonAllows(int token)
@@ -185,14 +190,15 @@ internal sealed class Generation
 
     private void MarkJsonAllowed(bool[] allowed)
     {
-        bool insideTag = _openTag is not null && _parser.MayOpenReasoning && !CollectionsMarshal.AsSpan(_opening).TrimStart(" \t\n\r\v\f"u8).IsEmpty;
+        bool mayOpen = _openTag is not null && _parser.MayOpenReasoning, insideTag = mayOpen && OpeningStarted;
         if (!insideTag) _trie!.MarkAccepted(_json!.Current, allowed);
-        for (int id = 0; id < allowed.Length; id++)
+        if (mayOpen)
         {
-            if (_tokenizer.IsEndOfGeneration(id)) allowed[id] = _json!.IsComplete && !insideTag;
-            else if (_openTag is not null && _parser.MayOpenReasoning && !allowed[id])
-                allowed[id] = ToTag(_tokenizer.Piece(id, renderSpecial: false), mayOpen: true) == TagPath.Tag;
+            // Only at the start of an output that may still open thinking: the tokens towards the opening tag.
+            for (int id = 0; id < allowed.Length; id++)
+                if (!allowed[id]) allowed[id] = ToTag(_tokenizer.Piece(id, renderSpecial: false), mayOpen: true) == TagPath.Tag;
         }
+        foreach (int id in _tokenizer.EndOfGenerationIds) allowed[id] = _json!.IsComplete && !insideTag;
     }
 
     // Moves the JSON past what this token added to the answer.

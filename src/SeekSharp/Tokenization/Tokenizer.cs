@@ -151,6 +151,9 @@ public sealed class Tokenizer
     /// <summary>True for every token that ends generation: EOS, end-of-turn, end-of-message and the like.</summary>
     public bool IsEndOfGeneration(int id) => endOfGeneration.Contains(id);
 
+    /// <summary>The ids that end generation (<see cref="IsEndOfGeneration"/>), a handful.</summary>
+    internal IReadOnlyCollection<int> EndOfGenerationIds => endOfGeneration;
+
     /// <summary>Converts text to token ids.</summary>
     /// <param name="text">The text.</param>
     /// <param name="addSpecial">Add BOS/EOS as the vocabulary asks (<see cref="AddBos"/>, <see cref="AddEos"/>).</param>

@@ -156,13 +156,16 @@ public sealed class JsonGrammar
                     required.Add(r.ValueKind == JsonValueKind.String ? r.GetString()! : throw new ArgumentException($"{at}/required: expected names, found {r.GetRawText()}"));
             }
             var props = new List<ObjectNode.Property>();
+            var named = new HashSet<string>();
             if (s.TryGetProperty("properties", out var properties))
             {
                 if (properties.ValueKind != JsonValueKind.Object) throw new ArgumentException($"{at}/properties: expected an object");
                 foreach (var p in properties.EnumerateObject())
+                {
+                    named.Add(p.Name);
                     props.Add(new ObjectNode.Property(Literal(JsonSerializer.Serialize(p.Name, Written)), Compile(p.Value, $"{at}/properties/{p.Name}"), required.Contains(p.Name)));
+                }
             }
-            var named = properties.ValueKind == JsonValueKind.Object ? properties.EnumerateObject().Select(p => p.Name).ToHashSet() : [];
             foreach (string name in required)
             {
                 if (!named.Contains(name)) throw new ArgumentException($"{at}/required: '{name}' is not among the properties");

@@ -62,9 +62,7 @@ public sealed class Sampler
         // Greedy with nothing to add to the logits is their first maximum: no copy, no candidate list (at eight
         // sequences of a 150k vocabulary these had been about a millisecond of each batched step, on one thread).
         if (_options.IsGreedy && _bias.Length == 0 && !HasPenalties) return Kernels.VectorOps.IndexOfFirstMax(logits);
-        logits.CopyTo(_logits);
-        foreach (var (token, bias) in _bias) _logits[token] += bias;
-        ApplyPenalties();
+        CopyBiasedAndPenalized(logits);
         if (_options.IsGreedy) return Kernels.VectorOps.IndexOfFirstMax(_logits.AsSpan(0, n));   // ids are still 0..n-1
 
         for (int i = 0; i < n; i++) _ids[i] = i;
@@ -79,9 +77,7 @@ public sealed class Sampler
     public int Sample(ReadOnlySpan<float> logits, ReadOnlySpan<bool> allowed)
     {
         if (allowed.Length != logits.Length) throw new ArgumentException($"allowed has {allowed.Length} entries for {logits.Length} logits", nameof(allowed));
-        logits.CopyTo(_logits);
-        foreach (var (token, bias) in _bias) _logits[token] += bias;
-        ApplyPenalties();
+        CopyBiasedAndPenalized(logits);
         int n = 0;
         for (int i = 0; i < logits.Length; i++)
         {
@@ -92,6 +88,14 @@ public sealed class Sampler
         if (n == 0) throw new ArgumentException("no token is allowed", nameof(allowed));
         if (_options.IsGreedy) return _ids[Kernels.VectorOps.IndexOfFirstMax(_logits.AsSpan(0, n))];
         return SampleCandidates(n);
+    }
+
+    // _logits = logits with the logit bias added and the penalties applied, indexed by token.
+    private void CopyBiasedAndPenalized(ReadOnlySpan<float> logits)
+    {
+        logits.CopyTo(_logits);
+        foreach (var (token, bias) in _bias) _logits[token] += bias;
+        ApplyPenalties();
     }
 
     // The sampling chain over candidates [0, n) of _ids / _logits.

@@ -196,7 +196,11 @@ internal sealed class Generation
         {
             // Only at the start of an output that may still open thinking: the tokens towards the opening tag.
             for (int id = 0; id < allowed.Length; id++)
-                if (!allowed[id]) allowed[id] = ToTag(_tokenizer.Piece(id, renderSpecial: false), mayOpen: true) == TagPath.Tag;
+            {
+                var piece = _tokenizer.Piece(id, renderSpecial: false);
+                // A token without text (a control token) writes nothing towards the tag, as JsonAllows refuses it.
+                if (!allowed[id] && !piece.IsEmpty) allowed[id] = ToTag(piece, mayOpen: true) == TagPath.Tag;
+            }
         }
         foreach (int id in _tokenizer.EndOfGenerationIds) allowed[id] = _json!.IsComplete && !insideTag;
     }

@@ -127,6 +127,14 @@ public class StructuredOutputTests
         Assert.False(g.Step(Prefer(t, brace), out _));   // "{" after it is neither the tag nor JSON
         string written = t.Decode([lt, g.Tokens[^1]]);
         Assert.True("<think>".StartsWith(written, StringComparison.Ordinal) || written.StartsWith("<think>", StringComparison.Ordinal), written);
+
+        // A control token writes nothing, so it cannot go on with the tag either (neither free nor through the mask).
+        var h = Start(t, promptOpensThinking: false);
+        int control = Id(t, "<|im_start|>");
+        Assert.False(h.Step(Prefer(t, lt), out _));
+        Assert.False(h.Step(Prefer(t, control), out _));
+        Assert.NotEqual(control, h.Tokens[^1]);
+        Assert.NotEqual("<", t.Decode([lt, h.Tokens[^1]]));
     }
 
     [Fact]
